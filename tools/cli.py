@@ -1,0 +1,93 @@
+"""The `virtwire` command: one entry point for the daemon, the demo, the wire tools and the
+virsh-style verbs.
+
+Sub-commands are imported lazily so that `virtwire list` does not pay for the daemon's imports
+and a broken optional tool cannot break the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from virtwire import __version__
+
+# sub-command → module under virtwire.tools exposing `main(argv: list[str]) -> int`
+TOOLS = {
+    "serve": "serve",
+    "demo": "demo",
+    "decode": "decode",
+    "proxy": "proxy",
+    "conformance": "conformance",
+    "pki": "pki",
+    "bench": "bench",
+}
+
+USAGE = """\
+usage: virtwire [-c URI] VERB [ARGS...]
+       virtwire serve [--state-dir DIR] [--unix PATH] [--unix-ro PATH] [--tcp HOST:PORT] [--config FILE]
+       virtwire demo
+
+Tools: {tools}
+virsh-style verbs: {verbs}
+The connection URI comes from -c/--connect, else LIBVIRT_DEFAULT_URI.
+"""
+
+
+def _virsh_verbs() -> list[str]:
+    try:
+        from virtwire.tools import virsh
+    except ImportError:
+        return []
+    return sorted(getattr(virsh, "VERBS", ()))
+
+
+def _usage() -> str:
+    return USAGE.format(tools=", ".join(TOOLS), verbs=", ".join(_virsh_verbs()) or "(none)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    uri: str | None = None
+    # global options come before the verb, as with virsh
+    while args and args[0].startswith("-"):
+        opt = args.pop(0)
+        if opt in ("-c", "--connect"):
+            if not args:
+                print("error: option '-c' requires a URI", file=sys.stderr)
+                return 1
+            uri = args.pop(0)
+        elif opt.startswith("--connect="):
+            uri = opt.split("=", 1)[1]
+        elif opt in ("-h", "--help"):
+            print(_usage(), end="")
+            return 0
+        elif opt in ("-V", "--version"):
+            print(__version__)
+            return 0
+        else:
+            print(f"error: unsupported option '{opt}'. See --help.", file=sys.stderr)
+            return 1
+    if not args:
+        print(_usage(), end="", file=sys.stderr)
+        return 1
+    verb, rest = args[0], args[1:]
+    if verb in TOOLS:
+        try:
+            module = importlib.import_module(f"virtwire.tools.{TOOLS[verb]}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"virtwire.tools.{TOOLS[verb]}":
+                print(f"error: '{verb}' is not available in this build", file=sys.stderr)
+                return 1
+            raise
+        return int(module.main(rest) or 0)
+    from virtwire.tools import virsh
+
+    if uri is None:
+        uri = os.environ.get("LIBVIRT_DEFAULT_URI")
+    return int(virsh.run(uri, verb, rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
