@@ -1,0 +1,289 @@
+"""EventState: libvirt's object-event core (callback list + queue + deferred flush).
+
+One implementation serves both sides of the wire. In the daemon each hypervisor driver
+owns one, and its callback IDs are the ``callbackID`` s sent to clients (driver-wide,
+starting at 0, never reused). In the client each connection owns one; incoming event
+messages are re-queued on it with ``remote_id`` = the message's callbackID, and the match
+rule (same event ID, same remote ID, same domain filter) picks the application callbacks.
+
+Why it is shaped like this (all from libvirt's ``object_event.c``):
+
+- Events are never dispatched where they are raised: :meth:`EventState.queue` only appends
+  and, when the queue was empty, asks the injected ``schedule`` to run :meth:`flush` on a
+  later loop turn. So a driver can queue while holding its own locks and a reader never
+  runs user code.
+- With no callbacks registered at all, queued events are dropped (libvirt has no timer
+  then), and when a flush leaves no callbacks the pending queue is dropped too.
+- Flush takes the whole queue, then for each event in FIFO order calls every matching
+  callback in registration order with no lock held. A callback may register or
+  deregister callbacks meanwhile: new ones are not visited in this flush, removed ones
+  are only marked ``deleted`` (skipped from then on) and purged when the flush ends.
+- A callback's exception is logged and dispatch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from virtwire.protocol.errors import ErrorDomain, LibvirtError
+
+__all__ = ["EventCallback", "EventState", "ObjectEvent"]
+
+log = logging.getLogger("virtwire.wire")
+
+
+class _HasUUID(Protocol):
+    uuid: bytes
+
+
+class ObjectEvent(Protocol):
+    """What EventState needs of an event (the typed events of ``events.py`` fit)."""
+
+    event_id: int
+    dom: _HasUUID
+
+
+@dataclass(slots=True, eq=False)
+class EventCallback:
+    """One registration (libvirt's ``virObjectEventCallback``)."""
+
+    callback_id: int
+    event_id: int
+    callback: Callable[[Any, int], object]
+    key: bytes | None = None
+    """Domain UUID to filter on, or None for every domain."""
+    remote_id: int = -1
+    """Server-side callbackID this local callback is fed by (-1: none / legacy)."""
+    legacy: bool = False
+    owner: Any = None
+    """Who registered it (a connection/session), for duplicate checks and cleanup."""
+    deleted: bool = False
+
+
+class EventState:
+    """Callback list, FIFO event queue, and a flush deferred through ``schedule(fn)``.
+
+    ``schedule`` must run ``fn`` later, on the owner's event loop (``loop.call_soon``);
+    never synchronously, or events would be dispatched inside :meth:`queue`.
+    Thread-safe: the internal lock is never held while a callback runs or ``schedule`` is
+    called.
+    """
+
+    def __init__(self, schedule: Callable[[Callable[[], None]], object]) -> None:
+        self._schedule = schedule
+        self._lock = threading.Lock()
+        self._callbacks: list[EventCallback] = []
+        self._queue: list[tuple[Any, int]] = []
+        self._next_id = 0
+        self._dispatching = False
+        self._flush_missed = False
+
+    # --- registration ----------------------------------------------------------------------
+
+    def register(
+        self,
+        event_id: int,
+        callback: Callable[[Any, int], object],
+        *,
+        key: bytes | None = None,
+        remote_id: int = -1,
+        legacy: bool = False,
+        owner: Any = None,
+    ) -> int:
+        """Add a callback; return its callback ID (from 0, never reused).
+
+        Registering the same ``callback`` again for the same event ID, owner, domain
+        filter and legacy flag is refused with INVALID_ARG "event callback already
+        tracked", as libvirt does (the daemon registers every relay with legacy=False, so
+        legacy and callback-style registrations of one client collide there too).
+        """
+        with self._lock:
+            for cb in self._callbacks:
+                if (
+                    not cb.deleted
+                    and cb.event_id == event_id
+                    and cb.owner is owner
+                    and cb.key == key
+                    and cb.legacy == legacy
+                    and (cb.callback is callback or cb.callback == callback)
+                ):
+                    raise LibvirtError.invalid_arg(
+                        "event callback already tracked", ErrorDomain.NONE
+                    )
+            callback_id = self._next_id
+            self._next_id += 1
+            self._callbacks.append(
+                EventCallback(callback_id, event_id, callback, key, remote_id, legacy, owner)
+            )
+        return callback_id
+
+    def deregister(self, callback_id: int) -> EventCallback:
+        """Remove a callback (only mark it while a flush runs); return its record.
+
+        Unknown IDs raise INVALID_ARG "could not find event callback N for deletion".
+        """
+        with self._lock:
+            for index, cb in enumerate(self._callbacks):
+                if cb.callback_id == callback_id and not cb.deleted:
+                    self._remove_locked(index)
+                    return cb
+        raise LibvirtError.invalid_arg(
+            f"could not find event callback {callback_id} for deletion", ErrorDomain.NONE
+        )
+
+    def deregister_owner(self, owner: Any) -> list[EventCallback]:
+        """Remove every callback of ``owner`` (a connection going away); return them."""
+        removed: list[EventCallback] = []
+        with self._lock:
+            for index in range(len(self._callbacks) - 1, -1, -1):
+                cb = self._callbacks[index]
+                if cb.owner is owner and not cb.deleted:
+                    removed.append(cb)
+                    self._remove_locked(index)
+        removed.reverse()
+        return removed
+
+    def _remove_locked(self, index: int) -> None:
+        if self._dispatching:
+            self._callbacks[index].deleted = True
+        else:
+            self._callbacks[index].deleted = True
+            del self._callbacks[index]
+            if not self._callbacks:
+                self._queue.clear()
+
+    def set_remote_id(self, callback_id: int, remote_id: int) -> None:
+        """Record the server-side ID feeding a local callback (unknown IDs are ignored)."""
+        with self._lock:
+            for cb in self._callbacks:
+                if cb.callback_id == callback_id and not cb.deleted:
+                    cb.remote_id = remote_id
+                    return
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def find(self, callback_id: int) -> EventCallback | None:
+        """The live record of ``callback_id``, or None."""
+        with self._lock:
+            for cb in self._callbacks:
+                if cb.callback_id == callback_id and not cb.deleted:
+                    return cb
+        return None
+
+    def registrations(self) -> Iterator[EventCallback]:
+        """The live records, in registration order (a snapshot)."""
+        with self._lock:
+            snapshot = [cb for cb in self._callbacks if not cb.deleted]
+        return iter(snapshot)
+
+    def count(
+        self, event_id: int, key: bytes | None = None, owner: Any = None, *, any_key: bool = False
+    ) -> int:
+        """Live callbacks for ``event_id`` of ``owner`` with domain filter ``key``.
+
+        ``key=None`` counts unfiltered callbacks only; ``any_key=True`` ignores the filter
+        (for a server without per-domain filtering, where one registration feeds all).
+        A client deregisters on the server when this drops to 0.
+        """
+        with self._lock:
+            return sum(
+                1
+                for cb in self._callbacks
+                if not cb.deleted
+                and cb.event_id == event_id
+                and cb.owner is owner
+                and (any_key or cb.key == key)
+            )
+
+    def remote_id_for(self, event_id: int, key: bytes | None, owner: Any = None) -> int | None:
+        """The server-side ID already feeding (event_id, key), or None.
+
+        A client registers on the server only when this is None, and otherwise registers
+        locally with the returned ``remote_id``: many local callbacks, one server
+        registration. Callbacks still waiting for their ID (remote_id < 0) do not count.
+        """
+        with self._lock:
+            for cb in self._callbacks:
+                if (
+                    not cb.deleted
+                    and cb.event_id == event_id
+                    and cb.owner is owner
+                    and cb.key == key
+                    and cb.remote_id >= 0
+                ):
+                    return cb.remote_id
+        return None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(1 for cb in self._callbacks if not cb.deleted)
+
+    @property
+    def pending(self) -> int:
+        """Events queued and not yet flushed."""
+        return len(self._queue)
+
+    # --- events ----------------------------------------------------------------------------
+
+    def queue(self, event: ObjectEvent, remote_id: int = -1) -> bool:
+        """Queue ``event`` for the next flush; False if dropped (no callbacks at all).
+
+        ``remote_id`` restricts delivery to callbacks with that remote ID: -1 for events
+        raised locally or received in legacy form, the message's callbackID otherwise.
+        """
+        with self._lock:
+            if not self._callbacks:
+                return False
+            self._queue.append((event, remote_id))
+            first = len(self._queue) == 1
+        if first:
+            self._schedule(self.flush)
+        return True
+
+    def flush(self) -> None:
+        """Dispatch every queued event (normally run by ``schedule``)."""
+        with self._lock:
+            if self._dispatching:
+                # Re-entered (a callback, or a scheduler that runs at once): the outer
+                # flush owns the list and schedules another flush for what is left.
+                self._flush_missed = True
+                return
+            self._dispatching = True
+            batch, self._queue = self._queue, []
+        try:
+            for event, remote_id in batch:
+                self._dispatch(event, remote_id)
+        finally:
+            with self._lock:
+                self._callbacks = [cb for cb in self._callbacks if not cb.deleted]
+                if not self._callbacks:
+                    self._queue.clear()
+                self._dispatching = False
+                again = self._flush_missed and bool(self._queue)
+                self._flush_missed = False
+            if again:
+                self._schedule(self.flush)
+
+    def _dispatch(self, event: Any, remote_id: int) -> None:
+        with self._lock:
+            snapshot = list(self._callbacks)
+        event_id = event.event_id
+        dom = getattr(event, "dom", None)  # events about no domain match unfiltered only
+        uuid = getattr(dom, "uuid", None)
+        for cb in snapshot:
+            # Re-check `deleted` at call time: an earlier callback may have removed it.
+            if (
+                cb.deleted
+                or cb.event_id != event_id
+                or cb.remote_id != remote_id
+                or (cb.key is not None and cb.key != uuid)
+            ):
+                continue
+            try:
+                cb.callback(event, cb.callback_id)
+            except Exception:
+                log.exception("event callback %d (event ID %d) raised", cb.callback_id, cb.event_id)
