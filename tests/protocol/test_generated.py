@@ -1,0 +1,101 @@
+"""The committed codecs in protocol/generated/ match a fresh run of the generator, and the
+C-header constants libvirt's .x files rely on are applied."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from virtwire.protocol import constants, regenerate
+from virtwire.protocol.generated import remote_protocol as rp
+
+SOURCES = regenerate.sources()
+
+
+def test_every_x_file_has_a_generated_module() -> None:
+    stems = {p.stem for p in SOURCES}
+    assert {"remote_protocol", "virnetprotocol", "virkeepaliveprotocol"} <= stems
+    for stem in stems:
+        assert (regenerate.GENERATED_DIR / f"{stem}.py").exists(), stem
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_generated_module_is_not_stale(source: Path) -> None:
+    assert regenerate.stale_files([source]) == [], (
+        f"protocol/generated/{source.stem}.py is stale: run python -m virtwire.protocol.regenerate"
+    )
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_generated_module_imports(source: Path) -> None:
+    module = importlib.import_module(f"virtwire.protocol.generated.{source.stem}")
+    assert module.CODECS
+
+
+def test_check_names_a_stale_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = regenerate.DEFS_DIR / "remote_protocol.x"
+    target = tmp_path / "remote_protocol.py"
+    target.write_text(regenerate.generate(source) + "# hand edit\n")
+    assert regenerate.stale_files([source], tmp_path) == [target]
+    target.write_text(regenerate.generate(source))
+    assert regenerate.stale_files([source], tmp_path) == []
+    (tmp_path / "remote_protocol.py").unlink()
+    assert regenerate.stale_files([source], tmp_path) == [target]
+
+
+def test_check_cli_exit_status(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    source = regenerate.DEFS_DIR / "remote_protocol.x"
+    (tmp_path / "remote_protocol.py").write_text("# stale\n")
+    monkeypatch.setattr(regenerate, "GENERATED_DIR", tmp_path)
+    monkeypatch.setattr(regenerate, "sources", lambda defs_dir=None: [source])
+    monkeypatch.setattr(
+        regenerate,
+        "stale_files",
+        lambda srcs=None, generated_dir=tmp_path: ([tmp_path / "remote_protocol.py"]),
+    )
+    assert regenerate.main(["--check"]) == 1
+    assert "remote_protocol.py" in capsys.readouterr().err
+
+
+def test_header_constants_are_applied() -> None:
+    assert rp.REMOTE_SECURITY_MODEL_MAX == 257
+    assert rp.REMOTE_SECURITY_LABEL_MAX == 4097
+    assert rp.REMOTE_SECURITY_DOI_MAX == 257
+    assert rp.REMOTE_STRING_MAX == 4194304
+    assert rp.REMOTE_PROGRAM == constants.REMOTE_PROGRAM
+    # remote_uuid is exactly VIR_UUID_BUFLEN raw bytes
+    assert rp.CODECS["remote_uuid"].pack(bytes(range(16))) == bytes(range(16))
+    # typed-param union arms are VIR_TYPED_PARAM_INT..STRING = 1..7
+    value = rp.CODECS["remote_typed_param_value"]
+    assert value.pack(rp.RemoteTypedParamValue(type=1, value=-1)) == bytes.fromhex(
+        "00000001ffffffff"
+    )
+    assert value.pack(rp.RemoteTypedParamValue(type=4, value=1)) == bytes.fromhex(
+        "00000004" + "0000000000000001"
+    )
+
+
+def test_constants_only_for_mentioned_symbols() -> None:
+    assert regenerate.constants_for("typedef opaque x[VIR_UUID_BUFLEN];") == {"VIR_UUID_BUFLEN": 16}
+    assert regenerate.constants_for("const VIR_UUID_BUFLENX = 1;") == {}
+
+
+def test_procedure_enum_annotations() -> None:
+    by_name = {p.name: p for p in rp.PROCEDURES}
+    assert by_name["REMOTE_PROC_CONNECT_OPEN"].number == 1
+    assert ("acl", "connect:getattr") in by_name["REMOTE_PROC_CONNECT_OPEN"].annotations
+    numbers = [p.number for p in rp.PROCEDURES]
+    assert numbers == sorted(set(numbers))
+
+
+def test_in_memory_generation_matches_the_cli() -> None:
+    """regenerate.py compiles in memory; the result must equal what the CLI writes."""
+    source = regenerate.DEFS_DIR / "remote_protocol.x"
+    cmd = [sys.executable, "-m", "virtwire.xdr", str(source)]
+    for name, value in regenerate.constants_for(source.read_text()).items():
+        cmd += ["--const", f"{name}={value}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout == regenerate.generate(source)
