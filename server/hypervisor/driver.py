@@ -1,0 +1,468 @@
+"""The driver API the daemon's dispatch calls (docs/internals.md, "The driver API").
+
+``Driver`` holds what libvirt's test and QEMU drivers share (domain list, lookups, info,
+XML, flag handling); the subclasses decide error texts, event order and device support.
+Methods are synchronous: events are only *queued* on ``self.events``; the EventState's
+scheduler delivers them on a later loop turn, as libvirt's zero-delay timer does.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import socket
+import time
+from collections.abc import Callable
+
+from virtwire.protocol import events as ev
+from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.protocol.event_state import EventState
+from virtwire.server.hypervisor import domxml
+from virtwire.server.hypervisor.domxml import DomainDef
+from virtwire.server.hypervisor.model import (
+    MEM_MAXIMUM,
+    XML_INACTIVE,
+    DomainInfo,
+    DomainObj,
+    DomainState,
+    ListFlags,
+    ModificationImpact,
+    NodeInfo,
+    ShutoffReason,
+)
+
+log = logging.getLogger("virtwire.server")
+
+# Lifecycle event and detail numbers (spec §3.6).
+DEFINED, UNDEFINED, STARTED, SUSPENDED, RESUMED, STOPPED, SHUTDOWN = range(7)
+DEFINED_ADDED, DEFINED_UPDATED = 0, 1
+UNDEFINED_REMOVED = 0
+STARTED_BOOTED = 0
+SUSPENDED_PAUSED = 0
+RESUMED_UNPAUSED = 0
+STOPPED_SHUTDOWN, STOPPED_DESTROYED = 0, 1
+SHUTDOWN_FINISHED, SHUTDOWN_GUEST, SHUTDOWN_HOST = 0, 1, 2
+
+
+class Driver:
+    """A simulated host behind one URI."""
+
+    uri: str = ""
+    type_name: str = ""
+    fn_prefix: str = ""  # libvirt's C function prefix ("test", "qemu") for flag errors
+    error_domain: ErrorDomain = ErrorDomain.NONE
+    virt_types: tuple[str, ...] = ()
+    default_arch: str = "x86_64"
+
+    def __init__(self, uri: str, schedule: Callable[[Callable[[], None]], object]) -> None:
+        self.uri = uri
+        self.events = EventState(schedule)
+        self.domains: dict[bytes, DomainObj] = {}
+        self.next_id = 1
+
+    # -- errors ------------------------------------------------------------------------
+
+    def error(self, code: ErrorCode, detail: str | None = None) -> LibvirtError:
+        return LibvirtError.make(code, self.error_domain, detail)
+
+    @staticmethod
+    def conf_error(code: ErrorCode, detail: str | None = None) -> LibvirtError:
+        """An error raised by libvirt's domain-config layer (domain DOMAIN)."""
+        return LibvirtError.make(code, ErrorDomain.DOMAIN, detail)
+
+    def not_running(self) -> LibvirtError:
+        return self.conf_error(ErrorCode.OPERATION_INVALID, "domain is not running")
+
+    def lookup_error(self, kind: str, key: object) -> LibvirtError:
+        """Lookup miss; the test driver gives no detail, QEMU overrides."""
+        return self.error(ErrorCode.NO_DOMAIN)
+
+    def check_flags(self, flags: int, allowed: int, function: str) -> None:
+        if flags & ~allowed:
+            raise self.error(
+                ErrorCode.INVALID_ARG,
+                f"unsupported flags (0x{flags & ~allowed:x}) in function {function}",
+            )
+
+    # -- connection-level ----------------------------------------------------------------
+
+    def get_version(self) -> int:
+        raise NotImplementedError
+
+    def get_hostname(self) -> str:
+        return socket.gethostname()
+
+    def get_capabilities(self) -> str:
+        raise NotImplementedError
+
+    def node_get_info(self) -> NodeInfo:
+        raise NotImplementedError
+
+    def node_get_security_model(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    # -- events ----------------------------------------------------------------------------
+
+    def emit(self, event: object) -> None:
+        self.events.queue(event)
+
+    def lifecycle(self, obj: DomainObj, event: int, detail: int) -> None:
+        self.emit(ev.LifecycleEvent(obj.ref(), event, detail))
+
+    # -- domain list ------------------------------------------------------------------------
+
+    def find(self, dom: ev.DomainRef) -> DomainObj:
+        """Find by UUID as libvirt does; the name only appears in the error text."""
+        obj = self.domains.get(bytes(dom.uuid))
+        if obj is None:
+            raise self.error(
+                ErrorCode.NO_DOMAIN,
+                f"no domain with matching uuid '{domxml.uuid_str(bytes(dom.uuid))}' ({dom.name})",
+            )
+        return obj
+
+    def _sorted(self) -> list[DomainObj]:
+        return sorted(self.domains.values(), key=lambda o: (o.id < 0, o.id, o.name))
+
+    def list_all_domains(self, flags: int = 0) -> list[ev.DomainRef]:
+        out = []
+        for obj in self._sorted():
+            if not _matches_filter(obj, flags):
+                continue
+            out.append(obj.ref())
+        return out
+
+    def num_of_domains(self) -> int:
+        return sum(1 for o in self.domains.values() if o.active)
+
+    def list_domains(self, maxids: int) -> list[int]:
+        return [o.id for o in self._sorted() if o.active][: max(maxids, 0)]
+
+    def num_of_defined_domains(self) -> int:
+        return sum(1 for o in self.domains.values() if not o.active)
+
+    def list_defined_domains(self, maxnames: int) -> list[str]:
+        names = sorted(o.name for o in self.domains.values() if not o.active)
+        return names[: max(maxnames, 0)]
+
+    def lookup_by_name(self, name: str) -> ev.DomainRef:
+        for obj in self.domains.values():
+            if obj.name == name:
+                return obj.ref()
+        raise self.lookup_error("name", name)
+
+    def lookup_by_uuid(self, uuid: bytes) -> ev.DomainRef:
+        obj = self.domains.get(bytes(uuid))
+        if obj is None:
+            raise self.lookup_error("uuid", bytes(uuid))
+        return obj.ref()
+
+    def lookup_by_id(self, id: int) -> ev.DomainRef:  # noqa: A002 - libvirt's name
+        for obj in self.domains.values():
+            if obj.active and obj.id == id:
+                return obj.ref()
+        raise self.lookup_error("id", id)
+
+    # -- define / undefine --------------------------------------------------------------------
+
+    def parse(self, xml: str) -> DomainDef:
+        ddef = domxml.parse_domain(xml, self.virt_types, self.default_arch)
+        domxml.apply_defaults(ddef)
+        return ddef
+
+    def _check_clash(self, ddef: DomainDef, *, live: bool) -> DomainObj | None:
+        """virDomainObjListAdd's checks; returns the existing object with this UUID."""
+        existing = self.domains.get(ddef.uuid)
+        if existing is not None:
+            if existing.name != ddef.name:
+                raise self.conf_error(
+                    ErrorCode.OPERATION_FAILED,
+                    f"domain '{existing.name}' is already defined with uuid {domxml.uuid_str(ddef.uuid)}",
+                )
+            if live and existing.active:
+                raise self.conf_error(
+                    ErrorCode.OPERATION_INVALID, f"domain '{existing.name}' is already active"
+                )
+            return existing
+        for other in self.domains.values():
+            if other.name == ddef.name:
+                raise self.conf_error(
+                    ErrorCode.OPERATION_FAILED,
+                    f"domain '{other.name}' already exists with uuid {domxml.uuid_str(other.uuid)}",
+                )
+        return None
+
+    def define_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+        self.check_flags(flags, 1, f"{self.fn_prefix}DomainDefineXMLFlags")  # VALIDATE
+        ddef = self.parse(xml)
+        existing = self._check_clash(ddef, live=False)
+        # Saved before it becomes visible: a failed write leaves no half-defined domain.
+        if existing is None:
+            obj = DomainObj(config=ddef, persistent=True)
+            self.save(obj)
+            self.domains[ddef.uuid] = obj
+            detail = DEFINED_ADDED
+        else:
+            obj = existing
+            self.save(obj, ddef)
+            detail = DEFINED_UPDATED if obj.persistent else DEFINED_ADDED
+            obj.config = ddef
+            obj.persistent = True
+        self.lifecycle(obj, DEFINED, detail)
+        return obj.ref()
+
+    def undefine(self, dom: ev.DomainRef, flags: int = 0) -> None:
+        self.check_flags(flags, 0x7F, f"{self.fn_prefix}DomainUndefineFlags")
+        obj = self.find(dom)
+        if not obj.persistent:
+            raise self.error(ErrorCode.OPERATION_INVALID, "cannot undefine transient domain")
+        self.unsave(obj)
+        self.lifecycle(obj, UNDEFINED, UNDEFINED_REMOVED)
+        if obj.active:
+            obj.persistent = False
+        else:
+            del self.domains[obj.uuid]
+
+    # persistence hooks: the test driver keeps nothing on disk
+    def save(self, obj: DomainObj, config: DomainDef | None = None) -> None:
+        """Store ``config`` (default: the object's own) as the domain's persistent definition."""
+        return None
+
+    def unsave(self, obj: DomainObj) -> None:
+        return None
+
+    # -- start / stop ------------------------------------------------------------------------------
+
+    def make_live(self, obj: DomainObj, ddef: DomainDef | None = None) -> None:
+        """Turn the (copied) definition into the running domain's live definition."""
+        obj.live = (ddef or obj.config).copy()
+        obj.id = self.next_id
+        self.next_id += 1
+        obj.started_ns = time.monotonic_ns()
+        self.decorate_live(obj.live)
+
+    def decorate_live(self, live: DomainDef) -> None:
+        """Add what only a running domain has (aliases, addresses); drivers override."""
+
+    def stop(self, obj: DomainObj, reason: int) -> None:
+        obj.live = None
+        obj.id = -1
+        obj.state = DomainState.SHUTOFF
+        obj.reason = reason
+
+    def forget_if_transient(self, obj: DomainObj) -> None:
+        if not obj.persistent and not obj.active:
+            self.domains.pop(obj.uuid, None)
+
+    def create(self, dom: ev.DomainRef, flags: int = 0) -> ev.DomainRef:
+        raise NotImplementedError
+
+    def create_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+        raise NotImplementedError
+
+    def destroy(self, dom: ev.DomainRef, flags: int = 0) -> None:
+        self.check_flags(flags, 1, f"{self.fn_prefix}DomainDestroyFlags")  # GRACEFUL
+        obj = self.find(dom)
+        if not obj.active:
+            raise self.not_running()
+        self.stop(obj, ShutoffReason.DESTROYED)
+        self.lifecycle(obj, STOPPED, STOPPED_DESTROYED)
+        self.forget_if_transient(obj)
+
+    # -- info ------------------------------------------------------------------------------------------
+
+    def get_info(self, dom: ev.DomainRef) -> DomainInfo:
+        obj = self.find(dom)
+        cur = obj.current
+        return DomainInfo(
+            int(obj.state), cur.total_memory(), cur.current_memory, cur.vcpus, obj.cpu_time()
+        )
+
+    def get_state(self, dom: ev.DomainRef, flags: int = 0) -> tuple[int, int]:
+        obj = self.find(dom)
+        return int(obj.state), int(obj.reason)
+
+    def get_xml_desc(self, dom: ev.DomainRef, flags: int = 0) -> str:
+        self.check_flags(flags, 0xF, f"{self.fn_prefix}DomainGetXMLDesc")
+        obj = self.find(dom)
+        if flags & XML_INACTIVE or not obj.active:
+            ddef = obj.config
+            ddef.sync_tree()
+            return domxml.format_xml(ddef.tree)
+        live = obj.live
+        assert live is not None
+        live.sync_tree()
+        tree = copy.deepcopy(live.tree)
+        attrs = dict(tree.attrib)
+        tree.attrib.clear()
+        tree.set("type", attrs.pop("type", live.virt_type))
+        tree.set("id", str(obj.id))
+        tree.attrib.update(attrs)
+        return domxml.format_xml(tree)
+
+    def get_os_type(self, dom: ev.DomainRef) -> str:
+        return self.find(dom).current.os_type
+
+    def is_active(self, dom: ev.DomainRef) -> bool:
+        return self.find(dom).active
+
+    def is_persistent(self, dom: ev.DomainRef) -> bool:
+        return self.find(dom).persistent
+
+    def get_autostart(self, dom: ev.DomainRef) -> bool:
+        return self.find(dom).autostart
+
+    def has_managed_save_image(self, dom: ev.DomainRef, flags: int = 0) -> bool:
+        self.find(dom)
+        return False
+
+    def get_security_label(self, dom: ev.DomainRef) -> tuple[str, int]:
+        self.find(dom)
+        return "", 0
+
+    def get_messages(self, dom: ev.DomainRef, flags: int = 0) -> list[str]:
+        self.find(dom)
+        return []
+
+    def snapshot_num(self, dom: ev.DomainRef, flags: int = 0) -> int:
+        self.find(dom)
+        return 0
+
+    # -- flags helper -------------------------------------------------------------------------------------
+
+    def impact(self, obj: DomainObj, flags: int) -> tuple[bool, bool]:
+        """virDomainObjUpdateModificationImpact: resolve CURRENT, check LIVE/CONFIG."""
+        live = bool(flags & ModificationImpact.LIVE)
+        config = bool(flags & ModificationImpact.CONFIG)
+        if not live and not config:
+            live, config = obj.active, not obj.active
+        if live and not obj.active:
+            raise self.not_running()
+        if config and not obj.persistent:
+            raise self.conf_error(
+                ErrorCode.OPERATION_INVALID, "transient domains do not have any persistent config"
+            )
+        return live, config
+
+    # -- devices (driver specific) --------------------------------------------------------------------
+
+    def attach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainAttachDeviceFlags")
+
+    def detach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainDetachDeviceFlags")
+
+    def detach_device_alias(self, dom: ev.DomainRef, alias: str, flags: int = 0) -> None:
+        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainDetachDeviceAlias")
+
+    set_memory_function = "virDomainSetMemoryFlags"
+
+    def set_memory(self, dom: ev.DomainRef, kib: int, flags: int = 0) -> None:
+        """virDomainSetMemoryFlags: balloon target (or, with MEM_MAXIMUM, the config maximum)."""
+        obj = self.find(dom)
+        self.check_flags(flags, 0x7, self.set_memory_function)
+        live, config = self.impact(obj, flags)
+        if flags & MEM_MAXIMUM:
+            if live:
+                raise self.error(
+                    ErrorCode.OPERATION_INVALID,
+                    "cannot resize the maximum memory on an active domain",
+                )
+            new = obj.config.copy()
+            devs = new.total_memory() - new.base_memory
+            if kib < devs:
+                raise self.error(
+                    ErrorCode.INVALID_ARG, "maximum memory is smaller than the memory devices"
+                )
+            new.base_memory = kib - devs
+            new.current_memory = min(new.current_memory, new.total_memory())
+            self.save(obj, new)
+            obj.config = new
+            return
+        for ddef in ([obj.live] if live and obj.live else []) + ([obj.config] if config else []):
+            if kib > ddef.total_memory():
+                raise self.error(ErrorCode.INVALID_ARG, "cannot set memory higher than max memory")
+        if config:
+            new = obj.config.copy()
+            new.current_memory = kib
+            self.save(obj, new)
+            obj.config = new
+        if live and obj.live:
+            obj.live.current_memory = kib
+            self.on_balloon(obj, kib)
+
+    def set_max_memory(self, dom: ev.DomainRef, kib: int) -> None:
+        """virDomainSetMaxMemory: SetMemoryFlags(MEM_MAXIMUM) with CURRENT impact."""
+        self.set_memory(dom, kib, MEM_MAXIMUM)
+
+    def get_max_memory(self, dom: ev.DomainRef) -> int:
+        return self.find(dom).current.total_memory()
+
+    def get_vcpus_flags(self, dom: ev.DomainRef, flags: int = 0) -> int:
+        """virDomainGetVcpusFlags; the simulated guests always run all their vCPUs."""
+        self.check_flags(flags, 0xF, f"{self.fn_prefix}DomainGetVcpusFlags")
+        obj = self.find(dom)
+        live, config = self.impact(obj, flags & 0x3)
+        return (obj.config if config else obj.current).vcpus
+
+    def get_max_vcpus(self, virt_type: str | None) -> int:
+        return 255
+
+    def set_autostart(self, dom: ev.DomainRef, autostart: bool) -> None:
+        obj = self.find(dom)
+        if not obj.persistent:
+            raise self.error(
+                ErrorCode.OPERATION_INVALID, "cannot set autostart for transient domain"
+            )
+        obj.autostart = bool(autostart)
+        self.save_autostart(obj)
+
+    def save_autostart(self, obj: DomainObj) -> None:
+        """Hook: persist the autostart flag (QEMU keeps it on disk)."""
+
+    def on_balloon(self, obj: DomainObj, kib: int) -> None:
+        """Hook: the guest's balloon reached ``kib`` (QEMU reports BALLOON_CHANGE)."""
+
+    # -- lifetime ------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Called by the registry when the host goes away."""
+
+
+def _matches_filter(obj: DomainObj, flags: int) -> bool:
+    f = ListFlags(flags & 0x3FFF) if flags else ListFlags(0)
+
+    def group(a: ListFlags, b: ListFlags, va: bool) -> bool:
+        if f & a and f & b:
+            return True
+        if f & a:
+            return va
+        if f & b:
+            return not va
+        return True
+
+    if not group(ListFlags.ACTIVE, ListFlags.INACTIVE, obj.active):
+        return False
+    if not group(ListFlags.PERSISTENT, ListFlags.TRANSIENT, obj.persistent):
+        return False
+    if not group(ListFlags.AUTOSTART, ListFlags.NO_AUTOSTART, obj.autostart):
+        return False
+    if not group(ListFlags.MANAGEDSAVE, ListFlags.NO_MANAGEDSAVE, False):
+        return False
+    if not group(ListFlags.HAS_SNAPSHOT, ListFlags.NO_SNAPSHOT, False):
+        return False
+    state_flags = f & (ListFlags.RUNNING | ListFlags.PAUSED | ListFlags.SHUTOFF | ListFlags.OTHER)
+    if state_flags:
+        st = obj.state
+        ok = (
+            (f & ListFlags.RUNNING and st == DomainState.RUNNING)
+            or (f & ListFlags.PAUSED and st == DomainState.PAUSED)
+            or (f & ListFlags.SHUTOFF and st == DomainState.SHUTOFF)
+            or (
+                f & ListFlags.OTHER
+                and st not in (DomainState.RUNNING, DomainState.PAUSED, DomainState.SHUTOFF)
+            )
+        )
+        if not ok:
+            return False
+    return True

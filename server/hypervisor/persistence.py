@@ -1,0 +1,97 @@
+"""Crash-safe storage of persistent domain definitions: one XML file per domain.
+
+A definition is written to a temporary file in the same directory, flushed to disk,
+renamed over the old file and the directory is synced, so after a crash at any point the
+file holds either the old or the new document, never a torn one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger("virtwire.server")
+
+SUFFIX = ".xml"
+
+
+def atomic_write(path: Path, data: str) -> None:
+    """Replace ``path`` with ``data`` atomically (temp file + fsync + rename + dir fsync)."""
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(directory)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable."""
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    fsync_dir(path.parent)
+
+
+class DomainStore:
+    """The directory of one simulated host: ``<name>.xml`` per persistent domain."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, name: str) -> Path:
+        return self.directory / f"{name}{SUFFIX}"
+
+    def save(self, name: str, xml: str) -> None:
+        atomic_write(self.path_for(name), xml)
+
+    def delete(self, name: str) -> None:
+        remove(self.path_for(name))
+
+    def autostart_path(self, name: str) -> Path:
+        return self.directory / "autostart" / f"{name}{SUFFIX}"
+
+    def set_autostart(self, name: str, enabled: bool) -> None:
+        """libvirt marks autostart with a link in autostart/; an empty marker file here."""
+        path = self.autostart_path(name)
+        if enabled:
+            atomic_write(path, "")
+        else:
+            remove(path)
+
+    def is_autostart(self, name: str) -> bool:
+        return self.autostart_path(name).exists()
+
+    def load_all(self) -> list[tuple[Path, str]]:
+        """Every stored definition; leftover temp files from a crash are removed."""
+        out = []
+        for entry in sorted(self.directory.iterdir()):
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                log.info("removing leftover temporary file %s", entry)
+                entry.unlink(missing_ok=True)
+                continue
+            if entry.suffix == SUFFIX and entry.is_file():
+                out.append((entry, entry.read_text(encoding="utf-8")))
+        return out

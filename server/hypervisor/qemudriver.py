@@ -1,0 +1,461 @@
+"""``qemu:///system`` and ``qemu:///session``: a simulated QEMU host.
+
+Domains persist as one XML file each under the host's directory (written atomically), so
+a restart or a crash of the daemon loses nothing defined.  Lifecycle events come in QEMU's
+order (a start resumes the paused CPUs first: RESUMED then STARTED) and devices hot-plug
+with QEMU's aliases.  Memory devices follow libvirt's QEMU rules (spec §10); unplugs are
+acknowledged, refused or ignored by a simulated guest according to the domain's
+``<vw:guest unplug='…'/>`` metadata, without ever sleeping.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+from virtwire.protocol import events as ev
+from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.server.hypervisor import devices, domxml, memory
+from virtwire.server.hypervisor.domxml import DomainDef
+from virtwire.server.hypervisor.driver import (
+    DEFINED,
+    DEFINED_UPDATED,
+    RESUMED,
+    RESUMED_UNPAUSED,
+    SHUTDOWN,
+    SHUTDOWN_GUEST,
+    STARTED,
+    STARTED_BOOTED,
+    STOPPED,
+    STOPPED_SHUTDOWN,
+    SUSPENDED,
+    SUSPENDED_PAUSED,
+    Driver,
+)
+from virtwire.server.hypervisor.model import (
+    START_PAUSED,
+    DomainObj,
+    DomainState,
+    ModificationImpact,
+    NodeInfo,
+    PausedReason,
+    RunningReason,
+    ShutoffReason,
+)
+from virtwire.server.hypervisor.persistence import DomainStore
+
+log = logging.getLogger("virtwire.server")
+
+QEMU_VERSION = 7002000  # QEMU 7.2.0, as Debian bookworm ships
+
+CAPABILITIES_XML = """<capabilities>
+
+  <host>
+    <cpu>
+      <arch>x86_64</arch>
+      <topology sockets='1' dies='1' cores='8' threads='1'/>
+    </cpu>
+    <power_management/>
+    <iommu support='no'/>
+    <migration_features>
+      <live/>
+    </migration_features>
+    <topology>
+      <cells num='1'>
+        <cell id='0'>
+          <memory unit='KiB'>16777216</memory>
+          <cpus num='8'/>
+        </cell>
+      </cells>
+    </topology>
+    <secmodel>
+      <model>none</model>
+      <doi>0</doi>
+    </secmodel>
+  </host>
+
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='x86_64'>
+      <wordsize>64</wordsize>
+      <emulator>/usr/bin/qemu-system-x86_64</emulator>
+      <machine maxCpus='255'>pc</machine>
+      <machine maxCpus='288'>q35</machine>
+      <domain type='qemu'/>
+      <domain type='kvm'/>
+    </arch>
+    <features>
+      <acpi default='on' toggle='yes'/>
+      <apic default='on' toggle='no'/>
+      <cpuselection/>
+      <deviceboot/>
+      <disksnapshot default='on' toggle='no'/>
+    </features>
+  </guest>
+
+</capabilities>
+"""
+
+UNPLUG_REJECTED = "unplug of device was rejected by the guest"
+
+
+class QemuDriver(Driver):
+    """One simulated QEMU host (system or session), persistent under ``state_dir``."""
+
+    fn_prefix = "qemu"
+    type_name = "QEMU"
+    error_domain = ErrorDomain.QEMU
+    virt_types = ("qemu", "kvm")
+    default_arch = "x86_64"
+    set_memory_function = "qemuDomainSetMemoryFlags"
+
+    def __init__(
+        self, uri: str, schedule: Callable[[Callable[[], None]], object], state_dir: Path
+    ) -> None:
+        super().__init__(uri, schedule)
+        self.store = DomainStore(state_dir)
+        self._mac_counter = 0
+        self._load()
+
+    def _load(self) -> None:
+        """Read every stored definition; all start shut off (transient ones are gone)."""
+        for path, text in self.store.load_all():
+            try:
+                ddef = self.parse(text)
+            except LibvirtError as exc:
+                log.error("ignoring unreadable domain file %s: %s", path, exc)
+                continue
+            if ddef.uuid in self.domains:
+                log.error("ignoring %s: duplicate uuid %s", path, domxml.uuid_str(ddef.uuid))
+                continue
+            obj = DomainObj(config=ddef, persistent=True)
+            obj.autostart = self.store.is_autostart(ddef.name)
+            self.domains[ddef.uuid] = obj
+        for obj in list(self.domains.values()):
+            if obj.autostart:
+                # as libvirtd does at daemon start; no client can be listening yet
+                self._start(obj, 0)
+
+    # -- connection -----------------------------------------------------------------------
+
+    def get_version(self) -> int:
+        return QEMU_VERSION
+
+    def get_capabilities(self) -> str:
+        return CAPABILITIES_XML
+
+    def node_get_info(self) -> NodeInfo:
+        return NodeInfo("x86_64", 16 * 1024 * 1024, 8, 2400, 1, 1, 8, 1)
+
+    def node_get_security_model(self) -> tuple[str, str]:
+        return "none", "0"
+
+    def lookup_error(self, kind: str, key: object) -> LibvirtError:
+        if kind == "name":
+            detail = f"no domain with matching name '{key}'"
+        elif kind == "uuid":
+            assert isinstance(key, bytes)
+            detail = f"no domain with matching uuid '{domxml.uuid_str(key)}'"
+        else:
+            detail = f"no domain with matching id {key}"
+        return self.error(ErrorCode.NO_DOMAIN, detail)
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self, obj: DomainObj, config: DomainDef | None = None) -> None:
+        if config is None:
+            if not obj.persistent:
+                return
+            config = obj.config
+        config.sync_tree()
+        try:
+            self.store.save(config.name, domxml.format_xml(config.tree))
+        except OSError as exc:
+            path = self.store.path_for(config.name)
+            raise LibvirtError.make(
+                ErrorCode.SYSTEM_ERROR,
+                ErrorDomain.DOMAIN,
+                f"cannot save config file '{path}': {exc.strerror or exc}",
+            ) from None
+
+    def _commit_config(self, obj: DomainObj, new_config: DomainDef, live: bool) -> None:
+        """Persist a changed definition, then adopt it; config-only changes are DEFINED."""
+        self.save(obj, new_config)
+        obj.config = new_config
+        if not live:
+            self.lifecycle(obj, DEFINED, DEFINED_UPDATED)
+
+    def unsave(self, obj: DomainObj) -> None:
+        self.store.delete(obj.name)
+        self.store.set_autostart(obj.name, False)
+        obj.autostart = False
+
+    def save_autostart(self, obj: DomainObj) -> None:
+        self.store.set_autostart(obj.name, obj.autostart)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def decorate_live(self, live: DomainDef) -> None:
+        """Aliases and addresses QEMU's driver assigns at start."""
+        for dev in list(live.devices):
+            if dev.tag == "memory":
+                memory.align_size(dev)
+                memory.assign_slot_and_alias(live, dev)
+                memory.assign_base(live, dev)
+            elif dev.tag == "disk":
+                devices.set_alias(dev, devices.disk_alias(dev))
+            elif dev.tag == "interface":
+                devices.ensure_mac(dev, self._next_mac())
+                devices.set_alias(dev, devices.next_net_alias(live))
+            elif dev.tag == "memballoon" and dev.get("model") != "none":
+                devices.set_alias(dev, "balloon0")
+
+    def _next_mac(self) -> int:
+        self._mac_counter += 1
+        return self._mac_counter
+
+    def _start(self, obj: DomainObj, flags: int, ddef: DomainDef | None = None) -> None:
+        self.make_live(obj, ddef)
+        if flags & START_PAUSED:
+            obj.state, obj.reason = DomainState.PAUSED, PausedReason.USER
+            self.lifecycle(obj, STARTED, STARTED_BOOTED)
+            self.lifecycle(obj, SUSPENDED, SUSPENDED_PAUSED)
+            return
+        # QEMU is started with its CPUs paused and then continued (spec §10.6).
+        obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
+        self.lifecycle(obj, RESUMED, RESUMED_UNPAUSED)
+        self.lifecycle(obj, STARTED, STARTED_BOOTED)
+
+    def create(self, dom: ev.DomainRef, flags: int = 0) -> ev.DomainRef:
+        self.check_flags(flags, 0x3F, "qemuDomainCreateWithFlags")
+        obj = self.find(dom)
+        if obj.active:
+            raise self.error(ErrorCode.OPERATION_INVALID, "domain is already running")
+        self._start(obj, flags)
+        return obj.ref()
+
+    def create_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+        self.check_flags(flags, 0x17, "qemuDomainCreateXML")
+        ddef = self.parse(xml)
+        existing = self._check_clash(ddef, live=True)
+        obj = existing or DomainObj(config=ddef, persistent=False)
+        self.domains[ddef.uuid] = obj
+        self._start(obj, flags, ddef)
+        return obj.ref()
+
+    def suspend(self, dom: ev.DomainRef) -> None:
+        obj = self.find(dom)
+        if not obj.active:
+            raise self.not_running()
+        if obj.state == DomainState.PAUSED:
+            return
+        obj.state, obj.reason = DomainState.PAUSED, PausedReason.USER
+        self.lifecycle(obj, SUSPENDED, SUSPENDED_PAUSED)
+
+    def resume(self, dom: ev.DomainRef) -> None:
+        obj = self.find(dom)
+        if not obj.active:
+            raise self.not_running()
+        if obj.state != DomainState.PAUSED:
+            return
+        obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNPAUSED
+        self.lifecycle(obj, RESUMED, RESUMED_UNPAUSED)
+
+    def shutdown(self, dom: ev.DomainRef, flags: int = 0) -> None:
+        self.check_flags(flags, 0x1F, "qemuDomainShutdownFlags")
+        obj = self.find(dom)
+        if not obj.active:
+            raise self.not_running()
+        if obj.state != DomainState.RUNNING:
+            raise self.error(ErrorCode.OPERATION_INVALID, "domain is not running")
+        # The simulated guest powers off at once: QEMU's SHUTDOWN (guest-initiated,
+        # since the guest OS acts on the ACPI request) and then the process exit.
+        self.lifecycle(obj, SHUTDOWN, SHUTDOWN_GUEST)
+        self.stop(obj, ShutoffReason.SHUTDOWN)
+        self.lifecycle(obj, STOPPED, STOPPED_SHUTDOWN)
+        self.forget_if_transient(obj)
+
+    def reboot(self, dom: ev.DomainRef, flags: int = 0) -> None:
+        self.check_flags(flags, 0x1F, "qemuDomainReboot")
+        obj = self.find(dom)
+        if not obj.active:
+            raise self.not_running()
+        if obj.state != DomainState.RUNNING:
+            raise self.error(ErrorCode.OPERATION_INVALID, "domain is not running")
+        self.emit(ev.RebootEvent(obj.ref()))
+
+    def on_balloon(self, obj: DomainObj, kib: int) -> None:
+        self.emit(ev.BalloonChangeEvent(obj.ref(), kib))
+
+    # -- device hotplug ------------------------------------------------------------------------
+
+    def _device_flags(self, obj: DomainObj, flags: int, function: str) -> tuple[bool, bool]:
+        self.check_flags(flags, int(ModificationImpact.LIVE | ModificationImpact.CONFIG), function)
+        return self.impact(obj, flags)
+
+    def attach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+        obj = self.find(dom)
+        elem = domxml.parse_device(xml)
+        live, config = self._device_flags(obj, flags, "qemuDomainAttachDeviceFlags")
+        if elem.tag not in devices.HOTPLUG_TAGS:
+            what = "live" if live else "persistent"
+            raise self.error(
+                ErrorCode.OPERATION_UNSUPPORTED,
+                f"{what} attach of device '{elem.tag}' is not supported",
+            )
+        new_config = None
+        if config:
+            new_config = obj.config.copy()
+            self._attach_config(new_config, _clone(elem))
+        if live:
+            assert obj.live is not None
+            self._attach_live(obj, _clone(elem))
+        if new_config is not None:
+            self._commit_config(obj, new_config, live)
+
+    def _attach_config(self, ddef: DomainDef, elem: ET.Element) -> None:
+        devices.strip_live(elem)
+        unballooned = ddef.current_memory == ddef.total_memory()
+        if elem.tag == "memory":
+            memory.align_size(elem)
+            memory.validate_hotplug(ddef, elem)
+        elif elem.tag == "disk":
+            target = self._disk_target(elem)
+            if devices.find_disk(ddef, target) is not None:
+                raise self.error(ErrorCode.OPERATION_INVALID, f"target {target} already exists")
+        elif elem.tag == "interface":
+            devices.ensure_mac(elem, self._next_mac())
+        ddef.devices.append(elem)
+        if elem.tag == "memory" and unballooned:
+            # a guest that was not ballooned down gets the new memory too
+            ddef.current_memory = ddef.total_memory()
+
+    def _disk_target(self, elem: ET.Element) -> str:
+        target = devices.disk_target(elem)
+        if not target:
+            raise LibvirtError.make(
+                ErrorCode.XML_ERROR, ErrorDomain.DOMAIN, "missing disk target information"
+            )
+        return target
+
+    def _attach_live(self, obj: DomainObj, elem: ET.Element) -> None:
+        live = obj.live
+        assert live is not None
+        devices.strip_live(elem)
+        if elem.tag == "memory":
+            # qemuDomainAttachMemory: align, validate, slot, alias, insert, then the
+            # event names the backend object ("mem" + alias).
+            memory.align_size(elem)
+            memory.validate_hotplug(live, elem)
+            alias = memory.assign_slot_and_alias(live, elem)
+            live.devices.append(elem)
+            memory.assign_base(live, elem)
+            live.current_memory += memory.plugged_size_kib(elem)
+            self.emit(ev.DeviceAddedEvent(obj.ref(), f"mem{alias}"))
+            return
+        if elem.tag == "disk":
+            target = self._disk_target(elem)
+            if devices.find_disk(live, target) is not None:
+                raise self.error(ErrorCode.OPERATION_FAILED, f"target {target} already exists")
+            alias = devices.disk_alias(elem)
+        else:
+            devices.ensure_mac(elem, self._next_mac())
+            alias = devices.next_net_alias(live)
+        devices.set_alias(elem, alias)
+        live.devices.append(elem)
+        self.emit(ev.DeviceAddedEvent(obj.ref(), alias))
+
+    def _find_device(self, ddef: DomainDef, wanted: ET.Element) -> ET.Element:
+        """The device of ``ddef`` that a detach request's XML designates."""
+        if wanted.tag == "memory":
+            probe = _clone(wanted)
+            memory.align_size(probe)
+            for dev in ddef.memory_devices():
+                if memory.matches(dev, probe):
+                    return dev
+            model = wanted.get("model", "")
+            raise self.error(
+                ErrorCode.DEVICE_MISSING,
+                f"model '{model}' memory device not present in the domain configuration",
+            )
+        if wanted.tag == "disk":
+            target = self._disk_target(wanted)
+            found = devices.find_disk(ddef, target)
+            if found is None:
+                raise self.error(ErrorCode.DEVICE_MISSING, f"disk {target} not found")
+            return found
+        if wanted.tag == "interface":
+            return devices.find_interface(ddef, wanted)
+        raise self.error(
+            ErrorCode.OPERATION_UNSUPPORTED,
+            f"live detach of device '{wanted.tag}' is not supported",
+        )
+
+    def detach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+        obj = self.find(dom)
+        wanted = domxml.parse_device(xml)
+        live, config = self._device_flags(obj, flags, "qemuDomainDetachDeviceFlags")
+        new_config = None
+        if config:
+            new_config = obj.config.copy()
+            new_config.devices.remove(self._find_device(new_config, wanted))
+        if live:
+            assert obj.live is not None
+            self._unplug(obj, self._find_device(obj.live, wanted), wait=True)
+        if new_config is not None:
+            self._commit_config(obj, new_config, live)
+
+    def detach_device_alias(self, dom: ev.DomainRef, alias: str, flags: int = 0) -> None:
+        obj = self.find(dom)
+        live, config = self._device_flags(obj, flags, "qemuDomainDetachDeviceAlias")
+        new_config = None
+        if config:
+            new_config = obj.config.copy()
+            target = devices.find_by_alias(new_config, alias)
+            if target is None:
+                raise devices.alias_missing(alias)
+            new_config.devices.remove(target)
+        if live:
+            assert obj.live is not None
+            elem = devices.find_by_alias(obj.live, alias)
+            if elem is None:
+                raise devices.alias_missing(alias)
+            self._unplug(obj, elem, wait=False)
+        if new_config is not None:
+            self._commit_config(obj, new_config, live)
+
+    def _unplug(self, obj: DomainObj, elem: ET.Element, *, wait: bool) -> None:
+        """device_del and the simulated guest's answer.
+
+        ack: DEVICE_DELETED arrives within libvirt's wait, the device goes and
+        DEVICE_REMOVED is queued before the call returns.  refuse: DEVICE_REMOVAL_FAILED;
+        a waiting (sync) detach fails with libvirt's error, the async one returns.
+        ignore: the wait times out (not simulated in real time); success, no event.
+        """
+        live = obj.live
+        assert live is not None
+        alias = devices.get_alias(elem) or ""
+        if elem.tag not in devices.HOTPLUG_TAGS:
+            raise self.error(
+                ErrorCode.OPERATION_UNSUPPORTED,
+                f"live detach of device '{elem.tag}' is not supported",
+            )
+        behaviour = live.unplug
+        if behaviour == "ignore":
+            return
+        if behaviour == "refuse":
+            self.emit(ev.DeviceRemovalFailedEvent(obj.ref(), alias))
+            if wait:
+                raise self.error(ErrorCode.OPERATION_FAILED, UNPLUG_REJECTED)
+            return
+        live.devices.remove(elem)
+        if elem.tag == "memory":
+            live.current_memory = max(live.current_memory - memory.plugged_size_kib(elem), 0)
+        self.emit(ev.DeviceRemovedEvent(obj.ref(), alias))
+
+
+def _clone(elem: ET.Element) -> ET.Element:
+    return copy.deepcopy(elem)

@@ -1,0 +1,312 @@
+"""``test:///default``: libvirt's built-in test driver, in memory.
+
+Starts from libvirt's default configuration (one running domain ``test``, id 1), reports
+driver errors in domain TEST with the texts libvirt 9.0 uses, and hot-plugs disks and
+interfaces live with an immediate DEVICE_ADDED as the newer test driver does; memory
+devices are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from virtwire.protocol import events as ev
+from virtwire.protocol.errors import ErrorCode, ErrorDomain
+from virtwire.server.hypervisor import devices, domxml
+from virtwire.server.hypervisor.driver import (
+    RESUMED,
+    RESUMED_UNPAUSED,
+    STARTED,
+    STARTED_BOOTED,
+    STOPPED,
+    STOPPED_SHUTDOWN,
+    SUSPENDED,
+    SUSPENDED_PAUSED,
+    UNDEFINED,
+    UNDEFINED_REMOVED,
+    Driver,
+)
+from virtwire.server.hypervisor.model import (
+    DomainObj,
+    DomainState,
+    ModificationImpact,
+    NodeInfo,
+    PausedReason,
+    RunningReason,
+    ShutoffReason,
+)
+
+TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
+
+# libvirt's defaultConnXML domain, as its own dumpxml prints it.
+DEFAULT_DOMAIN_XML = f"""<domain type='test'>
+  <name>test</name>
+  <uuid>{TEST_DEFAULT_UUID}</uuid>
+  <memory unit='KiB'>8388608</memory>
+  <currentMemory unit='KiB'>2097152</currentMemory>
+  <vcpu placement='static'>2</vcpu>
+  <os>
+    <type arch='i686'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/diskimage1'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </disk>
+    <interface type='network'>
+      <mac address='aa:bb:cc:dd:ee:ff'/>
+      <source network='default'/>
+      <target dev='testnet0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>
+"""
+
+CAPABILITIES_XML = """<capabilities>
+
+  <host>
+    <cpu>
+      <arch>i686</arch>
+      <features>
+        <pae/>
+        <nonpae/>
+      </features>
+      <pages unit='KiB' size='4'/>
+      <pages unit='KiB' size='8'/>
+      <pages unit='KiB' size='2048'/>
+      <pages unit='KiB' size='1048576'/>
+    </cpu>
+    <power_management/>
+    <iommu support='no'/>
+    <topology>
+      <cells num='2'>
+        <cell id='0'>
+          <memory unit='KiB'>6291456</memory>
+          <cpus num='8'/>
+        </cell>
+        <cell id='1'>
+          <memory unit='KiB'>6291456</memory>
+          <cpus num='8'/>
+        </cell>
+      </cells>
+    </topology>
+    <secmodel>
+      <model>testSecurity</model>
+      <doi></doi>
+    </secmodel>
+  </host>
+
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='i686'>
+      <wordsize>32</wordsize>
+      <emulator>/usr/bin/test-hv</emulator>
+      <domain type='test'/>
+    </arch>
+    <features>
+      <pae/>
+      <nonpae/>
+    </features>
+  </guest>
+
+  <guest>
+    <os_type>xen</os_type>
+    <arch name='i686'>
+      <wordsize>32</wordsize>
+      <emulator>/usr/bin/test-hv</emulator>
+      <domain type='test'/>
+    </arch>
+    <features>
+      <pae/>
+      <nonpae/>
+    </features>
+  </guest>
+
+</capabilities>
+"""
+
+
+class TestDriver(Driver):
+    """The shared in-memory state behind every ``test:///default`` connection."""
+
+    __test__ = False  # not a pytest test class
+
+    fn_prefix = "test"
+    type_name = "TEST"
+    error_domain = ErrorDomain.TEST
+    virt_types = domxml.VIRT_TYPES
+    default_arch = "i686"
+
+    def __init__(self, uri: str, schedule: Callable[[Callable[[], None]], object]) -> None:
+        super().__init__(uri, schedule)
+        default = self.parse(DEFAULT_DOMAIN_XML)
+        obj = DomainObj(config=default, persistent=True)
+        self.domains[default.uuid] = obj
+        self.make_live(obj)
+        obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNKNOWN
+        self._mac_counter = 0
+
+    # -- connection ----------------------------------------------------------------------
+
+    def get_version(self) -> int:
+        return 2
+
+    def get_capabilities(self) -> str:
+        return CAPABILITIES_XML
+
+    def node_get_info(self) -> NodeInfo:
+        return NodeInfo("i686", 3 * 1024 * 1024, 16, 1400, 2, 2, 2, 2)
+
+    def node_get_security_model(self) -> tuple[str, str]:
+        return "testSecurity", ""
+
+    # -- domains ------------------------------------------------------------------------
+
+    def get_max_vcpus(self, virt_type: str | None) -> int:
+        return 32  # testConnectGetMaxVcpus
+
+    def get_os_type(self, dom: ev.DomainRef) -> str:
+        self.find(dom)
+        return "linux"  # testDomainGetOSType's fixed answer
+
+    def get_security_label(self, dom: ev.DomainRef) -> tuple[str, int]:
+        self.find(dom)
+        return "libvirt-test", 1
+
+    def undefine(self, dom: ev.DomainRef, flags: int = 0) -> None:
+        self.check_flags(flags, 0x7F, "testDomainUndefineFlags")
+        obj = self.find(dom)
+        # The test driver lets a transient domain be "undefined" too.
+        self.lifecycle(obj, UNDEFINED, UNDEFINED_REMOVED)
+        if obj.active:
+            obj.persistent = False
+        else:
+            del self.domains[obj.uuid]
+
+    def _start(self, obj: DomainObj, ddef: domxml.DomainDef | None = None) -> None:
+        self.make_live(obj, ddef)
+        obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
+        self.lifecycle(obj, STARTED, STARTED_BOOTED)
+
+    def create(self, dom: ev.DomainRef, flags: int = 0) -> ev.DomainRef:
+        obj = self.find(dom)
+        self.check_flags(flags, 0, "testDomainCreateWithFlags")
+        if obj.active:
+            raise self.error(ErrorCode.INTERNAL_ERROR, f"Domain '{obj.name}' is already running")
+        self._start(obj)
+        return obj.ref()
+
+    def create_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+        self.check_flags(flags, 16, "testDomainCreateXML")  # only VIR_DOMAIN_START_VALIDATE
+        ddef = self.parse(xml)
+        existing = self._check_clash(ddef, live=True)
+        obj = existing or DomainObj(config=ddef, persistent=False)
+        self.domains[ddef.uuid] = obj
+        self._start(obj, ddef)
+        return obj.ref()
+
+    def suspend(self, dom: ev.DomainRef) -> None:
+        obj = self.find(dom)
+        if obj.state in (DomainState.SHUTOFF, DomainState.PAUSED):
+            raise self.error(ErrorCode.INTERNAL_ERROR, f"domain '{obj.name}' not running")
+        obj.state, obj.reason = DomainState.PAUSED, PausedReason.USER
+        self.lifecycle(obj, SUSPENDED, SUSPENDED_PAUSED)
+
+    def resume(self, dom: ev.DomainRef) -> None:
+        obj = self.find(dom)
+        if obj.state != DomainState.PAUSED:
+            raise self.error(ErrorCode.INTERNAL_ERROR, f"domain '{obj.name}' not paused")
+        obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNPAUSED
+        self.lifecycle(obj, RESUMED, RESUMED_UNPAUSED)
+
+    def shutdown(self, dom: ev.DomainRef, flags: int = 0) -> None:
+        self.check_flags(flags, 0, "testDomainShutdownFlags")
+        obj = self.find(dom)
+        if obj.state != DomainState.RUNNING:
+            raise self.error(ErrorCode.INTERNAL_ERROR, f"domain '{obj.name}' not running")
+        self.stop(obj, ShutoffReason.SHUTDOWN)
+        self.lifecycle(obj, STOPPED, STOPPED_SHUTDOWN)
+        self.forget_if_transient(obj)
+
+    def reboot(self, dom: ev.DomainRef, flags: int = 0) -> None:
+        self.check_flags(flags, 0x1F, "testDomainReboot")
+        obj = self.find(dom)
+        if not obj.active:
+            raise self.not_running()
+        # The test driver "reboots" instantly and, unlike QEMU, raises no event.
+        obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
+
+    set_memory_function = "testDomainSetMemoryFlags"
+
+    # -- devices ---------------------------------------------------------------------------
+
+    def _live_only(self, obj: DomainObj, flags: int, function: str) -> None:
+        self.check_flags(flags, int(ModificationImpact.LIVE | ModificationImpact.CONFIG), function)
+        if not flags & (ModificationImpact.LIVE | ModificationImpact.CONFIG):
+            flags = ModificationImpact.LIVE if obj.active else ModificationImpact.CONFIG
+        if flags & ModificationImpact.CONFIG:
+            raise self.error(
+                ErrorCode.INVALID_ARG,
+                f"unsupported flags (0x{int(ModificationImpact.CONFIG):x}) in function {function}",
+            )
+        if not obj.active:
+            raise self.not_running()
+
+    def attach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+        obj = self.find(dom)
+        elem = domxml.parse_device(xml)
+        self._live_only(obj, flags, "testDomainAttachDeviceFlags")
+        live = obj.live
+        assert live is not None
+        if elem.tag == "interface":
+            devices.ensure_mac(elem, self._next_mac())
+            alias = devices.next_net_alias(live)
+        elif elem.tag == "disk":
+            target = devices.disk_target(elem)
+            if not target:
+                raise self.conf_error(ErrorCode.XML_ERROR, "missing disk target")
+            if devices.find_disk(live, target) is not None:
+                raise self.error(ErrorCode.OPERATION_FAILED, f"target {target} already exists")
+            alias = devices.disk_alias(elem)
+        else:
+            raise self.error(
+                ErrorCode.OPERATION_UNSUPPORTED,
+                f"live attach of device '{elem.tag}' is not supported",
+            )
+        devices.set_alias(elem, alias)
+        live.devices.append(elem)
+        self.emit(ev.DeviceAddedEvent(obj.ref(), alias))
+
+    def _next_mac(self) -> int:
+        self._mac_counter += 1
+        return self._mac_counter
+
+    def detach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+        # libvirt's test driver has no domainDetachDeviceFlags: the API layer reports it.
+        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainDetachDeviceFlags")
+
+    def detach_device_alias(self, dom: ev.DomainRef, alias: str, flags: int = 0) -> None:
+        obj = self.find(dom)
+        self._live_only(obj, flags, "testDomainDetachDeviceAlias")
+        live = obj.live
+        assert live is not None
+        elem = devices.find_by_alias(live, alias)
+        if elem is None:
+            raise devices.alias_missing(alias)
+        if elem.tag not in ("disk", "interface"):
+            raise self.error(
+                ErrorCode.OPERATION_UNSUPPORTED,
+                f"live detach of device '{elem.tag}' is not supported",
+            )
+        live.devices.remove(elem)
+        self.emit(ev.DeviceRemovedEvent(obj.ref(), alias))

@@ -1,0 +1,282 @@
+"""test:///default: libvirt's test driver semantics (errors, ids, events, devices)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from virtwire.protocol.errors import LibvirtError
+from virtwire.protocol.events import DomainRef
+
+TEST_UUID = uuid.UUID("6695eb01-f6a4-8304-79aa-97f2502e193f").bytes
+N1 = "<domain type='test'><name>n1</name><memory>1048576</memory><os><type>hvm</type></os></domain>"
+
+
+def err(exc_info) -> tuple[int, int, str]:
+    e = exc_info.value
+    return int(e.code), int(e.domain), e.message
+
+
+@pytest.fixture
+def drv(registry):
+    return registry.open("test:///default")
+
+
+def test_default_domain(drv):
+    dom = drv.lookup_by_name("test")
+    assert dom == DomainRef("test", TEST_UUID, 1)
+    info = drv.get_info(dom)
+    assert (info.state, info.max_mem, info.memory, info.nr_virt_cpu) == (1, 8388608, 2097152, 2)
+    assert drv.get_state(dom) == (1, 0)
+    assert drv.get_os_type(dom) == "linux"
+    assert drv.is_persistent(dom) and drv.is_active(dom)
+    assert not drv.get_autostart(dom) and not drv.has_managed_save_image(dom)
+    assert drv.get_security_label(dom) == ("libvirt-test", 1)
+    assert drv.get_messages(dom) == [] and drv.snapshot_num(dom) == 0
+    assert drv.lookup_by_id(1) == dom and drv.lookup_by_uuid(TEST_UUID) == dom
+    assert drv.list_all_domains(3) == [dom]
+    assert drv.num_of_domains() == 1 and drv.list_domains(10) == [1]
+    assert drv.num_of_defined_domains() == 0
+
+
+def test_connection_facts(drv):
+    assert drv.type_name == "TEST" and drv.get_version() == 2
+    info = drv.node_get_info()
+    assert tuple(info) == ("i686", 3145728, 16, 1400, 2, 2, 2, 2)
+    assert drv.node_get_security_model() == ("testSecurity", "")
+    assert "<capabilities>" in drv.get_capabilities()
+    assert drv.get_hostname()
+
+
+def test_default_xml_matches_libvirt(drv):
+    xml = drv.get_xml_desc(drv.lookup_by_name("test"))
+    assert xml.startswith("<domain type='test' id='1'>\n  <name>test</name>\n")
+    assert "<target dev='testnet0'/>" in xml
+    assert "<currentMemory unit='KiB'>2097152</currentMemory>" in xml
+    inactive = drv.get_xml_desc(drv.lookup_by_name("test"), 2)
+    assert inactive.startswith("<domain type='test'>\n")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: d.lookup_by_name("nope"),
+        lambda d: d.lookup_by_id(99),
+        lambda d: d.lookup_by_uuid(b"\x01" * 16),
+    ],
+)
+def test_lookup_miss(drv, call):
+    with pytest.raises(LibvirtError) as ei:
+        call(drv)
+    assert err(ei) == (42, 12, "Domain not found")
+    assert ei.value.str2 is None
+
+
+def test_stale_ref(drv):
+    ghost = DomainRef("ghost", b"\x02" * 16, -1)
+    with pytest.raises(LibvirtError) as ei:
+        drv.get_info(ghost)
+    assert err(ei) == (
+        42,
+        12,
+        "Domain not found: no domain with matching uuid '02020202-0202-0202-0202-020202020202' (ghost)",
+    )
+
+
+def test_lifecycle_events_and_ids(drv, recorder_for):
+    rec = recorder_for(drv)
+    dom = drv.lookup_by_name("test")
+    drv.suspend(dom)
+    drv.resume(dom)
+    drv.destroy(dom)
+    dom = drv.create(dom)
+    assert dom.id == 2
+    n1 = drv.define_xml(N1)
+    drv.define_xml(
+        N1.replace("<name>n1</name>", f"<name>n1</name><uuid>{uuid.UUID(bytes=n1.uuid)}</uuid>")
+    )
+    n1 = drv.create(n1)
+    assert n1.id == 3
+    drv.shutdown(n1)
+    drv.reboot(dom)
+    drv.undefine(n1)
+    assert rec.names() == [
+        ("lifecycle", 3, 0),
+        ("lifecycle", 4, 0),
+        ("lifecycle", 5, 1),
+        ("lifecycle", 2, 0),
+        ("lifecycle", 0, 0),
+        ("lifecycle", 0, 1),
+        ("lifecycle", 2, 0),
+        ("lifecycle", 5, 0),
+        ("lifecycle", 1, 0),
+    ]
+
+
+def test_start_flags_refused(drv):
+    dom = drv.lookup_by_name("test")
+    drv.destroy(dom)
+    with pytest.raises(LibvirtError) as ei:
+        drv.create(dom, 1)
+    assert err(ei) == (
+        8,
+        12,
+        "invalid argument: unsupported flags (0x1) in function testDomainCreateWithFlags",
+    )
+
+
+def test_destroy_event_has_id_minus_one(drv, recorder_for):
+    rec = recorder_for(drv)
+    drv.destroy(drv.lookup_by_name("test"))
+    (event,) = rec.take()
+    assert event.dom.id == -1 and event.dom.name == "test"
+
+
+def test_state_errors(drv):
+    dom = drv.lookup_by_name("test")
+    with pytest.raises(LibvirtError) as ei:
+        drv.create(dom)
+    assert err(ei) == (1, 12, "internal error: Domain 'test' is already running")
+    with pytest.raises(LibvirtError) as ei:
+        drv.resume(dom)
+    assert err(ei) == (1, 12, "internal error: domain 'test' not paused")
+    drv.destroy(dom)
+    for call in (drv.destroy, drv.reboot):
+        with pytest.raises(LibvirtError) as ei:
+            call(dom)
+        assert err(ei) == (55, 20, "Requested operation is not valid: domain is not running")
+    for call in (drv.suspend, drv.shutdown):
+        with pytest.raises(LibvirtError) as ei:
+            call(dom)
+        assert err(ei) == (1, 12, "internal error: domain 'test' not running")
+
+
+def test_set_memory(drv):
+    dom = drv.lookup_by_name("test")
+    drv.set_memory(dom, 1024, 1)
+    assert drv.get_info(dom).memory == 1024
+    with pytest.raises(LibvirtError) as ei:
+        drv.set_memory(dom, 99999999, 1)
+    assert err(ei) == (8, 12, "invalid argument: cannot set memory higher than max memory")
+    drv.destroy(dom)
+    with pytest.raises(LibvirtError) as ei:
+        drv.set_memory(dom, 1024, 1)
+    assert err(ei)[:2] == (55, 20)
+
+
+def test_define_clashes(drv):
+    with pytest.raises(LibvirtError) as ei:
+        drv.define_xml(N1.replace("n1", "test"))
+    assert err(ei) == (
+        9,
+        20,
+        "operation failed: domain 'test' already exists with uuid 6695eb01-f6a4-8304-79aa-97f2502e193f",
+    )
+
+
+def test_transient_domain_vanishes_on_destroy(drv):
+    t1 = drv.create_xml(N1.replace("n1", "t1"))
+    assert t1.id == 2 and not drv.is_persistent(t1)
+    drv.destroy(t1)
+    with pytest.raises(LibvirtError) as ei:
+        drv.get_info(t1)
+    assert err(ei)[:2] == (42, 12)
+
+
+def test_undefine_running_makes_transient(drv, recorder_for):
+    dom = drv.lookup_by_name("test")
+    drv.undefine(dom)
+    assert drv.is_active(dom) and not drv.is_persistent(dom)
+    drv.destroy(dom)
+    assert drv.list_all_domains(0) == []
+
+
+def test_attach_interface_and_disk_live(drv, recorder_for):
+    rec = recorder_for(drv)
+    dom = drv.lookup_by_name("test")
+    drv.attach_device(dom, "<interface type='bridge'><source bridge='br0'/></interface>", 1)
+    drv.attach_device(dom, "<interface type='ethernet'/>", 0)  # CURRENT = LIVE when running
+    drv.attach_device(
+        dom,
+        "<disk type='file' device='disk'><source file='/b.img'/><target dev='vdb' bus='virtio'/></disk>",
+        1,
+    )
+    assert rec.names() == [
+        ("DeviceAddedEvent", "net0"),
+        ("DeviceAddedEvent", "net1"),
+        ("DeviceAddedEvent", "virtio-disk1"),
+    ]
+    xml = drv.get_xml_desc(dom)
+    assert "<alias name='net1'/>" in xml and "<target dev='vdb' bus='virtio'/>" in xml
+    drv.detach_device_alias(dom, "net0", 1)
+    assert rec.names() == [("DeviceRemovedEvent", "net0")]
+    assert "<alias name='net0'/>" not in drv.get_xml_desc(dom)
+    # a new interface continues after the highest alias still present
+    drv.attach_device(dom, "<interface type='bridge'><source bridge='br0'/></interface>", 1)
+    assert rec.names() == [("DeviceAddedEvent", "net2")]
+
+
+def test_attach_errors(drv, recorder_for):
+    rec = recorder_for(drv)
+    dom = drv.lookup_by_name("test")
+    mem = "<memory model='dimm'><target><size unit='KiB'>524288</size><node>0</node></target></memory>"
+    with pytest.raises(LibvirtError) as ei:
+        drv.attach_device(dom, mem, 1)
+    assert err(ei) == (
+        84,
+        12,
+        "Operation not supported: live attach of device 'memory' is not supported",
+    )
+    with pytest.raises(LibvirtError) as ei:
+        drv.attach_device(dom, "<interface type='bridge'/>", 2)
+    assert err(ei)[:2] == (8, 12)
+    with pytest.raises(LibvirtError) as ei:
+        drv.detach_device(dom, "<interface type='bridge'/>", 1)
+    assert err(ei) == (
+        3,
+        20,
+        "this function is not supported by the connection driver: virDomainDetachDeviceFlags",
+    )
+    with pytest.raises(LibvirtError) as ei:
+        drv.detach_device_alias(dom, "nosuch", 1)
+    assert err(ei)[:2] == (99, 20)
+    assert rec.take() == []
+
+
+def test_xml_errors(drv):
+    cases = {
+        "<domain><name>broken": 35,
+        "": 35,
+        "not xml": 35,
+        "<domain type='test'><name>b</name></domain>": 27,
+    }
+    for xml, code in cases.items():
+        with pytest.raises(LibvirtError) as ei:
+            drv.define_xml(xml)
+        assert (ei.value.code, ei.value.domain) == (code, 20), xml
+    with pytest.raises(LibvirtError) as ei:
+        drv.define_xml("<domain type='test'><name>b</name></domain>")
+    assert ei.value.message == "XML error: an os <type> must be specified"
+    with pytest.raises(LibvirtError) as ei:
+        drv.define_xml("<domain><name>broken")
+    assert ei.value.message.startswith("(domain_definition):1: ")
+    with pytest.raises(LibvirtError) as ei:
+        drv.define_xml("<domain type='test'><os><type>hvm</type></os></domain>")
+    assert err(ei) == (21, 20, "missing name information")
+    with pytest.raises(LibvirtError) as ei:
+        drv.define_xml("<domain type='bogus'><name>b</name><os><type>hvm</type></os></domain>")
+    assert err(ei) == (67, 20, "unsupported configuration: invalid domain type bogus")
+    with pytest.raises(LibvirtError) as ei:
+        drv.define_xml("<domain><name>b</name><os><type>hvm</type></os></domain>")
+    assert err(ei) == (1, 20, "internal error: missing domain type attribute")
+
+
+def test_list_filters(drv):
+    n1 = drv.define_xml(N1)
+    test = drv.lookup_by_name("test")
+    assert drv.list_all_domains(1) == [test]
+    assert drv.list_all_domains(2) == [n1]
+    assert drv.list_all_domains(64) == [n1]
+    assert drv.list_all_domains(16) == [test]
+    assert drv.list_defined_domains(10) == ["n1"]
+    assert drv.list_defined_domains(0) == []
