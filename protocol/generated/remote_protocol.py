@@ -3009,21 +3009,114 @@ class RemoteConnectEventConnectionClosedMsg:
 _S_16s = _Struct(">16s")
 _P_16s = _S_16s.pack
 _U_16s = _S_16s.unpack_from
+_PP_16s = (
+    _P_16s,
+    _Struct(">xxx16s").pack,
+    _Struct(">xx16s").pack,
+    _Struct(">x16s").pack,
+)
 _S_16si = _Struct(">16si")
 _P_16si = _S_16si.pack
 _U_16si = _S_16si.unpack_from
+_PP_16si = (
+    _P_16si,
+    _Struct(">xxx16si").pack,
+    _Struct(">xx16si").pack,
+    _Struct(">x16si").pack,
+)
+_S_16siI = _Struct(">16siI")
+_P_16siI = _S_16siI.pack
+_U_16siI = _S_16siI.unpack_from
+_PP_16siI = (
+    _P_16siI,
+    _Struct(">xxx16siI").pack,
+    _Struct(">xx16siI").pack,
+    _Struct(">x16siI").pack,
+)
+_S_16siQ = _Struct(">16siQ")
+_P_16siQ = _S_16siQ.pack
+_U_16siQ = _S_16siQ.unpack_from
+_PP_16siQ = (
+    _P_16siQ,
+    _Struct(">xxx16siQ").pack,
+    _Struct(">xx16siQ").pack,
+    _Struct(">x16siQ").pack,
+)
+_S_16siQI = _Struct(">16siQI")
+_P_16siQI = _S_16siQI.pack
+_U_16siQI = _S_16siQI.unpack_from
+_PP_16siQI = (
+    _P_16siQI,
+    _Struct(">xxx16siQI").pack,
+    _Struct(">xx16siQI").pack,
+    _Struct(">x16siQI").pack,
+)
+_S_16sii = _Struct(">16sii")
+_P_16sii = _S_16sii.pack
+_U_16sii = _S_16sii.unpack_from
+_PP_16sii = (
+    _P_16sii,
+    _Struct(">xxx16sii").pack,
+    _Struct(">xx16sii").pack,
+    _Struct(">x16sii").pack,
+)
+_S_16siiI = _Struct(">16siiI")
+_P_16siiI = _S_16siiI.pack
+_U_16siiI = _S_16siiI.unpack_from
+_PP_16siiI = (
+    _P_16siiI,
+    _Struct(">xxx16siiI").pack,
+    _Struct(">xx16siiI").pack,
+    _Struct(">x16siiI").pack,
+)
+_S_16siii = _Struct(">16siii")
+_P_16siii = _S_16siii.pack
+_U_16siii = _S_16siii.unpack_from
+_PP_16siii = (
+    _P_16siii,
+    _Struct(">xxx16siii").pack,
+    _Struct(">xx16siii").pack,
+    _Struct(">x16siii").pack,
+)
+_S_16siiiI = _Struct(">16siiiI")
+_P_16siiiI = _S_16siiiI.pack
+_U_16siiiI = _S_16siiiI.unpack_from
+_PP_16siiiI = (
+    _P_16siiiI,
+    _Struct(">xxx16siiiI").pack,
+    _Struct(">xx16siiiI").pack,
+    _Struct(">x16siiiI").pack,
+)
+_S_16siq = _Struct(">16siq")
+_P_16siq = _S_16siq.pack
+_U_16siq = _S_16siq.unpack_from
+_PP_16siq = (
+    _P_16siq,
+    _Struct(">xxx16siq").pack,
+    _Struct(">xx16siq").pack,
+    _Struct(">x16siq").pack,
+)
 _S_I = _Struct(">I")
 _P_I = _S_I.pack
 _U_I = _S_I.unpack_from
+_PP_I = (
+    _P_I,
+    _Struct(">xxxI").pack,
+    _Struct(">xxI").pack,
+    _Struct(">xI").pack,
+)
 _S_IQQIQ = _Struct(">IQQIQ")
 _P_IQQIQ = _S_IQQIQ.pack
 _U_IQQIQ = _S_IQQIQ.unpack_from
 _S_Q = _Struct(">Q")
 _P_Q = _S_Q.pack
 _U_Q = _S_Q.unpack_from
-_S_QI = _Struct(">QI")
-_P_QI = _S_QI.pack
-_U_QI = _S_QI.unpack_from
+_PP_Q = (
+    _P_Q,
+    _Struct(">xxxQ").pack,
+    _Struct(">xxQ").pack,
+    _Struct(">xQ").pack,
+)
 _S_QQ = _Struct(">QQ")
 _P_QQ = _S_QQ.pack
 _U_QQ = _S_QQ.unpack_from
@@ -3036,12 +3129,30 @@ _U_d = _S_d.unpack_from
 _S_i = _Struct(">i")
 _P_i = _S_i.pack
 _U_i = _S_i.unpack_from
+_PP_i = (
+    _P_i,
+    _Struct(">xxxi").pack,
+    _Struct(">xxi").pack,
+    _Struct(">xi").pack,
+)
 _S_iI = _Struct(">iI")
 _P_iI = _S_iI.pack
 _U_iI = _S_iI.unpack_from
+_PP_iI = (
+    _P_iI,
+    _Struct(">xxxiI").pack,
+    _Struct(">xxiI").pack,
+    _Struct(">xiI").pack,
+)
 _S_ii = _Struct(">ii")
 _P_ii = _S_ii.pack
 _U_ii = _S_ii.unpack_from
+_PP_ii = (
+    _P_ii,
+    _Struct(">xxxii").pack,
+    _Struct(">xxii").pack,
+    _Struct(">xii").pack,
+)
 _S_iiI = _Struct(">iiI")
 _P_iiI = _S_iiI.pack
 _U_iiI = _S_iiI.unpack_from
@@ -3055,65 +3166,394 @@ _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
 _BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
-_RUN1 = (("uuid", "opaque:16"), ("id", "int"))
-_RUN2 = (("uuid", "opaque:16"),)
-_RUN3 = (("code", "int"), ("domain", "int"))
-_RUN4 = (("level", "int"),)
-_RUN5 = (("int1", "int"), ("int2", "int"))
-_RUN6 = (("flags", "unsigned int"),)
-_RUN7 = (("feature", "int"),)
-_RUN8 = (("supported", "int"),)
-_RUN9 = (("hv_ver", "unsigned hyper"),)
-_RUN10 = (("lib_ver", "unsigned hyper"),)
-_RUN11 = (("max_vcpus", "int"),)
-_RUN12 = (
-    ("memory", "unsigned hyper"),
-    ("cpus", "int"),
-    ("mhz", "int"),
-    ("nodes", "int"),
-    ("sockets", "int"),
-    ("cores", "int"),
-    ("threads", "int"),
+_RUN1 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
+_RUN2 = (("name", "", "header", -1),)
+_RUN3 = (("uuid", "uuid", "opaque:16", 0),)
+_RUN4 = (("code", "code", "int", 0), ("domain", "domain", "int", 0), ("message", "", "header", -1))
+_RUN5 = (("level", "level", "int", 0), ("dom", "", "header", -1))
+_RUN6 = (("str1", "", "header", -1),)
+_RUN7 = (("str2", "", "header", -1),)
+_RUN8 = (("str3", "", "header", -1),)
+_RUN9 = (("int1", "int1", "int", 0), ("int2", "int2", "int", 0), ("net", "", "header", -1))
+_RUN10 = (("field", "", "header", -1),)
+_RUN11 = (("flags", "flags", "unsigned int", 0),)
+_RUN12 = (("feature", "feature", "int", 0),)
+_RUN13 = (("supported", "supported", "int", 0),)
+_RUN14 = (("type", "", "header", -1),)
+_RUN15 = (("hv_ver", "hv_ver", "unsigned hyper", 0),)
+_RUN16 = (("lib_ver", "lib_ver", "unsigned hyper", 0),)
+_RUN17 = (("hostname", "", "header", -1),)
+_RUN18 = (("uri", "", "header", -1),)
+_RUN19 = (("max_vcpus", "max_vcpus", "int", 0),)
+_RUN20 = (
+    ("memory", "memory", "unsigned hyper", 0),
+    ("cpus", "cpus", "int", 0),
+    ("mhz", "mhz", "int", 0),
+    ("nodes", "nodes", "int", 0),
+    ("sockets", "sockets", "int", 0),
+    ("cores", "cores", "int", 0),
+    ("threads", "threads", "int", 0),
 )
-_RUN13 = (("maxids", "int"),)
-_RUN14 = (("num", "int"),)
-_RUN15 = (("maxnames", "int"),)
-_RUN16 = (("need_results", "int"), ("flags", "unsigned int"))
-_RUN17 = (("ret", "unsigned int"),)
-_RUN18 = (("id", "int"),)
-_RUN19 = (
-    ("state", "unsigned char"),
-    ("maxMem", "unsigned hyper"),
-    ("memory", "unsigned hyper"),
-    ("nrVirtCpu", "unsigned short"),
-    ("cpuTime", "unsigned hyper"),
+_RUN21 = (("capabilities", "", "header", -1),)
+_RUN22 = (("types", "", "header", -1),)
+_RUN23 = (("model", "", "header", -1),)
+_RUN24 = (("doi", "", "header", -1),)
+_RUN25 = (("maxids", "maxids", "int", 0),)
+_RUN26 = (("ids", "", "header", -1),)
+_RUN27 = (("num", "num", "int", 0),)
+_RUN28 = (("maxnames", "maxnames", "int", 0),)
+_RUN29 = (("names", "", "header", -1),)
+_RUN30 = (("need_results", "need_results", "int", 0), ("flags", "flags", "unsigned int", 0))
+_RUN31 = (("domains", "", "header", -1),)
+_RUN32 = (("ret", "ret", "unsigned int", 0),)
+_RUN33 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0), ("", "", "header", -1))
+_RUN34 = (("id", "id", "int", 0),)
+_RUN35 = (("dom.uuid", "uuid", "opaque:16", 0), ("dom.id", "id", "int", 0))
+_RUN36 = (("dom.name", "", "header", -1),)
+_RUN37 = (("xml_desc", "", "header", -1),)
+_RUN38 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("flags", "flags", "unsigned int", 1),
 )
-_RUN20 = (("state", "int"), ("reason", "int"))
-_RUN21 = (("memory", "unsigned hyper"),)
-_RUN22 = (("active", "int"),)
-_RUN23 = (("persistent", "int"),)
-_RUN24 = (("autostart", "int"),)
-_RUN25 = (("result", "int"),)
-_RUN26 = (("enforcing", "int"),)
-_RUN27 = (("memory", "unsigned hyper"), ("flags", "unsigned int"))
-_RUN28 = (("cb_registered", "int"),)
-_RUN29 = (("eventID", "int"),)
-_RUN30 = (("callbackID", "int"),)
-_RUN31 = (("event", "int"), ("detail", "int"))
-_RUN32 = (("offset", "hyper"),)
-_RUN33 = (("action", "int"),)
-_RUN34 = (("family", "int"),)
-_RUN35 = (("phase", "int"),)
-_RUN36 = (("type", "int"), ("status", "int"))
-_RUN37 = (("reason", "int"),)
-_RUN38 = (("callbackID", "int"), ("reason", "int"))
-_RUN39 = (("actual", "unsigned hyper"),)
-_RUN40 = (("iteration", "int"),)
-_RUN41 = (("type", "int"),)
-_RUN42 = (("threshold", "unsigned hyper"), ("excess", "unsigned hyper"))
-_RUN43 = (("recipient", "int"), ("action", "int"), ("flags", "unsigned int"))
-_RUN44 = (("size", "unsigned hyper"),)
-_RUN45 = (("vcpuid", "unsigned int"),)
+_RUN39 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("flags", "flags", "unsigned int", 0),
+)
+_RUN40 = (("xml", "", "header", -1),)
+_RUN41 = (
+    ("state", "state", "unsigned char", 0),
+    ("maxMem", "maxMem", "unsigned hyper", 0),
+    ("memory", "memory", "unsigned hyper", 0),
+    ("nrVirtCpu", "nrVirtCpu", "unsigned short", 0),
+    ("cpuTime", "cpuTime", "unsigned hyper", 0),
+)
+_RUN42 = (("state", "state", "int", 0), ("reason", "reason", "int", 0))
+_RUN43 = (("memory", "memory", "unsigned hyper", 0),)
+_RUN44 = (("active", "active", "int", 0),)
+_RUN45 = (("persistent", "persistent", "int", 0),)
+_RUN46 = (("autostart", "autostart", "int", 0),)
+_RUN47 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("autostart", "autostart", "int", 1),
+)
+_RUN48 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("autostart", "autostart", "int", 0),
+)
+_RUN49 = (("result", "result", "int", 0),)
+_RUN50 = (("label", "", "header", -1),)
+_RUN51 = (("enforcing", "enforcing", "int", 0),)
+_RUN52 = (("msgs", "", "header", -1),)
+_RUN53 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("xml", "", "header", -1),
+)
+_RUN54 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("alias", "", "header", -1),
+)
+_RUN55 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("memory", "memory", "unsigned hyper", 1),
+)
+_RUN56 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("memory", "memory", "unsigned hyper", 0),
+)
+_RUN57 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("memory", "memory", "unsigned hyper", 1),
+    ("flags", "flags", "unsigned int", 1),
+)
+_RUN58 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("memory", "memory", "unsigned hyper", 0),
+    ("flags", "flags", "unsigned int", 0),
+)
+_RUN59 = (("cb_registered", "cb_registered", "int", 0),)
+_RUN60 = (("eventID", "eventID", "int", 0),)
+_RUN61 = (("eventID", "eventID", "int", 0), ("dom", "", "header", -1))
+_RUN62 = (("callbackID", "callbackID", "int", 0),)
+_RUN63 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("event", "event", "int", 1),
+    ("detail", "detail", "int", 1),
+)
+_RUN64 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("event", "event", "int", 0),
+    ("detail", "detail", "int", 0),
+)
+_RUN65 = (("callbackID", "callbackID", "int", 0), ("msg.dom.name", "", "header", -1))
+_RUN66 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.event", "event", "int", 1),
+    ("msg.detail", "detail", "int", 1),
+)
+_RUN67 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.event", "event", "int", 0),
+    ("msg.detail", "detail", "int", 0),
+)
+_RUN68 = (("msg.dom.uuid", "uuid", "opaque:16", 0), ("msg.dom.id", "id", "int", 0))
+_RUN69 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("offset", "offset", "hyper", 1),
+)
+_RUN70 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("offset", "offset", "hyper", 0),
+)
+_RUN71 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.offset", "offset", "hyper", 1),
+)
+_RUN72 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.offset", "offset", "hyper", 0),
+)
+_RUN73 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("action", "action", "int", 1),
+)
+_RUN74 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("action", "action", "int", 0),
+)
+_RUN75 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.action", "action", "int", 1),
+)
+_RUN76 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.action", "action", "int", 0),
+)
+_RUN77 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("srcPath", "", "header", -1),
+)
+_RUN78 = (("devAlias", "", "header", -1),)
+_RUN79 = (("action", "action", "int", 0),)
+_RUN80 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.srcPath", "", "header", -1),
+)
+_RUN81 = (("msg.devAlias", "", "header", -1),)
+_RUN82 = (("msg.action", "action", "int", 0),)
+_RUN83 = (("action", "action", "int", 0), ("reason", "", "header", -1))
+_RUN84 = (("msg.action", "action", "int", 0), ("msg.reason", "", "header", -1))
+_RUN85 = (("family", "family", "int", 0), ("node", "", "header", -1))
+_RUN86 = (("service", "", "header", -1),)
+_RUN87 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("phase", "phase", "int", 1),
+    ("local.family", "family", "int", 2),
+    ("local.node", "", "header", -1),
+)
+_RUN88 = (("local.service", "", "header", -1),)
+_RUN89 = (("remote.family", "family", "int", 0), ("remote.node", "", "header", -1))
+_RUN90 = (("remote.service", "", "header", -1),)
+_RUN91 = (("authScheme", "", "header", -1),)
+_RUN92 = (("subject", "", "header", -1),)
+_RUN93 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("phase", "phase", "int", 0),
+    ("local.family", "family", "int", 0),
+    ("local.node", "", "header", -1),
+)
+_RUN94 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.phase", "phase", "int", 1),
+    ("msg.local.family", "family", "int", 2),
+    ("msg.local.node", "", "header", -1),
+)
+_RUN95 = (("msg.local.service", "", "header", -1),)
+_RUN96 = (("msg.remote.family", "family", "int", 0), ("msg.remote.node", "", "header", -1))
+_RUN97 = (("msg.remote.service", "", "header", -1),)
+_RUN98 = (("msg.authScheme", "", "header", -1),)
+_RUN99 = (("msg.subject", "", "header", -1),)
+_RUN100 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.phase", "phase", "int", 0),
+    ("msg.local.family", "family", "int", 0),
+    ("msg.local.node", "", "header", -1),
+)
+_RUN101 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("path", "", "header", -1),
+)
+_RUN102 = (("type", "type", "int", 0), ("status", "status", "int", 0))
+_RUN103 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.path", "", "header", -1),
+)
+_RUN104 = (("msg.type", "type", "int", 0), ("msg.status", "status", "int", 0))
+_RUN105 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("oldSrcPath", "", "header", -1),
+)
+_RUN106 = (("newSrcPath", "", "header", -1),)
+_RUN107 = (("reason", "reason", "int", 0),)
+_RUN108 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.oldSrcPath", "", "header", -1),
+)
+_RUN109 = (("msg.newSrcPath", "", "header", -1),)
+_RUN110 = (("msg.reason", "reason", "int", 0),)
+_RUN111 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("devAlias", "", "header", -1),
+)
+_RUN112 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.devAlias", "", "header", -1),
+)
+_RUN113 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("reason", "reason", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+)
+_RUN114 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("actual", "actual", "unsigned hyper", 1),
+)
+_RUN115 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("actual", "actual", "unsigned hyper", 0),
+)
+_RUN116 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.actual", "actual", "unsigned hyper", 1),
+)
+_RUN117 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.actual", "actual", "unsigned hyper", 0),
+)
+_RUN118 = (("callbackID", "callbackID", "int", 0), ("dom.name", "", "header", -1))
+_RUN119 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("dst", "", "header", -1),
+)
+_RUN120 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("params", "", "header", -1),
+)
+_RUN121 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("state", "state", "int", 1),
+    ("reason", "reason", "int", 1),
+)
+_RUN122 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("state", "state", "int", 0),
+    ("reason", "reason", "int", 0),
+)
+_RUN123 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("iteration", "iteration", "int", 1),
+)
+_RUN124 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("iteration", "iteration", "int", 0),
+)
+_RUN125 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("type", "type", "int", 1),
+    ("nsuri", "", "header", -1),
+)
+_RUN126 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("type", "type", "int", 0),
+    ("nsuri", "", "header", -1),
+)
+_RUN127 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("dev", "", "header", -1),
+)
+_RUN128 = (("path", "", "header", -1),)
+_RUN129 = (
+    ("threshold", "threshold", "unsigned hyper", 0),
+    ("excess", "excess", "unsigned hyper", 0),
+)
+_RUN130 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("recipient", "recipient", "int", 1),
+    ("action", "action", "int", 1),
+    ("flags", "flags", "unsigned int", 1),
+)
+_RUN131 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("recipient", "recipient", "int", 0),
+    ("action", "action", "int", 0),
+    ("flags", "flags", "unsigned int", 0),
+)
+_RUN132 = (("size", "size", "unsigned hyper", 0),)
+_RUN133 = (("oldMAC", "", "header", -1),)
+_RUN134 = (("newMAC", "", "header", -1),)
+_RUN135 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("vcpuid", "vcpuid", "unsigned int", 1),
+)
+_RUN136 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("vcpuid", "vcpuid", "unsigned int", 0),
+)
+_RUN137 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("channelName", "", "header", -1),
+)
 _B_remote_nonnull_domain = _rt.builder(RemoteNonnullDomain)
 _B_remote_nonnull_network = _rt.builder(RemoteNonnullNetwork)
 _B_remote_error = _rt.builder(RemoteError)
@@ -3262,453 +3702,568 @@ _EV_remote_procedure = _rt.Table("remote_procedure", {m.value: m for m in Remote
 _EB_remote_procedure = _rt.Table("remote_procedure", {k: _P_i(k) for k in _EV_remote_procedure})
 
 
-def _enc_remote_nonnull_string(out: bytearray, v: str) -> None:
+def _enc_remote_nonnull_string(out: list[bytes], v: str) -> None:
     b1 = v.encode("utf-8", "surrogateescape")
     n2 = len(b1)
     if n2 > 4194304:
         raise _rt.too_long("string", n2, 4194304)
-    out += _P_I(n2)
-    out += b1
-    out += _PAD[n2 & 3]
+    out.append(_P_I(n2))
+    out += (b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_nonnull_string(mv: memoryview, off: int) -> tuple[str, int]:
-    n1 = _U_I(mv, off)[0]
+def _dec_remote_nonnull_string(buf: bytes, off: int) -> tuple[str, int]:
+    n1 = _U_I(buf, off)[0]
+    off += 4
     if n1 > 4194304:
         raise _rt.too_long("string", n1, 4194304)
-    off += 4
     end2 = off + n1
-    if end2 > len(mv):
-        raise _rt.truncated(n1, off, mv)
-    r = str(mv[off:end2], "utf-8", "surrogateescape")
+    r = buf[off:end2].decode("utf-8", "surrogateescape")
     off = end2 + _PADN[n1 & 3]
     return r, off
 
 
-def _enc_remote_string(out: bytearray, v: str | None) -> None:
-    if v is None:
-        out += _FALSE
-    else:
-        out += _TRUE
+def _enc_remote_string(out: list[bytes], v: str | None) -> None:
+    out.append(_P_I(v is not None))
+    if v is not None:
         b1 = v.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        out.append(_P_I(n2))
+        out += (b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_string(mv: memoryview, off: int) -> tuple[str | None, int]:
-    flag1 = _U_I(mv, off)[0]
+def _dec_remote_string(buf: bytes, off: int) -> tuple[str | None, int]:
+    n1 = _U_I(buf, off)[0]
     off += 4
-    if flag1 == 0:
+    if n1 == 0:
         r = None
-    elif flag1 == 1:
-        n2 = _U_I(mv, off)[0]
+    elif n1 == 1:
+        n2 = _U_I(buf, off)[0]
+        off += 4
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        off += 4
         end3 = off + n2
-        if end3 > len(mv):
-            raise _rt.truncated(n2, off, mv)
-        r = str(mv[off:end3], "utf-8", "surrogateescape")
+        r = buf[off:end3].decode("utf-8", "surrogateescape")
         off = end3 + _PADN[n2 & 3]
     else:
-        raise _rt.bad_flag(flag1)
+        raise _rt.bad_flag(n1)
     return r, off
 
 
-def _enc_remote_uuid(out: bytearray, v: bytes) -> None:
+def _enc_remote_uuid(out: list[bytes], v: bytes) -> None:
     if len(v) != 16:
         raise _rt.wrong_length(v, 16)
-    out += v
+    out.append(v)
 
 
-def _dec_remote_uuid(mv: memoryview, off: int) -> tuple[bytes, int]:
-    r = _U_16s(mv, off)[0]
+def _dec_remote_uuid(buf: bytes, off: int) -> tuple[bytes, int]:
+    r = _U_16s(buf, off)[0]
     off += 16
     return r, off
 
 
-def _enc_remote_nonnull_domain(out: bytearray, v: RemoteNonnullDomain) -> None:
+def _enc_remote_nonnull_domain(out: list[bytes], v: RemoteNonnullDomain) -> None:
     try:
         b1 = v.name.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += _P_16si(v.uuid, v.id)
+        out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN1, v) from None
+        raise _rt.fail_run(exc, _RUN1, (v,)) from None
 
 
-def _dec_remote_nonnull_domain(mv: memoryview, off: int) -> tuple[RemoteNonnullDomain, int]:
+def _dec_remote_nonnull_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomain, int]:
     o = _B_remote_nonnull_domain()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.name = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
-        o.uuid, o.id = _U_16si(mv, off)
+        o.uuid, o.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN1, 20, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
     off += 20
     o.__class__ = RemoteNonnullDomain
     return o, off
 
 
-def _enc_remote_nonnull_network(out: bytearray, v: RemoteNonnullNetwork) -> None:
+def _enc_remote_nonnull_network(out: list[bytes], v: RemoteNonnullNetwork) -> None:
     try:
         b1 = v.name.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += _P_16s(v.uuid)
+        out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN2, v) from None
+        raise _rt.fail_run(exc, _RUN3, (v,)) from None
 
 
-def _dec_remote_nonnull_network(mv: memoryview, off: int) -> tuple[RemoteNonnullNetwork, int]:
+def _dec_remote_nonnull_network(buf: bytes, off: int) -> tuple[RemoteNonnullNetwork, int]:
     o = _B_remote_nonnull_network()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.name = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
-        o.uuid = _U_16s(mv, off)[0]
+        o.uuid = _U_16s(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN2, 16, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
     off += 16
     o.__class__ = RemoteNonnullNetwork
     return o, off
 
 
-def _enc_remote_domain(out: bytearray, v: RemoteNonnullDomain | None) -> None:
-    if v is None:
-        out += _FALSE
-    else:
-        out += _TRUE
-        _enc_remote_nonnull_domain(out, v)
+def _enc_remote_domain(out: list[bytes], v: RemoteNonnullDomain | None) -> None:
+    out.append(_P_I(v is not None))
+    if v is not None:
+        try:
+            b1 = v.name.encode("utf-8", "surrogateescape")
+            n2 = len(b1)
+            if n2 > 4194304:
+                raise _rt.too_long("string", n2, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN1, (v,)) from None
 
 
-def _dec_remote_domain(mv: memoryview, off: int) -> tuple[RemoteNonnullDomain | None, int]:
-    flag1 = _U_I(mv, off)[0]
+def _dec_remote_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomain | None, int]:
+    n1 = _U_I(buf, off)[0]
     off += 4
-    if flag1 == 0:
+    if n1 == 0:
         r = None
-    elif flag1 == 1:
-        r, off = _dec_remote_nonnull_domain(mv, off)
+    elif n1 == 1:
+        s2 = _B_remote_nonnull_domain()
+        try:
+            n3 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+        off += 4
+        try:
+            if n3 > 4194304:
+                raise _rt.too_long("string", n3, 4194304)
+            end4 = off + n3
+            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+            off = end4 + _PADN[n3 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            s2.uuid, s2.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+        off += 20
+        s2.__class__ = RemoteNonnullDomain
+        r = s2
     else:
-        raise _rt.bad_flag(flag1)
+        raise _rt.bad_flag(n1)
     return r, off
 
 
-def _enc_remote_network(out: bytearray, v: RemoteNonnullNetwork | None) -> None:
-    if v is None:
-        out += _FALSE
-    else:
-        out += _TRUE
-        _enc_remote_nonnull_network(out, v)
+def _enc_remote_network(out: list[bytes], v: RemoteNonnullNetwork | None) -> None:
+    out.append(_P_I(v is not None))
+    if v is not None:
+        try:
+            b1 = v.name.encode("utf-8", "surrogateescape")
+            n2 = len(b1)
+            if n2 > 4194304:
+                raise _rt.too_long("string", n2, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN3, (v,)) from None
 
 
-def _dec_remote_network(mv: memoryview, off: int) -> tuple[RemoteNonnullNetwork | None, int]:
-    flag1 = _U_I(mv, off)[0]
+def _dec_remote_network(buf: bytes, off: int) -> tuple[RemoteNonnullNetwork | None, int]:
+    n1 = _U_I(buf, off)[0]
     off += 4
-    if flag1 == 0:
+    if n1 == 0:
         r = None
-    elif flag1 == 1:
-        r, off = _dec_remote_nonnull_network(mv, off)
+    elif n1 == 1:
+        s2 = _B_remote_nonnull_network()
+        try:
+            n3 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+        off += 4
+        try:
+            if n3 > 4194304:
+                raise _rt.too_long("string", n3, 4194304)
+            end4 = off + n3
+            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+            off = end4 + _PADN[n3 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            s2.uuid = _U_16s(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+        off += 16
+        s2.__class__ = RemoteNonnullNetwork
+        r = s2
     else:
-        raise _rt.bad_flag(flag1)
+        raise _rt.bad_flag(n1)
     return r, off
 
 
-def _enc_remote_error(out: bytearray, v: RemoteError) -> None:
-    try:
-        out += _P_ii(v.code, v.domain)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN3, v) from None
+def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
     try:
         t1 = v.message
-        if t1 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
+    except Exception as exc:
+        raise _rt.fail(exc, "message") from None
+    try:
+        out.append(_P_iiI(v.code, v.domain, t1 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN4, (v,)) from None
+    try:
+        if t1 is not None:
             b2 = t1.encode("utf-8", "surrogateescape")
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
-            out += _P_I(n3)
-            out += b2
-            out += _PAD[n3 & 3]
+            out.append(_P_I(n3))
+            out += (b2, _PAD[len(b2) & 3])
     except Exception as exc:
         raise _rt.fail(exc, "message") from None
     try:
-        out += _P_i(v.level)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN4, v) from None
-    try:
         t4 = v.dom
-        if t4 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            _enc_remote_nonnull_domain(out, t4)
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        t5 = v.str1
-        if t5 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b6 = t5.encode("utf-8", "surrogateescape")
-            n7 = len(b6)
-            if n7 > 4194304:
-                raise _rt.too_long("string", n7, 4194304)
-            out += _P_I(n7)
-            out += b6
-            out += _PAD[n7 & 3]
+        out.append(_P_iI(v.level, t4 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN5, (v,)) from None
+    try:
+        if t4 is not None:
+            try:
+                b5 = t4.name.encode("utf-8", "surrogateescape")
+                n6 = len(b5)
+                if n6 > 4194304:
+                    raise _rt.too_long("string", n6, 4194304)
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                if len(t4.uuid) != 16:
+                    raise _rt.wrong_length(t4.uuid, 16, "uuid")
+                out += (_P_I(n6), b5, _PP_16si[len(b5) & 3](t4.uuid, t4.id))
+            except Exception as exc:
+                raise _rt.fail_run(exc, _RUN1, (t4,)) from None
+    except Exception as exc:
+        raise _rt.fail(exc, "dom") from None
+    try:
+        t7 = v.str1
     except Exception as exc:
         raise _rt.fail(exc, "str1") from None
     try:
-        t8 = v.str2
-        if t8 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b9 = t8.encode("utf-8", "surrogateescape")
-            n10 = len(b9)
-            if n10 > 4194304:
-                raise _rt.too_long("string", n10, 4194304)
-            out += _P_I(n10)
-            out += b9
-            out += _PAD[n10 & 3]
+        out.append(_P_I(t7 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN6, ()) from None
+    try:
+        if t7 is not None:
+            b8 = t7.encode("utf-8", "surrogateescape")
+            n9 = len(b8)
+            if n9 > 4194304:
+                raise _rt.too_long("string", n9, 4194304)
+            out.append(_P_I(n9))
+            out += (b8, _PAD[len(b8) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "str1") from None
+    try:
+        t10 = v.str2
     except Exception as exc:
         raise _rt.fail(exc, "str2") from None
     try:
-        t11 = v.str3
-        if t11 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b12 = t11.encode("utf-8", "surrogateescape")
-            n13 = len(b12)
-            if n13 > 4194304:
-                raise _rt.too_long("string", n13, 4194304)
-            out += _P_I(n13)
-            out += b12
-            out += _PAD[n13 & 3]
+        out.append(_P_I(t10 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN7, ()) from None
+    try:
+        if t10 is not None:
+            b11 = t10.encode("utf-8", "surrogateescape")
+            n12 = len(b11)
+            if n12 > 4194304:
+                raise _rt.too_long("string", n12, 4194304)
+            out.append(_P_I(n12))
+            out += (b11, _PAD[len(b11) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "str2") from None
+    try:
+        t13 = v.str3
     except Exception as exc:
         raise _rt.fail(exc, "str3") from None
     try:
-        out += _P_ii(v.int1, v.int2)
+        out.append(_P_I(t13 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN5, v) from None
+        raise _rt.fail_run(exc, _RUN8, ()) from None
     try:
-        t14 = v.net
-        if t14 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            _enc_remote_nonnull_network(out, t14)
+        if t13 is not None:
+            b14 = t13.encode("utf-8", "surrogateescape")
+            n15 = len(b14)
+            if n15 > 4194304:
+                raise _rt.too_long("string", n15, 4194304)
+            out.append(_P_I(n15))
+            out += (b14, _PAD[len(b14) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "str3") from None
+    try:
+        t16 = v.net
+    except Exception as exc:
+        raise _rt.fail(exc, "net") from None
+    try:
+        out.append(_P_iiI(v.int1, v.int2, t16 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN9, (v,)) from None
+    try:
+        if t16 is not None:
+            try:
+                b17 = t16.name.encode("utf-8", "surrogateescape")
+                n18 = len(b17)
+                if n18 > 4194304:
+                    raise _rt.too_long("string", n18, 4194304)
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                if len(t16.uuid) != 16:
+                    raise _rt.wrong_length(t16.uuid, 16, "uuid")
+                out += (_P_I(n18), b17, _PP_16s[len(b17) & 3](t16.uuid))
+            except Exception as exc:
+                raise _rt.fail_run(exc, _RUN3, (t16,)) from None
     except Exception as exc:
         raise _rt.fail(exc, "net") from None
 
 
-def _dec_remote_error(mv: memoryview, off: int) -> tuple[RemoteError, int]:
+def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
     o = _B_remote_error()
     try:
-        o.code, o.domain = _U_ii(mv, off)
+        o.code, o.domain, n1 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN3, 8, off, mv) from None
-    off += 8
+        raise _rt.fail_unpack(exc, _RUN4, 12, off, buf) from None
+    off += 12
     try:
-        flag1 = _U_I(mv, off)[0]
-        off += 4
-        if flag1 == 0:
+        if n1 == 0:
             o.message = None
-        elif flag1 == 1:
-            n2 = _U_I(mv, off)[0]
+        elif n1 == 1:
+            n2 = _U_I(buf, off)[0]
+            off += 4
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
-            off += 4
             end3 = off + n2
-            if end3 > len(mv):
-                raise _rt.truncated(n2, off, mv)
-            o.message = str(mv[off:end3], "utf-8", "surrogateescape")
+            o.message = buf[off:end3].decode("utf-8", "surrogateescape")
             off = end3 + _PADN[n2 & 3]
         else:
-            raise _rt.bad_flag(flag1)
+            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "message") from None
     try:
-        o.level = _U_i(mv, off)[0]
+        o.level, n4 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN4, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN5, 8, off, buf) from None
+    off += 8
     try:
-        flag4 = _U_I(mv, off)[0]
-        off += 4
-        if flag4 == 0:
+        if n4 == 0:
             o.dom = None
-        elif flag4 == 1:
-            o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        elif n4 == 1:
+            s5 = _B_remote_nonnull_domain()
+            try:
+                n6 = _U_I(buf, off)[0]
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+            off += 4
+            try:
+                if n6 > 4194304:
+                    raise _rt.too_long("string", n6, 4194304)
+                end7 = off + n6
+                s5.name = buf[off:end7].decode("utf-8", "surrogateescape")
+                off = end7 + _PADN[n6 & 3]
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                s5.uuid, s5.id = _U_16si(buf, off)
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+            off += 20
+            s5.__class__ = RemoteNonnullDomain
+            o.dom = s5
         else:
-            raise _rt.bad_flag(flag4)
+            raise _rt.bad_flag(n4)
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        flag5 = _U_I(mv, off)[0]
-        off += 4
-        if flag5 == 0:
+        n8 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN6, 4, off, buf) from None
+    off += 4
+    try:
+        if n8 == 0:
             o.str1 = None
-        elif flag5 == 1:
-            n6 = _U_I(mv, off)[0]
-            if n6 > 4194304:
-                raise _rt.too_long("string", n6, 4194304)
+        elif n8 == 1:
+            n9 = _U_I(buf, off)[0]
             off += 4
-            end7 = off + n6
-            if end7 > len(mv):
-                raise _rt.truncated(n6, off, mv)
-            o.str1 = str(mv[off:end7], "utf-8", "surrogateescape")
-            off = end7 + _PADN[n6 & 3]
+            if n9 > 4194304:
+                raise _rt.too_long("string", n9, 4194304)
+            end10 = off + n9
+            o.str1 = buf[off:end10].decode("utf-8", "surrogateescape")
+            off = end10 + _PADN[n9 & 3]
         else:
-            raise _rt.bad_flag(flag5)
+            raise _rt.bad_flag(n8)
     except Exception as exc:
         raise _rt.fail(exc, "str1") from None
     try:
-        flag8 = _U_I(mv, off)[0]
-        off += 4
-        if flag8 == 0:
+        n11 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+    off += 4
+    try:
+        if n11 == 0:
             o.str2 = None
-        elif flag8 == 1:
-            n9 = _U_I(mv, off)[0]
-            if n9 > 4194304:
-                raise _rt.too_long("string", n9, 4194304)
+        elif n11 == 1:
+            n12 = _U_I(buf, off)[0]
             off += 4
-            end10 = off + n9
-            if end10 > len(mv):
-                raise _rt.truncated(n9, off, mv)
-            o.str2 = str(mv[off:end10], "utf-8", "surrogateescape")
-            off = end10 + _PADN[n9 & 3]
+            if n12 > 4194304:
+                raise _rt.too_long("string", n12, 4194304)
+            end13 = off + n12
+            o.str2 = buf[off:end13].decode("utf-8", "surrogateescape")
+            off = end13 + _PADN[n12 & 3]
         else:
-            raise _rt.bad_flag(flag8)
+            raise _rt.bad_flag(n11)
     except Exception as exc:
         raise _rt.fail(exc, "str2") from None
     try:
-        flag11 = _U_I(mv, off)[0]
-        off += 4
-        if flag11 == 0:
+        n14 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+    off += 4
+    try:
+        if n14 == 0:
             o.str3 = None
-        elif flag11 == 1:
-            n12 = _U_I(mv, off)[0]
-            if n12 > 4194304:
-                raise _rt.too_long("string", n12, 4194304)
+        elif n14 == 1:
+            n15 = _U_I(buf, off)[0]
             off += 4
-            end13 = off + n12
-            if end13 > len(mv):
-                raise _rt.truncated(n12, off, mv)
-            o.str3 = str(mv[off:end13], "utf-8", "surrogateescape")
-            off = end13 + _PADN[n12 & 3]
+            if n15 > 4194304:
+                raise _rt.too_long("string", n15, 4194304)
+            end16 = off + n15
+            o.str3 = buf[off:end16].decode("utf-8", "surrogateescape")
+            off = end16 + _PADN[n15 & 3]
         else:
-            raise _rt.bad_flag(flag11)
+            raise _rt.bad_flag(n14)
     except Exception as exc:
         raise _rt.fail(exc, "str3") from None
     try:
-        o.int1, o.int2 = _U_ii(mv, off)
+        o.int1, o.int2, n17 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN5, 8, off, mv) from None
-    off += 8
+        raise _rt.fail_unpack(exc, _RUN9, 12, off, buf) from None
+    off += 12
     try:
-        flag14 = _U_I(mv, off)[0]
-        off += 4
-        if flag14 == 0:
+        if n17 == 0:
             o.net = None
-        elif flag14 == 1:
-            o.net, off = _dec_remote_nonnull_network(mv, off)
+        elif n17 == 1:
+            s18 = _B_remote_nonnull_network()
+            try:
+                n19 = _U_I(buf, off)[0]
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+            off += 4
+            try:
+                if n19 > 4194304:
+                    raise _rt.too_long("string", n19, 4194304)
+                end20 = off + n19
+                s18.name = buf[off:end20].decode("utf-8", "surrogateescape")
+                off = end20 + _PADN[n19 & 3]
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                s18.uuid = _U_16s(buf, off)[0]
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+            off += 16
+            s18.__class__ = RemoteNonnullNetwork
+            o.net = s18
         else:
-            raise _rt.bad_flag(flag14)
+            raise _rt.bad_flag(n17)
     except Exception as exc:
         raise _rt.fail(exc, "net") from None
     o.__class__ = RemoteError
     return o, off
 
 
-def _enc_remote_auth_type(out: bytearray, v: RemoteAuthType) -> None:
-    out += _EB_remote_auth_type[v]
+def _enc_remote_auth_type(out: list[bytes], v: RemoteAuthType) -> None:
+    out.append(_EB_remote_auth_type[v])
 
 
-def _dec_remote_auth_type(mv: memoryview, off: int) -> tuple[RemoteAuthType, int]:
-    return _EV_remote_auth_type[_U_i(mv, off)[0]], off + 4
+def _dec_remote_auth_type(buf: bytes, off: int) -> tuple[RemoteAuthType, int]:
+    return _EV_remote_auth_type[_U_i(buf, off)[0]], off + 4
 
 
-def _enc_remote_typed_param_value(out: bytearray, v: RemoteTypedParamValue) -> None:
+def _enc_remote_typed_param_value(out: list[bytes], v: RemoteTypedParamValue) -> None:
     d = v.type
     try:
-        out += _P_i(d)
+        out.append(_P_i(d))
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     if d == 1:
         try:
-            out += _P_i(v.value)
+            out.append(_P_i(v.value))
         except Exception as exc:
             raise _rt.fail(exc, "i") from None
     elif d == 2:
         try:
-            out += _P_I(v.value)
+            out.append(_P_I(v.value))
         except Exception as exc:
             raise _rt.fail(exc, "ui") from None
     elif d == 3:
         try:
-            out += _P_q(v.value)
+            out.append(_P_q(v.value))
         except Exception as exc:
             raise _rt.fail(exc, "l") from None
     elif d == 4:
         try:
-            out += _P_Q(v.value)
+            out.append(_P_Q(v.value))
         except Exception as exc:
             raise _rt.fail(exc, "ul") from None
     elif d == 5:
         try:
-            out += _P_d(v.value)
+            out.append(_P_d(v.value))
         except Exception as exc:
             raise _rt.fail(exc, "d") from None
     elif d == 6:
         try:
-            out += _P_i(v.value)
+            out.append(_P_i(v.value))
         except Exception as exc:
             raise _rt.fail(exc, "b") from None
     elif d == 7:
@@ -3717,69 +4272,66 @@ def _enc_remote_typed_param_value(out: bytearray, v: RemoteTypedParamValue) -> N
             n2 = len(b1)
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
-            out += _P_I(n2)
-            out += b1
-            out += _PAD[n2 & 3]
+            out.append(_P_I(n2))
+            out += (b1, _PAD[len(b1) & 3])
         except Exception as exc:
             raise _rt.fail(exc, "s") from None
     else:
         raise _rt.bad_case(d, "remote_typed_param_value", "type")
 
 
-def _dec_remote_typed_param_value(mv: memoryview, off: int) -> tuple[RemoteTypedParamValue, int]:
+def _dec_remote_typed_param_value(buf: bytes, off: int) -> tuple[RemoteTypedParamValue, int]:
     o = _B_remote_typed_param_value()
     try:
-        d = _U_i(mv, off)[0]
+        d = _U_i(buf, off)[0]
         off += 4
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     o.type = d
     if d == 1:
         try:
-            o.value = _U_i(mv, off)[0]
+            o.value = _U_i(buf, off)[0]
             off += 4
         except Exception as exc:
             raise _rt.fail(exc, "i") from None
     elif d == 2:
         try:
-            o.value = _U_I(mv, off)[0]
+            o.value = _U_I(buf, off)[0]
             off += 4
         except Exception as exc:
             raise _rt.fail(exc, "ui") from None
     elif d == 3:
         try:
-            o.value = _U_q(mv, off)[0]
+            o.value = _U_q(buf, off)[0]
             off += 8
         except Exception as exc:
             raise _rt.fail(exc, "l") from None
     elif d == 4:
         try:
-            o.value = _U_Q(mv, off)[0]
+            o.value = _U_Q(buf, off)[0]
             off += 8
         except Exception as exc:
             raise _rt.fail(exc, "ul") from None
     elif d == 5:
         try:
-            o.value = _U_d(mv, off)[0]
+            o.value = _U_d(buf, off)[0]
             off += 8
         except Exception as exc:
             raise _rt.fail(exc, "d") from None
     elif d == 6:
         try:
-            o.value = _U_i(mv, off)[0]
+            o.value = _U_i(buf, off)[0]
             off += 4
         except Exception as exc:
             raise _rt.fail(exc, "b") from None
     elif d == 7:
         try:
-            n1 = _U_I(mv, off)[0]
+            n1 = _U_I(buf, off)[0]
+            off += 4
             if n1 > 4194304:
                 raise _rt.too_long("string", n1, 4194304)
-            off += 4
             end2 = off + n1
-            if end2 > len(mv):
-                raise _rt.truncated(n1, off, mv)
-            o.value = str(mv[off:end2], "utf-8", "surrogateescape")
+            o.value = buf[off:end2].decode("utf-8", "surrogateescape")
             off = end2 + _PADN[n1 & 3]
         except Exception as exc:
             raise _rt.fail(exc, "s") from None
@@ -3789,157 +4341,167 @@ def _dec_remote_typed_param_value(mv: memoryview, off: int) -> tuple[RemoteTyped
     return o, off
 
 
-def _enc_remote_typed_param(out: bytearray, v: RemoteTypedParam) -> None:
+def _enc_remote_typed_param(out: list[bytes], v: RemoteTypedParam) -> None:
     try:
         b1 = v.field.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "field") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
     try:
         _enc_remote_typed_param_value(out, v.value)
     except Exception as exc:
         raise _rt.fail(exc, "value") from None
 
 
-def _dec_remote_typed_param(mv: memoryview, off: int) -> tuple[RemoteTypedParam, int]:
+def _dec_remote_typed_param(buf: bytes, off: int) -> tuple[RemoteTypedParam, int]:
     o = _B_remote_typed_param()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.field = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.field = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "field") from None
     try:
-        o.value, off = _dec_remote_typed_param_value(mv, off)
+        o.value, off = _dec_remote_typed_param_value(buf, off)
     except Exception as exc:
         raise _rt.fail(exc, "value") from None
     o.__class__ = RemoteTypedParam
     return o, off
 
 
-def _enc_remote_connect_open_args(out: bytearray, v: RemoteConnectOpenArgs) -> None:
+def _enc_remote_connect_open_args(out: list[bytes], v: RemoteConnectOpenArgs) -> None:
     try:
         t1 = v.name
-        if t1 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
+    except Exception as exc:
+        raise _rt.fail(exc, "name") from None
+    try:
+        out.append(_P_I(t1 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN2, ()) from None
+    try:
+        if t1 is not None:
             b2 = t1.encode("utf-8", "surrogateescape")
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
-            out += _P_I(n3)
-            out += b2
-            out += _PAD[n3 & 3]
+            out.append(_P_I(n3))
+            out += (b2, _PAD[len(b2) & 3])
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
-        out += _P_I(v.flags)
+        out.append(_P_I(v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
 
 
-def _dec_remote_connect_open_args(mv: memoryview, off: int) -> tuple[RemoteConnectOpenArgs, int]:
+def _dec_remote_connect_open_args(buf: bytes, off: int) -> tuple[RemoteConnectOpenArgs, int]:
     o = _B_remote_connect_open_args()
     try:
-        flag1 = _U_I(mv, off)[0]
-        off += 4
-        if flag1 == 0:
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+    off += 4
+    try:
+        if n1 == 0:
             o.name = None
-        elif flag1 == 1:
-            n2 = _U_I(mv, off)[0]
+        elif n1 == 1:
+            n2 = _U_I(buf, off)[0]
+            off += 4
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
-            off += 4
             end3 = off + n2
-            if end3 > len(mv):
-                raise _rt.truncated(n2, off, mv)
-            o.name = str(mv[off:end3], "utf-8", "surrogateescape")
+            o.name = buf[off:end3].decode("utf-8", "surrogateescape")
             off = end3 + _PADN[n2 & 3]
         else:
-            raise _rt.bad_flag(flag1)
+            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
-        o.flags = _U_I(mv, off)[0]
+        o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectOpenArgs
     return o, off
 
 
-def _enc_remote_connect_supports_feature_args(out: bytearray, v: RemoteConnectSupportsFeatureArgs) -> None:
+def _enc_remote_connect_supports_feature_args(
+    out: list[bytes], v: RemoteConnectSupportsFeatureArgs
+) -> None:
     try:
-        out += _P_i(v.feature)
+        out.append(_P_i(v.feature))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN7, v) from None
+        raise _rt.fail_run(exc, _RUN12, (v,)) from None
 
 
-def _dec_remote_connect_supports_feature_args(mv: memoryview, off: int) -> tuple[RemoteConnectSupportsFeatureArgs, int]:
+def _dec_remote_connect_supports_feature_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectSupportsFeatureArgs, int]:
     o = _B_remote_connect_supports_feature_args()
     try:
-        o.feature = _U_i(mv, off)[0]
+        o.feature = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN7, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectSupportsFeatureArgs
     return o, off
 
 
-def _enc_remote_connect_supports_feature_ret(out: bytearray, v: RemoteConnectSupportsFeatureRet) -> None:
+def _enc_remote_connect_supports_feature_ret(
+    out: list[bytes], v: RemoteConnectSupportsFeatureRet
+) -> None:
     try:
-        out += _P_i(v.supported)
+        out.append(_P_i(v.supported))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN8, v) from None
+        raise _rt.fail_run(exc, _RUN13, (v,)) from None
 
 
-def _dec_remote_connect_supports_feature_ret(mv: memoryview, off: int) -> tuple[RemoteConnectSupportsFeatureRet, int]:
+def _dec_remote_connect_supports_feature_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectSupportsFeatureRet, int]:
     o = _B_remote_connect_supports_feature_ret()
     try:
-        o.supported = _U_i(mv, off)[0]
+        o.supported = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN8, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectSupportsFeatureRet
     return o, off
 
 
-def _enc_remote_connect_get_type_ret(out: bytearray, v: RemoteConnectGetTypeRet) -> None:
+def _enc_remote_connect_get_type_ret(out: list[bytes], v: RemoteConnectGetTypeRet) -> None:
     try:
         b1 = v.type.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_connect_get_type_ret(mv: memoryview, off: int) -> tuple[RemoteConnectGetTypeRet, int]:
+def _dec_remote_connect_get_type_ret(buf: bytes, off: int) -> tuple[RemoteConnectGetTypeRet, int]:
     o = _B_remote_connect_get_type_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.type = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.type = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
@@ -3947,66 +4509,73 @@ def _dec_remote_connect_get_type_ret(mv: memoryview, off: int) -> tuple[RemoteCo
     return o, off
 
 
-def _enc_remote_connect_get_version_ret(out: bytearray, v: RemoteConnectGetVersionRet) -> None:
+def _enc_remote_connect_get_version_ret(out: list[bytes], v: RemoteConnectGetVersionRet) -> None:
     try:
-        out += _P_Q(v.hv_ver)
+        out.append(_P_Q(v.hv_ver))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN9, v) from None
+        raise _rt.fail_run(exc, _RUN15, (v,)) from None
 
 
-def _dec_remote_connect_get_version_ret(mv: memoryview, off: int) -> tuple[RemoteConnectGetVersionRet, int]:
+def _dec_remote_connect_get_version_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectGetVersionRet, int]:
     o = _B_remote_connect_get_version_ret()
     try:
-        o.hv_ver = _U_Q(mv, off)[0]
+        o.hv_ver = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN9, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN15, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteConnectGetVersionRet
     return o, off
 
 
-def _enc_remote_connect_get_lib_version_ret(out: bytearray, v: RemoteConnectGetLibVersionRet) -> None:
+def _enc_remote_connect_get_lib_version_ret(
+    out: list[bytes], v: RemoteConnectGetLibVersionRet
+) -> None:
     try:
-        out += _P_Q(v.lib_ver)
+        out.append(_P_Q(v.lib_ver))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN10, v) from None
+        raise _rt.fail_run(exc, _RUN16, (v,)) from None
 
 
-def _dec_remote_connect_get_lib_version_ret(mv: memoryview, off: int) -> tuple[RemoteConnectGetLibVersionRet, int]:
+def _dec_remote_connect_get_lib_version_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectGetLibVersionRet, int]:
     o = _B_remote_connect_get_lib_version_ret()
     try:
-        o.lib_ver = _U_Q(mv, off)[0]
+        o.lib_ver = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN10, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN16, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteConnectGetLibVersionRet
     return o, off
 
 
-def _enc_remote_connect_get_hostname_ret(out: bytearray, v: RemoteConnectGetHostnameRet) -> None:
+def _enc_remote_connect_get_hostname_ret(out: list[bytes], v: RemoteConnectGetHostnameRet) -> None:
     try:
         b1 = v.hostname.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "hostname") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_connect_get_hostname_ret(mv: memoryview, off: int) -> tuple[RemoteConnectGetHostnameRet, int]:
+def _dec_remote_connect_get_hostname_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectGetHostnameRet, int]:
     o = _B_remote_connect_get_hostname_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN17, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.hostname = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.hostname = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "hostname") from None
@@ -4014,30 +4583,29 @@ def _dec_remote_connect_get_hostname_ret(mv: memoryview, off: int) -> tuple[Remo
     return o, off
 
 
-def _enc_remote_connect_get_uri_ret(out: bytearray, v: RemoteConnectGetUriRet) -> None:
+def _enc_remote_connect_get_uri_ret(out: list[bytes], v: RemoteConnectGetUriRet) -> None:
     try:
         b1 = v.uri.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "uri") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_connect_get_uri_ret(mv: memoryview, off: int) -> tuple[RemoteConnectGetUriRet, int]:
+def _dec_remote_connect_get_uri_ret(buf: bytes, off: int) -> tuple[RemoteConnectGetUriRet, int]:
     o = _B_remote_connect_get_uri_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN18, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.uri = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.uri = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "uri") from None
@@ -4045,138 +4613,152 @@ def _dec_remote_connect_get_uri_ret(mv: memoryview, off: int) -> tuple[RemoteCon
     return o, off
 
 
-def _enc_remote_connect_get_max_vcpus_args(out: bytearray, v: RemoteConnectGetMaxVcpusArgs) -> None:
+def _enc_remote_connect_get_max_vcpus_args(
+    out: list[bytes], v: RemoteConnectGetMaxVcpusArgs
+) -> None:
     try:
         t1 = v.type
-        if t1 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
+    except Exception as exc:
+        raise _rt.fail(exc, "type") from None
+    try:
+        out.append(_P_I(t1 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN14, ()) from None
+    try:
+        if t1 is not None:
             b2 = t1.encode("utf-8", "surrogateescape")
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
-            out += _P_I(n3)
-            out += b2
-            out += _PAD[n3 & 3]
+            out.append(_P_I(n3))
+            out += (b2, _PAD[len(b2) & 3])
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
 
 
-def _dec_remote_connect_get_max_vcpus_args(mv: memoryview, off: int) -> tuple[RemoteConnectGetMaxVcpusArgs, int]:
+def _dec_remote_connect_get_max_vcpus_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectGetMaxVcpusArgs, int]:
     o = _B_remote_connect_get_max_vcpus_args()
     try:
-        flag1 = _U_I(mv, off)[0]
-        off += 4
-        if flag1 == 0:
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+    off += 4
+    try:
+        if n1 == 0:
             o.type = None
-        elif flag1 == 1:
-            n2 = _U_I(mv, off)[0]
+        elif n1 == 1:
+            n2 = _U_I(buf, off)[0]
+            off += 4
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
-            off += 4
             end3 = off + n2
-            if end3 > len(mv):
-                raise _rt.truncated(n2, off, mv)
-            o.type = str(mv[off:end3], "utf-8", "surrogateescape")
+            o.type = buf[off:end3].decode("utf-8", "surrogateescape")
             off = end3 + _PADN[n2 & 3]
         else:
-            raise _rt.bad_flag(flag1)
+            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     o.__class__ = RemoteConnectGetMaxVcpusArgs
     return o, off
 
 
-def _enc_remote_connect_get_max_vcpus_ret(out: bytearray, v: RemoteConnectGetMaxVcpusRet) -> None:
+def _enc_remote_connect_get_max_vcpus_ret(out: list[bytes], v: RemoteConnectGetMaxVcpusRet) -> None:
     try:
-        out += _P_i(v.max_vcpus)
+        out.append(_P_i(v.max_vcpus))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, v) from None
+        raise _rt.fail_run(exc, _RUN19, (v,)) from None
 
 
-def _dec_remote_connect_get_max_vcpus_ret(mv: memoryview, off: int) -> tuple[RemoteConnectGetMaxVcpusRet, int]:
+def _dec_remote_connect_get_max_vcpus_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectGetMaxVcpusRet, int]:
     o = _B_remote_connect_get_max_vcpus_ret()
     try:
-        o.max_vcpus = _U_i(mv, off)[0]
+        o.max_vcpus = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN19, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectGetMaxVcpusRet
     return o, off
 
 
-def _enc_remote_node_get_info_ret(out: bytearray, v: RemoteNodeGetInfoRet) -> None:
+def _enc_remote_node_get_info_ret(out: list[bytes], v: RemoteNodeGetInfoRet) -> None:
     try:
         t1 = v.model
         n2 = len(t1)
         if n2 != 32:
             raise _rt.wrong_count(n2, 32)
-        for i3, e4 in enumerate(t1):
+        for e3 in t1:
             try:
-                if not -128 <= e4 <= 255:
-                    raise _rt.out_of_range(e4, "char")
-                out += _P_i(e4)
+                if not -128 <= e3 <= 255:
+                    raise _rt.out_of_range(e3, "char")
+                out.append(_P_i(e3))
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
+                raise _rt.fail(exc, _rt.index_of(t1, e3)) from None
     except Exception as exc:
         raise _rt.fail(exc, "model") from None
     try:
-        out += _P_Qiiiiii(v.memory, v.cpus, v.mhz, v.nodes, v.sockets, v.cores, v.threads)
+        out.append(_P_Qiiiiii(v.memory, v.cpus, v.mhz, v.nodes, v.sockets, v.cores, v.threads))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN12, v) from None
+        raise _rt.fail_run(exc, _RUN20, (v,)) from None
 
 
-def _dec_remote_node_get_info_ret(mv: memoryview, off: int) -> tuple[RemoteNodeGetInfoRet, int]:
+def _dec_remote_node_get_info_ret(buf: bytes, off: int) -> tuple[RemoteNodeGetInfoRet, int]:
     o = _B_remote_node_get_info_ret()
     try:
         lst1 = []
-        for i2 in range(32):
+        append2 = lst1.append
+        for i3 in range(32):
             try:
-                t4 = _U_i(mv, off)[0]
-                if not -128 <= t4 <= 255:
-                    raise _rt.out_of_range(t4, "char")
-                e3 = t4
+                t5 = _U_i(buf, off)[0]
+                if not -128 <= t5 <= 255:
+                    raise _rt.out_of_range(t5, "char")
+                e4 = t5
                 off += 4
             except Exception as exc:
-                raise _rt.fail(exc, i2) from None
-            lst1.append(e3)
+                raise _rt.fail(exc, i3) from None
+            append2(e4)
         o.model = lst1
     except Exception as exc:
         raise _rt.fail(exc, "model") from None
     try:
-        o.memory, o.cpus, o.mhz, o.nodes, o.sockets, o.cores, o.threads = _U_Qiiiiii(mv, off)
+        o.memory, o.cpus, o.mhz, o.nodes, o.sockets, o.cores, o.threads = _U_Qiiiiii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN12, 32, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN20, 32, off, buf) from None
     off += 32
     o.__class__ = RemoteNodeGetInfoRet
     return o, off
 
 
-def _enc_remote_connect_get_capabilities_ret(out: bytearray, v: RemoteConnectGetCapabilitiesRet) -> None:
+def _enc_remote_connect_get_capabilities_ret(
+    out: list[bytes], v: RemoteConnectGetCapabilitiesRet
+) -> None:
     try:
         b1 = v.capabilities.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "capabilities") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_connect_get_capabilities_ret(mv: memoryview, off: int) -> tuple[RemoteConnectGetCapabilitiesRet, int]:
+def _dec_remote_connect_get_capabilities_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectGetCapabilitiesRet, int]:
     o = _B_remote_connect_get_capabilities_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN21, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.capabilities = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.capabilities = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "capabilities") from None
@@ -4184,39 +4766,49 @@ def _dec_remote_connect_get_capabilities_ret(mv: memoryview, off: int) -> tuple[
     return o, off
 
 
-def _enc_remote_auth_list_ret(out: bytearray, v: RemoteAuthListRet) -> None:
+def _enc_remote_auth_list_ret(out: list[bytes], v: RemoteAuthListRet) -> None:
     try:
         t1 = v.types
         n2 = len(t1)
         if n2 > 20:
             raise _rt.too_long("array", n2, 20)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
+    except Exception as exc:
+        raise _rt.fail(exc, "types") from None
+    try:
+        out.append(_P_I(n2))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN22, ()) from None
+    try:
+        for e3 in t1:
             try:
-                out += _EB_remote_auth_type[e4]
+                out.append(_EB_remote_auth_type[e3])
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
+                raise _rt.fail(exc, _rt.index_of(t1, e3)) from None
     except Exception as exc:
         raise _rt.fail(exc, "types") from None
 
 
-def _dec_remote_auth_list_ret(mv: memoryview, off: int) -> tuple[RemoteAuthListRet, int]:
+def _dec_remote_auth_list_ret(buf: bytes, off: int) -> tuple[RemoteAuthListRet, int]:
     o = _B_remote_auth_list_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN22, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 20:
             raise _rt.too_long("array", n1, 20)
-        off += 4
-        if n1 * 4 > len(mv) - off:
-            raise _rt.truncated(n1 * 4, off, mv)
+        if n1 * 4 > len(buf) - off:
+            raise _rt.truncated(n1 * 4, off, buf)
         lst2 = []
-        for i3 in range(n1):
+        append3 = lst2.append
+        for i4 in range(n1):
             try:
-                e4 = _EV_remote_auth_type[_U_i(mv, off)[0]]
+                e5 = _EV_remote_auth_type[_U_i(buf, off)[0]]
                 off += 4
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
+                raise _rt.fail(exc, i4) from None
+            append3(e5)
         o.types = lst2
     except Exception as exc:
         raise _rt.fail(exc, "types") from None
@@ -4224,127 +4816,166 @@ def _dec_remote_auth_list_ret(mv: memoryview, off: int) -> tuple[RemoteAuthListR
     return o, off
 
 
-def _enc_remote_node_get_security_model_ret(out: bytearray, v: RemoteNodeGetSecurityModelRet) -> None:
+def _enc_remote_node_get_security_model_ret(
+    out: list[bytes], v: RemoteNodeGetSecurityModelRet
+) -> None:
     try:
         t1 = v.model
         n2 = len(t1)
         if n2 > 257:
             raise _rt.too_long("array", n2, 257)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
-            try:
-                if not -128 <= e4 <= 255:
-                    raise _rt.out_of_range(e4, "char")
-                out += _P_i(e4)
-            except Exception as exc:
-                raise _rt.fail(exc, i3) from None
     except Exception as exc:
         raise _rt.fail(exc, "model") from None
     try:
-        t5 = v.doi
-        n6 = len(t5)
-        if n6 > 257:
-            raise _rt.too_long("array", n6, 257)
-        out += _P_I(n6)
-        for i7, e8 in enumerate(t5):
+        out.append(_P_I(n2))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN23, ()) from None
+    try:
+        for e3 in t1:
             try:
-                if not -128 <= e8 <= 255:
-                    raise _rt.out_of_range(e8, "char")
-                out += _P_i(e8)
+                if not -128 <= e3 <= 255:
+                    raise _rt.out_of_range(e3, "char")
+                out.append(_P_i(e3))
             except Exception as exc:
-                raise _rt.fail(exc, i7) from None
+                raise _rt.fail(exc, _rt.index_of(t1, e3)) from None
+    except Exception as exc:
+        raise _rt.fail(exc, "model") from None
+    try:
+        t4 = v.doi
+        n5 = len(t4)
+        if n5 > 257:
+            raise _rt.too_long("array", n5, 257)
+    except Exception as exc:
+        raise _rt.fail(exc, "doi") from None
+    try:
+        out.append(_P_I(n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN24, ()) from None
+    try:
+        for e6 in t4:
+            try:
+                if not -128 <= e6 <= 255:
+                    raise _rt.out_of_range(e6, "char")
+                out.append(_P_i(e6))
+            except Exception as exc:
+                raise _rt.fail(exc, _rt.index_of(t4, e6)) from None
     except Exception as exc:
         raise _rt.fail(exc, "doi") from None
 
 
-def _dec_remote_node_get_security_model_ret(mv: memoryview, off: int) -> tuple[RemoteNodeGetSecurityModelRet, int]:
+def _dec_remote_node_get_security_model_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteNodeGetSecurityModelRet, int]:
     o = _B_remote_node_get_security_model_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN23, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 257:
             raise _rt.too_long("array", n1, 257)
-        off += 4
-        if n1 * 4 > len(mv) - off:
-            raise _rt.truncated(n1 * 4, off, mv)
+        if n1 * 4 > len(buf) - off:
+            raise _rt.truncated(n1 * 4, off, buf)
         lst2 = []
-        for i3 in range(n1):
+        append3 = lst2.append
+        for i4 in range(n1):
             try:
-                t5 = _U_i(mv, off)[0]
-                if not -128 <= t5 <= 255:
-                    raise _rt.out_of_range(t5, "char")
-                e4 = t5
+                t6 = _U_i(buf, off)[0]
+                if not -128 <= t6 <= 255:
+                    raise _rt.out_of_range(t6, "char")
+                e5 = t6
                 off += 4
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
+                raise _rt.fail(exc, i4) from None
+            append3(e5)
         o.model = lst2
     except Exception as exc:
         raise _rt.fail(exc, "model") from None
     try:
-        n6 = _U_I(mv, off)[0]
-        if n6 > 257:
-            raise _rt.too_long("array", n6, 257)
-        off += 4
-        if n6 * 4 > len(mv) - off:
-            raise _rt.truncated(n6 * 4, off, mv)
-        lst7 = []
-        for i8 in range(n6):
+        n7 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN24, 4, off, buf) from None
+    off += 4
+    try:
+        if n7 > 257:
+            raise _rt.too_long("array", n7, 257)
+        if n7 * 4 > len(buf) - off:
+            raise _rt.truncated(n7 * 4, off, buf)
+        lst8 = []
+        append9 = lst8.append
+        for i10 in range(n7):
             try:
-                t10 = _U_i(mv, off)[0]
-                if not -128 <= t10 <= 255:
-                    raise _rt.out_of_range(t10, "char")
-                e9 = t10
+                t12 = _U_i(buf, off)[0]
+                if not -128 <= t12 <= 255:
+                    raise _rt.out_of_range(t12, "char")
+                e11 = t12
                 off += 4
             except Exception as exc:
-                raise _rt.fail(exc, i8) from None
-            lst7.append(e9)
-        o.doi = lst7
+                raise _rt.fail(exc, i10) from None
+            append9(e11)
+        o.doi = lst8
     except Exception as exc:
         raise _rt.fail(exc, "doi") from None
     o.__class__ = RemoteNodeGetSecurityModelRet
     return o, off
 
 
-def _enc_remote_connect_list_domains_args(out: bytearray, v: RemoteConnectListDomainsArgs) -> None:
+def _enc_remote_connect_list_domains_args(
+    out: list[bytes], v: RemoteConnectListDomainsArgs
+) -> None:
     try:
-        out += _P_i(v.maxids)
+        out.append(_P_i(v.maxids))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN13, v) from None
+        raise _rt.fail_run(exc, _RUN25, (v,)) from None
 
 
-def _dec_remote_connect_list_domains_args(mv: memoryview, off: int) -> tuple[RemoteConnectListDomainsArgs, int]:
+def _dec_remote_connect_list_domains_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectListDomainsArgs, int]:
     o = _B_remote_connect_list_domains_args()
     try:
-        o.maxids = _U_i(mv, off)[0]
+        o.maxids = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN13, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN25, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectListDomainsArgs
     return o, off
 
 
-def _enc_remote_connect_list_domains_ret(out: bytearray, v: RemoteConnectListDomainsRet) -> None:
+def _enc_remote_connect_list_domains_ret(out: list[bytes], v: RemoteConnectListDomainsRet) -> None:
     try:
         t1 = v.ids
         n2 = len(t1)
         if n2 > 16384:
             raise _rt.too_long("array", n2, 16384)
-        out += _P_I(n2)
-        out += _pack(f">{n2}i", *t1)
+    except Exception as exc:
+        raise _rt.fail(exc, "ids") from None
+    try:
+        out.append(_P_I(n2))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN26, ()) from None
+    try:
+        out.append(_pack(f">{len(t1)}i", *t1))
     except Exception as exc:
         raise _rt.fail(exc, "ids") from None
 
 
-def _dec_remote_connect_list_domains_ret(mv: memoryview, off: int) -> tuple[RemoteConnectListDomainsRet, int]:
+def _dec_remote_connect_list_domains_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectListDomainsRet, int]:
     o = _B_remote_connect_list_domains_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN26, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 16384:
             raise _rt.too_long("array", n1, 16384)
-        off += 4
-        if n1 * 4 > len(mv) - off:
-            raise _rt.truncated(n1 * 4, off, mv)
-        o.ids = list(_unpack_from(f">{n1}i", mv, off))
+        if n1 * 4 > len(buf) - off:
+            raise _rt.truncated(n1 * 4, off, buf)
+        o.ids = list(_unpack_from(f">{n1}i", buf, off))
         off += n1 * 4
     except Exception as exc:
         raise _rt.fail(exc, "ids") from None
@@ -4352,88 +4983,107 @@ def _dec_remote_connect_list_domains_ret(mv: memoryview, off: int) -> tuple[Remo
     return o, off
 
 
-def _enc_remote_connect_num_of_domains_ret(out: bytearray, v: RemoteConnectNumOfDomainsRet) -> None:
+def _enc_remote_connect_num_of_domains_ret(
+    out: list[bytes], v: RemoteConnectNumOfDomainsRet
+) -> None:
     try:
-        out += _P_i(v.num)
+        out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN14, v) from None
+        raise _rt.fail_run(exc, _RUN27, (v,)) from None
 
 
-def _dec_remote_connect_num_of_domains_ret(mv: memoryview, off: int) -> tuple[RemoteConnectNumOfDomainsRet, int]:
+def _dec_remote_connect_num_of_domains_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectNumOfDomainsRet, int]:
     o = _B_remote_connect_num_of_domains_ret()
     try:
-        o.num = _U_i(mv, off)[0]
+        o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectNumOfDomainsRet
     return o, off
 
 
-def _enc_remote_connect_list_defined_domains_args(out: bytearray, v: RemoteConnectListDefinedDomainsArgs) -> None:
+def _enc_remote_connect_list_defined_domains_args(
+    out: list[bytes], v: RemoteConnectListDefinedDomainsArgs
+) -> None:
     try:
-        out += _P_i(v.maxnames)
+        out.append(_P_i(v.maxnames))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN15, v) from None
+        raise _rt.fail_run(exc, _RUN28, (v,)) from None
 
 
-def _dec_remote_connect_list_defined_domains_args(mv: memoryview, off: int) -> tuple[RemoteConnectListDefinedDomainsArgs, int]:
+def _dec_remote_connect_list_defined_domains_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectListDefinedDomainsArgs, int]:
     o = _B_remote_connect_list_defined_domains_args()
     try:
-        o.maxnames = _U_i(mv, off)[0]
+        o.maxnames = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN15, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN28, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectListDefinedDomainsArgs
     return o, off
 
 
-def _enc_remote_connect_list_defined_domains_ret(out: bytearray, v: RemoteConnectListDefinedDomainsRet) -> None:
+def _enc_remote_connect_list_defined_domains_ret(
+    out: list[bytes], v: RemoteConnectListDefinedDomainsRet
+) -> None:
     try:
         t1 = v.names
         n2 = len(t1)
         if n2 > 16384:
             raise _rt.too_long("array", n2, 16384)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
+    except Exception as exc:
+        raise _rt.fail(exc, "names") from None
+    try:
+        out.append(_P_I(n2))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN29, ()) from None
+    try:
+        for e3 in t1:
             try:
-                b5 = e4.encode("utf-8", "surrogateescape")
-                n6 = len(b5)
-                if n6 > 4194304:
-                    raise _rt.too_long("string", n6, 4194304)
-                out += _P_I(n6)
-                out += b5
-                out += _PAD[n6 & 3]
+                b4 = e3.encode("utf-8", "surrogateescape")
+                n5 = len(b4)
+                if n5 > 4194304:
+                    raise _rt.too_long("string", n5, 4194304)
+                out.append(_P_I(n5))
+                out += (b4, _PAD[len(b4) & 3])
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
+                raise _rt.fail(exc, _rt.index_of(t1, e3)) from None
     except Exception as exc:
         raise _rt.fail(exc, "names") from None
 
 
-def _dec_remote_connect_list_defined_domains_ret(mv: memoryview, off: int) -> tuple[RemoteConnectListDefinedDomainsRet, int]:
+def _dec_remote_connect_list_defined_domains_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectListDefinedDomainsRet, int]:
     o = _B_remote_connect_list_defined_domains_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 16384:
             raise _rt.too_long("array", n1, 16384)
-        off += 4
-        if n1 * 4 > len(mv) - off:
-            raise _rt.truncated(n1 * 4, off, mv)
+        if n1 * 4 > len(buf) - off:
+            raise _rt.truncated(n1 * 4, off, buf)
         lst2 = []
-        for i3 in range(n1):
+        append3 = lst2.append
+        for i4 in range(n1):
             try:
-                n5 = _U_I(mv, off)[0]
-                if n5 > 4194304:
-                    raise _rt.too_long("string", n5, 4194304)
+                n6 = _U_I(buf, off)[0]
                 off += 4
-                end6 = off + n5
-                if end6 > len(mv):
-                    raise _rt.truncated(n5, off, mv)
-                e4 = str(mv[off:end6], "utf-8", "surrogateescape")
-                off = end6 + _PADN[n5 & 3]
+                if n6 > 4194304:
+                    raise _rt.too_long("string", n6, 4194304)
+                end7 = off + n6
+                e5 = buf[off:end7].decode("utf-8", "surrogateescape")
+                off = end7 + _PADN[n6 & 3]
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
+                raise _rt.fail(exc, i4) from None
+            append3(e5)
         o.names = lst2
     except Exception as exc:
         raise _rt.fail(exc, "names") from None
@@ -4441,186 +5091,316 @@ def _dec_remote_connect_list_defined_domains_ret(mv: memoryview, off: int) -> tu
     return o, off
 
 
-def _enc_remote_connect_num_of_defined_domains_ret(out: bytearray, v: RemoteConnectNumOfDefinedDomainsRet) -> None:
+def _enc_remote_connect_num_of_defined_domains_ret(
+    out: list[bytes], v: RemoteConnectNumOfDefinedDomainsRet
+) -> None:
     try:
-        out += _P_i(v.num)
+        out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN14, v) from None
+        raise _rt.fail_run(exc, _RUN27, (v,)) from None
 
 
-def _dec_remote_connect_num_of_defined_domains_ret(mv: memoryview, off: int) -> tuple[RemoteConnectNumOfDefinedDomainsRet, int]:
+def _dec_remote_connect_num_of_defined_domains_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectNumOfDefinedDomainsRet, int]:
     o = _B_remote_connect_num_of_defined_domains_ret()
     try:
-        o.num = _U_i(mv, off)[0]
+        o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectNumOfDefinedDomainsRet
     return o, off
 
 
-def _enc_remote_connect_list_all_domains_args(out: bytearray, v: RemoteConnectListAllDomainsArgs) -> None:
+def _enc_remote_connect_list_all_domains_args(
+    out: list[bytes], v: RemoteConnectListAllDomainsArgs
+) -> None:
     try:
-        out += _P_iI(v.need_results, v.flags)
+        out.append(_P_iI(v.need_results, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN16, v) from None
+        raise _rt.fail_run(exc, _RUN30, (v,)) from None
 
 
-def _dec_remote_connect_list_all_domains_args(mv: memoryview, off: int) -> tuple[RemoteConnectListAllDomainsArgs, int]:
+def _dec_remote_connect_list_all_domains_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectListAllDomainsArgs, int]:
     o = _B_remote_connect_list_all_domains_args()
     try:
-        o.need_results, o.flags = _U_iI(mv, off)
+        o.need_results, o.flags = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN16, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN30, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteConnectListAllDomainsArgs
     return o, off
 
 
-def _enc_remote_connect_list_all_domains_ret(out: bytearray, v: RemoteConnectListAllDomainsRet) -> None:
+def _enc_remote_connect_list_all_domains_ret(
+    out: list[bytes], v: RemoteConnectListAllDomainsRet
+) -> None:
     try:
         t1 = v.domains
         n2 = len(t1)
         if n2 > 16384:
             raise _rt.too_long("array", n2, 16384)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
-            try:
-                _enc_remote_nonnull_domain(out, e4)
-            except Exception as exc:
-                raise _rt.fail(exc, i3) from None
     except Exception as exc:
         raise _rt.fail(exc, "domains") from None
     try:
-        out += _P_I(v.ret)
+        out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN17, v) from None
+        raise _rt.fail_run(exc, _RUN31, ()) from None
+    try:
+        for e3 in t1:
+            try:
+                try:
+                    b4 = e3.name.encode("utf-8", "surrogateescape")
+                    n5 = len(b4)
+                    if n5 > 4194304:
+                        raise _rt.too_long("string", n5, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    if len(e3.uuid) != 16:
+                        raise _rt.wrong_length(e3.uuid, 16, "uuid")
+                    out += (_P_I(n5), b4, _PP_16si[len(b4) & 3](e3.uuid, e3.id))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN1, (e3,)) from None
+            except Exception as exc:
+                raise _rt.fail(exc, _rt.index_of(t1, e3)) from None
+    except Exception as exc:
+        raise _rt.fail(exc, "domains") from None
+    try:
+        out.append(_P_I(v.ret))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN32, (v,)) from None
 
 
-def _dec_remote_connect_list_all_domains_ret(mv: memoryview, off: int) -> tuple[RemoteConnectListAllDomainsRet, int]:
+def _dec_remote_connect_list_all_domains_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectListAllDomainsRet, int]:
     o = _B_remote_connect_list_all_domains_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN31, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 16384:
             raise _rt.too_long("array", n1, 16384)
-        off += 4
-        if n1 * 24 > len(mv) - off:
-            raise _rt.truncated(n1 * 24, off, mv)
+        if n1 * 24 > len(buf) - off:
+            raise _rt.truncated(n1 * 24, off, buf)
         lst2 = []
-        for i3 in range(n1):
+        append3 = lst2.append
+        if n1:
+            h5 = _U_I(buf, off)[0]
+            off += 4
+        last6 = n1 - 1
+        for i4 in range(n1):
             try:
-                e4, off = _dec_remote_nonnull_domain(mv, off)
+                s7 = _B_remote_nonnull_domain()
+                try:
+                    if h5 > 4194304:
+                        raise _rt.too_long("string", h5, 4194304)
+                    end8 = off + h5
+                    s7.name = buf[off:end8].decode("utf-8", "surrogateescape")
+                    off = end8 + _PADN[h5 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                if i4 < last6:
+                    try:
+                        s7.uuid, s7.id, h5 = _U_16siI(buf, off)
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN33, 24, off, buf) from None
+                    off += 24
+                else:
+                    try:
+                        s7.uuid, s7.id = _U_16si(buf, off)
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                    off += 20
+                s7.__class__ = RemoteNonnullDomain
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
+                raise _rt.fail(exc, i4) from None
+            append3(s7)
         o.domains = lst2
     except Exception as exc:
         raise _rt.fail(exc, "domains") from None
     try:
-        o.ret = _U_I(mv, off)[0]
+        o.ret = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN17, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN32, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectListAllDomainsRet
     return o, off
 
 
-def _enc_remote_domain_lookup_by_id_args(out: bytearray, v: RemoteDomainLookupByIdArgs) -> None:
+def _enc_remote_domain_lookup_by_id_args(out: list[bytes], v: RemoteDomainLookupByIdArgs) -> None:
     try:
-        out += _P_i(v.id)
+        out.append(_P_i(v.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN18, v) from None
+        raise _rt.fail_run(exc, _RUN34, (v,)) from None
 
 
-def _dec_remote_domain_lookup_by_id_args(mv: memoryview, off: int) -> tuple[RemoteDomainLookupByIdArgs, int]:
+def _dec_remote_domain_lookup_by_id_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainLookupByIdArgs, int]:
     o = _B_remote_domain_lookup_by_id_args()
     try:
-        o.id = _U_i(mv, off)[0]
+        o.id = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN18, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN34, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainLookupByIdArgs
     return o, off
 
 
-def _enc_remote_domain_lookup_by_id_ret(out: bytearray, v: RemoteDomainLookupByIdRet) -> None:
+def _enc_remote_domain_lookup_by_id_ret(out: list[bytes], v: RemoteDomainLookupByIdRet) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_lookup_by_id_ret(mv: memoryview, off: int) -> tuple[RemoteDomainLookupByIdRet, int]:
+def _dec_remote_domain_lookup_by_id_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainLookupByIdRet, int]:
     o = _B_remote_domain_lookup_by_id_ret()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainLookupByIdRet
     return o, off
 
 
-def _enc_remote_domain_lookup_by_uuid_args(out: bytearray, v: RemoteDomainLookupByUuidArgs) -> None:
+def _enc_remote_domain_lookup_by_uuid_args(
+    out: list[bytes], v: RemoteDomainLookupByUuidArgs
+) -> None:
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += _P_16s(v.uuid)
+        out.append(_P_16s(v.uuid))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN2, v) from None
+        raise _rt.fail_run(exc, _RUN3, (v,)) from None
 
 
-def _dec_remote_domain_lookup_by_uuid_args(mv: memoryview, off: int) -> tuple[RemoteDomainLookupByUuidArgs, int]:
+def _dec_remote_domain_lookup_by_uuid_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainLookupByUuidArgs, int]:
     o = _B_remote_domain_lookup_by_uuid_args()
     try:
-        o.uuid = _U_16s(mv, off)[0]
+        o.uuid = _U_16s(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN2, 16, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
     off += 16
     o.__class__ = RemoteDomainLookupByUuidArgs
     return o, off
 
 
-def _enc_remote_domain_lookup_by_uuid_ret(out: bytearray, v: RemoteDomainLookupByUuidRet) -> None:
+def _enc_remote_domain_lookup_by_uuid_ret(out: list[bytes], v: RemoteDomainLookupByUuidRet) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_lookup_by_uuid_ret(mv: memoryview, off: int) -> tuple[RemoteDomainLookupByUuidRet, int]:
+def _dec_remote_domain_lookup_by_uuid_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainLookupByUuidRet, int]:
     o = _B_remote_domain_lookup_by_uuid_ret()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainLookupByUuidRet
     return o, off
 
 
-def _enc_remote_domain_lookup_by_name_args(out: bytearray, v: RemoteDomainLookupByNameArgs) -> None:
+def _enc_remote_domain_lookup_by_name_args(
+    out: list[bytes], v: RemoteDomainLookupByNameArgs
+) -> None:
     try:
         b1 = v.name.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_domain_lookup_by_name_args(mv: memoryview, off: int) -> tuple[RemoteDomainLookupByNameArgs, int]:
+def _dec_remote_domain_lookup_by_name_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainLookupByNameArgs, int]:
     o = _B_remote_domain_lookup_by_name_args()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.name = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
@@ -4628,164 +5408,311 @@ def _dec_remote_domain_lookup_by_name_args(mv: memoryview, off: int) -> tuple[Re
     return o, off
 
 
-def _enc_remote_domain_lookup_by_name_ret(out: bytearray, v: RemoteDomainLookupByNameRet) -> None:
+def _enc_remote_domain_lookup_by_name_ret(out: list[bytes], v: RemoteDomainLookupByNameRet) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_lookup_by_name_ret(mv: memoryview, off: int) -> tuple[RemoteDomainLookupByNameRet, int]:
+def _dec_remote_domain_lookup_by_name_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainLookupByNameRet, int]:
     o = _B_remote_domain_lookup_by_name_ret()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainLookupByNameRet
     return o, off
 
 
-def _enc_remote_domain_create_xml_args(out: bytearray, v: RemoteDomainCreateXmlArgs) -> None:
+def _enc_remote_domain_create_xml_args(out: list[bytes], v: RemoteDomainCreateXmlArgs) -> None:
     try:
         b1 = v.xml_desc.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml_desc") from None
     try:
-        out += _P_I(v.flags)
+        out += (_P_I(n2), b1, _PP_I[len(b1) & 3](v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
 
 
-def _dec_remote_domain_create_xml_args(mv: memoryview, off: int) -> tuple[RemoteDomainCreateXmlArgs, int]:
+def _dec_remote_domain_create_xml_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainCreateXmlArgs, int]:
     o = _B_remote_domain_create_xml_args()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN37, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml_desc = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.xml_desc = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml_desc") from None
     try:
-        o.flags = _U_I(mv, off)[0]
+        o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainCreateXmlArgs
     return o, off
 
 
-def _enc_remote_domain_create_xml_ret(out: bytearray, v: RemoteDomainCreateXmlRet) -> None:
+def _enc_remote_domain_create_xml_ret(out: list[bytes], v: RemoteDomainCreateXmlRet) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_create_xml_ret(mv: memoryview, off: int) -> tuple[RemoteDomainCreateXmlRet, int]:
+def _dec_remote_domain_create_xml_ret(buf: bytes, off: int) -> tuple[RemoteDomainCreateXmlRet, int]:
     o = _B_remote_domain_create_xml_ret()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateXmlRet
     return o, off
 
 
-def _enc_remote_domain_create_args(out: bytearray, v: RemoteDomainCreateArgs) -> None:
+def _enc_remote_domain_create_args(out: list[bytes], v: RemoteDomainCreateArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_create_args(mv: memoryview, off: int) -> tuple[RemoteDomainCreateArgs, int]:
+def _dec_remote_domain_create_args(buf: bytes, off: int) -> tuple[RemoteDomainCreateArgs, int]:
     o = _B_remote_domain_create_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateArgs
     return o, off
 
 
-def _enc_remote_domain_create_with_flags_args(out: bytearray, v: RemoteDomainCreateWithFlagsArgs) -> None:
+def _enc_remote_domain_create_with_flags_args(
+    out: list[bytes], v: RemoteDomainCreateWithFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_create_with_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainCreateWithFlagsArgs, int]:
+def _dec_remote_domain_create_with_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainCreateWithFlagsArgs, int]:
     o = _B_remote_domain_create_with_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateWithFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_create_with_flags_ret(out: bytearray, v: RemoteDomainCreateWithFlagsRet) -> None:
+def _enc_remote_domain_create_with_flags_ret(
+    out: list[bytes], v: RemoteDomainCreateWithFlagsRet
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_create_with_flags_ret(mv: memoryview, off: int) -> tuple[RemoteDomainCreateWithFlagsRet, int]:
+def _dec_remote_domain_create_with_flags_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainCreateWithFlagsRet, int]:
     o = _B_remote_domain_create_with_flags_ret()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateWithFlagsRet
     return o, off
 
 
-def _enc_remote_domain_define_xml_args(out: bytearray, v: RemoteDomainDefineXmlArgs) -> None:
+def _enc_remote_domain_define_xml_args(out: list[bytes], v: RemoteDomainDefineXmlArgs) -> None:
     try:
         b1 = v.xml.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_domain_define_xml_args(mv: memoryview, off: int) -> tuple[RemoteDomainDefineXmlArgs, int]:
+def _dec_remote_domain_define_xml_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainDefineXmlArgs, int]:
     o = _B_remote_domain_define_xml_args()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.xml = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
@@ -4793,303 +5720,633 @@ def _dec_remote_domain_define_xml_args(mv: memoryview, off: int) -> tuple[Remote
     return o, off
 
 
-def _enc_remote_domain_define_xml_ret(out: bytearray, v: RemoteDomainDefineXmlRet) -> None:
+def _enc_remote_domain_define_xml_ret(out: list[bytes], v: RemoteDomainDefineXmlRet) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_define_xml_ret(mv: memoryview, off: int) -> tuple[RemoteDomainDefineXmlRet, int]:
+def _dec_remote_domain_define_xml_ret(buf: bytes, off: int) -> tuple[RemoteDomainDefineXmlRet, int]:
     o = _B_remote_domain_define_xml_ret()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDefineXmlRet
     return o, off
 
 
-def _enc_remote_domain_define_xml_flags_args(out: bytearray, v: RemoteDomainDefineXmlFlagsArgs) -> None:
+def _enc_remote_domain_define_xml_flags_args(
+    out: list[bytes], v: RemoteDomainDefineXmlFlagsArgs
+) -> None:
     try:
         b1 = v.xml.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
-        out += _P_I(v.flags)
+        out += (_P_I(n2), b1, _PP_I[len(b1) & 3](v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
 
 
-def _dec_remote_domain_define_xml_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainDefineXmlFlagsArgs, int]:
+def _dec_remote_domain_define_xml_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainDefineXmlFlagsArgs, int]:
     o = _B_remote_domain_define_xml_flags_args()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.xml = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
-        o.flags = _U_I(mv, off)[0]
+        o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainDefineXmlFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_define_xml_flags_ret(out: bytearray, v: RemoteDomainDefineXmlFlagsRet) -> None:
+def _enc_remote_domain_define_xml_flags_ret(
+    out: list[bytes], v: RemoteDomainDefineXmlFlagsRet
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_define_xml_flags_ret(mv: memoryview, off: int) -> tuple[RemoteDomainDefineXmlFlagsRet, int]:
+def _dec_remote_domain_define_xml_flags_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainDefineXmlFlagsRet, int]:
     o = _B_remote_domain_define_xml_flags_ret()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDefineXmlFlagsRet
     return o, off
 
 
-def _enc_remote_domain_undefine_args(out: bytearray, v: RemoteDomainUndefineArgs) -> None:
+def _enc_remote_domain_undefine_args(out: list[bytes], v: RemoteDomainUndefineArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_undefine_args(mv: memoryview, off: int) -> tuple[RemoteDomainUndefineArgs, int]:
+def _dec_remote_domain_undefine_args(buf: bytes, off: int) -> tuple[RemoteDomainUndefineArgs, int]:
     o = _B_remote_domain_undefine_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainUndefineArgs
     return o, off
 
 
-def _enc_remote_domain_undefine_flags_args(out: bytearray, v: RemoteDomainUndefineFlagsArgs) -> None:
+def _enc_remote_domain_undefine_flags_args(
+    out: list[bytes], v: RemoteDomainUndefineFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_undefine_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainUndefineFlagsArgs, int]:
+def _dec_remote_domain_undefine_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainUndefineFlagsArgs, int]:
     o = _B_remote_domain_undefine_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainUndefineFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_destroy_args(out: bytearray, v: RemoteDomainDestroyArgs) -> None:
+def _enc_remote_domain_destroy_args(out: list[bytes], v: RemoteDomainDestroyArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_destroy_args(mv: memoryview, off: int) -> tuple[RemoteDomainDestroyArgs, int]:
+def _dec_remote_domain_destroy_args(buf: bytes, off: int) -> tuple[RemoteDomainDestroyArgs, int]:
     o = _B_remote_domain_destroy_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDestroyArgs
     return o, off
 
 
-def _enc_remote_domain_destroy_flags_args(out: bytearray, v: RemoteDomainDestroyFlagsArgs) -> None:
+def _enc_remote_domain_destroy_flags_args(
+    out: list[bytes], v: RemoteDomainDestroyFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_destroy_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainDestroyFlagsArgs, int]:
+def _dec_remote_domain_destroy_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainDestroyFlagsArgs, int]:
     o = _B_remote_domain_destroy_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDestroyFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_suspend_args(out: bytearray, v: RemoteDomainSuspendArgs) -> None:
+def _enc_remote_domain_suspend_args(out: list[bytes], v: RemoteDomainSuspendArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_suspend_args(mv: memoryview, off: int) -> tuple[RemoteDomainSuspendArgs, int]:
+def _dec_remote_domain_suspend_args(buf: bytes, off: int) -> tuple[RemoteDomainSuspendArgs, int]:
     o = _B_remote_domain_suspend_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSuspendArgs
     return o, off
 
 
-def _enc_remote_domain_resume_args(out: bytearray, v: RemoteDomainResumeArgs) -> None:
+def _enc_remote_domain_resume_args(out: list[bytes], v: RemoteDomainResumeArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_resume_args(mv: memoryview, off: int) -> tuple[RemoteDomainResumeArgs, int]:
+def _dec_remote_domain_resume_args(buf: bytes, off: int) -> tuple[RemoteDomainResumeArgs, int]:
     o = _B_remote_domain_resume_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainResumeArgs
     return o, off
 
 
-def _enc_remote_domain_shutdown_args(out: bytearray, v: RemoteDomainShutdownArgs) -> None:
+def _enc_remote_domain_shutdown_args(out: list[bytes], v: RemoteDomainShutdownArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_shutdown_args(mv: memoryview, off: int) -> tuple[RemoteDomainShutdownArgs, int]:
+def _dec_remote_domain_shutdown_args(buf: bytes, off: int) -> tuple[RemoteDomainShutdownArgs, int]:
     o = _B_remote_domain_shutdown_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainShutdownArgs
     return o, off
 
 
-def _enc_remote_domain_shutdown_flags_args(out: bytearray, v: RemoteDomainShutdownFlagsArgs) -> None:
+def _enc_remote_domain_shutdown_flags_args(
+    out: list[bytes], v: RemoteDomainShutdownFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_shutdown_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainShutdownFlagsArgs, int]:
+def _dec_remote_domain_shutdown_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainShutdownFlagsArgs, int]:
     o = _B_remote_domain_shutdown_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainShutdownFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_reboot_args(out: bytearray, v: RemoteDomainRebootArgs) -> None:
+def _enc_remote_domain_reboot_args(out: list[bytes], v: RemoteDomainRebootArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_reboot_args(mv: memoryview, off: int) -> tuple[RemoteDomainRebootArgs, int]:
+def _dec_remote_domain_reboot_args(buf: bytes, off: int) -> tuple[RemoteDomainRebootArgs, int]:
     o = _B_remote_domain_reboot_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainRebootArgs
     return o, off
 
 
-def _enc_remote_domain_get_info_args(out: bytearray, v: RemoteDomainGetInfoArgs) -> None:
+def _enc_remote_domain_get_info_args(out: list[bytes], v: RemoteDomainGetInfoArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_get_info_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetInfoArgs, int]:
+def _dec_remote_domain_get_info_args(buf: bytes, off: int) -> tuple[RemoteDomainGetInfoArgs, int]:
     o = _B_remote_domain_get_info_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetInfoArgs
     return o, off
 
 
-def _enc_remote_domain_get_info_ret(out: bytearray, v: RemoteDomainGetInfoRet) -> None:
+def _enc_remote_domain_get_info_ret(out: list[bytes], v: RemoteDomainGetInfoRet) -> None:
     try:
         if not 0 <= v.state <= 255:
             raise _rt.out_of_range(v.state, "unsigned char", "state")
         if not 0 <= v.nrVirtCpu <= 65535:
             raise _rt.out_of_range(v.nrVirtCpu, "unsigned short", "nrVirtCpu")
-        out += _P_IQQIQ(v.state, v.maxMem, v.memory, v.nrVirtCpu, v.cpuTime)
+        out.append(_P_IQQIQ(v.state, v.maxMem, v.memory, v.nrVirtCpu, v.cpuTime))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN19, v) from None
+        raise _rt.fail_run(exc, _RUN41, (v,)) from None
 
 
-def _dec_remote_domain_get_info_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetInfoRet, int]:
+def _dec_remote_domain_get_info_ret(buf: bytes, off: int) -> tuple[RemoteDomainGetInfoRet, int]:
     o = _B_remote_domain_get_info_ret()
     try:
-        o.state, o.maxMem, o.memory, o.nrVirtCpu, o.cpuTime = _U_IQQIQ(mv, off)
+        o.state, o.maxMem, o.memory, o.nrVirtCpu, o.cpuTime = _U_IQQIQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN19, 32, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN41, 32, off, buf) from None
     off += 32
     if not 0 <= o.state <= 255:
         raise _rt.out_of_range(o.state, "unsigned char", "state")
@@ -5099,100 +6356,143 @@ def _dec_remote_domain_get_info_ret(mv: memoryview, off: int) -> tuple[RemoteDom
     return o, off
 
 
-def _enc_remote_domain_get_state_args(out: bytearray, v: RemoteDomainGetStateArgs) -> None:
+def _enc_remote_domain_get_state_args(out: list[bytes], v: RemoteDomainGetStateArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_get_state_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetStateArgs, int]:
+def _dec_remote_domain_get_state_args(buf: bytes, off: int) -> tuple[RemoteDomainGetStateArgs, int]:
     o = _B_remote_domain_get_state_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetStateArgs
     return o, off
 
 
-def _enc_remote_domain_get_state_ret(out: bytearray, v: RemoteDomainGetStateRet) -> None:
+def _enc_remote_domain_get_state_ret(out: list[bytes], v: RemoteDomainGetStateRet) -> None:
     try:
-        out += _P_ii(v.state, v.reason)
+        out.append(_P_ii(v.state, v.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN20, v) from None
+        raise _rt.fail_run(exc, _RUN42, (v,)) from None
 
 
-def _dec_remote_domain_get_state_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetStateRet, int]:
+def _dec_remote_domain_get_state_ret(buf: bytes, off: int) -> tuple[RemoteDomainGetStateRet, int]:
     o = _B_remote_domain_get_state_ret()
     try:
-        o.state, o.reason = _U_ii(mv, off)
+        o.state, o.reason = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN20, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainGetStateRet
     return o, off
 
 
-def _enc_remote_domain_get_xml_desc_args(out: bytearray, v: RemoteDomainGetXmlDescArgs) -> None:
+def _enc_remote_domain_get_xml_desc_args(out: list[bytes], v: RemoteDomainGetXmlDescArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_get_xml_desc_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetXmlDescArgs, int]:
+def _dec_remote_domain_get_xml_desc_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetXmlDescArgs, int]:
     o = _B_remote_domain_get_xml_desc_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetXmlDescArgs
     return o, off
 
 
-def _enc_remote_domain_get_xml_desc_ret(out: bytearray, v: RemoteDomainGetXmlDescRet) -> None:
+def _enc_remote_domain_get_xml_desc_ret(out: list[bytes], v: RemoteDomainGetXmlDescRet) -> None:
     try:
         b1 = v.xml.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_domain_get_xml_desc_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetXmlDescRet, int]:
+def _dec_remote_domain_get_xml_desc_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetXmlDescRet, int]:
     o = _B_remote_domain_get_xml_desc_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.xml = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
@@ -5200,47 +6500,79 @@ def _dec_remote_domain_get_xml_desc_ret(mv: memoryview, off: int) -> tuple[Remot
     return o, off
 
 
-def _enc_remote_domain_get_os_type_args(out: bytearray, v: RemoteDomainGetOsTypeArgs) -> None:
+def _enc_remote_domain_get_os_type_args(out: list[bytes], v: RemoteDomainGetOsTypeArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_get_os_type_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetOsTypeArgs, int]:
+def _dec_remote_domain_get_os_type_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetOsTypeArgs, int]:
     o = _B_remote_domain_get_os_type_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetOsTypeArgs
     return o, off
 
 
-def _enc_remote_domain_get_os_type_ret(out: bytearray, v: RemoteDomainGetOsTypeRet) -> None:
+def _enc_remote_domain_get_os_type_ret(out: list[bytes], v: RemoteDomainGetOsTypeRet) -> None:
     try:
         b1 = v.type.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
+    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
 
 
-def _dec_remote_domain_get_os_type_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetOsTypeRet, int]:
+def _dec_remote_domain_get_os_type_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetOsTypeRet, int]:
     o = _B_remote_domain_get_os_type_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.type = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.type = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
@@ -5248,403 +6580,695 @@ def _dec_remote_domain_get_os_type_ret(mv: memoryview, off: int) -> tuple[Remote
     return o, off
 
 
-def _enc_remote_domain_get_max_memory_args(out: bytearray, v: RemoteDomainGetMaxMemoryArgs) -> None:
+def _enc_remote_domain_get_max_memory_args(
+    out: list[bytes], v: RemoteDomainGetMaxMemoryArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_get_max_memory_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetMaxMemoryArgs, int]:
+def _dec_remote_domain_get_max_memory_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetMaxMemoryArgs, int]:
     o = _B_remote_domain_get_max_memory_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetMaxMemoryArgs
     return o, off
 
 
-def _enc_remote_domain_get_max_memory_ret(out: bytearray, v: RemoteDomainGetMaxMemoryRet) -> None:
+def _enc_remote_domain_get_max_memory_ret(out: list[bytes], v: RemoteDomainGetMaxMemoryRet) -> None:
     try:
-        out += _P_Q(v.memory)
+        out.append(_P_Q(v.memory))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN21, v) from None
+        raise _rt.fail_run(exc, _RUN43, (v,)) from None
 
 
-def _dec_remote_domain_get_max_memory_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetMaxMemoryRet, int]:
+def _dec_remote_domain_get_max_memory_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetMaxMemoryRet, int]:
     o = _B_remote_domain_get_max_memory_ret()
     try:
-        o.memory = _U_Q(mv, off)[0]
+        o.memory = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN21, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN43, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainGetMaxMemoryRet
     return o, off
 
 
-def _enc_remote_domain_get_vcpus_flags_args(out: bytearray, v: RemoteDomainGetVcpusFlagsArgs) -> None:
+def _enc_remote_domain_get_vcpus_flags_args(
+    out: list[bytes], v: RemoteDomainGetVcpusFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_get_vcpus_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetVcpusFlagsArgs, int]:
+def _dec_remote_domain_get_vcpus_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetVcpusFlagsArgs, int]:
     o = _B_remote_domain_get_vcpus_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetVcpusFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_get_vcpus_flags_ret(out: bytearray, v: RemoteDomainGetVcpusFlagsRet) -> None:
+def _enc_remote_domain_get_vcpus_flags_ret(
+    out: list[bytes], v: RemoteDomainGetVcpusFlagsRet
+) -> None:
     try:
-        out += _P_i(v.num)
+        out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN14, v) from None
+        raise _rt.fail_run(exc, _RUN27, (v,)) from None
 
 
-def _dec_remote_domain_get_vcpus_flags_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetVcpusFlagsRet, int]:
+def _dec_remote_domain_get_vcpus_flags_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetVcpusFlagsRet, int]:
     o = _B_remote_domain_get_vcpus_flags_ret()
     try:
-        o.num = _U_i(mv, off)[0]
+        o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainGetVcpusFlagsRet
     return o, off
 
 
-def _enc_remote_domain_is_active_args(out: bytearray, v: RemoteDomainIsActiveArgs) -> None:
+def _enc_remote_domain_is_active_args(out: list[bytes], v: RemoteDomainIsActiveArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_is_active_args(mv: memoryview, off: int) -> tuple[RemoteDomainIsActiveArgs, int]:
+def _dec_remote_domain_is_active_args(buf: bytes, off: int) -> tuple[RemoteDomainIsActiveArgs, int]:
     o = _B_remote_domain_is_active_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainIsActiveArgs
     return o, off
 
 
-def _enc_remote_domain_is_active_ret(out: bytearray, v: RemoteDomainIsActiveRet) -> None:
+def _enc_remote_domain_is_active_ret(out: list[bytes], v: RemoteDomainIsActiveRet) -> None:
     try:
-        out += _P_i(v.active)
+        out.append(_P_i(v.active))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN22, v) from None
+        raise _rt.fail_run(exc, _RUN44, (v,)) from None
 
 
-def _dec_remote_domain_is_active_ret(mv: memoryview, off: int) -> tuple[RemoteDomainIsActiveRet, int]:
+def _dec_remote_domain_is_active_ret(buf: bytes, off: int) -> tuple[RemoteDomainIsActiveRet, int]:
     o = _B_remote_domain_is_active_ret()
     try:
-        o.active = _U_i(mv, off)[0]
+        o.active = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN22, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainIsActiveRet
     return o, off
 
 
-def _enc_remote_domain_is_persistent_args(out: bytearray, v: RemoteDomainIsPersistentArgs) -> None:
+def _enc_remote_domain_is_persistent_args(
+    out: list[bytes], v: RemoteDomainIsPersistentArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_is_persistent_args(mv: memoryview, off: int) -> tuple[RemoteDomainIsPersistentArgs, int]:
+def _dec_remote_domain_is_persistent_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainIsPersistentArgs, int]:
     o = _B_remote_domain_is_persistent_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainIsPersistentArgs
     return o, off
 
 
-def _enc_remote_domain_is_persistent_ret(out: bytearray, v: RemoteDomainIsPersistentRet) -> None:
+def _enc_remote_domain_is_persistent_ret(out: list[bytes], v: RemoteDomainIsPersistentRet) -> None:
     try:
-        out += _P_i(v.persistent)
+        out.append(_P_i(v.persistent))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN23, v) from None
+        raise _rt.fail_run(exc, _RUN45, (v,)) from None
 
 
-def _dec_remote_domain_is_persistent_ret(mv: memoryview, off: int) -> tuple[RemoteDomainIsPersistentRet, int]:
+def _dec_remote_domain_is_persistent_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainIsPersistentRet, int]:
     o = _B_remote_domain_is_persistent_ret()
     try:
-        o.persistent = _U_i(mv, off)[0]
+        o.persistent = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN23, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN45, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainIsPersistentRet
     return o, off
 
 
-def _enc_remote_domain_get_autostart_args(out: bytearray, v: RemoteDomainGetAutostartArgs) -> None:
+def _enc_remote_domain_get_autostart_args(
+    out: list[bytes], v: RemoteDomainGetAutostartArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_get_autostart_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetAutostartArgs, int]:
+def _dec_remote_domain_get_autostart_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetAutostartArgs, int]:
     o = _B_remote_domain_get_autostart_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetAutostartArgs
     return o, off
 
 
-def _enc_remote_domain_get_autostart_ret(out: bytearray, v: RemoteDomainGetAutostartRet) -> None:
+def _enc_remote_domain_get_autostart_ret(out: list[bytes], v: RemoteDomainGetAutostartRet) -> None:
     try:
-        out += _P_i(v.autostart)
+        out.append(_P_i(v.autostart))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN24, v) from None
+        raise _rt.fail_run(exc, _RUN46, (v,)) from None
 
 
-def _dec_remote_domain_get_autostart_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetAutostartRet, int]:
+def _dec_remote_domain_get_autostart_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetAutostartRet, int]:
     o = _B_remote_domain_get_autostart_ret()
     try:
-        o.autostart = _U_i(mv, off)[0]
+        o.autostart = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN24, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN46, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainGetAutostartRet
     return o, off
 
 
-def _enc_remote_domain_set_autostart_args(out: bytearray, v: RemoteDomainSetAutostartArgs) -> None:
+def _enc_remote_domain_set_autostart_args(
+    out: list[bytes], v: RemoteDomainSetAutostartArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_i(v.autostart)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN24, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16sii[len(b2) & 3](s1.uuid, s1.id, v.autostart))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN47, (s1, v)) from None
 
 
-def _dec_remote_domain_set_autostart_args(mv: memoryview, off: int) -> tuple[RemoteDomainSetAutostartArgs, int]:
+def _dec_remote_domain_set_autostart_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainSetAutostartArgs, int]:
     o = _B_remote_domain_set_autostart_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.autostart = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN24, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.autostart = _U_16sii(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN48, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetAutostartArgs
     return o, off
 
 
-def _enc_remote_domain_has_managed_save_image_args(out: bytearray, v: RemoteDomainHasManagedSaveImageArgs) -> None:
+def _enc_remote_domain_has_managed_save_image_args(
+    out: list[bytes], v: RemoteDomainHasManagedSaveImageArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_has_managed_save_image_args(mv: memoryview, off: int) -> tuple[RemoteDomainHasManagedSaveImageArgs, int]:
+def _dec_remote_domain_has_managed_save_image_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainHasManagedSaveImageArgs, int]:
     o = _B_remote_domain_has_managed_save_image_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainHasManagedSaveImageArgs
     return o, off
 
 
-def _enc_remote_domain_has_managed_save_image_ret(out: bytearray, v: RemoteDomainHasManagedSaveImageRet) -> None:
+def _enc_remote_domain_has_managed_save_image_ret(
+    out: list[bytes], v: RemoteDomainHasManagedSaveImageRet
+) -> None:
     try:
-        out += _P_i(v.result)
+        out.append(_P_i(v.result))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN25, v) from None
+        raise _rt.fail_run(exc, _RUN49, (v,)) from None
 
 
-def _dec_remote_domain_has_managed_save_image_ret(mv: memoryview, off: int) -> tuple[RemoteDomainHasManagedSaveImageRet, int]:
+def _dec_remote_domain_has_managed_save_image_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainHasManagedSaveImageRet, int]:
     o = _B_remote_domain_has_managed_save_image_ret()
     try:
-        o.result = _U_i(mv, off)[0]
+        o.result = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN25, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN49, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainHasManagedSaveImageRet
     return o, off
 
 
-def _enc_remote_domain_get_security_label_args(out: bytearray, v: RemoteDomainGetSecurityLabelArgs) -> None:
+def _enc_remote_domain_get_security_label_args(
+    out: list[bytes], v: RemoteDomainGetSecurityLabelArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_get_security_label_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetSecurityLabelArgs, int]:
+def _dec_remote_domain_get_security_label_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetSecurityLabelArgs, int]:
     o = _B_remote_domain_get_security_label_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetSecurityLabelArgs
     return o, off
 
 
-def _enc_remote_domain_get_security_label_ret(out: bytearray, v: RemoteDomainGetSecurityLabelRet) -> None:
+def _enc_remote_domain_get_security_label_ret(
+    out: list[bytes], v: RemoteDomainGetSecurityLabelRet
+) -> None:
     try:
         t1 = v.label
         n2 = len(t1)
         if n2 > 4097:
             raise _rt.too_long("array", n2, 4097)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
-            try:
-                if not -128 <= e4 <= 255:
-                    raise _rt.out_of_range(e4, "char")
-                out += _P_i(e4)
-            except Exception as exc:
-                raise _rt.fail(exc, i3) from None
     except Exception as exc:
         raise _rt.fail(exc, "label") from None
     try:
-        out += _P_i(v.enforcing)
+        out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN26, v) from None
+        raise _rt.fail_run(exc, _RUN50, ()) from None
+    try:
+        for e3 in t1:
+            try:
+                if not -128 <= e3 <= 255:
+                    raise _rt.out_of_range(e3, "char")
+                out.append(_P_i(e3))
+            except Exception as exc:
+                raise _rt.fail(exc, _rt.index_of(t1, e3)) from None
+    except Exception as exc:
+        raise _rt.fail(exc, "label") from None
+    try:
+        out.append(_P_i(v.enforcing))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN51, (v,)) from None
 
 
-def _dec_remote_domain_get_security_label_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetSecurityLabelRet, int]:
+def _dec_remote_domain_get_security_label_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetSecurityLabelRet, int]:
     o = _B_remote_domain_get_security_label_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN50, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4097:
             raise _rt.too_long("array", n1, 4097)
-        off += 4
-        if n1 * 4 > len(mv) - off:
-            raise _rt.truncated(n1 * 4, off, mv)
+        if n1 * 4 > len(buf) - off:
+            raise _rt.truncated(n1 * 4, off, buf)
         lst2 = []
-        for i3 in range(n1):
+        append3 = lst2.append
+        for i4 in range(n1):
             try:
-                t5 = _U_i(mv, off)[0]
-                if not -128 <= t5 <= 255:
-                    raise _rt.out_of_range(t5, "char")
-                e4 = t5
+                t6 = _U_i(buf, off)[0]
+                if not -128 <= t6 <= 255:
+                    raise _rt.out_of_range(t6, "char")
+                e5 = t6
                 off += 4
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
+                raise _rt.fail(exc, i4) from None
+            append3(e5)
         o.label = lst2
     except Exception as exc:
         raise _rt.fail(exc, "label") from None
     try:
-        o.enforcing = _U_i(mv, off)[0]
+        o.enforcing = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN26, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN51, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainGetSecurityLabelRet
     return o, off
 
 
-def _enc_remote_domain_get_messages_args(out: bytearray, v: RemoteDomainGetMessagesArgs) -> None:
+def _enc_remote_domain_get_messages_args(out: list[bytes], v: RemoteDomainGetMessagesArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_get_messages_args(mv: memoryview, off: int) -> tuple[RemoteDomainGetMessagesArgs, int]:
+def _dec_remote_domain_get_messages_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetMessagesArgs, int]:
     o = _B_remote_domain_get_messages_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetMessagesArgs
     return o, off
 
 
-def _enc_remote_domain_get_messages_ret(out: bytearray, v: RemoteDomainGetMessagesRet) -> None:
+def _enc_remote_domain_get_messages_ret(out: list[bytes], v: RemoteDomainGetMessagesRet) -> None:
     try:
         t1 = v.msgs
         n2 = len(t1)
         if n2 > 2048:
             raise _rt.too_long("array", n2, 2048)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
+    except Exception as exc:
+        raise _rt.fail(exc, "msgs") from None
+    try:
+        out.append(_P_I(n2))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN52, ()) from None
+    try:
+        for e3 in t1:
             try:
-                b5 = e4.encode("utf-8", "surrogateescape")
-                n6 = len(b5)
-                if n6 > 4194304:
-                    raise _rt.too_long("string", n6, 4194304)
-                out += _P_I(n6)
-                out += b5
-                out += _PAD[n6 & 3]
+                b4 = e3.encode("utf-8", "surrogateescape")
+                n5 = len(b4)
+                if n5 > 4194304:
+                    raise _rt.too_long("string", n5, 4194304)
+                out.append(_P_I(n5))
+                out += (b4, _PAD[len(b4) & 3])
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
+                raise _rt.fail(exc, _rt.index_of(t1, e3)) from None
     except Exception as exc:
         raise _rt.fail(exc, "msgs") from None
 
 
-def _dec_remote_domain_get_messages_ret(mv: memoryview, off: int) -> tuple[RemoteDomainGetMessagesRet, int]:
+def _dec_remote_domain_get_messages_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainGetMessagesRet, int]:
     o = _B_remote_domain_get_messages_ret()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN52, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 2048:
             raise _rt.too_long("array", n1, 2048)
-        off += 4
-        if n1 * 4 > len(mv) - off:
-            raise _rt.truncated(n1 * 4, off, mv)
+        if n1 * 4 > len(buf) - off:
+            raise _rt.truncated(n1 * 4, off, buf)
         lst2 = []
-        for i3 in range(n1):
+        append3 = lst2.append
+        for i4 in range(n1):
             try:
-                n5 = _U_I(mv, off)[0]
-                if n5 > 4194304:
-                    raise _rt.too_long("string", n5, 4194304)
+                n6 = _U_I(buf, off)[0]
                 off += 4
-                end6 = off + n5
-                if end6 > len(mv):
-                    raise _rt.truncated(n5, off, mv)
-                e4 = str(mv[off:end6], "utf-8", "surrogateescape")
-                off = end6 + _PADN[n5 & 3]
+                if n6 > 4194304:
+                    raise _rt.too_long("string", n6, 4194304)
+                end7 = off + n6
+                e5 = buf[off:end7].decode("utf-8", "surrogateescape")
+                off = end7 + _PADN[n6 & 3]
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
+                raise _rt.fail(exc, i4) from None
+            append3(e5)
         o.msgs = lst2
     except Exception as exc:
         raise _rt.fail(exc, "msgs") from None
@@ -5652,964 +7276,1715 @@ def _dec_remote_domain_get_messages_ret(mv: memoryview, off: int) -> tuple[Remot
     return o, off
 
 
-def _enc_remote_domain_snapshot_num_args(out: bytearray, v: RemoteDomainSnapshotNumArgs) -> None:
+def _enc_remote_domain_snapshot_num_args(out: list[bytes], v: RemoteDomainSnapshotNumArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
 
 
-def _dec_remote_domain_snapshot_num_args(mv: memoryview, off: int) -> tuple[RemoteDomainSnapshotNumArgs, int]:
+def _dec_remote_domain_snapshot_num_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainSnapshotNumArgs, int]:
     o = _B_remote_domain_snapshot_num_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSnapshotNumArgs
     return o, off
 
 
-def _enc_remote_domain_snapshot_num_ret(out: bytearray, v: RemoteDomainSnapshotNumRet) -> None:
+def _enc_remote_domain_snapshot_num_ret(out: list[bytes], v: RemoteDomainSnapshotNumRet) -> None:
     try:
-        out += _P_i(v.num)
+        out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN14, v) from None
+        raise _rt.fail_run(exc, _RUN27, (v,)) from None
 
 
-def _dec_remote_domain_snapshot_num_ret(mv: memoryview, off: int) -> tuple[RemoteDomainSnapshotNumRet, int]:
+def _dec_remote_domain_snapshot_num_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainSnapshotNumRet, int]:
     o = _B_remote_domain_snapshot_num_ret()
     try:
-        o.num = _U_i(mv, off)[0]
+        o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainSnapshotNumRet
     return o, off
 
 
-def _enc_remote_domain_attach_device_args(out: bytearray, v: RemoteDomainAttachDeviceArgs) -> None:
+def _enc_remote_domain_attach_device_args(
+    out: list[bytes], v: RemoteDomainAttachDeviceArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.xml.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.xml.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
-
-
-def _dec_remote_domain_attach_device_args(mv: memoryview, off: int) -> tuple[RemoteDomainAttachDeviceArgs, int]:
-    o = _B_remote_domain_attach_device_args()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
+    out += (b4, _PAD[len(b4) & 3])
+
+
+def _dec_remote_domain_attach_device_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainAttachDeviceArgs, int]:
+    o = _B_remote_domain_attach_device_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     o.__class__ = RemoteDomainAttachDeviceArgs
     return o, off
 
 
-def _enc_remote_domain_attach_device_flags_args(out: bytearray, v: RemoteDomainAttachDeviceFlagsArgs) -> None:
+def _enc_remote_domain_attach_device_flags_args(
+    out: list[bytes], v: RemoteDomainAttachDeviceFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.xml.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.xml.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "xml") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
+    try:
+        out += (b4, _PP_I[len(b4) & 3](v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+
+
+def _dec_remote_domain_attach_device_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainAttachDeviceFlagsArgs, int]:
+    o = _B_remote_domain_attach_device_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
-        out += _P_I(v.flags)
+        o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
-
-
-def _dec_remote_domain_attach_device_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainAttachDeviceFlagsArgs, int]:
-    o = _B_remote_domain_attach_device_flags_args()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "xml") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainAttachDeviceFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_detach_device_args(out: bytearray, v: RemoteDomainDetachDeviceArgs) -> None:
+def _enc_remote_domain_detach_device_args(
+    out: list[bytes], v: RemoteDomainDetachDeviceArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.xml.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.xml.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
-
-
-def _dec_remote_domain_detach_device_args(mv: memoryview, off: int) -> tuple[RemoteDomainDetachDeviceArgs, int]:
-    o = _B_remote_domain_detach_device_args()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
+    out += (b4, _PAD[len(b4) & 3])
+
+
+def _dec_remote_domain_detach_device_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainDetachDeviceArgs, int]:
+    o = _B_remote_domain_detach_device_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     o.__class__ = RemoteDomainDetachDeviceArgs
     return o, off
 
 
-def _enc_remote_domain_detach_device_flags_args(out: bytearray, v: RemoteDomainDetachDeviceFlagsArgs) -> None:
+def _enc_remote_domain_detach_device_flags_args(
+    out: list[bytes], v: RemoteDomainDetachDeviceFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.xml.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.xml.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "xml") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
+    try:
+        out += (b4, _PP_I[len(b4) & 3](v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+
+
+def _dec_remote_domain_detach_device_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainDetachDeviceFlagsArgs, int]:
+    o = _B_remote_domain_detach_device_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
-        out += _P_I(v.flags)
+        o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
-
-
-def _dec_remote_domain_detach_device_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainDetachDeviceFlagsArgs, int]:
-    o = _B_remote_domain_detach_device_flags_args()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.xml = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "xml") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainDetachDeviceFlagsArgs
     return o, off
 
 
-def _enc_remote_domain_detach_device_alias_args(out: bytearray, v: RemoteDomainDetachDeviceAliasArgs) -> None:
+def _enc_remote_domain_detach_device_alias_args(
+    out: list[bytes], v: RemoteDomainDetachDeviceAliasArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.alias.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.alias.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "alias") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN54, (s1,)) from None
+    try:
+        out += (b4, _PP_I[len(b4) & 3](v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+
+
+def _dec_remote_domain_detach_device_alias_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainDetachDeviceAliasArgs, int]:
+    o = _B_remote_domain_detach_device_alias_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.alias = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "alias") from None
     try:
-        out += _P_I(v.flags)
+        o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
-
-
-def _dec_remote_domain_detach_device_alias_args(mv: memoryview, off: int) -> tuple[RemoteDomainDetachDeviceAliasArgs, int]:
-    o = _B_remote_domain_detach_device_alias_args()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.alias = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "alias") from None
-    try:
-        o.flags = _U_I(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainDetachDeviceAliasArgs
     return o, off
 
 
-def _enc_remote_domain_set_max_memory_args(out: bytearray, v: RemoteDomainSetMaxMemoryArgs) -> None:
+def _enc_remote_domain_set_max_memory_args(
+    out: list[bytes], v: RemoteDomainSetMaxMemoryArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_Q(v.memory)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN21, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siQ[len(b2) & 3](s1.uuid, s1.id, v.memory))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN55, (s1, v)) from None
 
 
-def _dec_remote_domain_set_max_memory_args(mv: memoryview, off: int) -> tuple[RemoteDomainSetMaxMemoryArgs, int]:
+def _dec_remote_domain_set_max_memory_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainSetMaxMemoryArgs, int]:
     o = _B_remote_domain_set_max_memory_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
     try:
-        o.memory = _U_Q(mv, off)[0]
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN21, 8, off, mv) from None
-    off += 8
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.memory = _U_16siQ(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+    off += 28
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetMaxMemoryArgs
     return o, off
 
 
-def _enc_remote_domain_set_memory_args(out: bytearray, v: RemoteDomainSetMemoryArgs) -> None:
+def _enc_remote_domain_set_memory_args(out: list[bytes], v: RemoteDomainSetMemoryArgs) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_Q(v.memory)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN21, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siQ[len(b2) & 3](s1.uuid, s1.id, v.memory))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN55, (s1, v)) from None
 
 
-def _dec_remote_domain_set_memory_args(mv: memoryview, off: int) -> tuple[RemoteDomainSetMemoryArgs, int]:
+def _dec_remote_domain_set_memory_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainSetMemoryArgs, int]:
     o = _B_remote_domain_set_memory_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
     try:
-        o.memory = _U_Q(mv, off)[0]
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN21, 8, off, mv) from None
-    off += 8
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.memory = _U_16siQ(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+    off += 28
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetMemoryArgs
     return o, off
 
 
-def _enc_remote_domain_set_memory_flags_args(out: bytearray, v: RemoteDomainSetMemoryFlagsArgs) -> None:
+def _enc_remote_domain_set_memory_flags_args(
+    out: list[bytes], v: RemoteDomainSetMemoryFlagsArgs
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_QI(v.memory, v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN27, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siQI[len(b2) & 3](s1.uuid, s1.id, v.memory, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN57, (s1, v)) from None
 
 
-def _dec_remote_domain_set_memory_flags_args(mv: memoryview, off: int) -> tuple[RemoteDomainSetMemoryFlagsArgs, int]:
+def _dec_remote_domain_set_memory_flags_args(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainSetMemoryFlagsArgs, int]:
     o = _B_remote_domain_set_memory_flags_args()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
     try:
-        o.memory, o.flags = _U_QI(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN27, 12, off, mv) from None
-    off += 12
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.memory, o.flags = _U_16siQI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN58, 32, off, buf) from None
+    off += 32
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetMemoryFlagsArgs
     return o, off
 
 
-def _enc_remote_connect_domain_event_register_ret(out: bytearray, v: RemoteConnectDomainEventRegisterRet) -> None:
+def _enc_remote_connect_domain_event_register_ret(
+    out: list[bytes], v: RemoteConnectDomainEventRegisterRet
+) -> None:
     try:
-        out += _P_i(v.cb_registered)
+        out.append(_P_i(v.cb_registered))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN28, v) from None
+        raise _rt.fail_run(exc, _RUN59, (v,)) from None
 
 
-def _dec_remote_connect_domain_event_register_ret(mv: memoryview, off: int) -> tuple[RemoteConnectDomainEventRegisterRet, int]:
+def _dec_remote_connect_domain_event_register_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectDomainEventRegisterRet, int]:
     o = _B_remote_connect_domain_event_register_ret()
     try:
-        o.cb_registered = _U_i(mv, off)[0]
+        o.cb_registered = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN28, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventRegisterRet
     return o, off
 
 
-def _enc_remote_connect_domain_event_deregister_ret(out: bytearray, v: RemoteConnectDomainEventDeregisterRet) -> None:
+def _enc_remote_connect_domain_event_deregister_ret(
+    out: list[bytes], v: RemoteConnectDomainEventDeregisterRet
+) -> None:
     try:
-        out += _P_i(v.cb_registered)
+        out.append(_P_i(v.cb_registered))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN28, v) from None
+        raise _rt.fail_run(exc, _RUN59, (v,)) from None
 
 
-def _dec_remote_connect_domain_event_deregister_ret(mv: memoryview, off: int) -> tuple[RemoteConnectDomainEventDeregisterRet, int]:
+def _dec_remote_connect_domain_event_deregister_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectDomainEventDeregisterRet, int]:
     o = _B_remote_connect_domain_event_deregister_ret()
     try:
-        o.cb_registered = _U_i(mv, off)[0]
+        o.cb_registered = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN28, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventDeregisterRet
     return o, off
 
 
-def _enc_remote_connect_domain_event_register_any_args(out: bytearray, v: RemoteConnectDomainEventRegisterAnyArgs) -> None:
+def _enc_remote_connect_domain_event_register_any_args(
+    out: list[bytes], v: RemoteConnectDomainEventRegisterAnyArgs
+) -> None:
     try:
-        out += _P_i(v.eventID)
+        out.append(_P_i(v.eventID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN29, v) from None
+        raise _rt.fail_run(exc, _RUN60, (v,)) from None
 
 
-def _dec_remote_connect_domain_event_register_any_args(mv: memoryview, off: int) -> tuple[RemoteConnectDomainEventRegisterAnyArgs, int]:
+def _dec_remote_connect_domain_event_register_any_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectDomainEventRegisterAnyArgs, int]:
     o = _B_remote_connect_domain_event_register_any_args()
     try:
-        o.eventID = _U_i(mv, off)[0]
+        o.eventID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN29, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventRegisterAnyArgs
     return o, off
 
 
-def _enc_remote_connect_domain_event_deregister_any_args(out: bytearray, v: RemoteConnectDomainEventDeregisterAnyArgs) -> None:
+def _enc_remote_connect_domain_event_deregister_any_args(
+    out: list[bytes], v: RemoteConnectDomainEventDeregisterAnyArgs
+) -> None:
     try:
-        out += _P_i(v.eventID)
+        out.append(_P_i(v.eventID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN29, v) from None
+        raise _rt.fail_run(exc, _RUN60, (v,)) from None
 
 
-def _dec_remote_connect_domain_event_deregister_any_args(mv: memoryview, off: int) -> tuple[RemoteConnectDomainEventDeregisterAnyArgs, int]:
+def _dec_remote_connect_domain_event_deregister_any_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectDomainEventDeregisterAnyArgs, int]:
     o = _B_remote_connect_domain_event_deregister_any_args()
     try:
-        o.eventID = _U_i(mv, off)[0]
+        o.eventID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN29, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventDeregisterAnyArgs
     return o, off
 
 
-def _enc_remote_connect_domain_event_callback_register_any_args(out: bytearray, v: RemoteConnectDomainEventCallbackRegisterAnyArgs) -> None:
-    try:
-        out += _P_i(v.eventID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN29, v) from None
+def _enc_remote_connect_domain_event_callback_register_any_args(
+    out: list[bytes], v: RemoteConnectDomainEventCallbackRegisterAnyArgs
+) -> None:
     try:
         t1 = v.dom
-        if t1 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            _enc_remote_nonnull_domain(out, t1)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom") from None
+    try:
+        out.append(_P_iI(v.eventID, t1 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN61, (v,)) from None
+    try:
+        if t1 is not None:
+            try:
+                b2 = t1.name.encode("utf-8", "surrogateescape")
+                n3 = len(b2)
+                if n3 > 4194304:
+                    raise _rt.too_long("string", n3, 4194304)
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                if len(t1.uuid) != 16:
+                    raise _rt.wrong_length(t1.uuid, 16, "uuid")
+                out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](t1.uuid, t1.id))
+            except Exception as exc:
+                raise _rt.fail_run(exc, _RUN1, (t1,)) from None
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
 
 
-def _dec_remote_connect_domain_event_callback_register_any_args(mv: memoryview, off: int) -> tuple[RemoteConnectDomainEventCallbackRegisterAnyArgs, int]:
+def _dec_remote_connect_domain_event_callback_register_any_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectDomainEventCallbackRegisterAnyArgs, int]:
     o = _B_remote_connect_domain_event_callback_register_any_args()
     try:
-        o.eventID = _U_i(mv, off)[0]
+        o.eventID, n1 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN29, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN61, 8, off, buf) from None
+    off += 8
     try:
-        flag1 = _U_I(mv, off)[0]
-        off += 4
-        if flag1 == 0:
+        if n1 == 0:
             o.dom = None
-        elif flag1 == 1:
-            o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        elif n1 == 1:
+            s2 = _B_remote_nonnull_domain()
+            try:
+                n3 = _U_I(buf, off)[0]
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+            off += 4
+            try:
+                if n3 > 4194304:
+                    raise _rt.too_long("string", n3, 4194304)
+                end4 = off + n3
+                s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+                off = end4 + _PADN[n3 & 3]
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                s2.uuid, s2.id = _U_16si(buf, off)
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+            off += 20
+            s2.__class__ = RemoteNonnullDomain
+            o.dom = s2
         else:
-            raise _rt.bad_flag(flag1)
+            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     o.__class__ = RemoteConnectDomainEventCallbackRegisterAnyArgs
     return o, off
 
 
-def _enc_remote_connect_domain_event_callback_register_any_ret(out: bytearray, v: RemoteConnectDomainEventCallbackRegisterAnyRet) -> None:
+def _enc_remote_connect_domain_event_callback_register_any_ret(
+    out: list[bytes], v: RemoteConnectDomainEventCallbackRegisterAnyRet
+) -> None:
     try:
-        out += _P_i(v.callbackID)
+        out.append(_P_i(v.callbackID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
+        raise _rt.fail_run(exc, _RUN62, (v,)) from None
 
 
-def _dec_remote_connect_domain_event_callback_register_any_ret(mv: memoryview, off: int) -> tuple[RemoteConnectDomainEventCallbackRegisterAnyRet, int]:
+def _dec_remote_connect_domain_event_callback_register_any_ret(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectDomainEventCallbackRegisterAnyRet, int]:
     o = _B_remote_connect_domain_event_callback_register_any_ret()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventCallbackRegisterAnyRet
     return o, off
 
 
-def _enc_remote_connect_domain_event_callback_deregister_any_args(out: bytearray, v: RemoteConnectDomainEventCallbackDeregisterAnyArgs) -> None:
+def _enc_remote_connect_domain_event_callback_deregister_any_args(
+    out: list[bytes], v: RemoteConnectDomainEventCallbackDeregisterAnyArgs
+) -> None:
     try:
-        out += _P_i(v.callbackID)
+        out.append(_P_i(v.callbackID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
+        raise _rt.fail_run(exc, _RUN62, (v,)) from None
 
 
-def _dec_remote_connect_domain_event_callback_deregister_any_args(mv: memoryview, off: int) -> tuple[RemoteConnectDomainEventCallbackDeregisterAnyArgs, int]:
+def _dec_remote_connect_domain_event_callback_deregister_any_args(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectDomainEventCallbackDeregisterAnyArgs, int]:
     o = _B_remote_connect_domain_event_callback_deregister_any_args()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventCallbackDeregisterAnyArgs
     return o, off
 
 
-def _enc_remote_domain_event_lifecycle_msg(out: bytearray, v: RemoteDomainEventLifecycleMsg) -> None:
+def _enc_remote_domain_event_lifecycle_msg(
+    out: list[bytes], v: RemoteDomainEventLifecycleMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_ii(v.event, v.detail)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN31, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siii[len(b2) & 3](s1.uuid, s1.id, v.event, v.detail))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN63, (s1, v)) from None
 
 
-def _dec_remote_domain_event_lifecycle_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventLifecycleMsg, int]:
+def _dec_remote_domain_event_lifecycle_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventLifecycleMsg, int]:
     o = _B_remote_domain_event_lifecycle_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
     try:
-        o.event, o.detail = _U_ii(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN31, 8, off, mv) from None
-    off += 8
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.event, o.detail = _U_16siii(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
+    off += 28
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventLifecycleMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_lifecycle_msg(out: bytearray, v: RemoteDomainEventCallbackLifecycleMsg) -> None:
+def _enc_remote_domain_event_callback_lifecycle_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackLifecycleMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_lifecycle_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siii[len(b3) & 3](s2.uuid, s2.id, s1.event, s1.detail))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN66, (s2, s1)) from None
 
 
-def _dec_remote_domain_event_callback_lifecycle_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackLifecycleMsg, int]:
+def _dec_remote_domain_event_callback_lifecycle_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackLifecycleMsg, int]:
     o = _B_remote_domain_event_callback_lifecycle_msg()
+    o.msg = s1 = _B_remote_domain_event_lifecycle_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_lifecycle_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, s1.event, s1.detail = _U_16siii(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN67, 28, off, buf) from None
+    off += 28
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventLifecycleMsg
     o.__class__ = RemoteDomainEventCallbackLifecycleMsg
     return o, off
 
 
-def _enc_remote_domain_event_reboot_msg(out: bytearray, v: RemoteDomainEventRebootMsg) -> None:
+def _enc_remote_domain_event_reboot_msg(out: list[bytes], v: RemoteDomainEventRebootMsg) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_event_reboot_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventRebootMsg, int]:
+def _dec_remote_domain_event_reboot_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventRebootMsg, int]:
     o = _B_remote_domain_event_reboot_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventRebootMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_reboot_msg(out: bytearray, v: RemoteDomainEventCallbackRebootMsg) -> None:
+def _enc_remote_domain_event_callback_reboot_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackRebootMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_reboot_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
 
 
-def _dec_remote_domain_event_callback_reboot_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackRebootMsg, int]:
+def _dec_remote_domain_event_callback_reboot_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackRebootMsg, int]:
     o = _B_remote_domain_event_callback_reboot_msg()
+    o.msg = s1 = _B_remote_domain_event_reboot_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_reboot_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+    off += 20
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventRebootMsg
     o.__class__ = RemoteDomainEventCallbackRebootMsg
     return o, off
 
 
-def _enc_remote_domain_event_rtc_change_msg(out: bytearray, v: RemoteDomainEventRtcChangeMsg) -> None:
+def _enc_remote_domain_event_rtc_change_msg(
+    out: list[bytes], v: RemoteDomainEventRtcChangeMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_q(v.offset)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN32, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siq[len(b2) & 3](s1.uuid, s1.id, v.offset))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN69, (s1, v)) from None
 
 
-def _dec_remote_domain_event_rtc_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventRtcChangeMsg, int]:
+def _dec_remote_domain_event_rtc_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventRtcChangeMsg, int]:
     o = _B_remote_domain_event_rtc_change_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
     try:
-        o.offset = _U_q(mv, off)[0]
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN32, 8, off, mv) from None
-    off += 8
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.offset = _U_16siq(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN70, 28, off, buf) from None
+    off += 28
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventRtcChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_rtc_change_msg(out: bytearray, v: RemoteDomainEventCallbackRtcChangeMsg) -> None:
+def _enc_remote_domain_event_callback_rtc_change_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackRtcChangeMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_rtc_change_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siq[len(b3) & 3](s2.uuid, s2.id, s1.offset))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN71, (s2, s1)) from None
 
 
-def _dec_remote_domain_event_callback_rtc_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackRtcChangeMsg, int]:
+def _dec_remote_domain_event_callback_rtc_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackRtcChangeMsg, int]:
     o = _B_remote_domain_event_callback_rtc_change_msg()
+    o.msg = s1 = _B_remote_domain_event_rtc_change_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_rtc_change_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, s1.offset = _U_16siq(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN72, 28, off, buf) from None
+    off += 28
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventRtcChangeMsg
     o.__class__ = RemoteDomainEventCallbackRtcChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_watchdog_msg(out: bytearray, v: RemoteDomainEventWatchdogMsg) -> None:
+def _enc_remote_domain_event_watchdog_msg(
+    out: list[bytes], v: RemoteDomainEventWatchdogMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_i(v.action)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN33, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16sii[len(b2) & 3](s1.uuid, s1.id, v.action))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN73, (s1, v)) from None
 
 
-def _dec_remote_domain_event_watchdog_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventWatchdogMsg, int]:
+def _dec_remote_domain_event_watchdog_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventWatchdogMsg, int]:
     o = _B_remote_domain_event_watchdog_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.action = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN33, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.action = _U_16sii(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN74, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventWatchdogMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_watchdog_msg(out: bytearray, v: RemoteDomainEventCallbackWatchdogMsg) -> None:
+def _enc_remote_domain_event_callback_watchdog_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackWatchdogMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_watchdog_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16sii[len(b3) & 3](s2.uuid, s2.id, s1.action))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN75, (s2, s1)) from None
 
 
-def _dec_remote_domain_event_callback_watchdog_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackWatchdogMsg, int]:
+def _dec_remote_domain_event_callback_watchdog_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackWatchdogMsg, int]:
     o = _B_remote_domain_event_callback_watchdog_msg()
+    o.msg = s1 = _B_remote_domain_event_watchdog_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_watchdog_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, s1.action = _U_16sii(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN76, 24, off, buf) from None
+    off += 24
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventWatchdogMsg
     o.__class__ = RemoteDomainEventCallbackWatchdogMsg
     return o, off
 
 
-def _enc_remote_domain_event_io_error_msg(out: bytearray, v: RemoteDomainEventIoErrorMsg) -> None:
+def _enc_remote_domain_event_io_error_msg(out: list[bytes], v: RemoteDomainEventIoErrorMsg) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.srcPath.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "srcPath") from None
-    try:
-        b3 = v.devAlias.encode("utf-8", "surrogateescape")
-        n4 = len(b3)
-        if n4 > 4194304:
-            raise _rt.too_long("string", n4, 4194304)
-        out += _P_I(n4)
-        out += b3
-        out += _PAD[n4 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "devAlias") from None
-    try:
-        out += _P_i(v.action)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN33, v) from None
-
-
-def _dec_remote_domain_event_io_error_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventIoErrorMsg, int]:
-    o = _B_remote_domain_event_io_error_msg()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.srcPath = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "srcPath") from None
-    try:
-        n3 = _U_I(mv, off)[0]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
-        off += 4
-        end4 = off + n3
-        if end4 > len(mv):
-            raise _rt.truncated(n3, off, mv)
-        o.devAlias = str(mv[off:end4], "utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.srcPath.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "srcPath") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN77, (s1,)) from None
+    try:
+        b6 = v.devAlias.encode("utf-8", "surrogateescape")
+        n7 = len(b6)
+        if n7 > 4194304:
+            raise _rt.too_long("string", n7, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
-        o.action = _U_i(mv, off)[0]
+        out += (b4, _PP_I[len(b4) & 3](n7))
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN33, 4, off, mv) from None
+        raise _rt.fail_run(exc, _RUN78, ()) from None
+    try:
+        out += (b6, _PP_i[len(b6) & 3](v.action))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN79, (v,)) from None
+
+
+def _dec_remote_domain_event_io_error_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventIoErrorMsg, int]:
+    o = _B_remote_domain_event_io_error_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.srcPath = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "srcPath") from None
+    try:
+        n6 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+    off += 4
+    try:
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+        end7 = off + n6
+        o.devAlias = buf[off:end7].decode("utf-8", "surrogateescape")
+        off = end7 + _PADN[n6 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "devAlias") from None
+    try:
+        o.action = _U_i(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN79, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainEventIoErrorMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_io_error_msg(out: bytearray, v: RemoteDomainEventCallbackIoErrorMsg) -> None:
+def _enc_remote_domain_event_callback_io_error_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackIoErrorMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_io_error_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
-
-
-def _dec_remote_domain_event_callback_io_error_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackIoErrorMsg, int]:
-    o = _B_remote_domain_event_callback_io_error_msg()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        s2 = s1.dom
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        b5 = s1.srcPath.encode("utf-8", "surrogateescape")
+        n6 = len(b5)
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.srcPath") from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN80, (s2,)) from None
+    try:
+        b7 = s1.devAlias.encode("utf-8", "surrogateescape")
+        n8 = len(b7)
+        if n8 > 4194304:
+            raise _rt.too_long("string", n8, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        out += (b5, _PP_I[len(b5) & 3](n8))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN81, ()) from None
+    try:
+        out += (b7, _PP_i[len(b7) & 3](s1.action))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN82, (s1,)) from None
+
+
+def _dec_remote_domain_event_callback_io_error_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackIoErrorMsg, int]:
+    o = _B_remote_domain_event_callback_io_error_msg()
+    o.msg = s1 = _B_remote_domain_event_io_error_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n3 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
+    try:
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, n5 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+    off += 24
+    s2.__class__ = RemoteNonnullDomain
+    try:
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+        end6 = off + n5
+        s1.srcPath = buf[off:end6].decode("utf-8", "surrogateescape")
+        off = end6 + _PADN[n5 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.srcPath") from None
+    try:
+        n7 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
     off += 4
     try:
-        o.msg, off = _dec_remote_domain_event_io_error_msg(mv, off)
+        if n7 > 4194304:
+            raise _rt.too_long("string", n7, 4194304)
+        end8 = off + n7
+        s1.devAlias = buf[off:end8].decode("utf-8", "surrogateescape")
+        off = end8 + _PADN[n7 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        s1.action = _U_i(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN82, 4, off, buf) from None
+    off += 4
+    s1.__class__ = RemoteDomainEventIoErrorMsg
     o.__class__ = RemoteDomainEventCallbackIoErrorMsg
     return o, off
 
 
-def _enc_remote_domain_event_io_error_reason_msg(out: bytearray, v: RemoteDomainEventIoErrorReasonMsg) -> None:
+def _enc_remote_domain_event_io_error_reason_msg(
+    out: list[bytes], v: RemoteDomainEventIoErrorReasonMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.srcPath.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "srcPath") from None
-    try:
-        b3 = v.devAlias.encode("utf-8", "surrogateescape")
-        n4 = len(b3)
-        if n4 > 4194304:
-            raise _rt.too_long("string", n4, 4194304)
-        out += _P_I(n4)
-        out += b3
-        out += _PAD[n4 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "devAlias") from None
-    try:
-        out += _P_i(v.action)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN33, v) from None
-    try:
-        b5 = v.reason.encode("utf-8", "surrogateescape")
-        n6 = len(b5)
-        if n6 > 4194304:
-            raise _rt.too_long("string", n6, 4194304)
-        out += _P_I(n6)
-        out += b5
-        out += _PAD[n6 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "reason") from None
-
-
-def _dec_remote_domain_event_io_error_reason_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventIoErrorReasonMsg, int]:
-    o = _B_remote_domain_event_io_error_reason_msg()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.srcPath = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "srcPath") from None
-    try:
-        n3 = _U_I(mv, off)[0]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
-        off += 4
-        end4 = off + n3
-        if end4 > len(mv):
-            raise _rt.truncated(n3, off, mv)
-        o.devAlias = str(mv[off:end4], "utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.srcPath.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "srcPath") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN77, (s1,)) from None
+    try:
+        b6 = v.devAlias.encode("utf-8", "surrogateescape")
+        n7 = len(b6)
+        if n7 > 4194304:
+            raise _rt.too_long("string", n7, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
-        o.action = _U_i(mv, off)[0]
+        out += (b4, _PP_I[len(b4) & 3](n7))
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN33, 4, off, mv) from None
+        raise _rt.fail_run(exc, _RUN78, ()) from None
+    try:
+        b8 = v.reason.encode("utf-8", "surrogateescape")
+        n9 = len(b8)
+        if n9 > 4194304:
+            raise _rt.too_long("string", n9, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "reason") from None
+    try:
+        out += (b6, _PP_iI[len(b6) & 3](v.action, n9))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN83, (v,)) from None
+    out += (b8, _PAD[len(b8) & 3])
+
+
+def _dec_remote_domain_event_io_error_reason_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventIoErrorReasonMsg, int]:
+    o = _B_remote_domain_event_io_error_reason_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
     try:
-        n5 = _U_I(mv, off)[0]
-        if n5 > 4194304:
-            raise _rt.too_long("string", n5, 4194304)
-        off += 4
-        end6 = off + n5
-        if end6 > len(mv):
-            raise _rt.truncated(n5, off, mv)
-        o.reason = str(mv[off:end6], "utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.srcPath = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "srcPath") from None
+    try:
+        n6 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+    off += 4
+    try:
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+        end7 = off + n6
+        o.devAlias = buf[off:end7].decode("utf-8", "surrogateescape")
+        off = end7 + _PADN[n6 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "devAlias") from None
+    try:
+        o.action, n8 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN83, 8, off, buf) from None
+    off += 8
+    try:
+        if n8 > 4194304:
+            raise _rt.too_long("string", n8, 4194304)
+        end9 = off + n8
+        o.reason = buf[off:end9].decode("utf-8", "surrogateescape")
+        off = end9 + _PADN[n8 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "reason") from None
     o.__class__ = RemoteDomainEventIoErrorReasonMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_io_error_reason_msg(out: bytearray, v: RemoteDomainEventCallbackIoErrorReasonMsg) -> None:
+def _enc_remote_domain_event_callback_io_error_reason_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackIoErrorReasonMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_io_error_reason_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
-
-
-def _dec_remote_domain_event_callback_io_error_reason_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackIoErrorReasonMsg, int]:
-    o = _B_remote_domain_event_callback_io_error_reason_msg()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        s2 = s1.dom
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        b5 = s1.srcPath.encode("utf-8", "surrogateescape")
+        n6 = len(b5)
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.srcPath") from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN80, (s2,)) from None
+    try:
+        b7 = s1.devAlias.encode("utf-8", "surrogateescape")
+        n8 = len(b7)
+        if n8 > 4194304:
+            raise _rt.too_long("string", n8, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        out += (b5, _PP_I[len(b5) & 3](n8))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN81, ()) from None
+    try:
+        b9 = s1.reason.encode("utf-8", "surrogateescape")
+        n10 = len(b9)
+        if n10 > 4194304:
+            raise _rt.too_long("string", n10, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.reason") from None
+    try:
+        out += (b7, _PP_iI[len(b7) & 3](s1.action, n10))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN84, (s1,)) from None
+    out += (b9, _PAD[len(b9) & 3])
+
+
+def _dec_remote_domain_event_callback_io_error_reason_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackIoErrorReasonMsg, int]:
+    o = _B_remote_domain_event_callback_io_error_reason_msg()
+    o.msg = s1 = _B_remote_domain_event_io_error_reason_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n3 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
+    try:
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, n5 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+    off += 24
+    s2.__class__ = RemoteNonnullDomain
+    try:
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+        end6 = off + n5
+        s1.srcPath = buf[off:end6].decode("utf-8", "surrogateescape")
+        off = end6 + _PADN[n5 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.srcPath") from None
+    try:
+        n7 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
     off += 4
     try:
-        o.msg, off = _dec_remote_domain_event_io_error_reason_msg(mv, off)
+        if n7 > 4194304:
+            raise _rt.too_long("string", n7, 4194304)
+        end8 = off + n7
+        s1.devAlias = buf[off:end8].decode("utf-8", "surrogateescape")
+        off = end8 + _PADN[n7 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        s1.action, n9 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN84, 8, off, buf) from None
+    off += 8
+    try:
+        if n9 > 4194304:
+            raise _rt.too_long("string", n9, 4194304)
+        end10 = off + n9
+        s1.reason = buf[off:end10].decode("utf-8", "surrogateescape")
+        off = end10 + _PADN[n9 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.reason") from None
+    s1.__class__ = RemoteDomainEventIoErrorReasonMsg
     o.__class__ = RemoteDomainEventCallbackIoErrorReasonMsg
     return o, off
 
 
-def _enc_remote_domain_event_graphics_address(out: bytearray, v: RemoteDomainEventGraphicsAddress) -> None:
-    try:
-        out += _P_i(v.family)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN34, v) from None
+def _enc_remote_domain_event_graphics_address(
+    out: list[bytes], v: RemoteDomainEventGraphicsAddress
+) -> None:
     try:
         b1 = v.node.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "node") from None
+    try:
+        out.append(_P_iI(v.family, n2))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN85, (v,)) from None
     try:
         b3 = v.service.encode("utf-8", "surrogateescape")
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
-        out += _P_I(n4)
-        out += b3
-        out += _PAD[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "service") from None
+    try:
+        out += (b1, _PP_I[len(b1) & 3](n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN86, ()) from None
+    out += (b3, _PAD[len(b3) & 3])
 
 
-def _dec_remote_domain_event_graphics_address(mv: memoryview, off: int) -> tuple[RemoteDomainEventGraphicsAddress, int]:
+def _dec_remote_domain_event_graphics_address(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventGraphicsAddress, int]:
     o = _B_remote_domain_event_graphics_address()
     try:
-        o.family = _U_i(mv, off)[0]
+        o.family, n1 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN34, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN85, 8, off, buf) from None
+    off += 8
     try:
-        n1 = _U_I(mv, off)[0]
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.node = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.node = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "node") from None
     try:
-        n3 = _U_I(mv, off)[0]
+        n3 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN86, 4, off, buf) from None
+    off += 4
+    try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
-        off += 4
         end4 = off + n3
-        if end4 > len(mv):
-            raise _rt.truncated(n3, off, mv)
-        o.service = str(mv[off:end4], "utf-8", "surrogateescape")
+        o.service = buf[off:end4].decode("utf-8", "surrogateescape")
         off = end4 + _PADN[n3 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "service") from None
@@ -6617,15 +8992,14 @@ def _dec_remote_domain_event_graphics_address(mv: memoryview, off: int) -> tuple
     return o, off
 
 
-def _enc_remote_domain_event_graphics_identity(out: bytearray, v: RemoteDomainEventGraphicsIdentity) -> None:
+def _enc_remote_domain_event_graphics_identity(
+    out: list[bytes], v: RemoteDomainEventGraphicsIdentity
+) -> None:
     try:
         b1 = v.type.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     try:
@@ -6633,36 +9007,42 @@ def _enc_remote_domain_event_graphics_identity(out: bytearray, v: RemoteDomainEv
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
-        out += _P_I(n4)
-        out += b3
-        out += _PAD[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
+    try:
+        out += (_P_I(n2), b1, _PP_I[len(b1) & 3](n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN2, ()) from None
+    out += (b3, _PAD[len(b3) & 3])
 
 
-def _dec_remote_domain_event_graphics_identity(mv: memoryview, off: int) -> tuple[RemoteDomainEventGraphicsIdentity, int]:
+def _dec_remote_domain_event_graphics_identity(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventGraphicsIdentity, int]:
     o = _B_remote_domain_event_graphics_identity()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.type = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.type = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     try:
-        n3 = _U_I(mv, off)[0]
+        n3 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+    off += 4
+    try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
-        off += 4
         end4 = off + n3
-        if end4 > len(mv):
-            raise _rt.truncated(n3, off, mv)
-        o.name = str(mv[off:end4], "utf-8", "surrogateescape")
+        o.name = buf[off:end4].decode("utf-8", "surrogateescape")
         off = end4 + _PADN[n3 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
@@ -6670,1500 +9050,3009 @@ def _dec_remote_domain_event_graphics_identity(mv: memoryview, off: int) -> tupl
     return o, off
 
 
-def _enc_remote_domain_event_graphics_msg(out: bytearray, v: RemoteDomainEventGraphicsMsg) -> None:
+def _enc_remote_domain_event_graphics_msg(
+    out: list[bytes], v: RemoteDomainEventGraphicsMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_i(v.phase)
+        b4 = s1.name.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, v) from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        _enc_remote_domain_event_graphics_address(out, v.local)
+        s2 = v.local
     except Exception as exc:
         raise _rt.fail(exc, "local") from None
     try:
-        _enc_remote_domain_event_graphics_address(out, v.remote)
+        b6 = s2.node.encode("utf-8", "surrogateescape")
+        n7 = len(b6)
+        if n7 > 4194304:
+            raise _rt.too_long("string", n7, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "local.node") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n5), b4, _PP_16siiiI[len(b4) & 3](s1.uuid, s1.id, v.phase, s2.family, n7))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN87, (s1, v, s2)) from None
+    try:
+        b8 = s2.service.encode("utf-8", "surrogateescape")
+        n9 = len(b8)
+        if n9 > 4194304:
+            raise _rt.too_long("string", n9, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "local.service") from None
+    try:
+        out += (b6, _PP_I[len(b6) & 3](n9))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN88, ()) from None
+    try:
+        s3 = v.remote
     except Exception as exc:
         raise _rt.fail(exc, "remote") from None
     try:
-        b1 = v.authScheme.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        b10 = s3.node.encode("utf-8", "surrogateescape")
+        n11 = len(b10)
+        if n11 > 4194304:
+            raise _rt.too_long("string", n11, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "remote.node") from None
+    try:
+        out += (b8, _PP_iI[len(b8) & 3](s3.family, n11))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN89, (s3,)) from None
+    try:
+        b12 = s3.service.encode("utf-8", "surrogateescape")
+        n13 = len(b12)
+        if n13 > 4194304:
+            raise _rt.too_long("string", n13, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "remote.service") from None
+    try:
+        out += (b10, _PP_I[len(b10) & 3](n13))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN90, ()) from None
+    try:
+        b14 = v.authScheme.encode("utf-8", "surrogateescape")
+        n15 = len(b14)
+        if n15 > 4194304:
+            raise _rt.too_long("string", n15, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "authScheme") from None
     try:
-        t3 = v.subject
-        n4 = len(t3)
-        if n4 > 20:
-            raise _rt.too_long("array", n4, 20)
-        out += _P_I(n4)
-        for i5, e6 in enumerate(t3):
+        out += (b12, _PP_I[len(b12) & 3](n15))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN91, ()) from None
+    try:
+        t16 = v.subject
+        n17 = len(t16)
+        if n17 > 20:
+            raise _rt.too_long("array", n17, 20)
+    except Exception as exc:
+        raise _rt.fail(exc, "subject") from None
+    try:
+        out += (b14, _PP_I[len(b14) & 3](n17))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN92, ()) from None
+    try:
+        for e18 in t16:
             try:
-                _enc_remote_domain_event_graphics_identity(out, e6)
+                try:
+                    b19 = e18.type.encode("utf-8", "surrogateescape")
+                    n20 = len(b19)
+                    if n20 > 4194304:
+                        raise _rt.too_long("string", n20, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "type") from None
+                try:
+                    b21 = e18.name.encode("utf-8", "surrogateescape")
+                    n22 = len(b21)
+                    if n22 > 4194304:
+                        raise _rt.too_long("string", n22, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    out += (_P_I(n20), b19, _PP_I[len(b19) & 3](n22))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN2, ()) from None
+                out += (b21, _PAD[len(b21) & 3])
             except Exception as exc:
-                raise _rt.fail(exc, i5) from None
+                raise _rt.fail(exc, _rt.index_of(t16, e18)) from None
     except Exception as exc:
         raise _rt.fail(exc, "subject") from None
 
 
-def _dec_remote_domain_event_graphics_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventGraphicsMsg, int]:
+def _dec_remote_domain_event_graphics_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventGraphicsMsg, int]:
     o = _B_remote_domain_event_graphics_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n4 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.phase = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
     try:
-        o.local, off = _dec_remote_domain_event_graphics_address(mv, off)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        s1.name = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "local") from None
+        raise _rt.fail(exc, "dom.name") from None
+    o.local = s2 = _B_remote_domain_event_graphics_address()
     try:
-        o.remote, off = _dec_remote_domain_event_graphics_address(mv, off)
+        s1.uuid, s1.id, o.phase, s2.family, n6 = _U_16siiiI(buf, off)
     except Exception as exc:
-        raise _rt.fail(exc, "remote") from None
+        raise _rt.fail_unpack(exc, _RUN93, 32, off, buf) from None
+    off += 32
+    s1.__class__ = RemoteNonnullDomain
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.authScheme = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+        end7 = off + n6
+        s2.node = buf[off:end7].decode("utf-8", "surrogateescape")
+        off = end7 + _PADN[n6 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "local.node") from None
+    try:
+        n8 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN88, 4, off, buf) from None
+    off += 4
+    try:
+        if n8 > 4194304:
+            raise _rt.too_long("string", n8, 4194304)
+        end9 = off + n8
+        s2.service = buf[off:end9].decode("utf-8", "surrogateescape")
+        off = end9 + _PADN[n8 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "local.service") from None
+    s2.__class__ = RemoteDomainEventGraphicsAddress
+    o.remote = s3 = _B_remote_domain_event_graphics_address()
+    try:
+        s3.family, n10 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN89, 8, off, buf) from None
+    off += 8
+    try:
+        if n10 > 4194304:
+            raise _rt.too_long("string", n10, 4194304)
+        end11 = off + n10
+        s3.node = buf[off:end11].decode("utf-8", "surrogateescape")
+        off = end11 + _PADN[n10 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "remote.node") from None
+    try:
+        n12 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
+    off += 4
+    try:
+        if n12 > 4194304:
+            raise _rt.too_long("string", n12, 4194304)
+        end13 = off + n12
+        s3.service = buf[off:end13].decode("utf-8", "surrogateescape")
+        off = end13 + _PADN[n12 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "remote.service") from None
+    s3.__class__ = RemoteDomainEventGraphicsAddress
+    try:
+        n14 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN91, 4, off, buf) from None
+    off += 4
+    try:
+        if n14 > 4194304:
+            raise _rt.too_long("string", n14, 4194304)
+        end15 = off + n14
+        o.authScheme = buf[off:end15].decode("utf-8", "surrogateescape")
+        off = end15 + _PADN[n14 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "authScheme") from None
     try:
-        n3 = _U_I(mv, off)[0]
-        if n3 > 20:
-            raise _rt.too_long("array", n3, 20)
-        off += 4
-        if n3 * 8 > len(mv) - off:
-            raise _rt.truncated(n3 * 8, off, mv)
-        lst4 = []
-        for i5 in range(n3):
+        n16 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN92, 4, off, buf) from None
+    off += 4
+    try:
+        if n16 > 20:
+            raise _rt.too_long("array", n16, 20)
+        if n16 * 8 > len(buf) - off:
+            raise _rt.truncated(n16 * 8, off, buf)
+        lst17 = []
+        append18 = lst17.append
+        for i19 in range(n16):
             try:
-                e6, off = _dec_remote_domain_event_graphics_identity(mv, off)
+                s21 = _B_remote_domain_event_graphics_identity()
+                try:
+                    n22 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                off += 4
+                try:
+                    if n22 > 4194304:
+                        raise _rt.too_long("string", n22, 4194304)
+                    end23 = off + n22
+                    s21.type = buf[off:end23].decode("utf-8", "surrogateescape")
+                    off = end23 + _PADN[n22 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "type") from None
+                try:
+                    n24 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+                off += 4
+                try:
+                    if n24 > 4194304:
+                        raise _rt.too_long("string", n24, 4194304)
+                    end25 = off + n24
+                    s21.name = buf[off:end25].decode("utf-8", "surrogateescape")
+                    off = end25 + _PADN[n24 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                s21.__class__ = RemoteDomainEventGraphicsIdentity
+                e20 = s21
             except Exception as exc:
-                raise _rt.fail(exc, i5) from None
-            lst4.append(e6)
-        o.subject = lst4
+                raise _rt.fail(exc, i19) from None
+            append18(e20)
+        o.subject = lst17
     except Exception as exc:
         raise _rt.fail(exc, "subject") from None
     o.__class__ = RemoteDomainEventGraphicsMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_graphics_msg(out: bytearray, v: RemoteDomainEventCallbackGraphicsMsg) -> None:
+def _enc_remote_domain_event_callback_graphics_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackGraphicsMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_graphics_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
-
-
-def _dec_remote_domain_event_callback_graphics_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackGraphicsMsg, int]:
-    o = _B_remote_domain_event_callback_graphics_msg()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        s2 = s1.dom
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b5 = s2.name.encode("utf-8", "surrogateescape")
+        n6 = len(b5)
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n6))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        s3 = s1.local
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.local") from None
+    try:
+        b7 = s3.node.encode("utf-8", "surrogateescape")
+        n8 = len(b7)
+        if n8 > 4194304:
+            raise _rt.too_long("string", n8, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.local.node") from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b5, _PP_16siiiI[len(b5) & 3](s2.uuid, s2.id, s1.phase, s3.family, n8))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN94, (s2, s1, s3)) from None
+    try:
+        b9 = s3.service.encode("utf-8", "surrogateescape")
+        n10 = len(b9)
+        if n10 > 4194304:
+            raise _rt.too_long("string", n10, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.local.service") from None
+    try:
+        out += (b7, _PP_I[len(b7) & 3](n10))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN95, ()) from None
+    try:
+        s4 = s1.remote
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.remote") from None
+    try:
+        b11 = s4.node.encode("utf-8", "surrogateescape")
+        n12 = len(b11)
+        if n12 > 4194304:
+            raise _rt.too_long("string", n12, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.remote.node") from None
+    try:
+        out += (b9, _PP_iI[len(b9) & 3](s4.family, n12))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN96, (s4,)) from None
+    try:
+        b13 = s4.service.encode("utf-8", "surrogateescape")
+        n14 = len(b13)
+        if n14 > 4194304:
+            raise _rt.too_long("string", n14, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.remote.service") from None
+    try:
+        out += (b11, _PP_I[len(b11) & 3](n14))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN97, ()) from None
+    try:
+        b15 = s1.authScheme.encode("utf-8", "surrogateescape")
+        n16 = len(b15)
+        if n16 > 4194304:
+            raise _rt.too_long("string", n16, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.authScheme") from None
+    try:
+        out += (b13, _PP_I[len(b13) & 3](n16))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN98, ()) from None
+    try:
+        t17 = s1.subject
+        n18 = len(t17)
+        if n18 > 20:
+            raise _rt.too_long("array", n18, 20)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.subject") from None
+    try:
+        out += (b15, _PP_I[len(b15) & 3](n18))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN99, ()) from None
+    try:
+        for e19 in t17:
+            try:
+                try:
+                    b20 = e19.type.encode("utf-8", "surrogateescape")
+                    n21 = len(b20)
+                    if n21 > 4194304:
+                        raise _rt.too_long("string", n21, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "type") from None
+                try:
+                    b22 = e19.name.encode("utf-8", "surrogateescape")
+                    n23 = len(b22)
+                    if n23 > 4194304:
+                        raise _rt.too_long("string", n23, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    out += (_P_I(n21), b20, _PP_I[len(b20) & 3](n23))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN2, ()) from None
+                out += (b22, _PAD[len(b22) & 3])
+            except Exception as exc:
+                raise _rt.fail(exc, _rt.index_of(t17, e19)) from None
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.subject") from None
+
+
+def _dec_remote_domain_event_callback_graphics_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackGraphicsMsg, int]:
+    o = _B_remote_domain_event_callback_graphics_msg()
+    o.msg = s1 = _B_remote_domain_event_graphics_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n5 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
+    try:
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+        end6 = off + n5
+        s2.name = buf[off:end6].decode("utf-8", "surrogateescape")
+        off = end6 + _PADN[n5 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    s1.local = s3 = _B_remote_domain_event_graphics_address()
+    try:
+        s2.uuid, s2.id, s1.phase, s3.family, n7 = _U_16siiiI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN100, 32, off, buf) from None
+    off += 32
+    s2.__class__ = RemoteNonnullDomain
+    try:
+        if n7 > 4194304:
+            raise _rt.too_long("string", n7, 4194304)
+        end8 = off + n7
+        s3.node = buf[off:end8].decode("utf-8", "surrogateescape")
+        off = end8 + _PADN[n7 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.local.node") from None
+    try:
+        n9 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN95, 4, off, buf) from None
     off += 4
     try:
-        o.msg, off = _dec_remote_domain_event_graphics_msg(mv, off)
+        if n9 > 4194304:
+            raise _rt.too_long("string", n9, 4194304)
+        end10 = off + n9
+        s3.service = buf[off:end10].decode("utf-8", "surrogateescape")
+        off = end10 + _PADN[n9 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.local.service") from None
+    s3.__class__ = RemoteDomainEventGraphicsAddress
+    s1.remote = s4 = _B_remote_domain_event_graphics_address()
+    try:
+        s4.family, n11 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN96, 8, off, buf) from None
+    off += 8
+    try:
+        if n11 > 4194304:
+            raise _rt.too_long("string", n11, 4194304)
+        end12 = off + n11
+        s4.node = buf[off:end12].decode("utf-8", "surrogateescape")
+        off = end12 + _PADN[n11 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.remote.node") from None
+    try:
+        n13 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN97, 4, off, buf) from None
+    off += 4
+    try:
+        if n13 > 4194304:
+            raise _rt.too_long("string", n13, 4194304)
+        end14 = off + n13
+        s4.service = buf[off:end14].decode("utf-8", "surrogateescape")
+        off = end14 + _PADN[n13 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.remote.service") from None
+    s4.__class__ = RemoteDomainEventGraphicsAddress
+    try:
+        n15 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN98, 4, off, buf) from None
+    off += 4
+    try:
+        if n15 > 4194304:
+            raise _rt.too_long("string", n15, 4194304)
+        end16 = off + n15
+        s1.authScheme = buf[off:end16].decode("utf-8", "surrogateescape")
+        off = end16 + _PADN[n15 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.authScheme") from None
+    try:
+        n17 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN99, 4, off, buf) from None
+    off += 4
+    try:
+        if n17 > 20:
+            raise _rt.too_long("array", n17, 20)
+        if n17 * 8 > len(buf) - off:
+            raise _rt.truncated(n17 * 8, off, buf)
+        lst18 = []
+        append19 = lst18.append
+        for i20 in range(n17):
+            try:
+                s22 = _B_remote_domain_event_graphics_identity()
+                try:
+                    n23 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                off += 4
+                try:
+                    if n23 > 4194304:
+                        raise _rt.too_long("string", n23, 4194304)
+                    end24 = off + n23
+                    s22.type = buf[off:end24].decode("utf-8", "surrogateescape")
+                    off = end24 + _PADN[n23 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "type") from None
+                try:
+                    n25 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+                off += 4
+                try:
+                    if n25 > 4194304:
+                        raise _rt.too_long("string", n25, 4194304)
+                    end26 = off + n25
+                    s22.name = buf[off:end26].decode("utf-8", "surrogateescape")
+                    off = end26 + _PADN[n25 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                s22.__class__ = RemoteDomainEventGraphicsIdentity
+                e21 = s22
+            except Exception as exc:
+                raise _rt.fail(exc, i20) from None
+            append19(e21)
+        s1.subject = lst18
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.subject") from None
+    s1.__class__ = RemoteDomainEventGraphicsMsg
     o.__class__ = RemoteDomainEventCallbackGraphicsMsg
     return o, off
 
 
-def _enc_remote_domain_event_block_job_msg(out: bytearray, v: RemoteDomainEventBlockJobMsg) -> None:
+def _enc_remote_domain_event_block_job_msg(
+    out: list[bytes], v: RemoteDomainEventBlockJobMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.path.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.path.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "path") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN101, (s1,)) from None
+    try:
+        out += (b4, _PP_ii[len(b4) & 3](v.type, v.status))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN102, (v,)) from None
+
+
+def _dec_remote_domain_event_block_job_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventBlockJobMsg, int]:
+    o = _B_remote_domain_event_block_job_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN101, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.path = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "path") from None
     try:
-        out += _P_ii(v.type, v.status)
+        o.type, o.status = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN36, v) from None
-
-
-def _dec_remote_domain_event_block_job_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventBlockJobMsg, int]:
-    o = _B_remote_domain_event_block_job_msg()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.path = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "path") from None
-    try:
-        o.type, o.status = _U_ii(mv, off)
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventBlockJobMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_block_job_msg(out: bytearray, v: RemoteDomainEventCallbackBlockJobMsg) -> None:
+def _enc_remote_domain_event_callback_block_job_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackBlockJobMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_block_job_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        b5 = s1.path.encode("utf-8", "surrogateescape")
+        n6 = len(b5)
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.path") from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN103, (s2,)) from None
+    try:
+        out += (b5, _PP_ii[len(b5) & 3](s1.type, s1.status))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN104, (s1,)) from None
 
 
-def _dec_remote_domain_event_callback_block_job_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackBlockJobMsg, int]:
+def _dec_remote_domain_event_callback_block_job_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackBlockJobMsg, int]:
     o = _B_remote_domain_event_callback_block_job_msg()
+    o.msg = s1 = _B_remote_domain_event_block_job_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_block_job_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, n5 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN103, 24, off, buf) from None
+    off += 24
+    s2.__class__ = RemoteNonnullDomain
+    try:
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+        end6 = off + n5
+        s1.path = buf[off:end6].decode("utf-8", "surrogateescape")
+        off = end6 + _PADN[n5 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.path") from None
+    try:
+        s1.type, s1.status = _U_ii(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN104, 8, off, buf) from None
+    off += 8
+    s1.__class__ = RemoteDomainEventBlockJobMsg
     o.__class__ = RemoteDomainEventCallbackBlockJobMsg
     return o, off
 
 
-def _enc_remote_domain_event_disk_change_msg(out: bytearray, v: RemoteDomainEventDiskChangeMsg) -> None:
+def _enc_remote_domain_event_disk_change_msg(
+    out: list[bytes], v: RemoteDomainEventDiskChangeMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        t1 = v.oldSrcPath
-        if t1 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b2 = t1.encode("utf-8", "surrogateescape")
-            n3 = len(b2)
-            if n3 > 4194304:
-                raise _rt.too_long("string", n3, 4194304)
-            out += _P_I(n3)
-            out += b2
-            out += _PAD[n3 & 3]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        t4 = v.oldSrcPath
     except Exception as exc:
         raise _rt.fail(exc, "oldSrcPath") from None
     try:
-        t4 = v.newSrcPath
-        if t4 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, t4 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN105, (s1,)) from None
+    try:
+        if t4 is not None:
             b5 = t4.encode("utf-8", "surrogateescape")
             n6 = len(b5)
             if n6 > 4194304:
                 raise _rt.too_long("string", n6, 4194304)
-            out += _P_I(n6)
-            out += b5
-            out += _PAD[n6 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "newSrcPath") from None
-    try:
-        b7 = v.devAlias.encode("utf-8", "surrogateescape")
-        n8 = len(b7)
-        if n8 > 4194304:
-            raise _rt.too_long("string", n8, 4194304)
-        out += _P_I(n8)
-        out += b7
-        out += _PAD[n8 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "devAlias") from None
-    try:
-        out += _P_i(v.reason)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN37, v) from None
-
-
-def _dec_remote_domain_event_disk_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventDiskChangeMsg, int]:
-    o = _B_remote_domain_event_disk_change_msg()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        flag1 = _U_I(mv, off)[0]
-        off += 4
-        if flag1 == 0:
-            o.oldSrcPath = None
-        elif flag1 == 1:
-            n2 = _U_I(mv, off)[0]
-            if n2 > 4194304:
-                raise _rt.too_long("string", n2, 4194304)
-            off += 4
-            end3 = off + n2
-            if end3 > len(mv):
-                raise _rt.truncated(n2, off, mv)
-            o.oldSrcPath = str(mv[off:end3], "utf-8", "surrogateescape")
-            off = end3 + _PADN[n2 & 3]
-        else:
-            raise _rt.bad_flag(flag1)
+            out.append(_P_I(n6))
+            out += (b5, _PAD[len(b5) & 3])
     except Exception as exc:
         raise _rt.fail(exc, "oldSrcPath") from None
     try:
-        flag4 = _U_I(mv, off)[0]
-        off += 4
-        if flag4 == 0:
-            o.newSrcPath = None
-        elif flag4 == 1:
-            n5 = _U_I(mv, off)[0]
-            if n5 > 4194304:
-                raise _rt.too_long("string", n5, 4194304)
-            off += 4
-            end6 = off + n5
-            if end6 > len(mv):
-                raise _rt.truncated(n5, off, mv)
-            o.newSrcPath = str(mv[off:end6], "utf-8", "surrogateescape")
-            off = end6 + _PADN[n5 & 3]
-        else:
-            raise _rt.bad_flag(flag4)
+        t7 = v.newSrcPath
     except Exception as exc:
         raise _rt.fail(exc, "newSrcPath") from None
     try:
-        n7 = _U_I(mv, off)[0]
-        if n7 > 4194304:
-            raise _rt.too_long("string", n7, 4194304)
-        off += 4
-        end8 = off + n7
-        if end8 > len(mv):
-            raise _rt.truncated(n7, off, mv)
-        o.devAlias = str(mv[off:end8], "utf-8", "surrogateescape")
-        off = end8 + _PADN[n7 & 3]
+        out.append(_P_I(t7 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN106, ()) from None
+    try:
+        if t7 is not None:
+            b8 = t7.encode("utf-8", "surrogateescape")
+            n9 = len(b8)
+            if n9 > 4194304:
+                raise _rt.too_long("string", n9, 4194304)
+            out.append(_P_I(n9))
+            out += (b8, _PAD[len(b8) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "newSrcPath") from None
+    try:
+        b10 = v.devAlias.encode("utf-8", "surrogateescape")
+        n11 = len(b10)
+        if n11 > 4194304:
+            raise _rt.too_long("string", n11, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
-        o.reason = _U_i(mv, off)[0]
+        out += (_P_I(n11), b10, _PP_i[len(b10) & 3](v.reason))
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN37, 4, off, mv) from None
+        raise _rt.fail_run(exc, _RUN107, (v,)) from None
+
+
+def _dec_remote_domain_event_disk_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventDiskChangeMsg, int]:
+    o = _B_remote_domain_event_disk_change_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN105, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 == 0:
+            o.oldSrcPath = None
+        elif n4 == 1:
+            n5 = _U_I(buf, off)[0]
+            off += 4
+            if n5 > 4194304:
+                raise _rt.too_long("string", n5, 4194304)
+            end6 = off + n5
+            o.oldSrcPath = buf[off:end6].decode("utf-8", "surrogateescape")
+            off = end6 + _PADN[n5 & 3]
+        else:
+            raise _rt.bad_flag(n4)
+    except Exception as exc:
+        raise _rt.fail(exc, "oldSrcPath") from None
+    try:
+        n7 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN106, 4, off, buf) from None
+    off += 4
+    try:
+        if n7 == 0:
+            o.newSrcPath = None
+        elif n7 == 1:
+            n8 = _U_I(buf, off)[0]
+            off += 4
+            if n8 > 4194304:
+                raise _rt.too_long("string", n8, 4194304)
+            end9 = off + n8
+            o.newSrcPath = buf[off:end9].decode("utf-8", "surrogateescape")
+            off = end9 + _PADN[n8 & 3]
+        else:
+            raise _rt.bad_flag(n7)
+    except Exception as exc:
+        raise _rt.fail(exc, "newSrcPath") from None
+    try:
+        n10 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+    off += 4
+    try:
+        if n10 > 4194304:
+            raise _rt.too_long("string", n10, 4194304)
+        end11 = off + n10
+        o.devAlias = buf[off:end11].decode("utf-8", "surrogateescape")
+        off = end11 + _PADN[n10 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "devAlias") from None
+    try:
+        o.reason = _U_i(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainEventDiskChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_disk_change_msg(out: bytearray, v: RemoteDomainEventCallbackDiskChangeMsg) -> None:
+def _enc_remote_domain_event_callback_disk_change_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackDiskChangeMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_disk_change_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
-
-
-def _dec_remote_domain_event_callback_disk_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackDiskChangeMsg, int]:
-    o = _B_remote_domain_event_callback_disk_change_msg()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        s2 = s1.dom
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        t5 = s1.oldSrcPath
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.oldSrcPath") from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, t5 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN108, (s2,)) from None
+    try:
+        if t5 is not None:
+            b6 = t5.encode("utf-8", "surrogateescape")
+            n7 = len(b6)
+            if n7 > 4194304:
+                raise _rt.too_long("string", n7, 4194304)
+            out.append(_P_I(n7))
+            out += (b6, _PAD[len(b6) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.oldSrcPath") from None
+    try:
+        t8 = s1.newSrcPath
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.newSrcPath") from None
+    try:
+        out.append(_P_I(t8 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN109, ()) from None
+    try:
+        if t8 is not None:
+            b9 = t8.encode("utf-8", "surrogateescape")
+            n10 = len(b9)
+            if n10 > 4194304:
+                raise _rt.too_long("string", n10, 4194304)
+            out.append(_P_I(n10))
+            out += (b9, _PAD[len(b9) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.newSrcPath") from None
+    try:
+        b11 = s1.devAlias.encode("utf-8", "surrogateescape")
+        n12 = len(b11)
+        if n12 > 4194304:
+            raise _rt.too_long("string", n12, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        out += (_P_I(n12), b11, _PP_i[len(b11) & 3](s1.reason))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN110, (s1,)) from None
+
+
+def _dec_remote_domain_event_callback_disk_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackDiskChangeMsg, int]:
+    o = _B_remote_domain_event_callback_disk_change_msg()
+    o.msg = s1 = _B_remote_domain_event_disk_change_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n3 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
+    try:
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, n5 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN108, 24, off, buf) from None
+    off += 24
+    s2.__class__ = RemoteNonnullDomain
+    try:
+        if n5 == 0:
+            s1.oldSrcPath = None
+        elif n5 == 1:
+            n6 = _U_I(buf, off)[0]
+            off += 4
+            if n6 > 4194304:
+                raise _rt.too_long("string", n6, 4194304)
+            end7 = off + n6
+            s1.oldSrcPath = buf[off:end7].decode("utf-8", "surrogateescape")
+            off = end7 + _PADN[n6 & 3]
+        else:
+            raise _rt.bad_flag(n5)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.oldSrcPath") from None
+    try:
+        n8 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN109, 4, off, buf) from None
     off += 4
     try:
-        o.msg, off = _dec_remote_domain_event_disk_change_msg(mv, off)
+        if n8 == 0:
+            s1.newSrcPath = None
+        elif n8 == 1:
+            n9 = _U_I(buf, off)[0]
+            off += 4
+            if n9 > 4194304:
+                raise _rt.too_long("string", n9, 4194304)
+            end10 = off + n9
+            s1.newSrcPath = buf[off:end10].decode("utf-8", "surrogateescape")
+            off = end10 + _PADN[n9 & 3]
+        else:
+            raise _rt.bad_flag(n8)
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.newSrcPath") from None
+    try:
+        n11 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+    off += 4
+    try:
+        if n11 > 4194304:
+            raise _rt.too_long("string", n11, 4194304)
+        end12 = off + n11
+        s1.devAlias = buf[off:end12].decode("utf-8", "surrogateescape")
+        off = end12 + _PADN[n11 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        s1.reason = _U_i(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
+    off += 4
+    s1.__class__ = RemoteDomainEventDiskChangeMsg
     o.__class__ = RemoteDomainEventCallbackDiskChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_tray_change_msg(out: bytearray, v: RemoteDomainEventTrayChangeMsg) -> None:
+def _enc_remote_domain_event_tray_change_msg(
+    out: list[bytes], v: RemoteDomainEventTrayChangeMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.devAlias.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "devAlias") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
+    try:
+        out += (b4, _PP_i[len(b4) & 3](v.reason))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN107, (v,)) from None
+
+
+def _dec_remote_domain_event_tray_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventTrayChangeMsg, int]:
+    o = _B_remote_domain_event_tray_change_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
-        out += _P_i(v.reason)
+        o.reason = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN37, v) from None
-
-
-def _dec_remote_domain_event_tray_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventTrayChangeMsg, int]:
-    o = _B_remote_domain_event_tray_change_msg()
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.devAlias = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "devAlias") from None
-    try:
-        o.reason = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN37, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainEventTrayChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_tray_change_msg(out: bytearray, v: RemoteDomainEventCallbackTrayChangeMsg) -> None:
+def _enc_remote_domain_event_callback_tray_change_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackTrayChangeMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_tray_change_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        b5 = s1.devAlias.encode("utf-8", "surrogateescape")
+        n6 = len(b5)
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN112, (s2,)) from None
+    try:
+        out += (b5, _PP_i[len(b5) & 3](s1.reason))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN110, (s1,)) from None
 
 
-def _dec_remote_domain_event_callback_tray_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackTrayChangeMsg, int]:
+def _dec_remote_domain_event_callback_tray_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackTrayChangeMsg, int]:
     o = _B_remote_domain_event_callback_tray_change_msg()
+    o.msg = s1 = _B_remote_domain_event_tray_change_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
+    try:
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, n5 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+    off += 24
+    s2.__class__ = RemoteNonnullDomain
+    try:
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+        end6 = off + n5
+        s1.devAlias = buf[off:end6].decode("utf-8", "surrogateescape")
+        off = end6 + _PADN[n5 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        s1.reason = _U_i(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
     off += 4
-    try:
-        o.msg, off = _dec_remote_domain_event_tray_change_msg(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+    s1.__class__ = RemoteDomainEventTrayChangeMsg
     o.__class__ = RemoteDomainEventCallbackTrayChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_pmwakeup_msg(out: bytearray, v: RemoteDomainEventPmwakeupMsg) -> None:
+def _enc_remote_domain_event_pmwakeup_msg(
+    out: list[bytes], v: RemoteDomainEventPmwakeupMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_event_pmwakeup_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventPmwakeupMsg, int]:
+def _dec_remote_domain_event_pmwakeup_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventPmwakeupMsg, int]:
     o = _B_remote_domain_event_pmwakeup_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventPmwakeupMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_pmwakeup_msg(out: bytearray, v: RemoteDomainEventCallbackPmwakeupMsg) -> None:
+def _enc_remote_domain_event_callback_pmwakeup_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackPmwakeupMsg
+) -> None:
     try:
-        out += _P_ii(v.callbackID, v.reason)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, v) from None
-    try:
-        _enc_remote_domain_event_pmwakeup_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iiI(v.callbackID, v.reason, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN113, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
 
 
-def _dec_remote_domain_event_callback_pmwakeup_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackPmwakeupMsg, int]:
+def _dec_remote_domain_event_callback_pmwakeup_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackPmwakeupMsg, int]:
     o = _B_remote_domain_event_callback_pmwakeup_msg()
+    o.msg = s1 = _B_remote_domain_event_pmwakeup_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID, o.reason = _U_ii(mv, off)
+        o.callbackID, o.reason, n3 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN38, 8, off, mv) from None
-    off += 8
+        raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+    off += 12
     try:
-        o.msg, off = _dec_remote_domain_event_pmwakeup_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+    off += 20
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventPmwakeupMsg
     o.__class__ = RemoteDomainEventCallbackPmwakeupMsg
     return o, off
 
 
-def _enc_remote_domain_event_pmsuspend_msg(out: bytearray, v: RemoteDomainEventPmsuspendMsg) -> None:
+def _enc_remote_domain_event_pmsuspend_msg(
+    out: list[bytes], v: RemoteDomainEventPmsuspendMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_event_pmsuspend_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventPmsuspendMsg, int]:
+def _dec_remote_domain_event_pmsuspend_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventPmsuspendMsg, int]:
     o = _B_remote_domain_event_pmsuspend_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventPmsuspendMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_pmsuspend_msg(out: bytearray, v: RemoteDomainEventCallbackPmsuspendMsg) -> None:
+def _enc_remote_domain_event_callback_pmsuspend_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackPmsuspendMsg
+) -> None:
     try:
-        out += _P_ii(v.callbackID, v.reason)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, v) from None
-    try:
-        _enc_remote_domain_event_pmsuspend_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iiI(v.callbackID, v.reason, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN113, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
 
 
-def _dec_remote_domain_event_callback_pmsuspend_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackPmsuspendMsg, int]:
+def _dec_remote_domain_event_callback_pmsuspend_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackPmsuspendMsg, int]:
     o = _B_remote_domain_event_callback_pmsuspend_msg()
+    o.msg = s1 = _B_remote_domain_event_pmsuspend_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID, o.reason = _U_ii(mv, off)
+        o.callbackID, o.reason, n3 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN38, 8, off, mv) from None
-    off += 8
+        raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+    off += 12
     try:
-        o.msg, off = _dec_remote_domain_event_pmsuspend_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+    off += 20
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventPmsuspendMsg
     o.__class__ = RemoteDomainEventCallbackPmsuspendMsg
     return o, off
 
 
-def _enc_remote_domain_event_balloon_change_msg(out: bytearray, v: RemoteDomainEventBalloonChangeMsg) -> None:
+def _enc_remote_domain_event_balloon_change_msg(
+    out: list[bytes], v: RemoteDomainEventBalloonChangeMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_Q(v.actual)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN39, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siQ[len(b2) & 3](s1.uuid, s1.id, v.actual))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN114, (s1, v)) from None
 
 
-def _dec_remote_domain_event_balloon_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventBalloonChangeMsg, int]:
+def _dec_remote_domain_event_balloon_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventBalloonChangeMsg, int]:
     o = _B_remote_domain_event_balloon_change_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
     try:
-        o.actual = _U_Q(mv, off)[0]
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 8, off, mv) from None
-    off += 8
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.actual = _U_16siQ(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN115, 28, off, buf) from None
+    off += 28
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventBalloonChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_balloon_change_msg(out: bytearray, v: RemoteDomainEventCallbackBalloonChangeMsg) -> None:
+def _enc_remote_domain_event_callback_balloon_change_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackBalloonChangeMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_balloon_change_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siQ[len(b3) & 3](s2.uuid, s2.id, s1.actual))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN116, (s2, s1)) from None
 
 
-def _dec_remote_domain_event_callback_balloon_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackBalloonChangeMsg, int]:
+def _dec_remote_domain_event_callback_balloon_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackBalloonChangeMsg, int]:
     o = _B_remote_domain_event_callback_balloon_change_msg()
+    o.msg = s1 = _B_remote_domain_event_balloon_change_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_balloon_change_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, s1.actual = _U_16siQ(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN117, 28, off, buf) from None
+    off += 28
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventBalloonChangeMsg
     o.__class__ = RemoteDomainEventCallbackBalloonChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_pmsuspend_disk_msg(out: bytearray, v: RemoteDomainEventPmsuspendDiskMsg) -> None:
+def _enc_remote_domain_event_pmsuspend_disk_msg(
+    out: list[bytes], v: RemoteDomainEventPmsuspendDiskMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_event_pmsuspend_disk_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventPmsuspendDiskMsg, int]:
+def _dec_remote_domain_event_pmsuspend_disk_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventPmsuspendDiskMsg, int]:
     o = _B_remote_domain_event_pmsuspend_disk_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventPmsuspendDiskMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_pmsuspend_disk_msg(out: bytearray, v: RemoteDomainEventCallbackPmsuspendDiskMsg) -> None:
+def _enc_remote_domain_event_callback_pmsuspend_disk_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackPmsuspendDiskMsg
+) -> None:
     try:
-        out += _P_ii(v.callbackID, v.reason)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, v) from None
-    try:
-        _enc_remote_domain_event_pmsuspend_disk_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iiI(v.callbackID, v.reason, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN113, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
 
 
-def _dec_remote_domain_event_callback_pmsuspend_disk_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackPmsuspendDiskMsg, int]:
+def _dec_remote_domain_event_callback_pmsuspend_disk_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackPmsuspendDiskMsg, int]:
     o = _B_remote_domain_event_callback_pmsuspend_disk_msg()
+    o.msg = s1 = _B_remote_domain_event_pmsuspend_disk_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID, o.reason = _U_ii(mv, off)
+        o.callbackID, o.reason, n3 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN38, 8, off, mv) from None
-    off += 8
+        raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+    off += 12
     try:
-        o.msg, off = _dec_remote_domain_event_pmsuspend_disk_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+    off += 20
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventPmsuspendDiskMsg
     o.__class__ = RemoteDomainEventCallbackPmsuspendDiskMsg
     return o, off
 
 
-def _enc_remote_domain_event_control_error_msg(out: bytearray, v: RemoteDomainEventControlErrorMsg) -> None:
+def _enc_remote_domain_event_control_error_msg(
+    out: list[bytes], v: RemoteDomainEventControlErrorMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
+    try:
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
 
 
-def _dec_remote_domain_event_control_error_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventControlErrorMsg, int]:
+def _dec_remote_domain_event_control_error_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventControlErrorMsg, int]:
     o = _B_remote_domain_event_control_error_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+    off += 20
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventControlErrorMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_control_error_msg(out: bytearray, v: RemoteDomainEventCallbackControlErrorMsg) -> None:
+def _enc_remote_domain_event_callback_control_error_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackControlErrorMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_control_error_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
 
 
-def _dec_remote_domain_event_callback_control_error_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackControlErrorMsg, int]:
+def _dec_remote_domain_event_callback_control_error_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackControlErrorMsg, int]:
     o = _B_remote_domain_event_callback_control_error_msg()
+    o.msg = s1 = _B_remote_domain_event_control_error_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_control_error_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id = _U_16si(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+    off += 20
+    s2.__class__ = RemoteNonnullDomain
+    s1.__class__ = RemoteDomainEventControlErrorMsg
     o.__class__ = RemoteDomainEventCallbackControlErrorMsg
     return o, off
 
 
-def _enc_remote_domain_event_device_removed_msg(out: bytearray, v: RemoteDomainEventDeviceRemovedMsg) -> None:
+def _enc_remote_domain_event_device_removed_msg(
+    out: list[bytes], v: RemoteDomainEventDeviceRemovedMsg
+) -> None:
     try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.devAlias.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
-
-
-def _dec_remote_domain_event_device_removed_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventDeviceRemovedMsg, int]:
-    o = _B_remote_domain_event_device_removed_msg()
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
+    out += (b4, _PAD[len(b4) & 3])
+
+
+def _dec_remote_domain_event_device_removed_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventDeviceRemovedMsg, int]:
+    o = _B_remote_domain_event_device_removed_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.devAlias = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        n2 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+    off += 4
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     o.__class__ = RemoteDomainEventDeviceRemovedMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_device_removed_msg(out: bytearray, v: RemoteDomainEventCallbackDeviceRemovedMsg) -> None:
+def _enc_remote_domain_event_callback_device_removed_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackDeviceRemovedMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_domain_event_device_removed_msg(out, v.msg)
+        s1 = v.msg
     except Exception as exc:
         raise _rt.fail(exc, "msg") from None
+    try:
+        s2 = s1.dom
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom") from None
+    try:
+        b3 = s2.name.encode("utf-8", "surrogateescape")
+        n4 = len(b3)
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n4))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+    try:
+        b5 = s1.devAlias.encode("utf-8", "surrogateescape")
+        n6 = len(b5)
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    try:
+        if len(s2.uuid) != 16:
+            raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
+        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN112, (s2,)) from None
+    out += (b5, _PAD[len(b5) & 3])
 
 
-def _dec_remote_domain_event_callback_device_removed_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackDeviceRemovedMsg, int]:
+def _dec_remote_domain_event_callback_device_removed_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackDeviceRemovedMsg, int]:
     o = _B_remote_domain_event_callback_device_removed_msg()
+    o.msg = s1 = _B_remote_domain_event_device_removed_msg()
+    s1.dom = s2 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+    off += 8
     try:
-        o.msg, off = _dec_remote_domain_event_device_removed_msg(mv, off)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+        end4 = off + n3
+        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+        off = end4 + _PADN[n3 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "msg") from None
+        raise _rt.fail(exc, "msg.dom.name") from None
+    try:
+        s2.uuid, s2.id, n5 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+    off += 24
+    s2.__class__ = RemoteNonnullDomain
+    try:
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+        end6 = off + n5
+        s1.devAlias = buf[off:end6].decode("utf-8", "surrogateescape")
+        off = end6 + _PADN[n5 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "msg.devAlias") from None
+    s1.__class__ = RemoteDomainEventDeviceRemovedMsg
     o.__class__ = RemoteDomainEventCallbackDeviceRemovedMsg
     return o, off
 
 
-def _enc_remote_domain_event_block_job_2_msg(out: bytearray, v: RemoteDomainEventBlockJob2Msg) -> None:
+def _enc_remote_domain_event_block_job_2_msg(
+    out: list[bytes], v: RemoteDomainEventBlockJob2Msg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.dst.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        b4 = v.dst.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dst") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN119, (s1,)) from None
+    try:
+        out += (b4, _PP_ii[len(b4) & 3](v.type, v.status))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN102, (v,)) from None
+
+
+def _dec_remote_domain_event_block_job_2_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventBlockJob2Msg, int]:
+    o = _B_remote_domain_event_block_job_2_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n2 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN119, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.dst = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "dst") from None
     try:
-        out += _P_ii(v.type, v.status)
+        o.type, o.status = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN36, v) from None
-
-
-def _dec_remote_domain_event_block_job_2_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventBlockJob2Msg, int]:
-    o = _B_remote_domain_event_block_job_2_msg()
-    try:
-        o.callbackID = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.dst = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "dst") from None
-    try:
-        o.type, o.status = _U_ii(mv, off)
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventBlockJob2Msg
     return o, off
 
 
-def _enc_remote_domain_event_callback_tunable_msg(out: bytearray, v: RemoteDomainEventCallbackTunableMsg) -> None:
+def _enc_remote_domain_event_callback_tunable_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackTunableMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        t1 = v.params
-        n2 = len(t1)
-        if n2 > 2048:
-            raise _rt.too_long("array", n2, 2048)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        t4 = v.params
+        n5 = len(t4)
+        if n5 > 2048:
+            raise _rt.too_long("array", n5, 2048)
+    except Exception as exc:
+        raise _rt.fail(exc, "params") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN120, (s1,)) from None
+    try:
+        for e6 in t4:
             try:
-                _enc_remote_typed_param(out, e4)
+                try:
+                    b7 = e6.field.encode("utf-8", "surrogateescape")
+                    n8 = len(b7)
+                    if n8 > 4194304:
+                        raise _rt.too_long("string", n8, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "field") from None
+                out += (_P_I(n8), b7, _PAD[len(b7) & 3])
+                try:
+                    _enc_remote_typed_param_value(out, e6.value)
+                except Exception as exc:
+                    raise _rt.fail(exc, "value") from None
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
+                raise _rt.fail(exc, _rt.index_of(t4, e6)) from None
     except Exception as exc:
         raise _rt.fail(exc, "params") from None
 
 
-def _dec_remote_domain_event_callback_tunable_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackTunableMsg, int]:
+def _dec_remote_domain_event_callback_tunable_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackTunableMsg, int]:
     o = _B_remote_domain_event_callback_tunable_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 2048:
-            raise _rt.too_long("array", n1, 2048)
-        off += 4
-        if n1 * 8 > len(mv) - off:
-            raise _rt.truncated(n1 * 8, off, mv)
-        lst2 = []
-        for i3 in range(n1):
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 2048:
+            raise _rt.too_long("array", n4, 2048)
+        if n4 * 8 > len(buf) - off:
+            raise _rt.truncated(n4 * 8, off, buf)
+        lst5 = []
+        append6 = lst5.append
+        for i7 in range(n4):
             try:
-                e4, off = _dec_remote_typed_param(mv, off)
+                s9 = _B_remote_typed_param()
+                try:
+                    n10 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                off += 4
+                try:
+                    if n10 > 4194304:
+                        raise _rt.too_long("string", n10, 4194304)
+                    end11 = off + n10
+                    s9.field = buf[off:end11].decode("utf-8", "surrogateescape")
+                    off = end11 + _PADN[n10 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "field") from None
+                try:
+                    s9.value, off = _dec_remote_typed_param_value(buf, off)
+                except Exception as exc:
+                    raise _rt.fail(exc, "value") from None
+                s9.__class__ = RemoteTypedParam
+                e8 = s9
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
-        o.params = lst2
+                raise _rt.fail(exc, i7) from None
+            append6(e8)
+        o.params = lst5
     except Exception as exc:
         raise _rt.fail(exc, "params") from None
     o.__class__ = RemoteDomainEventCallbackTunableMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_device_added_msg(out: bytearray, v: RemoteDomainEventCallbackDeviceAddedMsg) -> None:
+def _enc_remote_domain_event_callback_device_added_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackDeviceAddedMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.devAlias.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
+    out += (b4, _PAD[len(b4) & 3])
 
 
-def _dec_remote_domain_event_callback_device_added_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackDeviceAddedMsg, int]:
+def _dec_remote_domain_event_callback_device_added_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackDeviceAddedMsg, int]:
     o = _B_remote_domain_event_callback_device_added_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.devAlias = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     o.__class__ = RemoteDomainEventCallbackDeviceAddedMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_agent_lifecycle_msg(out: bytearray, v: RemoteDomainEventCallbackAgentLifecycleMsg) -> None:
+def _enc_remote_domain_event_callback_agent_lifecycle_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackAgentLifecycleMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_ii(v.state, v.reason)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN20, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siii[len(b2) & 3](s1.uuid, s1.id, v.state, v.reason))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN121, (s1, v)) from None
 
 
-def _dec_remote_domain_event_callback_agent_lifecycle_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackAgentLifecycleMsg, int]:
+def _dec_remote_domain_event_callback_agent_lifecycle_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackAgentLifecycleMsg, int]:
     o = _B_remote_domain_event_callback_agent_lifecycle_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        o.state, o.reason = _U_ii(mv, off)
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN20, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
     off += 8
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, o.state, o.reason = _U_16siii(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN122, 28, off, buf) from None
+    off += 28
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventCallbackAgentLifecycleMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_migration_iteration_msg(out: bytearray, v: RemoteDomainEventCallbackMigrationIterationMsg) -> None:
+def _enc_remote_domain_event_callback_migration_iteration_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackMigrationIterationMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_i(v.iteration)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN40, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16sii[len(b2) & 3](s1.uuid, s1.id, v.iteration))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN123, (s1, v)) from None
 
 
-def _dec_remote_domain_event_callback_migration_iteration_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackMigrationIterationMsg, int]:
+def _dec_remote_domain_event_callback_migration_iteration_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackMigrationIterationMsg, int]:
     o = _B_remote_domain_event_callback_migration_iteration_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        o.iteration = _U_i(mv, off)[0]
+        s1.uuid, s1.id, o.iteration = _U_16sii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN40, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN124, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventCallbackMigrationIterationMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_job_completed_msg(out: bytearray, v: RemoteDomainEventCallbackJobCompletedMsg) -> None:
+def _enc_remote_domain_event_callback_job_completed_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackJobCompletedMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        t1 = v.params
-        n2 = len(t1)
-        if n2 > 64:
-            raise _rt.too_long("array", n2, 64)
-        out += _P_I(n2)
-        for i3, e4 in enumerate(t1):
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        t4 = v.params
+        n5 = len(t4)
+        if n5 > 64:
+            raise _rt.too_long("array", n5, 64)
+    except Exception as exc:
+        raise _rt.fail(exc, "params") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN120, (s1,)) from None
+    try:
+        for e6 in t4:
             try:
-                _enc_remote_typed_param(out, e4)
+                try:
+                    b7 = e6.field.encode("utf-8", "surrogateescape")
+                    n8 = len(b7)
+                    if n8 > 4194304:
+                        raise _rt.too_long("string", n8, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "field") from None
+                out += (_P_I(n8), b7, _PAD[len(b7) & 3])
+                try:
+                    _enc_remote_typed_param_value(out, e6.value)
+                except Exception as exc:
+                    raise _rt.fail(exc, "value") from None
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
+                raise _rt.fail(exc, _rt.index_of(t4, e6)) from None
     except Exception as exc:
         raise _rt.fail(exc, "params") from None
 
 
-def _dec_remote_domain_event_callback_job_completed_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackJobCompletedMsg, int]:
+def _dec_remote_domain_event_callback_job_completed_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackJobCompletedMsg, int]:
     o = _B_remote_domain_event_callback_job_completed_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 64:
-            raise _rt.too_long("array", n1, 64)
-        off += 4
-        if n1 * 8 > len(mv) - off:
-            raise _rt.truncated(n1 * 8, off, mv)
-        lst2 = []
-        for i3 in range(n1):
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 64:
+            raise _rt.too_long("array", n4, 64)
+        if n4 * 8 > len(buf) - off:
+            raise _rt.truncated(n4 * 8, off, buf)
+        lst5 = []
+        append6 = lst5.append
+        for i7 in range(n4):
             try:
-                e4, off = _dec_remote_typed_param(mv, off)
+                s9 = _B_remote_typed_param()
+                try:
+                    n10 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                off += 4
+                try:
+                    if n10 > 4194304:
+                        raise _rt.too_long("string", n10, 4194304)
+                    end11 = off + n10
+                    s9.field = buf[off:end11].decode("utf-8", "surrogateescape")
+                    off = end11 + _PADN[n10 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "field") from None
+                try:
+                    s9.value, off = _dec_remote_typed_param_value(buf, off)
+                except Exception as exc:
+                    raise _rt.fail(exc, "value") from None
+                s9.__class__ = RemoteTypedParam
+                e8 = s9
             except Exception as exc:
-                raise _rt.fail(exc, i3) from None
-            lst2.append(e4)
-        o.params = lst2
+                raise _rt.fail(exc, i7) from None
+            append6(e8)
+        o.params = lst5
     except Exception as exc:
         raise _rt.fail(exc, "params") from None
     o.__class__ = RemoteDomainEventCallbackJobCompletedMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_device_removal_failed_msg(out: bytearray, v: RemoteDomainEventCallbackDeviceRemovalFailedMsg) -> None:
+def _enc_remote_domain_event_callback_device_removal_failed_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackDeviceRemovalFailedMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.devAlias.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
+    out += (b4, _PAD[len(b4) & 3])
 
 
-def _dec_remote_domain_event_callback_device_removal_failed_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackDeviceRemovalFailedMsg, int]:
+def _dec_remote_domain_event_callback_device_removal_failed_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackDeviceRemovalFailedMsg, int]:
     o = _B_remote_domain_event_callback_device_removal_failed_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.devAlias = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     o.__class__ = RemoteDomainEventCallbackDeviceRemovalFailedMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_metadata_change_msg(out: bytearray, v: RemoteDomainEventCallbackMetadataChangeMsg) -> None:
+def _enc_remote_domain_event_callback_metadata_change_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackMetadataChangeMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_i(v.type)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN41, v) from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        t1 = v.nsuri
-        if t1 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b2 = t1.encode("utf-8", "surrogateescape")
-            n3 = len(b2)
-            if n3 > 4194304:
-                raise _rt.too_long("string", n3, 4194304)
-            out += _P_I(n3)
-            out += b2
-            out += _PAD[n3 & 3]
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        t4 = v.nsuri
+    except Exception as exc:
+        raise _rt.fail(exc, "nsuri") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siiI[len(b2) & 3](s1.uuid, s1.id, v.type, t4 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN125, (s1, v)) from None
+    try:
+        if t4 is not None:
+            b5 = t4.encode("utf-8", "surrogateescape")
+            n6 = len(b5)
+            if n6 > 4194304:
+                raise _rt.too_long("string", n6, 4194304)
+            out.append(_P_I(n6))
+            out += (b5, _PAD[len(b5) & 3])
     except Exception as exc:
         raise _rt.fail(exc, "nsuri") from None
 
 
-def _dec_remote_domain_event_callback_metadata_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackMetadataChangeMsg, int]:
+def _dec_remote_domain_event_callback_metadata_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackMetadataChangeMsg, int]:
     o = _B_remote_domain_event_callback_metadata_change_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        o.type = _U_i(mv, off)[0]
+        s1.uuid, s1.id, o.type, n4 = _U_16siiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN41, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN126, 28, off, buf) from None
+    off += 28
+    s1.__class__ = RemoteNonnullDomain
     try:
-        flag1 = _U_I(mv, off)[0]
-        off += 4
-        if flag1 == 0:
+        if n4 == 0:
             o.nsuri = None
-        elif flag1 == 1:
-            n2 = _U_I(mv, off)[0]
-            if n2 > 4194304:
-                raise _rt.too_long("string", n2, 4194304)
+        elif n4 == 1:
+            n5 = _U_I(buf, off)[0]
             off += 4
-            end3 = off + n2
-            if end3 > len(mv):
-                raise _rt.truncated(n2, off, mv)
-            o.nsuri = str(mv[off:end3], "utf-8", "surrogateescape")
-            off = end3 + _PADN[n2 & 3]
+            if n5 > 4194304:
+                raise _rt.too_long("string", n5, 4194304)
+            end6 = off + n5
+            o.nsuri = buf[off:end6].decode("utf-8", "surrogateescape")
+            off = end6 + _PADN[n5 & 3]
         else:
-            raise _rt.bad_flag(flag1)
+            raise _rt.bad_flag(n4)
     except Exception as exc:
         raise _rt.fail(exc, "nsuri") from None
     o.__class__ = RemoteDomainEventCallbackMetadataChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_block_threshold_msg(out: bytearray, v: RemoteDomainEventBlockThresholdMsg) -> None:
+def _enc_remote_domain_event_block_threshold_msg(
+    out: list[bytes], v: RemoteDomainEventBlockThresholdMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.dev.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        b4 = v.dev.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dev") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN127, (s1,)) from None
+    try:
+        t6 = v.path
+    except Exception as exc:
+        raise _rt.fail(exc, "path") from None
+    try:
+        out += (b4, _PP_I[len(b4) & 3](t6 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN128, ()) from None
+    try:
+        if t6 is not None:
+            b7 = t6.encode("utf-8", "surrogateescape")
+            n8 = len(b7)
+            if n8 > 4194304:
+                raise _rt.too_long("string", n8, 4194304)
+            out.append(_P_I(n8))
+            out += (b7, _PAD[len(b7) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "path") from None
+    try:
+        out.append(_P_QQ(v.threshold, v.excess))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN129, (v,)) from None
+
+
+def _dec_remote_domain_event_block_threshold_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventBlockThresholdMsg, int]:
+    o = _B_remote_domain_event_block_threshold_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n2 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.dev = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "dev") from None
     try:
-        t3 = v.path
-        if t3 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b4 = t3.encode("utf-8", "surrogateescape")
-            n5 = len(b4)
-            if n5 > 4194304:
-                raise _rt.too_long("string", n5, 4194304)
-            out += _P_I(n5)
-            out += b4
-            out += _PAD[n5 & 3]
+        n6 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail(exc, "path") from None
-    try:
-        out += _P_QQ(v.threshold, v.excess)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN42, v) from None
-
-
-def _dec_remote_domain_event_block_threshold_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventBlockThresholdMsg, int]:
-    o = _B_remote_domain_event_block_threshold_msg()
-    try:
-        o.callbackID = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN128, 4, off, buf) from None
     off += 4
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.dev = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "dev") from None
-    try:
-        flag3 = _U_I(mv, off)[0]
-        off += 4
-        if flag3 == 0:
+        if n6 == 0:
             o.path = None
-        elif flag3 == 1:
-            n4 = _U_I(mv, off)[0]
-            if n4 > 4194304:
-                raise _rt.too_long("string", n4, 4194304)
+        elif n6 == 1:
+            n7 = _U_I(buf, off)[0]
             off += 4
-            end5 = off + n4
-            if end5 > len(mv):
-                raise _rt.truncated(n4, off, mv)
-            o.path = str(mv[off:end5], "utf-8", "surrogateescape")
-            off = end5 + _PADN[n4 & 3]
+            if n7 > 4194304:
+                raise _rt.too_long("string", n7, 4194304)
+            end8 = off + n7
+            o.path = buf[off:end8].decode("utf-8", "surrogateescape")
+            off = end8 + _PADN[n7 & 3]
         else:
-            raise _rt.bad_flag(flag3)
+            raise _rt.bad_flag(n6)
     except Exception as exc:
         raise _rt.fail(exc, "path") from None
     try:
-        o.threshold, o.excess = _U_QQ(mv, off)
+        o.threshold, o.excess = _U_QQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN42, 16, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN129, 16, off, buf) from None
     off += 16
     o.__class__ = RemoteDomainEventBlockThresholdMsg
     return o, off
 
 
-def _enc_remote_domain_event_memory_failure_msg(out: bytearray, v: RemoteDomainEventMemoryFailureMsg) -> None:
+def _enc_remote_domain_event_memory_failure_msg(
+    out: list[bytes], v: RemoteDomainEventMemoryFailureMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_iiI(v.recipient, v.action, v.flags)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN43, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siiiI[len(b2) & 3](s1.uuid, s1.id, v.recipient, v.action, v.flags))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN130, (s1, v)) from None
 
 
-def _dec_remote_domain_event_memory_failure_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventMemoryFailureMsg, int]:
+def _dec_remote_domain_event_memory_failure_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventMemoryFailureMsg, int]:
     o = _B_remote_domain_event_memory_failure_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        o.recipient, o.action, o.flags = _U_iiI(mv, off)
+        s1.uuid, s1.id, o.recipient, o.action, o.flags = _U_16siiiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN43, 12, off, mv) from None
-    off += 12
+        raise _rt.fail_unpack(exc, _RUN131, 32, off, buf) from None
+    off += 32
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventMemoryFailureMsg
     return o, off
 
 
-def _enc_remote_domain_event_memory_device_size_change_msg(out: bytearray, v: RemoteDomainEventMemoryDeviceSizeChangeMsg) -> None:
+def _enc_remote_domain_event_memory_device_size_change_msg(
+    out: list[bytes], v: RemoteDomainEventMemoryDeviceSizeChangeMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.alias.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        b4 = v.alias.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "alias") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN54, (s1,)) from None
+    try:
+        out += (b4, _PP_Q[len(b4) & 3](v.size))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN132, (v,)) from None
+
+
+def _dec_remote_domain_event_memory_device_size_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventMemoryDeviceSizeChangeMsg, int]:
+    o = _B_remote_domain_event_memory_device_size_change_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n2 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.alias = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "alias") from None
     try:
-        out += _P_Q(v.size)
+        o.size = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN44, v) from None
-
-
-def _dec_remote_domain_event_memory_device_size_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventMemoryDeviceSizeChangeMsg, int]:
-    o = _B_remote_domain_event_memory_device_size_change_msg()
-    try:
-        o.callbackID = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.alias = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "alias") from None
-    try:
-        o.size = _U_Q(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN44, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN132, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventMemoryDeviceSizeChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_nic_mac_change_msg(out: bytearray, v: RemoteDomainEventNicMacChangeMsg) -> None:
+def _enc_remote_domain_event_nic_mac_change_msg(
+    out: list[bytes], v: RemoteDomainEventNicMacChangeMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.alias.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
-        if n2 > 4194304:
-            raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "alias") from None
-    try:
-        b3 = v.oldMAC.encode("utf-8", "surrogateescape")
-        n4 = len(b3)
-        if n4 > 4194304:
-            raise _rt.too_long("string", n4, 4194304)
-        out += _P_I(n4)
-        out += b3
-        out += _PAD[n4 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "oldMAC") from None
-    try:
-        b5 = v.newMAC.encode("utf-8", "surrogateescape")
-        n6 = len(b5)
-        if n6 > 4194304:
-            raise _rt.too_long("string", n6, 4194304)
-        out += _P_I(n6)
-        out += b5
-        out += _PAD[n6 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "newMAC") from None
-
-
-def _dec_remote_domain_event_nic_mac_change_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventNicMacChangeMsg, int]:
-    o = _B_remote_domain_event_nic_mac_change_msg()
-    try:
-        o.callbackID = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.alias = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "alias") from None
-    try:
-        n3 = _U_I(mv, off)[0]
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
-        off += 4
-        end4 = off + n3
-        if end4 > len(mv):
-            raise _rt.truncated(n3, off, mv)
-        o.oldMAC = str(mv[off:end4], "utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        b4 = v.alias.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "alias") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN54, (s1,)) from None
+    try:
+        b6 = v.oldMAC.encode("utf-8", "surrogateescape")
+        n7 = len(b6)
+        if n7 > 4194304:
+            raise _rt.too_long("string", n7, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "oldMAC") from None
     try:
-        n5 = _U_I(mv, off)[0]
-        if n5 > 4194304:
-            raise _rt.too_long("string", n5, 4194304)
-        off += 4
-        end6 = off + n5
-        if end6 > len(mv):
-            raise _rt.truncated(n5, off, mv)
-        o.newMAC = str(mv[off:end6], "utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        out += (b4, _PP_I[len(b4) & 3](n7))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN133, ()) from None
+    try:
+        b8 = v.newMAC.encode("utf-8", "surrogateescape")
+        n9 = len(b8)
+        if n9 > 4194304:
+            raise _rt.too_long("string", n9, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "newMAC") from None
+    try:
+        out += (b6, _PP_I[len(b6) & 3](n9))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN134, ()) from None
+    out += (b8, _PAD[len(b8) & 3])
+
+
+def _dec_remote_domain_event_nic_mac_change_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventNicMacChangeMsg, int]:
+    o = _B_remote_domain_event_nic_mac_change_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n2 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
+    try:
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.alias = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "alias") from None
+    try:
+        n6 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN133, 4, off, buf) from None
+    off += 4
+    try:
+        if n6 > 4194304:
+            raise _rt.too_long("string", n6, 4194304)
+        end7 = off + n6
+        o.oldMAC = buf[off:end7].decode("utf-8", "surrogateescape")
+        off = end7 + _PADN[n6 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "oldMAC") from None
+    try:
+        n8 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN134, 4, off, buf) from None
+    off += 4
+    try:
+        if n8 > 4194304:
+            raise _rt.too_long("string", n8, 4194304)
+        end9 = off + n8
+        o.newMAC = buf[off:end9].decode("utf-8", "surrogateescape")
+        off = end9 + _PADN[n8 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "newMAC") from None
     o.__class__ = RemoteDomainEventNicMacChangeMsg
     return o, off
 
 
-def _enc_remote_domain_event_vcpu_removed_msg(out: bytearray, v: RemoteDomainEventVcpuRemovedMsg) -> None:
+def _enc_remote_domain_event_vcpu_removed_msg(
+    out: list[bytes], v: RemoteDomainEventVcpuRemovedMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        out += _P_I(v.vcpuid)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN45, v) from None
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.vcpuid))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN135, (s1, v)) from None
 
 
-def _dec_remote_domain_event_vcpu_removed_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventVcpuRemovedMsg, int]:
+def _dec_remote_domain_event_vcpu_removed_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventVcpuRemovedMsg, int]:
     o = _B_remote_domain_event_vcpu_removed_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
     try:
-        o.callbackID = _U_i(mv, off)[0]
+        o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
     try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
+        if n2 > 4194304:
+            raise _rt.too_long("string", n2, 4194304)
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
     except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
+        raise _rt.fail(exc, "dom.name") from None
     try:
-        o.vcpuid = _U_I(mv, off)[0]
+        s1.uuid, s1.id, o.vcpuid = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN45, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN136, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventVcpuRemovedMsg
     return o, off
 
 
-def _enc_remote_domain_event_callback_channel_lifecycle_msg(out: bytearray, v: RemoteDomainEventCallbackChannelLifecycleMsg) -> None:
+def _enc_remote_domain_event_callback_channel_lifecycle_msg(
+    out: list[bytes], v: RemoteDomainEventCallbackChannelLifecycleMsg
+) -> None:
     try:
-        out += _P_i(v.callbackID)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, v) from None
-    try:
-        _enc_remote_nonnull_domain(out, v.dom)
+        s1 = v.dom
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b1 = v.channelName.encode("utf-8", "surrogateescape")
-        n2 = len(b1)
+        b2 = s1.name.encode("utf-8", "surrogateescape")
+        n3 = len(b2)
+        if n3 > 4194304:
+            raise _rt.too_long("string", n3, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        out.append(_P_iI(v.callbackID, n3))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+    try:
+        b4 = v.channelName.encode("utf-8", "surrogateescape")
+        n5 = len(b4)
+        if n5 > 4194304:
+            raise _rt.too_long("string", n5, 4194304)
+    except Exception as exc:
+        raise _rt.fail(exc, "channelName") from None
+    try:
+        if len(s1.uuid) != 16:
+            raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
+        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN137, (s1,)) from None
+    try:
+        out += (b4, _PP_ii[len(b4) & 3](v.state, v.reason))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN42, (v,)) from None
+
+
+def _dec_remote_domain_event_callback_channel_lifecycle_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteDomainEventCallbackChannelLifecycleMsg, int]:
+    o = _B_remote_domain_event_callback_channel_lifecycle_msg()
+    o.dom = s1 = _B_remote_nonnull_domain()
+    try:
+        o.callbackID, n2 = _U_iI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+    off += 8
+    try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        end3 = off + n2
+        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
+        off = end3 + _PADN[n2 & 3]
+    except Exception as exc:
+        raise _rt.fail(exc, "dom.name") from None
+    try:
+        s1.uuid, s1.id, n4 = _U_16siI(buf, off)
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN137, 24, off, buf) from None
+    off += 24
+    s1.__class__ = RemoteNonnullDomain
+    try:
+        if n4 > 4194304:
+            raise _rt.too_long("string", n4, 4194304)
+        end5 = off + n4
+        o.channelName = buf[off:end5].decode("utf-8", "surrogateescape")
+        off = end5 + _PADN[n4 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "channelName") from None
     try:
-        out += _P_ii(v.state, v.reason)
+        o.state, o.reason = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN20, v) from None
-
-
-def _dec_remote_domain_event_callback_channel_lifecycle_msg(mv: memoryview, off: int) -> tuple[RemoteDomainEventCallbackChannelLifecycleMsg, int]:
-    o = _B_remote_domain_event_callback_channel_lifecycle_msg()
-    try:
-        o.callbackID = _U_i(mv, off)[0]
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 4, off, mv) from None
-    off += 4
-    try:
-        o.dom, off = _dec_remote_nonnull_domain(mv, off)
-    except Exception as exc:
-        raise _rt.fail(exc, "dom") from None
-    try:
-        n1 = _U_I(mv, off)[0]
-        if n1 > 4194304:
-            raise _rt.too_long("string", n1, 4194304)
-        off += 4
-        end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.channelName = str(mv[off:end2], "utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
-    except Exception as exc:
-        raise _rt.fail(exc, "channelName") from None
-    try:
-        o.state, o.reason = _U_ii(mv, off)
-    except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN20, 8, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventCallbackChannelLifecycleMsg
     return o, off
 
 
-def _enc_remote_connect_event_connection_closed_msg(out: bytearray, v: RemoteConnectEventConnectionClosedMsg) -> None:
+def _enc_remote_connect_event_connection_closed_msg(
+    out: list[bytes], v: RemoteConnectEventConnectionClosedMsg
+) -> None:
     try:
-        out += _P_i(v.reason)
+        out.append(_P_i(v.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN37, v) from None
+        raise _rt.fail_run(exc, _RUN107, (v,)) from None
 
 
-def _dec_remote_connect_event_connection_closed_msg(mv: memoryview, off: int) -> tuple[RemoteConnectEventConnectionClosedMsg, int]:
+def _dec_remote_connect_event_connection_closed_msg(
+    buf: bytes, off: int
+) -> tuple[RemoteConnectEventConnectionClosedMsg, int]:
     o = _B_remote_connect_event_connection_closed_msg()
     try:
-        o.reason = _U_i(mv, off)[0]
+        o.reason = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN37, 4, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectEventConnectionClosedMsg
     return o, off
 
 
-def _enc_remote_procedure(out: bytearray, v: RemoteProcedure) -> None:
-    out += _EB_remote_procedure[v]
+def _enc_remote_procedure(out: list[bytes], v: RemoteProcedure) -> None:
+    out.append(_EB_remote_procedure[v])
 
 
-def _dec_remote_procedure(mv: memoryview, off: int) -> tuple[RemoteProcedure, int]:
-    return _EV_remote_procedure[_U_i(mv, off)[0]], off + 4
+def _dec_remote_procedure(buf: bytes, off: int) -> tuple[RemoteProcedure, int]:
+    return _EV_remote_procedure[_U_i(buf, off)[0]], off + 4
 
 
 # -- public codecs ------------------------------------------------------------------------
@@ -8171,3279 +12060,10315 @@ def _dec_remote_procedure(mv: memoryview, off: int) -> tuple[RemoteProcedure, in
 
 def pack_remote_nonnull_string(value: str) -> bytes:
     """Encode one ``remote_nonnull_string``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_nonnull_string(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_nonnull_string(data: bytes | bytearray | memoryview) -> str:
     """Decode exactly one ``remote_nonnull_string`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_nonnull_string(mv, 0)
+        value, off = _dec_remote_nonnull_string(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_string(value: str | None) -> bytes:
     """Encode one ``remote_string``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_string(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_string(data: bytes | bytearray | memoryview) -> str | None:
     """Decode exactly one ``remote_string`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_string(mv, 0)
+        value, off = _dec_remote_string(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_uuid(value: bytes) -> bytes:
     """Encode one ``remote_uuid``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_uuid(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_uuid(data: bytes | bytearray | memoryview) -> bytes:
     """Decode exactly one ``remote_uuid`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_uuid(mv, 0)
+        value, off = _dec_remote_uuid(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_nonnull_domain(value: RemoteNonnullDomain) -> bytes:
     """Encode one ``remote_nonnull_domain``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_nonnull_domain(out, value)
+        v = value
+        try:
+            b1001 = v.name.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n1002), b1001, _PP_16si[len(b1001) & 3](v.uuid, v.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN1, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_nonnull_domain(data: bytes | bytearray | memoryview) -> RemoteNonnullDomain:
     """Decode exactly one ``remote_nonnull_domain`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_nonnull_domain(mv, 0)
+        off = 0
+        value = o = _B_remote_nonnull_domain()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            o.uuid, o.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+        off += 20
+        o.__class__ = RemoteNonnullDomain
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_nonnull_network(value: RemoteNonnullNetwork) -> bytes:
     """Encode one ``remote_nonnull_network``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_nonnull_network(out, value)
+        v = value
+        try:
+            b1001 = v.name.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n1002), b1001, _PP_16s[len(b1001) & 3](v.uuid))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN3, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_nonnull_network(data: bytes | bytearray | memoryview) -> RemoteNonnullNetwork:
     """Decode exactly one ``remote_nonnull_network`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_nonnull_network(mv, 0)
+        off = 0
+        value = o = _B_remote_nonnull_network()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            o.uuid = _U_16s(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+        off += 16
+        o.__class__ = RemoteNonnullNetwork
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain(value: RemoteNonnullDomain | None) -> bytes:
     """Encode one ``remote_domain``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_domain(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_domain(data: bytes | bytearray | memoryview) -> RemoteNonnullDomain | None:
     """Decode exactly one ``remote_domain`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain(mv, 0)
+        value, off = _dec_remote_domain(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_network(value: RemoteNonnullNetwork | None) -> bytes:
     """Encode one ``remote_network``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_network(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_network(data: bytes | bytearray | memoryview) -> RemoteNonnullNetwork | None:
     """Decode exactly one ``remote_network`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_network(mv, 0)
+        value, off = _dec_remote_network(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_error(value: RemoteError) -> bytes:
     """Encode one ``remote_error``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_error(out, value)
+        v = value
+        try:
+            t1001 = v.message
+        except Exception as exc:
+            raise _rt.fail(exc, "message") from None
+        try:
+            out.append(_P_iiI(v.code, v.domain, t1001 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN4, (v,)) from None
+        try:
+            if t1001 is not None:
+                b1002 = t1001.encode("utf-8", "surrogateescape")
+                n1003 = len(b1002)
+                if n1003 > 4194304:
+                    raise _rt.too_long("string", n1003, 4194304)
+                out.append(_P_I(n1003))
+                out += (b1002, _PAD[len(b1002) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "message") from None
+        try:
+            t1004 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            out.append(_P_iI(v.level, t1004 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN5, (v,)) from None
+        try:
+            if t1004 is not None:
+                try:
+                    b1005 = t1004.name.encode("utf-8", "surrogateescape")
+                    n1006 = len(b1005)
+                    if n1006 > 4194304:
+                        raise _rt.too_long("string", n1006, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    if len(t1004.uuid) != 16:
+                        raise _rt.wrong_length(t1004.uuid, 16, "uuid")
+                    out += (_P_I(n1006), b1005, _PP_16si[len(b1005) & 3](t1004.uuid, t1004.id))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN1, (t1004,)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            t1007 = v.str1
+        except Exception as exc:
+            raise _rt.fail(exc, "str1") from None
+        try:
+            out.append(_P_I(t1007 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN6, ()) from None
+        try:
+            if t1007 is not None:
+                b1008 = t1007.encode("utf-8", "surrogateescape")
+                n1009 = len(b1008)
+                if n1009 > 4194304:
+                    raise _rt.too_long("string", n1009, 4194304)
+                out.append(_P_I(n1009))
+                out += (b1008, _PAD[len(b1008) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "str1") from None
+        try:
+            t1010 = v.str2
+        except Exception as exc:
+            raise _rt.fail(exc, "str2") from None
+        try:
+            out.append(_P_I(t1010 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN7, ()) from None
+        try:
+            if t1010 is not None:
+                b1011 = t1010.encode("utf-8", "surrogateescape")
+                n1012 = len(b1011)
+                if n1012 > 4194304:
+                    raise _rt.too_long("string", n1012, 4194304)
+                out.append(_P_I(n1012))
+                out += (b1011, _PAD[len(b1011) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "str2") from None
+        try:
+            t1013 = v.str3
+        except Exception as exc:
+            raise _rt.fail(exc, "str3") from None
+        try:
+            out.append(_P_I(t1013 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN8, ()) from None
+        try:
+            if t1013 is not None:
+                b1014 = t1013.encode("utf-8", "surrogateescape")
+                n1015 = len(b1014)
+                if n1015 > 4194304:
+                    raise _rt.too_long("string", n1015, 4194304)
+                out.append(_P_I(n1015))
+                out += (b1014, _PAD[len(b1014) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "str3") from None
+        try:
+            t1016 = v.net
+        except Exception as exc:
+            raise _rt.fail(exc, "net") from None
+        try:
+            out.append(_P_iiI(v.int1, v.int2, t1016 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN9, (v,)) from None
+        try:
+            if t1016 is not None:
+                try:
+                    b1017 = t1016.name.encode("utf-8", "surrogateescape")
+                    n1018 = len(b1017)
+                    if n1018 > 4194304:
+                        raise _rt.too_long("string", n1018, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    if len(t1016.uuid) != 16:
+                        raise _rt.wrong_length(t1016.uuid, 16, "uuid")
+                    out += (_P_I(n1018), b1017, _PP_16s[len(b1017) & 3](t1016.uuid))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN3, (t1016,)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "net") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
     """Decode exactly one ``remote_error`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_error(mv, 0)
+        off = 0
+        value = o = _B_remote_error()
+        try:
+            o.code, o.domain, n1001 = _U_iiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN4, 12, off, buf) from None
+        off += 12
+        try:
+            if n1001 == 0:
+                o.message = None
+            elif n1001 == 1:
+                n1002 = _U_I(buf, off)[0]
+                off += 4
+                if n1002 > 4194304:
+                    raise _rt.too_long("string", n1002, 4194304)
+                end1003 = off + n1002
+                o.message = buf[off:end1003].decode("utf-8", "surrogateescape")
+                off = end1003 + _PADN[n1002 & 3]
+            else:
+                raise _rt.bad_flag(n1001)
+        except Exception as exc:
+            raise _rt.fail(exc, "message") from None
+        try:
+            o.level, n1004 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN5, 8, off, buf) from None
+        off += 8
+        try:
+            if n1004 == 0:
+                o.dom = None
+            elif n1004 == 1:
+                s1005 = _B_remote_nonnull_domain()
+                try:
+                    n1006 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+                off += 4
+                try:
+                    if n1006 > 4194304:
+                        raise _rt.too_long("string", n1006, 4194304)
+                    end1007 = off + n1006
+                    s1005.name = buf[off:end1007].decode("utf-8", "surrogateescape")
+                    off = end1007 + _PADN[n1006 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    s1005.uuid, s1005.id = _U_16si(buf, off)
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                off += 20
+                s1005.__class__ = RemoteNonnullDomain
+                o.dom = s1005
+            else:
+                raise _rt.bad_flag(n1004)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            n1008 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN6, 4, off, buf) from None
+        off += 4
+        try:
+            if n1008 == 0:
+                o.str1 = None
+            elif n1008 == 1:
+                n1009 = _U_I(buf, off)[0]
+                off += 4
+                if n1009 > 4194304:
+                    raise _rt.too_long("string", n1009, 4194304)
+                end1010 = off + n1009
+                o.str1 = buf[off:end1010].decode("utf-8", "surrogateescape")
+                off = end1010 + _PADN[n1009 & 3]
+            else:
+                raise _rt.bad_flag(n1008)
+        except Exception as exc:
+            raise _rt.fail(exc, "str1") from None
+        try:
+            n1011 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+        off += 4
+        try:
+            if n1011 == 0:
+                o.str2 = None
+            elif n1011 == 1:
+                n1012 = _U_I(buf, off)[0]
+                off += 4
+                if n1012 > 4194304:
+                    raise _rt.too_long("string", n1012, 4194304)
+                end1013 = off + n1012
+                o.str2 = buf[off:end1013].decode("utf-8", "surrogateescape")
+                off = end1013 + _PADN[n1012 & 3]
+            else:
+                raise _rt.bad_flag(n1011)
+        except Exception as exc:
+            raise _rt.fail(exc, "str2") from None
+        try:
+            n1014 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+        off += 4
+        try:
+            if n1014 == 0:
+                o.str3 = None
+            elif n1014 == 1:
+                n1015 = _U_I(buf, off)[0]
+                off += 4
+                if n1015 > 4194304:
+                    raise _rt.too_long("string", n1015, 4194304)
+                end1016 = off + n1015
+                o.str3 = buf[off:end1016].decode("utf-8", "surrogateescape")
+                off = end1016 + _PADN[n1015 & 3]
+            else:
+                raise _rt.bad_flag(n1014)
+        except Exception as exc:
+            raise _rt.fail(exc, "str3") from None
+        try:
+            o.int1, o.int2, n1017 = _U_iiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN9, 12, off, buf) from None
+        off += 12
+        try:
+            if n1017 == 0:
+                o.net = None
+            elif n1017 == 1:
+                s1018 = _B_remote_nonnull_network()
+                try:
+                    n1019 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+                off += 4
+                try:
+                    if n1019 > 4194304:
+                        raise _rt.too_long("string", n1019, 4194304)
+                    end1020 = off + n1019
+                    s1018.name = buf[off:end1020].decode("utf-8", "surrogateescape")
+                    off = end1020 + _PADN[n1019 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    s1018.uuid = _U_16s(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+                off += 16
+                s1018.__class__ = RemoteNonnullNetwork
+                o.net = s1018
+            else:
+                raise _rt.bad_flag(n1017)
+        except Exception as exc:
+            raise _rt.fail(exc, "net") from None
+        o.__class__ = RemoteError
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_auth_type(value: RemoteAuthType) -> bytes:
     """Encode one ``remote_auth_type``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_auth_type(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_auth_type(data: bytes | bytearray | memoryview) -> RemoteAuthType:
     """Decode exactly one ``remote_auth_type`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_auth_type(mv, 0)
+        value, off = _dec_remote_auth_type(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_typed_param_value(value: RemoteTypedParamValue) -> bytes:
     """Encode one ``remote_typed_param_value``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_typed_param_value(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_typed_param_value(data: bytes | bytearray | memoryview) -> RemoteTypedParamValue:
     """Decode exactly one ``remote_typed_param_value`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_typed_param_value(mv, 0)
+        value, off = _dec_remote_typed_param_value(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_typed_param(value: RemoteTypedParam) -> bytes:
     """Encode one ``remote_typed_param``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_typed_param(out, value)
+        v = value
+        try:
+            b1001 = v.field.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "field") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            _enc_remote_typed_param_value(out, v.value)
+        except Exception as exc:
+            raise _rt.fail(exc, "value") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_typed_param(data: bytes | bytearray | memoryview) -> RemoteTypedParam:
     """Decode exactly one ``remote_typed_param`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_typed_param(mv, 0)
+        off = 0
+        value = o = _B_remote_typed_param()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.field = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "field") from None
+        try:
+            o.value, off = _dec_remote_typed_param_value(buf, off)
+        except Exception as exc:
+            raise _rt.fail(exc, "value") from None
+        o.__class__ = RemoteTypedParam
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_open_args(value: RemoteConnectOpenArgs) -> bytes:
     """Encode one ``remote_connect_open_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_open_args(out, value)
+        v = value
+        try:
+            t1001 = v.name
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            out.append(_P_I(t1001 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN2, ()) from None
+        try:
+            if t1001 is not None:
+                b1002 = t1001.encode("utf-8", "surrogateescape")
+                n1003 = len(b1002)
+                if n1003 > 4194304:
+                    raise _rt.too_long("string", n1003, 4194304)
+                out.append(_P_I(n1003))
+                out += (b1002, _PAD[len(b1002) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            out.append(_P_I(v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_connect_open_args(data: bytes | bytearray | memoryview) -> RemoteConnectOpenArgs:
     """Decode exactly one ``remote_connect_open_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_open_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_open_args()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 == 0:
+                o.name = None
+            elif n1001 == 1:
+                n1002 = _U_I(buf, off)[0]
+                off += 4
+                if n1002 > 4194304:
+                    raise _rt.too_long("string", n1002, 4194304)
+                end1003 = off + n1002
+                o.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+                off = end1003 + _PADN[n1002 & 3]
+            else:
+                raise _rt.bad_flag(n1001)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            o.flags = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectOpenArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_supports_feature_args(value: RemoteConnectSupportsFeatureArgs) -> bytes:
     """Encode one ``remote_connect_supports_feature_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_supports_feature_args(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.feature))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN12, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_supports_feature_args(data: bytes | bytearray | memoryview) -> RemoteConnectSupportsFeatureArgs:
+def unpack_remote_connect_supports_feature_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectSupportsFeatureArgs:
     """Decode exactly one ``remote_connect_supports_feature_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_supports_feature_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_supports_feature_args()
+        try:
+            o.feature = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectSupportsFeatureArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_supports_feature_ret(value: RemoteConnectSupportsFeatureRet) -> bytes:
     """Encode one ``remote_connect_supports_feature_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_supports_feature_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.supported))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN13, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_supports_feature_ret(data: bytes | bytearray | memoryview) -> RemoteConnectSupportsFeatureRet:
+def unpack_remote_connect_supports_feature_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectSupportsFeatureRet:
     """Decode exactly one ``remote_connect_supports_feature_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_supports_feature_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_supports_feature_ret()
+        try:
+            o.supported = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectSupportsFeatureRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_type_ret(value: RemoteConnectGetTypeRet) -> bytes:
     """Encode one ``remote_connect_get_type_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_type_ret(out, value)
+        v = value
+        try:
+            b1001 = v.type.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_type_ret(data: bytes | bytearray | memoryview) -> RemoteConnectGetTypeRet:
+def unpack_remote_connect_get_type_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetTypeRet:
     """Decode exactly one ``remote_connect_get_type_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_type_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_type_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.type = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        o.__class__ = RemoteConnectGetTypeRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_version_ret(value: RemoteConnectGetVersionRet) -> bytes:
     """Encode one ``remote_connect_get_version_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_version_ret(out, value)
+        v = value
+        try:
+            out.append(_P_Q(v.hv_ver))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN15, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_version_ret(data: bytes | bytearray | memoryview) -> RemoteConnectGetVersionRet:
+def unpack_remote_connect_get_version_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetVersionRet:
     """Decode exactly one ``remote_connect_get_version_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_version_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_version_ret()
+        try:
+            o.hv_ver = _U_Q(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN15, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteConnectGetVersionRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_lib_version_ret(value: RemoteConnectGetLibVersionRet) -> bytes:
     """Encode one ``remote_connect_get_lib_version_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_lib_version_ret(out, value)
+        v = value
+        try:
+            out.append(_P_Q(v.lib_ver))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN16, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_lib_version_ret(data: bytes | bytearray | memoryview) -> RemoteConnectGetLibVersionRet:
+def unpack_remote_connect_get_lib_version_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetLibVersionRet:
     """Decode exactly one ``remote_connect_get_lib_version_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_lib_version_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_lib_version_ret()
+        try:
+            o.lib_ver = _U_Q(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN16, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteConnectGetLibVersionRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_hostname_ret(value: RemoteConnectGetHostnameRet) -> bytes:
     """Encode one ``remote_connect_get_hostname_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_hostname_ret(out, value)
+        v = value
+        try:
+            b1001 = v.hostname.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "hostname") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_hostname_ret(data: bytes | bytearray | memoryview) -> RemoteConnectGetHostnameRet:
+def unpack_remote_connect_get_hostname_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetHostnameRet:
     """Decode exactly one ``remote_connect_get_hostname_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_hostname_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_hostname_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN17, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.hostname = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "hostname") from None
+        o.__class__ = RemoteConnectGetHostnameRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_uri_ret(value: RemoteConnectGetUriRet) -> bytes:
     """Encode one ``remote_connect_get_uri_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_uri_ret(out, value)
+        v = value
+        try:
+            b1001 = v.uri.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "uri") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_uri_ret(data: bytes | bytearray | memoryview) -> RemoteConnectGetUriRet:
+def unpack_remote_connect_get_uri_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetUriRet:
     """Decode exactly one ``remote_connect_get_uri_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_uri_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_uri_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN18, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.uri = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "uri") from None
+        o.__class__ = RemoteConnectGetUriRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_max_vcpus_args(value: RemoteConnectGetMaxVcpusArgs) -> bytes:
     """Encode one ``remote_connect_get_max_vcpus_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_max_vcpus_args(out, value)
+        v = value
+        try:
+            t1001 = v.type
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        try:
+            out.append(_P_I(t1001 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN14, ()) from None
+        try:
+            if t1001 is not None:
+                b1002 = t1001.encode("utf-8", "surrogateescape")
+                n1003 = len(b1002)
+                if n1003 > 4194304:
+                    raise _rt.too_long("string", n1003, 4194304)
+                out.append(_P_I(n1003))
+                out += (b1002, _PAD[len(b1002) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_max_vcpus_args(data: bytes | bytearray | memoryview) -> RemoteConnectGetMaxVcpusArgs:
+def unpack_remote_connect_get_max_vcpus_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetMaxVcpusArgs:
     """Decode exactly one ``remote_connect_get_max_vcpus_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_max_vcpus_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_max_vcpus_args()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 == 0:
+                o.type = None
+            elif n1001 == 1:
+                n1002 = _U_I(buf, off)[0]
+                off += 4
+                if n1002 > 4194304:
+                    raise _rt.too_long("string", n1002, 4194304)
+                end1003 = off + n1002
+                o.type = buf[off:end1003].decode("utf-8", "surrogateescape")
+                off = end1003 + _PADN[n1002 & 3]
+            else:
+                raise _rt.bad_flag(n1001)
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        o.__class__ = RemoteConnectGetMaxVcpusArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_max_vcpus_ret(value: RemoteConnectGetMaxVcpusRet) -> bytes:
     """Encode one ``remote_connect_get_max_vcpus_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_max_vcpus_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.max_vcpus))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN19, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_max_vcpus_ret(data: bytes | bytearray | memoryview) -> RemoteConnectGetMaxVcpusRet:
+def unpack_remote_connect_get_max_vcpus_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetMaxVcpusRet:
     """Decode exactly one ``remote_connect_get_max_vcpus_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_max_vcpus_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_max_vcpus_ret()
+        try:
+            o.max_vcpus = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN19, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectGetMaxVcpusRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_node_get_info_ret(value: RemoteNodeGetInfoRet) -> bytes:
     """Encode one ``remote_node_get_info_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_node_get_info_ret(out, value)
+        v = value
+        try:
+            t1001 = v.model
+            n1002 = len(t1001)
+            if n1002 != 32:
+                raise _rt.wrong_count(n1002, 32)
+            for e1003 in t1001:
+                try:
+                    if not -128 <= e1003 <= 255:
+                        raise _rt.out_of_range(e1003, "char")
+                    out.append(_P_i(e1003))
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1001, e1003)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "model") from None
+        try:
+            out.append(_P_Qiiiiii(v.memory, v.cpus, v.mhz, v.nodes, v.sockets, v.cores, v.threads))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN20, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_node_get_info_ret(data: bytes | bytearray | memoryview) -> RemoteNodeGetInfoRet:
     """Decode exactly one ``remote_node_get_info_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_node_get_info_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_node_get_info_ret()
+        try:
+            lst1001 = []
+            append1002 = lst1001.append
+            for i1003 in range(32):
+                try:
+                    t1005 = _U_i(buf, off)[0]
+                    if not -128 <= t1005 <= 255:
+                        raise _rt.out_of_range(t1005, "char")
+                    e1004 = t1005
+                    off += 4
+                except Exception as exc:
+                    raise _rt.fail(exc, i1003) from None
+                append1002(e1004)
+            o.model = lst1001
+        except Exception as exc:
+            raise _rt.fail(exc, "model") from None
+        try:
+            o.memory, o.cpus, o.mhz, o.nodes, o.sockets, o.cores, o.threads = _U_Qiiiiii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN20, 32, off, buf) from None
+        off += 32
+        o.__class__ = RemoteNodeGetInfoRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_get_capabilities_ret(value: RemoteConnectGetCapabilitiesRet) -> bytes:
     """Encode one ``remote_connect_get_capabilities_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_get_capabilities_ret(out, value)
+        v = value
+        try:
+            b1001 = v.capabilities.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "capabilities") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_get_capabilities_ret(data: bytes | bytearray | memoryview) -> RemoteConnectGetCapabilitiesRet:
+def unpack_remote_connect_get_capabilities_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectGetCapabilitiesRet:
     """Decode exactly one ``remote_connect_get_capabilities_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_get_capabilities_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_get_capabilities_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN21, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.capabilities = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "capabilities") from None
+        o.__class__ = RemoteConnectGetCapabilitiesRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_auth_list_ret(value: RemoteAuthListRet) -> bytes:
     """Encode one ``remote_auth_list_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_auth_list_ret(out, value)
+        v = value
+        try:
+            t1001 = v.types
+            n1002 = len(t1001)
+            if n1002 > 20:
+                raise _rt.too_long("array", n1002, 20)
+        except Exception as exc:
+            raise _rt.fail(exc, "types") from None
+        try:
+            out.append(_P_I(n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN22, ()) from None
+        try:
+            for e1003 in t1001:
+                try:
+                    out.append(_EB_remote_auth_type[e1003])
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1001, e1003)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "types") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_auth_list_ret(data: bytes | bytearray | memoryview) -> RemoteAuthListRet:
     """Decode exactly one ``remote_auth_list_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_auth_list_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_auth_list_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN22, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 20:
+                raise _rt.too_long("array", n1001, 20)
+            if n1001 * 4 > len(buf) - off:
+                raise _rt.truncated(n1001 * 4, off, buf)
+            lst1002 = []
+            append1003 = lst1002.append
+            for i1004 in range(n1001):
+                try:
+                    e1005 = _EV_remote_auth_type[_U_i(buf, off)[0]]
+                    off += 4
+                except Exception as exc:
+                    raise _rt.fail(exc, i1004) from None
+                append1003(e1005)
+            o.types = lst1002
+        except Exception as exc:
+            raise _rt.fail(exc, "types") from None
+        o.__class__ = RemoteAuthListRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_node_get_security_model_ret(value: RemoteNodeGetSecurityModelRet) -> bytes:
     """Encode one ``remote_node_get_security_model_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_node_get_security_model_ret(out, value)
+        v = value
+        try:
+            t1001 = v.model
+            n1002 = len(t1001)
+            if n1002 > 257:
+                raise _rt.too_long("array", n1002, 257)
+        except Exception as exc:
+            raise _rt.fail(exc, "model") from None
+        try:
+            out.append(_P_I(n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN23, ()) from None
+        try:
+            for e1003 in t1001:
+                try:
+                    if not -128 <= e1003 <= 255:
+                        raise _rt.out_of_range(e1003, "char")
+                    out.append(_P_i(e1003))
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1001, e1003)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "model") from None
+        try:
+            t1004 = v.doi
+            n1005 = len(t1004)
+            if n1005 > 257:
+                raise _rt.too_long("array", n1005, 257)
+        except Exception as exc:
+            raise _rt.fail(exc, "doi") from None
+        try:
+            out.append(_P_I(n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN24, ()) from None
+        try:
+            for e1006 in t1004:
+                try:
+                    if not -128 <= e1006 <= 255:
+                        raise _rt.out_of_range(e1006, "char")
+                    out.append(_P_i(e1006))
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1004, e1006)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "doi") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_node_get_security_model_ret(data: bytes | bytearray | memoryview) -> RemoteNodeGetSecurityModelRet:
+def unpack_remote_node_get_security_model_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteNodeGetSecurityModelRet:
     """Decode exactly one ``remote_node_get_security_model_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_node_get_security_model_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_node_get_security_model_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN23, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 257:
+                raise _rt.too_long("array", n1001, 257)
+            if n1001 * 4 > len(buf) - off:
+                raise _rt.truncated(n1001 * 4, off, buf)
+            lst1002 = []
+            append1003 = lst1002.append
+            for i1004 in range(n1001):
+                try:
+                    t1006 = _U_i(buf, off)[0]
+                    if not -128 <= t1006 <= 255:
+                        raise _rt.out_of_range(t1006, "char")
+                    e1005 = t1006
+                    off += 4
+                except Exception as exc:
+                    raise _rt.fail(exc, i1004) from None
+                append1003(e1005)
+            o.model = lst1002
+        except Exception as exc:
+            raise _rt.fail(exc, "model") from None
+        try:
+            n1007 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN24, 4, off, buf) from None
+        off += 4
+        try:
+            if n1007 > 257:
+                raise _rt.too_long("array", n1007, 257)
+            if n1007 * 4 > len(buf) - off:
+                raise _rt.truncated(n1007 * 4, off, buf)
+            lst1008 = []
+            append1009 = lst1008.append
+            for i1010 in range(n1007):
+                try:
+                    t1012 = _U_i(buf, off)[0]
+                    if not -128 <= t1012 <= 255:
+                        raise _rt.out_of_range(t1012, "char")
+                    e1011 = t1012
+                    off += 4
+                except Exception as exc:
+                    raise _rt.fail(exc, i1010) from None
+                append1009(e1011)
+            o.doi = lst1008
+        except Exception as exc:
+            raise _rt.fail(exc, "doi") from None
+        o.__class__ = RemoteNodeGetSecurityModelRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_list_domains_args(value: RemoteConnectListDomainsArgs) -> bytes:
     """Encode one ``remote_connect_list_domains_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_list_domains_args(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.maxids))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN25, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_list_domains_args(data: bytes | bytearray | memoryview) -> RemoteConnectListDomainsArgs:
+def unpack_remote_connect_list_domains_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectListDomainsArgs:
     """Decode exactly one ``remote_connect_list_domains_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_list_domains_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_list_domains_args()
+        try:
+            o.maxids = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN25, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectListDomainsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_list_domains_ret(value: RemoteConnectListDomainsRet) -> bytes:
     """Encode one ``remote_connect_list_domains_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_list_domains_ret(out, value)
+        v = value
+        try:
+            t1001 = v.ids
+            n1002 = len(t1001)
+            if n1002 > 16384:
+                raise _rt.too_long("array", n1002, 16384)
+        except Exception as exc:
+            raise _rt.fail(exc, "ids") from None
+        try:
+            out.append(_P_I(n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN26, ()) from None
+        try:
+            out.append(_pack(f">{len(t1001)}i", *t1001))
+        except Exception as exc:
+            raise _rt.fail(exc, "ids") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_list_domains_ret(data: bytes | bytearray | memoryview) -> RemoteConnectListDomainsRet:
+def unpack_remote_connect_list_domains_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectListDomainsRet:
     """Decode exactly one ``remote_connect_list_domains_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_list_domains_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_list_domains_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN26, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 16384:
+                raise _rt.too_long("array", n1001, 16384)
+            if n1001 * 4 > len(buf) - off:
+                raise _rt.truncated(n1001 * 4, off, buf)
+            o.ids = list(_unpack_from(f">{n1001}i", buf, off))
+            off += n1001 * 4
+        except Exception as exc:
+            raise _rt.fail(exc, "ids") from None
+        o.__class__ = RemoteConnectListDomainsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_num_of_domains_ret(value: RemoteConnectNumOfDomainsRet) -> bytes:
     """Encode one ``remote_connect_num_of_domains_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_num_of_domains_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.num))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN27, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_num_of_domains_ret(data: bytes | bytearray | memoryview) -> RemoteConnectNumOfDomainsRet:
+def unpack_remote_connect_num_of_domains_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectNumOfDomainsRet:
     """Decode exactly one ``remote_connect_num_of_domains_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_num_of_domains_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_num_of_domains_ret()
+        try:
+            o.num = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectNumOfDomainsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_list_defined_domains_args(value: RemoteConnectListDefinedDomainsArgs) -> bytes:
+def pack_remote_connect_list_defined_domains_args(
+    value: RemoteConnectListDefinedDomainsArgs
+) -> bytes:
     """Encode one ``remote_connect_list_defined_domains_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_list_defined_domains_args(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.maxnames))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN28, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_list_defined_domains_args(data: bytes | bytearray | memoryview) -> RemoteConnectListDefinedDomainsArgs:
+def unpack_remote_connect_list_defined_domains_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectListDefinedDomainsArgs:
     """Decode exactly one ``remote_connect_list_defined_domains_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_list_defined_domains_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_list_defined_domains_args()
+        try:
+            o.maxnames = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN28, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectListDefinedDomainsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_list_defined_domains_ret(value: RemoteConnectListDefinedDomainsRet) -> bytes:
+def pack_remote_connect_list_defined_domains_ret(
+    value: RemoteConnectListDefinedDomainsRet
+) -> bytes:
     """Encode one ``remote_connect_list_defined_domains_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_list_defined_domains_ret(out, value)
+        v = value
+        try:
+            t1001 = v.names
+            n1002 = len(t1001)
+            if n1002 > 16384:
+                raise _rt.too_long("array", n1002, 16384)
+        except Exception as exc:
+            raise _rt.fail(exc, "names") from None
+        try:
+            out.append(_P_I(n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN29, ()) from None
+        try:
+            for e1003 in t1001:
+                try:
+                    b1004 = e1003.encode("utf-8", "surrogateescape")
+                    n1005 = len(b1004)
+                    if n1005 > 4194304:
+                        raise _rt.too_long("string", n1005, 4194304)
+                    out.append(_P_I(n1005))
+                    out += (b1004, _PAD[len(b1004) & 3])
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1001, e1003)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "names") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_list_defined_domains_ret(data: bytes | bytearray | memoryview) -> RemoteConnectListDefinedDomainsRet:
+def unpack_remote_connect_list_defined_domains_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectListDefinedDomainsRet:
     """Decode exactly one ``remote_connect_list_defined_domains_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_list_defined_domains_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_list_defined_domains_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 16384:
+                raise _rt.too_long("array", n1001, 16384)
+            if n1001 * 4 > len(buf) - off:
+                raise _rt.truncated(n1001 * 4, off, buf)
+            lst1002 = []
+            append1003 = lst1002.append
+            for i1004 in range(n1001):
+                try:
+                    n1006 = _U_I(buf, off)[0]
+                    off += 4
+                    if n1006 > 4194304:
+                        raise _rt.too_long("string", n1006, 4194304)
+                    end1007 = off + n1006
+                    e1005 = buf[off:end1007].decode("utf-8", "surrogateescape")
+                    off = end1007 + _PADN[n1006 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, i1004) from None
+                append1003(e1005)
+            o.names = lst1002
+        except Exception as exc:
+            raise _rt.fail(exc, "names") from None
+        o.__class__ = RemoteConnectListDefinedDomainsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_num_of_defined_domains_ret(value: RemoteConnectNumOfDefinedDomainsRet) -> bytes:
+def pack_remote_connect_num_of_defined_domains_ret(
+    value: RemoteConnectNumOfDefinedDomainsRet
+) -> bytes:
     """Encode one ``remote_connect_num_of_defined_domains_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_num_of_defined_domains_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.num))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN27, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_num_of_defined_domains_ret(data: bytes | bytearray | memoryview) -> RemoteConnectNumOfDefinedDomainsRet:
+def unpack_remote_connect_num_of_defined_domains_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectNumOfDefinedDomainsRet:
     """Decode exactly one ``remote_connect_num_of_defined_domains_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_num_of_defined_domains_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_num_of_defined_domains_ret()
+        try:
+            o.num = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectNumOfDefinedDomainsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_list_all_domains_args(value: RemoteConnectListAllDomainsArgs) -> bytes:
     """Encode one ``remote_connect_list_all_domains_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_list_all_domains_args(out, value)
+        v = value
+        try:
+            out.append(_P_iI(v.need_results, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN30, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_list_all_domains_args(data: bytes | bytearray | memoryview) -> RemoteConnectListAllDomainsArgs:
+def unpack_remote_connect_list_all_domains_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectListAllDomainsArgs:
     """Decode exactly one ``remote_connect_list_all_domains_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_list_all_domains_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_list_all_domains_args()
+        try:
+            o.need_results, o.flags = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN30, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteConnectListAllDomainsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_connect_list_all_domains_ret(value: RemoteConnectListAllDomainsRet) -> bytes:
     """Encode one ``remote_connect_list_all_domains_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_list_all_domains_ret(out, value)
+        v = value
+        try:
+            t1001 = v.domains
+            n1002 = len(t1001)
+            if n1002 > 16384:
+                raise _rt.too_long("array", n1002, 16384)
+        except Exception as exc:
+            raise _rt.fail(exc, "domains") from None
+        try:
+            out.append(_P_I(n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN31, ()) from None
+        try:
+            for e1003 in t1001:
+                try:
+                    try:
+                        b1004 = e1003.name.encode("utf-8", "surrogateescape")
+                        n1005 = len(b1004)
+                        if n1005 > 4194304:
+                            raise _rt.too_long("string", n1005, 4194304)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "name") from None
+                    try:
+                        if len(e1003.uuid) != 16:
+                            raise _rt.wrong_length(e1003.uuid, 16, "uuid")
+                        out += (_P_I(n1005), b1004, _PP_16si[len(b1004) & 3](e1003.uuid, e1003.id))
+                    except Exception as exc:
+                        raise _rt.fail_run(exc, _RUN1, (e1003,)) from None
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1001, e1003)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "domains") from None
+        try:
+            out.append(_P_I(v.ret))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN32, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_list_all_domains_ret(data: bytes | bytearray | memoryview) -> RemoteConnectListAllDomainsRet:
+def unpack_remote_connect_list_all_domains_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectListAllDomainsRet:
     """Decode exactly one ``remote_connect_list_all_domains_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_list_all_domains_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_list_all_domains_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN31, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 16384:
+                raise _rt.too_long("array", n1001, 16384)
+            if n1001 * 24 > len(buf) - off:
+                raise _rt.truncated(n1001 * 24, off, buf)
+            lst1002 = []
+            append1003 = lst1002.append
+            if n1001:
+                h1005 = _U_I(buf, off)[0]
+                off += 4
+            last1006 = n1001 - 1
+            for i1004 in range(n1001):
+                try:
+                    s1007 = _B_remote_nonnull_domain()
+                    try:
+                        if h1005 > 4194304:
+                            raise _rt.too_long("string", h1005, 4194304)
+                        end1008 = off + h1005
+                        s1007.name = buf[off:end1008].decode("utf-8", "surrogateescape")
+                        off = end1008 + _PADN[h1005 & 3]
+                    except Exception as exc:
+                        raise _rt.fail(exc, "name") from None
+                    if i1004 < last1006:
+                        try:
+                            s1007.uuid, s1007.id, h1005 = _U_16siI(buf, off)
+                        except Exception as exc:
+                            raise _rt.fail_unpack(exc, _RUN33, 24, off, buf) from None
+                        off += 24
+                    else:
+                        try:
+                            s1007.uuid, s1007.id = _U_16si(buf, off)
+                        except Exception as exc:
+                            raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                        off += 20
+                    s1007.__class__ = RemoteNonnullDomain
+                except Exception as exc:
+                    raise _rt.fail(exc, i1004) from None
+                append1003(s1007)
+            o.domains = lst1002
+        except Exception as exc:
+            raise _rt.fail(exc, "domains") from None
+        try:
+            o.ret = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN32, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectListAllDomainsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_lookup_by_id_args(value: RemoteDomainLookupByIdArgs) -> bytes:
     """Encode one ``remote_domain_lookup_by_id_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_lookup_by_id_args(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN34, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_lookup_by_id_args(data: bytes | bytearray | memoryview) -> RemoteDomainLookupByIdArgs:
+def unpack_remote_domain_lookup_by_id_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainLookupByIdArgs:
     """Decode exactly one ``remote_domain_lookup_by_id_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_lookup_by_id_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_lookup_by_id_args()
+        try:
+            o.id = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN34, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainLookupByIdArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_lookup_by_id_ret(value: RemoteDomainLookupByIdRet) -> bytes:
     """Encode one ``remote_domain_lookup_by_id_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_lookup_by_id_ret(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_lookup_by_id_ret(data: bytes | bytearray | memoryview) -> RemoteDomainLookupByIdRet:
+def unpack_remote_domain_lookup_by_id_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainLookupByIdRet:
     """Decode exactly one ``remote_domain_lookup_by_id_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_lookup_by_id_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_lookup_by_id_ret()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainLookupByIdRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_lookup_by_uuid_args(value: RemoteDomainLookupByUuidArgs) -> bytes:
     """Encode one ``remote_domain_lookup_by_uuid_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_lookup_by_uuid_args(out, value)
+        v = value
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out.append(_P_16s(v.uuid))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN3, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_lookup_by_uuid_args(data: bytes | bytearray | memoryview) -> RemoteDomainLookupByUuidArgs:
+def unpack_remote_domain_lookup_by_uuid_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainLookupByUuidArgs:
     """Decode exactly one ``remote_domain_lookup_by_uuid_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_lookup_by_uuid_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_lookup_by_uuid_args()
+        try:
+            o.uuid = _U_16s(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+        off += 16
+        o.__class__ = RemoteDomainLookupByUuidArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_lookup_by_uuid_ret(value: RemoteDomainLookupByUuidRet) -> bytes:
     """Encode one ``remote_domain_lookup_by_uuid_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_lookup_by_uuid_ret(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_lookup_by_uuid_ret(data: bytes | bytearray | memoryview) -> RemoteDomainLookupByUuidRet:
+def unpack_remote_domain_lookup_by_uuid_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainLookupByUuidRet:
     """Decode exactly one ``remote_domain_lookup_by_uuid_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_lookup_by_uuid_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_lookup_by_uuid_ret()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainLookupByUuidRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_lookup_by_name_args(value: RemoteDomainLookupByNameArgs) -> bytes:
     """Encode one ``remote_domain_lookup_by_name_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_lookup_by_name_args(out, value)
+        v = value
+        try:
+            b1001 = v.name.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_lookup_by_name_args(data: bytes | bytearray | memoryview) -> RemoteDomainLookupByNameArgs:
+def unpack_remote_domain_lookup_by_name_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainLookupByNameArgs:
     """Decode exactly one ``remote_domain_lookup_by_name_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_lookup_by_name_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_lookup_by_name_args()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        o.__class__ = RemoteDomainLookupByNameArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_lookup_by_name_ret(value: RemoteDomainLookupByNameRet) -> bytes:
     """Encode one ``remote_domain_lookup_by_name_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_lookup_by_name_ret(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_lookup_by_name_ret(data: bytes | bytearray | memoryview) -> RemoteDomainLookupByNameRet:
+def unpack_remote_domain_lookup_by_name_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainLookupByNameRet:
     """Decode exactly one ``remote_domain_lookup_by_name_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_lookup_by_name_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_lookup_by_name_ret()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainLookupByNameRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_create_xml_args(value: RemoteDomainCreateXmlArgs) -> bytes:
     """Encode one ``remote_domain_create_xml_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_create_xml_args(out, value)
+        v = value
+        try:
+            b1001 = v.xml_desc.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml_desc") from None
+        try:
+            out += (_P_I(n1002), b1001, _PP_I[len(b1001) & 3](v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_create_xml_args(data: bytes | bytearray | memoryview) -> RemoteDomainCreateXmlArgs:
+def unpack_remote_domain_create_xml_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainCreateXmlArgs:
     """Decode exactly one ``remote_domain_create_xml_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_create_xml_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_create_xml_args()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN37, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.xml_desc = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml_desc") from None
+        try:
+            o.flags = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainCreateXmlArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_create_xml_ret(value: RemoteDomainCreateXmlRet) -> bytes:
     """Encode one ``remote_domain_create_xml_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_create_xml_ret(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_create_xml_ret(data: bytes | bytearray | memoryview) -> RemoteDomainCreateXmlRet:
+def unpack_remote_domain_create_xml_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainCreateXmlRet:
     """Decode exactly one ``remote_domain_create_xml_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_create_xml_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_create_xml_ret()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainCreateXmlRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_create_args(value: RemoteDomainCreateArgs) -> bytes:
     """Encode one ``remote_domain_create_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_create_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_create_args(data: bytes | bytearray | memoryview) -> RemoteDomainCreateArgs:
+def unpack_remote_domain_create_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainCreateArgs:
     """Decode exactly one ``remote_domain_create_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_create_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_create_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainCreateArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_create_with_flags_args(value: RemoteDomainCreateWithFlagsArgs) -> bytes:
     """Encode one ``remote_domain_create_with_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_create_with_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_create_with_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainCreateWithFlagsArgs:
+def unpack_remote_domain_create_with_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainCreateWithFlagsArgs:
     """Decode exactly one ``remote_domain_create_with_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_create_with_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_create_with_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainCreateWithFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_create_with_flags_ret(value: RemoteDomainCreateWithFlagsRet) -> bytes:
     """Encode one ``remote_domain_create_with_flags_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_create_with_flags_ret(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_create_with_flags_ret(data: bytes | bytearray | memoryview) -> RemoteDomainCreateWithFlagsRet:
+def unpack_remote_domain_create_with_flags_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainCreateWithFlagsRet:
     """Decode exactly one ``remote_domain_create_with_flags_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_create_with_flags_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_create_with_flags_ret()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainCreateWithFlagsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_define_xml_args(value: RemoteDomainDefineXmlArgs) -> bytes:
     """Encode one ``remote_domain_define_xml_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_define_xml_args(out, value)
+        v = value
+        try:
+            b1001 = v.xml.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_define_xml_args(data: bytes | bytearray | memoryview) -> RemoteDomainDefineXmlArgs:
+def unpack_remote_domain_define_xml_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDefineXmlArgs:
     """Decode exactly one ``remote_domain_define_xml_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_define_xml_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_define_xml_args()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.xml = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        o.__class__ = RemoteDomainDefineXmlArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_define_xml_ret(value: RemoteDomainDefineXmlRet) -> bytes:
     """Encode one ``remote_domain_define_xml_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_define_xml_ret(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_define_xml_ret(data: bytes | bytearray | memoryview) -> RemoteDomainDefineXmlRet:
+def unpack_remote_domain_define_xml_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDefineXmlRet:
     """Decode exactly one ``remote_domain_define_xml_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_define_xml_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_define_xml_ret()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainDefineXmlRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_define_xml_flags_args(value: RemoteDomainDefineXmlFlagsArgs) -> bytes:
     """Encode one ``remote_domain_define_xml_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_define_xml_flags_args(out, value)
+        v = value
+        try:
+            b1001 = v.xml.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            out += (_P_I(n1002), b1001, _PP_I[len(b1001) & 3](v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_define_xml_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainDefineXmlFlagsArgs:
+def unpack_remote_domain_define_xml_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDefineXmlFlagsArgs:
     """Decode exactly one ``remote_domain_define_xml_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_define_xml_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_define_xml_flags_args()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.xml = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            o.flags = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainDefineXmlFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_define_xml_flags_ret(value: RemoteDomainDefineXmlFlagsRet) -> bytes:
     """Encode one ``remote_domain_define_xml_flags_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_define_xml_flags_ret(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_define_xml_flags_ret(data: bytes | bytearray | memoryview) -> RemoteDomainDefineXmlFlagsRet:
+def unpack_remote_domain_define_xml_flags_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDefineXmlFlagsRet:
     """Decode exactly one ``remote_domain_define_xml_flags_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_define_xml_flags_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_define_xml_flags_ret()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainDefineXmlFlagsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_undefine_args(value: RemoteDomainUndefineArgs) -> bytes:
     """Encode one ``remote_domain_undefine_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_undefine_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_undefine_args(data: bytes | bytearray | memoryview) -> RemoteDomainUndefineArgs:
+def unpack_remote_domain_undefine_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainUndefineArgs:
     """Decode exactly one ``remote_domain_undefine_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_undefine_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_undefine_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainUndefineArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_undefine_flags_args(value: RemoteDomainUndefineFlagsArgs) -> bytes:
     """Encode one ``remote_domain_undefine_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_undefine_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_undefine_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainUndefineFlagsArgs:
+def unpack_remote_domain_undefine_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainUndefineFlagsArgs:
     """Decode exactly one ``remote_domain_undefine_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_undefine_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_undefine_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainUndefineFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_destroy_args(value: RemoteDomainDestroyArgs) -> bytes:
     """Encode one ``remote_domain_destroy_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_destroy_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_destroy_args(data: bytes | bytearray | memoryview) -> RemoteDomainDestroyArgs:
+def unpack_remote_domain_destroy_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDestroyArgs:
     """Decode exactly one ``remote_domain_destroy_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_destroy_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_destroy_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainDestroyArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_destroy_flags_args(value: RemoteDomainDestroyFlagsArgs) -> bytes:
     """Encode one ``remote_domain_destroy_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_destroy_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_destroy_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainDestroyFlagsArgs:
+def unpack_remote_domain_destroy_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDestroyFlagsArgs:
     """Decode exactly one ``remote_domain_destroy_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_destroy_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_destroy_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainDestroyFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_suspend_args(value: RemoteDomainSuspendArgs) -> bytes:
     """Encode one ``remote_domain_suspend_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_suspend_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_suspend_args(data: bytes | bytearray | memoryview) -> RemoteDomainSuspendArgs:
+def unpack_remote_domain_suspend_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainSuspendArgs:
     """Decode exactly one ``remote_domain_suspend_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_suspend_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_suspend_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainSuspendArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_resume_args(value: RemoteDomainResumeArgs) -> bytes:
     """Encode one ``remote_domain_resume_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_resume_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_resume_args(data: bytes | bytearray | memoryview) -> RemoteDomainResumeArgs:
+def unpack_remote_domain_resume_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainResumeArgs:
     """Decode exactly one ``remote_domain_resume_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_resume_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_resume_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainResumeArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_shutdown_args(value: RemoteDomainShutdownArgs) -> bytes:
     """Encode one ``remote_domain_shutdown_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_shutdown_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_shutdown_args(data: bytes | bytearray | memoryview) -> RemoteDomainShutdownArgs:
+def unpack_remote_domain_shutdown_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainShutdownArgs:
     """Decode exactly one ``remote_domain_shutdown_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_shutdown_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_shutdown_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainShutdownArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_shutdown_flags_args(value: RemoteDomainShutdownFlagsArgs) -> bytes:
     """Encode one ``remote_domain_shutdown_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_shutdown_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_shutdown_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainShutdownFlagsArgs:
+def unpack_remote_domain_shutdown_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainShutdownFlagsArgs:
     """Decode exactly one ``remote_domain_shutdown_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_shutdown_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_shutdown_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainShutdownFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_reboot_args(value: RemoteDomainRebootArgs) -> bytes:
     """Encode one ``remote_domain_reboot_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_reboot_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_reboot_args(data: bytes | bytearray | memoryview) -> RemoteDomainRebootArgs:
+def unpack_remote_domain_reboot_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainRebootArgs:
     """Decode exactly one ``remote_domain_reboot_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_reboot_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_reboot_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainRebootArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_info_args(value: RemoteDomainGetInfoArgs) -> bytes:
     """Encode one ``remote_domain_get_info_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_info_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_info_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetInfoArgs:
+def unpack_remote_domain_get_info_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetInfoArgs:
     """Decode exactly one ``remote_domain_get_info_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_info_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_info_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetInfoArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_info_ret(value: RemoteDomainGetInfoRet) -> bytes:
     """Encode one ``remote_domain_get_info_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_info_ret(out, value)
+        v = value
+        try:
+            if not 0 <= v.state <= 255:
+                raise _rt.out_of_range(v.state, "unsigned char", "state")
+            if not 0 <= v.nrVirtCpu <= 65535:
+                raise _rt.out_of_range(v.nrVirtCpu, "unsigned short", "nrVirtCpu")
+            out.append(_P_IQQIQ(v.state, v.maxMem, v.memory, v.nrVirtCpu, v.cpuTime))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN41, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_info_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetInfoRet:
+def unpack_remote_domain_get_info_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetInfoRet:
     """Decode exactly one ``remote_domain_get_info_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_info_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_info_ret()
+        try:
+            o.state, o.maxMem, o.memory, o.nrVirtCpu, o.cpuTime = _U_IQQIQ(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN41, 32, off, buf) from None
+        off += 32
+        if not 0 <= o.state <= 255:
+            raise _rt.out_of_range(o.state, "unsigned char", "state")
+        if not 0 <= o.nrVirtCpu <= 65535:
+            raise _rt.out_of_range(o.nrVirtCpu, "unsigned short", "nrVirtCpu")
+        o.__class__ = RemoteDomainGetInfoRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_state_args(value: RemoteDomainGetStateArgs) -> bytes:
     """Encode one ``remote_domain_get_state_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_state_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_state_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetStateArgs:
+def unpack_remote_domain_get_state_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetStateArgs:
     """Decode exactly one ``remote_domain_get_state_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_state_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_state_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetStateArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_state_ret(value: RemoteDomainGetStateRet) -> bytes:
     """Encode one ``remote_domain_get_state_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_state_ret(out, value)
+        v = value
+        try:
+            out.append(_P_ii(v.state, v.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN42, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_state_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetStateRet:
+def unpack_remote_domain_get_state_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetStateRet:
     """Decode exactly one ``remote_domain_get_state_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_state_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_state_ret()
+        try:
+            o.state, o.reason = _U_ii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteDomainGetStateRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_xml_desc_args(value: RemoteDomainGetXmlDescArgs) -> bytes:
     """Encode one ``remote_domain_get_xml_desc_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_xml_desc_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_xml_desc_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetXmlDescArgs:
+def unpack_remote_domain_get_xml_desc_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetXmlDescArgs:
     """Decode exactly one ``remote_domain_get_xml_desc_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_xml_desc_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_xml_desc_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetXmlDescArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_xml_desc_ret(value: RemoteDomainGetXmlDescRet) -> bytes:
     """Encode one ``remote_domain_get_xml_desc_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_xml_desc_ret(out, value)
+        v = value
+        try:
+            b1001 = v.xml.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_xml_desc_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetXmlDescRet:
+def unpack_remote_domain_get_xml_desc_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetXmlDescRet:
     """Decode exactly one ``remote_domain_get_xml_desc_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_xml_desc_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_xml_desc_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.xml = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        o.__class__ = RemoteDomainGetXmlDescRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_os_type_args(value: RemoteDomainGetOsTypeArgs) -> bytes:
     """Encode one ``remote_domain_get_os_type_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_os_type_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_os_type_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetOsTypeArgs:
+def unpack_remote_domain_get_os_type_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetOsTypeArgs:
     """Decode exactly one ``remote_domain_get_os_type_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_os_type_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_os_type_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetOsTypeArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_os_type_ret(value: RemoteDomainGetOsTypeRet) -> bytes:
     """Encode one ``remote_domain_get_os_type_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_os_type_ret(out, value)
+        v = value
+        try:
+            b1001 = v.type.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_os_type_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetOsTypeRet:
+def unpack_remote_domain_get_os_type_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetOsTypeRet:
     """Decode exactly one ``remote_domain_get_os_type_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_os_type_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_os_type_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.type = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        o.__class__ = RemoteDomainGetOsTypeRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_max_memory_args(value: RemoteDomainGetMaxMemoryArgs) -> bytes:
     """Encode one ``remote_domain_get_max_memory_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_max_memory_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_max_memory_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetMaxMemoryArgs:
+def unpack_remote_domain_get_max_memory_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetMaxMemoryArgs:
     """Decode exactly one ``remote_domain_get_max_memory_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_max_memory_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_max_memory_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetMaxMemoryArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_max_memory_ret(value: RemoteDomainGetMaxMemoryRet) -> bytes:
     """Encode one ``remote_domain_get_max_memory_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_max_memory_ret(out, value)
+        v = value
+        try:
+            out.append(_P_Q(v.memory))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN43, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_max_memory_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetMaxMemoryRet:
+def unpack_remote_domain_get_max_memory_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetMaxMemoryRet:
     """Decode exactly one ``remote_domain_get_max_memory_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_max_memory_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_max_memory_ret()
+        try:
+            o.memory = _U_Q(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN43, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteDomainGetMaxMemoryRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_vcpus_flags_args(value: RemoteDomainGetVcpusFlagsArgs) -> bytes:
     """Encode one ``remote_domain_get_vcpus_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_vcpus_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_vcpus_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetVcpusFlagsArgs:
+def unpack_remote_domain_get_vcpus_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetVcpusFlagsArgs:
     """Decode exactly one ``remote_domain_get_vcpus_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_vcpus_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_vcpus_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetVcpusFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_vcpus_flags_ret(value: RemoteDomainGetVcpusFlagsRet) -> bytes:
     """Encode one ``remote_domain_get_vcpus_flags_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_vcpus_flags_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.num))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN27, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_vcpus_flags_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetVcpusFlagsRet:
+def unpack_remote_domain_get_vcpus_flags_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetVcpusFlagsRet:
     """Decode exactly one ``remote_domain_get_vcpus_flags_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_vcpus_flags_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_vcpus_flags_ret()
+        try:
+            o.num = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainGetVcpusFlagsRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_is_active_args(value: RemoteDomainIsActiveArgs) -> bytes:
     """Encode one ``remote_domain_is_active_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_is_active_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_is_active_args(data: bytes | bytearray | memoryview) -> RemoteDomainIsActiveArgs:
+def unpack_remote_domain_is_active_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainIsActiveArgs:
     """Decode exactly one ``remote_domain_is_active_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_is_active_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_is_active_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainIsActiveArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_is_active_ret(value: RemoteDomainIsActiveRet) -> bytes:
     """Encode one ``remote_domain_is_active_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_is_active_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.active))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN44, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_is_active_ret(data: bytes | bytearray | memoryview) -> RemoteDomainIsActiveRet:
+def unpack_remote_domain_is_active_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainIsActiveRet:
     """Decode exactly one ``remote_domain_is_active_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_is_active_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_is_active_ret()
+        try:
+            o.active = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainIsActiveRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_is_persistent_args(value: RemoteDomainIsPersistentArgs) -> bytes:
     """Encode one ``remote_domain_is_persistent_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_is_persistent_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_is_persistent_args(data: bytes | bytearray | memoryview) -> RemoteDomainIsPersistentArgs:
+def unpack_remote_domain_is_persistent_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainIsPersistentArgs:
     """Decode exactly one ``remote_domain_is_persistent_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_is_persistent_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_is_persistent_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainIsPersistentArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_is_persistent_ret(value: RemoteDomainIsPersistentRet) -> bytes:
     """Encode one ``remote_domain_is_persistent_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_is_persistent_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.persistent))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN45, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_is_persistent_ret(data: bytes | bytearray | memoryview) -> RemoteDomainIsPersistentRet:
+def unpack_remote_domain_is_persistent_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainIsPersistentRet:
     """Decode exactly one ``remote_domain_is_persistent_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_is_persistent_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_is_persistent_ret()
+        try:
+            o.persistent = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN45, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainIsPersistentRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_autostart_args(value: RemoteDomainGetAutostartArgs) -> bytes:
     """Encode one ``remote_domain_get_autostart_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_autostart_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_autostart_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetAutostartArgs:
+def unpack_remote_domain_get_autostart_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetAutostartArgs:
     """Decode exactly one ``remote_domain_get_autostart_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_autostart_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_autostart_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetAutostartArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_autostart_ret(value: RemoteDomainGetAutostartRet) -> bytes:
     """Encode one ``remote_domain_get_autostart_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_autostart_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.autostart))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN46, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_autostart_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetAutostartRet:
+def unpack_remote_domain_get_autostart_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetAutostartRet:
     """Decode exactly one ``remote_domain_get_autostart_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_autostart_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_autostart_ret()
+        try:
+            o.autostart = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN46, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainGetAutostartRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_set_autostart_args(value: RemoteDomainSetAutostartArgs) -> bytes:
     """Encode one ``remote_domain_set_autostart_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_set_autostart_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (
+                _P_I(n1003),
+                b1002,
+                _PP_16sii[len(b1002) & 3](s1001.uuid, s1001.id, v.autostart),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN47, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_set_autostart_args(data: bytes | bytearray | memoryview) -> RemoteDomainSetAutostartArgs:
+def unpack_remote_domain_set_autostart_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainSetAutostartArgs:
     """Decode exactly one ``remote_domain_set_autostart_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_set_autostart_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_set_autostart_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.autostart = _U_16sii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN48, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainSetAutostartArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_has_managed_save_image_args(value: RemoteDomainHasManagedSaveImageArgs) -> bytes:
+def pack_remote_domain_has_managed_save_image_args(
+    value: RemoteDomainHasManagedSaveImageArgs
+) -> bytes:
     """Encode one ``remote_domain_has_managed_save_image_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_has_managed_save_image_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_has_managed_save_image_args(data: bytes | bytearray | memoryview) -> RemoteDomainHasManagedSaveImageArgs:
+def unpack_remote_domain_has_managed_save_image_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainHasManagedSaveImageArgs:
     """Decode exactly one ``remote_domain_has_managed_save_image_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_has_managed_save_image_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_has_managed_save_image_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainHasManagedSaveImageArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_has_managed_save_image_ret(value: RemoteDomainHasManagedSaveImageRet) -> bytes:
+def pack_remote_domain_has_managed_save_image_ret(
+    value: RemoteDomainHasManagedSaveImageRet
+) -> bytes:
     """Encode one ``remote_domain_has_managed_save_image_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_has_managed_save_image_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.result))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN49, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_has_managed_save_image_ret(data: bytes | bytearray | memoryview) -> RemoteDomainHasManagedSaveImageRet:
+def unpack_remote_domain_has_managed_save_image_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainHasManagedSaveImageRet:
     """Decode exactly one ``remote_domain_has_managed_save_image_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_has_managed_save_image_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_has_managed_save_image_ret()
+        try:
+            o.result = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN49, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainHasManagedSaveImageRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_security_label_args(value: RemoteDomainGetSecurityLabelArgs) -> bytes:
     """Encode one ``remote_domain_get_security_label_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_security_label_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_security_label_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetSecurityLabelArgs:
+def unpack_remote_domain_get_security_label_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetSecurityLabelArgs:
     """Decode exactly one ``remote_domain_get_security_label_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_security_label_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_security_label_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetSecurityLabelArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_security_label_ret(value: RemoteDomainGetSecurityLabelRet) -> bytes:
     """Encode one ``remote_domain_get_security_label_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_security_label_ret(out, value)
+        v = value
+        try:
+            t1001 = v.label
+            n1002 = len(t1001)
+            if n1002 > 4097:
+                raise _rt.too_long("array", n1002, 4097)
+        except Exception as exc:
+            raise _rt.fail(exc, "label") from None
+        try:
+            out.append(_P_I(n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN50, ()) from None
+        try:
+            for e1003 in t1001:
+                try:
+                    if not -128 <= e1003 <= 255:
+                        raise _rt.out_of_range(e1003, "char")
+                    out.append(_P_i(e1003))
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1001, e1003)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "label") from None
+        try:
+            out.append(_P_i(v.enforcing))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN51, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_security_label_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetSecurityLabelRet:
+def unpack_remote_domain_get_security_label_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetSecurityLabelRet:
     """Decode exactly one ``remote_domain_get_security_label_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_security_label_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_security_label_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN50, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4097:
+                raise _rt.too_long("array", n1001, 4097)
+            if n1001 * 4 > len(buf) - off:
+                raise _rt.truncated(n1001 * 4, off, buf)
+            lst1002 = []
+            append1003 = lst1002.append
+            for i1004 in range(n1001):
+                try:
+                    t1006 = _U_i(buf, off)[0]
+                    if not -128 <= t1006 <= 255:
+                        raise _rt.out_of_range(t1006, "char")
+                    e1005 = t1006
+                    off += 4
+                except Exception as exc:
+                    raise _rt.fail(exc, i1004) from None
+                append1003(e1005)
+            o.label = lst1002
+        except Exception as exc:
+            raise _rt.fail(exc, "label") from None
+        try:
+            o.enforcing = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN51, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainGetSecurityLabelRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_messages_args(value: RemoteDomainGetMessagesArgs) -> bytes:
     """Encode one ``remote_domain_get_messages_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_messages_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_messages_args(data: bytes | bytearray | memoryview) -> RemoteDomainGetMessagesArgs:
+def unpack_remote_domain_get_messages_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetMessagesArgs:
     """Decode exactly one ``remote_domain_get_messages_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_messages_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_messages_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainGetMessagesArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_get_messages_ret(value: RemoteDomainGetMessagesRet) -> bytes:
     """Encode one ``remote_domain_get_messages_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_get_messages_ret(out, value)
+        v = value
+        try:
+            t1001 = v.msgs
+            n1002 = len(t1001)
+            if n1002 > 2048:
+                raise _rt.too_long("array", n1002, 2048)
+        except Exception as exc:
+            raise _rt.fail(exc, "msgs") from None
+        try:
+            out.append(_P_I(n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN52, ()) from None
+        try:
+            for e1003 in t1001:
+                try:
+                    b1004 = e1003.encode("utf-8", "surrogateescape")
+                    n1005 = len(b1004)
+                    if n1005 > 4194304:
+                        raise _rt.too_long("string", n1005, 4194304)
+                    out.append(_P_I(n1005))
+                    out += (b1004, _PAD[len(b1004) & 3])
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1001, e1003)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "msgs") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_get_messages_ret(data: bytes | bytearray | memoryview) -> RemoteDomainGetMessagesRet:
+def unpack_remote_domain_get_messages_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainGetMessagesRet:
     """Decode exactly one ``remote_domain_get_messages_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_get_messages_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_get_messages_ret()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN52, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 2048:
+                raise _rt.too_long("array", n1001, 2048)
+            if n1001 * 4 > len(buf) - off:
+                raise _rt.truncated(n1001 * 4, off, buf)
+            lst1002 = []
+            append1003 = lst1002.append
+            for i1004 in range(n1001):
+                try:
+                    n1006 = _U_I(buf, off)[0]
+                    off += 4
+                    if n1006 > 4194304:
+                        raise _rt.too_long("string", n1006, 4194304)
+                    end1007 = off + n1006
+                    e1005 = buf[off:end1007].decode("utf-8", "surrogateescape")
+                    off = end1007 + _PADN[n1006 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, i1004) from None
+                append1003(e1005)
+            o.msgs = lst1002
+        except Exception as exc:
+            raise _rt.fail(exc, "msgs") from None
+        o.__class__ = RemoteDomainGetMessagesRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_snapshot_num_args(value: RemoteDomainSnapshotNumArgs) -> bytes:
     """Encode one ``remote_domain_snapshot_num_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_snapshot_num_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_snapshot_num_args(data: bytes | bytearray | memoryview) -> RemoteDomainSnapshotNumArgs:
+def unpack_remote_domain_snapshot_num_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainSnapshotNumArgs:
     """Decode exactly one ``remote_domain_snapshot_num_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_snapshot_num_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_snapshot_num_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainSnapshotNumArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_snapshot_num_ret(value: RemoteDomainSnapshotNumRet) -> bytes:
     """Encode one ``remote_domain_snapshot_num_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_snapshot_num_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.num))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN27, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_snapshot_num_ret(data: bytes | bytearray | memoryview) -> RemoteDomainSnapshotNumRet:
+def unpack_remote_domain_snapshot_num_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainSnapshotNumRet:
     """Decode exactly one ``remote_domain_snapshot_num_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_snapshot_num_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_snapshot_num_ret()
+        try:
+            o.num = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainSnapshotNumRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_attach_device_args(value: RemoteDomainAttachDeviceArgs) -> bytes:
     """Encode one ``remote_domain_attach_device_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_attach_device_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
+        out += (b1004, _PAD[len(b1004) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_attach_device_args(data: bytes | bytearray | memoryview) -> RemoteDomainAttachDeviceArgs:
+def unpack_remote_domain_attach_device_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainAttachDeviceArgs:
     """Decode exactly one ``remote_domain_attach_device_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_attach_device_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_attach_device_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        o.__class__ = RemoteDomainAttachDeviceArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_attach_device_flags_args(value: RemoteDomainAttachDeviceFlagsArgs) -> bytes:
     """Encode one ``remote_domain_attach_device_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_attach_device_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
+        try:
+            out += (b1004, _PP_I[len(b1004) & 3](v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_attach_device_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainAttachDeviceFlagsArgs:
+def unpack_remote_domain_attach_device_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainAttachDeviceFlagsArgs:
     """Decode exactly one ``remote_domain_attach_device_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_attach_device_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_attach_device_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            o.flags = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainAttachDeviceFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_detach_device_args(value: RemoteDomainDetachDeviceArgs) -> bytes:
     """Encode one ``remote_domain_detach_device_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_detach_device_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
+        out += (b1004, _PAD[len(b1004) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_detach_device_args(data: bytes | bytearray | memoryview) -> RemoteDomainDetachDeviceArgs:
+def unpack_remote_domain_detach_device_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDetachDeviceArgs:
     """Decode exactly one ``remote_domain_detach_device_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_detach_device_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_detach_device_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        o.__class__ = RemoteDomainDetachDeviceArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_detach_device_flags_args(value: RemoteDomainDetachDeviceFlagsArgs) -> bytes:
     """Encode one ``remote_domain_detach_device_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_detach_device_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
+        try:
+            out += (b1004, _PP_I[len(b1004) & 3](v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_detach_device_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainDetachDeviceFlagsArgs:
+def unpack_remote_domain_detach_device_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDetachDeviceFlagsArgs:
     """Decode exactly one ``remote_domain_detach_device_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_detach_device_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_detach_device_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "xml") from None
+        try:
+            o.flags = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainDetachDeviceFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_detach_device_alias_args(value: RemoteDomainDetachDeviceAliasArgs) -> bytes:
     """Encode one ``remote_domain_detach_device_alias_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_detach_device_alias_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.alias.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "alias") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN54, (s1001,)) from None
+        try:
+            out += (b1004, _PP_I[len(b1004) & 3](v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_detach_device_alias_args(data: bytes | bytearray | memoryview) -> RemoteDomainDetachDeviceAliasArgs:
+def unpack_remote_domain_detach_device_alias_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainDetachDeviceAliasArgs:
     """Decode exactly one ``remote_domain_detach_device_alias_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_detach_device_alias_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_detach_device_alias_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.alias = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "alias") from None
+        try:
+            o.flags = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainDetachDeviceAliasArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_set_max_memory_args(value: RemoteDomainSetMaxMemoryArgs) -> bytes:
     """Encode one ``remote_domain_set_max_memory_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_set_max_memory_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siQ[len(b1002) & 3](s1001.uuid, s1001.id, v.memory))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN55, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_set_max_memory_args(data: bytes | bytearray | memoryview) -> RemoteDomainSetMaxMemoryArgs:
+def unpack_remote_domain_set_max_memory_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainSetMaxMemoryArgs:
     """Decode exactly one ``remote_domain_set_max_memory_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_set_max_memory_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_set_max_memory_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.memory = _U_16siQ(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+        off += 28
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainSetMaxMemoryArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_set_memory_args(value: RemoteDomainSetMemoryArgs) -> bytes:
     """Encode one ``remote_domain_set_memory_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_set_memory_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siQ[len(b1002) & 3](s1001.uuid, s1001.id, v.memory))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN55, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_set_memory_args(data: bytes | bytearray | memoryview) -> RemoteDomainSetMemoryArgs:
+def unpack_remote_domain_set_memory_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainSetMemoryArgs:
     """Decode exactly one ``remote_domain_set_memory_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_set_memory_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_set_memory_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.memory = _U_16siQ(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+        off += 28
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainSetMemoryArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_set_memory_flags_args(value: RemoteDomainSetMemoryFlagsArgs) -> bytes:
     """Encode one ``remote_domain_set_memory_flags_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_set_memory_flags_args(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (
+                _P_I(n1003),
+                b1002,
+                _PP_16siQI[len(b1002) & 3](s1001.uuid, s1001.id, v.memory, v.flags),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN57, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_set_memory_flags_args(data: bytes | bytearray | memoryview) -> RemoteDomainSetMemoryFlagsArgs:
+def unpack_remote_domain_set_memory_flags_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainSetMemoryFlagsArgs:
     """Decode exactly one ``remote_domain_set_memory_flags_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_set_memory_flags_args(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_set_memory_flags_args()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.memory, o.flags = _U_16siQI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN58, 32, off, buf) from None
+        off += 32
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainSetMemoryFlagsArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_domain_event_register_ret(value: RemoteConnectDomainEventRegisterRet) -> bytes:
+def pack_remote_connect_domain_event_register_ret(
+    value: RemoteConnectDomainEventRegisterRet
+) -> bytes:
     """Encode one ``remote_connect_domain_event_register_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_domain_event_register_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.cb_registered))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN59, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_domain_event_register_ret(data: bytes | bytearray | memoryview) -> RemoteConnectDomainEventRegisterRet:
+def unpack_remote_connect_domain_event_register_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectDomainEventRegisterRet:
     """Decode exactly one ``remote_connect_domain_event_register_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_domain_event_register_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_domain_event_register_ret()
+        try:
+            o.cb_registered = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectDomainEventRegisterRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_domain_event_deregister_ret(value: RemoteConnectDomainEventDeregisterRet) -> bytes:
+def pack_remote_connect_domain_event_deregister_ret(
+    value: RemoteConnectDomainEventDeregisterRet
+) -> bytes:
     """Encode one ``remote_connect_domain_event_deregister_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_domain_event_deregister_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.cb_registered))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN59, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_domain_event_deregister_ret(data: bytes | bytearray | memoryview) -> RemoteConnectDomainEventDeregisterRet:
+def unpack_remote_connect_domain_event_deregister_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectDomainEventDeregisterRet:
     """Decode exactly one ``remote_connect_domain_event_deregister_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_domain_event_deregister_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_domain_event_deregister_ret()
+        try:
+            o.cb_registered = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectDomainEventDeregisterRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_domain_event_register_any_args(value: RemoteConnectDomainEventRegisterAnyArgs) -> bytes:
+def pack_remote_connect_domain_event_register_any_args(
+    value: RemoteConnectDomainEventRegisterAnyArgs
+) -> bytes:
     """Encode one ``remote_connect_domain_event_register_any_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_domain_event_register_any_args(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.eventID))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN60, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_domain_event_register_any_args(data: bytes | bytearray | memoryview) -> RemoteConnectDomainEventRegisterAnyArgs:
+def unpack_remote_connect_domain_event_register_any_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectDomainEventRegisterAnyArgs:
     """Decode exactly one ``remote_connect_domain_event_register_any_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_domain_event_register_any_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_domain_event_register_any_args()
+        try:
+            o.eventID = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectDomainEventRegisterAnyArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_domain_event_deregister_any_args(value: RemoteConnectDomainEventDeregisterAnyArgs) -> bytes:
+def pack_remote_connect_domain_event_deregister_any_args(
+    value: RemoteConnectDomainEventDeregisterAnyArgs
+) -> bytes:
     """Encode one ``remote_connect_domain_event_deregister_any_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_domain_event_deregister_any_args(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.eventID))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN60, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_domain_event_deregister_any_args(data: bytes | bytearray | memoryview) -> RemoteConnectDomainEventDeregisterAnyArgs:
+def unpack_remote_connect_domain_event_deregister_any_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectDomainEventDeregisterAnyArgs:
     """Decode exactly one ``remote_connect_domain_event_deregister_any_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_domain_event_deregister_any_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_domain_event_deregister_any_args()
+        try:
+            o.eventID = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectDomainEventDeregisterAnyArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_domain_event_callback_register_any_args(value: RemoteConnectDomainEventCallbackRegisterAnyArgs) -> bytes:
+def pack_remote_connect_domain_event_callback_register_any_args(
+    value: RemoteConnectDomainEventCallbackRegisterAnyArgs
+) -> bytes:
     """Encode one ``remote_connect_domain_event_callback_register_any_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_domain_event_callback_register_any_args(out, value)
+        v = value
+        try:
+            t1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            out.append(_P_iI(v.eventID, t1001 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN61, (v,)) from None
+        try:
+            if t1001 is not None:
+                try:
+                    b1002 = t1001.name.encode("utf-8", "surrogateescape")
+                    n1003 = len(b1002)
+                    if n1003 > 4194304:
+                        raise _rt.too_long("string", n1003, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    if len(t1001.uuid) != 16:
+                        raise _rt.wrong_length(t1001.uuid, 16, "uuid")
+                    out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](t1001.uuid, t1001.id))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN1, (t1001,)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_domain_event_callback_register_any_args(data: bytes | bytearray | memoryview) -> RemoteConnectDomainEventCallbackRegisterAnyArgs:
+def unpack_remote_connect_domain_event_callback_register_any_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectDomainEventCallbackRegisterAnyArgs:
     """Decode exactly one ``remote_connect_domain_event_callback_register_any_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_domain_event_callback_register_any_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_domain_event_callback_register_any_args()
+        try:
+            o.eventID, n1001 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN61, 8, off, buf) from None
+        off += 8
+        try:
+            if n1001 == 0:
+                o.dom = None
+            elif n1001 == 1:
+                s1002 = _B_remote_nonnull_domain()
+                try:
+                    n1003 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+                off += 4
+                try:
+                    if n1003 > 4194304:
+                        raise _rt.too_long("string", n1003, 4194304)
+                    end1004 = off + n1003
+                    s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+                    off = end1004 + _PADN[n1003 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    s1002.uuid, s1002.id = _U_16si(buf, off)
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                off += 20
+                s1002.__class__ = RemoteNonnullDomain
+                o.dom = s1002
+            else:
+                raise _rt.bad_flag(n1001)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        o.__class__ = RemoteConnectDomainEventCallbackRegisterAnyArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_domain_event_callback_register_any_ret(value: RemoteConnectDomainEventCallbackRegisterAnyRet) -> bytes:
+def pack_remote_connect_domain_event_callback_register_any_ret(
+    value: RemoteConnectDomainEventCallbackRegisterAnyRet
+) -> bytes:
     """Encode one ``remote_connect_domain_event_callback_register_any_ret``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_domain_event_callback_register_any_ret(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.callbackID))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN62, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_domain_event_callback_register_any_ret(data: bytes | bytearray | memoryview) -> RemoteConnectDomainEventCallbackRegisterAnyRet:
+def unpack_remote_connect_domain_event_callback_register_any_ret(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectDomainEventCallbackRegisterAnyRet:
     """Decode exactly one ``remote_connect_domain_event_callback_register_any_ret`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_domain_event_callback_register_any_ret(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_domain_event_callback_register_any_ret()
+        try:
+            o.callbackID = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectDomainEventCallbackRegisterAnyRet
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_domain_event_callback_deregister_any_args(value: RemoteConnectDomainEventCallbackDeregisterAnyArgs) -> bytes:
+def pack_remote_connect_domain_event_callback_deregister_any_args(
+    value: RemoteConnectDomainEventCallbackDeregisterAnyArgs
+) -> bytes:
     """Encode one ``remote_connect_domain_event_callback_deregister_any_args``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_domain_event_callback_deregister_any_args(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.callbackID))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN62, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_domain_event_callback_deregister_any_args(data: bytes | bytearray | memoryview) -> RemoteConnectDomainEventCallbackDeregisterAnyArgs:
+def unpack_remote_connect_domain_event_callback_deregister_any_args(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectDomainEventCallbackDeregisterAnyArgs:
     """Decode exactly one ``remote_connect_domain_event_callback_deregister_any_args`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_domain_event_callback_deregister_any_args(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_domain_event_callback_deregister_any_args()
+        try:
+            o.callbackID = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectDomainEventCallbackDeregisterAnyArgs
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_lifecycle_msg(value: RemoteDomainEventLifecycleMsg) -> bytes:
     """Encode one ``remote_domain_event_lifecycle_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_lifecycle_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (
+                _P_I(n1003),
+                b1002,
+                _PP_16siii[len(b1002) & 3](s1001.uuid, s1001.id, v.event, v.detail),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN63, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_lifecycle_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventLifecycleMsg:
+def unpack_remote_domain_event_lifecycle_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventLifecycleMsg:
     """Decode exactly one ``remote_domain_event_lifecycle_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_lifecycle_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_lifecycle_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.event, o.detail = _U_16siii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
+        off += 28
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventLifecycleMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_lifecycle_msg(value: RemoteDomainEventCallbackLifecycleMsg) -> bytes:
+def pack_remote_domain_event_callback_lifecycle_msg(
+    value: RemoteDomainEventCallbackLifecycleMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_lifecycle_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_lifecycle_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (
+                b1003,
+                _PP_16siii[len(b1003) & 3](s1002.uuid, s1002.id, s1001.event, s1001.detail),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN66, (s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_lifecycle_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackLifecycleMsg:
+def unpack_remote_domain_event_callback_lifecycle_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackLifecycleMsg:
     """Decode exactly one ``remote_domain_event_callback_lifecycle_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_lifecycle_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_lifecycle_msg()
+        o.msg = s1001 = _B_remote_domain_event_lifecycle_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, s1001.event, s1001.detail = _U_16siii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN67, 28, off, buf) from None
+        off += 28
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventLifecycleMsg
+        o.__class__ = RemoteDomainEventCallbackLifecycleMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_reboot_msg(value: RemoteDomainEventRebootMsg) -> bytes:
     """Encode one ``remote_domain_event_reboot_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_reboot_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_reboot_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventRebootMsg:
+def unpack_remote_domain_event_reboot_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventRebootMsg:
     """Decode exactly one ``remote_domain_event_reboot_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_reboot_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_reboot_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventRebootMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_reboot_msg(value: RemoteDomainEventCallbackRebootMsg) -> bytes:
+def pack_remote_domain_event_callback_reboot_msg(
+    value: RemoteDomainEventCallbackRebootMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_reboot_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_reboot_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_reboot_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackRebootMsg:
+def unpack_remote_domain_event_callback_reboot_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackRebootMsg:
     """Decode exactly one ``remote_domain_event_callback_reboot_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_reboot_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_reboot_msg()
+        o.msg = s1001 = _B_remote_domain_event_reboot_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        off += 20
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventRebootMsg
+        o.__class__ = RemoteDomainEventCallbackRebootMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_rtc_change_msg(value: RemoteDomainEventRtcChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_rtc_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_rtc_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siq[len(b1002) & 3](s1001.uuid, s1001.id, v.offset))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN69, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_rtc_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventRtcChangeMsg:
+def unpack_remote_domain_event_rtc_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventRtcChangeMsg:
     """Decode exactly one ``remote_domain_event_rtc_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_rtc_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_rtc_change_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.offset = _U_16siq(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN70, 28, off, buf) from None
+        off += 28
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventRtcChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_rtc_change_msg(value: RemoteDomainEventCallbackRtcChangeMsg) -> bytes:
+def pack_remote_domain_event_callback_rtc_change_msg(
+    value: RemoteDomainEventCallbackRtcChangeMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_rtc_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_rtc_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siq[len(b1003) & 3](s1002.uuid, s1002.id, s1001.offset))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN71, (s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_rtc_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackRtcChangeMsg:
+def unpack_remote_domain_event_callback_rtc_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackRtcChangeMsg:
     """Decode exactly one ``remote_domain_event_callback_rtc_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_rtc_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_rtc_change_msg()
+        o.msg = s1001 = _B_remote_domain_event_rtc_change_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, s1001.offset = _U_16siq(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN72, 28, off, buf) from None
+        off += 28
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventRtcChangeMsg
+        o.__class__ = RemoteDomainEventCallbackRtcChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_watchdog_msg(value: RemoteDomainEventWatchdogMsg) -> bytes:
     """Encode one ``remote_domain_event_watchdog_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_watchdog_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16sii[len(b1002) & 3](s1001.uuid, s1001.id, v.action))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN73, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_watchdog_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventWatchdogMsg:
+def unpack_remote_domain_event_watchdog_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventWatchdogMsg:
     """Decode exactly one ``remote_domain_event_watchdog_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_watchdog_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_watchdog_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.action = _U_16sii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN74, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventWatchdogMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_watchdog_msg(value: RemoteDomainEventCallbackWatchdogMsg) -> bytes:
+def pack_remote_domain_event_callback_watchdog_msg(
+    value: RemoteDomainEventCallbackWatchdogMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_watchdog_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_watchdog_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16sii[len(b1003) & 3](s1002.uuid, s1002.id, s1001.action))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN75, (s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_watchdog_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackWatchdogMsg:
+def unpack_remote_domain_event_callback_watchdog_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackWatchdogMsg:
     """Decode exactly one ``remote_domain_event_callback_watchdog_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_watchdog_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_watchdog_msg()
+        o.msg = s1001 = _B_remote_domain_event_watchdog_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, s1001.action = _U_16sii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN76, 24, off, buf) from None
+        off += 24
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventWatchdogMsg
+        o.__class__ = RemoteDomainEventCallbackWatchdogMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_io_error_msg(value: RemoteDomainEventIoErrorMsg) -> bytes:
     """Encode one ``remote_domain_event_io_error_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_io_error_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.srcPath.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "srcPath") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN77, (s1001,)) from None
+        try:
+            b1006 = v.devAlias.encode("utf-8", "surrogateescape")
+            n1007 = len(b1006)
+            if n1007 > 4194304:
+                raise _rt.too_long("string", n1007, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            out += (b1004, _PP_I[len(b1004) & 3](n1007))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN78, ()) from None
+        try:
+            out += (b1006, _PP_i[len(b1006) & 3](v.action))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN79, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_io_error_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventIoErrorMsg:
+def unpack_remote_domain_event_io_error_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventIoErrorMsg:
     """Decode exactly one ``remote_domain_event_io_error_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_io_error_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_io_error_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.srcPath = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "srcPath") from None
+        try:
+            n1006 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+        off += 4
+        try:
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+            end1007 = off + n1006
+            o.devAlias = buf[off:end1007].decode("utf-8", "surrogateescape")
+            off = end1007 + _PADN[n1006 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            o.action = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN79, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainEventIoErrorMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_io_error_msg(value: RemoteDomainEventCallbackIoErrorMsg) -> bytes:
+def pack_remote_domain_event_callback_io_error_msg(
+    value: RemoteDomainEventCallbackIoErrorMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_io_error_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_io_error_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            b1005 = s1001.srcPath.encode("utf-8", "surrogateescape")
+            n1006 = len(b1005)
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.srcPath") from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN80, (s1002,)) from None
+        try:
+            b1007 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            n1008 = len(b1007)
+            if n1008 > 4194304:
+                raise _rt.too_long("string", n1008, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            out += (b1005, _PP_I[len(b1005) & 3](n1008))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN81, ()) from None
+        try:
+            out += (b1007, _PP_i[len(b1007) & 3](s1001.action))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN82, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_io_error_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackIoErrorMsg:
+def unpack_remote_domain_event_callback_io_error_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackIoErrorMsg:
     """Decode exactly one ``remote_domain_event_callback_io_error_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_io_error_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_io_error_msg()
+        o.msg = s1001 = _B_remote_domain_event_io_error_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+        off += 24
+        s1002.__class__ = RemoteNonnullDomain
+        try:
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+            end1006 = off + n1005
+            s1001.srcPath = buf[off:end1006].decode("utf-8", "surrogateescape")
+            off = end1006 + _PADN[n1005 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.srcPath") from None
+        try:
+            n1007 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+        off += 4
+        try:
+            if n1007 > 4194304:
+                raise _rt.too_long("string", n1007, 4194304)
+            end1008 = off + n1007
+            s1001.devAlias = buf[off:end1008].decode("utf-8", "surrogateescape")
+            off = end1008 + _PADN[n1007 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            s1001.action = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN82, 4, off, buf) from None
+        off += 4
+        s1001.__class__ = RemoteDomainEventIoErrorMsg
+        o.__class__ = RemoteDomainEventCallbackIoErrorMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_io_error_reason_msg(value: RemoteDomainEventIoErrorReasonMsg) -> bytes:
     """Encode one ``remote_domain_event_io_error_reason_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_io_error_reason_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.srcPath.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "srcPath") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN77, (s1001,)) from None
+        try:
+            b1006 = v.devAlias.encode("utf-8", "surrogateescape")
+            n1007 = len(b1006)
+            if n1007 > 4194304:
+                raise _rt.too_long("string", n1007, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            out += (b1004, _PP_I[len(b1004) & 3](n1007))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN78, ()) from None
+        try:
+            b1008 = v.reason.encode("utf-8", "surrogateescape")
+            n1009 = len(b1008)
+            if n1009 > 4194304:
+                raise _rt.too_long("string", n1009, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "reason") from None
+        try:
+            out += (b1006, _PP_iI[len(b1006) & 3](v.action, n1009))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN83, (v,)) from None
+        out += (b1008, _PAD[len(b1008) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_io_error_reason_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventIoErrorReasonMsg:
+def unpack_remote_domain_event_io_error_reason_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventIoErrorReasonMsg:
     """Decode exactly one ``remote_domain_event_io_error_reason_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_io_error_reason_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_io_error_reason_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.srcPath = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "srcPath") from None
+        try:
+            n1006 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+        off += 4
+        try:
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+            end1007 = off + n1006
+            o.devAlias = buf[off:end1007].decode("utf-8", "surrogateescape")
+            off = end1007 + _PADN[n1006 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            o.action, n1008 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN83, 8, off, buf) from None
+        off += 8
+        try:
+            if n1008 > 4194304:
+                raise _rt.too_long("string", n1008, 4194304)
+            end1009 = off + n1008
+            o.reason = buf[off:end1009].decode("utf-8", "surrogateescape")
+            off = end1009 + _PADN[n1008 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "reason") from None
+        o.__class__ = RemoteDomainEventIoErrorReasonMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_io_error_reason_msg(value: RemoteDomainEventCallbackIoErrorReasonMsg) -> bytes:
+def pack_remote_domain_event_callback_io_error_reason_msg(
+    value: RemoteDomainEventCallbackIoErrorReasonMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_io_error_reason_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_io_error_reason_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            b1005 = s1001.srcPath.encode("utf-8", "surrogateescape")
+            n1006 = len(b1005)
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.srcPath") from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN80, (s1002,)) from None
+        try:
+            b1007 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            n1008 = len(b1007)
+            if n1008 > 4194304:
+                raise _rt.too_long("string", n1008, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            out += (b1005, _PP_I[len(b1005) & 3](n1008))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN81, ()) from None
+        try:
+            b1009 = s1001.reason.encode("utf-8", "surrogateescape")
+            n1010 = len(b1009)
+            if n1010 > 4194304:
+                raise _rt.too_long("string", n1010, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.reason") from None
+        try:
+            out += (b1007, _PP_iI[len(b1007) & 3](s1001.action, n1010))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN84, (s1001,)) from None
+        out += (b1009, _PAD[len(b1009) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_io_error_reason_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackIoErrorReasonMsg:
+def unpack_remote_domain_event_callback_io_error_reason_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackIoErrorReasonMsg:
     """Decode exactly one ``remote_domain_event_callback_io_error_reason_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_io_error_reason_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_io_error_reason_msg()
+        o.msg = s1001 = _B_remote_domain_event_io_error_reason_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+        off += 24
+        s1002.__class__ = RemoteNonnullDomain
+        try:
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+            end1006 = off + n1005
+            s1001.srcPath = buf[off:end1006].decode("utf-8", "surrogateescape")
+            off = end1006 + _PADN[n1005 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.srcPath") from None
+        try:
+            n1007 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+        off += 4
+        try:
+            if n1007 > 4194304:
+                raise _rt.too_long("string", n1007, 4194304)
+            end1008 = off + n1007
+            s1001.devAlias = buf[off:end1008].decode("utf-8", "surrogateescape")
+            off = end1008 + _PADN[n1007 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            s1001.action, n1009 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN84, 8, off, buf) from None
+        off += 8
+        try:
+            if n1009 > 4194304:
+                raise _rt.too_long("string", n1009, 4194304)
+            end1010 = off + n1009
+            s1001.reason = buf[off:end1010].decode("utf-8", "surrogateescape")
+            off = end1010 + _PADN[n1009 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.reason") from None
+        s1001.__class__ = RemoteDomainEventIoErrorReasonMsg
+        o.__class__ = RemoteDomainEventCallbackIoErrorReasonMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_graphics_address(value: RemoteDomainEventGraphicsAddress) -> bytes:
     """Encode one ``remote_domain_event_graphics_address``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_graphics_address(out, value)
+        v = value
+        try:
+            b1001 = v.node.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "node") from None
+        try:
+            out.append(_P_iI(v.family, n1002))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN85, (v,)) from None
+        try:
+            b1003 = v.service.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "service") from None
+        try:
+            out += (b1001, _PP_I[len(b1001) & 3](n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN86, ()) from None
+        out += (b1003, _PAD[len(b1003) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_graphics_address(data: bytes | bytearray | memoryview) -> RemoteDomainEventGraphicsAddress:
+def unpack_remote_domain_event_graphics_address(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventGraphicsAddress:
     """Decode exactly one ``remote_domain_event_graphics_address`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_graphics_address(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_graphics_address()
+        try:
+            o.family, n1001 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN85, 8, off, buf) from None
+        off += 8
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.node = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "node") from None
+        try:
+            n1003 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN86, 4, off, buf) from None
+        off += 4
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            o.service = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "service") from None
+        o.__class__ = RemoteDomainEventGraphicsAddress
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_graphics_identity(value: RemoteDomainEventGraphicsIdentity) -> bytes:
     """Encode one ``remote_domain_event_graphics_identity``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_graphics_identity(out, value)
+        v = value
+        try:
+            b1001 = v.type.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        try:
+            b1003 = v.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            out += (_P_I(n1002), b1001, _PP_I[len(b1001) & 3](n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN2, ()) from None
+        out += (b1003, _PAD[len(b1003) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_graphics_identity(data: bytes | bytearray | memoryview) -> RemoteDomainEventGraphicsIdentity:
+def unpack_remote_domain_event_graphics_identity(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventGraphicsIdentity:
     """Decode exactly one ``remote_domain_event_graphics_identity`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_graphics_identity(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_graphics_identity()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.type = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        try:
+            n1003 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+        off += 4
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            o.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        o.__class__ = RemoteDomainEventGraphicsIdentity
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -> bytes:
     """Encode one ``remote_domain_event_graphics_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_graphics_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1004 = s1001.name.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1002 = v.local
+        except Exception as exc:
+            raise _rt.fail(exc, "local") from None
+        try:
+            b1006 = s1002.node.encode("utf-8", "surrogateescape")
+            n1007 = len(b1006)
+            if n1007 > 4194304:
+                raise _rt.too_long("string", n1007, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "local.node") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (
+                _P_I(n1005),
+                b1004,
+                _PP_16siiiI[len(b1004) & 3](s1001.uuid, s1001.id, v.phase, s1002.family, n1007),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN87, (s1001, v, s1002)) from None
+        try:
+            b1008 = s1002.service.encode("utf-8", "surrogateescape")
+            n1009 = len(b1008)
+            if n1009 > 4194304:
+                raise _rt.too_long("string", n1009, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "local.service") from None
+        try:
+            out += (b1006, _PP_I[len(b1006) & 3](n1009))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN88, ()) from None
+        try:
+            s1003 = v.remote
+        except Exception as exc:
+            raise _rt.fail(exc, "remote") from None
+        try:
+            b1010 = s1003.node.encode("utf-8", "surrogateescape")
+            n1011 = len(b1010)
+            if n1011 > 4194304:
+                raise _rt.too_long("string", n1011, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "remote.node") from None
+        try:
+            out += (b1008, _PP_iI[len(b1008) & 3](s1003.family, n1011))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN89, (s1003,)) from None
+        try:
+            b1012 = s1003.service.encode("utf-8", "surrogateescape")
+            n1013 = len(b1012)
+            if n1013 > 4194304:
+                raise _rt.too_long("string", n1013, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "remote.service") from None
+        try:
+            out += (b1010, _PP_I[len(b1010) & 3](n1013))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN90, ()) from None
+        try:
+            b1014 = v.authScheme.encode("utf-8", "surrogateescape")
+            n1015 = len(b1014)
+            if n1015 > 4194304:
+                raise _rt.too_long("string", n1015, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "authScheme") from None
+        try:
+            out += (b1012, _PP_I[len(b1012) & 3](n1015))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN91, ()) from None
+        try:
+            t1016 = v.subject
+            n1017 = len(t1016)
+            if n1017 > 20:
+                raise _rt.too_long("array", n1017, 20)
+        except Exception as exc:
+            raise _rt.fail(exc, "subject") from None
+        try:
+            out += (b1014, _PP_I[len(b1014) & 3](n1017))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN92, ()) from None
+        try:
+            for e1018 in t1016:
+                try:
+                    try:
+                        b1019 = e1018.type.encode("utf-8", "surrogateescape")
+                        n1020 = len(b1019)
+                        if n1020 > 4194304:
+                            raise _rt.too_long("string", n1020, 4194304)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "type") from None
+                    try:
+                        b1021 = e1018.name.encode("utf-8", "surrogateescape")
+                        n1022 = len(b1021)
+                        if n1022 > 4194304:
+                            raise _rt.too_long("string", n1022, 4194304)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "name") from None
+                    try:
+                        out += (_P_I(n1020), b1019, _PP_I[len(b1019) & 3](n1022))
+                    except Exception as exc:
+                        raise _rt.fail_run(exc, _RUN2, ()) from None
+                    out += (b1021, _PAD[len(b1021) & 3])
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1016, e1018)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "subject") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_graphics_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventGraphicsMsg:
+def unpack_remote_domain_event_graphics_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventGraphicsMsg:
     """Decode exactly one ``remote_domain_event_graphics_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_graphics_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_graphics_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1004 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            s1001.name = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        o.local = s1002 = _B_remote_domain_event_graphics_address()
+        try:
+            s1001.uuid, s1001.id, o.phase, s1002.family, n1006 = _U_16siiiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN93, 32, off, buf) from None
+        off += 32
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+            end1007 = off + n1006
+            s1002.node = buf[off:end1007].decode("utf-8", "surrogateescape")
+            off = end1007 + _PADN[n1006 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "local.node") from None
+        try:
+            n1008 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN88, 4, off, buf) from None
+        off += 4
+        try:
+            if n1008 > 4194304:
+                raise _rt.too_long("string", n1008, 4194304)
+            end1009 = off + n1008
+            s1002.service = buf[off:end1009].decode("utf-8", "surrogateescape")
+            off = end1009 + _PADN[n1008 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "local.service") from None
+        s1002.__class__ = RemoteDomainEventGraphicsAddress
+        o.remote = s1003 = _B_remote_domain_event_graphics_address()
+        try:
+            s1003.family, n1010 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN89, 8, off, buf) from None
+        off += 8
+        try:
+            if n1010 > 4194304:
+                raise _rt.too_long("string", n1010, 4194304)
+            end1011 = off + n1010
+            s1003.node = buf[off:end1011].decode("utf-8", "surrogateescape")
+            off = end1011 + _PADN[n1010 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "remote.node") from None
+        try:
+            n1012 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
+        off += 4
+        try:
+            if n1012 > 4194304:
+                raise _rt.too_long("string", n1012, 4194304)
+            end1013 = off + n1012
+            s1003.service = buf[off:end1013].decode("utf-8", "surrogateescape")
+            off = end1013 + _PADN[n1012 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "remote.service") from None
+        s1003.__class__ = RemoteDomainEventGraphicsAddress
+        try:
+            n1014 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN91, 4, off, buf) from None
+        off += 4
+        try:
+            if n1014 > 4194304:
+                raise _rt.too_long("string", n1014, 4194304)
+            end1015 = off + n1014
+            o.authScheme = buf[off:end1015].decode("utf-8", "surrogateescape")
+            off = end1015 + _PADN[n1014 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "authScheme") from None
+        try:
+            n1016 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN92, 4, off, buf) from None
+        off += 4
+        try:
+            if n1016 > 20:
+                raise _rt.too_long("array", n1016, 20)
+            if n1016 * 8 > len(buf) - off:
+                raise _rt.truncated(n1016 * 8, off, buf)
+            lst1017 = []
+            append1018 = lst1017.append
+            for i1019 in range(n1016):
+                try:
+                    s1021 = _B_remote_domain_event_graphics_identity()
+                    try:
+                        n1022 = _U_I(buf, off)[0]
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                    off += 4
+                    try:
+                        if n1022 > 4194304:
+                            raise _rt.too_long("string", n1022, 4194304)
+                        end1023 = off + n1022
+                        s1021.type = buf[off:end1023].decode("utf-8", "surrogateescape")
+                        off = end1023 + _PADN[n1022 & 3]
+                    except Exception as exc:
+                        raise _rt.fail(exc, "type") from None
+                    try:
+                        n1024 = _U_I(buf, off)[0]
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+                    off += 4
+                    try:
+                        if n1024 > 4194304:
+                            raise _rt.too_long("string", n1024, 4194304)
+                        end1025 = off + n1024
+                        s1021.name = buf[off:end1025].decode("utf-8", "surrogateescape")
+                        off = end1025 + _PADN[n1024 & 3]
+                    except Exception as exc:
+                        raise _rt.fail(exc, "name") from None
+                    s1021.__class__ = RemoteDomainEventGraphicsIdentity
+                    e1020 = s1021
+                except Exception as exc:
+                    raise _rt.fail(exc, i1019) from None
+                append1018(e1020)
+            o.subject = lst1017
+        except Exception as exc:
+            raise _rt.fail(exc, "subject") from None
+        o.__class__ = RemoteDomainEventGraphicsMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_graphics_msg(value: RemoteDomainEventCallbackGraphicsMsg) -> bytes:
+def pack_remote_domain_event_callback_graphics_msg(
+    value: RemoteDomainEventCallbackGraphicsMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_graphics_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_graphics_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1005 = s1002.name.encode("utf-8", "surrogateescape")
+            n1006 = len(b1005)
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1006))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            s1003 = s1001.local
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.local") from None
+        try:
+            b1007 = s1003.node.encode("utf-8", "surrogateescape")
+            n1008 = len(b1007)
+            if n1008 > 4194304:
+                raise _rt.too_long("string", n1008, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.local.node") from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (
+                b1005,
+                _PP_16siiiI[len(b1005) & 3](s1002.uuid, s1002.id, s1001.phase, s1003.family, n1008),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN94, (s1002, s1001, s1003)) from None
+        try:
+            b1009 = s1003.service.encode("utf-8", "surrogateescape")
+            n1010 = len(b1009)
+            if n1010 > 4194304:
+                raise _rt.too_long("string", n1010, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.local.service") from None
+        try:
+            out += (b1007, _PP_I[len(b1007) & 3](n1010))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN95, ()) from None
+        try:
+            s1004 = s1001.remote
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.remote") from None
+        try:
+            b1011 = s1004.node.encode("utf-8", "surrogateescape")
+            n1012 = len(b1011)
+            if n1012 > 4194304:
+                raise _rt.too_long("string", n1012, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.remote.node") from None
+        try:
+            out += (b1009, _PP_iI[len(b1009) & 3](s1004.family, n1012))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN96, (s1004,)) from None
+        try:
+            b1013 = s1004.service.encode("utf-8", "surrogateescape")
+            n1014 = len(b1013)
+            if n1014 > 4194304:
+                raise _rt.too_long("string", n1014, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.remote.service") from None
+        try:
+            out += (b1011, _PP_I[len(b1011) & 3](n1014))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN97, ()) from None
+        try:
+            b1015 = s1001.authScheme.encode("utf-8", "surrogateescape")
+            n1016 = len(b1015)
+            if n1016 > 4194304:
+                raise _rt.too_long("string", n1016, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.authScheme") from None
+        try:
+            out += (b1013, _PP_I[len(b1013) & 3](n1016))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN98, ()) from None
+        try:
+            t1017 = s1001.subject
+            n1018 = len(t1017)
+            if n1018 > 20:
+                raise _rt.too_long("array", n1018, 20)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.subject") from None
+        try:
+            out += (b1015, _PP_I[len(b1015) & 3](n1018))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN99, ()) from None
+        try:
+            for e1019 in t1017:
+                try:
+                    try:
+                        b1020 = e1019.type.encode("utf-8", "surrogateescape")
+                        n1021 = len(b1020)
+                        if n1021 > 4194304:
+                            raise _rt.too_long("string", n1021, 4194304)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "type") from None
+                    try:
+                        b1022 = e1019.name.encode("utf-8", "surrogateescape")
+                        n1023 = len(b1022)
+                        if n1023 > 4194304:
+                            raise _rt.too_long("string", n1023, 4194304)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "name") from None
+                    try:
+                        out += (_P_I(n1021), b1020, _PP_I[len(b1020) & 3](n1023))
+                    except Exception as exc:
+                        raise _rt.fail_run(exc, _RUN2, ()) from None
+                    out += (b1022, _PAD[len(b1022) & 3])
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1017, e1019)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.subject") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_graphics_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackGraphicsMsg:
+def unpack_remote_domain_event_callback_graphics_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackGraphicsMsg:
     """Decode exactly one ``remote_domain_event_callback_graphics_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_graphics_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_graphics_msg()
+        o.msg = s1001 = _B_remote_domain_event_graphics_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1005 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+            end1006 = off + n1005
+            s1002.name = buf[off:end1006].decode("utf-8", "surrogateescape")
+            off = end1006 + _PADN[n1005 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        s1001.local = s1003 = _B_remote_domain_event_graphics_address()
+        try:
+            s1002.uuid, s1002.id, s1001.phase, s1003.family, n1007 = _U_16siiiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN100, 32, off, buf) from None
+        off += 32
+        s1002.__class__ = RemoteNonnullDomain
+        try:
+            if n1007 > 4194304:
+                raise _rt.too_long("string", n1007, 4194304)
+            end1008 = off + n1007
+            s1003.node = buf[off:end1008].decode("utf-8", "surrogateescape")
+            off = end1008 + _PADN[n1007 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.local.node") from None
+        try:
+            n1009 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN95, 4, off, buf) from None
+        off += 4
+        try:
+            if n1009 > 4194304:
+                raise _rt.too_long("string", n1009, 4194304)
+            end1010 = off + n1009
+            s1003.service = buf[off:end1010].decode("utf-8", "surrogateescape")
+            off = end1010 + _PADN[n1009 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.local.service") from None
+        s1003.__class__ = RemoteDomainEventGraphicsAddress
+        s1001.remote = s1004 = _B_remote_domain_event_graphics_address()
+        try:
+            s1004.family, n1011 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN96, 8, off, buf) from None
+        off += 8
+        try:
+            if n1011 > 4194304:
+                raise _rt.too_long("string", n1011, 4194304)
+            end1012 = off + n1011
+            s1004.node = buf[off:end1012].decode("utf-8", "surrogateescape")
+            off = end1012 + _PADN[n1011 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.remote.node") from None
+        try:
+            n1013 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN97, 4, off, buf) from None
+        off += 4
+        try:
+            if n1013 > 4194304:
+                raise _rt.too_long("string", n1013, 4194304)
+            end1014 = off + n1013
+            s1004.service = buf[off:end1014].decode("utf-8", "surrogateescape")
+            off = end1014 + _PADN[n1013 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.remote.service") from None
+        s1004.__class__ = RemoteDomainEventGraphicsAddress
+        try:
+            n1015 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN98, 4, off, buf) from None
+        off += 4
+        try:
+            if n1015 > 4194304:
+                raise _rt.too_long("string", n1015, 4194304)
+            end1016 = off + n1015
+            s1001.authScheme = buf[off:end1016].decode("utf-8", "surrogateescape")
+            off = end1016 + _PADN[n1015 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.authScheme") from None
+        try:
+            n1017 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN99, 4, off, buf) from None
+        off += 4
+        try:
+            if n1017 > 20:
+                raise _rt.too_long("array", n1017, 20)
+            if n1017 * 8 > len(buf) - off:
+                raise _rt.truncated(n1017 * 8, off, buf)
+            lst1018 = []
+            append1019 = lst1018.append
+            for i1020 in range(n1017):
+                try:
+                    s1022 = _B_remote_domain_event_graphics_identity()
+                    try:
+                        n1023 = _U_I(buf, off)[0]
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                    off += 4
+                    try:
+                        if n1023 > 4194304:
+                            raise _rt.too_long("string", n1023, 4194304)
+                        end1024 = off + n1023
+                        s1022.type = buf[off:end1024].decode("utf-8", "surrogateescape")
+                        off = end1024 + _PADN[n1023 & 3]
+                    except Exception as exc:
+                        raise _rt.fail(exc, "type") from None
+                    try:
+                        n1025 = _U_I(buf, off)[0]
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
+                    off += 4
+                    try:
+                        if n1025 > 4194304:
+                            raise _rt.too_long("string", n1025, 4194304)
+                        end1026 = off + n1025
+                        s1022.name = buf[off:end1026].decode("utf-8", "surrogateescape")
+                        off = end1026 + _PADN[n1025 & 3]
+                    except Exception as exc:
+                        raise _rt.fail(exc, "name") from None
+                    s1022.__class__ = RemoteDomainEventGraphicsIdentity
+                    e1021 = s1022
+                except Exception as exc:
+                    raise _rt.fail(exc, i1020) from None
+                append1019(e1021)
+            s1001.subject = lst1018
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.subject") from None
+        s1001.__class__ = RemoteDomainEventGraphicsMsg
+        o.__class__ = RemoteDomainEventCallbackGraphicsMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_block_job_msg(value: RemoteDomainEventBlockJobMsg) -> bytes:
     """Encode one ``remote_domain_event_block_job_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_block_job_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.path.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "path") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN101, (s1001,)) from None
+        try:
+            out += (b1004, _PP_ii[len(b1004) & 3](v.type, v.status))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN102, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_block_job_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventBlockJobMsg:
+def unpack_remote_domain_event_block_job_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventBlockJobMsg:
     """Decode exactly one ``remote_domain_event_block_job_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_block_job_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_block_job_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN101, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.path = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "path") from None
+        try:
+            o.type, o.status = _U_ii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteDomainEventBlockJobMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_block_job_msg(value: RemoteDomainEventCallbackBlockJobMsg) -> bytes:
+def pack_remote_domain_event_callback_block_job_msg(
+    value: RemoteDomainEventCallbackBlockJobMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_block_job_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_block_job_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            b1005 = s1001.path.encode("utf-8", "surrogateescape")
+            n1006 = len(b1005)
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.path") from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN103, (s1002,)) from None
+        try:
+            out += (b1005, _PP_ii[len(b1005) & 3](s1001.type, s1001.status))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN104, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_block_job_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackBlockJobMsg:
+def unpack_remote_domain_event_callback_block_job_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackBlockJobMsg:
     """Decode exactly one ``remote_domain_event_callback_block_job_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_block_job_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_block_job_msg()
+        o.msg = s1001 = _B_remote_domain_event_block_job_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN103, 24, off, buf) from None
+        off += 24
+        s1002.__class__ = RemoteNonnullDomain
+        try:
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+            end1006 = off + n1005
+            s1001.path = buf[off:end1006].decode("utf-8", "surrogateescape")
+            off = end1006 + _PADN[n1005 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.path") from None
+        try:
+            s1001.type, s1001.status = _U_ii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN104, 8, off, buf) from None
+        off += 8
+        s1001.__class__ = RemoteDomainEventBlockJobMsg
+        o.__class__ = RemoteDomainEventCallbackBlockJobMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_disk_change_msg(value: RemoteDomainEventDiskChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_disk_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_disk_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            t1004 = v.oldSrcPath
+        except Exception as exc:
+            raise _rt.fail(exc, "oldSrcPath") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (
+                _P_I(n1003),
+                b1002,
+                _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, t1004 is not None),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN105, (s1001,)) from None
+        try:
+            if t1004 is not None:
+                b1005 = t1004.encode("utf-8", "surrogateescape")
+                n1006 = len(b1005)
+                if n1006 > 4194304:
+                    raise _rt.too_long("string", n1006, 4194304)
+                out.append(_P_I(n1006))
+                out += (b1005, _PAD[len(b1005) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "oldSrcPath") from None
+        try:
+            t1007 = v.newSrcPath
+        except Exception as exc:
+            raise _rt.fail(exc, "newSrcPath") from None
+        try:
+            out.append(_P_I(t1007 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN106, ()) from None
+        try:
+            if t1007 is not None:
+                b1008 = t1007.encode("utf-8", "surrogateescape")
+                n1009 = len(b1008)
+                if n1009 > 4194304:
+                    raise _rt.too_long("string", n1009, 4194304)
+                out.append(_P_I(n1009))
+                out += (b1008, _PAD[len(b1008) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "newSrcPath") from None
+        try:
+            b1010 = v.devAlias.encode("utf-8", "surrogateescape")
+            n1011 = len(b1010)
+            if n1011 > 4194304:
+                raise _rt.too_long("string", n1011, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            out += (_P_I(n1011), b1010, _PP_i[len(b1010) & 3](v.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN107, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_disk_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventDiskChangeMsg:
+def unpack_remote_domain_event_disk_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventDiskChangeMsg:
     """Decode exactly one ``remote_domain_event_disk_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_disk_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_disk_change_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN105, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 == 0:
+                o.oldSrcPath = None
+            elif n1004 == 1:
+                n1005 = _U_I(buf, off)[0]
+                off += 4
+                if n1005 > 4194304:
+                    raise _rt.too_long("string", n1005, 4194304)
+                end1006 = off + n1005
+                o.oldSrcPath = buf[off:end1006].decode("utf-8", "surrogateescape")
+                off = end1006 + _PADN[n1005 & 3]
+            else:
+                raise _rt.bad_flag(n1004)
+        except Exception as exc:
+            raise _rt.fail(exc, "oldSrcPath") from None
+        try:
+            n1007 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN106, 4, off, buf) from None
+        off += 4
+        try:
+            if n1007 == 0:
+                o.newSrcPath = None
+            elif n1007 == 1:
+                n1008 = _U_I(buf, off)[0]
+                off += 4
+                if n1008 > 4194304:
+                    raise _rt.too_long("string", n1008, 4194304)
+                end1009 = off + n1008
+                o.newSrcPath = buf[off:end1009].decode("utf-8", "surrogateescape")
+                off = end1009 + _PADN[n1008 & 3]
+            else:
+                raise _rt.bad_flag(n1007)
+        except Exception as exc:
+            raise _rt.fail(exc, "newSrcPath") from None
+        try:
+            n1010 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+        off += 4
+        try:
+            if n1010 > 4194304:
+                raise _rt.too_long("string", n1010, 4194304)
+            end1011 = off + n1010
+            o.devAlias = buf[off:end1011].decode("utf-8", "surrogateescape")
+            off = end1011 + _PADN[n1010 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            o.reason = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainEventDiskChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_disk_change_msg(value: RemoteDomainEventCallbackDiskChangeMsg) -> bytes:
+def pack_remote_domain_event_callback_disk_change_msg(
+    value: RemoteDomainEventCallbackDiskChangeMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_disk_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_disk_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            t1005 = s1001.oldSrcPath
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.oldSrcPath") from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, t1005 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN108, (s1002,)) from None
+        try:
+            if t1005 is not None:
+                b1006 = t1005.encode("utf-8", "surrogateescape")
+                n1007 = len(b1006)
+                if n1007 > 4194304:
+                    raise _rt.too_long("string", n1007, 4194304)
+                out.append(_P_I(n1007))
+                out += (b1006, _PAD[len(b1006) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.oldSrcPath") from None
+        try:
+            t1008 = s1001.newSrcPath
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.newSrcPath") from None
+        try:
+            out.append(_P_I(t1008 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN109, ()) from None
+        try:
+            if t1008 is not None:
+                b1009 = t1008.encode("utf-8", "surrogateescape")
+                n1010 = len(b1009)
+                if n1010 > 4194304:
+                    raise _rt.too_long("string", n1010, 4194304)
+                out.append(_P_I(n1010))
+                out += (b1009, _PAD[len(b1009) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.newSrcPath") from None
+        try:
+            b1011 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            n1012 = len(b1011)
+            if n1012 > 4194304:
+                raise _rt.too_long("string", n1012, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            out += (_P_I(n1012), b1011, _PP_i[len(b1011) & 3](s1001.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN110, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_disk_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackDiskChangeMsg:
+def unpack_remote_domain_event_callback_disk_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackDiskChangeMsg:
     """Decode exactly one ``remote_domain_event_callback_disk_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_disk_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_disk_change_msg()
+        o.msg = s1001 = _B_remote_domain_event_disk_change_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN108, 24, off, buf) from None
+        off += 24
+        s1002.__class__ = RemoteNonnullDomain
+        try:
+            if n1005 == 0:
+                s1001.oldSrcPath = None
+            elif n1005 == 1:
+                n1006 = _U_I(buf, off)[0]
+                off += 4
+                if n1006 > 4194304:
+                    raise _rt.too_long("string", n1006, 4194304)
+                end1007 = off + n1006
+                s1001.oldSrcPath = buf[off:end1007].decode("utf-8", "surrogateescape")
+                off = end1007 + _PADN[n1006 & 3]
+            else:
+                raise _rt.bad_flag(n1005)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.oldSrcPath") from None
+        try:
+            n1008 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN109, 4, off, buf) from None
+        off += 4
+        try:
+            if n1008 == 0:
+                s1001.newSrcPath = None
+            elif n1008 == 1:
+                n1009 = _U_I(buf, off)[0]
+                off += 4
+                if n1009 > 4194304:
+                    raise _rt.too_long("string", n1009, 4194304)
+                end1010 = off + n1009
+                s1001.newSrcPath = buf[off:end1010].decode("utf-8", "surrogateescape")
+                off = end1010 + _PADN[n1009 & 3]
+            else:
+                raise _rt.bad_flag(n1008)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.newSrcPath") from None
+        try:
+            n1011 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+        off += 4
+        try:
+            if n1011 > 4194304:
+                raise _rt.too_long("string", n1011, 4194304)
+            end1012 = off + n1011
+            s1001.devAlias = buf[off:end1012].decode("utf-8", "surrogateescape")
+            off = end1012 + _PADN[n1011 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            s1001.reason = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
+        off += 4
+        s1001.__class__ = RemoteDomainEventDiskChangeMsg
+        o.__class__ = RemoteDomainEventCallbackDiskChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_tray_change_msg(value: RemoteDomainEventTrayChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_tray_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_tray_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
+        try:
+            out += (b1004, _PP_i[len(b1004) & 3](v.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN107, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_tray_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventTrayChangeMsg:
+def unpack_remote_domain_event_tray_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventTrayChangeMsg:
     """Decode exactly one ``remote_domain_event_tray_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_tray_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_tray_change_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            o.reason = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteDomainEventTrayChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_tray_change_msg(value: RemoteDomainEventCallbackTrayChangeMsg) -> bytes:
+def pack_remote_domain_event_callback_tray_change_msg(
+    value: RemoteDomainEventCallbackTrayChangeMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_tray_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_tray_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            b1005 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            n1006 = len(b1005)
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN112, (s1002,)) from None
+        try:
+            out += (b1005, _PP_i[len(b1005) & 3](s1001.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN110, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_tray_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackTrayChangeMsg:
+def unpack_remote_domain_event_callback_tray_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackTrayChangeMsg:
     """Decode exactly one ``remote_domain_event_callback_tray_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_tray_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_tray_change_msg()
+        o.msg = s1001 = _B_remote_domain_event_tray_change_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+        off += 24
+        s1002.__class__ = RemoteNonnullDomain
+        try:
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+            end1006 = off + n1005
+            s1001.devAlias = buf[off:end1006].decode("utf-8", "surrogateescape")
+            off = end1006 + _PADN[n1005 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            s1001.reason = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
+        off += 4
+        s1001.__class__ = RemoteDomainEventTrayChangeMsg
+        o.__class__ = RemoteDomainEventCallbackTrayChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_pmwakeup_msg(value: RemoteDomainEventPmwakeupMsg) -> bytes:
     """Encode one ``remote_domain_event_pmwakeup_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_pmwakeup_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_pmwakeup_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventPmwakeupMsg:
+def unpack_remote_domain_event_pmwakeup_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventPmwakeupMsg:
     """Decode exactly one ``remote_domain_event_pmwakeup_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_pmwakeup_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_pmwakeup_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventPmwakeupMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_pmwakeup_msg(value: RemoteDomainEventCallbackPmwakeupMsg) -> bytes:
+def pack_remote_domain_event_callback_pmwakeup_msg(
+    value: RemoteDomainEventCallbackPmwakeupMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_pmwakeup_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_pmwakeup_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iiI(v.callbackID, v.reason, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN113, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_pmwakeup_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackPmwakeupMsg:
+def unpack_remote_domain_event_callback_pmwakeup_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackPmwakeupMsg:
     """Decode exactly one ``remote_domain_event_callback_pmwakeup_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_pmwakeup_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_pmwakeup_msg()
+        o.msg = s1001 = _B_remote_domain_event_pmwakeup_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, o.reason, n1003 = _U_iiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+        off += 12
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        off += 20
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventPmwakeupMsg
+        o.__class__ = RemoteDomainEventCallbackPmwakeupMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_pmsuspend_msg(value: RemoteDomainEventPmsuspendMsg) -> bytes:
     """Encode one ``remote_domain_event_pmsuspend_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_pmsuspend_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_pmsuspend_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventPmsuspendMsg:
+def unpack_remote_domain_event_pmsuspend_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventPmsuspendMsg:
     """Decode exactly one ``remote_domain_event_pmsuspend_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_pmsuspend_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_pmsuspend_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventPmsuspendMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_pmsuspend_msg(value: RemoteDomainEventCallbackPmsuspendMsg) -> bytes:
+def pack_remote_domain_event_callback_pmsuspend_msg(
+    value: RemoteDomainEventCallbackPmsuspendMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_pmsuspend_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_pmsuspend_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iiI(v.callbackID, v.reason, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN113, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_pmsuspend_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackPmsuspendMsg:
+def unpack_remote_domain_event_callback_pmsuspend_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackPmsuspendMsg:
     """Decode exactly one ``remote_domain_event_callback_pmsuspend_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_pmsuspend_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_pmsuspend_msg()
+        o.msg = s1001 = _B_remote_domain_event_pmsuspend_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, o.reason, n1003 = _U_iiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+        off += 12
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        off += 20
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventPmsuspendMsg
+        o.__class__ = RemoteDomainEventCallbackPmsuspendMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_balloon_change_msg(value: RemoteDomainEventBalloonChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_balloon_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_balloon_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siQ[len(b1002) & 3](s1001.uuid, s1001.id, v.actual))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN114, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_balloon_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventBalloonChangeMsg:
+def unpack_remote_domain_event_balloon_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventBalloonChangeMsg:
     """Decode exactly one ``remote_domain_event_balloon_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_balloon_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_balloon_change_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.actual = _U_16siQ(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN115, 28, off, buf) from None
+        off += 28
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventBalloonChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_balloon_change_msg(value: RemoteDomainEventCallbackBalloonChangeMsg) -> bytes:
+def pack_remote_domain_event_callback_balloon_change_msg(
+    value: RemoteDomainEventCallbackBalloonChangeMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_balloon_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_balloon_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siQ[len(b1003) & 3](s1002.uuid, s1002.id, s1001.actual))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN116, (s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_balloon_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackBalloonChangeMsg:
+def unpack_remote_domain_event_callback_balloon_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackBalloonChangeMsg:
     """Decode exactly one ``remote_domain_event_callback_balloon_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_balloon_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_balloon_change_msg()
+        o.msg = s1001 = _B_remote_domain_event_balloon_change_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, s1001.actual = _U_16siQ(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN117, 28, off, buf) from None
+        off += 28
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventBalloonChangeMsg
+        o.__class__ = RemoteDomainEventCallbackBalloonChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_pmsuspend_disk_msg(value: RemoteDomainEventPmsuspendDiskMsg) -> bytes:
     """Encode one ``remote_domain_event_pmsuspend_disk_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_pmsuspend_disk_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_pmsuspend_disk_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventPmsuspendDiskMsg:
+def unpack_remote_domain_event_pmsuspend_disk_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventPmsuspendDiskMsg:
     """Decode exactly one ``remote_domain_event_pmsuspend_disk_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_pmsuspend_disk_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_pmsuspend_disk_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventPmsuspendDiskMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_pmsuspend_disk_msg(value: RemoteDomainEventCallbackPmsuspendDiskMsg) -> bytes:
+def pack_remote_domain_event_callback_pmsuspend_disk_msg(
+    value: RemoteDomainEventCallbackPmsuspendDiskMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_pmsuspend_disk_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_pmsuspend_disk_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iiI(v.callbackID, v.reason, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN113, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_pmsuspend_disk_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackPmsuspendDiskMsg:
+def unpack_remote_domain_event_callback_pmsuspend_disk_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackPmsuspendDiskMsg:
     """Decode exactly one ``remote_domain_event_callback_pmsuspend_disk_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_pmsuspend_disk_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_pmsuspend_disk_msg()
+        o.msg = s1001 = _B_remote_domain_event_pmsuspend_disk_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, o.reason, n1003 = _U_iiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+        off += 12
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        off += 20
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventPmsuspendDiskMsg
+        o.__class__ = RemoteDomainEventCallbackPmsuspendDiskMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_control_error_msg(value: RemoteDomainEventControlErrorMsg) -> bytes:
     """Encode one ``remote_domain_event_control_error_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_control_error_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_control_error_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventControlErrorMsg:
+def unpack_remote_domain_event_control_error_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventControlErrorMsg:
     """Decode exactly one ``remote_domain_event_control_error_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_control_error_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_control_error_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        off += 20
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventControlErrorMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_control_error_msg(value: RemoteDomainEventCallbackControlErrorMsg) -> bytes:
+def pack_remote_domain_event_callback_control_error_msg(
+    value: RemoteDomainEventCallbackControlErrorMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_control_error_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_control_error_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_control_error_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackControlErrorMsg:
+def unpack_remote_domain_event_callback_control_error_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackControlErrorMsg:
     """Decode exactly one ``remote_domain_event_callback_control_error_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_control_error_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_control_error_msg()
+        o.msg = s1001 = _B_remote_domain_event_control_error_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        off += 20
+        s1002.__class__ = RemoteNonnullDomain
+        s1001.__class__ = RemoteDomainEventControlErrorMsg
+        o.__class__ = RemoteDomainEventCallbackControlErrorMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_device_removed_msg(value: RemoteDomainEventDeviceRemovedMsg) -> bytes:
     """Encode one ``remote_domain_event_device_removed_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_device_removed_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
+        out += (b1004, _PAD[len(b1004) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_device_removed_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventDeviceRemovedMsg:
+def unpack_remote_domain_event_device_removed_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventDeviceRemovedMsg:
     """Decode exactly one ``remote_domain_event_device_removed_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_device_removed_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_device_removed_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            n1002 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        off += 4
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        o.__class__ = RemoteDomainEventDeviceRemovedMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_device_removed_msg(value: RemoteDomainEventCallbackDeviceRemovedMsg) -> bytes:
+def pack_remote_domain_event_callback_device_removed_msg(
+    value: RemoteDomainEventCallbackDeviceRemovedMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_device_removed_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_device_removed_msg(out, value)
+        v = value
+        try:
+            s1001 = v.msg
+        except Exception as exc:
+            raise _rt.fail(exc, "msg") from None
+        try:
+            s1002 = s1001.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom") from None
+        try:
+            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            n1004 = len(b1003)
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1004))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        try:
+            b1005 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            n1006 = len(b1005)
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        try:
+            if len(s1002.uuid) != 16:
+                raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
+            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN112, (s1002,)) from None
+        out += (b1005, _PAD[len(b1005) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_device_removed_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackDeviceRemovedMsg:
+def unpack_remote_domain_event_callback_device_removed_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackDeviceRemovedMsg:
     """Decode exactly one ``remote_domain_event_callback_device_removed_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_device_removed_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_device_removed_msg()
+        o.msg = s1001 = _B_remote_domain_event_device_removed_msg()
+        s1001.dom = s1002 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1003 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        off += 8
+        try:
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+            end1004 = off + n1003
+            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
+            off = end1004 + _PADN[n1003 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.dom.name") from None
+        try:
+            s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+        off += 24
+        s1002.__class__ = RemoteNonnullDomain
+        try:
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+            end1006 = off + n1005
+            s1001.devAlias = buf[off:end1006].decode("utf-8", "surrogateescape")
+            off = end1006 + _PADN[n1005 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "msg.devAlias") from None
+        s1001.__class__ = RemoteDomainEventDeviceRemovedMsg
+        o.__class__ = RemoteDomainEventCallbackDeviceRemovedMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_block_job_2_msg(value: RemoteDomainEventBlockJob2Msg) -> bytes:
     """Encode one ``remote_domain_event_block_job_2_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_block_job_2_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            b1004 = v.dst.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dst") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN119, (s1001,)) from None
+        try:
+            out += (b1004, _PP_ii[len(b1004) & 3](v.type, v.status))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN102, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_block_job_2_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventBlockJob2Msg:
+def unpack_remote_domain_event_block_job_2_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventBlockJob2Msg:
     """Decode exactly one ``remote_domain_event_block_job_2_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_block_job_2_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_block_job_2_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN119, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.dst = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dst") from None
+        try:
+            o.type, o.status = _U_ii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteDomainEventBlockJob2Msg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_tunable_msg(value: RemoteDomainEventCallbackTunableMsg) -> bytes:
+def pack_remote_domain_event_callback_tunable_msg(
+    value: RemoteDomainEventCallbackTunableMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_tunable_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_tunable_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            t1004 = v.params
+            n1005 = len(t1004)
+            if n1005 > 2048:
+                raise _rt.too_long("array", n1005, 2048)
+        except Exception as exc:
+            raise _rt.fail(exc, "params") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN120, (s1001,)) from None
+        try:
+            for e1006 in t1004:
+                try:
+                    try:
+                        b1007 = e1006.field.encode("utf-8", "surrogateescape")
+                        n1008 = len(b1007)
+                        if n1008 > 4194304:
+                            raise _rt.too_long("string", n1008, 4194304)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "field") from None
+                    out += (_P_I(n1008), b1007, _PAD[len(b1007) & 3])
+                    try:
+                        _enc_remote_typed_param_value(out, e1006.value)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "value") from None
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1004, e1006)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "params") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_tunable_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackTunableMsg:
+def unpack_remote_domain_event_callback_tunable_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackTunableMsg:
     """Decode exactly one ``remote_domain_event_callback_tunable_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_tunable_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_tunable_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 2048:
+                raise _rt.too_long("array", n1004, 2048)
+            if n1004 * 8 > len(buf) - off:
+                raise _rt.truncated(n1004 * 8, off, buf)
+            lst1005 = []
+            append1006 = lst1005.append
+            for i1007 in range(n1004):
+                try:
+                    s1009 = _B_remote_typed_param()
+                    try:
+                        n1010 = _U_I(buf, off)[0]
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                    off += 4
+                    try:
+                        if n1010 > 4194304:
+                            raise _rt.too_long("string", n1010, 4194304)
+                        end1011 = off + n1010
+                        s1009.field = buf[off:end1011].decode("utf-8", "surrogateescape")
+                        off = end1011 + _PADN[n1010 & 3]
+                    except Exception as exc:
+                        raise _rt.fail(exc, "field") from None
+                    try:
+                        s1009.value, off = _dec_remote_typed_param_value(buf, off)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "value") from None
+                    s1009.__class__ = RemoteTypedParam
+                    e1008 = s1009
+                except Exception as exc:
+                    raise _rt.fail(exc, i1007) from None
+                append1006(e1008)
+            o.params = lst1005
+        except Exception as exc:
+            raise _rt.fail(exc, "params") from None
+        o.__class__ = RemoteDomainEventCallbackTunableMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_device_added_msg(value: RemoteDomainEventCallbackDeviceAddedMsg) -> bytes:
+def pack_remote_domain_event_callback_device_added_msg(
+    value: RemoteDomainEventCallbackDeviceAddedMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_device_added_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_device_added_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
+        out += (b1004, _PAD[len(b1004) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_device_added_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackDeviceAddedMsg:
+def unpack_remote_domain_event_callback_device_added_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackDeviceAddedMsg:
     """Decode exactly one ``remote_domain_event_callback_device_added_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_device_added_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_device_added_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        o.__class__ = RemoteDomainEventCallbackDeviceAddedMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_agent_lifecycle_msg(value: RemoteDomainEventCallbackAgentLifecycleMsg) -> bytes:
+def pack_remote_domain_event_callback_agent_lifecycle_msg(
+    value: RemoteDomainEventCallbackAgentLifecycleMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_agent_lifecycle_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_agent_lifecycle_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siii[len(b1002) & 3](s1001.uuid, s1001.id, v.state, v.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN121, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_agent_lifecycle_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackAgentLifecycleMsg:
+def unpack_remote_domain_event_callback_agent_lifecycle_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackAgentLifecycleMsg:
     """Decode exactly one ``remote_domain_event_callback_agent_lifecycle_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_agent_lifecycle_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_agent_lifecycle_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.state, o.reason = _U_16siii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN122, 28, off, buf) from None
+        off += 28
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventCallbackAgentLifecycleMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_migration_iteration_msg(value: RemoteDomainEventCallbackMigrationIterationMsg) -> bytes:
+def pack_remote_domain_event_callback_migration_iteration_msg(
+    value: RemoteDomainEventCallbackMigrationIterationMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_migration_iteration_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_migration_iteration_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16sii[len(b1002) & 3](s1001.uuid, s1001.id, v.iteration))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN123, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_migration_iteration_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackMigrationIterationMsg:
+def unpack_remote_domain_event_callback_migration_iteration_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackMigrationIterationMsg:
     """Decode exactly one ``remote_domain_event_callback_migration_iteration_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_migration_iteration_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_migration_iteration_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.iteration = _U_16sii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN124, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventCallbackMigrationIterationMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_job_completed_msg(value: RemoteDomainEventCallbackJobCompletedMsg) -> bytes:
+def pack_remote_domain_event_callback_job_completed_msg(
+    value: RemoteDomainEventCallbackJobCompletedMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_job_completed_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_job_completed_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            t1004 = v.params
+            n1005 = len(t1004)
+            if n1005 > 64:
+                raise _rt.too_long("array", n1005, 64)
+        except Exception as exc:
+            raise _rt.fail(exc, "params") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN120, (s1001,)) from None
+        try:
+            for e1006 in t1004:
+                try:
+                    try:
+                        b1007 = e1006.field.encode("utf-8", "surrogateescape")
+                        n1008 = len(b1007)
+                        if n1008 > 4194304:
+                            raise _rt.too_long("string", n1008, 4194304)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "field") from None
+                    out += (_P_I(n1008), b1007, _PAD[len(b1007) & 3])
+                    try:
+                        _enc_remote_typed_param_value(out, e1006.value)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "value") from None
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(t1004, e1006)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "params") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_job_completed_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackJobCompletedMsg:
+def unpack_remote_domain_event_callback_job_completed_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackJobCompletedMsg:
     """Decode exactly one ``remote_domain_event_callback_job_completed_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_job_completed_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_job_completed_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 64:
+                raise _rt.too_long("array", n1004, 64)
+            if n1004 * 8 > len(buf) - off:
+                raise _rt.truncated(n1004 * 8, off, buf)
+            lst1005 = []
+            append1006 = lst1005.append
+            for i1007 in range(n1004):
+                try:
+                    s1009 = _B_remote_typed_param()
+                    try:
+                        n1010 = _U_I(buf, off)[0]
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                    off += 4
+                    try:
+                        if n1010 > 4194304:
+                            raise _rt.too_long("string", n1010, 4194304)
+                        end1011 = off + n1010
+                        s1009.field = buf[off:end1011].decode("utf-8", "surrogateescape")
+                        off = end1011 + _PADN[n1010 & 3]
+                    except Exception as exc:
+                        raise _rt.fail(exc, "field") from None
+                    try:
+                        s1009.value, off = _dec_remote_typed_param_value(buf, off)
+                    except Exception as exc:
+                        raise _rt.fail(exc, "value") from None
+                    s1009.__class__ = RemoteTypedParam
+                    e1008 = s1009
+                except Exception as exc:
+                    raise _rt.fail(exc, i1007) from None
+                append1006(e1008)
+            o.params = lst1005
+        except Exception as exc:
+            raise _rt.fail(exc, "params") from None
+        o.__class__ = RemoteDomainEventCallbackJobCompletedMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_device_removal_failed_msg(value: RemoteDomainEventCallbackDeviceRemovalFailedMsg) -> bytes:
+def pack_remote_domain_event_callback_device_removal_failed_msg(
+    value: RemoteDomainEventCallbackDeviceRemovalFailedMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_device_removal_failed_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_device_removal_failed_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
+        out += (b1004, _PAD[len(b1004) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_device_removal_failed_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackDeviceRemovalFailedMsg:
+def unpack_remote_domain_event_callback_device_removal_failed_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackDeviceRemovalFailedMsg:
     """Decode exactly one ``remote_domain_event_callback_device_removal_failed_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_device_removal_failed_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_device_removal_failed_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "devAlias") from None
+        o.__class__ = RemoteDomainEventCallbackDeviceRemovalFailedMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_metadata_change_msg(value: RemoteDomainEventCallbackMetadataChangeMsg) -> bytes:
+def pack_remote_domain_event_callback_metadata_change_msg(
+    value: RemoteDomainEventCallbackMetadataChangeMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_metadata_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_metadata_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            t1004 = v.nsuri
+        except Exception as exc:
+            raise _rt.fail(exc, "nsuri") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (
+                b1002,
+                _PP_16siiI[len(b1002) & 3](s1001.uuid, s1001.id, v.type, t1004 is not None),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN125, (s1001, v)) from None
+        try:
+            if t1004 is not None:
+                b1005 = t1004.encode("utf-8", "surrogateescape")
+                n1006 = len(b1005)
+                if n1006 > 4194304:
+                    raise _rt.too_long("string", n1006, 4194304)
+                out.append(_P_I(n1006))
+                out += (b1005, _PAD[len(b1005) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "nsuri") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_metadata_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackMetadataChangeMsg:
+def unpack_remote_domain_event_callback_metadata_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackMetadataChangeMsg:
     """Decode exactly one ``remote_domain_event_callback_metadata_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_metadata_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_metadata_change_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.type, n1004 = _U_16siiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN126, 28, off, buf) from None
+        off += 28
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 == 0:
+                o.nsuri = None
+            elif n1004 == 1:
+                n1005 = _U_I(buf, off)[0]
+                off += 4
+                if n1005 > 4194304:
+                    raise _rt.too_long("string", n1005, 4194304)
+                end1006 = off + n1005
+                o.nsuri = buf[off:end1006].decode("utf-8", "surrogateescape")
+                off = end1006 + _PADN[n1005 & 3]
+            else:
+                raise _rt.bad_flag(n1004)
+        except Exception as exc:
+            raise _rt.fail(exc, "nsuri") from None
+        o.__class__ = RemoteDomainEventCallbackMetadataChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_block_threshold_msg(value: RemoteDomainEventBlockThresholdMsg) -> bytes:
+def pack_remote_domain_event_block_threshold_msg(
+    value: RemoteDomainEventBlockThresholdMsg
+) -> bytes:
     """Encode one ``remote_domain_event_block_threshold_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_block_threshold_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            b1004 = v.dev.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dev") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN127, (s1001,)) from None
+        try:
+            t1006 = v.path
+        except Exception as exc:
+            raise _rt.fail(exc, "path") from None
+        try:
+            out += (b1004, _PP_I[len(b1004) & 3](t1006 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN128, ()) from None
+        try:
+            if t1006 is not None:
+                b1007 = t1006.encode("utf-8", "surrogateescape")
+                n1008 = len(b1007)
+                if n1008 > 4194304:
+                    raise _rt.too_long("string", n1008, 4194304)
+                out.append(_P_I(n1008))
+                out += (b1007, _PAD[len(b1007) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "path") from None
+        try:
+            out.append(_P_QQ(v.threshold, v.excess))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN129, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_block_threshold_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventBlockThresholdMsg:
+def unpack_remote_domain_event_block_threshold_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventBlockThresholdMsg:
     """Decode exactly one ``remote_domain_event_block_threshold_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_block_threshold_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_block_threshold_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.dev = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dev") from None
+        try:
+            n1006 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN128, 4, off, buf) from None
+        off += 4
+        try:
+            if n1006 == 0:
+                o.path = None
+            elif n1006 == 1:
+                n1007 = _U_I(buf, off)[0]
+                off += 4
+                if n1007 > 4194304:
+                    raise _rt.too_long("string", n1007, 4194304)
+                end1008 = off + n1007
+                o.path = buf[off:end1008].decode("utf-8", "surrogateescape")
+                off = end1008 + _PADN[n1007 & 3]
+            else:
+                raise _rt.bad_flag(n1006)
+        except Exception as exc:
+            raise _rt.fail(exc, "path") from None
+        try:
+            o.threshold, o.excess = _U_QQ(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN129, 16, off, buf) from None
+        off += 16
+        o.__class__ = RemoteDomainEventBlockThresholdMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_memory_failure_msg(value: RemoteDomainEventMemoryFailureMsg) -> bytes:
     """Encode one ``remote_domain_event_memory_failure_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_memory_failure_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (
+                b1002,
+                _PP_16siiiI[len(b1002) & 3](s1001.uuid, s1001.id, v.recipient, v.action, v.flags),
+            )
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN130, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_memory_failure_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventMemoryFailureMsg:
+def unpack_remote_domain_event_memory_failure_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventMemoryFailureMsg:
     """Decode exactly one ``remote_domain_event_memory_failure_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_memory_failure_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_memory_failure_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.recipient, o.action, o.flags = _U_16siiiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN131, 32, off, buf) from None
+        off += 32
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventMemoryFailureMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_memory_device_size_change_msg(value: RemoteDomainEventMemoryDeviceSizeChangeMsg) -> bytes:
+def pack_remote_domain_event_memory_device_size_change_msg(
+    value: RemoteDomainEventMemoryDeviceSizeChangeMsg
+) -> bytes:
     """Encode one ``remote_domain_event_memory_device_size_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_memory_device_size_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            b1004 = v.alias.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "alias") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN54, (s1001,)) from None
+        try:
+            out += (b1004, _PP_Q[len(b1004) & 3](v.size))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN132, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_memory_device_size_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventMemoryDeviceSizeChangeMsg:
+def unpack_remote_domain_event_memory_device_size_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventMemoryDeviceSizeChangeMsg:
     """Decode exactly one ``remote_domain_event_memory_device_size_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_memory_device_size_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_memory_device_size_change_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.alias = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "alias") from None
+        try:
+            o.size = _U_Q(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN132, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteDomainEventMemoryDeviceSizeChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_nic_mac_change_msg(value: RemoteDomainEventNicMacChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_nic_mac_change_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_nic_mac_change_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            b1004 = v.alias.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "alias") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN54, (s1001,)) from None
+        try:
+            b1006 = v.oldMAC.encode("utf-8", "surrogateescape")
+            n1007 = len(b1006)
+            if n1007 > 4194304:
+                raise _rt.too_long("string", n1007, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "oldMAC") from None
+        try:
+            out += (b1004, _PP_I[len(b1004) & 3](n1007))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN133, ()) from None
+        try:
+            b1008 = v.newMAC.encode("utf-8", "surrogateescape")
+            n1009 = len(b1008)
+            if n1009 > 4194304:
+                raise _rt.too_long("string", n1009, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "newMAC") from None
+        try:
+            out += (b1006, _PP_I[len(b1006) & 3](n1009))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN134, ()) from None
+        out += (b1008, _PAD[len(b1008) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_nic_mac_change_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventNicMacChangeMsg:
+def unpack_remote_domain_event_nic_mac_change_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventNicMacChangeMsg:
     """Decode exactly one ``remote_domain_event_nic_mac_change_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_nic_mac_change_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_nic_mac_change_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.alias = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "alias") from None
+        try:
+            n1006 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN133, 4, off, buf) from None
+        off += 4
+        try:
+            if n1006 > 4194304:
+                raise _rt.too_long("string", n1006, 4194304)
+            end1007 = off + n1006
+            o.oldMAC = buf[off:end1007].decode("utf-8", "surrogateescape")
+            off = end1007 + _PADN[n1006 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "oldMAC") from None
+        try:
+            n1008 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN134, 4, off, buf) from None
+        off += 4
+        try:
+            if n1008 > 4194304:
+                raise _rt.too_long("string", n1008, 4194304)
+            end1009 = off + n1008
+            o.newMAC = buf[off:end1009].decode("utf-8", "surrogateescape")
+            off = end1009 + _PADN[n1008 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "newMAC") from None
+        o.__class__ = RemoteDomainEventNicMacChangeMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_domain_event_vcpu_removed_msg(value: RemoteDomainEventVcpuRemovedMsg) -> bytes:
     """Encode one ``remote_domain_event_vcpu_removed_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_vcpu_removed_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.vcpuid))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN135, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_vcpu_removed_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventVcpuRemovedMsg:
+def unpack_remote_domain_event_vcpu_removed_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventVcpuRemovedMsg:
     """Decode exactly one ``remote_domain_event_vcpu_removed_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_vcpu_removed_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_vcpu_removed_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, o.vcpuid = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN136, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        o.__class__ = RemoteDomainEventVcpuRemovedMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_domain_event_callback_channel_lifecycle_msg(value: RemoteDomainEventCallbackChannelLifecycleMsg) -> bytes:
+def pack_remote_domain_event_callback_channel_lifecycle_msg(
+    value: RemoteDomainEventCallbackChannelLifecycleMsg
+) -> bytes:
     """Encode one ``remote_domain_event_callback_channel_lifecycle_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_domain_event_callback_channel_lifecycle_msg(out, value)
+        v = value
+        try:
+            s1001 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            n1003 = len(b1002)
+            if n1003 > 4194304:
+                raise _rt.too_long("string", n1003, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            out.append(_P_iI(v.callbackID, n1003))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        try:
+            b1004 = v.channelName.encode("utf-8", "surrogateescape")
+            n1005 = len(b1004)
+            if n1005 > 4194304:
+                raise _rt.too_long("string", n1005, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "channelName") from None
+        try:
+            if len(s1001.uuid) != 16:
+                raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
+            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN137, (s1001,)) from None
+        try:
+            out += (b1004, _PP_ii[len(b1004) & 3](v.state, v.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN42, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_domain_event_callback_channel_lifecycle_msg(data: bytes | bytearray | memoryview) -> RemoteDomainEventCallbackChannelLifecycleMsg:
+def unpack_remote_domain_event_callback_channel_lifecycle_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteDomainEventCallbackChannelLifecycleMsg:
     """Decode exactly one ``remote_domain_event_callback_channel_lifecycle_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_domain_event_callback_channel_lifecycle_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_domain_event_callback_channel_lifecycle_msg()
+        o.dom = s1001 = _B_remote_nonnull_domain()
+        try:
+            o.callbackID, n1002 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        off += 8
+        try:
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+            end1003 = off + n1002
+            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
+            off = end1003 + _PADN[n1002 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "dom.name") from None
+        try:
+            s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN137, 24, off, buf) from None
+        off += 24
+        s1001.__class__ = RemoteNonnullDomain
+        try:
+            if n1004 > 4194304:
+                raise _rt.too_long("string", n1004, 4194304)
+            end1005 = off + n1004
+            o.channelName = buf[off:end1005].decode("utf-8", "surrogateescape")
+            off = end1005 + _PADN[n1004 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "channelName") from None
+        try:
+            o.state, o.reason = _U_ii(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
+        off += 8
+        o.__class__ = RemoteDomainEventCallbackChannelLifecycleMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
-def pack_remote_connect_event_connection_closed_msg(value: RemoteConnectEventConnectionClosedMsg) -> bytes:
+def pack_remote_connect_event_connection_closed_msg(
+    value: RemoteConnectEventConnectionClosedMsg
+) -> bytes:
     """Encode one ``remote_connect_event_connection_closed_msg``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_remote_connect_event_connection_closed_msg(out, value)
+        v = value
+        try:
+            out.append(_P_i(v.reason))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN107, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_remote_connect_event_connection_closed_msg(data: bytes | bytearray | memoryview) -> RemoteConnectEventConnectionClosedMsg:
+def unpack_remote_connect_event_connection_closed_msg(
+    data: bytes | bytearray | memoryview
+) -> RemoteConnectEventConnectionClosedMsg:
     """Decode exactly one ``remote_connect_event_connection_closed_msg`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_connect_event_connection_closed_msg(mv, 0)
+        off = 0
+        value = o = _B_remote_connect_event_connection_closed_msg()
+        try:
+            o.reason = _U_i(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+        off += 4
+        o.__class__ = RemoteConnectEventConnectionClosedMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_remote_procedure(value: RemoteProcedure) -> bytes:
     """Encode one ``remote_procedure``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_remote_procedure(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_remote_procedure(data: bytes | bytearray | memoryview) -> RemoteProcedure:
     """Decode exactly one ``remote_procedure`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_remote_procedure(mv, 0)
+        value, off = _dec_remote_procedure(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
@@ -11457,145 +22382,419 @@ CODECS: dict[str, _rt.Codec] = {
     "remote_network": _rt.Codec(pack_remote_network, unpack_remote_network),
     "remote_error": _rt.Codec(pack_remote_error, unpack_remote_error),
     "remote_auth_type": _rt.Codec(pack_remote_auth_type, unpack_remote_auth_type),
-    "remote_typed_param_value": _rt.Codec(pack_remote_typed_param_value, unpack_remote_typed_param_value),
+    "remote_typed_param_value": _rt.Codec(
+        pack_remote_typed_param_value, unpack_remote_typed_param_value
+    ),
     "remote_typed_param": _rt.Codec(pack_remote_typed_param, unpack_remote_typed_param),
-    "remote_connect_open_args": _rt.Codec(pack_remote_connect_open_args, unpack_remote_connect_open_args),
-    "remote_connect_supports_feature_args": _rt.Codec(pack_remote_connect_supports_feature_args, unpack_remote_connect_supports_feature_args),
-    "remote_connect_supports_feature_ret": _rt.Codec(pack_remote_connect_supports_feature_ret, unpack_remote_connect_supports_feature_ret),
-    "remote_connect_get_type_ret": _rt.Codec(pack_remote_connect_get_type_ret, unpack_remote_connect_get_type_ret),
-    "remote_connect_get_version_ret": _rt.Codec(pack_remote_connect_get_version_ret, unpack_remote_connect_get_version_ret),
-    "remote_connect_get_lib_version_ret": _rt.Codec(pack_remote_connect_get_lib_version_ret, unpack_remote_connect_get_lib_version_ret),
-    "remote_connect_get_hostname_ret": _rt.Codec(pack_remote_connect_get_hostname_ret, unpack_remote_connect_get_hostname_ret),
-    "remote_connect_get_uri_ret": _rt.Codec(pack_remote_connect_get_uri_ret, unpack_remote_connect_get_uri_ret),
-    "remote_connect_get_max_vcpus_args": _rt.Codec(pack_remote_connect_get_max_vcpus_args, unpack_remote_connect_get_max_vcpus_args),
-    "remote_connect_get_max_vcpus_ret": _rt.Codec(pack_remote_connect_get_max_vcpus_ret, unpack_remote_connect_get_max_vcpus_ret),
-    "remote_node_get_info_ret": _rt.Codec(pack_remote_node_get_info_ret, unpack_remote_node_get_info_ret),
-    "remote_connect_get_capabilities_ret": _rt.Codec(pack_remote_connect_get_capabilities_ret, unpack_remote_connect_get_capabilities_ret),
+    "remote_connect_open_args": _rt.Codec(
+        pack_remote_connect_open_args, unpack_remote_connect_open_args
+    ),
+    "remote_connect_supports_feature_args": _rt.Codec(
+        pack_remote_connect_supports_feature_args, unpack_remote_connect_supports_feature_args
+    ),
+    "remote_connect_supports_feature_ret": _rt.Codec(
+        pack_remote_connect_supports_feature_ret, unpack_remote_connect_supports_feature_ret
+    ),
+    "remote_connect_get_type_ret": _rt.Codec(
+        pack_remote_connect_get_type_ret, unpack_remote_connect_get_type_ret
+    ),
+    "remote_connect_get_version_ret": _rt.Codec(
+        pack_remote_connect_get_version_ret, unpack_remote_connect_get_version_ret
+    ),
+    "remote_connect_get_lib_version_ret": _rt.Codec(
+        pack_remote_connect_get_lib_version_ret, unpack_remote_connect_get_lib_version_ret
+    ),
+    "remote_connect_get_hostname_ret": _rt.Codec(
+        pack_remote_connect_get_hostname_ret, unpack_remote_connect_get_hostname_ret
+    ),
+    "remote_connect_get_uri_ret": _rt.Codec(
+        pack_remote_connect_get_uri_ret, unpack_remote_connect_get_uri_ret
+    ),
+    "remote_connect_get_max_vcpus_args": _rt.Codec(
+        pack_remote_connect_get_max_vcpus_args, unpack_remote_connect_get_max_vcpus_args
+    ),
+    "remote_connect_get_max_vcpus_ret": _rt.Codec(
+        pack_remote_connect_get_max_vcpus_ret, unpack_remote_connect_get_max_vcpus_ret
+    ),
+    "remote_node_get_info_ret": _rt.Codec(
+        pack_remote_node_get_info_ret, unpack_remote_node_get_info_ret
+    ),
+    "remote_connect_get_capabilities_ret": _rt.Codec(
+        pack_remote_connect_get_capabilities_ret, unpack_remote_connect_get_capabilities_ret
+    ),
     "remote_auth_list_ret": _rt.Codec(pack_remote_auth_list_ret, unpack_remote_auth_list_ret),
-    "remote_node_get_security_model_ret": _rt.Codec(pack_remote_node_get_security_model_ret, unpack_remote_node_get_security_model_ret),
-    "remote_connect_list_domains_args": _rt.Codec(pack_remote_connect_list_domains_args, unpack_remote_connect_list_domains_args),
-    "remote_connect_list_domains_ret": _rt.Codec(pack_remote_connect_list_domains_ret, unpack_remote_connect_list_domains_ret),
-    "remote_connect_num_of_domains_ret": _rt.Codec(pack_remote_connect_num_of_domains_ret, unpack_remote_connect_num_of_domains_ret),
-    "remote_connect_list_defined_domains_args": _rt.Codec(pack_remote_connect_list_defined_domains_args, unpack_remote_connect_list_defined_domains_args),
-    "remote_connect_list_defined_domains_ret": _rt.Codec(pack_remote_connect_list_defined_domains_ret, unpack_remote_connect_list_defined_domains_ret),
-    "remote_connect_num_of_defined_domains_ret": _rt.Codec(pack_remote_connect_num_of_defined_domains_ret, unpack_remote_connect_num_of_defined_domains_ret),
-    "remote_connect_list_all_domains_args": _rt.Codec(pack_remote_connect_list_all_domains_args, unpack_remote_connect_list_all_domains_args),
-    "remote_connect_list_all_domains_ret": _rt.Codec(pack_remote_connect_list_all_domains_ret, unpack_remote_connect_list_all_domains_ret),
-    "remote_domain_lookup_by_id_args": _rt.Codec(pack_remote_domain_lookup_by_id_args, unpack_remote_domain_lookup_by_id_args),
-    "remote_domain_lookup_by_id_ret": _rt.Codec(pack_remote_domain_lookup_by_id_ret, unpack_remote_domain_lookup_by_id_ret),
-    "remote_domain_lookup_by_uuid_args": _rt.Codec(pack_remote_domain_lookup_by_uuid_args, unpack_remote_domain_lookup_by_uuid_args),
-    "remote_domain_lookup_by_uuid_ret": _rt.Codec(pack_remote_domain_lookup_by_uuid_ret, unpack_remote_domain_lookup_by_uuid_ret),
-    "remote_domain_lookup_by_name_args": _rt.Codec(pack_remote_domain_lookup_by_name_args, unpack_remote_domain_lookup_by_name_args),
-    "remote_domain_lookup_by_name_ret": _rt.Codec(pack_remote_domain_lookup_by_name_ret, unpack_remote_domain_lookup_by_name_ret),
-    "remote_domain_create_xml_args": _rt.Codec(pack_remote_domain_create_xml_args, unpack_remote_domain_create_xml_args),
-    "remote_domain_create_xml_ret": _rt.Codec(pack_remote_domain_create_xml_ret, unpack_remote_domain_create_xml_ret),
-    "remote_domain_create_args": _rt.Codec(pack_remote_domain_create_args, unpack_remote_domain_create_args),
-    "remote_domain_create_with_flags_args": _rt.Codec(pack_remote_domain_create_with_flags_args, unpack_remote_domain_create_with_flags_args),
-    "remote_domain_create_with_flags_ret": _rt.Codec(pack_remote_domain_create_with_flags_ret, unpack_remote_domain_create_with_flags_ret),
-    "remote_domain_define_xml_args": _rt.Codec(pack_remote_domain_define_xml_args, unpack_remote_domain_define_xml_args),
-    "remote_domain_define_xml_ret": _rt.Codec(pack_remote_domain_define_xml_ret, unpack_remote_domain_define_xml_ret),
-    "remote_domain_define_xml_flags_args": _rt.Codec(pack_remote_domain_define_xml_flags_args, unpack_remote_domain_define_xml_flags_args),
-    "remote_domain_define_xml_flags_ret": _rt.Codec(pack_remote_domain_define_xml_flags_ret, unpack_remote_domain_define_xml_flags_ret),
-    "remote_domain_undefine_args": _rt.Codec(pack_remote_domain_undefine_args, unpack_remote_domain_undefine_args),
-    "remote_domain_undefine_flags_args": _rt.Codec(pack_remote_domain_undefine_flags_args, unpack_remote_domain_undefine_flags_args),
-    "remote_domain_destroy_args": _rt.Codec(pack_remote_domain_destroy_args, unpack_remote_domain_destroy_args),
-    "remote_domain_destroy_flags_args": _rt.Codec(pack_remote_domain_destroy_flags_args, unpack_remote_domain_destroy_flags_args),
-    "remote_domain_suspend_args": _rt.Codec(pack_remote_domain_suspend_args, unpack_remote_domain_suspend_args),
-    "remote_domain_resume_args": _rt.Codec(pack_remote_domain_resume_args, unpack_remote_domain_resume_args),
-    "remote_domain_shutdown_args": _rt.Codec(pack_remote_domain_shutdown_args, unpack_remote_domain_shutdown_args),
-    "remote_domain_shutdown_flags_args": _rt.Codec(pack_remote_domain_shutdown_flags_args, unpack_remote_domain_shutdown_flags_args),
-    "remote_domain_reboot_args": _rt.Codec(pack_remote_domain_reboot_args, unpack_remote_domain_reboot_args),
-    "remote_domain_get_info_args": _rt.Codec(pack_remote_domain_get_info_args, unpack_remote_domain_get_info_args),
-    "remote_domain_get_info_ret": _rt.Codec(pack_remote_domain_get_info_ret, unpack_remote_domain_get_info_ret),
-    "remote_domain_get_state_args": _rt.Codec(pack_remote_domain_get_state_args, unpack_remote_domain_get_state_args),
-    "remote_domain_get_state_ret": _rt.Codec(pack_remote_domain_get_state_ret, unpack_remote_domain_get_state_ret),
-    "remote_domain_get_xml_desc_args": _rt.Codec(pack_remote_domain_get_xml_desc_args, unpack_remote_domain_get_xml_desc_args),
-    "remote_domain_get_xml_desc_ret": _rt.Codec(pack_remote_domain_get_xml_desc_ret, unpack_remote_domain_get_xml_desc_ret),
-    "remote_domain_get_os_type_args": _rt.Codec(pack_remote_domain_get_os_type_args, unpack_remote_domain_get_os_type_args),
-    "remote_domain_get_os_type_ret": _rt.Codec(pack_remote_domain_get_os_type_ret, unpack_remote_domain_get_os_type_ret),
-    "remote_domain_get_max_memory_args": _rt.Codec(pack_remote_domain_get_max_memory_args, unpack_remote_domain_get_max_memory_args),
-    "remote_domain_get_max_memory_ret": _rt.Codec(pack_remote_domain_get_max_memory_ret, unpack_remote_domain_get_max_memory_ret),
-    "remote_domain_get_vcpus_flags_args": _rt.Codec(pack_remote_domain_get_vcpus_flags_args, unpack_remote_domain_get_vcpus_flags_args),
-    "remote_domain_get_vcpus_flags_ret": _rt.Codec(pack_remote_domain_get_vcpus_flags_ret, unpack_remote_domain_get_vcpus_flags_ret),
-    "remote_domain_is_active_args": _rt.Codec(pack_remote_domain_is_active_args, unpack_remote_domain_is_active_args),
-    "remote_domain_is_active_ret": _rt.Codec(pack_remote_domain_is_active_ret, unpack_remote_domain_is_active_ret),
-    "remote_domain_is_persistent_args": _rt.Codec(pack_remote_domain_is_persistent_args, unpack_remote_domain_is_persistent_args),
-    "remote_domain_is_persistent_ret": _rt.Codec(pack_remote_domain_is_persistent_ret, unpack_remote_domain_is_persistent_ret),
-    "remote_domain_get_autostart_args": _rt.Codec(pack_remote_domain_get_autostart_args, unpack_remote_domain_get_autostart_args),
-    "remote_domain_get_autostart_ret": _rt.Codec(pack_remote_domain_get_autostart_ret, unpack_remote_domain_get_autostart_ret),
-    "remote_domain_set_autostart_args": _rt.Codec(pack_remote_domain_set_autostart_args, unpack_remote_domain_set_autostart_args),
-    "remote_domain_has_managed_save_image_args": _rt.Codec(pack_remote_domain_has_managed_save_image_args, unpack_remote_domain_has_managed_save_image_args),
-    "remote_domain_has_managed_save_image_ret": _rt.Codec(pack_remote_domain_has_managed_save_image_ret, unpack_remote_domain_has_managed_save_image_ret),
-    "remote_domain_get_security_label_args": _rt.Codec(pack_remote_domain_get_security_label_args, unpack_remote_domain_get_security_label_args),
-    "remote_domain_get_security_label_ret": _rt.Codec(pack_remote_domain_get_security_label_ret, unpack_remote_domain_get_security_label_ret),
-    "remote_domain_get_messages_args": _rt.Codec(pack_remote_domain_get_messages_args, unpack_remote_domain_get_messages_args),
-    "remote_domain_get_messages_ret": _rt.Codec(pack_remote_domain_get_messages_ret, unpack_remote_domain_get_messages_ret),
-    "remote_domain_snapshot_num_args": _rt.Codec(pack_remote_domain_snapshot_num_args, unpack_remote_domain_snapshot_num_args),
-    "remote_domain_snapshot_num_ret": _rt.Codec(pack_remote_domain_snapshot_num_ret, unpack_remote_domain_snapshot_num_ret),
-    "remote_domain_attach_device_args": _rt.Codec(pack_remote_domain_attach_device_args, unpack_remote_domain_attach_device_args),
-    "remote_domain_attach_device_flags_args": _rt.Codec(pack_remote_domain_attach_device_flags_args, unpack_remote_domain_attach_device_flags_args),
-    "remote_domain_detach_device_args": _rt.Codec(pack_remote_domain_detach_device_args, unpack_remote_domain_detach_device_args),
-    "remote_domain_detach_device_flags_args": _rt.Codec(pack_remote_domain_detach_device_flags_args, unpack_remote_domain_detach_device_flags_args),
-    "remote_domain_detach_device_alias_args": _rt.Codec(pack_remote_domain_detach_device_alias_args, unpack_remote_domain_detach_device_alias_args),
-    "remote_domain_set_max_memory_args": _rt.Codec(pack_remote_domain_set_max_memory_args, unpack_remote_domain_set_max_memory_args),
-    "remote_domain_set_memory_args": _rt.Codec(pack_remote_domain_set_memory_args, unpack_remote_domain_set_memory_args),
-    "remote_domain_set_memory_flags_args": _rt.Codec(pack_remote_domain_set_memory_flags_args, unpack_remote_domain_set_memory_flags_args),
-    "remote_connect_domain_event_register_ret": _rt.Codec(pack_remote_connect_domain_event_register_ret, unpack_remote_connect_domain_event_register_ret),
-    "remote_connect_domain_event_deregister_ret": _rt.Codec(pack_remote_connect_domain_event_deregister_ret, unpack_remote_connect_domain_event_deregister_ret),
-    "remote_connect_domain_event_register_any_args": _rt.Codec(pack_remote_connect_domain_event_register_any_args, unpack_remote_connect_domain_event_register_any_args),
-    "remote_connect_domain_event_deregister_any_args": _rt.Codec(pack_remote_connect_domain_event_deregister_any_args, unpack_remote_connect_domain_event_deregister_any_args),
-    "remote_connect_domain_event_callback_register_any_args": _rt.Codec(pack_remote_connect_domain_event_callback_register_any_args, unpack_remote_connect_domain_event_callback_register_any_args),
-    "remote_connect_domain_event_callback_register_any_ret": _rt.Codec(pack_remote_connect_domain_event_callback_register_any_ret, unpack_remote_connect_domain_event_callback_register_any_ret),
-    "remote_connect_domain_event_callback_deregister_any_args": _rt.Codec(pack_remote_connect_domain_event_callback_deregister_any_args, unpack_remote_connect_domain_event_callback_deregister_any_args),
-    "remote_domain_event_lifecycle_msg": _rt.Codec(pack_remote_domain_event_lifecycle_msg, unpack_remote_domain_event_lifecycle_msg),
-    "remote_domain_event_callback_lifecycle_msg": _rt.Codec(pack_remote_domain_event_callback_lifecycle_msg, unpack_remote_domain_event_callback_lifecycle_msg),
-    "remote_domain_event_reboot_msg": _rt.Codec(pack_remote_domain_event_reboot_msg, unpack_remote_domain_event_reboot_msg),
-    "remote_domain_event_callback_reboot_msg": _rt.Codec(pack_remote_domain_event_callback_reboot_msg, unpack_remote_domain_event_callback_reboot_msg),
-    "remote_domain_event_rtc_change_msg": _rt.Codec(pack_remote_domain_event_rtc_change_msg, unpack_remote_domain_event_rtc_change_msg),
-    "remote_domain_event_callback_rtc_change_msg": _rt.Codec(pack_remote_domain_event_callback_rtc_change_msg, unpack_remote_domain_event_callback_rtc_change_msg),
-    "remote_domain_event_watchdog_msg": _rt.Codec(pack_remote_domain_event_watchdog_msg, unpack_remote_domain_event_watchdog_msg),
-    "remote_domain_event_callback_watchdog_msg": _rt.Codec(pack_remote_domain_event_callback_watchdog_msg, unpack_remote_domain_event_callback_watchdog_msg),
-    "remote_domain_event_io_error_msg": _rt.Codec(pack_remote_domain_event_io_error_msg, unpack_remote_domain_event_io_error_msg),
-    "remote_domain_event_callback_io_error_msg": _rt.Codec(pack_remote_domain_event_callback_io_error_msg, unpack_remote_domain_event_callback_io_error_msg),
-    "remote_domain_event_io_error_reason_msg": _rt.Codec(pack_remote_domain_event_io_error_reason_msg, unpack_remote_domain_event_io_error_reason_msg),
-    "remote_domain_event_callback_io_error_reason_msg": _rt.Codec(pack_remote_domain_event_callback_io_error_reason_msg, unpack_remote_domain_event_callback_io_error_reason_msg),
-    "remote_domain_event_graphics_address": _rt.Codec(pack_remote_domain_event_graphics_address, unpack_remote_domain_event_graphics_address),
-    "remote_domain_event_graphics_identity": _rt.Codec(pack_remote_domain_event_graphics_identity, unpack_remote_domain_event_graphics_identity),
-    "remote_domain_event_graphics_msg": _rt.Codec(pack_remote_domain_event_graphics_msg, unpack_remote_domain_event_graphics_msg),
-    "remote_domain_event_callback_graphics_msg": _rt.Codec(pack_remote_domain_event_callback_graphics_msg, unpack_remote_domain_event_callback_graphics_msg),
-    "remote_domain_event_block_job_msg": _rt.Codec(pack_remote_domain_event_block_job_msg, unpack_remote_domain_event_block_job_msg),
-    "remote_domain_event_callback_block_job_msg": _rt.Codec(pack_remote_domain_event_callback_block_job_msg, unpack_remote_domain_event_callback_block_job_msg),
-    "remote_domain_event_disk_change_msg": _rt.Codec(pack_remote_domain_event_disk_change_msg, unpack_remote_domain_event_disk_change_msg),
-    "remote_domain_event_callback_disk_change_msg": _rt.Codec(pack_remote_domain_event_callback_disk_change_msg, unpack_remote_domain_event_callback_disk_change_msg),
-    "remote_domain_event_tray_change_msg": _rt.Codec(pack_remote_domain_event_tray_change_msg, unpack_remote_domain_event_tray_change_msg),
-    "remote_domain_event_callback_tray_change_msg": _rt.Codec(pack_remote_domain_event_callback_tray_change_msg, unpack_remote_domain_event_callback_tray_change_msg),
-    "remote_domain_event_pmwakeup_msg": _rt.Codec(pack_remote_domain_event_pmwakeup_msg, unpack_remote_domain_event_pmwakeup_msg),
-    "remote_domain_event_callback_pmwakeup_msg": _rt.Codec(pack_remote_domain_event_callback_pmwakeup_msg, unpack_remote_domain_event_callback_pmwakeup_msg),
-    "remote_domain_event_pmsuspend_msg": _rt.Codec(pack_remote_domain_event_pmsuspend_msg, unpack_remote_domain_event_pmsuspend_msg),
-    "remote_domain_event_callback_pmsuspend_msg": _rt.Codec(pack_remote_domain_event_callback_pmsuspend_msg, unpack_remote_domain_event_callback_pmsuspend_msg),
-    "remote_domain_event_balloon_change_msg": _rt.Codec(pack_remote_domain_event_balloon_change_msg, unpack_remote_domain_event_balloon_change_msg),
-    "remote_domain_event_callback_balloon_change_msg": _rt.Codec(pack_remote_domain_event_callback_balloon_change_msg, unpack_remote_domain_event_callback_balloon_change_msg),
-    "remote_domain_event_pmsuspend_disk_msg": _rt.Codec(pack_remote_domain_event_pmsuspend_disk_msg, unpack_remote_domain_event_pmsuspend_disk_msg),
-    "remote_domain_event_callback_pmsuspend_disk_msg": _rt.Codec(pack_remote_domain_event_callback_pmsuspend_disk_msg, unpack_remote_domain_event_callback_pmsuspend_disk_msg),
-    "remote_domain_event_control_error_msg": _rt.Codec(pack_remote_domain_event_control_error_msg, unpack_remote_domain_event_control_error_msg),
-    "remote_domain_event_callback_control_error_msg": _rt.Codec(pack_remote_domain_event_callback_control_error_msg, unpack_remote_domain_event_callback_control_error_msg),
-    "remote_domain_event_device_removed_msg": _rt.Codec(pack_remote_domain_event_device_removed_msg, unpack_remote_domain_event_device_removed_msg),
-    "remote_domain_event_callback_device_removed_msg": _rt.Codec(pack_remote_domain_event_callback_device_removed_msg, unpack_remote_domain_event_callback_device_removed_msg),
-    "remote_domain_event_block_job_2_msg": _rt.Codec(pack_remote_domain_event_block_job_2_msg, unpack_remote_domain_event_block_job_2_msg),
-    "remote_domain_event_callback_tunable_msg": _rt.Codec(pack_remote_domain_event_callback_tunable_msg, unpack_remote_domain_event_callback_tunable_msg),
-    "remote_domain_event_callback_device_added_msg": _rt.Codec(pack_remote_domain_event_callback_device_added_msg, unpack_remote_domain_event_callback_device_added_msg),
-    "remote_domain_event_callback_agent_lifecycle_msg": _rt.Codec(pack_remote_domain_event_callback_agent_lifecycle_msg, unpack_remote_domain_event_callback_agent_lifecycle_msg),
-    "remote_domain_event_callback_migration_iteration_msg": _rt.Codec(pack_remote_domain_event_callback_migration_iteration_msg, unpack_remote_domain_event_callback_migration_iteration_msg),
-    "remote_domain_event_callback_job_completed_msg": _rt.Codec(pack_remote_domain_event_callback_job_completed_msg, unpack_remote_domain_event_callback_job_completed_msg),
-    "remote_domain_event_callback_device_removal_failed_msg": _rt.Codec(pack_remote_domain_event_callback_device_removal_failed_msg, unpack_remote_domain_event_callback_device_removal_failed_msg),
-    "remote_domain_event_callback_metadata_change_msg": _rt.Codec(pack_remote_domain_event_callback_metadata_change_msg, unpack_remote_domain_event_callback_metadata_change_msg),
-    "remote_domain_event_block_threshold_msg": _rt.Codec(pack_remote_domain_event_block_threshold_msg, unpack_remote_domain_event_block_threshold_msg),
-    "remote_domain_event_memory_failure_msg": _rt.Codec(pack_remote_domain_event_memory_failure_msg, unpack_remote_domain_event_memory_failure_msg),
-    "remote_domain_event_memory_device_size_change_msg": _rt.Codec(pack_remote_domain_event_memory_device_size_change_msg, unpack_remote_domain_event_memory_device_size_change_msg),
-    "remote_domain_event_nic_mac_change_msg": _rt.Codec(pack_remote_domain_event_nic_mac_change_msg, unpack_remote_domain_event_nic_mac_change_msg),
-    "remote_domain_event_vcpu_removed_msg": _rt.Codec(pack_remote_domain_event_vcpu_removed_msg, unpack_remote_domain_event_vcpu_removed_msg),
-    "remote_domain_event_callback_channel_lifecycle_msg": _rt.Codec(pack_remote_domain_event_callback_channel_lifecycle_msg, unpack_remote_domain_event_callback_channel_lifecycle_msg),
-    "remote_connect_event_connection_closed_msg": _rt.Codec(pack_remote_connect_event_connection_closed_msg, unpack_remote_connect_event_connection_closed_msg),
+    "remote_node_get_security_model_ret": _rt.Codec(
+        pack_remote_node_get_security_model_ret, unpack_remote_node_get_security_model_ret
+    ),
+    "remote_connect_list_domains_args": _rt.Codec(
+        pack_remote_connect_list_domains_args, unpack_remote_connect_list_domains_args
+    ),
+    "remote_connect_list_domains_ret": _rt.Codec(
+        pack_remote_connect_list_domains_ret, unpack_remote_connect_list_domains_ret
+    ),
+    "remote_connect_num_of_domains_ret": _rt.Codec(
+        pack_remote_connect_num_of_domains_ret, unpack_remote_connect_num_of_domains_ret
+    ),
+    "remote_connect_list_defined_domains_args": _rt.Codec(
+        pack_remote_connect_list_defined_domains_args, unpack_remote_connect_list_defined_domains_args
+    ),
+    "remote_connect_list_defined_domains_ret": _rt.Codec(
+        pack_remote_connect_list_defined_domains_ret, unpack_remote_connect_list_defined_domains_ret
+    ),
+    "remote_connect_num_of_defined_domains_ret": _rt.Codec(
+        pack_remote_connect_num_of_defined_domains_ret, unpack_remote_connect_num_of_defined_domains_ret
+    ),
+    "remote_connect_list_all_domains_args": _rt.Codec(
+        pack_remote_connect_list_all_domains_args, unpack_remote_connect_list_all_domains_args
+    ),
+    "remote_connect_list_all_domains_ret": _rt.Codec(
+        pack_remote_connect_list_all_domains_ret, unpack_remote_connect_list_all_domains_ret
+    ),
+    "remote_domain_lookup_by_id_args": _rt.Codec(
+        pack_remote_domain_lookup_by_id_args, unpack_remote_domain_lookup_by_id_args
+    ),
+    "remote_domain_lookup_by_id_ret": _rt.Codec(
+        pack_remote_domain_lookup_by_id_ret, unpack_remote_domain_lookup_by_id_ret
+    ),
+    "remote_domain_lookup_by_uuid_args": _rt.Codec(
+        pack_remote_domain_lookup_by_uuid_args, unpack_remote_domain_lookup_by_uuid_args
+    ),
+    "remote_domain_lookup_by_uuid_ret": _rt.Codec(
+        pack_remote_domain_lookup_by_uuid_ret, unpack_remote_domain_lookup_by_uuid_ret
+    ),
+    "remote_domain_lookup_by_name_args": _rt.Codec(
+        pack_remote_domain_lookup_by_name_args, unpack_remote_domain_lookup_by_name_args
+    ),
+    "remote_domain_lookup_by_name_ret": _rt.Codec(
+        pack_remote_domain_lookup_by_name_ret, unpack_remote_domain_lookup_by_name_ret
+    ),
+    "remote_domain_create_xml_args": _rt.Codec(
+        pack_remote_domain_create_xml_args, unpack_remote_domain_create_xml_args
+    ),
+    "remote_domain_create_xml_ret": _rt.Codec(
+        pack_remote_domain_create_xml_ret, unpack_remote_domain_create_xml_ret
+    ),
+    "remote_domain_create_args": _rt.Codec(
+        pack_remote_domain_create_args, unpack_remote_domain_create_args
+    ),
+    "remote_domain_create_with_flags_args": _rt.Codec(
+        pack_remote_domain_create_with_flags_args, unpack_remote_domain_create_with_flags_args
+    ),
+    "remote_domain_create_with_flags_ret": _rt.Codec(
+        pack_remote_domain_create_with_flags_ret, unpack_remote_domain_create_with_flags_ret
+    ),
+    "remote_domain_define_xml_args": _rt.Codec(
+        pack_remote_domain_define_xml_args, unpack_remote_domain_define_xml_args
+    ),
+    "remote_domain_define_xml_ret": _rt.Codec(
+        pack_remote_domain_define_xml_ret, unpack_remote_domain_define_xml_ret
+    ),
+    "remote_domain_define_xml_flags_args": _rt.Codec(
+        pack_remote_domain_define_xml_flags_args, unpack_remote_domain_define_xml_flags_args
+    ),
+    "remote_domain_define_xml_flags_ret": _rt.Codec(
+        pack_remote_domain_define_xml_flags_ret, unpack_remote_domain_define_xml_flags_ret
+    ),
+    "remote_domain_undefine_args": _rt.Codec(
+        pack_remote_domain_undefine_args, unpack_remote_domain_undefine_args
+    ),
+    "remote_domain_undefine_flags_args": _rt.Codec(
+        pack_remote_domain_undefine_flags_args, unpack_remote_domain_undefine_flags_args
+    ),
+    "remote_domain_destroy_args": _rt.Codec(
+        pack_remote_domain_destroy_args, unpack_remote_domain_destroy_args
+    ),
+    "remote_domain_destroy_flags_args": _rt.Codec(
+        pack_remote_domain_destroy_flags_args, unpack_remote_domain_destroy_flags_args
+    ),
+    "remote_domain_suspend_args": _rt.Codec(
+        pack_remote_domain_suspend_args, unpack_remote_domain_suspend_args
+    ),
+    "remote_domain_resume_args": _rt.Codec(
+        pack_remote_domain_resume_args, unpack_remote_domain_resume_args
+    ),
+    "remote_domain_shutdown_args": _rt.Codec(
+        pack_remote_domain_shutdown_args, unpack_remote_domain_shutdown_args
+    ),
+    "remote_domain_shutdown_flags_args": _rt.Codec(
+        pack_remote_domain_shutdown_flags_args, unpack_remote_domain_shutdown_flags_args
+    ),
+    "remote_domain_reboot_args": _rt.Codec(
+        pack_remote_domain_reboot_args, unpack_remote_domain_reboot_args
+    ),
+    "remote_domain_get_info_args": _rt.Codec(
+        pack_remote_domain_get_info_args, unpack_remote_domain_get_info_args
+    ),
+    "remote_domain_get_info_ret": _rt.Codec(
+        pack_remote_domain_get_info_ret, unpack_remote_domain_get_info_ret
+    ),
+    "remote_domain_get_state_args": _rt.Codec(
+        pack_remote_domain_get_state_args, unpack_remote_domain_get_state_args
+    ),
+    "remote_domain_get_state_ret": _rt.Codec(
+        pack_remote_domain_get_state_ret, unpack_remote_domain_get_state_ret
+    ),
+    "remote_domain_get_xml_desc_args": _rt.Codec(
+        pack_remote_domain_get_xml_desc_args, unpack_remote_domain_get_xml_desc_args
+    ),
+    "remote_domain_get_xml_desc_ret": _rt.Codec(
+        pack_remote_domain_get_xml_desc_ret, unpack_remote_domain_get_xml_desc_ret
+    ),
+    "remote_domain_get_os_type_args": _rt.Codec(
+        pack_remote_domain_get_os_type_args, unpack_remote_domain_get_os_type_args
+    ),
+    "remote_domain_get_os_type_ret": _rt.Codec(
+        pack_remote_domain_get_os_type_ret, unpack_remote_domain_get_os_type_ret
+    ),
+    "remote_domain_get_max_memory_args": _rt.Codec(
+        pack_remote_domain_get_max_memory_args, unpack_remote_domain_get_max_memory_args
+    ),
+    "remote_domain_get_max_memory_ret": _rt.Codec(
+        pack_remote_domain_get_max_memory_ret, unpack_remote_domain_get_max_memory_ret
+    ),
+    "remote_domain_get_vcpus_flags_args": _rt.Codec(
+        pack_remote_domain_get_vcpus_flags_args, unpack_remote_domain_get_vcpus_flags_args
+    ),
+    "remote_domain_get_vcpus_flags_ret": _rt.Codec(
+        pack_remote_domain_get_vcpus_flags_ret, unpack_remote_domain_get_vcpus_flags_ret
+    ),
+    "remote_domain_is_active_args": _rt.Codec(
+        pack_remote_domain_is_active_args, unpack_remote_domain_is_active_args
+    ),
+    "remote_domain_is_active_ret": _rt.Codec(
+        pack_remote_domain_is_active_ret, unpack_remote_domain_is_active_ret
+    ),
+    "remote_domain_is_persistent_args": _rt.Codec(
+        pack_remote_domain_is_persistent_args, unpack_remote_domain_is_persistent_args
+    ),
+    "remote_domain_is_persistent_ret": _rt.Codec(
+        pack_remote_domain_is_persistent_ret, unpack_remote_domain_is_persistent_ret
+    ),
+    "remote_domain_get_autostart_args": _rt.Codec(
+        pack_remote_domain_get_autostart_args, unpack_remote_domain_get_autostart_args
+    ),
+    "remote_domain_get_autostart_ret": _rt.Codec(
+        pack_remote_domain_get_autostart_ret, unpack_remote_domain_get_autostart_ret
+    ),
+    "remote_domain_set_autostart_args": _rt.Codec(
+        pack_remote_domain_set_autostart_args, unpack_remote_domain_set_autostart_args
+    ),
+    "remote_domain_has_managed_save_image_args": _rt.Codec(
+        pack_remote_domain_has_managed_save_image_args, unpack_remote_domain_has_managed_save_image_args
+    ),
+    "remote_domain_has_managed_save_image_ret": _rt.Codec(
+        pack_remote_domain_has_managed_save_image_ret, unpack_remote_domain_has_managed_save_image_ret
+    ),
+    "remote_domain_get_security_label_args": _rt.Codec(
+        pack_remote_domain_get_security_label_args, unpack_remote_domain_get_security_label_args
+    ),
+    "remote_domain_get_security_label_ret": _rt.Codec(
+        pack_remote_domain_get_security_label_ret, unpack_remote_domain_get_security_label_ret
+    ),
+    "remote_domain_get_messages_args": _rt.Codec(
+        pack_remote_domain_get_messages_args, unpack_remote_domain_get_messages_args
+    ),
+    "remote_domain_get_messages_ret": _rt.Codec(
+        pack_remote_domain_get_messages_ret, unpack_remote_domain_get_messages_ret
+    ),
+    "remote_domain_snapshot_num_args": _rt.Codec(
+        pack_remote_domain_snapshot_num_args, unpack_remote_domain_snapshot_num_args
+    ),
+    "remote_domain_snapshot_num_ret": _rt.Codec(
+        pack_remote_domain_snapshot_num_ret, unpack_remote_domain_snapshot_num_ret
+    ),
+    "remote_domain_attach_device_args": _rt.Codec(
+        pack_remote_domain_attach_device_args, unpack_remote_domain_attach_device_args
+    ),
+    "remote_domain_attach_device_flags_args": _rt.Codec(
+        pack_remote_domain_attach_device_flags_args, unpack_remote_domain_attach_device_flags_args
+    ),
+    "remote_domain_detach_device_args": _rt.Codec(
+        pack_remote_domain_detach_device_args, unpack_remote_domain_detach_device_args
+    ),
+    "remote_domain_detach_device_flags_args": _rt.Codec(
+        pack_remote_domain_detach_device_flags_args, unpack_remote_domain_detach_device_flags_args
+    ),
+    "remote_domain_detach_device_alias_args": _rt.Codec(
+        pack_remote_domain_detach_device_alias_args, unpack_remote_domain_detach_device_alias_args
+    ),
+    "remote_domain_set_max_memory_args": _rt.Codec(
+        pack_remote_domain_set_max_memory_args, unpack_remote_domain_set_max_memory_args
+    ),
+    "remote_domain_set_memory_args": _rt.Codec(
+        pack_remote_domain_set_memory_args, unpack_remote_domain_set_memory_args
+    ),
+    "remote_domain_set_memory_flags_args": _rt.Codec(
+        pack_remote_domain_set_memory_flags_args, unpack_remote_domain_set_memory_flags_args
+    ),
+    "remote_connect_domain_event_register_ret": _rt.Codec(
+        pack_remote_connect_domain_event_register_ret, unpack_remote_connect_domain_event_register_ret
+    ),
+    "remote_connect_domain_event_deregister_ret": _rt.Codec(
+        pack_remote_connect_domain_event_deregister_ret, unpack_remote_connect_domain_event_deregister_ret
+    ),
+    "remote_connect_domain_event_register_any_args": _rt.Codec(
+        pack_remote_connect_domain_event_register_any_args, unpack_remote_connect_domain_event_register_any_args
+    ),
+    "remote_connect_domain_event_deregister_any_args": _rt.Codec(
+        pack_remote_connect_domain_event_deregister_any_args, unpack_remote_connect_domain_event_deregister_any_args
+    ),
+    "remote_connect_domain_event_callback_register_any_args": _rt.Codec(
+        pack_remote_connect_domain_event_callback_register_any_args, unpack_remote_connect_domain_event_callback_register_any_args
+    ),
+    "remote_connect_domain_event_callback_register_any_ret": _rt.Codec(
+        pack_remote_connect_domain_event_callback_register_any_ret, unpack_remote_connect_domain_event_callback_register_any_ret
+    ),
+    "remote_connect_domain_event_callback_deregister_any_args": _rt.Codec(
+        pack_remote_connect_domain_event_callback_deregister_any_args, unpack_remote_connect_domain_event_callback_deregister_any_args
+    ),
+    "remote_domain_event_lifecycle_msg": _rt.Codec(
+        pack_remote_domain_event_lifecycle_msg, unpack_remote_domain_event_lifecycle_msg
+    ),
+    "remote_domain_event_callback_lifecycle_msg": _rt.Codec(
+        pack_remote_domain_event_callback_lifecycle_msg, unpack_remote_domain_event_callback_lifecycle_msg
+    ),
+    "remote_domain_event_reboot_msg": _rt.Codec(
+        pack_remote_domain_event_reboot_msg, unpack_remote_domain_event_reboot_msg
+    ),
+    "remote_domain_event_callback_reboot_msg": _rt.Codec(
+        pack_remote_domain_event_callback_reboot_msg, unpack_remote_domain_event_callback_reboot_msg
+    ),
+    "remote_domain_event_rtc_change_msg": _rt.Codec(
+        pack_remote_domain_event_rtc_change_msg, unpack_remote_domain_event_rtc_change_msg
+    ),
+    "remote_domain_event_callback_rtc_change_msg": _rt.Codec(
+        pack_remote_domain_event_callback_rtc_change_msg, unpack_remote_domain_event_callback_rtc_change_msg
+    ),
+    "remote_domain_event_watchdog_msg": _rt.Codec(
+        pack_remote_domain_event_watchdog_msg, unpack_remote_domain_event_watchdog_msg
+    ),
+    "remote_domain_event_callback_watchdog_msg": _rt.Codec(
+        pack_remote_domain_event_callback_watchdog_msg, unpack_remote_domain_event_callback_watchdog_msg
+    ),
+    "remote_domain_event_io_error_msg": _rt.Codec(
+        pack_remote_domain_event_io_error_msg, unpack_remote_domain_event_io_error_msg
+    ),
+    "remote_domain_event_callback_io_error_msg": _rt.Codec(
+        pack_remote_domain_event_callback_io_error_msg, unpack_remote_domain_event_callback_io_error_msg
+    ),
+    "remote_domain_event_io_error_reason_msg": _rt.Codec(
+        pack_remote_domain_event_io_error_reason_msg, unpack_remote_domain_event_io_error_reason_msg
+    ),
+    "remote_domain_event_callback_io_error_reason_msg": _rt.Codec(
+        pack_remote_domain_event_callback_io_error_reason_msg, unpack_remote_domain_event_callback_io_error_reason_msg
+    ),
+    "remote_domain_event_graphics_address": _rt.Codec(
+        pack_remote_domain_event_graphics_address, unpack_remote_domain_event_graphics_address
+    ),
+    "remote_domain_event_graphics_identity": _rt.Codec(
+        pack_remote_domain_event_graphics_identity, unpack_remote_domain_event_graphics_identity
+    ),
+    "remote_domain_event_graphics_msg": _rt.Codec(
+        pack_remote_domain_event_graphics_msg, unpack_remote_domain_event_graphics_msg
+    ),
+    "remote_domain_event_callback_graphics_msg": _rt.Codec(
+        pack_remote_domain_event_callback_graphics_msg, unpack_remote_domain_event_callback_graphics_msg
+    ),
+    "remote_domain_event_block_job_msg": _rt.Codec(
+        pack_remote_domain_event_block_job_msg, unpack_remote_domain_event_block_job_msg
+    ),
+    "remote_domain_event_callback_block_job_msg": _rt.Codec(
+        pack_remote_domain_event_callback_block_job_msg, unpack_remote_domain_event_callback_block_job_msg
+    ),
+    "remote_domain_event_disk_change_msg": _rt.Codec(
+        pack_remote_domain_event_disk_change_msg, unpack_remote_domain_event_disk_change_msg
+    ),
+    "remote_domain_event_callback_disk_change_msg": _rt.Codec(
+        pack_remote_domain_event_callback_disk_change_msg, unpack_remote_domain_event_callback_disk_change_msg
+    ),
+    "remote_domain_event_tray_change_msg": _rt.Codec(
+        pack_remote_domain_event_tray_change_msg, unpack_remote_domain_event_tray_change_msg
+    ),
+    "remote_domain_event_callback_tray_change_msg": _rt.Codec(
+        pack_remote_domain_event_callback_tray_change_msg, unpack_remote_domain_event_callback_tray_change_msg
+    ),
+    "remote_domain_event_pmwakeup_msg": _rt.Codec(
+        pack_remote_domain_event_pmwakeup_msg, unpack_remote_domain_event_pmwakeup_msg
+    ),
+    "remote_domain_event_callback_pmwakeup_msg": _rt.Codec(
+        pack_remote_domain_event_callback_pmwakeup_msg, unpack_remote_domain_event_callback_pmwakeup_msg
+    ),
+    "remote_domain_event_pmsuspend_msg": _rt.Codec(
+        pack_remote_domain_event_pmsuspend_msg, unpack_remote_domain_event_pmsuspend_msg
+    ),
+    "remote_domain_event_callback_pmsuspend_msg": _rt.Codec(
+        pack_remote_domain_event_callback_pmsuspend_msg, unpack_remote_domain_event_callback_pmsuspend_msg
+    ),
+    "remote_domain_event_balloon_change_msg": _rt.Codec(
+        pack_remote_domain_event_balloon_change_msg, unpack_remote_domain_event_balloon_change_msg
+    ),
+    "remote_domain_event_callback_balloon_change_msg": _rt.Codec(
+        pack_remote_domain_event_callback_balloon_change_msg, unpack_remote_domain_event_callback_balloon_change_msg
+    ),
+    "remote_domain_event_pmsuspend_disk_msg": _rt.Codec(
+        pack_remote_domain_event_pmsuspend_disk_msg, unpack_remote_domain_event_pmsuspend_disk_msg
+    ),
+    "remote_domain_event_callback_pmsuspend_disk_msg": _rt.Codec(
+        pack_remote_domain_event_callback_pmsuspend_disk_msg, unpack_remote_domain_event_callback_pmsuspend_disk_msg
+    ),
+    "remote_domain_event_control_error_msg": _rt.Codec(
+        pack_remote_domain_event_control_error_msg, unpack_remote_domain_event_control_error_msg
+    ),
+    "remote_domain_event_callback_control_error_msg": _rt.Codec(
+        pack_remote_domain_event_callback_control_error_msg, unpack_remote_domain_event_callback_control_error_msg
+    ),
+    "remote_domain_event_device_removed_msg": _rt.Codec(
+        pack_remote_domain_event_device_removed_msg, unpack_remote_domain_event_device_removed_msg
+    ),
+    "remote_domain_event_callback_device_removed_msg": _rt.Codec(
+        pack_remote_domain_event_callback_device_removed_msg, unpack_remote_domain_event_callback_device_removed_msg
+    ),
+    "remote_domain_event_block_job_2_msg": _rt.Codec(
+        pack_remote_domain_event_block_job_2_msg, unpack_remote_domain_event_block_job_2_msg
+    ),
+    "remote_domain_event_callback_tunable_msg": _rt.Codec(
+        pack_remote_domain_event_callback_tunable_msg, unpack_remote_domain_event_callback_tunable_msg
+    ),
+    "remote_domain_event_callback_device_added_msg": _rt.Codec(
+        pack_remote_domain_event_callback_device_added_msg, unpack_remote_domain_event_callback_device_added_msg
+    ),
+    "remote_domain_event_callback_agent_lifecycle_msg": _rt.Codec(
+        pack_remote_domain_event_callback_agent_lifecycle_msg, unpack_remote_domain_event_callback_agent_lifecycle_msg
+    ),
+    "remote_domain_event_callback_migration_iteration_msg": _rt.Codec(
+        pack_remote_domain_event_callback_migration_iteration_msg, unpack_remote_domain_event_callback_migration_iteration_msg
+    ),
+    "remote_domain_event_callback_job_completed_msg": _rt.Codec(
+        pack_remote_domain_event_callback_job_completed_msg, unpack_remote_domain_event_callback_job_completed_msg
+    ),
+    "remote_domain_event_callback_device_removal_failed_msg": _rt.Codec(
+        pack_remote_domain_event_callback_device_removal_failed_msg, unpack_remote_domain_event_callback_device_removal_failed_msg
+    ),
+    "remote_domain_event_callback_metadata_change_msg": _rt.Codec(
+        pack_remote_domain_event_callback_metadata_change_msg, unpack_remote_domain_event_callback_metadata_change_msg
+    ),
+    "remote_domain_event_block_threshold_msg": _rt.Codec(
+        pack_remote_domain_event_block_threshold_msg, unpack_remote_domain_event_block_threshold_msg
+    ),
+    "remote_domain_event_memory_failure_msg": _rt.Codec(
+        pack_remote_domain_event_memory_failure_msg, unpack_remote_domain_event_memory_failure_msg
+    ),
+    "remote_domain_event_memory_device_size_change_msg": _rt.Codec(
+        pack_remote_domain_event_memory_device_size_change_msg, unpack_remote_domain_event_memory_device_size_change_msg
+    ),
+    "remote_domain_event_nic_mac_change_msg": _rt.Codec(
+        pack_remote_domain_event_nic_mac_change_msg, unpack_remote_domain_event_nic_mac_change_msg
+    ),
+    "remote_domain_event_vcpu_removed_msg": _rt.Codec(
+        pack_remote_domain_event_vcpu_removed_msg, unpack_remote_domain_event_vcpu_removed_msg
+    ),
+    "remote_domain_event_callback_channel_lifecycle_msg": _rt.Codec(
+        pack_remote_domain_event_callback_channel_lifecycle_msg, unpack_remote_domain_event_callback_channel_lifecycle_msg
+    ),
+    "remote_connect_event_connection_closed_msg": _rt.Codec(
+        pack_remote_connect_event_connection_closed_msg, unpack_remote_connect_event_connection_closed_msg
+    ),
     "remote_procedure": _rt.Codec(pack_remote_procedure, unpack_remote_procedure),
 }
 

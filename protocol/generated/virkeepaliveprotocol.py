@@ -56,12 +56,12 @@ _EV_keepalive_procedure = _rt.Table("keepalive_procedure", {m.value: m for m in 
 _EB_keepalive_procedure = _rt.Table("keepalive_procedure", {k: _P_i(k) for k in _EV_keepalive_procedure})
 
 
-def _enc_keepalive_procedure(out: bytearray, v: KeepaliveProcedure) -> None:
-    out += _EB_keepalive_procedure[v]
+def _enc_keepalive_procedure(out: list[bytes], v: KeepaliveProcedure) -> None:
+    out.append(_EB_keepalive_procedure[v])
 
 
-def _dec_keepalive_procedure(mv: memoryview, off: int) -> tuple[KeepaliveProcedure, int]:
-    return _EV_keepalive_procedure[_U_i(mv, off)[0]], off + 4
+def _dec_keepalive_procedure(buf: bytes, off: int) -> tuple[KeepaliveProcedure, int]:
+    return _EV_keepalive_procedure[_U_i(buf, off)[0]], off + 4
 
 
 # -- public codecs ------------------------------------------------------------------------
@@ -69,23 +69,23 @@ def _dec_keepalive_procedure(mv: memoryview, off: int) -> tuple[KeepaliveProcedu
 
 def pack_keepalive_procedure(value: KeepaliveProcedure) -> bytes:
     """Encode one ``keepalive_procedure``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_keepalive_procedure(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_keepalive_procedure(data: bytes | bytearray | memoryview) -> KeepaliveProcedure:
     """Decode exactly one ``keepalive_procedure`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_keepalive_procedure(mv, 0)
+        value, off = _dec_keepalive_procedure(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 

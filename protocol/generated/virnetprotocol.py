@@ -206,9 +206,21 @@ class VirNetStreamHole:
 _S_16s = _Struct(">16s")
 _P_16s = _S_16s.pack
 _U_16s = _S_16s.unpack_from
+_PP_16s = (
+    _P_16s,
+    _Struct(">xxx16s").pack,
+    _Struct(">xx16s").pack,
+    _Struct(">x16s").pack,
+)
 _S_16si = _Struct(">16si")
 _P_16si = _S_16si.pack
 _U_16si = _S_16si.unpack_from
+_PP_16si = (
+    _P_16si,
+    _Struct(">xxx16si").pack,
+    _Struct(">xx16si").pack,
+    _Struct(">x16si").pack,
+)
 _S_I = _Struct(">I")
 _P_I = _S_I.pack
 _U_I = _S_I.unpack_from
@@ -218,9 +230,12 @@ _U_IIiiIi = _S_IIiiIi.unpack_from
 _S_i = _Struct(">i")
 _P_i = _S_i.pack
 _U_i = _S_i.unpack_from
-_S_ii = _Struct(">ii")
-_P_ii = _S_ii.pack
-_U_ii = _S_ii.unpack_from
+_S_iI = _Struct(">iI")
+_P_iI = _S_iI.pack
+_U_iI = _S_iI.unpack_from
+_S_iiI = _Struct(">iiI")
+_P_iiI = _S_iiI.pack
+_U_iiI = _S_iiI.unpack_from
 _S_qI = _Struct(">qI")
 _P_qI = _S_qI.pack
 _U_qI = _S_qI.unpack_from
@@ -232,19 +247,23 @@ _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
 _BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
 _RUN1 = (
-    ("prog", "unsigned int"),
-    ("vers", "unsigned int"),
-    ("proc", "int"),
-    ("type", "enum"),
-    ("serial", "unsigned int"),
-    ("status", "enum"),
+    ("prog", "prog", "unsigned int", 0),
+    ("vers", "vers", "unsigned int", 0),
+    ("proc", "proc", "int", 0),
+    ("type", "type", "enum", 0),
+    ("serial", "serial", "unsigned int", 0),
+    ("status", "status", "enum", 0),
 )
-_RUN2 = (("uuid", "opaque:16"), ("id", "int"))
-_RUN3 = (("uuid", "opaque:16"),)
-_RUN4 = (("code", "int"), ("domain", "int"))
-_RUN5 = (("level", "int"),)
-_RUN6 = (("int1", "int"), ("int2", "int"))
-_RUN7 = (("length", "hyper"), ("flags", "unsigned int"))
+_RUN2 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
+_RUN3 = (("name", "", "header", -1),)
+_RUN4 = (("uuid", "uuid", "opaque:16", 0),)
+_RUN5 = (("code", "code", "int", 0), ("domain", "domain", "int", 0), ("message", "", "header", -1))
+_RUN6 = (("level", "level", "int", 0), ("dom", "", "header", -1))
+_RUN7 = (("str1", "", "header", -1),)
+_RUN8 = (("str2", "", "header", -1),)
+_RUN9 = (("str3", "", "header", -1),)
+_RUN10 = (("int1", "int1", "int", 0), ("int2", "int2", "int", 0), ("net", "", "header", -1))
+_RUN11 = (("length", "length", "hyper", 0), ("flags", "flags", "unsigned int", 0))
 _EV_virNetMessageType = _rt.Table("virNetMessageType", {m.value: m for m in VirNetMessageType})
 _EB_virNetMessageType = _rt.Table("virNetMessageType", {k: _P_i(k) for k in _EV_virNetMessageType})
 _EV_virNetMessageStatus = _rt.Table("virNetMessageStatus", {m.value: m for m in VirNetMessageStatus})
@@ -256,39 +275,39 @@ _B_virNetMessageError = _rt.builder(VirNetMessageError)
 _B_virNetStreamHole = _rt.builder(VirNetStreamHole)
 
 
-def _enc_virNetMessageType(out: bytearray, v: VirNetMessageType) -> None:
-    out += _EB_virNetMessageType[v]
+def _enc_virNetMessageType(out: list[bytes], v: VirNetMessageType) -> None:
+    out.append(_EB_virNetMessageType[v])
 
 
-def _dec_virNetMessageType(mv: memoryview, off: int) -> tuple[VirNetMessageType, int]:
-    return _EV_virNetMessageType[_U_i(mv, off)[0]], off + 4
+def _dec_virNetMessageType(buf: bytes, off: int) -> tuple[VirNetMessageType, int]:
+    return _EV_virNetMessageType[_U_i(buf, off)[0]], off + 4
 
 
-def _enc_virNetMessageStatus(out: bytearray, v: VirNetMessageStatus) -> None:
-    out += _EB_virNetMessageStatus[v]
+def _enc_virNetMessageStatus(out: list[bytes], v: VirNetMessageStatus) -> None:
+    out.append(_EB_virNetMessageStatus[v])
 
 
-def _dec_virNetMessageStatus(mv: memoryview, off: int) -> tuple[VirNetMessageStatus, int]:
-    return _EV_virNetMessageStatus[_U_i(mv, off)[0]], off + 4
+def _dec_virNetMessageStatus(buf: bytes, off: int) -> tuple[VirNetMessageStatus, int]:
+    return _EV_virNetMessageStatus[_U_i(buf, off)[0]], off + 4
 
 
-def _enc_virNetMessageHeader(out: bytearray, v: VirNetMessageHeader) -> None:
+def _enc_virNetMessageHeader(out: list[bytes], v: VirNetMessageHeader) -> None:
     try:
         if v.type not in _EB_virNetMessageType:
             raise _rt.bad_enum(v.type, "virNetMessageType", "type")
         if v.status not in _EB_virNetMessageStatus:
             raise _rt.bad_enum(v.status, "virNetMessageStatus", "status")
-        out += _P_IIiiIi(v.prog, v.vers, v.proc, v.type, v.serial, v.status)
+        out.append(_P_IIiiIi(v.prog, v.vers, v.proc, v.type, v.serial, v.status))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN1, v) from None
+        raise _rt.fail_run(exc, _RUN1, (v,)) from None
 
 
-def _dec_virNetMessageHeader(mv: memoryview, off: int) -> tuple[VirNetMessageHeader, int]:
+def _dec_virNetMessageHeader(buf: bytes, off: int) -> tuple[VirNetMessageHeader, int]:
     o = _B_virNetMessageHeader()
     try:
-        o.prog, o.vers, o.proc, o.type, o.serial, o.status = _U_IIiiIi(mv, off)
+        o.prog, o.vers, o.proc, o.type, o.serial, o.status = _U_IIiiIi(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN1, 24, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN1, 24, off, buf) from None
     off += 24
     try:
         o.type = _EV_virNetMessageType[o.type]
@@ -302,424 +321,543 @@ def _dec_virNetMessageHeader(mv: memoryview, off: int) -> tuple[VirNetMessageHea
     return o, off
 
 
-def _enc_virNetMessageUUID(out: bytearray, v: bytes) -> None:
+def _enc_virNetMessageUUID(out: list[bytes], v: bytes) -> None:
     if len(v) != 16:
         raise _rt.wrong_length(v, 16)
-    out += v
+    out.append(v)
 
 
-def _dec_virNetMessageUUID(mv: memoryview, off: int) -> tuple[bytes, int]:
-    r = _U_16s(mv, off)[0]
+def _dec_virNetMessageUUID(buf: bytes, off: int) -> tuple[bytes, int]:
+    r = _U_16s(buf, off)[0]
     off += 16
     return r, off
 
 
-def _enc_virNetMessageNonnullString(out: bytearray, v: str) -> None:
+def _enc_virNetMessageNonnullString(out: list[bytes], v: str) -> None:
     b1 = v.encode("utf-8", "surrogateescape")
     n2 = len(b1)
     if n2 > 4194304:
         raise _rt.too_long("string", n2, 4194304)
-    out += _P_I(n2)
-    out += b1
-    out += _PAD[n2 & 3]
+    out.append(_P_I(n2))
+    out += (b1, _PAD[len(b1) & 3])
 
 
-def _dec_virNetMessageNonnullString(mv: memoryview, off: int) -> tuple[str, int]:
-    n1 = _U_I(mv, off)[0]
+def _dec_virNetMessageNonnullString(buf: bytes, off: int) -> tuple[str, int]:
+    n1 = _U_I(buf, off)[0]
+    off += 4
     if n1 > 4194304:
         raise _rt.too_long("string", n1, 4194304)
-    off += 4
     end2 = off + n1
-    if end2 > len(mv):
-        raise _rt.truncated(n1, off, mv)
-    r = str(mv[off:end2], "utf-8", "surrogateescape")
+    r = buf[off:end2].decode("utf-8", "surrogateescape")
     off = end2 + _PADN[n1 & 3]
     return r, off
 
 
-def _enc_virNetMessageString(out: bytearray, v: str | None) -> None:
-    if v is None:
-        out += _FALSE
-    else:
-        out += _TRUE
+def _enc_virNetMessageString(out: list[bytes], v: str | None) -> None:
+    out.append(_P_I(v is not None))
+    if v is not None:
         b1 = v.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
+        out.append(_P_I(n2))
+        out += (b1, _PAD[len(b1) & 3])
 
 
-def _dec_virNetMessageString(mv: memoryview, off: int) -> tuple[str | None, int]:
-    flag1 = _U_I(mv, off)[0]
+def _dec_virNetMessageString(buf: bytes, off: int) -> tuple[str | None, int]:
+    n1 = _U_I(buf, off)[0]
     off += 4
-    if flag1 == 0:
+    if n1 == 0:
         r = None
-    elif flag1 == 1:
-        n2 = _U_I(mv, off)[0]
+    elif n1 == 1:
+        n2 = _U_I(buf, off)[0]
+        off += 4
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        off += 4
         end3 = off + n2
-        if end3 > len(mv):
-            raise _rt.truncated(n2, off, mv)
-        r = str(mv[off:end3], "utf-8", "surrogateescape")
+        r = buf[off:end3].decode("utf-8", "surrogateescape")
         off = end3 + _PADN[n2 & 3]
     else:
-        raise _rt.bad_flag(flag1)
+        raise _rt.bad_flag(n1)
     return r, off
 
 
-def _enc_virNetMessageNonnullDomain(out: bytearray, v: VirNetMessageNonnullDomain) -> None:
+def _enc_virNetMessageNonnullDomain(out: list[bytes], v: VirNetMessageNonnullDomain) -> None:
     try:
         b1 = v.name.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += _P_16si(v.uuid, v.id)
+        out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN2, v) from None
+        raise _rt.fail_run(exc, _RUN2, (v,)) from None
 
 
-def _dec_virNetMessageNonnullDomain(mv: memoryview, off: int) -> tuple[VirNetMessageNonnullDomain, int]:
+def _dec_virNetMessageNonnullDomain(buf: bytes, off: int) -> tuple[VirNetMessageNonnullDomain, int]:
     o = _B_virNetMessageNonnullDomain()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.name = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
-        o.uuid, o.id = _U_16si(mv, off)
+        o.uuid, o.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN2, 20, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
     off += 20
     o.__class__ = VirNetMessageNonnullDomain
     return o, off
 
 
-def _enc_virNetMessageNonnullNetwork(out: bytearray, v: VirNetMessageNonnullNetwork) -> None:
+def _enc_virNetMessageNonnullNetwork(out: list[bytes], v: VirNetMessageNonnullNetwork) -> None:
     try:
         b1 = v.name.encode("utf-8", "surrogateescape")
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
-        out += _P_I(n2)
-        out += b1
-        out += _PAD[n2 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += _P_16s(v.uuid)
+        out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN3, v) from None
+        raise _rt.fail_run(exc, _RUN4, (v,)) from None
 
 
-def _dec_virNetMessageNonnullNetwork(mv: memoryview, off: int) -> tuple[VirNetMessageNonnullNetwork, int]:
+def _dec_virNetMessageNonnullNetwork(
+    buf: bytes, off: int
+) -> tuple[VirNetMessageNonnullNetwork, int]:
     o = _B_virNetMessageNonnullNetwork()
     try:
-        n1 = _U_I(mv, off)[0]
+        n1 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+    off += 4
+    try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
-        off += 4
         end2 = off + n1
-        if end2 > len(mv):
-            raise _rt.truncated(n1, off, mv)
-        o.name = str(mv[off:end2], "utf-8", "surrogateescape")
+        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
         off = end2 + _PADN[n1 & 3]
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
-        o.uuid = _U_16s(mv, off)[0]
+        o.uuid = _U_16s(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN3, 16, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
     off += 16
     o.__class__ = VirNetMessageNonnullNetwork
     return o, off
 
 
-def _enc_virNetMessageDomain(out: bytearray, v: VirNetMessageNonnullDomain | None) -> None:
-    if v is None:
-        out += _FALSE
-    else:
-        out += _TRUE
-        _enc_virNetMessageNonnullDomain(out, v)
+def _enc_virNetMessageDomain(out: list[bytes], v: VirNetMessageNonnullDomain | None) -> None:
+    out.append(_P_I(v is not None))
+    if v is not None:
+        try:
+            b1 = v.name.encode("utf-8", "surrogateescape")
+            n2 = len(b1)
+            if n2 > 4194304:
+                raise _rt.too_long("string", n2, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN2, (v,)) from None
 
 
-def _dec_virNetMessageDomain(mv: memoryview, off: int) -> tuple[VirNetMessageNonnullDomain | None, int]:
-    flag1 = _U_I(mv, off)[0]
+def _dec_virNetMessageDomain(buf: bytes, off: int) -> tuple[VirNetMessageNonnullDomain | None, int]:
+    n1 = _U_I(buf, off)[0]
     off += 4
-    if flag1 == 0:
+    if n1 == 0:
         r = None
-    elif flag1 == 1:
-        r, off = _dec_virNetMessageNonnullDomain(mv, off)
+    elif n1 == 1:
+        s2 = _B_virNetMessageNonnullDomain()
+        try:
+            n3 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+        off += 4
+        try:
+            if n3 > 4194304:
+                raise _rt.too_long("string", n3, 4194304)
+            end4 = off + n3
+            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+            off = end4 + _PADN[n3 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            s2.uuid, s2.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+        off += 20
+        s2.__class__ = VirNetMessageNonnullDomain
+        r = s2
     else:
-        raise _rt.bad_flag(flag1)
+        raise _rt.bad_flag(n1)
     return r, off
 
 
-def _enc_virNetMessageNetwork(out: bytearray, v: VirNetMessageNonnullNetwork | None) -> None:
-    if v is None:
-        out += _FALSE
-    else:
-        out += _TRUE
-        _enc_virNetMessageNonnullNetwork(out, v)
+def _enc_virNetMessageNetwork(out: list[bytes], v: VirNetMessageNonnullNetwork | None) -> None:
+    out.append(_P_I(v is not None))
+    if v is not None:
+        try:
+            b1 = v.name.encode("utf-8", "surrogateescape")
+            n2 = len(b1)
+            if n2 > 4194304:
+                raise _rt.too_long("string", n2, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN4, (v,)) from None
 
 
-def _dec_virNetMessageNetwork(mv: memoryview, off: int) -> tuple[VirNetMessageNonnullNetwork | None, int]:
-    flag1 = _U_I(mv, off)[0]
+def _dec_virNetMessageNetwork(
+    buf: bytes, off: int
+) -> tuple[VirNetMessageNonnullNetwork | None, int]:
+    n1 = _U_I(buf, off)[0]
     off += 4
-    if flag1 == 0:
+    if n1 == 0:
         r = None
-    elif flag1 == 1:
-        r, off = _dec_virNetMessageNonnullNetwork(mv, off)
+    elif n1 == 1:
+        s2 = _B_virNetMessageNonnullNetwork()
+        try:
+            n3 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+        off += 4
+        try:
+            if n3 > 4194304:
+                raise _rt.too_long("string", n3, 4194304)
+            end4 = off + n3
+            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
+            off = end4 + _PADN[n3 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            s2.uuid = _U_16s(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+        off += 16
+        s2.__class__ = VirNetMessageNonnullNetwork
+        r = s2
     else:
-        raise _rt.bad_flag(flag1)
+        raise _rt.bad_flag(n1)
     return r, off
 
 
-def _enc_virNetMessageError(out: bytearray, v: VirNetMessageError) -> None:
-    try:
-        out += _P_ii(v.code, v.domain)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN4, v) from None
+def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
     try:
         t1 = v.message
-        if t1 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
+    except Exception as exc:
+        raise _rt.fail(exc, "message") from None
+    try:
+        out.append(_P_iiI(v.code, v.domain, t1 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN5, (v,)) from None
+    try:
+        if t1 is not None:
             b2 = t1.encode("utf-8", "surrogateescape")
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
-            out += _P_I(n3)
-            out += b2
-            out += _PAD[n3 & 3]
+            out.append(_P_I(n3))
+            out += (b2, _PAD[len(b2) & 3])
     except Exception as exc:
         raise _rt.fail(exc, "message") from None
     try:
-        out += _P_i(v.level)
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN5, v) from None
-    try:
         t4 = v.dom
-        if t4 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            _enc_virNetMessageNonnullDomain(out, t4)
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        t5 = v.str1
-        if t5 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b6 = t5.encode("utf-8", "surrogateescape")
-            n7 = len(b6)
-            if n7 > 4194304:
-                raise _rt.too_long("string", n7, 4194304)
-            out += _P_I(n7)
-            out += b6
-            out += _PAD[n7 & 3]
+        out.append(_P_iI(v.level, t4 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN6, (v,)) from None
+    try:
+        if t4 is not None:
+            try:
+                b5 = t4.name.encode("utf-8", "surrogateescape")
+                n6 = len(b5)
+                if n6 > 4194304:
+                    raise _rt.too_long("string", n6, 4194304)
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                if len(t4.uuid) != 16:
+                    raise _rt.wrong_length(t4.uuid, 16, "uuid")
+                out += (_P_I(n6), b5, _PP_16si[len(b5) & 3](t4.uuid, t4.id))
+            except Exception as exc:
+                raise _rt.fail_run(exc, _RUN2, (t4,)) from None
+    except Exception as exc:
+        raise _rt.fail(exc, "dom") from None
+    try:
+        t7 = v.str1
     except Exception as exc:
         raise _rt.fail(exc, "str1") from None
     try:
-        t8 = v.str2
-        if t8 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b9 = t8.encode("utf-8", "surrogateescape")
-            n10 = len(b9)
-            if n10 > 4194304:
-                raise _rt.too_long("string", n10, 4194304)
-            out += _P_I(n10)
-            out += b9
-            out += _PAD[n10 & 3]
+        out.append(_P_I(t7 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN7, ()) from None
+    try:
+        if t7 is not None:
+            b8 = t7.encode("utf-8", "surrogateescape")
+            n9 = len(b8)
+            if n9 > 4194304:
+                raise _rt.too_long("string", n9, 4194304)
+            out.append(_P_I(n9))
+            out += (b8, _PAD[len(b8) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "str1") from None
+    try:
+        t10 = v.str2
     except Exception as exc:
         raise _rt.fail(exc, "str2") from None
     try:
-        t11 = v.str3
-        if t11 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            b12 = t11.encode("utf-8", "surrogateescape")
-            n13 = len(b12)
-            if n13 > 4194304:
-                raise _rt.too_long("string", n13, 4194304)
-            out += _P_I(n13)
-            out += b12
-            out += _PAD[n13 & 3]
+        out.append(_P_I(t10 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN8, ()) from None
+    try:
+        if t10 is not None:
+            b11 = t10.encode("utf-8", "surrogateescape")
+            n12 = len(b11)
+            if n12 > 4194304:
+                raise _rt.too_long("string", n12, 4194304)
+            out.append(_P_I(n12))
+            out += (b11, _PAD[len(b11) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "str2") from None
+    try:
+        t13 = v.str3
     except Exception as exc:
         raise _rt.fail(exc, "str3") from None
     try:
-        out += _P_ii(v.int1, v.int2)
+        out.append(_P_I(t13 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, v) from None
+        raise _rt.fail_run(exc, _RUN9, ()) from None
     try:
-        t14 = v.net
-        if t14 is None:
-            out += _FALSE
-        else:
-            out += _TRUE
-            _enc_virNetMessageNonnullNetwork(out, t14)
+        if t13 is not None:
+            b14 = t13.encode("utf-8", "surrogateescape")
+            n15 = len(b14)
+            if n15 > 4194304:
+                raise _rt.too_long("string", n15, 4194304)
+            out.append(_P_I(n15))
+            out += (b14, _PAD[len(b14) & 3])
+    except Exception as exc:
+        raise _rt.fail(exc, "str3") from None
+    try:
+        t16 = v.net
+    except Exception as exc:
+        raise _rt.fail(exc, "net") from None
+    try:
+        out.append(_P_iiI(v.int1, v.int2, t16 is not None))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN10, (v,)) from None
+    try:
+        if t16 is not None:
+            try:
+                b17 = t16.name.encode("utf-8", "surrogateescape")
+                n18 = len(b17)
+                if n18 > 4194304:
+                    raise _rt.too_long("string", n18, 4194304)
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                if len(t16.uuid) != 16:
+                    raise _rt.wrong_length(t16.uuid, 16, "uuid")
+                out += (_P_I(n18), b17, _PP_16s[len(b17) & 3](t16.uuid))
+            except Exception as exc:
+                raise _rt.fail_run(exc, _RUN4, (t16,)) from None
     except Exception as exc:
         raise _rt.fail(exc, "net") from None
 
 
-def _dec_virNetMessageError(mv: memoryview, off: int) -> tuple[VirNetMessageError, int]:
+def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, int]:
     o = _B_virNetMessageError()
     try:
-        o.code, o.domain = _U_ii(mv, off)
+        o.code, o.domain, n1 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN4, 8, off, mv) from None
-    off += 8
+        raise _rt.fail_unpack(exc, _RUN5, 12, off, buf) from None
+    off += 12
     try:
-        flag1 = _U_I(mv, off)[0]
-        off += 4
-        if flag1 == 0:
+        if n1 == 0:
             o.message = None
-        elif flag1 == 1:
-            n2 = _U_I(mv, off)[0]
+        elif n1 == 1:
+            n2 = _U_I(buf, off)[0]
+            off += 4
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
-            off += 4
             end3 = off + n2
-            if end3 > len(mv):
-                raise _rt.truncated(n2, off, mv)
-            o.message = str(mv[off:end3], "utf-8", "surrogateescape")
+            o.message = buf[off:end3].decode("utf-8", "surrogateescape")
             off = end3 + _PADN[n2 & 3]
         else:
-            raise _rt.bad_flag(flag1)
+            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "message") from None
     try:
-        o.level = _U_i(mv, off)[0]
+        o.level, n4 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN5, 4, off, mv) from None
-    off += 4
+        raise _rt.fail_unpack(exc, _RUN6, 8, off, buf) from None
+    off += 8
     try:
-        flag4 = _U_I(mv, off)[0]
-        off += 4
-        if flag4 == 0:
+        if n4 == 0:
             o.dom = None
-        elif flag4 == 1:
-            o.dom, off = _dec_virNetMessageNonnullDomain(mv, off)
+        elif n4 == 1:
+            s5 = _B_virNetMessageNonnullDomain()
+            try:
+                n6 = _U_I(buf, off)[0]
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+            off += 4
+            try:
+                if n6 > 4194304:
+                    raise _rt.too_long("string", n6, 4194304)
+                end7 = off + n6
+                s5.name = buf[off:end7].decode("utf-8", "surrogateescape")
+                off = end7 + _PADN[n6 & 3]
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                s5.uuid, s5.id = _U_16si(buf, off)
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+            off += 20
+            s5.__class__ = VirNetMessageNonnullDomain
+            o.dom = s5
         else:
-            raise _rt.bad_flag(flag4)
+            raise _rt.bad_flag(n4)
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        flag5 = _U_I(mv, off)[0]
-        off += 4
-        if flag5 == 0:
+        n8 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+    off += 4
+    try:
+        if n8 == 0:
             o.str1 = None
-        elif flag5 == 1:
-            n6 = _U_I(mv, off)[0]
-            if n6 > 4194304:
-                raise _rt.too_long("string", n6, 4194304)
+        elif n8 == 1:
+            n9 = _U_I(buf, off)[0]
             off += 4
-            end7 = off + n6
-            if end7 > len(mv):
-                raise _rt.truncated(n6, off, mv)
-            o.str1 = str(mv[off:end7], "utf-8", "surrogateescape")
-            off = end7 + _PADN[n6 & 3]
+            if n9 > 4194304:
+                raise _rt.too_long("string", n9, 4194304)
+            end10 = off + n9
+            o.str1 = buf[off:end10].decode("utf-8", "surrogateescape")
+            off = end10 + _PADN[n9 & 3]
         else:
-            raise _rt.bad_flag(flag5)
+            raise _rt.bad_flag(n8)
     except Exception as exc:
         raise _rt.fail(exc, "str1") from None
     try:
-        flag8 = _U_I(mv, off)[0]
-        off += 4
-        if flag8 == 0:
+        n11 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+    off += 4
+    try:
+        if n11 == 0:
             o.str2 = None
-        elif flag8 == 1:
-            n9 = _U_I(mv, off)[0]
-            if n9 > 4194304:
-                raise _rt.too_long("string", n9, 4194304)
+        elif n11 == 1:
+            n12 = _U_I(buf, off)[0]
             off += 4
-            end10 = off + n9
-            if end10 > len(mv):
-                raise _rt.truncated(n9, off, mv)
-            o.str2 = str(mv[off:end10], "utf-8", "surrogateescape")
-            off = end10 + _PADN[n9 & 3]
+            if n12 > 4194304:
+                raise _rt.too_long("string", n12, 4194304)
+            end13 = off + n12
+            o.str2 = buf[off:end13].decode("utf-8", "surrogateescape")
+            off = end13 + _PADN[n12 & 3]
         else:
-            raise _rt.bad_flag(flag8)
+            raise _rt.bad_flag(n11)
     except Exception as exc:
         raise _rt.fail(exc, "str2") from None
     try:
-        flag11 = _U_I(mv, off)[0]
-        off += 4
-        if flag11 == 0:
+        n14 = _U_I(buf, off)[0]
+    except Exception as exc:
+        raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
+    off += 4
+    try:
+        if n14 == 0:
             o.str3 = None
-        elif flag11 == 1:
-            n12 = _U_I(mv, off)[0]
-            if n12 > 4194304:
-                raise _rt.too_long("string", n12, 4194304)
+        elif n14 == 1:
+            n15 = _U_I(buf, off)[0]
             off += 4
-            end13 = off + n12
-            if end13 > len(mv):
-                raise _rt.truncated(n12, off, mv)
-            o.str3 = str(mv[off:end13], "utf-8", "surrogateescape")
-            off = end13 + _PADN[n12 & 3]
+            if n15 > 4194304:
+                raise _rt.too_long("string", n15, 4194304)
+            end16 = off + n15
+            o.str3 = buf[off:end16].decode("utf-8", "surrogateescape")
+            off = end16 + _PADN[n15 & 3]
         else:
-            raise _rt.bad_flag(flag11)
+            raise _rt.bad_flag(n14)
     except Exception as exc:
         raise _rt.fail(exc, "str3") from None
     try:
-        o.int1, o.int2 = _U_ii(mv, off)
+        o.int1, o.int2, n17 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 8, off, mv) from None
-    off += 8
+        raise _rt.fail_unpack(exc, _RUN10, 12, off, buf) from None
+    off += 12
     try:
-        flag14 = _U_I(mv, off)[0]
-        off += 4
-        if flag14 == 0:
+        if n17 == 0:
             o.net = None
-        elif flag14 == 1:
-            o.net, off = _dec_virNetMessageNonnullNetwork(mv, off)
+        elif n17 == 1:
+            s18 = _B_virNetMessageNonnullNetwork()
+            try:
+                n19 = _U_I(buf, off)[0]
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+            off += 4
+            try:
+                if n19 > 4194304:
+                    raise _rt.too_long("string", n19, 4194304)
+                end20 = off + n19
+                s18.name = buf[off:end20].decode("utf-8", "surrogateescape")
+                off = end20 + _PADN[n19 & 3]
+            except Exception as exc:
+                raise _rt.fail(exc, "name") from None
+            try:
+                s18.uuid = _U_16s(buf, off)[0]
+            except Exception as exc:
+                raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+            off += 16
+            s18.__class__ = VirNetMessageNonnullNetwork
+            o.net = s18
         else:
-            raise _rt.bad_flag(flag14)
+            raise _rt.bad_flag(n17)
     except Exception as exc:
         raise _rt.fail(exc, "net") from None
     o.__class__ = VirNetMessageError
     return o, off
 
 
-def _enc_virNetStreamHole(out: bytearray, v: VirNetStreamHole) -> None:
+def _enc_virNetStreamHole(out: list[bytes], v: VirNetStreamHole) -> None:
     try:
-        out += _P_qI(v.length, v.flags)
+        out.append(_P_qI(v.length, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN7, v) from None
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
 
 
-def _dec_virNetStreamHole(mv: memoryview, off: int) -> tuple[VirNetStreamHole, int]:
+def _dec_virNetStreamHole(buf: bytes, off: int) -> tuple[VirNetStreamHole, int]:
     o = _B_virNetStreamHole()
     try:
-        o.length, o.flags = _U_qI(mv, off)
+        o.length, o.flags = _U_qI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN7, 12, off, mv) from None
+        raise _rt.fail_unpack(exc, _RUN11, 12, off, buf) from None
     off += 12
     o.__class__ = VirNetStreamHole
     return o, off
@@ -730,265 +868,645 @@ def _dec_virNetStreamHole(mv: memoryview, off: int) -> tuple[VirNetStreamHole, i
 
 def pack_virNetMessageType(value: VirNetMessageType) -> bytes:
     """Encode one ``virNetMessageType``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_virNetMessageType(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetMessageType(data: bytes | bytearray | memoryview) -> VirNetMessageType:
     """Decode exactly one ``virNetMessageType`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageType(mv, 0)
+        value, off = _dec_virNetMessageType(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageStatus(value: VirNetMessageStatus) -> bytes:
     """Encode one ``virNetMessageStatus``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_virNetMessageStatus(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetMessageStatus(data: bytes | bytearray | memoryview) -> VirNetMessageStatus:
     """Decode exactly one ``virNetMessageStatus`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageStatus(mv, 0)
+        value, off = _dec_virNetMessageStatus(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageHeader(value: VirNetMessageHeader) -> bytes:
     """Encode one ``virNetMessageHeader``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_virNetMessageHeader(out, value)
+        v = value
+        try:
+            if v.type not in _EB_virNetMessageType:
+                raise _rt.bad_enum(v.type, "virNetMessageType", "type")
+            if v.status not in _EB_virNetMessageStatus:
+                raise _rt.bad_enum(v.status, "virNetMessageStatus", "status")
+            out.append(_P_IIiiIi(v.prog, v.vers, v.proc, v.type, v.serial, v.status))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN1, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetMessageHeader(data: bytes | bytearray | memoryview) -> VirNetMessageHeader:
     """Decode exactly one ``virNetMessageHeader`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageHeader(mv, 0)
+        off = 0
+        value = o = _B_virNetMessageHeader()
+        try:
+            o.prog, o.vers, o.proc, o.type, o.serial, o.status = _U_IIiiIi(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN1, 24, off, buf) from None
+        off += 24
+        try:
+            o.type = _EV_virNetMessageType[o.type]
+        except Exception as exc:
+            raise _rt.fail(exc, "type") from None
+        try:
+            o.status = _EV_virNetMessageStatus[o.status]
+        except Exception as exc:
+            raise _rt.fail(exc, "status") from None
+        o.__class__ = VirNetMessageHeader
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageUUID(value: bytes) -> bytes:
     """Encode one ``virNetMessageUUID``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_virNetMessageUUID(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetMessageUUID(data: bytes | bytearray | memoryview) -> bytes:
     """Decode exactly one ``virNetMessageUUID`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageUUID(mv, 0)
+        value, off = _dec_virNetMessageUUID(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageNonnullString(value: str) -> bytes:
     """Encode one ``virNetMessageNonnullString``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_virNetMessageNonnullString(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetMessageNonnullString(data: bytes | bytearray | memoryview) -> str:
     """Decode exactly one ``virNetMessageNonnullString`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageNonnullString(mv, 0)
+        value, off = _dec_virNetMessageNonnullString(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageString(value: str | None) -> bytes:
     """Encode one ``virNetMessageString``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_virNetMessageString(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetMessageString(data: bytes | bytearray | memoryview) -> str | None:
     """Decode exactly one ``virNetMessageString`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageString(mv, 0)
+        value, off = _dec_virNetMessageString(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageNonnullDomain(value: VirNetMessageNonnullDomain) -> bytes:
     """Encode one ``virNetMessageNonnullDomain``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_virNetMessageNonnullDomain(out, value)
+        v = value
+        try:
+            b1001 = v.name.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n1002), b1001, _PP_16si[len(b1001) & 3](v.uuid, v.id))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN2, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_virNetMessageNonnullDomain(data: bytes | bytearray | memoryview) -> VirNetMessageNonnullDomain:
+def unpack_virNetMessageNonnullDomain(
+    data: bytes | bytearray | memoryview
+) -> VirNetMessageNonnullDomain:
     """Decode exactly one ``virNetMessageNonnullDomain`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageNonnullDomain(mv, 0)
+        off = 0
+        value = o = _B_virNetMessageNonnullDomain()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            o.uuid, o.id = _U_16si(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+        off += 20
+        o.__class__ = VirNetMessageNonnullDomain
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageNonnullNetwork(value: VirNetMessageNonnullNetwork) -> bytes:
     """Encode one ``virNetMessageNonnullNetwork``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_virNetMessageNonnullNetwork(out, value)
+        v = value
+        try:
+            b1001 = v.name.encode("utf-8", "surrogateescape")
+            n1002 = len(b1001)
+            if n1002 > 4194304:
+                raise _rt.too_long("string", n1002, 4194304)
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            if len(v.uuid) != 16:
+                raise _rt.wrong_length(v.uuid, 16, "uuid")
+            out += (_P_I(n1002), b1001, _PP_16s[len(b1001) & 3](v.uuid))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN4, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_virNetMessageNonnullNetwork(data: bytes | bytearray | memoryview) -> VirNetMessageNonnullNetwork:
+def unpack_virNetMessageNonnullNetwork(
+    data: bytes | bytearray | memoryview
+) -> VirNetMessageNonnullNetwork:
     """Decode exactly one ``virNetMessageNonnullNetwork`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageNonnullNetwork(mv, 0)
+        off = 0
+        value = o = _B_virNetMessageNonnullNetwork()
+        try:
+            n1001 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+        off += 4
+        try:
+            if n1001 > 4194304:
+                raise _rt.too_long("string", n1001, 4194304)
+            end1002 = off + n1001
+            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
+            off = end1002 + _PADN[n1001 & 3]
+        except Exception as exc:
+            raise _rt.fail(exc, "name") from None
+        try:
+            o.uuid = _U_16s(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+        off += 16
+        o.__class__ = VirNetMessageNonnullNetwork
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageDomain(value: VirNetMessageNonnullDomain | None) -> bytes:
     """Encode one ``virNetMessageDomain``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_virNetMessageDomain(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_virNetMessageDomain(data: bytes | bytearray | memoryview) -> VirNetMessageNonnullDomain | None:
+def unpack_virNetMessageDomain(
+    data: bytes | bytearray | memoryview
+) -> VirNetMessageNonnullDomain | None:
     """Decode exactly one ``virNetMessageDomain`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageDomain(mv, 0)
+        value, off = _dec_virNetMessageDomain(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageNetwork(value: VirNetMessageNonnullNetwork | None) -> bytes:
     """Encode one ``virNetMessageNetwork``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
         _enc_virNetMessageNetwork(out, value)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
-def unpack_virNetMessageNetwork(data: bytes | bytearray | memoryview) -> VirNetMessageNonnullNetwork | None:
+def unpack_virNetMessageNetwork(
+    data: bytes | bytearray | memoryview
+) -> VirNetMessageNonnullNetwork | None:
     """Decode exactly one ``virNetMessageNetwork`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageNetwork(mv, 0)
+        value, off = _dec_virNetMessageNetwork(buf, 0)
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
     """Encode one ``virNetMessageError``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_virNetMessageError(out, value)
+        v = value
+        try:
+            t1001 = v.message
+        except Exception as exc:
+            raise _rt.fail(exc, "message") from None
+        try:
+            out.append(_P_iiI(v.code, v.domain, t1001 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN5, (v,)) from None
+        try:
+            if t1001 is not None:
+                b1002 = t1001.encode("utf-8", "surrogateescape")
+                n1003 = len(b1002)
+                if n1003 > 4194304:
+                    raise _rt.too_long("string", n1003, 4194304)
+                out.append(_P_I(n1003))
+                out += (b1002, _PAD[len(b1002) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "message") from None
+        try:
+            t1004 = v.dom
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            out.append(_P_iI(v.level, t1004 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN6, (v,)) from None
+        try:
+            if t1004 is not None:
+                try:
+                    b1005 = t1004.name.encode("utf-8", "surrogateescape")
+                    n1006 = len(b1005)
+                    if n1006 > 4194304:
+                        raise _rt.too_long("string", n1006, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    if len(t1004.uuid) != 16:
+                        raise _rt.wrong_length(t1004.uuid, 16, "uuid")
+                    out += (_P_I(n1006), b1005, _PP_16si[len(b1005) & 3](t1004.uuid, t1004.id))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN2, (t1004,)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            t1007 = v.str1
+        except Exception as exc:
+            raise _rt.fail(exc, "str1") from None
+        try:
+            out.append(_P_I(t1007 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN7, ()) from None
+        try:
+            if t1007 is not None:
+                b1008 = t1007.encode("utf-8", "surrogateescape")
+                n1009 = len(b1008)
+                if n1009 > 4194304:
+                    raise _rt.too_long("string", n1009, 4194304)
+                out.append(_P_I(n1009))
+                out += (b1008, _PAD[len(b1008) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "str1") from None
+        try:
+            t1010 = v.str2
+        except Exception as exc:
+            raise _rt.fail(exc, "str2") from None
+        try:
+            out.append(_P_I(t1010 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN8, ()) from None
+        try:
+            if t1010 is not None:
+                b1011 = t1010.encode("utf-8", "surrogateescape")
+                n1012 = len(b1011)
+                if n1012 > 4194304:
+                    raise _rt.too_long("string", n1012, 4194304)
+                out.append(_P_I(n1012))
+                out += (b1011, _PAD[len(b1011) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "str2") from None
+        try:
+            t1013 = v.str3
+        except Exception as exc:
+            raise _rt.fail(exc, "str3") from None
+        try:
+            out.append(_P_I(t1013 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN9, ()) from None
+        try:
+            if t1013 is not None:
+                b1014 = t1013.encode("utf-8", "surrogateescape")
+                n1015 = len(b1014)
+                if n1015 > 4194304:
+                    raise _rt.too_long("string", n1015, 4194304)
+                out.append(_P_I(n1015))
+                out += (b1014, _PAD[len(b1014) & 3])
+        except Exception as exc:
+            raise _rt.fail(exc, "str3") from None
+        try:
+            t1016 = v.net
+        except Exception as exc:
+            raise _rt.fail(exc, "net") from None
+        try:
+            out.append(_P_iiI(v.int1, v.int2, t1016 is not None))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN10, (v,)) from None
+        try:
+            if t1016 is not None:
+                try:
+                    b1017 = t1016.name.encode("utf-8", "surrogateescape")
+                    n1018 = len(b1017)
+                    if n1018 > 4194304:
+                        raise _rt.too_long("string", n1018, 4194304)
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    if len(t1016.uuid) != 16:
+                        raise _rt.wrong_length(t1016.uuid, 16, "uuid")
+                    out += (_P_I(n1018), b1017, _PP_16s[len(b1017) & 3](t1016.uuid))
+                except Exception as exc:
+                    raise _rt.fail_run(exc, _RUN4, (t1016,)) from None
+        except Exception as exc:
+            raise _rt.fail(exc, "net") from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMessageError:
     """Decode exactly one ``virNetMessageError`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetMessageError(mv, 0)
+        off = 0
+        value = o = _B_virNetMessageError()
+        try:
+            o.code, o.domain, n1001 = _U_iiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN5, 12, off, buf) from None
+        off += 12
+        try:
+            if n1001 == 0:
+                o.message = None
+            elif n1001 == 1:
+                n1002 = _U_I(buf, off)[0]
+                off += 4
+                if n1002 > 4194304:
+                    raise _rt.too_long("string", n1002, 4194304)
+                end1003 = off + n1002
+                o.message = buf[off:end1003].decode("utf-8", "surrogateescape")
+                off = end1003 + _PADN[n1002 & 3]
+            else:
+                raise _rt.bad_flag(n1001)
+        except Exception as exc:
+            raise _rt.fail(exc, "message") from None
+        try:
+            o.level, n1004 = _U_iI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN6, 8, off, buf) from None
+        off += 8
+        try:
+            if n1004 == 0:
+                o.dom = None
+            elif n1004 == 1:
+                s1005 = _B_virNetMessageNonnullDomain()
+                try:
+                    n1006 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+                off += 4
+                try:
+                    if n1006 > 4194304:
+                        raise _rt.too_long("string", n1006, 4194304)
+                    end1007 = off + n1006
+                    s1005.name = buf[off:end1007].decode("utf-8", "surrogateescape")
+                    off = end1007 + _PADN[n1006 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    s1005.uuid, s1005.id = _U_16si(buf, off)
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+                off += 20
+                s1005.__class__ = VirNetMessageNonnullDomain
+                o.dom = s1005
+            else:
+                raise _rt.bad_flag(n1004)
+        except Exception as exc:
+            raise _rt.fail(exc, "dom") from None
+        try:
+            n1008 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+        off += 4
+        try:
+            if n1008 == 0:
+                o.str1 = None
+            elif n1008 == 1:
+                n1009 = _U_I(buf, off)[0]
+                off += 4
+                if n1009 > 4194304:
+                    raise _rt.too_long("string", n1009, 4194304)
+                end1010 = off + n1009
+                o.str1 = buf[off:end1010].decode("utf-8", "surrogateescape")
+                off = end1010 + _PADN[n1009 & 3]
+            else:
+                raise _rt.bad_flag(n1008)
+        except Exception as exc:
+            raise _rt.fail(exc, "str1") from None
+        try:
+            n1011 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+        off += 4
+        try:
+            if n1011 == 0:
+                o.str2 = None
+            elif n1011 == 1:
+                n1012 = _U_I(buf, off)[0]
+                off += 4
+                if n1012 > 4194304:
+                    raise _rt.too_long("string", n1012, 4194304)
+                end1013 = off + n1012
+                o.str2 = buf[off:end1013].decode("utf-8", "surrogateescape")
+                off = end1013 + _PADN[n1012 & 3]
+            else:
+                raise _rt.bad_flag(n1011)
+        except Exception as exc:
+            raise _rt.fail(exc, "str2") from None
+        try:
+            n1014 = _U_I(buf, off)[0]
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
+        off += 4
+        try:
+            if n1014 == 0:
+                o.str3 = None
+            elif n1014 == 1:
+                n1015 = _U_I(buf, off)[0]
+                off += 4
+                if n1015 > 4194304:
+                    raise _rt.too_long("string", n1015, 4194304)
+                end1016 = off + n1015
+                o.str3 = buf[off:end1016].decode("utf-8", "surrogateescape")
+                off = end1016 + _PADN[n1015 & 3]
+            else:
+                raise _rt.bad_flag(n1014)
+        except Exception as exc:
+            raise _rt.fail(exc, "str3") from None
+        try:
+            o.int1, o.int2, n1017 = _U_iiI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN10, 12, off, buf) from None
+        off += 12
+        try:
+            if n1017 == 0:
+                o.net = None
+            elif n1017 == 1:
+                s1018 = _B_virNetMessageNonnullNetwork()
+                try:
+                    n1019 = _U_I(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN3, 4, off, buf) from None
+                off += 4
+                try:
+                    if n1019 > 4194304:
+                        raise _rt.too_long("string", n1019, 4194304)
+                    end1020 = off + n1019
+                    s1018.name = buf[off:end1020].decode("utf-8", "surrogateescape")
+                    off = end1020 + _PADN[n1019 & 3]
+                except Exception as exc:
+                    raise _rt.fail(exc, "name") from None
+                try:
+                    s1018.uuid = _U_16s(buf, off)[0]
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+                off += 16
+                s1018.__class__ = VirNetMessageNonnullNetwork
+                o.net = s1018
+            else:
+                raise _rt.bad_flag(n1017)
+        except Exception as exc:
+            raise _rt.fail(exc, "net") from None
+        o.__class__ = VirNetMessageError
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
 def pack_virNetStreamHole(value: VirNetStreamHole) -> bytes:
     """Encode one ``virNetStreamHole``."""
-    out = bytearray()
+    out: list[bytes] = []
     try:
-        _enc_virNetStreamHole(out, value)
+        v = value
+        try:
+            out.append(_P_qI(v.length, v.flags))
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def unpack_virNetStreamHole(data: bytes | bytearray | memoryview) -> VirNetStreamHole:
     """Decode exactly one ``virNetStreamHole`` from ``data``."""
-    mv = memoryview(data) if type(data) is bytes else _rt.memview(data)
+    buf = data if type(data) is bytes else _rt.as_bytes(data)
     try:
-        value, off = _dec_virNetStreamHole(mv, 0)
+        off = 0
+        value = o = _B_virNetStreamHole()
+        try:
+            o.length, o.flags = _U_qI(buf, off)
+        except Exception as exc:
+            raise _rt.fail_unpack(exc, _RUN11, 12, off, buf) from None
+        off += 12
+        o.__class__ = VirNetStreamHole
     except Exception as exc:
         raise _rt.fail(exc) from None
-    if off != len(mv):
-        _rt.finish(off, mv)
+    if off != len(buf):
+        _rt.finish(off, buf)
     return value
 
 
@@ -997,10 +1515,16 @@ CODECS: dict[str, _rt.Codec] = {
     "virNetMessageStatus": _rt.Codec(pack_virNetMessageStatus, unpack_virNetMessageStatus),
     "virNetMessageHeader": _rt.Codec(pack_virNetMessageHeader, unpack_virNetMessageHeader),
     "virNetMessageUUID": _rt.Codec(pack_virNetMessageUUID, unpack_virNetMessageUUID),
-    "virNetMessageNonnullString": _rt.Codec(pack_virNetMessageNonnullString, unpack_virNetMessageNonnullString),
+    "virNetMessageNonnullString": _rt.Codec(
+        pack_virNetMessageNonnullString, unpack_virNetMessageNonnullString
+    ),
     "virNetMessageString": _rt.Codec(pack_virNetMessageString, unpack_virNetMessageString),
-    "virNetMessageNonnullDomain": _rt.Codec(pack_virNetMessageNonnullDomain, unpack_virNetMessageNonnullDomain),
-    "virNetMessageNonnullNetwork": _rt.Codec(pack_virNetMessageNonnullNetwork, unpack_virNetMessageNonnullNetwork),
+    "virNetMessageNonnullDomain": _rt.Codec(
+        pack_virNetMessageNonnullDomain, unpack_virNetMessageNonnullDomain
+    ),
+    "virNetMessageNonnullNetwork": _rt.Codec(
+        pack_virNetMessageNonnullNetwork, unpack_virNetMessageNonnullNetwork
+    ),
     "virNetMessageDomain": _rt.Codec(pack_virNetMessageDomain, unpack_virNetMessageDomain),
     "virNetMessageNetwork": _rt.Codec(pack_virNetMessageNetwork, unpack_virNetMessageNetwork),
     "virNetMessageError": _rt.Codec(pack_virNetMessageError, unpack_virNetMessageError),

@@ -1,0 +1,335 @@
+"""What generated codecs import at run time: the error type, two small records, and helpers.
+
+Generated modules keep their hot paths free of calls into this module; the helpers here run
+only when something is already wrong (building an error with its field path) or once at import
+time (building fast constructors).  That keeps the error messages good without costing the
+common case anything.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+__all__ = [
+    "Codec",
+    "ProcedureDef",
+    "XdrError",
+    "XdrParseError",
+    "builder",
+    "fail",
+    "fail_run",
+    "finish",
+    "memview",
+]
+
+
+class XdrError(ValueError):
+    """Bad XDR bytes or a value that cannot be encoded.
+
+    ``path`` names the offending field from the top-level value (``dom.name``,
+    ``doms[3].uuid``); it is empty when the problem is the value itself.  ``str(err)`` reads
+    ``"<path>: <message>"``.
+    """
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message, path)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+    def prefixed(self, name: str | int | None) -> XdrError:
+        """The same error one level up: ``name`` is a field name or an array index."""
+        if name is None or name == "":
+            return self
+        head = f"[{name}]" if isinstance(name, int) else name
+        if not self.path:
+            path = head
+        elif self.path.startswith("["):
+            path = head + self.path
+        else:
+            path = f"{head}.{self.path}"
+        err = XdrError(self.message, path)
+        err.__cause__ = self.__cause__
+        return err
+
+
+class XdrParseError(XdrError):
+    """A ``.x`` file that cannot be compiled: carries file, line, column and what was expected."""
+
+    def __init__(
+        self,
+        message: str,
+        filename: str = "<string>",
+        line: int = 0,
+        col: int = 0,
+        expected: str | None = None,
+    ) -> None:
+        text = f"{filename}:{line}:{col}: {message}"
+        if expected:
+            text += f" (expected {expected})"
+        super().__init__(text)
+        self.filename = filename
+        self.line = line
+        self.col = col
+        self.expected = expected
+        self.reason = message
+
+
+class Codec(NamedTuple):
+    """The encoder and decoder of one XDR type, as listed in a module's ``CODECS``."""
+
+    pack: Callable[[Any], bytes]
+    unpack: Callable[[bytes | bytearray | memoryview], Any]
+
+
+class ProcedureDef(NamedTuple):
+    """One procedure: enum member (or RFC 5531 procedure) name, number, doc annotations."""
+
+    name: str
+    number: int
+    annotations: tuple[tuple[str, str], ...]
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, struct.error):
+        text = str(exc)
+        if "requires a buffer" in text or "out of range for" in text:
+            return f"input truncated ({text})"
+        return f"bad value ({text})"
+    if isinstance(exc, RecursionError):
+        return "value nested too deeply"
+    if isinstance(exc, UnicodeError):
+        return f"string cannot be encoded as UTF-8 ({exc})"
+    if isinstance(exc, KeyError):
+        return f"invalid value {exc.args[0]!r}"
+    if isinstance(exc, AttributeError):
+        return f"wrong kind of value ({exc})"
+    return f"bad value ({type(exc).__name__}: {exc})"
+
+
+def fail(exc: BaseException, name: str | int | None = None) -> XdrError:
+    """Turn any exception raised while coding field ``name`` into an :class:`XdrError`.
+
+    Generated code calls this from ``except`` clauses only, so the cost is paid on the
+    error path alone (Python 3.11 ``try`` is free when nothing is raised).
+    """
+    if isinstance(exc, XdrError):
+        return exc.prefixed(name)
+    err = XdrError(_describe(exc))
+    err.__cause__ = exc
+    return err.prefixed(name)
+
+
+def fail_run(
+    exc: BaseException, fields: tuple[tuple[str, str, str, int], ...], holders: tuple[Any, ...]
+) -> XdrError:
+    """Name the culprit when packing a coalesced run of fixed-size fields failed.
+
+    ``fields`` lists ``(path, attribute, kind, holder index)`` per item of the run (length
+    words computed by the encoder itself have kind ``"header"``) and ``holders`` the objects
+    holding the fields.  Each field is re-checked on its own to find and describe the bad one;
+    errors from the explicit checks already carry their path.
+    """
+    if isinstance(exc, XdrError):
+        return exc
+    for path, attr, kind, index in fields:
+        if kind == "header":
+            continue
+        try:
+            item = getattr(holders[index], attr)
+        except AttributeError as e:
+            return fail(e, path)
+        problem = _check_scalar(kind, item)
+        if problem:
+            return XdrError(problem, path)
+    return fail(exc, fields[0][0] if fields else None)
+
+
+_SCALAR_RANGES = {
+    "int": (-(2**31), 2**31 - 1),
+    "unsigned int": (0, 2**32 - 1),
+    "hyper": (-(2**63), 2**63 - 1),
+    "unsigned hyper": (0, 2**64 - 1),
+    "char": (-128, 255),
+    "unsigned char": (0, 255),
+    "short": (-(2**15), 2**15 - 1),
+    "unsigned short": (0, 2**16 - 1),
+    "enum": (-(2**31), 2**31 - 1),
+}
+
+
+def _check_scalar(kind: str, item: Any) -> str | None:
+    """Why ``item`` is not a valid value of scalar ``kind``, or ``None`` when it is."""
+    if kind in _SCALAR_RANGES:
+        if isinstance(item, bool) or not isinstance(item, int):
+            return f"expected an int for {kind}, got {type(item).__name__}"
+        lo, hi = _SCALAR_RANGES[kind]
+        if not lo <= item <= hi:
+            return f"value {item} out of range for {kind} ({lo}..{hi})"
+        return None
+    if kind == "bool":
+        if item is True or item is False or (type(item) is int and item in (0, 1)):
+            return None
+        return f"expected a bool, got {item!r}"
+    if kind in ("float", "double"):
+        if not isinstance(item, int | float) or isinstance(item, bool):
+            return f"expected a float for {kind}, got {type(item).__name__}"
+        try:
+            struct.pack(">f" if kind == "float" else ">d", item)
+        except (OverflowError, struct.error) as e:
+            return f"value {item!r} does not fit a {kind} ({e})"
+        return None
+    if kind.startswith("opaque:"):
+        size = int(kind[7:])
+        if not isinstance(item, bytes | bytearray | memoryview):
+            return f"expected bytes for opaque[{size}], got {type(item).__name__}"
+        if len(item) != size:
+            return f"opaque[{size}] needs exactly {size} bytes, got {len(item)}"
+        return None
+    return None
+
+
+def finish(off: int, mv: bytes) -> None:
+    """Raise unless decoding consumed the buffer exactly (called on the error path only)."""
+    size = len(mv)
+    if off > size:
+        raise XdrError(f"input truncated: needed {off} bytes, got {size}")
+    if off < size:
+        raise XdrError(f"{size - off} trailing bytes after the value (of {size})")
+
+
+def truncated(need: int, off: int, mv: bytes) -> XdrError:
+    """The error for ``need`` bytes wanted at ``off`` when the buffer is shorter."""
+    have = max(len(mv) - off, 0)
+    return XdrError(f"input truncated: needed {need} bytes at offset {off}, {have} left")
+
+
+def as_bytes(data: Any) -> bytes:
+    """``data`` (bytearray, memoryview of any format, ...) as ``bytes`` for the decoders.
+
+    Decoders read ``bytes`` at offsets with ``Struct.unpack_from``: slicing ``bytes`` and
+    decoding a slice is measurably faster than going through a ``memoryview``, and the one
+    copy made here is cheaper than the per-field overhead it saves.
+    """
+    try:
+        return bytes(memoryview(data).cast("B")) if not isinstance(data, bytes) else data
+    except TypeError as e:
+        raise XdrError(f"expected bytes to decode, got {type(data).__name__}") from e
+
+
+def memview(data: Any) -> memoryview:
+    """A flat byte view of ``data``.
+
+    Kept for modules generated before decoders switched to ``bytes`` (see :func:`as_bytes`);
+    regenerate such modules to get the faster code.
+    """
+    try:
+        mv = memoryview(data)
+    except TypeError as e:
+        raise XdrError(f"expected bytes to decode, got {type(data).__name__}") from e
+    if mv.ndim != 1 or mv.format not in ("B", "b", "c"):
+        mv = mv.cast("B")
+    return mv
+
+
+def builder(cls: type) -> type:
+    """A mutable twin of frozen slotted dataclass ``cls`` with the same slot layout.
+
+    Decoders fill a twin's slots with plain attribute stores and then switch its
+    ``__class__`` to ``cls``: the result is an ordinary, fully initialised instance of
+    ``cls``, built about five times faster than through the frozen ``__init__`` (which goes
+    through ``object.__setattr__`` once per field).
+    """
+    slots = cls.__dict__.get("__slots__", ())
+    twin = type(
+        f"_{cls.__name__}Builder", (), {"__slots__": tuple(slots), "__module__": cls.__module__}
+    )
+    probe = twin()
+    probe.__class__ = cls  # fails at import time if the layouts ever diverge
+    return twin
+
+
+class Table(dict):
+    """A lookup table whose misses raise a descriptive :class:`XdrError`.
+
+    Generated code maps enum values to members (and to their encoded bytes) through these:
+    a hit is one dict lookup, a miss names the enum and the bad value.
+    """
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str, items: dict) -> None:
+        super().__init__(items)
+        self.what = what
+
+    def __missing__(self, key: Any) -> Any:
+        if self.what == "bool":
+            raise XdrError(f"invalid bool value {key!r} (must be 0 or 1)")
+        raise XdrError(f"{key!r} is not a value of enum {self.what}")
+
+
+def out_of_range(value: Any, kind: str, path: str = "") -> XdrError:
+    problem = _check_scalar(kind, value) or f"value {value!r} out of range for {kind}"
+    return XdrError(problem, path)
+
+
+def wrong_length(value: Any, size: int, path: str = "") -> XdrError:
+    return XdrError(_check_scalar(f"opaque:{size}", value) or "wrong length", path)
+
+
+def wrong_count(count: int, size: int) -> XdrError:
+    return XdrError(f"fixed array needs exactly {size} elements, got {count}")
+
+
+def too_long(what: str, size: int, limit: int) -> XdrError:
+    unit = "bytes" if what in ("string", "opaque") else "elements"
+    return XdrError(f"{what} of {size} {unit} exceeds maximum {limit}")
+
+
+def bad_enum(value: Any, enum_name: str, path: str = "") -> XdrError:
+    return XdrError(f"{value!r} is not a value of enum {enum_name}", path)
+
+
+def bad_bool(value: int, path: str = "") -> XdrError:
+    return XdrError(f"invalid bool value {value} (must be 0 or 1)", path)
+
+
+def bad_flag(value: int) -> XdrError:
+    return XdrError(f"invalid optional-data flag {value} (must be 0 or 1)")
+
+
+def bad_case(value: Any, union_name: str, path: str = "") -> XdrError:
+    return XdrError(f"{value!r} is not a case of union {union_name}", path)
+
+
+def fail_unpack(
+    exc: BaseException,
+    fields: tuple[tuple[str, str, str, int], ...],
+    size: int,
+    off: int,
+    mv: bytes,
+) -> XdrError:
+    """Name the field where a coalesced run of fixed-size fields ran off the input."""
+    if isinstance(exc, XdrError):
+        return exc
+    have = max(len(mv) - off, 0)
+    return XdrError(
+        f"input truncated: needed {size} bytes at offset {off}, {have} left",
+        fields[0][0] if fields else "",
+    )
+
+
+def index_of(items: Any, item: Any) -> int | None:
+    """Index of ``item`` in ``items`` by identity (error path of array encoders).
+
+    Encoders loop without ``enumerate`` to save time per element; when an element fails,
+    its first occurrence is the one to report (a repeated object fails the same way).
+    """
+    for i, candidate in enumerate(items):
+        if candidate is item:
+            return i
+    return None
