@@ -1,0 +1,414 @@
+"""One client connection: read loop, bounded send queue, keepalive, request limit.
+
+A :class:`ClientSession` is an :class:`asyncio.Protocol`: the transport hands it bytes,
+the sans-IO :class:`~virtwire.protocol.framing.FrameDecoder` turns them into frames, and
+each CALL goes through the :class:`~virtwire.server.dispatch.Dispatcher`. Because the
+simulated drivers are synchronous, a call normally completes inside ``data_received`` and
+its reply is written at once: no task, no queue hop, one ``transport.write`` of the
+already-framed bytes. A handler that returns an awaitable runs as a task and counts
+against ``max_client_requests``; while a client has that many calls in flight we stop
+reading its socket (libvirt does the same), keeping decoded-but-not-started calls aside.
+
+Outgoing data (replies, events, keepalive) goes straight to the transport while it
+accepts more; when the transport signals back-pressure (the client is not reading) it
+waits in our own queue, counted in messages. Passing ``max_client_queue`` disconnects the
+client with a logged reason: memory stays bounded and no event is ever dropped while the
+connection lives.
+
+Keepalive is libvirt's (spec §2): every client gets a :class:`KeepAlive`, PINGs are
+always answered, and our own PINGs start only when the client asks
+CONNECT_SUPPORTS_FEATURE(10). The timer is lazy: it is armed for the next deadline and,
+when it fires, asks the state machine what to do, so traffic does not reschedule it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from virtwire.protocol.framing import Frame, FrameDecoder, ProtocolError
+from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
+from virtwire.server.relay import EventRelay
+
+if TYPE_CHECKING:
+    from virtwire.server.config import ServerConfig
+    from virtwire.server.dispatch import Dispatcher
+
+__all__ = ["ClientSession", "SessionHost"]
+
+log = logging.getLogger("virtwire.server")
+
+
+class SessionHost:
+    """What a session needs from the daemon (kept small so tests can build one)."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        registry: Any,
+        dispatcher: Dispatcher,
+        on_closed: Callable[[ClientSession], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.dispatcher = dispatcher
+        self.on_closed = on_closed
+
+
+class ClientSession(asyncio.Protocol):
+    """The daemon side of one client connection (libvirt's virNetServerClient + private data)."""
+
+    def __init__(self, host: SessionHost, client_id: int, *, readonly: bool, peer: str) -> None:
+        self.host = host
+        self.client_id = client_id
+        self.peer = peer
+        self.readonly = readonly
+        self.socket_readonly = readonly
+        self.driver: Any = None
+        self.close_callback_registered = False
+        self._relay: EventRelay | None = None
+        self._loop = asyncio.get_running_loop()
+        cfg = host.config
+        self._dispatch = host.dispatcher.dispatch
+        self._decoder = FrameDecoder()
+        self._keepalive = KeepAlive(cfg.keepalive_interval, cfg.keepalive_count)
+        self._ka_handle: asyncio.TimerHandle | None = None
+        self._max_requests = cfg.max_client_requests
+        self._max_queue = cfg.max_client_queue
+        self._transport: asyncio.Transport | None = None
+        self._write_paused = False
+        self._outq: collections.deque[bytes] = collections.deque()
+        self._deferred: collections.deque[bytes] = collections.deque()
+        self._backlog: collections.deque[Frame] = collections.deque()
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task] = set()
+        self._reading_paused = False
+        self._closing = False  # no more calls: CONNECT_CLOSE, shutdown, or an error
+        self._close_when_flushed = False
+        self._lost = False
+        self.closed: asyncio.Future[None] = self._loop.create_future()
+
+    # --- asyncio.Protocol -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        log.debug(
+            "client %d connected from %s%s",
+            self.client_id,
+            self.peer,
+            " (read-only socket)" if self.socket_readonly else "",
+        )
+
+    def data_received(self, data: bytes) -> None:
+        error: ProtocolError | None = None
+        try:
+            frames = self._decoder.feed(data)
+        except ProtocolError as exc:
+            frames, error = exc.frames, exc
+        if frames and not self._closing:
+            self._keepalive.received(self._loop.time())
+            if self._backlog or self._in_flight >= self._max_requests:
+                self._backlog.extend(frames)
+                self._pause_reading()
+            else:
+                self._run_frames(frames)
+        if error is not None:
+            # like libvirtd: the messages before the bad one are answered, then it closes
+            log.warning("client %d: closing connection: %s", self.client_id, error)
+            self._begin_close()
+
+    def eof_received(self) -> bool:
+        log.debug("client %d: end of stream", self.client_id)
+        if self._decoder.buffered:
+            log.debug(
+                "client %d: %d bytes of an unfinished message discarded",
+                self.client_id,
+                self._decoder.buffered,
+            )
+        return False  # let the transport close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        self._closing = True
+        if exc is not None:
+            log.debug("client %d: connection lost: %s", self.client_id, exc)
+        self._cleanup()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        transport = self._transport
+        outq = self._outq
+        while outq and not self._write_paused and transport is not None:
+            transport.write(outq.popleft())
+        if transport is not None and not outq and self._closing and self._close_when_flushed:
+            transport.close()  # _begin_close already sent any deferred replies
+
+    # --- frames in ---------------------------------------------------------------------------
+
+    def _run_frames(self, frames: list[Frame] | collections.deque[Frame]) -> None:
+        """Process frames in order until the request limit is reached; keep the rest."""
+        it = iter(frames)
+        for frame in it:
+            if self._closing:
+                return
+            self._run_frame(frame)
+            if self._in_flight >= self._max_requests:
+                rest = list(it)
+                if rest:
+                    self._backlog.extend(rest)
+                self._pause_reading()
+                return
+
+    def _run_frame(self, frame: Frame) -> None:
+        header = frame.header
+        if is_keepalive(header):
+            pong = self._keepalive.on_frame(header)
+            if pong is not None:
+                self.send(pong)
+            return
+        result = self._dispatch(self, frame)
+        if result is None:
+            return
+        if type(result) is bytes:
+            self._reply(result)
+            if self._close_when_flushed and not self._deferred:
+                self._begin_close()
+            return
+        self._in_flight += 1
+        task = self._loop.create_task(self._finish(result))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish(self, pending: Awaitable[bytes]) -> None:
+        try:
+            reply = await pending
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the dispatcher already turns errors into replies
+            log.exception("client %d: call failed", self.client_id)
+            reply = None
+        self._in_flight -= 1
+        if reply is not None and not self._lost:
+            self._reply(reply)
+            if self._close_when_flushed and not self._deferred:
+                self._begin_close()
+                return
+        self._drain_backlog()
+
+    def _drain_backlog(self) -> None:
+        while self._backlog and self._in_flight < self._max_requests and not self._closing:
+            self._run_frame(self._backlog.popleft())
+        if not self._backlog and self._in_flight < self._max_requests:
+            self._resume_reading()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self._transport is not None and not self._lost:
+            self._reading_paused = True
+            self._transport.pause_reading()
+            if self._in_flight >= self._max_requests:
+                log.debug(
+                    "client %d: %d calls in flight (max_client_requests); not reading",
+                    self.client_id,
+                    self._in_flight,
+                )
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self._transport is not None and not self._closing:
+            self._reading_paused = False
+            self._transport.resume_reading()
+
+    # --- frames out --------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Queue one framed message for the client (replies, events, keepalive)."""
+        transport = self._transport
+        if transport is None or self._lost or transport.is_closing():
+            return
+        if self._write_paused or self._outq:
+            self._outq.append(data)
+            if len(self._outq) > self._max_queue:
+                log.warning(
+                    "client %d: disconnecting: %d messages waiting, over max_client_queue=%d "
+                    "(the client is not reading)",
+                    self.client_id,
+                    len(self._outq),
+                    self._max_queue,
+                )
+                self.abort()
+        else:
+            transport.write(data)
+
+    send_event = send
+
+    def _reply(self, data: bytes) -> None:
+        """Send a reply, after the events its call queued when there are any.
+
+        The driver's event state flushes on the next loop turn (``call_soon``); a reply
+        that follows it through ``call_soon`` goes out after those events. libvirtd
+        usually sends a call's events before its reply too, and clients that deregister
+        right after a call then still get the events the call caused.
+        """
+        driver = self.driver
+        if self._deferred or (driver is not None and driver.events.pending):
+            if not self._deferred:
+                self._loop.call_soon(self._send_deferred)
+            self._deferred.append(data)
+        else:
+            self.send(data)
+
+    def _send_deferred(self) -> None:
+        deferred = self._deferred
+        while deferred:
+            self.send(deferred.popleft())
+        if self._close_when_flushed:
+            self._begin_close()
+
+    """Events share the FIFO with replies, as on libvirtd's transmit queue."""
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting because the client is not reading fast enough."""
+        return len(self._outq)
+
+    # --- what handlers call --------------------------------------------------------------
+
+    def open_driver(self, uri: str) -> None:
+        """CONNECT_OPEN: attach this client to the simulated host named by ``uri``."""
+        name = uri.split("?", 1)[0]
+        self.driver = self.host.registry.open(name)
+        log.debug(
+            "client %d: opened %s%s", self.client_id, name, " read-only" if self.readonly else ""
+        )
+
+    def close_driver(self) -> None:
+        """Release the hypervisor connection: event registrations first, then the driver."""
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            try:
+                relay.close()
+            except Exception:
+                log.exception("client %d: removing event registrations failed", self.client_id)
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            try:
+                self.host.registry.close(driver)
+            except Exception:
+                log.exception("client %d: closing the driver connection failed", self.client_id)
+
+    def event_relay(self) -> EventRelay:
+        """This client's registrations on its driver's event state (created on first use)."""
+        relay = self._relay
+        if relay is None:
+            relay = self._relay = EventRelay(self, self, self.driver.events)
+        return relay
+
+    def close_after_reply(self) -> None:
+        """CONNECT_CLOSE: reply, then close once everything queued has been written."""
+        self._close_when_flushed = True
+
+    def start_keepalive(self) -> None:
+        """SUPPORTS_FEATURE(10): start pinging a silent client (config interval/count)."""
+        if self._keepalive.start(self._loop.time()):
+            self._arm_keepalive()
+
+    # --- keepalive timer ---------------------------------------------------------------------
+
+    def _arm_keepalive(self) -> None:
+        if self._ka_handle is not None:
+            self._ka_handle.cancel()
+            self._ka_handle = None
+        when = self._keepalive.next_wakeup()
+        if when is None or self._lost:
+            return
+        self._ka_handle = self._loop.call_at(when, self._on_keepalive_timer)
+
+    def _on_keepalive_timer(self) -> None:
+        self._ka_handle = None
+        if self._lost:
+            return
+        action = self._keepalive.handle_timer(self._loop.time())
+        if action is KeepAliveAction.DEAD:
+            log.warning(
+                "client %d (%s): connection closed due to keepalive timeout",
+                self.client_id,
+                self.peer,
+            )
+            self.abort()
+            return
+        if action is KeepAliveAction.PING and action.data is not None:
+            log.debug("client %d: keepalive ping", self.client_id)
+            self.send(action.data)
+        when = self._keepalive.next_wakeup()
+        if when is not None:
+            # never spin: a deadline in the past still waits one loop tick
+            self._ka_handle = self._loop.call_at(
+                max(when, self._loop.time() + 0.001), self._on_keepalive_timer
+            )
+
+    # --- closing -----------------------------------------------------------------------------
+
+    def _begin_close(self) -> None:
+        """Stop taking calls; close the socket after what is queued has been written."""
+        self._closing = True
+        self._close_when_flushed = True
+        self._backlog.clear()
+        deferred = self._deferred
+        while deferred:
+            self.send(deferred.popleft())
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        if not self._reading_paused:
+            self._reading_paused = True
+            transport.pause_reading()
+        if not self._outq:
+            transport.close()  # flushes the transport's own buffer first
+
+    def abort(self) -> None:
+        """Drop the connection now (protocol error, overflow, keepalive death)."""
+        self._closing = True
+        self._backlog.clear()
+        self._outq.clear()
+        if self._transport is not None and not self._lost:
+            self._transport.abort()
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Daemon stop: finish calls in flight, flush replies, close; abort after ``timeout``."""
+        self._closing = True
+        self._backlog.clear()
+        if self._transport is not None and not self._lost and not self._reading_paused:
+            self._reading_paused = True
+            self._transport.pause_reading()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        self._begin_close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.closed), timeout)
+        except TimeoutError:
+            log.warning("client %d: not flushed within %.1f s; dropping", self.client_id, timeout)
+            self.abort()
+
+    def _cleanup(self) -> None:
+        """Connection gone: keepalive off, calls cancelled, registrations and driver released."""
+        if self._ka_handle is not None:
+            self._ka_handle.cancel()
+            self._ka_handle = None
+        self._keepalive.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        self._backlog.clear()
+        self._outq.clear()
+        self.close_driver()
+        log.debug("client %d: closed", self.client_id)
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self.host.on_closed is not None:
+            self.host.on_closed(self)

@@ -1,0 +1,216 @@
+"""`virtwire serve` as a process: listening lines, defaults, signals, stale sockets, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from virtwire.protocol.framing import MessageStatus
+from virtwire.protocol.generated import remote_protocol as rp
+from virtwire.server.dispatch import Dispatcher
+
+from tests.server.wire import WireClient, slow_table
+
+LISTEN = re.compile(r"listening on (\w+):(\S+)")
+
+
+class Serve:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "virtwire.tools.cli", "serve", *args],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+
+    def wait_listening(self, n: int, timeout: float = 15) -> list[tuple[str, str]]:
+        found = []
+        deadline = time.monotonic() + timeout
+        assert self.proc.stderr is not None
+        while len(found) < n and time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            m = LISTEN.search(line)
+            if m:
+                found.append(m.groups())
+        assert len(found) == n, "".join(self.lines)
+        return found
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(10)
+        finally:
+            if self.proc.stderr and not self.proc.stderr.closed:
+                self.lines.extend(self.proc.stderr.readlines())
+                self.proc.stderr.close()
+
+
+@pytest.fixture
+def base():
+    path = Path(tempfile.mkdtemp(prefix="vwp-"))
+    yield path
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_sigterm_clean_shutdown(base):
+    sock, ro = base / "libvirt-sock", base / "libvirt-sock-ro"
+    s = Serve(
+        [
+            "--state-dir",
+            str(base / "st"),
+            "--unix",
+            str(sock),
+            "--unix-ro",
+            str(ro),
+            "--tcp",
+            "127.0.0.1:0",
+        ]
+    )
+    try:
+        found = s.wait_listening(3)
+        assert found[0] == ("unix", str(sock)) and found[1] == ("unix", str(ro))
+        kind, where = found[2]
+        assert kind == "tcp" and where.startswith("127.0.0.1:")
+        port = int(where.rsplit(":", 1)[1])
+        assert port > 0
+        assert oct(os.stat(sock).st_mode & 0o777) == "0o700"
+        assert oct(os.stat(ro).st_mode & 0o777) == "0o777"
+        c = WireClient.connect_tcp(port)
+        c.prologue()
+        assert c.call(3).type == "TEST"
+        assert s.stop() == 0
+        assert c.wait_closed(3)
+        assert not sock.exists() and not ro.exists()
+    finally:
+        s.stop(signal.SIGKILL)
+
+
+def test_defaults_use_xdg_dirs_and_no_tcp(base):
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(base / "rt"), XDG_STATE_HOME=str(base / "state"))
+    (base / "rt").mkdir()
+    s = Serve([], env=env)
+    try:
+        found = s.wait_listening(2)
+        assert found == [
+            ("unix", str(base / "rt" / "virtwire" / "libvirt-sock")),
+            ("unix", str(base / "rt" / "virtwire" / "libvirt-sock-ro")),
+        ]
+        assert (base / "state" / "virtwire").is_dir()
+        c = WireClient.connect_unix(base / "rt" / "virtwire" / "libvirt-sock-ro")
+        c.prologue()
+        err = c.call_error(
+            34, rp.RemoteDomainSuspendArgs(dom=rp.RemoteNonnullDomain("test", b"\0" * 16, 1))
+        )
+        assert err.code == 29
+        assert s.stop(signal.SIGINT) == 0
+    finally:
+        s.stop(signal.SIGKILL)
+    assert not any("tcp" in line for line in s.lines if "listening" in line)
+
+
+def test_stale_socket_replaced_live_socket_refused(base):
+    sock = base / "libvirt-sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(sock))
+    stale.close()  # a socket file nobody listens on, as after kill -9
+    first = Serve(["--state-dir", str(base / "st"), "--unix", str(sock)])
+    try:
+        first.wait_listening(1)
+        second = Serve(["--state-dir", str(base / "st"), "--unix", str(sock)])
+        assert second.proc.wait(15) == 1
+        err = second.proc.stderr.read()
+        assert "already listening" in err
+        assert sock.exists()
+    finally:
+        assert first.stop() == 0
+
+
+def test_config_error_exit_status(base):
+    conf = base / "bad.conf"
+    conf.write_text('auth_tcp = "sasl"\n')
+    s = Serve(["--state-dir", str(base / "st"), "--config", str(conf), "--tcp", "127.0.0.1:0"])
+    assert s.proc.wait(15) == 1
+    err = s.proc.stderr.read()
+    s.proc.stderr.close()
+    assert "auth_tcp = 'sasl' is not supported" in err
+
+
+def test_bad_tcp_argument(base):
+    s = Serve(["--state-dir", str(base / "st"), "--tcp", "nonsense"])
+    assert s.proc.wait(15) == 1
+    assert "HOST:PORT" in s.proc.stderr.read()
+    s.proc.stderr.close()
+
+
+def test_stop_flushes_reply_of_call_in_flight(make_daemon):
+    futures: list[asyncio.Future] = []
+    d = make_daemon(dispatcher=Dispatcher(slow_table(futures)))
+    c = d.tcp()
+    serial = c.send_call(3)
+    deadline = time.monotonic() + 5
+    while not d.call_in_loop(lambda: len(futures)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    d.call_in_loop(d.daemon.request_stop)
+    time.sleep(0.1)
+    d.call_in_loop(lambda: futures[0].set_result(rp.RemoteConnectGetTypeRet(type="LATE")))
+    reply = c.reply_to(serial)
+    assert reply.header.status == MessageStatus.OK
+    assert rp.unpack_remote_connect_get_type_ret(reply.payload).type == "LATE"
+    assert c.wait_closed(5)
+    assert not d.unix_path.exists()
+
+
+def test_out_of_file_descriptors_backs_off_and_recovers(base):
+    """EMFILE on accept must not spin or kill the daemon; it serves again once fds free up."""
+    sock = base / "libvirt-sock"
+    cmd = f"ulimit -n 48; exec {sys.executable} -m virtwire.tools.cli serve --state-dir {base / 'st'} --unix {sock}"
+    proc = subprocess.Popen(["bash", "-c", cmd], stderr=subprocess.PIPE, text=True)
+    s = Serve.__new__(Serve)
+    s.proc, s.lines = proc, []
+    try:
+        s.wait_listening(1)
+        good = WireClient.connect_unix(sock)
+        good.open()
+        hogs = []
+        for _ in range(80):
+            h = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            h.connect(str(sock))
+            hogs.append(h)
+        time.sleep(0.5)
+        assert good.call(3).type == "TEST"  # the daemon is alive
+        for h in hogs:
+            h.close()
+        late = WireClient.connect_unix(sock)
+        late.open()
+        assert late.call(3).type == "TEST"
+        assert s.stop() == 0
+        assert any("Too many open files" in line for line in s.lines), "".join(s.lines)
+    finally:
+        s.stop(signal.SIGKILL)
+
+
+def test_unusable_state_dir(base):
+    blocker = base / "file"
+    blocker.write_text("not a directory")
+    s = Serve(["--state-dir", str(blocker / "sub"), "--tcp", "127.0.0.1:0"])
+    assert s.proc.wait(15) == 1
+    err = s.proc.stderr.read()
+    s.proc.stderr.close()
+    assert "cannot create state directory" in err and "Traceback" not in err
