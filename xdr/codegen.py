@@ -9,10 +9,21 @@ Why the generated code looks the way it does (all of it is about speed without l
 * decoding reads ``bytes`` at offsets with ``unpack_from``: nothing is copied until a value
   is built (measured faster than a ``memoryview``, whose slices cost more to make and decode);
 * length words are read and written in the same ``Struct`` as the fixed fields before them,
-  and inside arrays each element also reads the next element's first length word;
-* encoding collects chunks in a list and joins them once;
-* struct values are built through a mutable twin class whose ``__class__`` is then switched
-  (see :func:`virtwire.xdr.runtime.builder`), five times cheaper than a frozen ``__init__``;
+  and inside arrays each element also reads the next element's first length word (the last
+  element is peeled off the loop, so no per-element test is needed);
+* a *flat* struct (fixed fields plus one or two strings, nested structs expanded) is encoded
+  by a single ``Struct.pack`` whose format spells the strings out (``I5s3x``), looked up by
+  the strings' lengths in a :class:`virtwire.xdr.runtime.Packers` table; other structs
+  collect chunks in a list and join them once;
+* strings are encoded with strict ``str.encode()`` and decoded with strict ``bytes.decode()``
+  (faster, same result whenever they succeed), falling back to ``surrogateescape``; inside
+  arrays of structs they are sliced from the buffer's Latin-1 text, which *is* the UTF-8
+  decoding when the slice is ASCII;
+* offsets are always multiples of 4, so padding is ``off = (end + 3) & -4``;
+* struct values are built as instances of a plain slots class that the frozen dataclass
+  inherits its slots from, then their ``__class__`` is switched (several times cheaper than
+  the frozen ``__init__``; sharing the base spares CPython a slot-by-slot layout comparison);
+  array elements are all made in one C-level call before the loop fills them;
 * every check (maximums, enum values, union discriminants, ranges of ``char``/``short``)
   happens before anything is allocated from a length read off the wire;
 * field paths for error messages are added by ``except`` clauses only: Python 3.11 ``try``
@@ -93,6 +104,8 @@ _ZEROS = ('b""', 'b"\\x00"', 'b"\\x00\\x00"', 'b"\\x00\\x00\\x00"')
 #: structs with at most this many fields (after expansion) are inlined into their users
 _INLINE_LIMIT = 40
 _VOID_MESSAGE = "a void arm carries no value (must be None)"
+#: most strings/variable opaques a struct may have to be encoded by one cached ``pack``
+_FLAT_PARTS = 2
 
 Ir = Prim | EnumT | Str | FOpaque | VOpaque | FArray | VArray | Opt | StructT | UnionT | Void
 
@@ -283,6 +296,8 @@ class Generator:
         self.run_specs: dict[tuple[tuple[str, str, str, int], ...], str] = {}
         self.inline_cache: dict[str, bool] = {}
         self.padded: set[str] = set()  # run formats that also need 1-3 pad-byte variants
+        self.text: str | None = None  # local holding the buffer as Latin-1 text, in loops
+        self.packers: dict[str, str] = {}  # Packers template -> global name
         self.classes = {
             d.name: class_name(d.name)
             for d in spec.definitions
@@ -397,7 +412,12 @@ class Generator:
             t = fn.fresh("b")
             n = fn.fresh("n")
             if isinstance(ir, Str):
-                fn.emit(ind, f'{t} = {x}.encode("utf-8", "surrogateescape")')
+                # strict encode() is faster and gives the same bytes unless there are
+                # surrogates (which only surrogateescape can write)
+                fn.emit(ind, "try:")
+                fn.emit(ind + 1, f"{t} = {x}.encode()")
+                fn.emit(ind, "except UnicodeEncodeError:")
+                fn.emit(ind + 1, f"{t} = _rt.lax_encode({x})")
                 what = "string"
             else:
                 fn.emit(ind, f"{t} = {x}")
@@ -512,11 +532,23 @@ class Generator:
             # A short slice is caught later: the next read, or the final length check, fails.
             end = fn.fresh("end")
             fn.emit(ind, f"{end} = off + {n}")
-            if isinstance(ir, Str):
-                fn.emit(ind, f'{target} = buf[off:{end}].decode("utf-8", "surrogateescape")')
+            if isinstance(ir, Str) and self.text:
+                # inside array loops: slice the Latin-1 text of the whole buffer; an ASCII
+                # slice is the UTF-8 decoding already, anything else is decoded properly
+                t = fn.fresh("t")
+                fn.emit(ind, f"{t} = {self.text}[off:{end}]")
+                fn.emit(ind, f"if not {t}.isascii():")
+                fn.emit(ind + 1, f"{t} = _rt.lax_utf8(buf, off, {end})")
+                fn.emit(ind, f"{target} = {t}")
+            elif isinstance(ir, Str):
+                fn.emit(ind, "try:")
+                fn.emit(ind + 1, f"{target} = buf[off:{end}].decode()")
+                fn.emit(ind, "except UnicodeDecodeError:")
+                fn.emit(ind + 1, f"{target} = _rt.lax_utf8(buf, off, {end})")
             else:
                 fn.emit(ind, f"{target} = buf[off:{end}]")
-            fn.emit(ind, f"off = {end} + _PADN[{n} & 3]")
+            # offsets are multiples of 4 (values start at 0 and keep alignment): round up
+            fn.emit(ind, f"off = ({end} + 3) & -4")
         elif isinstance(ir, VArray):
             if ir.max < ast.UNBOUNDED:
                 fn.emit(ind, f"if {n} > {ir.max}:")
@@ -551,28 +583,14 @@ class Generator:
                 fn.emit(ind, f"off += {n} * {size}")
             return
         lst = fn.fresh("lst")
+        if isinstance(elem, StructT) and self.inlinable(elem.name) and self.low.min_size(elem) > 0:
+            self.dec_struct_elements(fn, ind, elem.name, lst, n)
+            fn.emit(ind, f"{target} = {lst}")
+            return
         append = fn.fresh("append")
         i = fn.fresh("i")
         fn.emit(ind, f"{lst} = []")
         fn.emit(ind, f"{append} = {lst}.append")
-        if isinstance(elem, StructT) and self.inlinable(elem.name) and self.pipelined(elem.name):
-            h = fn.fresh("h")
-            last = fn.fresh("last")
-            fn.emit(ind, f"if {n}:")
-            fn.emit(ind + 1, f"{h} = _U_I(buf, off)[0]")
-            fn.emit(ind + 1, "off += 4")
-            fn.emit(ind, f"{last} = {n} - 1")
-            fn.emit(ind, f"for {i} in range({n}):")
-            fn.emit(ind + 1, "try:")
-            var = fn.fresh("s")
-            fn.emit(ind + 2, f"{var} = _B_{elem.name}()")
-            self.dec_body(fn, ind + 2, elem.name, var, pre=h, post=(f"{i} < {last}", h))
-            fn.emit(ind + 2, f"{var}.__class__ = {self.classes[elem.name]}")
-            fn.emit(ind + 1, "except Exception as exc:")
-            fn.emit(ind + 2, f"raise _rt.fail(exc, {i}) from None")
-            fn.emit(ind + 1, f"{append}({var})")
-            fn.emit(ind, f"{target} = {lst}")
-            return
         e = fn.fresh("e")
         fn.emit(ind, f"for {i} in range({n}):")
         fn.emit(ind + 1, "try:")
@@ -581,6 +599,64 @@ class Generator:
         fn.emit(ind + 2, f"raise _rt.fail(exc, {i}) from None")
         fn.emit(ind + 1, f"{append}({e})")
         fn.emit(ind, f"{target} = {lst}")
+
+    def dec_struct_elements(self, fn: _Function, ind: int, name: str, lst: str, n: str) -> None:
+        """Decode ``n`` structs into list ``lst``, each expanded in place.
+
+        The elements are made in one C-level call (:func:`virtwire.xdr.runtime.instances`;
+        the caller has bounded ``n`` by the bytes left) and filled in a ``for`` loop over
+        the list: no per-element constructor call, ``append`` or index.  Strings are sliced
+        from the buffer's Latin-1 text (see :meth:`dec_rest`).  When the struct starts with
+        a length word and ends with fixed fields (see :meth:`pipelined`), each element reads
+        the next one's length word too, and the last element is peeled off the loop.
+        """
+        cls = self.classes[name]
+        if n == "0":  # a fixed array of no elements
+            fn.emit(ind, f"{lst} = []")
+            return
+        fn.emit(ind, f"{lst} = _rt.instances(_B_{name}, {n})")
+        fixed = n.isdigit()  # a fixed array: its (non-zero) size is known
+        outer_text = self.text
+        if self.text is None and self.has_strings(name):
+            self.text = fn.fresh("text")
+            guard = "" if fixed else f' if {n} else ""'
+            fn.emit(ind, f'{self.text} = buf.decode("latin-1"){guard}')
+        var = fn.fresh("s")
+        if not self.pipelined(name):
+            fn.emit(ind, f"for {var} in {lst}:")
+            fn.emit(ind + 1, "try:")
+            self.dec_body(fn, ind + 2, name, var)
+            fn.emit(ind + 2, f"{var}.__class__ = {cls}")
+            fn.emit(ind + 1, "except Exception as exc:")
+            fn.emit(ind + 2, f"raise _rt.fail(exc, _rt.index_of({lst}, {var})) from None")
+            self.text = outer_text
+            return
+        h = fn.fresh("h")
+        last = str(int(n) - 1) if fixed else f"{n} - 1"
+        if not fixed:
+            fn.emit(ind, f"if {n}:")
+            ind += 1
+        fn.emit(ind, f"{h} = _U_I(buf, off)[0]")
+        fn.emit(ind, "off += 4")
+        fn.emit(ind, f"for {var} in {lst}[:-1]:")
+        fn.emit(ind + 1, "try:")
+        self.dec_body(fn, ind + 2, name, var, pre=h, post=("", h))
+        fn.emit(ind + 2, f"{var}.__class__ = {cls}")
+        fn.emit(ind + 1, "except Exception as exc:")
+        fn.emit(ind + 2, f"raise _rt.fail(exc, _rt.index_of({lst}, {var})) from None")
+        fn.emit(ind, f"{var} = {lst}[-1]")
+        fn.emit(ind, "try:")
+        self.dec_body(fn, ind + 1, name, var, pre=h)
+        fn.emit(ind + 1, f"{var}.__class__ = {cls}")
+        fn.emit(ind, "except Exception as exc:")
+        fn.emit(ind + 1, f"raise _rt.fail(exc, {last}) from None")
+        self.text = outer_text
+
+    def has_strings(self, name: str) -> bool:
+        """Does struct ``name``, with inlinable nested structs expanded, hold a string field?"""
+        items: list = []
+        self.flatten(name, "x", "", _Function(), items)
+        return any(item[0] == "field" and isinstance(item[5], Str) for item in items)
 
     # -- per-definition functions ----------------------------------------------------------
 
@@ -634,12 +710,151 @@ class Generator:
             else:
                 items.append(("field", path, expr, root, attr_name(field_name), ir))
 
+    def flat(self, name: str) -> bool:
+        """Is struct ``name`` (nested structs expanded) fixed-size fields plus 1-2 strings?
+        Then one ``struct.pack`` writes all of it (:meth:`enc_flat`).
+
+        More strings would multiply the length combinations each layout caches.  Variable
+        opaques stay on the general path, which also accepts ``memoryview`` values (the
+        ``s`` format code takes only ``bytes`` and ``bytearray``).
+        """
+        items: list = []
+        self.flatten(name, "x", "", _Function(), items)
+        fields = [item[5] for item in items if item[0] == "field"]
+        variable = [ir for ir in fields if isinstance(ir, Str)]
+        return 1 <= len(variable) <= _FLAT_PARTS and all(
+            self.low.fixed_scalar(ir) or isinstance(ir, Str) for ir in fields
+        )
+
+    def enc_flat(self, fn: _Function, ind: int, name: str, root: str, sink: str) -> None:
+        """Encode flat struct ``name`` (see :meth:`flat`) with one ``pack`` call.
+
+        The strings are encoded and checked first; then a :class:`~virtwire.xdr.runtime.
+        Packers` table gives the ``Struct.pack`` for their lengths, which writes the fixed
+        fields, length words, bytes and padding at once.  ``sink`` is how the result is
+        used: ``"out.append("`` or ``"return "``.
+        """
+        items: list = []
+        self.flatten(name, root, "", fn, items)
+        run: list = []
+        pieces: list[str] = []
+        lengths: list[str] = []
+        for item in items:
+            if item[0] == "begin":
+                _, path, expr, var, _ = item
+                fn.emit(ind, "try:")
+                fn.emit(ind + 1, f"{var} = {expr}")
+                fn.emit(ind, "except Exception as exc:")
+                fn.emit(ind + 1, f"raise _rt.fail(exc, {lit(path)}) from None")
+                continue
+            if item[0] != "field":
+                continue
+            _, path, expr, holder, attr, ir = item
+            if self.low.fixed_scalar(ir):
+                run.append((path, holder, attr, ir))
+                pieces.append(scalar_format(ir))
+                continue
+            fn.emit(ind, "try:")
+            n, t = self.enc_prep(fn, ind + 1, ir, expr)
+            fn.emit(ind, "except Exception as exc:")
+            fn.emit(ind + 1, f"raise _rt.fail(exc, {lit(path)}) from None")
+            run.append((path, None, n, _HEADER))
+            run.append((path, None, t, None))
+            pieces.append("I{}")
+            lengths.append(n)
+        template = ">" + "".join(pieces)
+        table = self.packers.get(template)
+        if table is None:
+            table = f"_PK{len(self.packers) + 1}"
+            self.packers[template] = table
+        key = " | ".join(
+            f"{n} << {32 * (len(lengths) - 1 - i)}" if i < len(lengths) - 1 else n
+            for i, n in enumerate(lengths)
+        )
+        fn.emit(ind, "try:")
+        spec, holders, _ = self.run_checks(fn, ind + 1, [r for r in run if r[3] is not None])
+        args = [
+            attr if holder is None else self.run_arg(f"{holder}.{attr}", ir)
+            for _, holder, attr, ir in run
+        ]
+        self.emit_call(fn, ind + 1, sink, f"{table}[{key}]", args)
+        fn.emit(ind, "except Exception as exc:")
+        fn.emit(ind + 1, f"raise _rt.fail_run(exc, {spec}, {holders}) from None")
+
+    def emit_call(self, fn: _Function, ind: int, sink: str, callee: str, args: list[str]) -> None:
+        """``sink`` + ``callee(args)`` (+ ``)`` closing ``sink``), split as ``ruff format`` would."""
+        close = ")" if sink.endswith("(") else ""
+        call = f"{callee}({', '.join(args)})"
+        if len(call) + len(sink) + len(close) + 4 * ind <= 100:
+            fn.emit(ind, sink + call + close)
+            return
+        if close:
+            fn.emit(ind, sink)
+            self.emit_call(fn, ind + 1, "", callee, args)
+            fn.emit(ind, close)
+            return
+        fn.emit(ind, f"{sink}{callee}(")
+        joined = ", ".join(args)
+        if len(joined) + 4 * (ind + 1) <= 100:
+            fn.emit(ind + 1, joined)
+        else:
+            for a in args:
+                fn.emit(ind + 1, f"{a},")
+        fn.emit(ind, ")")
+
+    def run_checks(self, fn: _Function, ind: int, run: list) -> tuple[str, str, list[str]]:
+        """Checks ``struct.pack`` would not make for a run's fields (emitted at ``ind``).
+
+        Returns the run's error-path table name, the tuple of objects holding its fields
+        (for :func:`virtwire.xdr.runtime.fail_run`) and the pack arguments.
+        """
+        holders = list(dict.fromkeys(holder for _, holder, _, _ in run if holder))
+        spec = self.run_spec(
+            tuple(
+                (path, attr, scalar_kind(ir), holders.index(holder))
+                if holder
+                else (path, "", "header", -1)
+                for path, holder, attr, ir in run
+            )
+        )
+        args = []
+        for path, holder, attr, ir in run:
+            if holder is None:  # a header word computed (and checked) by enc_prep
+                args.append(attr)
+                continue
+            x = f"{holder}.{attr}"
+            if isinstance(ir, Prim) and ir.kind in _NARROW:
+                lo, hi = ast.INT_RANGES[ir.kind]
+                fn.emit(ind, f"if not {lo} <= {x} <= {hi}:")
+                fn.emit(ind + 1, f"raise _rt.out_of_range({x}, {lit(ir.kind)}, {lit(path)})")
+            elif isinstance(ir, EnumT):
+                fn.emit(ind, f"if {x} not in _EB_{ir.name}:")
+                fn.emit(ind + 1, f"raise _rt.bad_enum({x}, {lit(ir.name)}, {lit(path)})")
+            elif isinstance(ir, FOpaque):
+                fn.emit(ind, f"if len({x}) != {ir.size}:")
+                fn.emit(ind + 1, f"raise _rt.wrong_length({x}, {ir.size}, {lit(path)})")
+            args.append(self.run_arg(x, ir))
+        held = ", ".join(holders)
+        held = f"({held},)" if len(holders) == 1 else f"({held})"
+        return spec, held, args
+
+    @staticmethod
+    def run_arg(x: str, ir: Ir) -> str:
+        """The ``struct.pack`` argument for field expression ``x`` of scalar type ``ir``."""
+        if isinstance(ir, Prim) and ir.kind == "bool":
+            return f"_BOOL_INTS[{x}]"
+        return x
+
     def enc_body(self, fn: _Function, ind: int, name: str, root: str) -> None:
         """Encode struct ``name`` held in local ``root``, nested structs expanded in place.
 
         Fixed-size fields and the length/count/flag words of the fields after them are
-        packed together, and a string's padding rides along in the next pack.
+        packed together, and a string's padding rides along in the next pack.  Flat
+        structs take one ``pack`` call for everything (:meth:`enc_flat`).
         """
+        if self.flat(name):
+            self.enc_flat(fn, ind, name, root, "out.append(")
+            return
         items: list = []
         self.flatten(name, root, "", fn, items)
         run: list = []
@@ -742,7 +957,9 @@ class Generator:
             self.dec(fn, ind + 1, ir, expr)
             fn.emit(ind, "except Exception as exc:")
             fn.emit(ind + 1, f"raise _rt.fail(exc, {lit(path)}) from None")
-        if post is not None and run:
+        if post is not None and run and not post[0]:
+            self.dec_run(fn, ind, [*run, ("", None, post[1], _HEADER)], finals)
+        elif post is not None and run:
             cond, var = post
             fn.emit(ind, f"if {cond}:")
             self.dec_run(fn, ind + 1, [*run, ("", None, var, _HEADER)], list(finals))
@@ -798,35 +1015,8 @@ class Generator:
         if pad_of:
             self.padded.add(fmt)
             packer = f"_PP_{g}[len({pad_of}) & 3]"
-        holders = list(dict.fromkeys(holder for _, holder, _, _ in run if holder))
-        spec = self.run_spec(
-            tuple(
-                (path, attr, scalar_kind(ir), holders.index(holder))
-                if holder
-                else (path, "", "header", -1)
-                for path, holder, attr, ir in run
-            )
-        )
         fn.emit(ind, "try:")
-        args = []
-        for path, holder, attr, ir in run:
-            if holder is None:  # a header word computed (and checked) by enc_prep
-                args.append(attr)
-                continue
-            x = f"{holder}.{attr}"
-            if isinstance(ir, Prim) and ir.kind in _NARROW:
-                lo, hi = ast.INT_RANGES[ir.kind]
-                fn.emit(ind + 1, f"if not {lo} <= {x} <= {hi}:")
-                fn.emit(ind + 2, f"raise _rt.out_of_range({x}, {lit(ir.kind)}, {lit(path)})")
-            elif isinstance(ir, Prim) and ir.kind == "bool":
-                x = f"_BOOL_INTS[{x}]"
-            elif isinstance(ir, EnumT):
-                fn.emit(ind + 1, f"if {x} not in _EB_{ir.name}:")
-                fn.emit(ind + 2, f"raise _rt.bad_enum({x}, {lit(ir.name)}, {lit(path)})")
-            elif isinstance(ir, FOpaque):
-                fn.emit(ind + 1, f"if len({x}) != {ir.size}:")
-                fn.emit(ind + 2, f"raise _rt.wrong_length({x}, {ir.size}, {lit(path)})")
-            args.append(x)
+        spec, held, args = self.run_checks(fn, ind + 1, run)
         chunks = ", ".join(owed or [])
         if owed:
             line = f"out += ({chunks}, {packer}({', '.join(args)}))"
@@ -847,8 +1037,6 @@ class Generator:
             fn.emit(ind + 1, ")")
         else:
             fn.emit(ind + 1, line)
-        held = ", ".join(holders)
-        held = f"({held},)" if len(holders) == 1 else f"({held})"
         fn.emit(ind, "except Exception as exc:")
         fn.emit(ind + 1, f"raise _rt.fail_run(exc, {spec}, {held}) from None")
 
@@ -1060,8 +1248,9 @@ class Generator:
                 for zeros in (3, 2, 1):
                     w(f'    _Struct(">{"x" * zeros}{fmt}").pack,')
                 w(")")
+        for template, table in self.packers.items():
+            w(f"{table} = _rt.Packers({lit(template)}, {template.count('{}')})")
         w('_PAD = (b"", b"\\x00\\x00\\x00", b"\\x00\\x00", b"\\x00")')
-        w("_PADN = (0, 3, 2, 1)")
         w('_FALSE = b"\\x00\\x00\\x00\\x00"')
         w('_TRUE = b"\\x00\\x00\\x00\\x01"')
         w('_BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})')
@@ -1081,7 +1270,13 @@ class Generator:
                 w(f"_EV_{d.name} = _rt.Table({lit(d.name)}, {{m.value: m for m in {cls}}})")
                 w(f"_EB_{d.name} = _rt.Table({lit(d.name)}, {{k: _P_i(k) for k in _EV_{d.name}}})")
             elif isinstance(d, ast.Struct | ast.Union):
-                w(f"_B_{d.name} = _rt.builder({self.classes[d.name]})")
+                line = f"_B_{d.name} = _rt.slots_base({self.classes[d.name]})"
+                if len(line) <= 100:
+                    w(line)
+                else:
+                    w(f"_B_{d.name} = _rt.slots_base(")
+                    w(f"    {self.classes[d.name]}")
+                    w(")")
         for text in functions:
             w("")
             w("")
@@ -1095,19 +1290,29 @@ class Generator:
             w("")
             out += signature(f"pack_{d.name}", f"value: {hint}", "bytes")
             w(f'    """Encode one ``{d.name}``."""')
-            w("    out: list[bytes] = []")
-            w("    try:")
-            if isinstance(d, ast.Struct):  # the body inline: one call less per message
+            if isinstance(d, ast.Struct) and self.flat(d.name):  # one pack, no list
+                w("    try:")
                 fn = _Function()
                 fn.counter = 1000
                 fn.emit(2, "v = value")
-                self.enc_body(fn, 2, d.name, "v")
+                self.enc_flat(fn, 2, d.name, "v", "return ")
                 out += fn.lines
+                w("    except Exception as exc:")
+                w("        raise _rt.fail(exc) from None")
             else:
-                w(f"        _enc_{d.name}(out, value)")
-            w("    except Exception as exc:")
-            w("        raise _rt.fail(exc) from None")
-            w('    return b"".join(out)')
+                w("    out: list[bytes] = []")
+                w("    try:")
+                if isinstance(d, ast.Struct):  # the body inline: one call less per message
+                    fn = _Function()
+                    fn.counter = 1000
+                    fn.emit(2, "v = value")
+                    self.enc_body(fn, 2, d.name, "v")
+                    out += fn.lines
+                else:
+                    w(f"        _enc_{d.name}(out, value)")
+                w("    except Exception as exc:")
+                w("        raise _rt.fail(exc) from None")
+                w('    return b"".join(out)')
             w("")
             w("")
             out += signature(f"unpack_{d.name}", "data: bytes | bytearray | memoryview", hint)
@@ -1223,9 +1428,10 @@ class Generator:
 
     def emit_struct_class(self, w, s: ast.Struct) -> None:  # noqa: ANN001
         cls = self.classes[s.name]
+        self.emit_slots_base(w, cls, [attr_name(f.name or "") for f in s.fields])
         w("")
         w("@dataclass(frozen=True, slots=True)")
-        w(f"class {cls}:")
+        self.emit_class_line(w, cls)
         w(f'    """struct {s.name}"""')
         w("")
         for f in s.fields:
@@ -1246,15 +1452,47 @@ class Generator:
         if "None" in hints:
             hints.remove("None")
         hints.append("None")
+        disc_attr = attr_name(u.discriminant.name or "discriminant")
+        self.emit_slots_base(w, cls, [disc_attr, "value"])
         w("")
         w("@dataclass(frozen=True, slots=True)")
-        w(f"class {cls}:")
+        self.emit_class_line(w, cls)
         w(f'    """union {u.name}: ``{u.discriminant.name}`` selects the arm held in ``value``."""')
         w("")
         disc = self.py_type(self.low.decl(u.discriminant))
-        w(f"    {attr_name(u.discriminant.name or 'discriminant')}: {disc}")
+        w(f"    {disc_attr}: {disc}")
         w(f"    value: {' | '.join(hints)} = None")
         self.emit_methods(w, u.name, cls)
+
+    @staticmethod
+    def emit_class_line(w, cls: str) -> None:  # noqa: ANN001
+        line = f"class {cls}(_{cls}Slots):"
+        if len(line) <= 100:
+            w(line)
+        else:
+            w(f"class {cls}(")
+            w(f"    _{cls}Slots")
+            w("):")
+
+    @staticmethod
+    def emit_slots_base(w, cls: str, slots: list[str]) -> None:  # noqa: ANN001
+        """The mutable class holding a struct's slots: its dataclass inherits them.
+
+        Decoders fill an instance of this base with plain slot stores, then switch its
+        ``__class__`` to the frozen dataclass (see :func:`virtwire.xdr.runtime.slots_base`).
+        """
+        w("")
+        w("")
+        w(f"class _{cls}Slots:")
+        line = f"    __slots__ = {lit(tuple(slots))}"
+        if len(line) <= 100:
+            w(line)
+        else:  # split the way ruff format would
+            w("    __slots__ = (")
+            for slot in slots:
+                w(f"        {lit(slot)},")
+            w("    )")
+        w("")
 
     @staticmethod
     def emit_methods(w, name: str, cls: str) -> None:  # noqa: ANN001

@@ -1,15 +1,18 @@
 """What generated codecs import at run time: the error type, two small records, and helpers.
 
-Generated modules keep their hot paths free of calls into this module; the helpers here run
-only when something is already wrong (building an error with its field path) or once at import
-time (building fast constructors).  That keeps the error messages good without costing the
-common case anything.
+Generated modules keep their hot paths free of per-value calls into this module.  The
+helpers here run when something is already wrong (building an error with its field path),
+on a slow path that valid ASCII-only data never takes (:func:`lax_utf8`, :func:`lax_encode`),
+once per array (:func:`instances`), once per new string-length combination
+(:class:`Packers`) or once at import time (:func:`slots_base`).  That keeps the error
+messages good without costing the common case anything.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -21,7 +24,12 @@ __all__ = [
     "fail",
     "fail_run",
     "finish",
+    "instances",
+    "lax_encode",
+    "lax_utf8",
     "memview",
+    "Packers",
+    "slots_base",
 ]
 
 
@@ -132,9 +140,10 @@ def fail_run(
     ``fields`` lists ``(path, attribute, kind, holder index)`` per item of the run (length
     words computed by the encoder itself have kind ``"header"``) and ``holders`` the objects
     holding the fields.  Each field is re-checked on its own to find and describe the bad one;
-    errors from the explicit checks already carry their path.
+    errors from the explicit checks already carry their path, and errors from lookup tables
+    (``_BOOL_INTS``) get the culprit's.
     """
-    if isinstance(exc, XdrError):
+    if isinstance(exc, XdrError) and exc.path:
         return exc
     for path, attr, kind, index in fields:
         if kind == "header":
@@ -145,7 +154,10 @@ def fail_run(
             return fail(e, path)
         problem = _check_scalar(kind, item)
         if problem:
-            return XdrError(problem, path)
+            # a lookup table's own error (bool, enum) says it best; it only lacks the path
+            return exc.prefixed(path) if isinstance(exc, XdrError) else XdrError(problem, path)
+    if isinstance(exc, XdrError):
+        return exc
     return fail(exc, fields[0][0] if fields else None)
 
 
@@ -236,6 +248,65 @@ def memview(data: Any) -> memoryview:
     return mv
 
 
+def instances(cls: type, count: int) -> list:
+    """``count`` empty instances of slots class ``cls``, made in one C-level loop.
+
+    Array decoders fill these in place instead of calling ``cls()`` once per element; the
+    caller has already checked ``count`` against the bytes left, so the list is never larger
+    than the input can justify.
+    """
+    return list(map(object.__new__, repeat(cls, count)))
+
+
+def lax_utf8(buf: bytes, start: int, end: int) -> str:
+    """``buf[start:end]`` as UTF-8 with ``surrogateescape``: the slow path of string decoders.
+
+    Decoders first try the faster strict (or Latin-1 + ASCII) decoding, which gives the
+    same text whenever it succeeds; only bytes that are not valid UTF-8 come here.
+    """
+    return buf[start:end].decode("utf-8", "surrogateescape")
+
+
+def lax_encode(text: str) -> bytes:
+    """``text`` as UTF-8 with ``surrogateescape`` (for strings holding lone surrogates).
+
+    Encoders try ``str.encode()`` first, which is faster and gives the same bytes whenever
+    the text has no surrogates.
+    """
+    return text.encode("utf-8", "surrogateescape")
+
+
+class Packers(dict):
+    """``struct.Struct.pack`` functions for one layout with variable-length parts, by length.
+
+    A struct whose fields are fixed-size scalars plus strings or variable opaques is encoded
+    by one ``pack`` call when its format spells the byte strings out (``"I5s3x"``: length
+    word, bytes, padding).  That format depends on the lengths, so each layout keeps the
+    compiled ``Struct`` per combination of lengths.  ``template`` is the format with ``{}``
+    where each part's bytes and padding go; the key packs the lengths into one int, 32 bits
+    each, first part highest.  The table is cleared when it grows past ``limit`` (compiling
+    a ``Struct`` costs about as much as one slow encode, so a miss is cheap).
+    """
+
+    __slots__ = ("template", "parts", "limit")
+
+    def __init__(self, template: str, parts: int, limit: int = 512) -> None:
+        super().__init__()
+        self.template = template
+        self.parts = parts
+        self.limit = limit
+
+    def __missing__(self, key: int) -> Callable[..., bytes]:
+        shifts = range(32 * (self.parts - 1), -1, -32)
+        lengths = [(key >> shift) & 0xFFFFFFFF for shift in shifts]
+        pieces = [f"{n}s{-n & 3}x" if n & 3 else f"{n}s" for n in lengths]
+        pack = struct.Struct(self.template.format(*pieces)).pack
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = pack
+        return pack
+
+
 def builder(cls: type) -> type:
     """A mutable twin of frozen slotted dataclass ``cls`` with the same slot layout.
 
@@ -251,6 +322,20 @@ def builder(cls: type) -> type:
     probe = twin()
     probe.__class__ = cls  # fails at import time if the layouts ever diverge
     return twin
+
+
+def slots_base(cls: type) -> type:
+    """Check that ``cls`` keeps its fields in the slots of its direct base, and return it.
+
+    Generated frozen dataclasses inherit their slots from a plain mutable class; decoders
+    fill an instance of that base and switch its ``__class__``.  Sharing the base (instead
+    of a twin with the same slots) makes the switch cheaper: CPython then needs no
+    slot-by-slot layout comparison.
+    """
+    base = cls.__bases__[0]
+    probe = object.__new__(base)
+    probe.__class__ = cls  # fails at import time if the layouts ever diverge
+    return base
 
 
 class Table(dict):

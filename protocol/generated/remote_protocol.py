@@ -866,8 +866,12 @@ REMOTE_PROC_DOMAIN_EVENT_VCPU_REMOVED = RemoteProcedure.REMOTE_PROC_DOMAIN_EVENT
 REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CHANNEL_LIFECYCLE = RemoteProcedure.REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CHANNEL_LIFECYCLE
 
 
+class _RemoteNonnullDomainSlots:
+    __slots__ = ("name", "uuid", "id")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteNonnullDomain:
+class RemoteNonnullDomain(_RemoteNonnullDomainSlots):
     """struct remote_nonnull_domain"""
 
     name: str
@@ -882,8 +886,12 @@ class RemoteNonnullDomain:
         return unpack_remote_nonnull_domain(data)
 
 
+class _RemoteNonnullNetworkSlots:
+    __slots__ = ("name", "uuid")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteNonnullNetwork:
+class RemoteNonnullNetwork(_RemoteNonnullNetworkSlots):
     """struct remote_nonnull_network"""
 
     name: str
@@ -897,8 +905,24 @@ class RemoteNonnullNetwork:
         return unpack_remote_nonnull_network(data)
 
 
+class _RemoteErrorSlots:
+    __slots__ = (
+        "code",
+        "domain",
+        "message",
+        "level",
+        "dom",
+        "str1",
+        "str2",
+        "str3",
+        "int1",
+        "int2",
+        "net",
+    )
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteError:
+class RemoteError(_RemoteErrorSlots):
     """struct remote_error"""
 
     code: int
@@ -921,8 +945,12 @@ class RemoteError:
         return unpack_remote_error(data)
 
 
+class _RemoteTypedParamValueSlots:
+    __slots__ = ("type", "value")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteTypedParamValue:
+class RemoteTypedParamValue(_RemoteTypedParamValueSlots):
     """union remote_typed_param_value: ``type`` selects the arm held in ``value``."""
 
     type: int
@@ -936,8 +964,12 @@ class RemoteTypedParamValue:
         return unpack_remote_typed_param_value(data)
 
 
+class _RemoteTypedParamSlots:
+    __slots__ = ("field", "value")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteTypedParam:
+class RemoteTypedParam(_RemoteTypedParamSlots):
     """struct remote_typed_param"""
 
     field: str
@@ -951,8 +983,12 @@ class RemoteTypedParam:
         return unpack_remote_typed_param(data)
 
 
+class _RemoteConnectOpenArgsSlots:
+    __slots__ = ("name", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectOpenArgs:
+class RemoteConnectOpenArgs(_RemoteConnectOpenArgsSlots):
     """struct remote_connect_open_args"""
 
     name: str | None
@@ -966,8 +1002,12 @@ class RemoteConnectOpenArgs:
         return unpack_remote_connect_open_args(data)
 
 
+class _RemoteConnectSupportsFeatureArgsSlots:
+    __slots__ = ("feature",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectSupportsFeatureArgs:
+class RemoteConnectSupportsFeatureArgs(_RemoteConnectSupportsFeatureArgsSlots):
     """struct remote_connect_supports_feature_args"""
 
     feature: int
@@ -980,8 +1020,12 @@ class RemoteConnectSupportsFeatureArgs:
         return unpack_remote_connect_supports_feature_args(data)
 
 
+class _RemoteConnectSupportsFeatureRetSlots:
+    __slots__ = ("supported",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectSupportsFeatureRet:
+class RemoteConnectSupportsFeatureRet(_RemoteConnectSupportsFeatureRetSlots):
     """struct remote_connect_supports_feature_ret"""
 
     supported: int
@@ -994,8 +1038,12 @@ class RemoteConnectSupportsFeatureRet:
         return unpack_remote_connect_supports_feature_ret(data)
 
 
+class _RemoteConnectGetTypeRetSlots:
+    __slots__ = ("type",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetTypeRet:
+class RemoteConnectGetTypeRet(_RemoteConnectGetTypeRetSlots):
     """struct remote_connect_get_type_ret"""
 
     type: str
@@ -1008,8 +1056,12 @@ class RemoteConnectGetTypeRet:
         return unpack_remote_connect_get_type_ret(data)
 
 
+class _RemoteConnectGetVersionRetSlots:
+    __slots__ = ("hv_ver",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetVersionRet:
+class RemoteConnectGetVersionRet(_RemoteConnectGetVersionRetSlots):
     """struct remote_connect_get_version_ret"""
 
     hv_ver: int
@@ -1022,8 +1074,12 @@ class RemoteConnectGetVersionRet:
         return unpack_remote_connect_get_version_ret(data)
 
 
+class _RemoteConnectGetLibVersionRetSlots:
+    __slots__ = ("lib_ver",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetLibVersionRet:
+class RemoteConnectGetLibVersionRet(_RemoteConnectGetLibVersionRetSlots):
     """struct remote_connect_get_lib_version_ret"""
 
     lib_ver: int
@@ -1036,8 +1092,12 @@ class RemoteConnectGetLibVersionRet:
         return unpack_remote_connect_get_lib_version_ret(data)
 
 
+class _RemoteConnectGetHostnameRetSlots:
+    __slots__ = ("hostname",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetHostnameRet:
+class RemoteConnectGetHostnameRet(_RemoteConnectGetHostnameRetSlots):
     """struct remote_connect_get_hostname_ret"""
 
     hostname: str
@@ -1050,8 +1110,12 @@ class RemoteConnectGetHostnameRet:
         return unpack_remote_connect_get_hostname_ret(data)
 
 
+class _RemoteConnectGetUriRetSlots:
+    __slots__ = ("uri",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetUriRet:
+class RemoteConnectGetUriRet(_RemoteConnectGetUriRetSlots):
     """struct remote_connect_get_uri_ret"""
 
     uri: str
@@ -1064,8 +1128,12 @@ class RemoteConnectGetUriRet:
         return unpack_remote_connect_get_uri_ret(data)
 
 
+class _RemoteConnectGetMaxVcpusArgsSlots:
+    __slots__ = ("type",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetMaxVcpusArgs:
+class RemoteConnectGetMaxVcpusArgs(_RemoteConnectGetMaxVcpusArgsSlots):
     """struct remote_connect_get_max_vcpus_args"""
 
     type: str | None
@@ -1078,8 +1146,12 @@ class RemoteConnectGetMaxVcpusArgs:
         return unpack_remote_connect_get_max_vcpus_args(data)
 
 
+class _RemoteConnectGetMaxVcpusRetSlots:
+    __slots__ = ("max_vcpus",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetMaxVcpusRet:
+class RemoteConnectGetMaxVcpusRet(_RemoteConnectGetMaxVcpusRetSlots):
     """struct remote_connect_get_max_vcpus_ret"""
 
     max_vcpus: int
@@ -1092,8 +1164,12 @@ class RemoteConnectGetMaxVcpusRet:
         return unpack_remote_connect_get_max_vcpus_ret(data)
 
 
+class _RemoteNodeGetInfoRetSlots:
+    __slots__ = ("model", "memory", "cpus", "mhz", "nodes", "sockets", "cores", "threads")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteNodeGetInfoRet:
+class RemoteNodeGetInfoRet(_RemoteNodeGetInfoRetSlots):
     """struct remote_node_get_info_ret"""
 
     model: list[int]
@@ -1113,8 +1189,12 @@ class RemoteNodeGetInfoRet:
         return unpack_remote_node_get_info_ret(data)
 
 
+class _RemoteConnectGetCapabilitiesRetSlots:
+    __slots__ = ("capabilities",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectGetCapabilitiesRet:
+class RemoteConnectGetCapabilitiesRet(_RemoteConnectGetCapabilitiesRetSlots):
     """struct remote_connect_get_capabilities_ret"""
 
     capabilities: str
@@ -1127,8 +1207,12 @@ class RemoteConnectGetCapabilitiesRet:
         return unpack_remote_connect_get_capabilities_ret(data)
 
 
+class _RemoteAuthListRetSlots:
+    __slots__ = ("types",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteAuthListRet:
+class RemoteAuthListRet(_RemoteAuthListRetSlots):
     """struct remote_auth_list_ret"""
 
     types: list[RemoteAuthType]
@@ -1141,8 +1225,12 @@ class RemoteAuthListRet:
         return unpack_remote_auth_list_ret(data)
 
 
+class _RemoteNodeGetSecurityModelRetSlots:
+    __slots__ = ("model", "doi")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteNodeGetSecurityModelRet:
+class RemoteNodeGetSecurityModelRet(_RemoteNodeGetSecurityModelRetSlots):
     """struct remote_node_get_security_model_ret"""
 
     model: list[int]
@@ -1156,8 +1244,12 @@ class RemoteNodeGetSecurityModelRet:
         return unpack_remote_node_get_security_model_ret(data)
 
 
+class _RemoteConnectListDomainsArgsSlots:
+    __slots__ = ("maxids",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectListDomainsArgs:
+class RemoteConnectListDomainsArgs(_RemoteConnectListDomainsArgsSlots):
     """struct remote_connect_list_domains_args"""
 
     maxids: int
@@ -1170,8 +1262,12 @@ class RemoteConnectListDomainsArgs:
         return unpack_remote_connect_list_domains_args(data)
 
 
+class _RemoteConnectListDomainsRetSlots:
+    __slots__ = ("ids",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectListDomainsRet:
+class RemoteConnectListDomainsRet(_RemoteConnectListDomainsRetSlots):
     """struct remote_connect_list_domains_ret"""
 
     ids: list[int]
@@ -1184,8 +1280,12 @@ class RemoteConnectListDomainsRet:
         return unpack_remote_connect_list_domains_ret(data)
 
 
+class _RemoteConnectNumOfDomainsRetSlots:
+    __slots__ = ("num",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectNumOfDomainsRet:
+class RemoteConnectNumOfDomainsRet(_RemoteConnectNumOfDomainsRetSlots):
     """struct remote_connect_num_of_domains_ret"""
 
     num: int
@@ -1198,8 +1298,12 @@ class RemoteConnectNumOfDomainsRet:
         return unpack_remote_connect_num_of_domains_ret(data)
 
 
+class _RemoteConnectListDefinedDomainsArgsSlots:
+    __slots__ = ("maxnames",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectListDefinedDomainsArgs:
+class RemoteConnectListDefinedDomainsArgs(_RemoteConnectListDefinedDomainsArgsSlots):
     """struct remote_connect_list_defined_domains_args"""
 
     maxnames: int
@@ -1212,8 +1316,12 @@ class RemoteConnectListDefinedDomainsArgs:
         return unpack_remote_connect_list_defined_domains_args(data)
 
 
+class _RemoteConnectListDefinedDomainsRetSlots:
+    __slots__ = ("names",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectListDefinedDomainsRet:
+class RemoteConnectListDefinedDomainsRet(_RemoteConnectListDefinedDomainsRetSlots):
     """struct remote_connect_list_defined_domains_ret"""
 
     names: list[str]
@@ -1226,8 +1334,12 @@ class RemoteConnectListDefinedDomainsRet:
         return unpack_remote_connect_list_defined_domains_ret(data)
 
 
+class _RemoteConnectNumOfDefinedDomainsRetSlots:
+    __slots__ = ("num",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectNumOfDefinedDomainsRet:
+class RemoteConnectNumOfDefinedDomainsRet(_RemoteConnectNumOfDefinedDomainsRetSlots):
     """struct remote_connect_num_of_defined_domains_ret"""
 
     num: int
@@ -1240,8 +1352,12 @@ class RemoteConnectNumOfDefinedDomainsRet:
         return unpack_remote_connect_num_of_defined_domains_ret(data)
 
 
+class _RemoteConnectListAllDomainsArgsSlots:
+    __slots__ = ("need_results", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectListAllDomainsArgs:
+class RemoteConnectListAllDomainsArgs(_RemoteConnectListAllDomainsArgsSlots):
     """struct remote_connect_list_all_domains_args"""
 
     need_results: int
@@ -1255,8 +1371,12 @@ class RemoteConnectListAllDomainsArgs:
         return unpack_remote_connect_list_all_domains_args(data)
 
 
+class _RemoteConnectListAllDomainsRetSlots:
+    __slots__ = ("domains", "ret")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectListAllDomainsRet:
+class RemoteConnectListAllDomainsRet(_RemoteConnectListAllDomainsRetSlots):
     """struct remote_connect_list_all_domains_ret"""
 
     domains: list[RemoteNonnullDomain]
@@ -1270,8 +1390,12 @@ class RemoteConnectListAllDomainsRet:
         return unpack_remote_connect_list_all_domains_ret(data)
 
 
+class _RemoteDomainLookupByIdArgsSlots:
+    __slots__ = ("id",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainLookupByIdArgs:
+class RemoteDomainLookupByIdArgs(_RemoteDomainLookupByIdArgsSlots):
     """struct remote_domain_lookup_by_id_args"""
 
     id: int
@@ -1284,8 +1408,12 @@ class RemoteDomainLookupByIdArgs:
         return unpack_remote_domain_lookup_by_id_args(data)
 
 
+class _RemoteDomainLookupByIdRetSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainLookupByIdRet:
+class RemoteDomainLookupByIdRet(_RemoteDomainLookupByIdRetSlots):
     """struct remote_domain_lookup_by_id_ret"""
 
     dom: RemoteNonnullDomain
@@ -1298,8 +1426,12 @@ class RemoteDomainLookupByIdRet:
         return unpack_remote_domain_lookup_by_id_ret(data)
 
 
+class _RemoteDomainLookupByUuidArgsSlots:
+    __slots__ = ("uuid",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainLookupByUuidArgs:
+class RemoteDomainLookupByUuidArgs(_RemoteDomainLookupByUuidArgsSlots):
     """struct remote_domain_lookup_by_uuid_args"""
 
     uuid: bytes
@@ -1312,8 +1444,12 @@ class RemoteDomainLookupByUuidArgs:
         return unpack_remote_domain_lookup_by_uuid_args(data)
 
 
+class _RemoteDomainLookupByUuidRetSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainLookupByUuidRet:
+class RemoteDomainLookupByUuidRet(_RemoteDomainLookupByUuidRetSlots):
     """struct remote_domain_lookup_by_uuid_ret"""
 
     dom: RemoteNonnullDomain
@@ -1326,8 +1462,12 @@ class RemoteDomainLookupByUuidRet:
         return unpack_remote_domain_lookup_by_uuid_ret(data)
 
 
+class _RemoteDomainLookupByNameArgsSlots:
+    __slots__ = ("name",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainLookupByNameArgs:
+class RemoteDomainLookupByNameArgs(_RemoteDomainLookupByNameArgsSlots):
     """struct remote_domain_lookup_by_name_args"""
 
     name: str
@@ -1340,8 +1480,12 @@ class RemoteDomainLookupByNameArgs:
         return unpack_remote_domain_lookup_by_name_args(data)
 
 
+class _RemoteDomainLookupByNameRetSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainLookupByNameRet:
+class RemoteDomainLookupByNameRet(_RemoteDomainLookupByNameRetSlots):
     """struct remote_domain_lookup_by_name_ret"""
 
     dom: RemoteNonnullDomain
@@ -1354,8 +1498,12 @@ class RemoteDomainLookupByNameRet:
         return unpack_remote_domain_lookup_by_name_ret(data)
 
 
+class _RemoteDomainCreateXmlArgsSlots:
+    __slots__ = ("xml_desc", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainCreateXmlArgs:
+class RemoteDomainCreateXmlArgs(_RemoteDomainCreateXmlArgsSlots):
     """struct remote_domain_create_xml_args"""
 
     xml_desc: str
@@ -1369,8 +1517,12 @@ class RemoteDomainCreateXmlArgs:
         return unpack_remote_domain_create_xml_args(data)
 
 
+class _RemoteDomainCreateXmlRetSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainCreateXmlRet:
+class RemoteDomainCreateXmlRet(_RemoteDomainCreateXmlRetSlots):
     """struct remote_domain_create_xml_ret"""
 
     dom: RemoteNonnullDomain
@@ -1383,8 +1535,12 @@ class RemoteDomainCreateXmlRet:
         return unpack_remote_domain_create_xml_ret(data)
 
 
+class _RemoteDomainCreateArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainCreateArgs:
+class RemoteDomainCreateArgs(_RemoteDomainCreateArgsSlots):
     """struct remote_domain_create_args"""
 
     dom: RemoteNonnullDomain
@@ -1397,8 +1553,12 @@ class RemoteDomainCreateArgs:
         return unpack_remote_domain_create_args(data)
 
 
+class _RemoteDomainCreateWithFlagsArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainCreateWithFlagsArgs:
+class RemoteDomainCreateWithFlagsArgs(_RemoteDomainCreateWithFlagsArgsSlots):
     """struct remote_domain_create_with_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -1412,8 +1572,12 @@ class RemoteDomainCreateWithFlagsArgs:
         return unpack_remote_domain_create_with_flags_args(data)
 
 
+class _RemoteDomainCreateWithFlagsRetSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainCreateWithFlagsRet:
+class RemoteDomainCreateWithFlagsRet(_RemoteDomainCreateWithFlagsRetSlots):
     """struct remote_domain_create_with_flags_ret"""
 
     dom: RemoteNonnullDomain
@@ -1426,8 +1590,12 @@ class RemoteDomainCreateWithFlagsRet:
         return unpack_remote_domain_create_with_flags_ret(data)
 
 
+class _RemoteDomainDefineXmlArgsSlots:
+    __slots__ = ("xml",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDefineXmlArgs:
+class RemoteDomainDefineXmlArgs(_RemoteDomainDefineXmlArgsSlots):
     """struct remote_domain_define_xml_args"""
 
     xml: str
@@ -1440,8 +1608,12 @@ class RemoteDomainDefineXmlArgs:
         return unpack_remote_domain_define_xml_args(data)
 
 
+class _RemoteDomainDefineXmlRetSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDefineXmlRet:
+class RemoteDomainDefineXmlRet(_RemoteDomainDefineXmlRetSlots):
     """struct remote_domain_define_xml_ret"""
 
     dom: RemoteNonnullDomain
@@ -1454,8 +1626,12 @@ class RemoteDomainDefineXmlRet:
         return unpack_remote_domain_define_xml_ret(data)
 
 
+class _RemoteDomainDefineXmlFlagsArgsSlots:
+    __slots__ = ("xml", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDefineXmlFlagsArgs:
+class RemoteDomainDefineXmlFlagsArgs(_RemoteDomainDefineXmlFlagsArgsSlots):
     """struct remote_domain_define_xml_flags_args"""
 
     xml: str
@@ -1469,8 +1645,12 @@ class RemoteDomainDefineXmlFlagsArgs:
         return unpack_remote_domain_define_xml_flags_args(data)
 
 
+class _RemoteDomainDefineXmlFlagsRetSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDefineXmlFlagsRet:
+class RemoteDomainDefineXmlFlagsRet(_RemoteDomainDefineXmlFlagsRetSlots):
     """struct remote_domain_define_xml_flags_ret"""
 
     dom: RemoteNonnullDomain
@@ -1483,8 +1663,12 @@ class RemoteDomainDefineXmlFlagsRet:
         return unpack_remote_domain_define_xml_flags_ret(data)
 
 
+class _RemoteDomainUndefineArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainUndefineArgs:
+class RemoteDomainUndefineArgs(_RemoteDomainUndefineArgsSlots):
     """struct remote_domain_undefine_args"""
 
     dom: RemoteNonnullDomain
@@ -1497,8 +1681,12 @@ class RemoteDomainUndefineArgs:
         return unpack_remote_domain_undefine_args(data)
 
 
+class _RemoteDomainUndefineFlagsArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainUndefineFlagsArgs:
+class RemoteDomainUndefineFlagsArgs(_RemoteDomainUndefineFlagsArgsSlots):
     """struct remote_domain_undefine_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -1512,8 +1700,12 @@ class RemoteDomainUndefineFlagsArgs:
         return unpack_remote_domain_undefine_flags_args(data)
 
 
+class _RemoteDomainDestroyArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDestroyArgs:
+class RemoteDomainDestroyArgs(_RemoteDomainDestroyArgsSlots):
     """struct remote_domain_destroy_args"""
 
     dom: RemoteNonnullDomain
@@ -1526,8 +1718,12 @@ class RemoteDomainDestroyArgs:
         return unpack_remote_domain_destroy_args(data)
 
 
+class _RemoteDomainDestroyFlagsArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDestroyFlagsArgs:
+class RemoteDomainDestroyFlagsArgs(_RemoteDomainDestroyFlagsArgsSlots):
     """struct remote_domain_destroy_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -1541,8 +1737,12 @@ class RemoteDomainDestroyFlagsArgs:
         return unpack_remote_domain_destroy_flags_args(data)
 
 
+class _RemoteDomainSuspendArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainSuspendArgs:
+class RemoteDomainSuspendArgs(_RemoteDomainSuspendArgsSlots):
     """struct remote_domain_suspend_args"""
 
     dom: RemoteNonnullDomain
@@ -1555,8 +1755,12 @@ class RemoteDomainSuspendArgs:
         return unpack_remote_domain_suspend_args(data)
 
 
+class _RemoteDomainResumeArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainResumeArgs:
+class RemoteDomainResumeArgs(_RemoteDomainResumeArgsSlots):
     """struct remote_domain_resume_args"""
 
     dom: RemoteNonnullDomain
@@ -1569,8 +1773,12 @@ class RemoteDomainResumeArgs:
         return unpack_remote_domain_resume_args(data)
 
 
+class _RemoteDomainShutdownArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainShutdownArgs:
+class RemoteDomainShutdownArgs(_RemoteDomainShutdownArgsSlots):
     """struct remote_domain_shutdown_args"""
 
     dom: RemoteNonnullDomain
@@ -1583,8 +1791,12 @@ class RemoteDomainShutdownArgs:
         return unpack_remote_domain_shutdown_args(data)
 
 
+class _RemoteDomainShutdownFlagsArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainShutdownFlagsArgs:
+class RemoteDomainShutdownFlagsArgs(_RemoteDomainShutdownFlagsArgsSlots):
     """struct remote_domain_shutdown_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -1598,8 +1810,12 @@ class RemoteDomainShutdownFlagsArgs:
         return unpack_remote_domain_shutdown_flags_args(data)
 
 
+class _RemoteDomainRebootArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainRebootArgs:
+class RemoteDomainRebootArgs(_RemoteDomainRebootArgsSlots):
     """struct remote_domain_reboot_args"""
 
     dom: RemoteNonnullDomain
@@ -1613,8 +1829,12 @@ class RemoteDomainRebootArgs:
         return unpack_remote_domain_reboot_args(data)
 
 
+class _RemoteDomainGetInfoArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetInfoArgs:
+class RemoteDomainGetInfoArgs(_RemoteDomainGetInfoArgsSlots):
     """struct remote_domain_get_info_args"""
 
     dom: RemoteNonnullDomain
@@ -1627,8 +1847,12 @@ class RemoteDomainGetInfoArgs:
         return unpack_remote_domain_get_info_args(data)
 
 
+class _RemoteDomainGetInfoRetSlots:
+    __slots__ = ("state", "maxMem", "memory", "nrVirtCpu", "cpuTime")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetInfoRet:
+class RemoteDomainGetInfoRet(_RemoteDomainGetInfoRetSlots):
     """struct remote_domain_get_info_ret"""
 
     state: int
@@ -1645,8 +1869,12 @@ class RemoteDomainGetInfoRet:
         return unpack_remote_domain_get_info_ret(data)
 
 
+class _RemoteDomainGetStateArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetStateArgs:
+class RemoteDomainGetStateArgs(_RemoteDomainGetStateArgsSlots):
     """struct remote_domain_get_state_args"""
 
     dom: RemoteNonnullDomain
@@ -1660,8 +1888,12 @@ class RemoteDomainGetStateArgs:
         return unpack_remote_domain_get_state_args(data)
 
 
+class _RemoteDomainGetStateRetSlots:
+    __slots__ = ("state", "reason")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetStateRet:
+class RemoteDomainGetStateRet(_RemoteDomainGetStateRetSlots):
     """struct remote_domain_get_state_ret"""
 
     state: int
@@ -1675,8 +1907,12 @@ class RemoteDomainGetStateRet:
         return unpack_remote_domain_get_state_ret(data)
 
 
+class _RemoteDomainGetXmlDescArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetXmlDescArgs:
+class RemoteDomainGetXmlDescArgs(_RemoteDomainGetXmlDescArgsSlots):
     """struct remote_domain_get_xml_desc_args"""
 
     dom: RemoteNonnullDomain
@@ -1690,8 +1926,12 @@ class RemoteDomainGetXmlDescArgs:
         return unpack_remote_domain_get_xml_desc_args(data)
 
 
+class _RemoteDomainGetXmlDescRetSlots:
+    __slots__ = ("xml",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetXmlDescRet:
+class RemoteDomainGetXmlDescRet(_RemoteDomainGetXmlDescRetSlots):
     """struct remote_domain_get_xml_desc_ret"""
 
     xml: str
@@ -1704,8 +1944,12 @@ class RemoteDomainGetXmlDescRet:
         return unpack_remote_domain_get_xml_desc_ret(data)
 
 
+class _RemoteDomainGetOsTypeArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetOsTypeArgs:
+class RemoteDomainGetOsTypeArgs(_RemoteDomainGetOsTypeArgsSlots):
     """struct remote_domain_get_os_type_args"""
 
     dom: RemoteNonnullDomain
@@ -1718,8 +1962,12 @@ class RemoteDomainGetOsTypeArgs:
         return unpack_remote_domain_get_os_type_args(data)
 
 
+class _RemoteDomainGetOsTypeRetSlots:
+    __slots__ = ("type",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetOsTypeRet:
+class RemoteDomainGetOsTypeRet(_RemoteDomainGetOsTypeRetSlots):
     """struct remote_domain_get_os_type_ret"""
 
     type: str
@@ -1732,8 +1980,12 @@ class RemoteDomainGetOsTypeRet:
         return unpack_remote_domain_get_os_type_ret(data)
 
 
+class _RemoteDomainGetMaxMemoryArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetMaxMemoryArgs:
+class RemoteDomainGetMaxMemoryArgs(_RemoteDomainGetMaxMemoryArgsSlots):
     """struct remote_domain_get_max_memory_args"""
 
     dom: RemoteNonnullDomain
@@ -1746,8 +1998,12 @@ class RemoteDomainGetMaxMemoryArgs:
         return unpack_remote_domain_get_max_memory_args(data)
 
 
+class _RemoteDomainGetMaxMemoryRetSlots:
+    __slots__ = ("memory",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetMaxMemoryRet:
+class RemoteDomainGetMaxMemoryRet(_RemoteDomainGetMaxMemoryRetSlots):
     """struct remote_domain_get_max_memory_ret"""
 
     memory: int
@@ -1760,8 +2016,12 @@ class RemoteDomainGetMaxMemoryRet:
         return unpack_remote_domain_get_max_memory_ret(data)
 
 
+class _RemoteDomainGetVcpusFlagsArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetVcpusFlagsArgs:
+class RemoteDomainGetVcpusFlagsArgs(_RemoteDomainGetVcpusFlagsArgsSlots):
     """struct remote_domain_get_vcpus_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -1775,8 +2035,12 @@ class RemoteDomainGetVcpusFlagsArgs:
         return unpack_remote_domain_get_vcpus_flags_args(data)
 
 
+class _RemoteDomainGetVcpusFlagsRetSlots:
+    __slots__ = ("num",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetVcpusFlagsRet:
+class RemoteDomainGetVcpusFlagsRet(_RemoteDomainGetVcpusFlagsRetSlots):
     """struct remote_domain_get_vcpus_flags_ret"""
 
     num: int
@@ -1789,8 +2053,12 @@ class RemoteDomainGetVcpusFlagsRet:
         return unpack_remote_domain_get_vcpus_flags_ret(data)
 
 
+class _RemoteDomainIsActiveArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainIsActiveArgs:
+class RemoteDomainIsActiveArgs(_RemoteDomainIsActiveArgsSlots):
     """struct remote_domain_is_active_args"""
 
     dom: RemoteNonnullDomain
@@ -1803,8 +2071,12 @@ class RemoteDomainIsActiveArgs:
         return unpack_remote_domain_is_active_args(data)
 
 
+class _RemoteDomainIsActiveRetSlots:
+    __slots__ = ("active",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainIsActiveRet:
+class RemoteDomainIsActiveRet(_RemoteDomainIsActiveRetSlots):
     """struct remote_domain_is_active_ret"""
 
     active: int
@@ -1817,8 +2089,12 @@ class RemoteDomainIsActiveRet:
         return unpack_remote_domain_is_active_ret(data)
 
 
+class _RemoteDomainIsPersistentArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainIsPersistentArgs:
+class RemoteDomainIsPersistentArgs(_RemoteDomainIsPersistentArgsSlots):
     """struct remote_domain_is_persistent_args"""
 
     dom: RemoteNonnullDomain
@@ -1831,8 +2107,12 @@ class RemoteDomainIsPersistentArgs:
         return unpack_remote_domain_is_persistent_args(data)
 
 
+class _RemoteDomainIsPersistentRetSlots:
+    __slots__ = ("persistent",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainIsPersistentRet:
+class RemoteDomainIsPersistentRet(_RemoteDomainIsPersistentRetSlots):
     """struct remote_domain_is_persistent_ret"""
 
     persistent: int
@@ -1845,8 +2125,12 @@ class RemoteDomainIsPersistentRet:
         return unpack_remote_domain_is_persistent_ret(data)
 
 
+class _RemoteDomainGetAutostartArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetAutostartArgs:
+class RemoteDomainGetAutostartArgs(_RemoteDomainGetAutostartArgsSlots):
     """struct remote_domain_get_autostart_args"""
 
     dom: RemoteNonnullDomain
@@ -1859,8 +2143,12 @@ class RemoteDomainGetAutostartArgs:
         return unpack_remote_domain_get_autostart_args(data)
 
 
+class _RemoteDomainGetAutostartRetSlots:
+    __slots__ = ("autostart",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetAutostartRet:
+class RemoteDomainGetAutostartRet(_RemoteDomainGetAutostartRetSlots):
     """struct remote_domain_get_autostart_ret"""
 
     autostart: int
@@ -1873,8 +2161,12 @@ class RemoteDomainGetAutostartRet:
         return unpack_remote_domain_get_autostart_ret(data)
 
 
+class _RemoteDomainSetAutostartArgsSlots:
+    __slots__ = ("dom", "autostart")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainSetAutostartArgs:
+class RemoteDomainSetAutostartArgs(_RemoteDomainSetAutostartArgsSlots):
     """struct remote_domain_set_autostart_args"""
 
     dom: RemoteNonnullDomain
@@ -1888,8 +2180,12 @@ class RemoteDomainSetAutostartArgs:
         return unpack_remote_domain_set_autostart_args(data)
 
 
+class _RemoteDomainHasManagedSaveImageArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainHasManagedSaveImageArgs:
+class RemoteDomainHasManagedSaveImageArgs(_RemoteDomainHasManagedSaveImageArgsSlots):
     """struct remote_domain_has_managed_save_image_args"""
 
     dom: RemoteNonnullDomain
@@ -1903,8 +2199,12 @@ class RemoteDomainHasManagedSaveImageArgs:
         return unpack_remote_domain_has_managed_save_image_args(data)
 
 
+class _RemoteDomainHasManagedSaveImageRetSlots:
+    __slots__ = ("result",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainHasManagedSaveImageRet:
+class RemoteDomainHasManagedSaveImageRet(_RemoteDomainHasManagedSaveImageRetSlots):
     """struct remote_domain_has_managed_save_image_ret"""
 
     result: int
@@ -1917,8 +2217,12 @@ class RemoteDomainHasManagedSaveImageRet:
         return unpack_remote_domain_has_managed_save_image_ret(data)
 
 
+class _RemoteDomainGetSecurityLabelArgsSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetSecurityLabelArgs:
+class RemoteDomainGetSecurityLabelArgs(_RemoteDomainGetSecurityLabelArgsSlots):
     """struct remote_domain_get_security_label_args"""
 
     dom: RemoteNonnullDomain
@@ -1931,8 +2235,12 @@ class RemoteDomainGetSecurityLabelArgs:
         return unpack_remote_domain_get_security_label_args(data)
 
 
+class _RemoteDomainGetSecurityLabelRetSlots:
+    __slots__ = ("label", "enforcing")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetSecurityLabelRet:
+class RemoteDomainGetSecurityLabelRet(_RemoteDomainGetSecurityLabelRetSlots):
     """struct remote_domain_get_security_label_ret"""
 
     label: list[int]
@@ -1946,8 +2254,12 @@ class RemoteDomainGetSecurityLabelRet:
         return unpack_remote_domain_get_security_label_ret(data)
 
 
+class _RemoteDomainGetMessagesArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetMessagesArgs:
+class RemoteDomainGetMessagesArgs(_RemoteDomainGetMessagesArgsSlots):
     """struct remote_domain_get_messages_args"""
 
     dom: RemoteNonnullDomain
@@ -1961,8 +2273,12 @@ class RemoteDomainGetMessagesArgs:
         return unpack_remote_domain_get_messages_args(data)
 
 
+class _RemoteDomainGetMessagesRetSlots:
+    __slots__ = ("msgs",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainGetMessagesRet:
+class RemoteDomainGetMessagesRet(_RemoteDomainGetMessagesRetSlots):
     """struct remote_domain_get_messages_ret"""
 
     msgs: list[str]
@@ -1975,8 +2291,12 @@ class RemoteDomainGetMessagesRet:
         return unpack_remote_domain_get_messages_ret(data)
 
 
+class _RemoteDomainSnapshotNumArgsSlots:
+    __slots__ = ("dom", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainSnapshotNumArgs:
+class RemoteDomainSnapshotNumArgs(_RemoteDomainSnapshotNumArgsSlots):
     """struct remote_domain_snapshot_num_args"""
 
     dom: RemoteNonnullDomain
@@ -1990,8 +2310,12 @@ class RemoteDomainSnapshotNumArgs:
         return unpack_remote_domain_snapshot_num_args(data)
 
 
+class _RemoteDomainSnapshotNumRetSlots:
+    __slots__ = ("num",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainSnapshotNumRet:
+class RemoteDomainSnapshotNumRet(_RemoteDomainSnapshotNumRetSlots):
     """struct remote_domain_snapshot_num_ret"""
 
     num: int
@@ -2004,8 +2328,12 @@ class RemoteDomainSnapshotNumRet:
         return unpack_remote_domain_snapshot_num_ret(data)
 
 
+class _RemoteDomainAttachDeviceArgsSlots:
+    __slots__ = ("dom", "xml")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainAttachDeviceArgs:
+class RemoteDomainAttachDeviceArgs(_RemoteDomainAttachDeviceArgsSlots):
     """struct remote_domain_attach_device_args"""
 
     dom: RemoteNonnullDomain
@@ -2019,8 +2347,12 @@ class RemoteDomainAttachDeviceArgs:
         return unpack_remote_domain_attach_device_args(data)
 
 
+class _RemoteDomainAttachDeviceFlagsArgsSlots:
+    __slots__ = ("dom", "xml", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainAttachDeviceFlagsArgs:
+class RemoteDomainAttachDeviceFlagsArgs(_RemoteDomainAttachDeviceFlagsArgsSlots):
     """struct remote_domain_attach_device_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -2035,8 +2367,12 @@ class RemoteDomainAttachDeviceFlagsArgs:
         return unpack_remote_domain_attach_device_flags_args(data)
 
 
+class _RemoteDomainDetachDeviceArgsSlots:
+    __slots__ = ("dom", "xml")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDetachDeviceArgs:
+class RemoteDomainDetachDeviceArgs(_RemoteDomainDetachDeviceArgsSlots):
     """struct remote_domain_detach_device_args"""
 
     dom: RemoteNonnullDomain
@@ -2050,8 +2386,12 @@ class RemoteDomainDetachDeviceArgs:
         return unpack_remote_domain_detach_device_args(data)
 
 
+class _RemoteDomainDetachDeviceFlagsArgsSlots:
+    __slots__ = ("dom", "xml", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDetachDeviceFlagsArgs:
+class RemoteDomainDetachDeviceFlagsArgs(_RemoteDomainDetachDeviceFlagsArgsSlots):
     """struct remote_domain_detach_device_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -2066,8 +2406,12 @@ class RemoteDomainDetachDeviceFlagsArgs:
         return unpack_remote_domain_detach_device_flags_args(data)
 
 
+class _RemoteDomainDetachDeviceAliasArgsSlots:
+    __slots__ = ("dom", "alias", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainDetachDeviceAliasArgs:
+class RemoteDomainDetachDeviceAliasArgs(_RemoteDomainDetachDeviceAliasArgsSlots):
     """struct remote_domain_detach_device_alias_args"""
 
     dom: RemoteNonnullDomain
@@ -2082,8 +2426,12 @@ class RemoteDomainDetachDeviceAliasArgs:
         return unpack_remote_domain_detach_device_alias_args(data)
 
 
+class _RemoteDomainSetMaxMemoryArgsSlots:
+    __slots__ = ("dom", "memory")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainSetMaxMemoryArgs:
+class RemoteDomainSetMaxMemoryArgs(_RemoteDomainSetMaxMemoryArgsSlots):
     """struct remote_domain_set_max_memory_args"""
 
     dom: RemoteNonnullDomain
@@ -2097,8 +2445,12 @@ class RemoteDomainSetMaxMemoryArgs:
         return unpack_remote_domain_set_max_memory_args(data)
 
 
+class _RemoteDomainSetMemoryArgsSlots:
+    __slots__ = ("dom", "memory")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainSetMemoryArgs:
+class RemoteDomainSetMemoryArgs(_RemoteDomainSetMemoryArgsSlots):
     """struct remote_domain_set_memory_args"""
 
     dom: RemoteNonnullDomain
@@ -2112,8 +2464,12 @@ class RemoteDomainSetMemoryArgs:
         return unpack_remote_domain_set_memory_args(data)
 
 
+class _RemoteDomainSetMemoryFlagsArgsSlots:
+    __slots__ = ("dom", "memory", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainSetMemoryFlagsArgs:
+class RemoteDomainSetMemoryFlagsArgs(_RemoteDomainSetMemoryFlagsArgsSlots):
     """struct remote_domain_set_memory_flags_args"""
 
     dom: RemoteNonnullDomain
@@ -2128,8 +2484,12 @@ class RemoteDomainSetMemoryFlagsArgs:
         return unpack_remote_domain_set_memory_flags_args(data)
 
 
+class _RemoteConnectDomainEventRegisterRetSlots:
+    __slots__ = ("cb_registered",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectDomainEventRegisterRet:
+class RemoteConnectDomainEventRegisterRet(_RemoteConnectDomainEventRegisterRetSlots):
     """struct remote_connect_domain_event_register_ret"""
 
     cb_registered: int
@@ -2142,8 +2502,12 @@ class RemoteConnectDomainEventRegisterRet:
         return unpack_remote_connect_domain_event_register_ret(data)
 
 
+class _RemoteConnectDomainEventDeregisterRetSlots:
+    __slots__ = ("cb_registered",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectDomainEventDeregisterRet:
+class RemoteConnectDomainEventDeregisterRet(_RemoteConnectDomainEventDeregisterRetSlots):
     """struct remote_connect_domain_event_deregister_ret"""
 
     cb_registered: int
@@ -2156,8 +2520,12 @@ class RemoteConnectDomainEventDeregisterRet:
         return unpack_remote_connect_domain_event_deregister_ret(data)
 
 
+class _RemoteConnectDomainEventRegisterAnyArgsSlots:
+    __slots__ = ("eventID",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectDomainEventRegisterAnyArgs:
+class RemoteConnectDomainEventRegisterAnyArgs(_RemoteConnectDomainEventRegisterAnyArgsSlots):
     """struct remote_connect_domain_event_register_any_args"""
 
     eventID: int
@@ -2170,8 +2538,12 @@ class RemoteConnectDomainEventRegisterAnyArgs:
         return unpack_remote_connect_domain_event_register_any_args(data)
 
 
+class _RemoteConnectDomainEventDeregisterAnyArgsSlots:
+    __slots__ = ("eventID",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectDomainEventDeregisterAnyArgs:
+class RemoteConnectDomainEventDeregisterAnyArgs(_RemoteConnectDomainEventDeregisterAnyArgsSlots):
     """struct remote_connect_domain_event_deregister_any_args"""
 
     eventID: int
@@ -2184,8 +2556,14 @@ class RemoteConnectDomainEventDeregisterAnyArgs:
         return unpack_remote_connect_domain_event_deregister_any_args(data)
 
 
+class _RemoteConnectDomainEventCallbackRegisterAnyArgsSlots:
+    __slots__ = ("eventID", "dom")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectDomainEventCallbackRegisterAnyArgs:
+class RemoteConnectDomainEventCallbackRegisterAnyArgs(
+    _RemoteConnectDomainEventCallbackRegisterAnyArgsSlots
+):
     """struct remote_connect_domain_event_callback_register_any_args"""
 
     eventID: int
@@ -2199,8 +2577,14 @@ class RemoteConnectDomainEventCallbackRegisterAnyArgs:
         return unpack_remote_connect_domain_event_callback_register_any_args(data)
 
 
+class _RemoteConnectDomainEventCallbackRegisterAnyRetSlots:
+    __slots__ = ("callbackID",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectDomainEventCallbackRegisterAnyRet:
+class RemoteConnectDomainEventCallbackRegisterAnyRet(
+    _RemoteConnectDomainEventCallbackRegisterAnyRetSlots
+):
     """struct remote_connect_domain_event_callback_register_any_ret"""
 
     callbackID: int
@@ -2213,8 +2597,14 @@ class RemoteConnectDomainEventCallbackRegisterAnyRet:
         return unpack_remote_connect_domain_event_callback_register_any_ret(data)
 
 
+class _RemoteConnectDomainEventCallbackDeregisterAnyArgsSlots:
+    __slots__ = ("callbackID",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectDomainEventCallbackDeregisterAnyArgs:
+class RemoteConnectDomainEventCallbackDeregisterAnyArgs(
+    _RemoteConnectDomainEventCallbackDeregisterAnyArgsSlots
+):
     """struct remote_connect_domain_event_callback_deregister_any_args"""
 
     callbackID: int
@@ -2227,8 +2617,12 @@ class RemoteConnectDomainEventCallbackDeregisterAnyArgs:
         return unpack_remote_connect_domain_event_callback_deregister_any_args(data)
 
 
+class _RemoteDomainEventLifecycleMsgSlots:
+    __slots__ = ("dom", "event", "detail")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventLifecycleMsg:
+class RemoteDomainEventLifecycleMsg(_RemoteDomainEventLifecycleMsgSlots):
     """struct remote_domain_event_lifecycle_msg"""
 
     dom: RemoteNonnullDomain
@@ -2243,8 +2637,12 @@ class RemoteDomainEventLifecycleMsg:
         return unpack_remote_domain_event_lifecycle_msg(data)
 
 
+class _RemoteDomainEventCallbackLifecycleMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackLifecycleMsg:
+class RemoteDomainEventCallbackLifecycleMsg(_RemoteDomainEventCallbackLifecycleMsgSlots):
     """struct remote_domain_event_callback_lifecycle_msg"""
 
     callbackID: int
@@ -2258,8 +2656,12 @@ class RemoteDomainEventCallbackLifecycleMsg:
         return unpack_remote_domain_event_callback_lifecycle_msg(data)
 
 
+class _RemoteDomainEventRebootMsgSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventRebootMsg:
+class RemoteDomainEventRebootMsg(_RemoteDomainEventRebootMsgSlots):
     """struct remote_domain_event_reboot_msg"""
 
     dom: RemoteNonnullDomain
@@ -2272,8 +2674,12 @@ class RemoteDomainEventRebootMsg:
         return unpack_remote_domain_event_reboot_msg(data)
 
 
+class _RemoteDomainEventCallbackRebootMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackRebootMsg:
+class RemoteDomainEventCallbackRebootMsg(_RemoteDomainEventCallbackRebootMsgSlots):
     """struct remote_domain_event_callback_reboot_msg"""
 
     callbackID: int
@@ -2287,8 +2693,12 @@ class RemoteDomainEventCallbackRebootMsg:
         return unpack_remote_domain_event_callback_reboot_msg(data)
 
 
+class _RemoteDomainEventRtcChangeMsgSlots:
+    __slots__ = ("dom", "offset")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventRtcChangeMsg:
+class RemoteDomainEventRtcChangeMsg(_RemoteDomainEventRtcChangeMsgSlots):
     """struct remote_domain_event_rtc_change_msg"""
 
     dom: RemoteNonnullDomain
@@ -2302,8 +2712,12 @@ class RemoteDomainEventRtcChangeMsg:
         return unpack_remote_domain_event_rtc_change_msg(data)
 
 
+class _RemoteDomainEventCallbackRtcChangeMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackRtcChangeMsg:
+class RemoteDomainEventCallbackRtcChangeMsg(_RemoteDomainEventCallbackRtcChangeMsgSlots):
     """struct remote_domain_event_callback_rtc_change_msg"""
 
     callbackID: int
@@ -2317,8 +2731,12 @@ class RemoteDomainEventCallbackRtcChangeMsg:
         return unpack_remote_domain_event_callback_rtc_change_msg(data)
 
 
+class _RemoteDomainEventWatchdogMsgSlots:
+    __slots__ = ("dom", "action")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventWatchdogMsg:
+class RemoteDomainEventWatchdogMsg(_RemoteDomainEventWatchdogMsgSlots):
     """struct remote_domain_event_watchdog_msg"""
 
     dom: RemoteNonnullDomain
@@ -2332,8 +2750,12 @@ class RemoteDomainEventWatchdogMsg:
         return unpack_remote_domain_event_watchdog_msg(data)
 
 
+class _RemoteDomainEventCallbackWatchdogMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackWatchdogMsg:
+class RemoteDomainEventCallbackWatchdogMsg(_RemoteDomainEventCallbackWatchdogMsgSlots):
     """struct remote_domain_event_callback_watchdog_msg"""
 
     callbackID: int
@@ -2347,8 +2769,12 @@ class RemoteDomainEventCallbackWatchdogMsg:
         return unpack_remote_domain_event_callback_watchdog_msg(data)
 
 
+class _RemoteDomainEventIoErrorMsgSlots:
+    __slots__ = ("dom", "srcPath", "devAlias", "action")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventIoErrorMsg:
+class RemoteDomainEventIoErrorMsg(_RemoteDomainEventIoErrorMsgSlots):
     """struct remote_domain_event_io_error_msg"""
 
     dom: RemoteNonnullDomain
@@ -2364,8 +2790,12 @@ class RemoteDomainEventIoErrorMsg:
         return unpack_remote_domain_event_io_error_msg(data)
 
 
+class _RemoteDomainEventCallbackIoErrorMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackIoErrorMsg:
+class RemoteDomainEventCallbackIoErrorMsg(_RemoteDomainEventCallbackIoErrorMsgSlots):
     """struct remote_domain_event_callback_io_error_msg"""
 
     callbackID: int
@@ -2379,8 +2809,12 @@ class RemoteDomainEventCallbackIoErrorMsg:
         return unpack_remote_domain_event_callback_io_error_msg(data)
 
 
+class _RemoteDomainEventIoErrorReasonMsgSlots:
+    __slots__ = ("dom", "srcPath", "devAlias", "action", "reason")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventIoErrorReasonMsg:
+class RemoteDomainEventIoErrorReasonMsg(_RemoteDomainEventIoErrorReasonMsgSlots):
     """struct remote_domain_event_io_error_reason_msg"""
 
     dom: RemoteNonnullDomain
@@ -2397,8 +2831,12 @@ class RemoteDomainEventIoErrorReasonMsg:
         return unpack_remote_domain_event_io_error_reason_msg(data)
 
 
+class _RemoteDomainEventCallbackIoErrorReasonMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackIoErrorReasonMsg:
+class RemoteDomainEventCallbackIoErrorReasonMsg(_RemoteDomainEventCallbackIoErrorReasonMsgSlots):
     """struct remote_domain_event_callback_io_error_reason_msg"""
 
     callbackID: int
@@ -2412,8 +2850,12 @@ class RemoteDomainEventCallbackIoErrorReasonMsg:
         return unpack_remote_domain_event_callback_io_error_reason_msg(data)
 
 
+class _RemoteDomainEventGraphicsAddressSlots:
+    __slots__ = ("family", "node", "service")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventGraphicsAddress:
+class RemoteDomainEventGraphicsAddress(_RemoteDomainEventGraphicsAddressSlots):
     """struct remote_domain_event_graphics_address"""
 
     family: int
@@ -2428,8 +2870,12 @@ class RemoteDomainEventGraphicsAddress:
         return unpack_remote_domain_event_graphics_address(data)
 
 
+class _RemoteDomainEventGraphicsIdentitySlots:
+    __slots__ = ("type", "name")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventGraphicsIdentity:
+class RemoteDomainEventGraphicsIdentity(_RemoteDomainEventGraphicsIdentitySlots):
     """struct remote_domain_event_graphics_identity"""
 
     type: str
@@ -2443,8 +2889,12 @@ class RemoteDomainEventGraphicsIdentity:
         return unpack_remote_domain_event_graphics_identity(data)
 
 
+class _RemoteDomainEventGraphicsMsgSlots:
+    __slots__ = ("dom", "phase", "local", "remote", "authScheme", "subject")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventGraphicsMsg:
+class RemoteDomainEventGraphicsMsg(_RemoteDomainEventGraphicsMsgSlots):
     """struct remote_domain_event_graphics_msg"""
 
     dom: RemoteNonnullDomain
@@ -2462,8 +2912,12 @@ class RemoteDomainEventGraphicsMsg:
         return unpack_remote_domain_event_graphics_msg(data)
 
 
+class _RemoteDomainEventCallbackGraphicsMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackGraphicsMsg:
+class RemoteDomainEventCallbackGraphicsMsg(_RemoteDomainEventCallbackGraphicsMsgSlots):
     """struct remote_domain_event_callback_graphics_msg"""
 
     callbackID: int
@@ -2477,8 +2931,12 @@ class RemoteDomainEventCallbackGraphicsMsg:
         return unpack_remote_domain_event_callback_graphics_msg(data)
 
 
+class _RemoteDomainEventBlockJobMsgSlots:
+    __slots__ = ("dom", "path", "type", "status")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventBlockJobMsg:
+class RemoteDomainEventBlockJobMsg(_RemoteDomainEventBlockJobMsgSlots):
     """struct remote_domain_event_block_job_msg"""
 
     dom: RemoteNonnullDomain
@@ -2494,8 +2952,12 @@ class RemoteDomainEventBlockJobMsg:
         return unpack_remote_domain_event_block_job_msg(data)
 
 
+class _RemoteDomainEventCallbackBlockJobMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackBlockJobMsg:
+class RemoteDomainEventCallbackBlockJobMsg(_RemoteDomainEventCallbackBlockJobMsgSlots):
     """struct remote_domain_event_callback_block_job_msg"""
 
     callbackID: int
@@ -2509,8 +2971,12 @@ class RemoteDomainEventCallbackBlockJobMsg:
         return unpack_remote_domain_event_callback_block_job_msg(data)
 
 
+class _RemoteDomainEventDiskChangeMsgSlots:
+    __slots__ = ("dom", "oldSrcPath", "newSrcPath", "devAlias", "reason")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventDiskChangeMsg:
+class RemoteDomainEventDiskChangeMsg(_RemoteDomainEventDiskChangeMsgSlots):
     """struct remote_domain_event_disk_change_msg"""
 
     dom: RemoteNonnullDomain
@@ -2527,8 +2993,12 @@ class RemoteDomainEventDiskChangeMsg:
         return unpack_remote_domain_event_disk_change_msg(data)
 
 
+class _RemoteDomainEventCallbackDiskChangeMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackDiskChangeMsg:
+class RemoteDomainEventCallbackDiskChangeMsg(_RemoteDomainEventCallbackDiskChangeMsgSlots):
     """struct remote_domain_event_callback_disk_change_msg"""
 
     callbackID: int
@@ -2542,8 +3012,12 @@ class RemoteDomainEventCallbackDiskChangeMsg:
         return unpack_remote_domain_event_callback_disk_change_msg(data)
 
 
+class _RemoteDomainEventTrayChangeMsgSlots:
+    __slots__ = ("dom", "devAlias", "reason")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventTrayChangeMsg:
+class RemoteDomainEventTrayChangeMsg(_RemoteDomainEventTrayChangeMsgSlots):
     """struct remote_domain_event_tray_change_msg"""
 
     dom: RemoteNonnullDomain
@@ -2558,8 +3032,12 @@ class RemoteDomainEventTrayChangeMsg:
         return unpack_remote_domain_event_tray_change_msg(data)
 
 
+class _RemoteDomainEventCallbackTrayChangeMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackTrayChangeMsg:
+class RemoteDomainEventCallbackTrayChangeMsg(_RemoteDomainEventCallbackTrayChangeMsgSlots):
     """struct remote_domain_event_callback_tray_change_msg"""
 
     callbackID: int
@@ -2573,8 +3051,12 @@ class RemoteDomainEventCallbackTrayChangeMsg:
         return unpack_remote_domain_event_callback_tray_change_msg(data)
 
 
+class _RemoteDomainEventPmwakeupMsgSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventPmwakeupMsg:
+class RemoteDomainEventPmwakeupMsg(_RemoteDomainEventPmwakeupMsgSlots):
     """struct remote_domain_event_pmwakeup_msg"""
 
     dom: RemoteNonnullDomain
@@ -2587,8 +3069,12 @@ class RemoteDomainEventPmwakeupMsg:
         return unpack_remote_domain_event_pmwakeup_msg(data)
 
 
+class _RemoteDomainEventCallbackPmwakeupMsgSlots:
+    __slots__ = ("callbackID", "reason", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackPmwakeupMsg:
+class RemoteDomainEventCallbackPmwakeupMsg(_RemoteDomainEventCallbackPmwakeupMsgSlots):
     """struct remote_domain_event_callback_pmwakeup_msg"""
 
     callbackID: int
@@ -2603,8 +3089,12 @@ class RemoteDomainEventCallbackPmwakeupMsg:
         return unpack_remote_domain_event_callback_pmwakeup_msg(data)
 
 
+class _RemoteDomainEventPmsuspendMsgSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventPmsuspendMsg:
+class RemoteDomainEventPmsuspendMsg(_RemoteDomainEventPmsuspendMsgSlots):
     """struct remote_domain_event_pmsuspend_msg"""
 
     dom: RemoteNonnullDomain
@@ -2617,8 +3107,12 @@ class RemoteDomainEventPmsuspendMsg:
         return unpack_remote_domain_event_pmsuspend_msg(data)
 
 
+class _RemoteDomainEventCallbackPmsuspendMsgSlots:
+    __slots__ = ("callbackID", "reason", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackPmsuspendMsg:
+class RemoteDomainEventCallbackPmsuspendMsg(_RemoteDomainEventCallbackPmsuspendMsgSlots):
     """struct remote_domain_event_callback_pmsuspend_msg"""
 
     callbackID: int
@@ -2633,8 +3127,12 @@ class RemoteDomainEventCallbackPmsuspendMsg:
         return unpack_remote_domain_event_callback_pmsuspend_msg(data)
 
 
+class _RemoteDomainEventBalloonChangeMsgSlots:
+    __slots__ = ("dom", "actual")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventBalloonChangeMsg:
+class RemoteDomainEventBalloonChangeMsg(_RemoteDomainEventBalloonChangeMsgSlots):
     """struct remote_domain_event_balloon_change_msg"""
 
     dom: RemoteNonnullDomain
@@ -2648,8 +3146,12 @@ class RemoteDomainEventBalloonChangeMsg:
         return unpack_remote_domain_event_balloon_change_msg(data)
 
 
+class _RemoteDomainEventCallbackBalloonChangeMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackBalloonChangeMsg:
+class RemoteDomainEventCallbackBalloonChangeMsg(_RemoteDomainEventCallbackBalloonChangeMsgSlots):
     """struct remote_domain_event_callback_balloon_change_msg"""
 
     callbackID: int
@@ -2663,8 +3165,12 @@ class RemoteDomainEventCallbackBalloonChangeMsg:
         return unpack_remote_domain_event_callback_balloon_change_msg(data)
 
 
+class _RemoteDomainEventPmsuspendDiskMsgSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventPmsuspendDiskMsg:
+class RemoteDomainEventPmsuspendDiskMsg(_RemoteDomainEventPmsuspendDiskMsgSlots):
     """struct remote_domain_event_pmsuspend_disk_msg"""
 
     dom: RemoteNonnullDomain
@@ -2677,8 +3183,12 @@ class RemoteDomainEventPmsuspendDiskMsg:
         return unpack_remote_domain_event_pmsuspend_disk_msg(data)
 
 
+class _RemoteDomainEventCallbackPmsuspendDiskMsgSlots:
+    __slots__ = ("callbackID", "reason", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackPmsuspendDiskMsg:
+class RemoteDomainEventCallbackPmsuspendDiskMsg(_RemoteDomainEventCallbackPmsuspendDiskMsgSlots):
     """struct remote_domain_event_callback_pmsuspend_disk_msg"""
 
     callbackID: int
@@ -2693,8 +3203,12 @@ class RemoteDomainEventCallbackPmsuspendDiskMsg:
         return unpack_remote_domain_event_callback_pmsuspend_disk_msg(data)
 
 
+class _RemoteDomainEventControlErrorMsgSlots:
+    __slots__ = ("dom",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventControlErrorMsg:
+class RemoteDomainEventControlErrorMsg(_RemoteDomainEventControlErrorMsgSlots):
     """struct remote_domain_event_control_error_msg"""
 
     dom: RemoteNonnullDomain
@@ -2707,8 +3221,12 @@ class RemoteDomainEventControlErrorMsg:
         return unpack_remote_domain_event_control_error_msg(data)
 
 
+class _RemoteDomainEventCallbackControlErrorMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackControlErrorMsg:
+class RemoteDomainEventCallbackControlErrorMsg(_RemoteDomainEventCallbackControlErrorMsgSlots):
     """struct remote_domain_event_callback_control_error_msg"""
 
     callbackID: int
@@ -2722,8 +3240,12 @@ class RemoteDomainEventCallbackControlErrorMsg:
         return unpack_remote_domain_event_callback_control_error_msg(data)
 
 
+class _RemoteDomainEventDeviceRemovedMsgSlots:
+    __slots__ = ("dom", "devAlias")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventDeviceRemovedMsg:
+class RemoteDomainEventDeviceRemovedMsg(_RemoteDomainEventDeviceRemovedMsgSlots):
     """struct remote_domain_event_device_removed_msg"""
 
     dom: RemoteNonnullDomain
@@ -2737,8 +3259,12 @@ class RemoteDomainEventDeviceRemovedMsg:
         return unpack_remote_domain_event_device_removed_msg(data)
 
 
+class _RemoteDomainEventCallbackDeviceRemovedMsgSlots:
+    __slots__ = ("callbackID", "msg")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackDeviceRemovedMsg:
+class RemoteDomainEventCallbackDeviceRemovedMsg(_RemoteDomainEventCallbackDeviceRemovedMsgSlots):
     """struct remote_domain_event_callback_device_removed_msg"""
 
     callbackID: int
@@ -2752,8 +3278,12 @@ class RemoteDomainEventCallbackDeviceRemovedMsg:
         return unpack_remote_domain_event_callback_device_removed_msg(data)
 
 
+class _RemoteDomainEventBlockJob2MsgSlots:
+    __slots__ = ("callbackID", "dom", "dst", "type", "status")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventBlockJob2Msg:
+class RemoteDomainEventBlockJob2Msg(_RemoteDomainEventBlockJob2MsgSlots):
     """struct remote_domain_event_block_job_2_msg"""
 
     callbackID: int
@@ -2770,8 +3300,12 @@ class RemoteDomainEventBlockJob2Msg:
         return unpack_remote_domain_event_block_job_2_msg(data)
 
 
+class _RemoteDomainEventCallbackTunableMsgSlots:
+    __slots__ = ("callbackID", "dom", "params")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackTunableMsg:
+class RemoteDomainEventCallbackTunableMsg(_RemoteDomainEventCallbackTunableMsgSlots):
     """struct remote_domain_event_callback_tunable_msg"""
 
     callbackID: int
@@ -2786,8 +3320,12 @@ class RemoteDomainEventCallbackTunableMsg:
         return unpack_remote_domain_event_callback_tunable_msg(data)
 
 
+class _RemoteDomainEventCallbackDeviceAddedMsgSlots:
+    __slots__ = ("callbackID", "dom", "devAlias")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackDeviceAddedMsg:
+class RemoteDomainEventCallbackDeviceAddedMsg(_RemoteDomainEventCallbackDeviceAddedMsgSlots):
     """struct remote_domain_event_callback_device_added_msg"""
 
     callbackID: int
@@ -2802,8 +3340,12 @@ class RemoteDomainEventCallbackDeviceAddedMsg:
         return unpack_remote_domain_event_callback_device_added_msg(data)
 
 
+class _RemoteDomainEventCallbackAgentLifecycleMsgSlots:
+    __slots__ = ("callbackID", "dom", "state", "reason")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackAgentLifecycleMsg:
+class RemoteDomainEventCallbackAgentLifecycleMsg(_RemoteDomainEventCallbackAgentLifecycleMsgSlots):
     """struct remote_domain_event_callback_agent_lifecycle_msg"""
 
     callbackID: int
@@ -2819,8 +3361,14 @@ class RemoteDomainEventCallbackAgentLifecycleMsg:
         return unpack_remote_domain_event_callback_agent_lifecycle_msg(data)
 
 
+class _RemoteDomainEventCallbackMigrationIterationMsgSlots:
+    __slots__ = ("callbackID", "dom", "iteration")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackMigrationIterationMsg:
+class RemoteDomainEventCallbackMigrationIterationMsg(
+    _RemoteDomainEventCallbackMigrationIterationMsgSlots
+):
     """struct remote_domain_event_callback_migration_iteration_msg"""
 
     callbackID: int
@@ -2835,8 +3383,12 @@ class RemoteDomainEventCallbackMigrationIterationMsg:
         return unpack_remote_domain_event_callback_migration_iteration_msg(data)
 
 
+class _RemoteDomainEventCallbackJobCompletedMsgSlots:
+    __slots__ = ("callbackID", "dom", "params")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackJobCompletedMsg:
+class RemoteDomainEventCallbackJobCompletedMsg(_RemoteDomainEventCallbackJobCompletedMsgSlots):
     """struct remote_domain_event_callback_job_completed_msg"""
 
     callbackID: int
@@ -2851,8 +3403,14 @@ class RemoteDomainEventCallbackJobCompletedMsg:
         return unpack_remote_domain_event_callback_job_completed_msg(data)
 
 
+class _RemoteDomainEventCallbackDeviceRemovalFailedMsgSlots:
+    __slots__ = ("callbackID", "dom", "devAlias")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackDeviceRemovalFailedMsg:
+class RemoteDomainEventCallbackDeviceRemovalFailedMsg(
+    _RemoteDomainEventCallbackDeviceRemovalFailedMsgSlots
+):
     """struct remote_domain_event_callback_device_removal_failed_msg"""
 
     callbackID: int
@@ -2867,8 +3425,12 @@ class RemoteDomainEventCallbackDeviceRemovalFailedMsg:
         return unpack_remote_domain_event_callback_device_removal_failed_msg(data)
 
 
+class _RemoteDomainEventCallbackMetadataChangeMsgSlots:
+    __slots__ = ("callbackID", "dom", "type", "nsuri")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackMetadataChangeMsg:
+class RemoteDomainEventCallbackMetadataChangeMsg(_RemoteDomainEventCallbackMetadataChangeMsgSlots):
     """struct remote_domain_event_callback_metadata_change_msg"""
 
     callbackID: int
@@ -2884,8 +3446,12 @@ class RemoteDomainEventCallbackMetadataChangeMsg:
         return unpack_remote_domain_event_callback_metadata_change_msg(data)
 
 
+class _RemoteDomainEventBlockThresholdMsgSlots:
+    __slots__ = ("callbackID", "dom", "dev", "path", "threshold", "excess")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventBlockThresholdMsg:
+class RemoteDomainEventBlockThresholdMsg(_RemoteDomainEventBlockThresholdMsgSlots):
     """struct remote_domain_event_block_threshold_msg"""
 
     callbackID: int
@@ -2903,8 +3469,12 @@ class RemoteDomainEventBlockThresholdMsg:
         return unpack_remote_domain_event_block_threshold_msg(data)
 
 
+class _RemoteDomainEventMemoryFailureMsgSlots:
+    __slots__ = ("callbackID", "dom", "recipient", "action", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventMemoryFailureMsg:
+class RemoteDomainEventMemoryFailureMsg(_RemoteDomainEventMemoryFailureMsgSlots):
     """struct remote_domain_event_memory_failure_msg"""
 
     callbackID: int
@@ -2921,8 +3491,12 @@ class RemoteDomainEventMemoryFailureMsg:
         return unpack_remote_domain_event_memory_failure_msg(data)
 
 
+class _RemoteDomainEventMemoryDeviceSizeChangeMsgSlots:
+    __slots__ = ("callbackID", "dom", "alias", "size")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventMemoryDeviceSizeChangeMsg:
+class RemoteDomainEventMemoryDeviceSizeChangeMsg(_RemoteDomainEventMemoryDeviceSizeChangeMsgSlots):
     """struct remote_domain_event_memory_device_size_change_msg"""
 
     callbackID: int
@@ -2938,8 +3512,12 @@ class RemoteDomainEventMemoryDeviceSizeChangeMsg:
         return unpack_remote_domain_event_memory_device_size_change_msg(data)
 
 
+class _RemoteDomainEventNicMacChangeMsgSlots:
+    __slots__ = ("callbackID", "dom", "alias", "oldMAC", "newMAC")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventNicMacChangeMsg:
+class RemoteDomainEventNicMacChangeMsg(_RemoteDomainEventNicMacChangeMsgSlots):
     """struct remote_domain_event_nic_mac_change_msg"""
 
     callbackID: int
@@ -2956,8 +3534,12 @@ class RemoteDomainEventNicMacChangeMsg:
         return unpack_remote_domain_event_nic_mac_change_msg(data)
 
 
+class _RemoteDomainEventVcpuRemovedMsgSlots:
+    __slots__ = ("callbackID", "dom", "vcpuid")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventVcpuRemovedMsg:
+class RemoteDomainEventVcpuRemovedMsg(_RemoteDomainEventVcpuRemovedMsgSlots):
     """struct remote_domain_event_vcpu_removed_msg"""
 
     callbackID: int
@@ -2972,8 +3554,14 @@ class RemoteDomainEventVcpuRemovedMsg:
         return unpack_remote_domain_event_vcpu_removed_msg(data)
 
 
+class _RemoteDomainEventCallbackChannelLifecycleMsgSlots:
+    __slots__ = ("callbackID", "dom", "channelName", "state", "reason")
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteDomainEventCallbackChannelLifecycleMsg:
+class RemoteDomainEventCallbackChannelLifecycleMsg(
+    _RemoteDomainEventCallbackChannelLifecycleMsgSlots
+):
     """struct remote_domain_event_callback_channel_lifecycle_msg"""
 
     callbackID: int
@@ -2990,8 +3578,12 @@ class RemoteDomainEventCallbackChannelLifecycleMsg:
         return unpack_remote_domain_event_callback_channel_lifecycle_msg(data)
 
 
+class _RemoteConnectEventConnectionClosedMsgSlots:
+    __slots__ = ("reason",)
+
+
 @dataclass(frozen=True, slots=True)
-class RemoteConnectEventConnectionClosedMsg:
+class RemoteConnectEventConnectionClosedMsg(_RemoteConnectEventConnectionClosedMsgSlots):
     """struct remote_connect_event_connection_closed_msg"""
 
     reason: int
@@ -3009,21 +3601,9 @@ class RemoteConnectEventConnectionClosedMsg:
 _S_16s = _Struct(">16s")
 _P_16s = _S_16s.pack
 _U_16s = _S_16s.unpack_from
-_PP_16s = (
-    _P_16s,
-    _Struct(">xxx16s").pack,
-    _Struct(">xx16s").pack,
-    _Struct(">x16s").pack,
-)
 _S_16si = _Struct(">16si")
 _P_16si = _S_16si.pack
 _U_16si = _S_16si.unpack_from
-_PP_16si = (
-    _P_16si,
-    _Struct(">xxx16si").pack,
-    _Struct(">xx16si").pack,
-    _Struct(">x16si").pack,
-)
 _S_16siI = _Struct(">16siI")
 _P_16siI = _S_16siI.pack
 _U_16siI = _S_16siI.unpack_from
@@ -3036,30 +3616,12 @@ _PP_16siI = (
 _S_16siQ = _Struct(">16siQ")
 _P_16siQ = _S_16siQ.pack
 _U_16siQ = _S_16siQ.unpack_from
-_PP_16siQ = (
-    _P_16siQ,
-    _Struct(">xxx16siQ").pack,
-    _Struct(">xx16siQ").pack,
-    _Struct(">x16siQ").pack,
-)
 _S_16siQI = _Struct(">16siQI")
 _P_16siQI = _S_16siQI.pack
 _U_16siQI = _S_16siQI.unpack_from
-_PP_16siQI = (
-    _P_16siQI,
-    _Struct(">xxx16siQI").pack,
-    _Struct(">xx16siQI").pack,
-    _Struct(">x16siQI").pack,
-)
 _S_16sii = _Struct(">16sii")
 _P_16sii = _S_16sii.pack
 _U_16sii = _S_16sii.unpack_from
-_PP_16sii = (
-    _P_16sii,
-    _Struct(">xxx16sii").pack,
-    _Struct(">xx16sii").pack,
-    _Struct(">x16sii").pack,
-)
 _S_16siiI = _Struct(">16siiI")
 _P_16siiI = _S_16siiI.pack
 _U_16siiI = _S_16siiI.unpack_from
@@ -3072,12 +3634,6 @@ _PP_16siiI = (
 _S_16siii = _Struct(">16siii")
 _P_16siii = _S_16siii.pack
 _U_16siii = _S_16siii.unpack_from
-_PP_16siii = (
-    _P_16siii,
-    _Struct(">xxx16siii").pack,
-    _Struct(">xx16siii").pack,
-    _Struct(">x16siii").pack,
-)
 _S_16siiiI = _Struct(">16siiiI")
 _P_16siiiI = _S_16siiiI.pack
 _U_16siiiI = _S_16siiiI.unpack_from
@@ -3090,12 +3646,6 @@ _PP_16siiiI = (
 _S_16siq = _Struct(">16siq")
 _P_16siq = _S_16siq.pack
 _U_16siq = _S_16siq.unpack_from
-_PP_16siq = (
-    _P_16siq,
-    _Struct(">xxx16siq").pack,
-    _Struct(">xx16siq").pack,
-    _Struct(">x16siq").pack,
-)
 _S_I = _Struct(">I")
 _P_I = _S_I.pack
 _U_I = _S_I.unpack_from
@@ -3111,12 +3661,6 @@ _U_IQQIQ = _S_IQQIQ.unpack_from
 _S_Q = _Struct(">Q")
 _P_Q = _S_Q.pack
 _U_Q = _S_Q.unpack_from
-_PP_Q = (
-    _P_Q,
-    _Struct(">xxxQ").pack,
-    _Struct(">xxQ").pack,
-    _Struct(">xQ").pack,
-)
 _S_QQ = _Struct(">QQ")
 _P_QQ = _S_QQ.pack
 _U_QQ = _S_QQ.unpack_from
@@ -3147,45 +3691,68 @@ _PP_iI = (
 _S_ii = _Struct(">ii")
 _P_ii = _S_ii.pack
 _U_ii = _S_ii.unpack_from
-_PP_ii = (
-    _P_ii,
-    _Struct(">xxxii").pack,
-    _Struct(">xxii").pack,
-    _Struct(">xii").pack,
-)
 _S_iiI = _Struct(">iiI")
 _P_iiI = _S_iiI.pack
 _U_iiI = _S_iiI.unpack_from
 _S_q = _Struct(">q")
 _P_q = _S_q.pack
 _U_q = _S_q.unpack_from
+_PK1 = _rt.Packers(">I{}16si", 1)
+_PK2 = _rt.Packers(">I{}16s", 1)
+_PK3 = _rt.Packers(">I{}", 1)
+_PK4 = _rt.Packers(">I{}I", 1)
+_PK5 = _rt.Packers(">I{}16siI", 1)
+_PK6 = _rt.Packers(">I{}16sii", 1)
+_PK7 = _rt.Packers(">I{}16siI{}", 2)
+_PK8 = _rt.Packers(">I{}16siI{}I", 2)
+_PK9 = _rt.Packers(">I{}16siQ", 1)
+_PK10 = _rt.Packers(">I{}16siQI", 1)
+_PK11 = _rt.Packers(">I{}16siii", 1)
+_PK12 = _rt.Packers(">iI{}16siii", 1)
+_PK13 = _rt.Packers(">iI{}16si", 1)
+_PK14 = _rt.Packers(">I{}16siq", 1)
+_PK15 = _rt.Packers(">iI{}16siq", 1)
+_PK16 = _rt.Packers(">iI{}16sii", 1)
+_PK17 = _rt.Packers(">iI{}I{}", 2)
+_PK18 = _rt.Packers(">I{}I{}", 2)
+_PK19 = _rt.Packers(">I{}16siI{}ii", 2)
+_PK20 = _rt.Packers(">iI{}16siI{}ii", 2)
+_PK21 = _rt.Packers(">I{}16siI{}i", 2)
+_PK22 = _rt.Packers(">iI{}16siI{}i", 2)
+_PK23 = _rt.Packers(">iiI{}16si", 1)
+_PK24 = _rt.Packers(">iI{}16siQ", 1)
+_PK25 = _rt.Packers(">iI{}16siI{}", 2)
+_PK26 = _rt.Packers(">iI{}16siiiI", 1)
+_PK27 = _rt.Packers(">iI{}16siI{}Q", 2)
+_PK28 = _rt.Packers(">iI{}16siI", 1)
 _PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
-_PADN = (0, 3, 2, 1)
 _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
 _BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
-_RUN1 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
+_RUN1 = (("name", "", "header", -1), ("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
 _RUN2 = (("name", "", "header", -1),)
-_RUN3 = (("uuid", "uuid", "opaque:16", 0),)
-_RUN4 = (("code", "code", "int", 0), ("domain", "domain", "int", 0), ("message", "", "header", -1))
-_RUN5 = (("level", "level", "int", 0), ("dom", "", "header", -1))
-_RUN6 = (("str1", "", "header", -1),)
-_RUN7 = (("str2", "", "header", -1),)
-_RUN8 = (("str3", "", "header", -1),)
-_RUN9 = (("int1", "int1", "int", 0), ("int2", "int2", "int", 0), ("net", "", "header", -1))
-_RUN10 = (("field", "", "header", -1),)
-_RUN11 = (("flags", "flags", "unsigned int", 0),)
-_RUN12 = (("feature", "feature", "int", 0),)
-_RUN13 = (("supported", "supported", "int", 0),)
-_RUN14 = (("type", "", "header", -1),)
-_RUN15 = (("hv_ver", "hv_ver", "unsigned hyper", 0),)
-_RUN16 = (("lib_ver", "lib_ver", "unsigned hyper", 0),)
-_RUN17 = (("hostname", "", "header", -1),)
-_RUN18 = (("uri", "", "header", -1),)
-_RUN19 = (("max_vcpus", "max_vcpus", "int", 0),)
-_RUN20 = (
+_RUN3 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
+_RUN4 = (("name", "", "header", -1), ("uuid", "uuid", "opaque:16", 0))
+_RUN5 = (("uuid", "uuid", "opaque:16", 0),)
+_RUN6 = (("code", "code", "int", 0), ("domain", "domain", "int", 0), ("message", "", "header", -1))
+_RUN7 = (("level", "level", "int", 0), ("dom", "", "header", -1))
+_RUN8 = (("str1", "", "header", -1),)
+_RUN9 = (("str2", "", "header", -1),)
+_RUN10 = (("str3", "", "header", -1),)
+_RUN11 = (("int1", "int1", "int", 0), ("int2", "int2", "int", 0), ("net", "", "header", -1))
+_RUN12 = (("field", "", "header", -1),)
+_RUN13 = (("flags", "flags", "unsigned int", 0),)
+_RUN14 = (("feature", "feature", "int", 0),)
+_RUN15 = (("supported", "supported", "int", 0),)
+_RUN16 = (("type", "", "header", -1),)
+_RUN17 = (("hv_ver", "hv_ver", "unsigned hyper", 0),)
+_RUN18 = (("lib_ver", "lib_ver", "unsigned hyper", 0),)
+_RUN19 = (("hostname", "", "header", -1),)
+_RUN20 = (("uri", "", "header", -1),)
+_RUN21 = (("max_vcpus", "max_vcpus", "int", 0),)
+_RUN22 = (
     ("memory", "memory", "unsigned hyper", 0),
     ("cpus", "cpus", "int", 0),
     ("mhz", "mhz", "int", 0),
@@ -3194,516 +3761,713 @@ _RUN20 = (
     ("cores", "cores", "int", 0),
     ("threads", "threads", "int", 0),
 )
-_RUN21 = (("capabilities", "", "header", -1),)
-_RUN22 = (("types", "", "header", -1),)
-_RUN23 = (("model", "", "header", -1),)
-_RUN24 = (("doi", "", "header", -1),)
-_RUN25 = (("maxids", "maxids", "int", 0),)
-_RUN26 = (("ids", "", "header", -1),)
-_RUN27 = (("num", "num", "int", 0),)
-_RUN28 = (("maxnames", "maxnames", "int", 0),)
-_RUN29 = (("names", "", "header", -1),)
-_RUN30 = (("need_results", "need_results", "int", 0), ("flags", "flags", "unsigned int", 0))
-_RUN31 = (("domains", "", "header", -1),)
-_RUN32 = (("ret", "ret", "unsigned int", 0),)
-_RUN33 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0), ("", "", "header", -1))
-_RUN34 = (("id", "id", "int", 0),)
-_RUN35 = (("dom.uuid", "uuid", "opaque:16", 0), ("dom.id", "id", "int", 0))
-_RUN36 = (("dom.name", "", "header", -1),)
-_RUN37 = (("xml_desc", "", "header", -1),)
-_RUN38 = (
+_RUN23 = (("capabilities", "", "header", -1),)
+_RUN24 = (("types", "", "header", -1),)
+_RUN25 = (("model", "", "header", -1),)
+_RUN26 = (("doi", "", "header", -1),)
+_RUN27 = (("maxids", "maxids", "int", 0),)
+_RUN28 = (("ids", "", "header", -1),)
+_RUN29 = (("num", "num", "int", 0),)
+_RUN30 = (("maxnames", "maxnames", "int", 0),)
+_RUN31 = (("names", "", "header", -1),)
+_RUN32 = (("need_results", "need_results", "int", 0), ("flags", "flags", "unsigned int", 0))
+_RUN33 = (("domains", "", "header", -1),)
+_RUN34 = (("ret", "ret", "unsigned int", 0),)
+_RUN35 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0), ("", "", "header", -1))
+_RUN36 = (("id", "id", "int", 0),)
+_RUN37 = (
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+)
+_RUN38 = (("dom.name", "", "header", -1),)
+_RUN39 = (("dom.uuid", "uuid", "opaque:16", 0), ("dom.id", "id", "int", 0))
+_RUN40 = (("xml_desc", "", "header", -1), ("flags", "flags", "unsigned int", 0))
+_RUN41 = (("xml_desc", "", "header", -1),)
+_RUN42 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("flags", "flags", "unsigned int", 1),
 )
-_RUN39 = (
+_RUN43 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("flags", "flags", "unsigned int", 0),
 )
-_RUN40 = (("xml", "", "header", -1),)
-_RUN41 = (
+_RUN44 = (("xml", "", "header", -1),)
+_RUN45 = (("xml", "", "header", -1), ("flags", "flags", "unsigned int", 0))
+_RUN46 = (
     ("state", "state", "unsigned char", 0),
     ("maxMem", "maxMem", "unsigned hyper", 0),
     ("memory", "memory", "unsigned hyper", 0),
     ("nrVirtCpu", "nrVirtCpu", "unsigned short", 0),
     ("cpuTime", "cpuTime", "unsigned hyper", 0),
 )
-_RUN42 = (("state", "state", "int", 0), ("reason", "reason", "int", 0))
-_RUN43 = (("memory", "memory", "unsigned hyper", 0),)
-_RUN44 = (("active", "active", "int", 0),)
-_RUN45 = (("persistent", "persistent", "int", 0),)
-_RUN46 = (("autostart", "autostart", "int", 0),)
-_RUN47 = (
+_RUN47 = (("state", "state", "int", 0), ("reason", "reason", "int", 0))
+_RUN48 = (("memory", "memory", "unsigned hyper", 0),)
+_RUN49 = (("active", "active", "int", 0),)
+_RUN50 = (("persistent", "persistent", "int", 0),)
+_RUN51 = (("autostart", "autostart", "int", 0),)
+_RUN52 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("autostart", "autostart", "int", 1),
 )
-_RUN48 = (
+_RUN53 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("autostart", "autostart", "int", 0),
 )
-_RUN49 = (("result", "result", "int", 0),)
-_RUN50 = (("label", "", "header", -1),)
-_RUN51 = (("enforcing", "enforcing", "int", 0),)
-_RUN52 = (("msgs", "", "header", -1),)
-_RUN53 = (
+_RUN54 = (("result", "result", "int", 0),)
+_RUN55 = (("label", "", "header", -1),)
+_RUN56 = (("enforcing", "enforcing", "int", 0),)
+_RUN57 = (("msgs", "", "header", -1),)
+_RUN58 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("xml", "", "header", -1),
 )
-_RUN54 = (
+_RUN59 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("xml", "", "header", -1),
+)
+_RUN60 = (
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("xml", "", "header", -1),
+    ("flags", "flags", "unsigned int", 1),
+)
+_RUN61 = (
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("alias", "", "header", -1),
+    ("flags", "flags", "unsigned int", 1),
+)
+_RUN62 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("alias", "", "header", -1),
 )
-_RUN55 = (
+_RUN63 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("memory", "memory", "unsigned hyper", 1),
 )
-_RUN56 = (
+_RUN64 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("memory", "memory", "unsigned hyper", 0),
 )
-_RUN57 = (
+_RUN65 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("memory", "memory", "unsigned hyper", 1),
     ("flags", "flags", "unsigned int", 1),
 )
-_RUN58 = (
+_RUN66 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("memory", "memory", "unsigned hyper", 0),
     ("flags", "flags", "unsigned int", 0),
 )
-_RUN59 = (("cb_registered", "cb_registered", "int", 0),)
-_RUN60 = (("eventID", "eventID", "int", 0),)
-_RUN61 = (("eventID", "eventID", "int", 0), ("dom", "", "header", -1))
-_RUN62 = (("callbackID", "callbackID", "int", 0),)
-_RUN63 = (
+_RUN67 = (("cb_registered", "cb_registered", "int", 0),)
+_RUN68 = (("eventID", "eventID", "int", 0),)
+_RUN69 = (("eventID", "eventID", "int", 0), ("dom", "", "header", -1))
+_RUN70 = (("callbackID", "callbackID", "int", 0),)
+_RUN71 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("event", "event", "int", 1),
     ("detail", "detail", "int", 1),
 )
-_RUN64 = (
+_RUN72 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("event", "event", "int", 0),
     ("detail", "detail", "int", 0),
 )
-_RUN65 = (("callbackID", "callbackID", "int", 0), ("msg.dom.name", "", "header", -1))
-_RUN66 = (
-    ("msg.dom.uuid", "uuid", "opaque:16", 0),
-    ("msg.dom.id", "id", "int", 0),
-    ("msg.event", "event", "int", 1),
-    ("msg.detail", "detail", "int", 1),
+_RUN73 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+    ("msg.event", "event", "int", 2),
+    ("msg.detail", "detail", "int", 2),
 )
-_RUN67 = (
+_RUN74 = (("callbackID", "callbackID", "int", 0), ("msg.dom.name", "", "header", -1))
+_RUN75 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
     ("msg.event", "event", "int", 0),
     ("msg.detail", "detail", "int", 0),
 )
-_RUN68 = (("msg.dom.uuid", "uuid", "opaque:16", 0), ("msg.dom.id", "id", "int", 0))
-_RUN69 = (
+_RUN76 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+)
+_RUN77 = (("msg.dom.uuid", "uuid", "opaque:16", 0), ("msg.dom.id", "id", "int", 0))
+_RUN78 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("offset", "offset", "hyper", 1),
 )
-_RUN70 = (
+_RUN79 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("offset", "offset", "hyper", 0),
 )
-_RUN71 = (
-    ("msg.dom.uuid", "uuid", "opaque:16", 0),
-    ("msg.dom.id", "id", "int", 0),
-    ("msg.offset", "offset", "hyper", 1),
+_RUN80 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+    ("msg.offset", "offset", "hyper", 2),
 )
-_RUN72 = (
+_RUN81 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
     ("msg.offset", "offset", "hyper", 0),
 )
-_RUN73 = (
+_RUN82 = (
+    ("dom.name", "", "header", -1),
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("action", "action", "int", 1),
 )
-_RUN74 = (
+_RUN83 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("action", "action", "int", 0),
 )
-_RUN75 = (
-    ("msg.dom.uuid", "uuid", "opaque:16", 0),
-    ("msg.dom.id", "id", "int", 0),
-    ("msg.action", "action", "int", 1),
+_RUN84 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+    ("msg.action", "action", "int", 2),
 )
-_RUN76 = (
+_RUN85 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
     ("msg.action", "action", "int", 0),
 )
-_RUN77 = (
+_RUN86 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("srcPath", "", "header", -1),
 )
-_RUN78 = (("devAlias", "", "header", -1),)
-_RUN79 = (("action", "action", "int", 0),)
-_RUN80 = (
+_RUN87 = (("devAlias", "", "header", -1),)
+_RUN88 = (("action", "action", "int", 0),)
+_RUN89 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
     ("msg.srcPath", "", "header", -1),
 )
-_RUN81 = (("msg.devAlias", "", "header", -1),)
-_RUN82 = (("msg.action", "action", "int", 0),)
-_RUN83 = (("action", "action", "int", 0), ("reason", "", "header", -1))
-_RUN84 = (("msg.action", "action", "int", 0), ("msg.reason", "", "header", -1))
-_RUN85 = (("family", "family", "int", 0), ("node", "", "header", -1))
-_RUN86 = (("service", "", "header", -1),)
-_RUN87 = (
+_RUN90 = (("msg.devAlias", "", "header", -1),)
+_RUN91 = (("msg.action", "action", "int", 0),)
+_RUN92 = (("action", "action", "int", 0), ("reason", "", "header", -1))
+_RUN93 = (("msg.action", "action", "int", 0), ("msg.reason", "", "header", -1))
+_RUN94 = (("family", "family", "int", 0), ("node", "", "header", -1), ("service", "", "header", -1))
+_RUN95 = (("family", "family", "int", 0), ("node", "", "header", -1))
+_RUN96 = (("service", "", "header", -1),)
+_RUN97 = (("type", "", "header", -1), ("name", "", "header", -1))
+_RUN98 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("phase", "phase", "int", 1),
     ("local.family", "family", "int", 2),
     ("local.node", "", "header", -1),
 )
-_RUN88 = (("local.service", "", "header", -1),)
-_RUN89 = (("remote.family", "family", "int", 0), ("remote.node", "", "header", -1))
-_RUN90 = (("remote.service", "", "header", -1),)
-_RUN91 = (("authScheme", "", "header", -1),)
-_RUN92 = (("subject", "", "header", -1),)
-_RUN93 = (
+_RUN99 = (("local.service", "", "header", -1),)
+_RUN100 = (("remote.family", "family", "int", 0), ("remote.node", "", "header", -1))
+_RUN101 = (("remote.service", "", "header", -1),)
+_RUN102 = (("authScheme", "", "header", -1),)
+_RUN103 = (("subject", "", "header", -1),)
+_RUN104 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("phase", "phase", "int", 0),
     ("local.family", "family", "int", 0),
     ("local.node", "", "header", -1),
 )
-_RUN94 = (
+_RUN105 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
     ("msg.phase", "phase", "int", 1),
     ("msg.local.family", "family", "int", 2),
     ("msg.local.node", "", "header", -1),
 )
-_RUN95 = (("msg.local.service", "", "header", -1),)
-_RUN96 = (("msg.remote.family", "family", "int", 0), ("msg.remote.node", "", "header", -1))
-_RUN97 = (("msg.remote.service", "", "header", -1),)
-_RUN98 = (("msg.authScheme", "", "header", -1),)
-_RUN99 = (("msg.subject", "", "header", -1),)
-_RUN100 = (
+_RUN106 = (("msg.local.service", "", "header", -1),)
+_RUN107 = (("msg.remote.family", "family", "int", 0), ("msg.remote.node", "", "header", -1))
+_RUN108 = (("msg.remote.service", "", "header", -1),)
+_RUN109 = (("msg.authScheme", "", "header", -1),)
+_RUN110 = (("msg.subject", "", "header", -1),)
+_RUN111 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
     ("msg.phase", "phase", "int", 0),
     ("msg.local.family", "family", "int", 0),
     ("msg.local.node", "", "header", -1),
 )
-_RUN101 = (
+_RUN112 = (
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("path", "", "header", -1),
+    ("type", "type", "int", 1),
+    ("status", "status", "int", 1),
+)
+_RUN113 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("path", "", "header", -1),
 )
-_RUN102 = (("type", "type", "int", 0), ("status", "status", "int", 0))
-_RUN103 = (
-    ("msg.dom.uuid", "uuid", "opaque:16", 0),
-    ("msg.dom.id", "id", "int", 0),
-    ("msg.path", "", "header", -1),
-)
-_RUN104 = (("msg.type", "type", "int", 0), ("msg.status", "status", "int", 0))
-_RUN105 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("oldSrcPath", "", "header", -1),
-)
-_RUN106 = (("newSrcPath", "", "header", -1),)
-_RUN107 = (("reason", "reason", "int", 0),)
-_RUN108 = (
-    ("msg.dom.uuid", "uuid", "opaque:16", 0),
-    ("msg.dom.id", "id", "int", 0),
-    ("msg.oldSrcPath", "", "header", -1),
-)
-_RUN109 = (("msg.newSrcPath", "", "header", -1),)
-_RUN110 = (("msg.reason", "reason", "int", 0),)
-_RUN111 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("devAlias", "", "header", -1),
-)
-_RUN112 = (
-    ("msg.dom.uuid", "uuid", "opaque:16", 0),
-    ("msg.dom.id", "id", "int", 0),
-    ("msg.devAlias", "", "header", -1),
-)
-_RUN113 = (
-    ("callbackID", "callbackID", "int", 0),
-    ("reason", "reason", "int", 0),
-    ("msg.dom.name", "", "header", -1),
-)
-_RUN114 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("actual", "actual", "unsigned hyper", 1),
-)
+_RUN114 = (("type", "type", "int", 0), ("status", "status", "int", 0))
 _RUN115 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("actual", "actual", "unsigned hyper", 0),
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+    ("msg.path", "", "header", -1),
+    ("msg.type", "type", "int", 2),
+    ("msg.status", "status", "int", 2),
 )
 _RUN116 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
-    ("msg.actual", "actual", "unsigned hyper", 1),
+    ("msg.path", "", "header", -1),
 )
-_RUN117 = (
+_RUN117 = (("msg.type", "type", "int", 0), ("msg.status", "status", "int", 0))
+_RUN118 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("oldSrcPath", "", "header", -1),
+)
+_RUN119 = (("newSrcPath", "", "header", -1),)
+_RUN120 = (("reason", "reason", "int", 0),)
+_RUN121 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.oldSrcPath", "", "header", -1),
+)
+_RUN122 = (("msg.newSrcPath", "", "header", -1),)
+_RUN123 = (("msg.reason", "reason", "int", 0),)
+_RUN124 = (
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("devAlias", "", "header", -1),
+    ("reason", "reason", "int", 1),
+)
+_RUN125 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("devAlias", "", "header", -1),
+)
+_RUN126 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+    ("msg.devAlias", "", "header", -1),
+    ("msg.reason", "reason", "int", 2),
+)
+_RUN127 = (
+    ("msg.dom.uuid", "uuid", "opaque:16", 0),
+    ("msg.dom.id", "id", "int", 0),
+    ("msg.devAlias", "", "header", -1),
+)
+_RUN128 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("reason", "reason", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+)
+_RUN129 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("reason", "reason", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+)
+_RUN130 = (
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("actual", "actual", "unsigned hyper", 1),
+)
+_RUN131 = (
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("actual", "actual", "unsigned hyper", 0),
+)
+_RUN132 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+    ("msg.actual", "actual", "unsigned hyper", 2),
+)
+_RUN133 = (
     ("msg.dom.uuid", "uuid", "opaque:16", 0),
     ("msg.dom.id", "id", "int", 0),
     ("msg.actual", "actual", "unsigned hyper", 0),
 )
-_RUN118 = (("callbackID", "callbackID", "int", 0), ("dom.name", "", "header", -1))
-_RUN119 = (
+_RUN134 = (
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 0),
+    ("dom.id", "id", "int", 0),
+    ("devAlias", "", "header", -1),
+)
+_RUN135 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("msg.dom.name", "", "header", -1),
+    ("msg.dom.uuid", "uuid", "opaque:16", 1),
+    ("msg.dom.id", "id", "int", 1),
+    ("msg.devAlias", "", "header", -1),
+)
+_RUN136 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("dst", "", "header", -1),
+    ("type", "type", "int", 0),
+    ("status", "status", "int", 0),
+)
+_RUN137 = (("callbackID", "callbackID", "int", 0), ("dom.name", "", "header", -1))
+_RUN138 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("dst", "", "header", -1),
 )
-_RUN120 = (
+_RUN139 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("params", "", "header", -1),
 )
-_RUN121 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("state", "state", "int", 1),
-    ("reason", "reason", "int", 1),
+_RUN140 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("devAlias", "", "header", -1),
 )
-_RUN122 = (
+_RUN141 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("state", "state", "int", 0),
+    ("reason", "reason", "int", 0),
+)
+_RUN142 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("state", "state", "int", 0),
     ("reason", "reason", "int", 0),
 )
-_RUN123 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("iteration", "iteration", "int", 1),
+_RUN143 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("iteration", "iteration", "int", 0),
 )
-_RUN124 = (
+_RUN144 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("iteration", "iteration", "int", 0),
 )
-_RUN125 = (
+_RUN145 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("type", "type", "int", 1),
     ("nsuri", "", "header", -1),
 )
-_RUN126 = (
+_RUN146 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("type", "type", "int", 0),
     ("nsuri", "", "header", -1),
 )
-_RUN127 = (
+_RUN147 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("dev", "", "header", -1),
 )
-_RUN128 = (("path", "", "header", -1),)
-_RUN129 = (
+_RUN148 = (("path", "", "header", -1),)
+_RUN149 = (
     ("threshold", "threshold", "unsigned hyper", 0),
     ("excess", "excess", "unsigned hyper", 0),
 )
-_RUN130 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("recipient", "recipient", "int", 1),
-    ("action", "action", "int", 1),
-    ("flags", "flags", "unsigned int", 1),
+_RUN150 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("recipient", "recipient", "int", 0),
+    ("action", "action", "int", 0),
+    ("flags", "flags", "unsigned int", 0),
 )
-_RUN131 = (
+_RUN151 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("recipient", "recipient", "int", 0),
     ("action", "action", "int", 0),
     ("flags", "flags", "unsigned int", 0),
 )
-_RUN132 = (("size", "size", "unsigned hyper", 0),)
-_RUN133 = (("oldMAC", "", "header", -1),)
-_RUN134 = (("newMAC", "", "header", -1),)
-_RUN135 = (
-    ("dom.uuid", "uuid", "opaque:16", 0),
-    ("dom.id", "id", "int", 0),
-    ("vcpuid", "vcpuid", "unsigned int", 1),
+_RUN152 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("alias", "", "header", -1),
+    ("size", "size", "unsigned hyper", 0),
 )
-_RUN136 = (
+_RUN153 = (("size", "size", "unsigned hyper", 0),)
+_RUN154 = (("oldMAC", "", "header", -1),)
+_RUN155 = (("newMAC", "", "header", -1),)
+_RUN156 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("vcpuid", "vcpuid", "unsigned int", 0),
+)
+_RUN157 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("vcpuid", "vcpuid", "unsigned int", 0),
 )
-_RUN137 = (
+_RUN158 = (
+    ("callbackID", "callbackID", "int", 0),
+    ("dom.name", "", "header", -1),
+    ("dom.uuid", "uuid", "opaque:16", 1),
+    ("dom.id", "id", "int", 1),
+    ("channelName", "", "header", -1),
+    ("state", "state", "int", 0),
+    ("reason", "reason", "int", 0),
+)
+_RUN159 = (
     ("dom.uuid", "uuid", "opaque:16", 0),
     ("dom.id", "id", "int", 0),
     ("channelName", "", "header", -1),
 )
-_B_remote_nonnull_domain = _rt.builder(RemoteNonnullDomain)
-_B_remote_nonnull_network = _rt.builder(RemoteNonnullNetwork)
-_B_remote_error = _rt.builder(RemoteError)
+_B_remote_nonnull_domain = _rt.slots_base(RemoteNonnullDomain)
+_B_remote_nonnull_network = _rt.slots_base(RemoteNonnullNetwork)
+_B_remote_error = _rt.slots_base(RemoteError)
 _EV_remote_auth_type = _rt.Table("remote_auth_type", {m.value: m for m in RemoteAuthType})
 _EB_remote_auth_type = _rt.Table("remote_auth_type", {k: _P_i(k) for k in _EV_remote_auth_type})
-_B_remote_typed_param_value = _rt.builder(RemoteTypedParamValue)
-_B_remote_typed_param = _rt.builder(RemoteTypedParam)
-_B_remote_connect_open_args = _rt.builder(RemoteConnectOpenArgs)
-_B_remote_connect_supports_feature_args = _rt.builder(RemoteConnectSupportsFeatureArgs)
-_B_remote_connect_supports_feature_ret = _rt.builder(RemoteConnectSupportsFeatureRet)
-_B_remote_connect_get_type_ret = _rt.builder(RemoteConnectGetTypeRet)
-_B_remote_connect_get_version_ret = _rt.builder(RemoteConnectGetVersionRet)
-_B_remote_connect_get_lib_version_ret = _rt.builder(RemoteConnectGetLibVersionRet)
-_B_remote_connect_get_hostname_ret = _rt.builder(RemoteConnectGetHostnameRet)
-_B_remote_connect_get_uri_ret = _rt.builder(RemoteConnectGetUriRet)
-_B_remote_connect_get_max_vcpus_args = _rt.builder(RemoteConnectGetMaxVcpusArgs)
-_B_remote_connect_get_max_vcpus_ret = _rt.builder(RemoteConnectGetMaxVcpusRet)
-_B_remote_node_get_info_ret = _rt.builder(RemoteNodeGetInfoRet)
-_B_remote_connect_get_capabilities_ret = _rt.builder(RemoteConnectGetCapabilitiesRet)
-_B_remote_auth_list_ret = _rt.builder(RemoteAuthListRet)
-_B_remote_node_get_security_model_ret = _rt.builder(RemoteNodeGetSecurityModelRet)
-_B_remote_connect_list_domains_args = _rt.builder(RemoteConnectListDomainsArgs)
-_B_remote_connect_list_domains_ret = _rt.builder(RemoteConnectListDomainsRet)
-_B_remote_connect_num_of_domains_ret = _rt.builder(RemoteConnectNumOfDomainsRet)
-_B_remote_connect_list_defined_domains_args = _rt.builder(RemoteConnectListDefinedDomainsArgs)
-_B_remote_connect_list_defined_domains_ret = _rt.builder(RemoteConnectListDefinedDomainsRet)
-_B_remote_connect_num_of_defined_domains_ret = _rt.builder(RemoteConnectNumOfDefinedDomainsRet)
-_B_remote_connect_list_all_domains_args = _rt.builder(RemoteConnectListAllDomainsArgs)
-_B_remote_connect_list_all_domains_ret = _rt.builder(RemoteConnectListAllDomainsRet)
-_B_remote_domain_lookup_by_id_args = _rt.builder(RemoteDomainLookupByIdArgs)
-_B_remote_domain_lookup_by_id_ret = _rt.builder(RemoteDomainLookupByIdRet)
-_B_remote_domain_lookup_by_uuid_args = _rt.builder(RemoteDomainLookupByUuidArgs)
-_B_remote_domain_lookup_by_uuid_ret = _rt.builder(RemoteDomainLookupByUuidRet)
-_B_remote_domain_lookup_by_name_args = _rt.builder(RemoteDomainLookupByNameArgs)
-_B_remote_domain_lookup_by_name_ret = _rt.builder(RemoteDomainLookupByNameRet)
-_B_remote_domain_create_xml_args = _rt.builder(RemoteDomainCreateXmlArgs)
-_B_remote_domain_create_xml_ret = _rt.builder(RemoteDomainCreateXmlRet)
-_B_remote_domain_create_args = _rt.builder(RemoteDomainCreateArgs)
-_B_remote_domain_create_with_flags_args = _rt.builder(RemoteDomainCreateWithFlagsArgs)
-_B_remote_domain_create_with_flags_ret = _rt.builder(RemoteDomainCreateWithFlagsRet)
-_B_remote_domain_define_xml_args = _rt.builder(RemoteDomainDefineXmlArgs)
-_B_remote_domain_define_xml_ret = _rt.builder(RemoteDomainDefineXmlRet)
-_B_remote_domain_define_xml_flags_args = _rt.builder(RemoteDomainDefineXmlFlagsArgs)
-_B_remote_domain_define_xml_flags_ret = _rt.builder(RemoteDomainDefineXmlFlagsRet)
-_B_remote_domain_undefine_args = _rt.builder(RemoteDomainUndefineArgs)
-_B_remote_domain_undefine_flags_args = _rt.builder(RemoteDomainUndefineFlagsArgs)
-_B_remote_domain_destroy_args = _rt.builder(RemoteDomainDestroyArgs)
-_B_remote_domain_destroy_flags_args = _rt.builder(RemoteDomainDestroyFlagsArgs)
-_B_remote_domain_suspend_args = _rt.builder(RemoteDomainSuspendArgs)
-_B_remote_domain_resume_args = _rt.builder(RemoteDomainResumeArgs)
-_B_remote_domain_shutdown_args = _rt.builder(RemoteDomainShutdownArgs)
-_B_remote_domain_shutdown_flags_args = _rt.builder(RemoteDomainShutdownFlagsArgs)
-_B_remote_domain_reboot_args = _rt.builder(RemoteDomainRebootArgs)
-_B_remote_domain_get_info_args = _rt.builder(RemoteDomainGetInfoArgs)
-_B_remote_domain_get_info_ret = _rt.builder(RemoteDomainGetInfoRet)
-_B_remote_domain_get_state_args = _rt.builder(RemoteDomainGetStateArgs)
-_B_remote_domain_get_state_ret = _rt.builder(RemoteDomainGetStateRet)
-_B_remote_domain_get_xml_desc_args = _rt.builder(RemoteDomainGetXmlDescArgs)
-_B_remote_domain_get_xml_desc_ret = _rt.builder(RemoteDomainGetXmlDescRet)
-_B_remote_domain_get_os_type_args = _rt.builder(RemoteDomainGetOsTypeArgs)
-_B_remote_domain_get_os_type_ret = _rt.builder(RemoteDomainGetOsTypeRet)
-_B_remote_domain_get_max_memory_args = _rt.builder(RemoteDomainGetMaxMemoryArgs)
-_B_remote_domain_get_max_memory_ret = _rt.builder(RemoteDomainGetMaxMemoryRet)
-_B_remote_domain_get_vcpus_flags_args = _rt.builder(RemoteDomainGetVcpusFlagsArgs)
-_B_remote_domain_get_vcpus_flags_ret = _rt.builder(RemoteDomainGetVcpusFlagsRet)
-_B_remote_domain_is_active_args = _rt.builder(RemoteDomainIsActiveArgs)
-_B_remote_domain_is_active_ret = _rt.builder(RemoteDomainIsActiveRet)
-_B_remote_domain_is_persistent_args = _rt.builder(RemoteDomainIsPersistentArgs)
-_B_remote_domain_is_persistent_ret = _rt.builder(RemoteDomainIsPersistentRet)
-_B_remote_domain_get_autostart_args = _rt.builder(RemoteDomainGetAutostartArgs)
-_B_remote_domain_get_autostart_ret = _rt.builder(RemoteDomainGetAutostartRet)
-_B_remote_domain_set_autostart_args = _rt.builder(RemoteDomainSetAutostartArgs)
-_B_remote_domain_has_managed_save_image_args = _rt.builder(RemoteDomainHasManagedSaveImageArgs)
-_B_remote_domain_has_managed_save_image_ret = _rt.builder(RemoteDomainHasManagedSaveImageRet)
-_B_remote_domain_get_security_label_args = _rt.builder(RemoteDomainGetSecurityLabelArgs)
-_B_remote_domain_get_security_label_ret = _rt.builder(RemoteDomainGetSecurityLabelRet)
-_B_remote_domain_get_messages_args = _rt.builder(RemoteDomainGetMessagesArgs)
-_B_remote_domain_get_messages_ret = _rt.builder(RemoteDomainGetMessagesRet)
-_B_remote_domain_snapshot_num_args = _rt.builder(RemoteDomainSnapshotNumArgs)
-_B_remote_domain_snapshot_num_ret = _rt.builder(RemoteDomainSnapshotNumRet)
-_B_remote_domain_attach_device_args = _rt.builder(RemoteDomainAttachDeviceArgs)
-_B_remote_domain_attach_device_flags_args = _rt.builder(RemoteDomainAttachDeviceFlagsArgs)
-_B_remote_domain_detach_device_args = _rt.builder(RemoteDomainDetachDeviceArgs)
-_B_remote_domain_detach_device_flags_args = _rt.builder(RemoteDomainDetachDeviceFlagsArgs)
-_B_remote_domain_detach_device_alias_args = _rt.builder(RemoteDomainDetachDeviceAliasArgs)
-_B_remote_domain_set_max_memory_args = _rt.builder(RemoteDomainSetMaxMemoryArgs)
-_B_remote_domain_set_memory_args = _rt.builder(RemoteDomainSetMemoryArgs)
-_B_remote_domain_set_memory_flags_args = _rt.builder(RemoteDomainSetMemoryFlagsArgs)
-_B_remote_connect_domain_event_register_ret = _rt.builder(RemoteConnectDomainEventRegisterRet)
-_B_remote_connect_domain_event_deregister_ret = _rt.builder(RemoteConnectDomainEventDeregisterRet)
-_B_remote_connect_domain_event_register_any_args = _rt.builder(RemoteConnectDomainEventRegisterAnyArgs)
-_B_remote_connect_domain_event_deregister_any_args = _rt.builder(RemoteConnectDomainEventDeregisterAnyArgs)
-_B_remote_connect_domain_event_callback_register_any_args = _rt.builder(RemoteConnectDomainEventCallbackRegisterAnyArgs)
-_B_remote_connect_domain_event_callback_register_any_ret = _rt.builder(RemoteConnectDomainEventCallbackRegisterAnyRet)
-_B_remote_connect_domain_event_callback_deregister_any_args = _rt.builder(RemoteConnectDomainEventCallbackDeregisterAnyArgs)
-_B_remote_domain_event_lifecycle_msg = _rt.builder(RemoteDomainEventLifecycleMsg)
-_B_remote_domain_event_callback_lifecycle_msg = _rt.builder(RemoteDomainEventCallbackLifecycleMsg)
-_B_remote_domain_event_reboot_msg = _rt.builder(RemoteDomainEventRebootMsg)
-_B_remote_domain_event_callback_reboot_msg = _rt.builder(RemoteDomainEventCallbackRebootMsg)
-_B_remote_domain_event_rtc_change_msg = _rt.builder(RemoteDomainEventRtcChangeMsg)
-_B_remote_domain_event_callback_rtc_change_msg = _rt.builder(RemoteDomainEventCallbackRtcChangeMsg)
-_B_remote_domain_event_watchdog_msg = _rt.builder(RemoteDomainEventWatchdogMsg)
-_B_remote_domain_event_callback_watchdog_msg = _rt.builder(RemoteDomainEventCallbackWatchdogMsg)
-_B_remote_domain_event_io_error_msg = _rt.builder(RemoteDomainEventIoErrorMsg)
-_B_remote_domain_event_callback_io_error_msg = _rt.builder(RemoteDomainEventCallbackIoErrorMsg)
-_B_remote_domain_event_io_error_reason_msg = _rt.builder(RemoteDomainEventIoErrorReasonMsg)
-_B_remote_domain_event_callback_io_error_reason_msg = _rt.builder(RemoteDomainEventCallbackIoErrorReasonMsg)
-_B_remote_domain_event_graphics_address = _rt.builder(RemoteDomainEventGraphicsAddress)
-_B_remote_domain_event_graphics_identity = _rt.builder(RemoteDomainEventGraphicsIdentity)
-_B_remote_domain_event_graphics_msg = _rt.builder(RemoteDomainEventGraphicsMsg)
-_B_remote_domain_event_callback_graphics_msg = _rt.builder(RemoteDomainEventCallbackGraphicsMsg)
-_B_remote_domain_event_block_job_msg = _rt.builder(RemoteDomainEventBlockJobMsg)
-_B_remote_domain_event_callback_block_job_msg = _rt.builder(RemoteDomainEventCallbackBlockJobMsg)
-_B_remote_domain_event_disk_change_msg = _rt.builder(RemoteDomainEventDiskChangeMsg)
-_B_remote_domain_event_callback_disk_change_msg = _rt.builder(RemoteDomainEventCallbackDiskChangeMsg)
-_B_remote_domain_event_tray_change_msg = _rt.builder(RemoteDomainEventTrayChangeMsg)
-_B_remote_domain_event_callback_tray_change_msg = _rt.builder(RemoteDomainEventCallbackTrayChangeMsg)
-_B_remote_domain_event_pmwakeup_msg = _rt.builder(RemoteDomainEventPmwakeupMsg)
-_B_remote_domain_event_callback_pmwakeup_msg = _rt.builder(RemoteDomainEventCallbackPmwakeupMsg)
-_B_remote_domain_event_pmsuspend_msg = _rt.builder(RemoteDomainEventPmsuspendMsg)
-_B_remote_domain_event_callback_pmsuspend_msg = _rt.builder(RemoteDomainEventCallbackPmsuspendMsg)
-_B_remote_domain_event_balloon_change_msg = _rt.builder(RemoteDomainEventBalloonChangeMsg)
-_B_remote_domain_event_callback_balloon_change_msg = _rt.builder(RemoteDomainEventCallbackBalloonChangeMsg)
-_B_remote_domain_event_pmsuspend_disk_msg = _rt.builder(RemoteDomainEventPmsuspendDiskMsg)
-_B_remote_domain_event_callback_pmsuspend_disk_msg = _rt.builder(RemoteDomainEventCallbackPmsuspendDiskMsg)
-_B_remote_domain_event_control_error_msg = _rt.builder(RemoteDomainEventControlErrorMsg)
-_B_remote_domain_event_callback_control_error_msg = _rt.builder(RemoteDomainEventCallbackControlErrorMsg)
-_B_remote_domain_event_device_removed_msg = _rt.builder(RemoteDomainEventDeviceRemovedMsg)
-_B_remote_domain_event_callback_device_removed_msg = _rt.builder(RemoteDomainEventCallbackDeviceRemovedMsg)
-_B_remote_domain_event_block_job_2_msg = _rt.builder(RemoteDomainEventBlockJob2Msg)
-_B_remote_domain_event_callback_tunable_msg = _rt.builder(RemoteDomainEventCallbackTunableMsg)
-_B_remote_domain_event_callback_device_added_msg = _rt.builder(RemoteDomainEventCallbackDeviceAddedMsg)
-_B_remote_domain_event_callback_agent_lifecycle_msg = _rt.builder(RemoteDomainEventCallbackAgentLifecycleMsg)
-_B_remote_domain_event_callback_migration_iteration_msg = _rt.builder(RemoteDomainEventCallbackMigrationIterationMsg)
-_B_remote_domain_event_callback_job_completed_msg = _rt.builder(RemoteDomainEventCallbackJobCompletedMsg)
-_B_remote_domain_event_callback_device_removal_failed_msg = _rt.builder(RemoteDomainEventCallbackDeviceRemovalFailedMsg)
-_B_remote_domain_event_callback_metadata_change_msg = _rt.builder(RemoteDomainEventCallbackMetadataChangeMsg)
-_B_remote_domain_event_block_threshold_msg = _rt.builder(RemoteDomainEventBlockThresholdMsg)
-_B_remote_domain_event_memory_failure_msg = _rt.builder(RemoteDomainEventMemoryFailureMsg)
-_B_remote_domain_event_memory_device_size_change_msg = _rt.builder(RemoteDomainEventMemoryDeviceSizeChangeMsg)
-_B_remote_domain_event_nic_mac_change_msg = _rt.builder(RemoteDomainEventNicMacChangeMsg)
-_B_remote_domain_event_vcpu_removed_msg = _rt.builder(RemoteDomainEventVcpuRemovedMsg)
-_B_remote_domain_event_callback_channel_lifecycle_msg = _rt.builder(RemoteDomainEventCallbackChannelLifecycleMsg)
-_B_remote_connect_event_connection_closed_msg = _rt.builder(RemoteConnectEventConnectionClosedMsg)
+_B_remote_typed_param_value = _rt.slots_base(RemoteTypedParamValue)
+_B_remote_typed_param = _rt.slots_base(RemoteTypedParam)
+_B_remote_connect_open_args = _rt.slots_base(RemoteConnectOpenArgs)
+_B_remote_connect_supports_feature_args = _rt.slots_base(RemoteConnectSupportsFeatureArgs)
+_B_remote_connect_supports_feature_ret = _rt.slots_base(RemoteConnectSupportsFeatureRet)
+_B_remote_connect_get_type_ret = _rt.slots_base(RemoteConnectGetTypeRet)
+_B_remote_connect_get_version_ret = _rt.slots_base(RemoteConnectGetVersionRet)
+_B_remote_connect_get_lib_version_ret = _rt.slots_base(RemoteConnectGetLibVersionRet)
+_B_remote_connect_get_hostname_ret = _rt.slots_base(RemoteConnectGetHostnameRet)
+_B_remote_connect_get_uri_ret = _rt.slots_base(RemoteConnectGetUriRet)
+_B_remote_connect_get_max_vcpus_args = _rt.slots_base(RemoteConnectGetMaxVcpusArgs)
+_B_remote_connect_get_max_vcpus_ret = _rt.slots_base(RemoteConnectGetMaxVcpusRet)
+_B_remote_node_get_info_ret = _rt.slots_base(RemoteNodeGetInfoRet)
+_B_remote_connect_get_capabilities_ret = _rt.slots_base(RemoteConnectGetCapabilitiesRet)
+_B_remote_auth_list_ret = _rt.slots_base(RemoteAuthListRet)
+_B_remote_node_get_security_model_ret = _rt.slots_base(RemoteNodeGetSecurityModelRet)
+_B_remote_connect_list_domains_args = _rt.slots_base(RemoteConnectListDomainsArgs)
+_B_remote_connect_list_domains_ret = _rt.slots_base(RemoteConnectListDomainsRet)
+_B_remote_connect_num_of_domains_ret = _rt.slots_base(RemoteConnectNumOfDomainsRet)
+_B_remote_connect_list_defined_domains_args = _rt.slots_base(RemoteConnectListDefinedDomainsArgs)
+_B_remote_connect_list_defined_domains_ret = _rt.slots_base(RemoteConnectListDefinedDomainsRet)
+_B_remote_connect_num_of_defined_domains_ret = _rt.slots_base(RemoteConnectNumOfDefinedDomainsRet)
+_B_remote_connect_list_all_domains_args = _rt.slots_base(RemoteConnectListAllDomainsArgs)
+_B_remote_connect_list_all_domains_ret = _rt.slots_base(RemoteConnectListAllDomainsRet)
+_B_remote_domain_lookup_by_id_args = _rt.slots_base(RemoteDomainLookupByIdArgs)
+_B_remote_domain_lookup_by_id_ret = _rt.slots_base(RemoteDomainLookupByIdRet)
+_B_remote_domain_lookup_by_uuid_args = _rt.slots_base(RemoteDomainLookupByUuidArgs)
+_B_remote_domain_lookup_by_uuid_ret = _rt.slots_base(RemoteDomainLookupByUuidRet)
+_B_remote_domain_lookup_by_name_args = _rt.slots_base(RemoteDomainLookupByNameArgs)
+_B_remote_domain_lookup_by_name_ret = _rt.slots_base(RemoteDomainLookupByNameRet)
+_B_remote_domain_create_xml_args = _rt.slots_base(RemoteDomainCreateXmlArgs)
+_B_remote_domain_create_xml_ret = _rt.slots_base(RemoteDomainCreateXmlRet)
+_B_remote_domain_create_args = _rt.slots_base(RemoteDomainCreateArgs)
+_B_remote_domain_create_with_flags_args = _rt.slots_base(RemoteDomainCreateWithFlagsArgs)
+_B_remote_domain_create_with_flags_ret = _rt.slots_base(RemoteDomainCreateWithFlagsRet)
+_B_remote_domain_define_xml_args = _rt.slots_base(RemoteDomainDefineXmlArgs)
+_B_remote_domain_define_xml_ret = _rt.slots_base(RemoteDomainDefineXmlRet)
+_B_remote_domain_define_xml_flags_args = _rt.slots_base(RemoteDomainDefineXmlFlagsArgs)
+_B_remote_domain_define_xml_flags_ret = _rt.slots_base(RemoteDomainDefineXmlFlagsRet)
+_B_remote_domain_undefine_args = _rt.slots_base(RemoteDomainUndefineArgs)
+_B_remote_domain_undefine_flags_args = _rt.slots_base(RemoteDomainUndefineFlagsArgs)
+_B_remote_domain_destroy_args = _rt.slots_base(RemoteDomainDestroyArgs)
+_B_remote_domain_destroy_flags_args = _rt.slots_base(RemoteDomainDestroyFlagsArgs)
+_B_remote_domain_suspend_args = _rt.slots_base(RemoteDomainSuspendArgs)
+_B_remote_domain_resume_args = _rt.slots_base(RemoteDomainResumeArgs)
+_B_remote_domain_shutdown_args = _rt.slots_base(RemoteDomainShutdownArgs)
+_B_remote_domain_shutdown_flags_args = _rt.slots_base(RemoteDomainShutdownFlagsArgs)
+_B_remote_domain_reboot_args = _rt.slots_base(RemoteDomainRebootArgs)
+_B_remote_domain_get_info_args = _rt.slots_base(RemoteDomainGetInfoArgs)
+_B_remote_domain_get_info_ret = _rt.slots_base(RemoteDomainGetInfoRet)
+_B_remote_domain_get_state_args = _rt.slots_base(RemoteDomainGetStateArgs)
+_B_remote_domain_get_state_ret = _rt.slots_base(RemoteDomainGetStateRet)
+_B_remote_domain_get_xml_desc_args = _rt.slots_base(RemoteDomainGetXmlDescArgs)
+_B_remote_domain_get_xml_desc_ret = _rt.slots_base(RemoteDomainGetXmlDescRet)
+_B_remote_domain_get_os_type_args = _rt.slots_base(RemoteDomainGetOsTypeArgs)
+_B_remote_domain_get_os_type_ret = _rt.slots_base(RemoteDomainGetOsTypeRet)
+_B_remote_domain_get_max_memory_args = _rt.slots_base(RemoteDomainGetMaxMemoryArgs)
+_B_remote_domain_get_max_memory_ret = _rt.slots_base(RemoteDomainGetMaxMemoryRet)
+_B_remote_domain_get_vcpus_flags_args = _rt.slots_base(RemoteDomainGetVcpusFlagsArgs)
+_B_remote_domain_get_vcpus_flags_ret = _rt.slots_base(RemoteDomainGetVcpusFlagsRet)
+_B_remote_domain_is_active_args = _rt.slots_base(RemoteDomainIsActiveArgs)
+_B_remote_domain_is_active_ret = _rt.slots_base(RemoteDomainIsActiveRet)
+_B_remote_domain_is_persistent_args = _rt.slots_base(RemoteDomainIsPersistentArgs)
+_B_remote_domain_is_persistent_ret = _rt.slots_base(RemoteDomainIsPersistentRet)
+_B_remote_domain_get_autostart_args = _rt.slots_base(RemoteDomainGetAutostartArgs)
+_B_remote_domain_get_autostart_ret = _rt.slots_base(RemoteDomainGetAutostartRet)
+_B_remote_domain_set_autostart_args = _rt.slots_base(RemoteDomainSetAutostartArgs)
+_B_remote_domain_has_managed_save_image_args = _rt.slots_base(RemoteDomainHasManagedSaveImageArgs)
+_B_remote_domain_has_managed_save_image_ret = _rt.slots_base(RemoteDomainHasManagedSaveImageRet)
+_B_remote_domain_get_security_label_args = _rt.slots_base(RemoteDomainGetSecurityLabelArgs)
+_B_remote_domain_get_security_label_ret = _rt.slots_base(RemoteDomainGetSecurityLabelRet)
+_B_remote_domain_get_messages_args = _rt.slots_base(RemoteDomainGetMessagesArgs)
+_B_remote_domain_get_messages_ret = _rt.slots_base(RemoteDomainGetMessagesRet)
+_B_remote_domain_snapshot_num_args = _rt.slots_base(RemoteDomainSnapshotNumArgs)
+_B_remote_domain_snapshot_num_ret = _rt.slots_base(RemoteDomainSnapshotNumRet)
+_B_remote_domain_attach_device_args = _rt.slots_base(RemoteDomainAttachDeviceArgs)
+_B_remote_domain_attach_device_flags_args = _rt.slots_base(RemoteDomainAttachDeviceFlagsArgs)
+_B_remote_domain_detach_device_args = _rt.slots_base(RemoteDomainDetachDeviceArgs)
+_B_remote_domain_detach_device_flags_args = _rt.slots_base(RemoteDomainDetachDeviceFlagsArgs)
+_B_remote_domain_detach_device_alias_args = _rt.slots_base(RemoteDomainDetachDeviceAliasArgs)
+_B_remote_domain_set_max_memory_args = _rt.slots_base(RemoteDomainSetMaxMemoryArgs)
+_B_remote_domain_set_memory_args = _rt.slots_base(RemoteDomainSetMemoryArgs)
+_B_remote_domain_set_memory_flags_args = _rt.slots_base(RemoteDomainSetMemoryFlagsArgs)
+_B_remote_connect_domain_event_register_ret = _rt.slots_base(RemoteConnectDomainEventRegisterRet)
+_B_remote_connect_domain_event_deregister_ret = _rt.slots_base(
+    RemoteConnectDomainEventDeregisterRet
+)
+_B_remote_connect_domain_event_register_any_args = _rt.slots_base(
+    RemoteConnectDomainEventRegisterAnyArgs
+)
+_B_remote_connect_domain_event_deregister_any_args = _rt.slots_base(
+    RemoteConnectDomainEventDeregisterAnyArgs
+)
+_B_remote_connect_domain_event_callback_register_any_args = _rt.slots_base(
+    RemoteConnectDomainEventCallbackRegisterAnyArgs
+)
+_B_remote_connect_domain_event_callback_register_any_ret = _rt.slots_base(
+    RemoteConnectDomainEventCallbackRegisterAnyRet
+)
+_B_remote_connect_domain_event_callback_deregister_any_args = _rt.slots_base(
+    RemoteConnectDomainEventCallbackDeregisterAnyArgs
+)
+_B_remote_domain_event_lifecycle_msg = _rt.slots_base(RemoteDomainEventLifecycleMsg)
+_B_remote_domain_event_callback_lifecycle_msg = _rt.slots_base(
+    RemoteDomainEventCallbackLifecycleMsg
+)
+_B_remote_domain_event_reboot_msg = _rt.slots_base(RemoteDomainEventRebootMsg)
+_B_remote_domain_event_callback_reboot_msg = _rt.slots_base(RemoteDomainEventCallbackRebootMsg)
+_B_remote_domain_event_rtc_change_msg = _rt.slots_base(RemoteDomainEventRtcChangeMsg)
+_B_remote_domain_event_callback_rtc_change_msg = _rt.slots_base(
+    RemoteDomainEventCallbackRtcChangeMsg
+)
+_B_remote_domain_event_watchdog_msg = _rt.slots_base(RemoteDomainEventWatchdogMsg)
+_B_remote_domain_event_callback_watchdog_msg = _rt.slots_base(RemoteDomainEventCallbackWatchdogMsg)
+_B_remote_domain_event_io_error_msg = _rt.slots_base(RemoteDomainEventIoErrorMsg)
+_B_remote_domain_event_callback_io_error_msg = _rt.slots_base(RemoteDomainEventCallbackIoErrorMsg)
+_B_remote_domain_event_io_error_reason_msg = _rt.slots_base(RemoteDomainEventIoErrorReasonMsg)
+_B_remote_domain_event_callback_io_error_reason_msg = _rt.slots_base(
+    RemoteDomainEventCallbackIoErrorReasonMsg
+)
+_B_remote_domain_event_graphics_address = _rt.slots_base(RemoteDomainEventGraphicsAddress)
+_B_remote_domain_event_graphics_identity = _rt.slots_base(RemoteDomainEventGraphicsIdentity)
+_B_remote_domain_event_graphics_msg = _rt.slots_base(RemoteDomainEventGraphicsMsg)
+_B_remote_domain_event_callback_graphics_msg = _rt.slots_base(RemoteDomainEventCallbackGraphicsMsg)
+_B_remote_domain_event_block_job_msg = _rt.slots_base(RemoteDomainEventBlockJobMsg)
+_B_remote_domain_event_callback_block_job_msg = _rt.slots_base(RemoteDomainEventCallbackBlockJobMsg)
+_B_remote_domain_event_disk_change_msg = _rt.slots_base(RemoteDomainEventDiskChangeMsg)
+_B_remote_domain_event_callback_disk_change_msg = _rt.slots_base(
+    RemoteDomainEventCallbackDiskChangeMsg
+)
+_B_remote_domain_event_tray_change_msg = _rt.slots_base(RemoteDomainEventTrayChangeMsg)
+_B_remote_domain_event_callback_tray_change_msg = _rt.slots_base(
+    RemoteDomainEventCallbackTrayChangeMsg
+)
+_B_remote_domain_event_pmwakeup_msg = _rt.slots_base(RemoteDomainEventPmwakeupMsg)
+_B_remote_domain_event_callback_pmwakeup_msg = _rt.slots_base(RemoteDomainEventCallbackPmwakeupMsg)
+_B_remote_domain_event_pmsuspend_msg = _rt.slots_base(RemoteDomainEventPmsuspendMsg)
+_B_remote_domain_event_callback_pmsuspend_msg = _rt.slots_base(
+    RemoteDomainEventCallbackPmsuspendMsg
+)
+_B_remote_domain_event_balloon_change_msg = _rt.slots_base(RemoteDomainEventBalloonChangeMsg)
+_B_remote_domain_event_callback_balloon_change_msg = _rt.slots_base(
+    RemoteDomainEventCallbackBalloonChangeMsg
+)
+_B_remote_domain_event_pmsuspend_disk_msg = _rt.slots_base(RemoteDomainEventPmsuspendDiskMsg)
+_B_remote_domain_event_callback_pmsuspend_disk_msg = _rt.slots_base(
+    RemoteDomainEventCallbackPmsuspendDiskMsg
+)
+_B_remote_domain_event_control_error_msg = _rt.slots_base(RemoteDomainEventControlErrorMsg)
+_B_remote_domain_event_callback_control_error_msg = _rt.slots_base(
+    RemoteDomainEventCallbackControlErrorMsg
+)
+_B_remote_domain_event_device_removed_msg = _rt.slots_base(RemoteDomainEventDeviceRemovedMsg)
+_B_remote_domain_event_callback_device_removed_msg = _rt.slots_base(
+    RemoteDomainEventCallbackDeviceRemovedMsg
+)
+_B_remote_domain_event_block_job_2_msg = _rt.slots_base(RemoteDomainEventBlockJob2Msg)
+_B_remote_domain_event_callback_tunable_msg = _rt.slots_base(RemoteDomainEventCallbackTunableMsg)
+_B_remote_domain_event_callback_device_added_msg = _rt.slots_base(
+    RemoteDomainEventCallbackDeviceAddedMsg
+)
+_B_remote_domain_event_callback_agent_lifecycle_msg = _rt.slots_base(
+    RemoteDomainEventCallbackAgentLifecycleMsg
+)
+_B_remote_domain_event_callback_migration_iteration_msg = _rt.slots_base(
+    RemoteDomainEventCallbackMigrationIterationMsg
+)
+_B_remote_domain_event_callback_job_completed_msg = _rt.slots_base(
+    RemoteDomainEventCallbackJobCompletedMsg
+)
+_B_remote_domain_event_callback_device_removal_failed_msg = _rt.slots_base(
+    RemoteDomainEventCallbackDeviceRemovalFailedMsg
+)
+_B_remote_domain_event_callback_metadata_change_msg = _rt.slots_base(
+    RemoteDomainEventCallbackMetadataChangeMsg
+)
+_B_remote_domain_event_block_threshold_msg = _rt.slots_base(RemoteDomainEventBlockThresholdMsg)
+_B_remote_domain_event_memory_failure_msg = _rt.slots_base(RemoteDomainEventMemoryFailureMsg)
+_B_remote_domain_event_memory_device_size_change_msg = _rt.slots_base(
+    RemoteDomainEventMemoryDeviceSizeChangeMsg
+)
+_B_remote_domain_event_nic_mac_change_msg = _rt.slots_base(RemoteDomainEventNicMacChangeMsg)
+_B_remote_domain_event_vcpu_removed_msg = _rt.slots_base(RemoteDomainEventVcpuRemovedMsg)
+_B_remote_domain_event_callback_channel_lifecycle_msg = _rt.slots_base(
+    RemoteDomainEventCallbackChannelLifecycleMsg
+)
+_B_remote_connect_event_connection_closed_msg = _rt.slots_base(
+    RemoteConnectEventConnectionClosedMsg
+)
 _EV_remote_procedure = _rt.Table("remote_procedure", {m.value: m for m in RemoteProcedure})
 _EB_remote_procedure = _rt.Table("remote_procedure", {k: _P_i(k) for k in _EV_remote_procedure})
 
 
 def _enc_remote_nonnull_string(out: list[bytes], v: str) -> None:
-    b1 = v.encode("utf-8", "surrogateescape")
+    try:
+        b1 = v.encode()
+    except UnicodeEncodeError:
+        b1 = _rt.lax_encode(v)
     n2 = len(b1)
     if n2 > 4194304:
         raise _rt.too_long("string", n2, 4194304)
@@ -3717,15 +4481,21 @@ def _dec_remote_nonnull_string(buf: bytes, off: int) -> tuple[str, int]:
     if n1 > 4194304:
         raise _rt.too_long("string", n1, 4194304)
     end2 = off + n1
-    r = buf[off:end2].decode("utf-8", "surrogateescape")
-    off = end2 + _PADN[n1 & 3]
+    try:
+        r = buf[off:end2].decode()
+    except UnicodeDecodeError:
+        r = _rt.lax_utf8(buf, off, end2)
+    off = (end2 + 3) & -4
     return r, off
 
 
 def _enc_remote_string(out: list[bytes], v: str | None) -> None:
     out.append(_P_I(v is not None))
     if v is not None:
-        b1 = v.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
@@ -3744,8 +4514,11 @@ def _dec_remote_string(buf: bytes, off: int) -> tuple[str | None, int]:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        r = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            r = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            r = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     else:
         raise _rt.bad_flag(n1)
     return r, off
@@ -3765,7 +4538,10 @@ def _dec_remote_uuid(buf: bytes, off: int) -> tuple[bytes, int]:
 
 def _enc_remote_nonnull_domain(out: list[bytes], v: RemoteNonnullDomain) -> None:
     try:
-        b1 = v.name.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.name.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.name)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
@@ -3774,7 +4550,7 @@ def _enc_remote_nonnull_domain(out: list[bytes], v: RemoteNonnullDomain) -> None
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
+        out.append(_PK1[n2](n2, b1, v.uuid, v.id))
     except Exception as exc:
         raise _rt.fail_run(exc, _RUN1, (v,)) from None
 
@@ -3790,14 +4566,17 @@ def _dec_remote_nonnull_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomai
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.name = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.name = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         o.uuid, o.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
     off += 20
     o.__class__ = RemoteNonnullDomain
     return o, off
@@ -3805,7 +4584,10 @@ def _dec_remote_nonnull_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomai
 
 def _enc_remote_nonnull_network(out: list[bytes], v: RemoteNonnullNetwork) -> None:
     try:
-        b1 = v.name.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.name.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.name)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
@@ -3814,9 +4596,9 @@ def _enc_remote_nonnull_network(out: list[bytes], v: RemoteNonnullNetwork) -> No
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
+        out.append(_PK2[n2](n2, b1, v.uuid))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN3, (v,)) from None
+        raise _rt.fail_run(exc, _RUN4, (v,)) from None
 
 
 def _dec_remote_nonnull_network(buf: bytes, off: int) -> tuple[RemoteNonnullNetwork, int]:
@@ -3830,14 +4612,17 @@ def _dec_remote_nonnull_network(buf: bytes, off: int) -> tuple[RemoteNonnullNetw
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.name = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.name = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         o.uuid = _U_16s(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN5, 16, off, buf) from None
     off += 16
     o.__class__ = RemoteNonnullNetwork
     return o, off
@@ -3847,7 +4632,10 @@ def _enc_remote_domain(out: list[bytes], v: RemoteNonnullDomain | None) -> None:
     out.append(_P_I(v is not None))
     if v is not None:
         try:
-            b1 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1 = v.name.encode()
+            except UnicodeEncodeError:
+                b1 = _rt.lax_encode(v.name)
             n2 = len(b1)
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
@@ -3856,7 +4644,7 @@ def _enc_remote_domain(out: list[bytes], v: RemoteNonnullDomain | None) -> None:
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
+            out.append(_PK1[n2](n2, b1, v.uuid, v.id))
         except Exception as exc:
             raise _rt.fail_run(exc, _RUN1, (v,)) from None
 
@@ -3877,14 +4665,17 @@ def _dec_remote_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomain | None
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
             end4 = off + n3
-            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-            off = end4 + _PADN[n3 & 3]
+            try:
+                s2.name = buf[off:end4].decode()
+            except UnicodeDecodeError:
+                s2.name = _rt.lax_utf8(buf, off, end4)
+            off = (end4 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             s2.uuid, s2.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
         off += 20
         s2.__class__ = RemoteNonnullDomain
         r = s2
@@ -3897,7 +4688,10 @@ def _enc_remote_network(out: list[bytes], v: RemoteNonnullNetwork | None) -> Non
     out.append(_P_I(v is not None))
     if v is not None:
         try:
-            b1 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1 = v.name.encode()
+            except UnicodeEncodeError:
+                b1 = _rt.lax_encode(v.name)
             n2 = len(b1)
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
@@ -3906,9 +4700,9 @@ def _enc_remote_network(out: list[bytes], v: RemoteNonnullNetwork | None) -> Non
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
+            out.append(_PK2[n2](n2, b1, v.uuid))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN3, (v,)) from None
+            raise _rt.fail_run(exc, _RUN4, (v,)) from None
 
 
 def _dec_remote_network(buf: bytes, off: int) -> tuple[RemoteNonnullNetwork | None, int]:
@@ -3927,14 +4721,17 @@ def _dec_remote_network(buf: bytes, off: int) -> tuple[RemoteNonnullNetwork | No
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
             end4 = off + n3
-            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-            off = end4 + _PADN[n3 & 3]
+            try:
+                s2.name = buf[off:end4].decode()
+            except UnicodeDecodeError:
+                s2.name = _rt.lax_utf8(buf, off, end4)
+            off = (end4 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             s2.uuid = _U_16s(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN5, 16, off, buf) from None
         off += 16
         s2.__class__ = RemoteNonnullNetwork
         r = s2
@@ -3951,10 +4748,13 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
     try:
         out.append(_P_iiI(v.code, v.domain, t1 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN4, (v,)) from None
+        raise _rt.fail_run(exc, _RUN6, (v,)) from None
     try:
         if t1 is not None:
-            b2 = t1.encode("utf-8", "surrogateescape")
+            try:
+                b2 = t1.encode()
+            except UnicodeEncodeError:
+                b2 = _rt.lax_encode(t1)
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
@@ -3969,11 +4769,14 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
     try:
         out.append(_P_iI(v.level, t4 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN5, (v,)) from None
+        raise _rt.fail_run(exc, _RUN7, (v,)) from None
     try:
         if t4 is not None:
             try:
-                b5 = t4.name.encode("utf-8", "surrogateescape")
+                try:
+                    b5 = t4.name.encode()
+                except UnicodeEncodeError:
+                    b5 = _rt.lax_encode(t4.name)
                 n6 = len(b5)
                 if n6 > 4194304:
                     raise _rt.too_long("string", n6, 4194304)
@@ -3982,7 +4785,7 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
             try:
                 if len(t4.uuid) != 16:
                     raise _rt.wrong_length(t4.uuid, 16, "uuid")
-                out += (_P_I(n6), b5, _PP_16si[len(b5) & 3](t4.uuid, t4.id))
+                out.append(_PK1[n6](n6, b5, t4.uuid, t4.id))
             except Exception as exc:
                 raise _rt.fail_run(exc, _RUN1, (t4,)) from None
     except Exception as exc:
@@ -3994,10 +4797,13 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
     try:
         out.append(_P_I(t7 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, ()) from None
+        raise _rt.fail_run(exc, _RUN8, ()) from None
     try:
         if t7 is not None:
-            b8 = t7.encode("utf-8", "surrogateescape")
+            try:
+                b8 = t7.encode()
+            except UnicodeEncodeError:
+                b8 = _rt.lax_encode(t7)
             n9 = len(b8)
             if n9 > 4194304:
                 raise _rt.too_long("string", n9, 4194304)
@@ -4012,10 +4818,13 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
     try:
         out.append(_P_I(t10 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN7, ()) from None
+        raise _rt.fail_run(exc, _RUN9, ()) from None
     try:
         if t10 is not None:
-            b11 = t10.encode("utf-8", "surrogateescape")
+            try:
+                b11 = t10.encode()
+            except UnicodeEncodeError:
+                b11 = _rt.lax_encode(t10)
             n12 = len(b11)
             if n12 > 4194304:
                 raise _rt.too_long("string", n12, 4194304)
@@ -4030,10 +4839,13 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
     try:
         out.append(_P_I(t13 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN8, ()) from None
+        raise _rt.fail_run(exc, _RUN10, ()) from None
     try:
         if t13 is not None:
-            b14 = t13.encode("utf-8", "surrogateescape")
+            try:
+                b14 = t13.encode()
+            except UnicodeEncodeError:
+                b14 = _rt.lax_encode(t13)
             n15 = len(b14)
             if n15 > 4194304:
                 raise _rt.too_long("string", n15, 4194304)
@@ -4048,11 +4860,14 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
     try:
         out.append(_P_iiI(v.int1, v.int2, t16 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN9, (v,)) from None
+        raise _rt.fail_run(exc, _RUN11, (v,)) from None
     try:
         if t16 is not None:
             try:
-                b17 = t16.name.encode("utf-8", "surrogateescape")
+                try:
+                    b17 = t16.name.encode()
+                except UnicodeEncodeError:
+                    b17 = _rt.lax_encode(t16.name)
                 n18 = len(b17)
                 if n18 > 4194304:
                     raise _rt.too_long("string", n18, 4194304)
@@ -4061,9 +4876,9 @@ def _enc_remote_error(out: list[bytes], v: RemoteError) -> None:
             try:
                 if len(t16.uuid) != 16:
                     raise _rt.wrong_length(t16.uuid, 16, "uuid")
-                out += (_P_I(n18), b17, _PP_16s[len(b17) & 3](t16.uuid))
+                out.append(_PK2[n18](n18, b17, t16.uuid))
             except Exception as exc:
-                raise _rt.fail_run(exc, _RUN3, (t16,)) from None
+                raise _rt.fail_run(exc, _RUN4, (t16,)) from None
     except Exception as exc:
         raise _rt.fail(exc, "net") from None
 
@@ -4073,7 +4888,7 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
     try:
         o.code, o.domain, n1 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN4, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN6, 12, off, buf) from None
     off += 12
     try:
         if n1 == 0:
@@ -4084,8 +4899,11 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
             end3 = off + n2
-            o.message = buf[off:end3].decode("utf-8", "surrogateescape")
-            off = end3 + _PADN[n2 & 3]
+            try:
+                o.message = buf[off:end3].decode()
+            except UnicodeDecodeError:
+                o.message = _rt.lax_utf8(buf, off, end3)
+            off = (end3 + 3) & -4
         else:
             raise _rt.bad_flag(n1)
     except Exception as exc:
@@ -4093,7 +4911,7 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
     try:
         o.level, n4 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN5, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN7, 8, off, buf) from None
     off += 8
     try:
         if n4 == 0:
@@ -4109,14 +4927,17 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
                 if n6 > 4194304:
                     raise _rt.too_long("string", n6, 4194304)
                 end7 = off + n6
-                s5.name = buf[off:end7].decode("utf-8", "surrogateescape")
-                off = end7 + _PADN[n6 & 3]
+                try:
+                    s5.name = buf[off:end7].decode()
+                except UnicodeDecodeError:
+                    s5.name = _rt.lax_utf8(buf, off, end7)
+                off = (end7 + 3) & -4
             except Exception as exc:
                 raise _rt.fail(exc, "name") from None
             try:
                 s5.uuid, s5.id = _U_16si(buf, off)
             except Exception as exc:
-                raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
             off += 20
             s5.__class__ = RemoteNonnullDomain
             o.dom = s5
@@ -4127,7 +4948,7 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
     try:
         n8 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
     off += 4
     try:
         if n8 == 0:
@@ -4138,8 +4959,11 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
             if n9 > 4194304:
                 raise _rt.too_long("string", n9, 4194304)
             end10 = off + n9
-            o.str1 = buf[off:end10].decode("utf-8", "surrogateescape")
-            off = end10 + _PADN[n9 & 3]
+            try:
+                o.str1 = buf[off:end10].decode()
+            except UnicodeDecodeError:
+                o.str1 = _rt.lax_utf8(buf, off, end10)
+            off = (end10 + 3) & -4
         else:
             raise _rt.bad_flag(n8)
     except Exception as exc:
@@ -4147,7 +4971,7 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
     try:
         n11 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
     off += 4
     try:
         if n11 == 0:
@@ -4158,8 +4982,11 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
             if n12 > 4194304:
                 raise _rt.too_long("string", n12, 4194304)
             end13 = off + n12
-            o.str2 = buf[off:end13].decode("utf-8", "surrogateescape")
-            off = end13 + _PADN[n12 & 3]
+            try:
+                o.str2 = buf[off:end13].decode()
+            except UnicodeDecodeError:
+                o.str2 = _rt.lax_utf8(buf, off, end13)
+            off = (end13 + 3) & -4
         else:
             raise _rt.bad_flag(n11)
     except Exception as exc:
@@ -4167,7 +4994,7 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
     try:
         n14 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
     off += 4
     try:
         if n14 == 0:
@@ -4178,8 +5005,11 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
             if n15 > 4194304:
                 raise _rt.too_long("string", n15, 4194304)
             end16 = off + n15
-            o.str3 = buf[off:end16].decode("utf-8", "surrogateescape")
-            off = end16 + _PADN[n15 & 3]
+            try:
+                o.str3 = buf[off:end16].decode()
+            except UnicodeDecodeError:
+                o.str3 = _rt.lax_utf8(buf, off, end16)
+            off = (end16 + 3) & -4
         else:
             raise _rt.bad_flag(n14)
     except Exception as exc:
@@ -4187,7 +5017,7 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
     try:
         o.int1, o.int2, n17 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN9, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN11, 12, off, buf) from None
     off += 12
     try:
         if n17 == 0:
@@ -4203,14 +5033,17 @@ def _dec_remote_error(buf: bytes, off: int) -> tuple[RemoteError, int]:
                 if n19 > 4194304:
                     raise _rt.too_long("string", n19, 4194304)
                 end20 = off + n19
-                s18.name = buf[off:end20].decode("utf-8", "surrogateescape")
-                off = end20 + _PADN[n19 & 3]
+                try:
+                    s18.name = buf[off:end20].decode()
+                except UnicodeDecodeError:
+                    s18.name = _rt.lax_utf8(buf, off, end20)
+                off = (end20 + 3) & -4
             except Exception as exc:
                 raise _rt.fail(exc, "name") from None
             try:
                 s18.uuid = _U_16s(buf, off)[0]
             except Exception as exc:
-                raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+                raise _rt.fail_unpack(exc, _RUN5, 16, off, buf) from None
             off += 16
             s18.__class__ = RemoteNonnullNetwork
             o.net = s18
@@ -4268,7 +5101,10 @@ def _enc_remote_typed_param_value(out: list[bytes], v: RemoteTypedParamValue) ->
             raise _rt.fail(exc, "b") from None
     elif d == 7:
         try:
-            b1 = v.value.encode("utf-8", "surrogateescape")
+            try:
+                b1 = v.value.encode()
+            except UnicodeEncodeError:
+                b1 = _rt.lax_encode(v.value)
             n2 = len(b1)
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
@@ -4331,8 +5167,11 @@ def _dec_remote_typed_param_value(buf: bytes, off: int) -> tuple[RemoteTypedPara
             if n1 > 4194304:
                 raise _rt.too_long("string", n1, 4194304)
             end2 = off + n1
-            o.value = buf[off:end2].decode("utf-8", "surrogateescape")
-            off = end2 + _PADN[n1 & 3]
+            try:
+                o.value = buf[off:end2].decode()
+            except UnicodeDecodeError:
+                o.value = _rt.lax_utf8(buf, off, end2)
+            off = (end2 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "s") from None
     else:
@@ -4343,7 +5182,10 @@ def _dec_remote_typed_param_value(buf: bytes, off: int) -> tuple[RemoteTypedPara
 
 def _enc_remote_typed_param(out: list[bytes], v: RemoteTypedParam) -> None:
     try:
-        b1 = v.field.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.field.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.field)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
@@ -4361,14 +5203,17 @@ def _dec_remote_typed_param(buf: bytes, off: int) -> tuple[RemoteTypedParam, int
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.field = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.field = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.field = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "field") from None
     try:
@@ -4390,7 +5235,10 @@ def _enc_remote_connect_open_args(out: list[bytes], v: RemoteConnectOpenArgs) ->
         raise _rt.fail_run(exc, _RUN2, ()) from None
     try:
         if t1 is not None:
-            b2 = t1.encode("utf-8", "surrogateescape")
+            try:
+                b2 = t1.encode()
+            except UnicodeEncodeError:
+                b2 = _rt.lax_encode(t1)
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
@@ -4401,7 +5249,7 @@ def _enc_remote_connect_open_args(out: list[bytes], v: RemoteConnectOpenArgs) ->
     try:
         out.append(_P_I(v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+        raise _rt.fail_run(exc, _RUN13, (v,)) from None
 
 
 def _dec_remote_connect_open_args(buf: bytes, off: int) -> tuple[RemoteConnectOpenArgs, int]:
@@ -4420,8 +5268,11 @@ def _dec_remote_connect_open_args(buf: bytes, off: int) -> tuple[RemoteConnectOp
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
             end3 = off + n2
-            o.name = buf[off:end3].decode("utf-8", "surrogateescape")
-            off = end3 + _PADN[n2 & 3]
+            try:
+                o.name = buf[off:end3].decode()
+            except UnicodeDecodeError:
+                o.name = _rt.lax_utf8(buf, off, end3)
+            off = (end3 + 3) & -4
         else:
             raise _rt.bad_flag(n1)
     except Exception as exc:
@@ -4429,7 +5280,7 @@ def _dec_remote_connect_open_args(buf: bytes, off: int) -> tuple[RemoteConnectOp
     try:
         o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectOpenArgs
     return o, off
@@ -4441,7 +5292,7 @@ def _enc_remote_connect_supports_feature_args(
     try:
         out.append(_P_i(v.feature))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN12, (v,)) from None
+        raise _rt.fail_run(exc, _RUN14, (v,)) from None
 
 
 def _dec_remote_connect_supports_feature_args(
@@ -4451,7 +5302,7 @@ def _dec_remote_connect_supports_feature_args(
     try:
         o.feature = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectSupportsFeatureArgs
     return o, off
@@ -4463,7 +5314,7 @@ def _enc_remote_connect_supports_feature_ret(
     try:
         out.append(_P_i(v.supported))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN13, (v,)) from None
+        raise _rt.fail_run(exc, _RUN15, (v,)) from None
 
 
 def _dec_remote_connect_supports_feature_ret(
@@ -4473,7 +5324,7 @@ def _dec_remote_connect_supports_feature_ret(
     try:
         o.supported = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN15, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectSupportsFeatureRet
     return o, off
@@ -4481,13 +5332,19 @@ def _dec_remote_connect_supports_feature_ret(
 
 def _enc_remote_connect_get_type_ret(out: list[bytes], v: RemoteConnectGetTypeRet) -> None:
     try:
-        b1 = v.type.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.type.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.type)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN16, ()) from None
 
 
 def _dec_remote_connect_get_type_ret(buf: bytes, off: int) -> tuple[RemoteConnectGetTypeRet, int]:
@@ -4495,14 +5352,17 @@ def _dec_remote_connect_get_type_ret(buf: bytes, off: int) -> tuple[RemoteConnec
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.type = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.type = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.type = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     o.__class__ = RemoteConnectGetTypeRet
@@ -4513,7 +5373,7 @@ def _enc_remote_connect_get_version_ret(out: list[bytes], v: RemoteConnectGetVer
     try:
         out.append(_P_Q(v.hv_ver))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN15, (v,)) from None
+        raise _rt.fail_run(exc, _RUN17, (v,)) from None
 
 
 def _dec_remote_connect_get_version_ret(
@@ -4523,7 +5383,7 @@ def _dec_remote_connect_get_version_ret(
     try:
         o.hv_ver = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN15, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN17, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteConnectGetVersionRet
     return o, off
@@ -4535,7 +5395,7 @@ def _enc_remote_connect_get_lib_version_ret(
     try:
         out.append(_P_Q(v.lib_ver))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN16, (v,)) from None
+        raise _rt.fail_run(exc, _RUN18, (v,)) from None
 
 
 def _dec_remote_connect_get_lib_version_ret(
@@ -4545,7 +5405,7 @@ def _dec_remote_connect_get_lib_version_ret(
     try:
         o.lib_ver = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN16, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN18, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteConnectGetLibVersionRet
     return o, off
@@ -4553,13 +5413,19 @@ def _dec_remote_connect_get_lib_version_ret(
 
 def _enc_remote_connect_get_hostname_ret(out: list[bytes], v: RemoteConnectGetHostnameRet) -> None:
     try:
-        b1 = v.hostname.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.hostname.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.hostname)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "hostname") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN19, ()) from None
 
 
 def _dec_remote_connect_get_hostname_ret(
@@ -4569,14 +5435,17 @@ def _dec_remote_connect_get_hostname_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN17, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN19, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.hostname = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.hostname = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.hostname = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "hostname") from None
     o.__class__ = RemoteConnectGetHostnameRet
@@ -4585,13 +5454,19 @@ def _dec_remote_connect_get_hostname_ret(
 
 def _enc_remote_connect_get_uri_ret(out: list[bytes], v: RemoteConnectGetUriRet) -> None:
     try:
-        b1 = v.uri.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.uri.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.uri)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "uri") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN20, ()) from None
 
 
 def _dec_remote_connect_get_uri_ret(buf: bytes, off: int) -> tuple[RemoteConnectGetUriRet, int]:
@@ -4599,14 +5474,17 @@ def _dec_remote_connect_get_uri_ret(buf: bytes, off: int) -> tuple[RemoteConnect
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN18, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN20, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.uri = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.uri = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.uri = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "uri") from None
     o.__class__ = RemoteConnectGetUriRet
@@ -4623,10 +5501,13 @@ def _enc_remote_connect_get_max_vcpus_args(
     try:
         out.append(_P_I(t1 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN14, ()) from None
+        raise _rt.fail_run(exc, _RUN16, ()) from None
     try:
         if t1 is not None:
-            b2 = t1.encode("utf-8", "surrogateescape")
+            try:
+                b2 = t1.encode()
+            except UnicodeEncodeError:
+                b2 = _rt.lax_encode(t1)
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
@@ -4643,7 +5524,7 @@ def _dec_remote_connect_get_max_vcpus_args(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
     off += 4
     try:
         if n1 == 0:
@@ -4654,8 +5535,11 @@ def _dec_remote_connect_get_max_vcpus_args(
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
             end3 = off + n2
-            o.type = buf[off:end3].decode("utf-8", "surrogateescape")
-            off = end3 + _PADN[n2 & 3]
+            try:
+                o.type = buf[off:end3].decode()
+            except UnicodeDecodeError:
+                o.type = _rt.lax_utf8(buf, off, end3)
+            off = (end3 + 3) & -4
         else:
             raise _rt.bad_flag(n1)
     except Exception as exc:
@@ -4668,7 +5552,7 @@ def _enc_remote_connect_get_max_vcpus_ret(out: list[bytes], v: RemoteConnectGetM
     try:
         out.append(_P_i(v.max_vcpus))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN19, (v,)) from None
+        raise _rt.fail_run(exc, _RUN21, (v,)) from None
 
 
 def _dec_remote_connect_get_max_vcpus_ret(
@@ -4678,7 +5562,7 @@ def _dec_remote_connect_get_max_vcpus_ret(
     try:
         o.max_vcpus = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN19, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN21, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectGetMaxVcpusRet
     return o, off
@@ -4702,7 +5586,7 @@ def _enc_remote_node_get_info_ret(out: list[bytes], v: RemoteNodeGetInfoRet) -> 
     try:
         out.append(_P_Qiiiiii(v.memory, v.cpus, v.mhz, v.nodes, v.sockets, v.cores, v.threads))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN20, (v,)) from None
+        raise _rt.fail_run(exc, _RUN22, (v,)) from None
 
 
 def _dec_remote_node_get_info_ret(buf: bytes, off: int) -> tuple[RemoteNodeGetInfoRet, int]:
@@ -4726,7 +5610,7 @@ def _dec_remote_node_get_info_ret(buf: bytes, off: int) -> tuple[RemoteNodeGetIn
     try:
         o.memory, o.cpus, o.mhz, o.nodes, o.sockets, o.cores, o.threads = _U_Qiiiiii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN20, 32, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN22, 32, off, buf) from None
     off += 32
     o.__class__ = RemoteNodeGetInfoRet
     return o, off
@@ -4736,13 +5620,19 @@ def _enc_remote_connect_get_capabilities_ret(
     out: list[bytes], v: RemoteConnectGetCapabilitiesRet
 ) -> None:
     try:
-        b1 = v.capabilities.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.capabilities.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.capabilities)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "capabilities") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN23, ()) from None
 
 
 def _dec_remote_connect_get_capabilities_ret(
@@ -4752,14 +5642,17 @@ def _dec_remote_connect_get_capabilities_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN21, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN23, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.capabilities = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.capabilities = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.capabilities = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "capabilities") from None
     o.__class__ = RemoteConnectGetCapabilitiesRet
@@ -4777,7 +5670,7 @@ def _enc_remote_auth_list_ret(out: list[bytes], v: RemoteAuthListRet) -> None:
     try:
         out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN22, ()) from None
+        raise _rt.fail_run(exc, _RUN24, ()) from None
     try:
         for e3 in t1:
             try:
@@ -4793,7 +5686,7 @@ def _dec_remote_auth_list_ret(buf: bytes, off: int) -> tuple[RemoteAuthListRet, 
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN22, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN24, 4, off, buf) from None
     off += 4
     try:
         if n1 > 20:
@@ -4829,7 +5722,7 @@ def _enc_remote_node_get_security_model_ret(
     try:
         out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN23, ()) from None
+        raise _rt.fail_run(exc, _RUN25, ()) from None
     try:
         for e3 in t1:
             try:
@@ -4850,7 +5743,7 @@ def _enc_remote_node_get_security_model_ret(
     try:
         out.append(_P_I(n5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN24, ()) from None
+        raise _rt.fail_run(exc, _RUN26, ()) from None
     try:
         for e6 in t4:
             try:
@@ -4870,7 +5763,7 @@ def _dec_remote_node_get_security_model_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN23, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN25, 4, off, buf) from None
     off += 4
     try:
         if n1 > 257:
@@ -4895,7 +5788,7 @@ def _dec_remote_node_get_security_model_ret(
     try:
         n7 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN24, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN26, 4, off, buf) from None
     off += 4
     try:
         if n7 > 257:
@@ -4927,7 +5820,7 @@ def _enc_remote_connect_list_domains_args(
     try:
         out.append(_P_i(v.maxids))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN25, (v,)) from None
+        raise _rt.fail_run(exc, _RUN27, (v,)) from None
 
 
 def _dec_remote_connect_list_domains_args(
@@ -4937,7 +5830,7 @@ def _dec_remote_connect_list_domains_args(
     try:
         o.maxids = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN25, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectListDomainsArgs
     return o, off
@@ -4954,7 +5847,7 @@ def _enc_remote_connect_list_domains_ret(out: list[bytes], v: RemoteConnectListD
     try:
         out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN26, ()) from None
+        raise _rt.fail_run(exc, _RUN28, ()) from None
     try:
         out.append(_pack(f">{len(t1)}i", *t1))
     except Exception as exc:
@@ -4968,7 +5861,7 @@ def _dec_remote_connect_list_domains_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN26, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN28, 4, off, buf) from None
     off += 4
     try:
         if n1 > 16384:
@@ -4989,7 +5882,7 @@ def _enc_remote_connect_num_of_domains_ret(
     try:
         out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN27, (v,)) from None
+        raise _rt.fail_run(exc, _RUN29, (v,)) from None
 
 
 def _dec_remote_connect_num_of_domains_ret(
@@ -4999,7 +5892,7 @@ def _dec_remote_connect_num_of_domains_ret(
     try:
         o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectNumOfDomainsRet
     return o, off
@@ -5011,7 +5904,7 @@ def _enc_remote_connect_list_defined_domains_args(
     try:
         out.append(_P_i(v.maxnames))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN28, (v,)) from None
+        raise _rt.fail_run(exc, _RUN30, (v,)) from None
 
 
 def _dec_remote_connect_list_defined_domains_args(
@@ -5021,7 +5914,7 @@ def _dec_remote_connect_list_defined_domains_args(
     try:
         o.maxnames = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN28, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN30, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectListDefinedDomainsArgs
     return o, off
@@ -5040,11 +5933,14 @@ def _enc_remote_connect_list_defined_domains_ret(
     try:
         out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN29, ()) from None
+        raise _rt.fail_run(exc, _RUN31, ()) from None
     try:
         for e3 in t1:
             try:
-                b4 = e3.encode("utf-8", "surrogateescape")
+                try:
+                    b4 = e3.encode()
+                except UnicodeEncodeError:
+                    b4 = _rt.lax_encode(e3)
                 n5 = len(b4)
                 if n5 > 4194304:
                     raise _rt.too_long("string", n5, 4194304)
@@ -5063,7 +5959,7 @@ def _dec_remote_connect_list_defined_domains_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN31, 4, off, buf) from None
     off += 4
     try:
         if n1 > 16384:
@@ -5079,8 +5975,11 @@ def _dec_remote_connect_list_defined_domains_ret(
                 if n6 > 4194304:
                     raise _rt.too_long("string", n6, 4194304)
                 end7 = off + n6
-                e5 = buf[off:end7].decode("utf-8", "surrogateescape")
-                off = end7 + _PADN[n6 & 3]
+                try:
+                    e5 = buf[off:end7].decode()
+                except UnicodeDecodeError:
+                    e5 = _rt.lax_utf8(buf, off, end7)
+                off = (end7 + 3) & -4
             except Exception as exc:
                 raise _rt.fail(exc, i4) from None
             append3(e5)
@@ -5097,7 +5996,7 @@ def _enc_remote_connect_num_of_defined_domains_ret(
     try:
         out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN27, (v,)) from None
+        raise _rt.fail_run(exc, _RUN29, (v,)) from None
 
 
 def _dec_remote_connect_num_of_defined_domains_ret(
@@ -5107,7 +6006,7 @@ def _dec_remote_connect_num_of_defined_domains_ret(
     try:
         o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectNumOfDefinedDomainsRet
     return o, off
@@ -5119,7 +6018,7 @@ def _enc_remote_connect_list_all_domains_args(
     try:
         out.append(_P_iI(v.need_results, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN30, (v,)) from None
+        raise _rt.fail_run(exc, _RUN32, (v,)) from None
 
 
 def _dec_remote_connect_list_all_domains_args(
@@ -5129,7 +6028,7 @@ def _dec_remote_connect_list_all_domains_args(
     try:
         o.need_results, o.flags = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN30, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN32, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteConnectListAllDomainsArgs
     return o, off
@@ -5148,12 +6047,15 @@ def _enc_remote_connect_list_all_domains_ret(
     try:
         out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN31, ()) from None
+        raise _rt.fail_run(exc, _RUN33, ()) from None
     try:
         for e3 in t1:
             try:
                 try:
-                    b4 = e3.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b4 = e3.name.encode()
+                    except UnicodeEncodeError:
+                        b4 = _rt.lax_encode(e3.name)
                     n5 = len(b4)
                     if n5 > 4194304:
                         raise _rt.too_long("string", n5, 4194304)
@@ -5162,7 +6064,7 @@ def _enc_remote_connect_list_all_domains_ret(
                 try:
                     if len(e3.uuid) != 16:
                         raise _rt.wrong_length(e3.uuid, 16, "uuid")
-                    out += (_P_I(n5), b4, _PP_16si[len(b4) & 3](e3.uuid, e3.id))
+                    out.append(_PK1[n5](n5, b4, e3.uuid, e3.id))
                 except Exception as exc:
                     raise _rt.fail_run(exc, _RUN1, (e3,)) from None
             except Exception as exc:
@@ -5172,7 +6074,7 @@ def _enc_remote_connect_list_all_domains_ret(
     try:
         out.append(_P_I(v.ret))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN32, (v,)) from None
+        raise _rt.fail_run(exc, _RUN34, (v,)) from None
 
 
 def _dec_remote_connect_list_all_domains_ret(
@@ -5182,53 +6084,67 @@ def _dec_remote_connect_list_all_domains_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN31, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN33, 4, off, buf) from None
     off += 4
     try:
         if n1 > 16384:
             raise _rt.too_long("array", n1, 16384)
         if n1 * 24 > len(buf) - off:
             raise _rt.truncated(n1 * 24, off, buf)
-        lst2 = []
-        append3 = lst2.append
+        lst2 = _rt.instances(_B_remote_nonnull_domain, n1)
+        text3 = buf.decode("latin-1") if n1 else ""
         if n1:
             h5 = _U_I(buf, off)[0]
             off += 4
-        last6 = n1 - 1
-        for i4 in range(n1):
+            for s4 in lst2[:-1]:
+                try:
+                    try:
+                        if h5 > 4194304:
+                            raise _rt.too_long("string", h5, 4194304)
+                        end6 = off + h5
+                        t7 = text3[off:end6]
+                        if not t7.isascii():
+                            t7 = _rt.lax_utf8(buf, off, end6)
+                        s4.name = t7
+                        off = (end6 + 3) & -4
+                    except Exception as exc:
+                        raise _rt.fail(exc, "name") from None
+                    try:
+                        s4.uuid, s4.id, h5 = _U_16siI(buf, off)
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN35, 24, off, buf) from None
+                    off += 24
+                    s4.__class__ = RemoteNonnullDomain
+                except Exception as exc:
+                    raise _rt.fail(exc, _rt.index_of(lst2, s4)) from None
+            s4 = lst2[-1]
             try:
-                s7 = _B_remote_nonnull_domain()
                 try:
                     if h5 > 4194304:
                         raise _rt.too_long("string", h5, 4194304)
                     end8 = off + h5
-                    s7.name = buf[off:end8].decode("utf-8", "surrogateescape")
-                    off = end8 + _PADN[h5 & 3]
+                    t9 = text3[off:end8]
+                    if not t9.isascii():
+                        t9 = _rt.lax_utf8(buf, off, end8)
+                    s4.name = t9
+                    off = (end8 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
-                if i4 < last6:
-                    try:
-                        s7.uuid, s7.id, h5 = _U_16siI(buf, off)
-                    except Exception as exc:
-                        raise _rt.fail_unpack(exc, _RUN33, 24, off, buf) from None
-                    off += 24
-                else:
-                    try:
-                        s7.uuid, s7.id = _U_16si(buf, off)
-                    except Exception as exc:
-                        raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
-                    off += 20
-                s7.__class__ = RemoteNonnullDomain
+                try:
+                    s4.uuid, s4.id = _U_16si(buf, off)
+                except Exception as exc:
+                    raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
+                off += 20
+                s4.__class__ = RemoteNonnullDomain
             except Exception as exc:
-                raise _rt.fail(exc, i4) from None
-            append3(s7)
+                raise _rt.fail(exc, n1 - 1) from None
         o.domains = lst2
     except Exception as exc:
         raise _rt.fail(exc, "domains") from None
     try:
         o.ret = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN32, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN34, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectListAllDomainsRet
     return o, off
@@ -5238,7 +6154,7 @@ def _enc_remote_domain_lookup_by_id_args(out: list[bytes], v: RemoteDomainLookup
     try:
         out.append(_P_i(v.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN34, (v,)) from None
+        raise _rt.fail_run(exc, _RUN36, (v,)) from None
 
 
 def _dec_remote_domain_lookup_by_id_args(
@@ -5248,7 +6164,7 @@ def _dec_remote_domain_lookup_by_id_args(
     try:
         o.id = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN34, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainLookupByIdArgs
     return o, off
@@ -5260,7 +6176,10 @@ def _enc_remote_domain_lookup_by_id_ret(out: list[bytes], v: RemoteDomainLookupB
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5269,9 +6188,9 @@ def _enc_remote_domain_lookup_by_id_ret(out: list[bytes], v: RemoteDomainLookupB
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_lookup_by_id_ret(
@@ -5282,20 +6201,23 @@ def _dec_remote_domain_lookup_by_id_ret(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainLookupByIdRet
@@ -5310,7 +6232,7 @@ def _enc_remote_domain_lookup_by_uuid_args(
             raise _rt.wrong_length(v.uuid, 16, "uuid")
         out.append(_P_16s(v.uuid))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN3, (v,)) from None
+        raise _rt.fail_run(exc, _RUN5, (v,)) from None
 
 
 def _dec_remote_domain_lookup_by_uuid_args(
@@ -5320,7 +6242,7 @@ def _dec_remote_domain_lookup_by_uuid_args(
     try:
         o.uuid = _U_16s(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN5, 16, off, buf) from None
     off += 16
     o.__class__ = RemoteDomainLookupByUuidArgs
     return o, off
@@ -5332,7 +6254,10 @@ def _enc_remote_domain_lookup_by_uuid_ret(out: list[bytes], v: RemoteDomainLooku
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5341,9 +6266,9 @@ def _enc_remote_domain_lookup_by_uuid_ret(out: list[bytes], v: RemoteDomainLooku
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_lookup_by_uuid_ret(
@@ -5354,20 +6279,23 @@ def _dec_remote_domain_lookup_by_uuid_ret(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainLookupByUuidRet
@@ -5378,13 +6306,19 @@ def _enc_remote_domain_lookup_by_name_args(
     out: list[bytes], v: RemoteDomainLookupByNameArgs
 ) -> None:
     try:
-        b1 = v.name.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.name.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.name)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN2, ()) from None
 
 
 def _dec_remote_domain_lookup_by_name_args(
@@ -5400,8 +6334,11 @@ def _dec_remote_domain_lookup_by_name_args(
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.name = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.name = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     o.__class__ = RemoteDomainLookupByNameArgs
@@ -5414,7 +6351,10 @@ def _enc_remote_domain_lookup_by_name_ret(out: list[bytes], v: RemoteDomainLooku
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5423,9 +6363,9 @@ def _enc_remote_domain_lookup_by_name_ret(out: list[bytes], v: RemoteDomainLooku
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_lookup_by_name_ret(
@@ -5436,20 +6376,23 @@ def _dec_remote_domain_lookup_by_name_ret(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainLookupByNameRet
@@ -5458,16 +6401,19 @@ def _dec_remote_domain_lookup_by_name_ret(
 
 def _enc_remote_domain_create_xml_args(out: list[bytes], v: RemoteDomainCreateXmlArgs) -> None:
     try:
-        b1 = v.xml_desc.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.xml_desc.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.xml_desc)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "xml_desc") from None
     try:
-        out += (_P_I(n2), b1, _PP_I[len(b1) & 3](v.flags))
+        out.append(_PK4[n2](n2, b1, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+        raise _rt.fail_run(exc, _RUN40, (v,)) from None
 
 
 def _dec_remote_domain_create_xml_args(
@@ -5477,20 +6423,23 @@ def _dec_remote_domain_create_xml_args(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN37, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN41, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.xml_desc = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.xml_desc = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.xml_desc = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml_desc") from None
     try:
         o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainCreateXmlArgs
     return o, off
@@ -5502,7 +6451,10 @@ def _enc_remote_domain_create_xml_ret(out: list[bytes], v: RemoteDomainCreateXml
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5511,9 +6463,9 @@ def _enc_remote_domain_create_xml_ret(out: list[bytes], v: RemoteDomainCreateXml
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_create_xml_ret(buf: bytes, off: int) -> tuple[RemoteDomainCreateXmlRet, int]:
@@ -5522,20 +6474,23 @@ def _dec_remote_domain_create_xml_ret(buf: bytes, off: int) -> tuple[RemoteDomai
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateXmlRet
@@ -5548,7 +6503,10 @@ def _enc_remote_domain_create_args(out: list[bytes], v: RemoteDomainCreateArgs) 
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5557,9 +6515,9 @@ def _enc_remote_domain_create_args(out: list[bytes], v: RemoteDomainCreateArgs) 
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_create_args(buf: bytes, off: int) -> tuple[RemoteDomainCreateArgs, int]:
@@ -5568,20 +6526,23 @@ def _dec_remote_domain_create_args(buf: bytes, off: int) -> tuple[RemoteDomainCr
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateArgs
@@ -5596,7 +6557,10 @@ def _enc_remote_domain_create_with_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5605,9 +6569,9 @@ def _enc_remote_domain_create_with_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_create_with_flags_args(
@@ -5618,20 +6582,23 @@ def _dec_remote_domain_create_with_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateWithFlagsArgs
@@ -5646,7 +6613,10 @@ def _enc_remote_domain_create_with_flags_ret(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5655,9 +6625,9 @@ def _enc_remote_domain_create_with_flags_ret(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_create_with_flags_ret(
@@ -5668,20 +6638,23 @@ def _dec_remote_domain_create_with_flags_ret(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainCreateWithFlagsRet
@@ -5690,13 +6663,19 @@ def _dec_remote_domain_create_with_flags_ret(
 
 def _enc_remote_domain_define_xml_args(out: list[bytes], v: RemoteDomainDefineXmlArgs) -> None:
     try:
-        b1 = v.xml.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.xml.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.xml)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN44, ()) from None
 
 
 def _dec_remote_domain_define_xml_args(
@@ -5706,14 +6685,17 @@ def _dec_remote_domain_define_xml_args(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.xml = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.xml = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.xml = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     o.__class__ = RemoteDomainDefineXmlArgs
@@ -5726,7 +6708,10 @@ def _enc_remote_domain_define_xml_ret(out: list[bytes], v: RemoteDomainDefineXml
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5735,9 +6720,9 @@ def _enc_remote_domain_define_xml_ret(out: list[bytes], v: RemoteDomainDefineXml
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_define_xml_ret(buf: bytes, off: int) -> tuple[RemoteDomainDefineXmlRet, int]:
@@ -5746,20 +6731,23 @@ def _dec_remote_domain_define_xml_ret(buf: bytes, off: int) -> tuple[RemoteDomai
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDefineXmlRet
@@ -5770,16 +6758,19 @@ def _enc_remote_domain_define_xml_flags_args(
     out: list[bytes], v: RemoteDomainDefineXmlFlagsArgs
 ) -> None:
     try:
-        b1 = v.xml.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.xml.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.xml)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
-        out += (_P_I(n2), b1, _PP_I[len(b1) & 3](v.flags))
+        out.append(_PK4[n2](n2, b1, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+        raise _rt.fail_run(exc, _RUN45, (v,)) from None
 
 
 def _dec_remote_domain_define_xml_flags_args(
@@ -5789,20 +6780,23 @@ def _dec_remote_domain_define_xml_flags_args(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.xml = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.xml = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.xml = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
         o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainDefineXmlFlagsArgs
     return o, off
@@ -5816,7 +6810,10 @@ def _enc_remote_domain_define_xml_flags_ret(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5825,9 +6822,9 @@ def _enc_remote_domain_define_xml_flags_ret(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_define_xml_flags_ret(
@@ -5838,20 +6835,23 @@ def _dec_remote_domain_define_xml_flags_ret(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDefineXmlFlagsRet
@@ -5864,7 +6864,10 @@ def _enc_remote_domain_undefine_args(out: list[bytes], v: RemoteDomainUndefineAr
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5873,9 +6876,9 @@ def _enc_remote_domain_undefine_args(out: list[bytes], v: RemoteDomainUndefineAr
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_undefine_args(buf: bytes, off: int) -> tuple[RemoteDomainUndefineArgs, int]:
@@ -5884,20 +6887,23 @@ def _dec_remote_domain_undefine_args(buf: bytes, off: int) -> tuple[RemoteDomain
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainUndefineArgs
@@ -5912,7 +6918,10 @@ def _enc_remote_domain_undefine_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5921,9 +6930,9 @@ def _enc_remote_domain_undefine_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_undefine_flags_args(
@@ -5934,20 +6943,23 @@ def _dec_remote_domain_undefine_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainUndefineFlagsArgs
@@ -5960,7 +6972,10 @@ def _enc_remote_domain_destroy_args(out: list[bytes], v: RemoteDomainDestroyArgs
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -5969,9 +6984,9 @@ def _enc_remote_domain_destroy_args(out: list[bytes], v: RemoteDomainDestroyArgs
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_destroy_args(buf: bytes, off: int) -> tuple[RemoteDomainDestroyArgs, int]:
@@ -5980,20 +6995,23 @@ def _dec_remote_domain_destroy_args(buf: bytes, off: int) -> tuple[RemoteDomainD
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDestroyArgs
@@ -6008,7 +7026,10 @@ def _enc_remote_domain_destroy_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6017,9 +7038,9 @@ def _enc_remote_domain_destroy_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_destroy_flags_args(
@@ -6030,20 +7051,23 @@ def _dec_remote_domain_destroy_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainDestroyFlagsArgs
@@ -6056,7 +7080,10 @@ def _enc_remote_domain_suspend_args(out: list[bytes], v: RemoteDomainSuspendArgs
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6065,9 +7092,9 @@ def _enc_remote_domain_suspend_args(out: list[bytes], v: RemoteDomainSuspendArgs
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_suspend_args(buf: bytes, off: int) -> tuple[RemoteDomainSuspendArgs, int]:
@@ -6076,20 +7103,23 @@ def _dec_remote_domain_suspend_args(buf: bytes, off: int) -> tuple[RemoteDomainS
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSuspendArgs
@@ -6102,7 +7132,10 @@ def _enc_remote_domain_resume_args(out: list[bytes], v: RemoteDomainResumeArgs) 
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6111,9 +7144,9 @@ def _enc_remote_domain_resume_args(out: list[bytes], v: RemoteDomainResumeArgs) 
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_resume_args(buf: bytes, off: int) -> tuple[RemoteDomainResumeArgs, int]:
@@ -6122,20 +7155,23 @@ def _dec_remote_domain_resume_args(buf: bytes, off: int) -> tuple[RemoteDomainRe
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainResumeArgs
@@ -6148,7 +7184,10 @@ def _enc_remote_domain_shutdown_args(out: list[bytes], v: RemoteDomainShutdownAr
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6157,9 +7196,9 @@ def _enc_remote_domain_shutdown_args(out: list[bytes], v: RemoteDomainShutdownAr
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_shutdown_args(buf: bytes, off: int) -> tuple[RemoteDomainShutdownArgs, int]:
@@ -6168,20 +7207,23 @@ def _dec_remote_domain_shutdown_args(buf: bytes, off: int) -> tuple[RemoteDomain
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainShutdownArgs
@@ -6196,7 +7238,10 @@ def _enc_remote_domain_shutdown_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6205,9 +7250,9 @@ def _enc_remote_domain_shutdown_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_shutdown_flags_args(
@@ -6218,20 +7263,23 @@ def _dec_remote_domain_shutdown_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainShutdownFlagsArgs
@@ -6244,7 +7292,10 @@ def _enc_remote_domain_reboot_args(out: list[bytes], v: RemoteDomainRebootArgs) 
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6253,9 +7304,9 @@ def _enc_remote_domain_reboot_args(out: list[bytes], v: RemoteDomainRebootArgs) 
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_reboot_args(buf: bytes, off: int) -> tuple[RemoteDomainRebootArgs, int]:
@@ -6264,20 +7315,23 @@ def _dec_remote_domain_reboot_args(buf: bytes, off: int) -> tuple[RemoteDomainRe
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainRebootArgs
@@ -6290,7 +7344,10 @@ def _enc_remote_domain_get_info_args(out: list[bytes], v: RemoteDomainGetInfoArg
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6299,9 +7356,9 @@ def _enc_remote_domain_get_info_args(out: list[bytes], v: RemoteDomainGetInfoArg
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_get_info_args(buf: bytes, off: int) -> tuple[RemoteDomainGetInfoArgs, int]:
@@ -6310,20 +7367,23 @@ def _dec_remote_domain_get_info_args(buf: bytes, off: int) -> tuple[RemoteDomain
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetInfoArgs
@@ -6338,7 +7398,7 @@ def _enc_remote_domain_get_info_ret(out: list[bytes], v: RemoteDomainGetInfoRet)
             raise _rt.out_of_range(v.nrVirtCpu, "unsigned short", "nrVirtCpu")
         out.append(_P_IQQIQ(v.state, v.maxMem, v.memory, v.nrVirtCpu, v.cpuTime))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN41, (v,)) from None
+        raise _rt.fail_run(exc, _RUN46, (v,)) from None
 
 
 def _dec_remote_domain_get_info_ret(buf: bytes, off: int) -> tuple[RemoteDomainGetInfoRet, int]:
@@ -6346,7 +7406,7 @@ def _dec_remote_domain_get_info_ret(buf: bytes, off: int) -> tuple[RemoteDomainG
     try:
         o.state, o.maxMem, o.memory, o.nrVirtCpu, o.cpuTime = _U_IQQIQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN41, 32, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN46, 32, off, buf) from None
     off += 32
     if not 0 <= o.state <= 255:
         raise _rt.out_of_range(o.state, "unsigned char", "state")
@@ -6362,7 +7422,10 @@ def _enc_remote_domain_get_state_args(out: list[bytes], v: RemoteDomainGetStateA
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6371,9 +7434,9 @@ def _enc_remote_domain_get_state_args(out: list[bytes], v: RemoteDomainGetStateA
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_get_state_args(buf: bytes, off: int) -> tuple[RemoteDomainGetStateArgs, int]:
@@ -6382,20 +7445,23 @@ def _dec_remote_domain_get_state_args(buf: bytes, off: int) -> tuple[RemoteDomai
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetStateArgs
@@ -6406,7 +7472,7 @@ def _enc_remote_domain_get_state_ret(out: list[bytes], v: RemoteDomainGetStateRe
     try:
         out.append(_P_ii(v.state, v.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN42, (v,)) from None
+        raise _rt.fail_run(exc, _RUN47, (v,)) from None
 
 
 def _dec_remote_domain_get_state_ret(buf: bytes, off: int) -> tuple[RemoteDomainGetStateRet, int]:
@@ -6414,7 +7480,7 @@ def _dec_remote_domain_get_state_ret(buf: bytes, off: int) -> tuple[RemoteDomain
     try:
         o.state, o.reason = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN47, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainGetStateRet
     return o, off
@@ -6426,7 +7492,10 @@ def _enc_remote_domain_get_xml_desc_args(out: list[bytes], v: RemoteDomainGetXml
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6435,9 +7504,9 @@ def _enc_remote_domain_get_xml_desc_args(out: list[bytes], v: RemoteDomainGetXml
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_get_xml_desc_args(
@@ -6448,20 +7517,23 @@ def _dec_remote_domain_get_xml_desc_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetXmlDescArgs
@@ -6470,13 +7542,19 @@ def _dec_remote_domain_get_xml_desc_args(
 
 def _enc_remote_domain_get_xml_desc_ret(out: list[bytes], v: RemoteDomainGetXmlDescRet) -> None:
     try:
-        b1 = v.xml.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.xml.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.xml)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN44, ()) from None
 
 
 def _dec_remote_domain_get_xml_desc_ret(
@@ -6486,14 +7564,17 @@ def _dec_remote_domain_get_xml_desc_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.xml = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.xml = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.xml = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     o.__class__ = RemoteDomainGetXmlDescRet
@@ -6506,7 +7587,10 @@ def _enc_remote_domain_get_os_type_args(out: list[bytes], v: RemoteDomainGetOsTy
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6515,9 +7599,9 @@ def _enc_remote_domain_get_os_type_args(out: list[bytes], v: RemoteDomainGetOsTy
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_get_os_type_args(
@@ -6528,20 +7612,23 @@ def _dec_remote_domain_get_os_type_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetOsTypeArgs
@@ -6550,13 +7637,19 @@ def _dec_remote_domain_get_os_type_args(
 
 def _enc_remote_domain_get_os_type_ret(out: list[bytes], v: RemoteDomainGetOsTypeRet) -> None:
     try:
-        b1 = v.type.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.type.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.type)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
-    out += (_P_I(n2), b1, _PAD[len(b1) & 3])
+    try:
+        out.append(_PK3[n2](n2, b1))
+    except Exception as exc:
+        raise _rt.fail_run(exc, _RUN16, ()) from None
 
 
 def _dec_remote_domain_get_os_type_ret(
@@ -6566,14 +7659,17 @@ def _dec_remote_domain_get_os_type_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.type = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.type = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.type = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     o.__class__ = RemoteDomainGetOsTypeRet
@@ -6588,7 +7684,10 @@ def _enc_remote_domain_get_max_memory_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6597,9 +7696,9 @@ def _enc_remote_domain_get_max_memory_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_get_max_memory_args(
@@ -6610,20 +7709,23 @@ def _dec_remote_domain_get_max_memory_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetMaxMemoryArgs
@@ -6634,7 +7736,7 @@ def _enc_remote_domain_get_max_memory_ret(out: list[bytes], v: RemoteDomainGetMa
     try:
         out.append(_P_Q(v.memory))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN43, (v,)) from None
+        raise _rt.fail_run(exc, _RUN48, (v,)) from None
 
 
 def _dec_remote_domain_get_max_memory_ret(
@@ -6644,7 +7746,7 @@ def _dec_remote_domain_get_max_memory_ret(
     try:
         o.memory = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN43, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN48, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainGetMaxMemoryRet
     return o, off
@@ -6658,7 +7760,10 @@ def _enc_remote_domain_get_vcpus_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6667,9 +7772,9 @@ def _enc_remote_domain_get_vcpus_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_get_vcpus_flags_args(
@@ -6680,20 +7785,23 @@ def _dec_remote_domain_get_vcpus_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetVcpusFlagsArgs
@@ -6706,7 +7814,7 @@ def _enc_remote_domain_get_vcpus_flags_ret(
     try:
         out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN27, (v,)) from None
+        raise _rt.fail_run(exc, _RUN29, (v,)) from None
 
 
 def _dec_remote_domain_get_vcpus_flags_ret(
@@ -6716,7 +7824,7 @@ def _dec_remote_domain_get_vcpus_flags_ret(
     try:
         o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainGetVcpusFlagsRet
     return o, off
@@ -6728,7 +7836,10 @@ def _enc_remote_domain_is_active_args(out: list[bytes], v: RemoteDomainIsActiveA
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6737,9 +7848,9 @@ def _enc_remote_domain_is_active_args(out: list[bytes], v: RemoteDomainIsActiveA
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_is_active_args(buf: bytes, off: int) -> tuple[RemoteDomainIsActiveArgs, int]:
@@ -6748,20 +7859,23 @@ def _dec_remote_domain_is_active_args(buf: bytes, off: int) -> tuple[RemoteDomai
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainIsActiveArgs
@@ -6772,7 +7886,7 @@ def _enc_remote_domain_is_active_ret(out: list[bytes], v: RemoteDomainIsActiveRe
     try:
         out.append(_P_i(v.active))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN44, (v,)) from None
+        raise _rt.fail_run(exc, _RUN49, (v,)) from None
 
 
 def _dec_remote_domain_is_active_ret(buf: bytes, off: int) -> tuple[RemoteDomainIsActiveRet, int]:
@@ -6780,7 +7894,7 @@ def _dec_remote_domain_is_active_ret(buf: bytes, off: int) -> tuple[RemoteDomain
     try:
         o.active = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN49, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainIsActiveRet
     return o, off
@@ -6794,7 +7908,10 @@ def _enc_remote_domain_is_persistent_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6803,9 +7920,9 @@ def _enc_remote_domain_is_persistent_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_is_persistent_args(
@@ -6816,20 +7933,23 @@ def _dec_remote_domain_is_persistent_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainIsPersistentArgs
@@ -6840,7 +7960,7 @@ def _enc_remote_domain_is_persistent_ret(out: list[bytes], v: RemoteDomainIsPers
     try:
         out.append(_P_i(v.persistent))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN45, (v,)) from None
+        raise _rt.fail_run(exc, _RUN50, (v,)) from None
 
 
 def _dec_remote_domain_is_persistent_ret(
@@ -6850,7 +7970,7 @@ def _dec_remote_domain_is_persistent_ret(
     try:
         o.persistent = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN45, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN50, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainIsPersistentRet
     return o, off
@@ -6864,7 +7984,10 @@ def _enc_remote_domain_get_autostart_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6873,9 +7996,9 @@ def _enc_remote_domain_get_autostart_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_get_autostart_args(
@@ -6886,20 +8009,23 @@ def _dec_remote_domain_get_autostart_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetAutostartArgs
@@ -6910,7 +8036,7 @@ def _enc_remote_domain_get_autostart_ret(out: list[bytes], v: RemoteDomainGetAut
     try:
         out.append(_P_i(v.autostart))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN46, (v,)) from None
+        raise _rt.fail_run(exc, _RUN51, (v,)) from None
 
 
 def _dec_remote_domain_get_autostart_ret(
@@ -6920,7 +8046,7 @@ def _dec_remote_domain_get_autostart_ret(
     try:
         o.autostart = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN46, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN51, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainGetAutostartRet
     return o, off
@@ -6934,7 +8060,10 @@ def _enc_remote_domain_set_autostart_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6943,9 +8072,9 @@ def _enc_remote_domain_set_autostart_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16sii[len(b2) & 3](s1.uuid, s1.id, v.autostart))
+        out.append(_PK6[n3](n3, b2, s1.uuid, s1.id, v.autostart))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN47, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN52, (s1, v)) from None
 
 
 def _dec_remote_domain_set_autostart_args(
@@ -6956,20 +8085,23 @@ def _dec_remote_domain_set_autostart_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.autostart = _U_16sii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN48, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetAutostartArgs
@@ -6984,7 +8116,10 @@ def _enc_remote_domain_has_managed_save_image_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -6993,9 +8128,9 @@ def _enc_remote_domain_has_managed_save_image_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_has_managed_save_image_args(
@@ -7006,20 +8141,23 @@ def _dec_remote_domain_has_managed_save_image_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainHasManagedSaveImageArgs
@@ -7032,7 +8170,7 @@ def _enc_remote_domain_has_managed_save_image_ret(
     try:
         out.append(_P_i(v.result))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN49, (v,)) from None
+        raise _rt.fail_run(exc, _RUN54, (v,)) from None
 
 
 def _dec_remote_domain_has_managed_save_image_ret(
@@ -7042,7 +8180,7 @@ def _dec_remote_domain_has_managed_save_image_ret(
     try:
         o.result = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN49, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN54, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainHasManagedSaveImageRet
     return o, off
@@ -7056,7 +8194,10 @@ def _enc_remote_domain_get_security_label_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -7065,9 +8206,9 @@ def _enc_remote_domain_get_security_label_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_get_security_label_args(
@@ -7078,20 +8219,23 @@ def _dec_remote_domain_get_security_label_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetSecurityLabelArgs
@@ -7111,7 +8255,7 @@ def _enc_remote_domain_get_security_label_ret(
     try:
         out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN50, ()) from None
+        raise _rt.fail_run(exc, _RUN55, ()) from None
     try:
         for e3 in t1:
             try:
@@ -7125,7 +8269,7 @@ def _enc_remote_domain_get_security_label_ret(
     try:
         out.append(_P_i(v.enforcing))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN51, (v,)) from None
+        raise _rt.fail_run(exc, _RUN56, (v,)) from None
 
 
 def _dec_remote_domain_get_security_label_ret(
@@ -7135,7 +8279,7 @@ def _dec_remote_domain_get_security_label_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN50, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN55, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4097:
@@ -7160,7 +8304,7 @@ def _dec_remote_domain_get_security_label_ret(
     try:
         o.enforcing = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN51, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN56, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainGetSecurityLabelRet
     return o, off
@@ -7172,7 +8316,10 @@ def _enc_remote_domain_get_messages_args(out: list[bytes], v: RemoteDomainGetMes
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -7181,9 +8328,9 @@ def _enc_remote_domain_get_messages_args(out: list[bytes], v: RemoteDomainGetMes
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_get_messages_args(
@@ -7194,20 +8341,23 @@ def _dec_remote_domain_get_messages_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainGetMessagesArgs
@@ -7225,11 +8375,14 @@ def _enc_remote_domain_get_messages_ret(out: list[bytes], v: RemoteDomainGetMess
     try:
         out.append(_P_I(n2))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN52, ()) from None
+        raise _rt.fail_run(exc, _RUN57, ()) from None
     try:
         for e3 in t1:
             try:
-                b4 = e3.encode("utf-8", "surrogateescape")
+                try:
+                    b4 = e3.encode()
+                except UnicodeEncodeError:
+                    b4 = _rt.lax_encode(e3)
                 n5 = len(b4)
                 if n5 > 4194304:
                     raise _rt.too_long("string", n5, 4194304)
@@ -7248,7 +8401,7 @@ def _dec_remote_domain_get_messages_ret(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN52, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN57, 4, off, buf) from None
     off += 4
     try:
         if n1 > 2048:
@@ -7264,8 +8417,11 @@ def _dec_remote_domain_get_messages_ret(
                 if n6 > 4194304:
                     raise _rt.too_long("string", n6, 4194304)
                 end7 = off + n6
-                e5 = buf[off:end7].decode("utf-8", "surrogateescape")
-                off = end7 + _PADN[n6 & 3]
+                try:
+                    e5 = buf[off:end7].decode()
+                except UnicodeDecodeError:
+                    e5 = _rt.lax_utf8(buf, off, end7)
+                off = (end7 + 3) & -4
             except Exception as exc:
                 raise _rt.fail(exc, i4) from None
             append3(e5)
@@ -7282,7 +8438,10 @@ def _enc_remote_domain_snapshot_num_args(out: list[bytes], v: RemoteDomainSnapsh
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -7291,9 +8450,9 @@ def _enc_remote_domain_snapshot_num_args(out: list[bytes], v: RemoteDomainSnapsh
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.flags))
+        out.append(_PK5[n3](n3, b2, s1.uuid, s1.id, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN38, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN42, (s1, v)) from None
 
 
 def _dec_remote_domain_snapshot_num_args(
@@ -7304,20 +8463,23 @@ def _dec_remote_domain_snapshot_num_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.flags = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSnapshotNumArgs
@@ -7328,7 +8490,7 @@ def _enc_remote_domain_snapshot_num_ret(out: list[bytes], v: RemoteDomainSnapsho
     try:
         out.append(_P_i(v.num))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN27, (v,)) from None
+        raise _rt.fail_run(exc, _RUN29, (v,)) from None
 
 
 def _dec_remote_domain_snapshot_num_ret(
@@ -7338,7 +8500,7 @@ def _dec_remote_domain_snapshot_num_ret(
     try:
         o.num = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainSnapshotNumRet
     return o, off
@@ -7352,14 +8514,20 @@ def _enc_remote_domain_attach_device_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.xml.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.xml.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.xml)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -7368,10 +8536,9 @@ def _enc_remote_domain_attach_device_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK7[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
-    out += (b4, _PAD[len(b4) & 3])
+        raise _rt.fail_run(exc, _RUN58, (s1,)) from None
 
 
 def _dec_remote_domain_attach_device_args(
@@ -7382,28 +8549,34 @@ def _dec_remote_domain_attach_device_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.xml = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.xml = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     o.__class__ = RemoteDomainAttachDeviceArgs
@@ -7418,14 +8591,20 @@ def _enc_remote_domain_attach_device_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.xml.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.xml.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.xml)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -7434,13 +8613,9 @@ def _enc_remote_domain_attach_device_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK8[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
-    try:
-        out += (b4, _PP_I[len(b4) & 3](v.flags))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+        raise _rt.fail_run(exc, _RUN60, (s1, v)) from None
 
 
 def _dec_remote_domain_attach_device_flags_args(
@@ -7451,34 +8626,40 @@ def _dec_remote_domain_attach_device_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.xml = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.xml = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
         o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainAttachDeviceFlagsArgs
     return o, off
@@ -7492,14 +8673,20 @@ def _enc_remote_domain_detach_device_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.xml.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.xml.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.xml)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -7508,10 +8695,9 @@ def _enc_remote_domain_detach_device_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK7[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
-    out += (b4, _PAD[len(b4) & 3])
+        raise _rt.fail_run(exc, _RUN58, (s1,)) from None
 
 
 def _dec_remote_domain_detach_device_args(
@@ -7522,28 +8708,34 @@ def _dec_remote_domain_detach_device_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.xml = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.xml = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     o.__class__ = RemoteDomainDetachDeviceArgs
@@ -7558,14 +8750,20 @@ def _enc_remote_domain_detach_device_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.xml.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.xml.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.xml)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -7574,13 +8772,9 @@ def _enc_remote_domain_detach_device_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK8[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN53, (s1,)) from None
-    try:
-        out += (b4, _PP_I[len(b4) & 3](v.flags))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+        raise _rt.fail_run(exc, _RUN60, (s1, v)) from None
 
 
 def _dec_remote_domain_detach_device_flags_args(
@@ -7591,34 +8785,40 @@ def _dec_remote_domain_detach_device_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.xml = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.xml = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.xml = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "xml") from None
     try:
         o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainDetachDeviceFlagsArgs
     return o, off
@@ -7632,14 +8832,20 @@ def _enc_remote_domain_detach_device_alias_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.alias.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.alias.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.alias)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -7648,13 +8854,9 @@ def _enc_remote_domain_detach_device_alias_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK8[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN54, (s1,)) from None
-    try:
-        out += (b4, _PP_I[len(b4) & 3](v.flags))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+        raise _rt.fail_run(exc, _RUN61, (s1, v)) from None
 
 
 def _dec_remote_domain_detach_device_alias_args(
@@ -7665,34 +8867,40 @@ def _dec_remote_domain_detach_device_alias_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN62, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.alias = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.alias = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.alias = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "alias") from None
     try:
         o.flags = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainDetachDeviceAliasArgs
     return o, off
@@ -7706,7 +8914,10 @@ def _enc_remote_domain_set_max_memory_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -7715,9 +8926,9 @@ def _enc_remote_domain_set_max_memory_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siQ[len(b2) & 3](s1.uuid, s1.id, v.memory))
+        out.append(_PK9[n3](n3, b2, s1.uuid, s1.id, v.memory))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN55, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN63, (s1, v)) from None
 
 
 def _dec_remote_domain_set_max_memory_args(
@@ -7728,20 +8939,23 @@ def _dec_remote_domain_set_max_memory_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.memory = _U_16siQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
     off += 28
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetMaxMemoryArgs
@@ -7754,7 +8968,10 @@ def _enc_remote_domain_set_memory_args(out: list[bytes], v: RemoteDomainSetMemor
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -7763,9 +8980,9 @@ def _enc_remote_domain_set_memory_args(out: list[bytes], v: RemoteDomainSetMemor
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siQ[len(b2) & 3](s1.uuid, s1.id, v.memory))
+        out.append(_PK9[n3](n3, b2, s1.uuid, s1.id, v.memory))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN55, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN63, (s1, v)) from None
 
 
 def _dec_remote_domain_set_memory_args(
@@ -7776,20 +8993,23 @@ def _dec_remote_domain_set_memory_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.memory = _U_16siQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
     off += 28
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetMemoryArgs
@@ -7804,7 +9024,10 @@ def _enc_remote_domain_set_memory_flags_args(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -7813,9 +9036,9 @@ def _enc_remote_domain_set_memory_flags_args(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siQI[len(b2) & 3](s1.uuid, s1.id, v.memory, v.flags))
+        out.append(_PK10[n3](n3, b2, s1.uuid, s1.id, v.memory, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN57, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN65, (s1, v)) from None
 
 
 def _dec_remote_domain_set_memory_flags_args(
@@ -7826,20 +9049,23 @@ def _dec_remote_domain_set_memory_flags_args(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.memory, o.flags = _U_16siQI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN58, 32, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN66, 32, off, buf) from None
     off += 32
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainSetMemoryFlagsArgs
@@ -7852,7 +9078,7 @@ def _enc_remote_connect_domain_event_register_ret(
     try:
         out.append(_P_i(v.cb_registered))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN59, (v,)) from None
+        raise _rt.fail_run(exc, _RUN67, (v,)) from None
 
 
 def _dec_remote_connect_domain_event_register_ret(
@@ -7862,7 +9088,7 @@ def _dec_remote_connect_domain_event_register_ret(
     try:
         o.cb_registered = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN67, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventRegisterRet
     return o, off
@@ -7874,7 +9100,7 @@ def _enc_remote_connect_domain_event_deregister_ret(
     try:
         out.append(_P_i(v.cb_registered))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN59, (v,)) from None
+        raise _rt.fail_run(exc, _RUN67, (v,)) from None
 
 
 def _dec_remote_connect_domain_event_deregister_ret(
@@ -7884,7 +9110,7 @@ def _dec_remote_connect_domain_event_deregister_ret(
     try:
         o.cb_registered = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN67, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventDeregisterRet
     return o, off
@@ -7896,7 +9122,7 @@ def _enc_remote_connect_domain_event_register_any_args(
     try:
         out.append(_P_i(v.eventID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN60, (v,)) from None
+        raise _rt.fail_run(exc, _RUN68, (v,)) from None
 
 
 def _dec_remote_connect_domain_event_register_any_args(
@@ -7906,7 +9132,7 @@ def _dec_remote_connect_domain_event_register_any_args(
     try:
         o.eventID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN68, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventRegisterAnyArgs
     return o, off
@@ -7918,7 +9144,7 @@ def _enc_remote_connect_domain_event_deregister_any_args(
     try:
         out.append(_P_i(v.eventID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN60, (v,)) from None
+        raise _rt.fail_run(exc, _RUN68, (v,)) from None
 
 
 def _dec_remote_connect_domain_event_deregister_any_args(
@@ -7928,7 +9154,7 @@ def _dec_remote_connect_domain_event_deregister_any_args(
     try:
         o.eventID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN68, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventDeregisterAnyArgs
     return o, off
@@ -7944,11 +9170,14 @@ def _enc_remote_connect_domain_event_callback_register_any_args(
     try:
         out.append(_P_iI(v.eventID, t1 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN61, (v,)) from None
+        raise _rt.fail_run(exc, _RUN69, (v,)) from None
     try:
         if t1 is not None:
             try:
-                b2 = t1.name.encode("utf-8", "surrogateescape")
+                try:
+                    b2 = t1.name.encode()
+                except UnicodeEncodeError:
+                    b2 = _rt.lax_encode(t1.name)
                 n3 = len(b2)
                 if n3 > 4194304:
                     raise _rt.too_long("string", n3, 4194304)
@@ -7957,7 +9186,7 @@ def _enc_remote_connect_domain_event_callback_register_any_args(
             try:
                 if len(t1.uuid) != 16:
                     raise _rt.wrong_length(t1.uuid, 16, "uuid")
-                out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](t1.uuid, t1.id))
+                out.append(_PK1[n3](n3, b2, t1.uuid, t1.id))
             except Exception as exc:
                 raise _rt.fail_run(exc, _RUN1, (t1,)) from None
     except Exception as exc:
@@ -7971,7 +9200,7 @@ def _dec_remote_connect_domain_event_callback_register_any_args(
     try:
         o.eventID, n1 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN61, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN69, 8, off, buf) from None
     off += 8
     try:
         if n1 == 0:
@@ -7987,14 +9216,17 @@ def _dec_remote_connect_domain_event_callback_register_any_args(
                 if n3 > 4194304:
                     raise _rt.too_long("string", n3, 4194304)
                 end4 = off + n3
-                s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-                off = end4 + _PADN[n3 & 3]
+                try:
+                    s2.name = buf[off:end4].decode()
+                except UnicodeDecodeError:
+                    s2.name = _rt.lax_utf8(buf, off, end4)
+                off = (end4 + 3) & -4
             except Exception as exc:
                 raise _rt.fail(exc, "name") from None
             try:
                 s2.uuid, s2.id = _U_16si(buf, off)
             except Exception as exc:
-                raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
             off += 20
             s2.__class__ = RemoteNonnullDomain
             o.dom = s2
@@ -8012,7 +9244,7 @@ def _enc_remote_connect_domain_event_callback_register_any_ret(
     try:
         out.append(_P_i(v.callbackID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN62, (v,)) from None
+        raise _rt.fail_run(exc, _RUN70, (v,)) from None
 
 
 def _dec_remote_connect_domain_event_callback_register_any_ret(
@@ -8022,7 +9254,7 @@ def _dec_remote_connect_domain_event_callback_register_any_ret(
     try:
         o.callbackID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN70, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventCallbackRegisterAnyRet
     return o, off
@@ -8034,7 +9266,7 @@ def _enc_remote_connect_domain_event_callback_deregister_any_args(
     try:
         out.append(_P_i(v.callbackID))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN62, (v,)) from None
+        raise _rt.fail_run(exc, _RUN70, (v,)) from None
 
 
 def _dec_remote_connect_domain_event_callback_deregister_any_args(
@@ -8044,7 +9276,7 @@ def _dec_remote_connect_domain_event_callback_deregister_any_args(
     try:
         o.callbackID = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN70, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectDomainEventCallbackDeregisterAnyArgs
     return o, off
@@ -8058,7 +9290,10 @@ def _enc_remote_domain_event_lifecycle_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -8067,9 +9302,9 @@ def _enc_remote_domain_event_lifecycle_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siii[len(b2) & 3](s1.uuid, s1.id, v.event, v.detail))
+        out.append(_PK11[n3](n3, b2, s1.uuid, s1.id, v.event, v.detail))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN63, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN71, (s1, v)) from None
 
 
 def _dec_remote_domain_event_lifecycle_msg(
@@ -8080,20 +9315,23 @@ def _dec_remote_domain_event_lifecycle_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.event, o.detail = _U_16siii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN72, 28, off, buf) from None
     off += 28
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventLifecycleMsg
@@ -8112,22 +9350,21 @@ def _enc_remote_domain_event_callback_lifecycle_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16siii[len(b3) & 3](s2.uuid, s2.id, s1.event, s1.detail))
+        out.append(_PK12[n4](v.callbackID, n4, b3, s2.uuid, s2.id, s1.event, s1.detail))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN66, (s2, s1)) from None
+        raise _rt.fail_run(exc, _RUN73, (v, s2, s1)) from None
 
 
 def _dec_remote_domain_event_callback_lifecycle_msg(
@@ -8139,20 +9376,23 @@ def _dec_remote_domain_event_callback_lifecycle_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, s1.event, s1.detail = _U_16siii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN67, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN75, 28, off, buf) from None
     off += 28
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventLifecycleMsg
@@ -8166,7 +9406,10 @@ def _enc_remote_domain_event_reboot_msg(out: list[bytes], v: RemoteDomainEventRe
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -8175,9 +9418,9 @@ def _enc_remote_domain_event_reboot_msg(out: list[bytes], v: RemoteDomainEventRe
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_event_reboot_msg(
@@ -8188,20 +9431,23 @@ def _dec_remote_domain_event_reboot_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventRebootMsg
@@ -8220,22 +9466,21 @@ def _enc_remote_domain_event_callback_reboot_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+        out.append(_PK13[n4](v.callbackID, n4, b3, s2.uuid, s2.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN76, (v, s2)) from None
 
 
 def _dec_remote_domain_event_callback_reboot_msg(
@@ -8247,20 +9492,23 @@ def _dec_remote_domain_event_callback_reboot_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
     off += 20
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventRebootMsg
@@ -8276,7 +9524,10 @@ def _enc_remote_domain_event_rtc_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -8285,9 +9536,9 @@ def _enc_remote_domain_event_rtc_change_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siq[len(b2) & 3](s1.uuid, s1.id, v.offset))
+        out.append(_PK14[n3](n3, b2, s1.uuid, s1.id, v.offset))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN69, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN78, (s1, v)) from None
 
 
 def _dec_remote_domain_event_rtc_change_msg(
@@ -8298,20 +9549,23 @@ def _dec_remote_domain_event_rtc_change_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.offset = _U_16siq(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN70, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN79, 28, off, buf) from None
     off += 28
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventRtcChangeMsg
@@ -8330,22 +9584,21 @@ def _enc_remote_domain_event_callback_rtc_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16siq[len(b3) & 3](s2.uuid, s2.id, s1.offset))
+        out.append(_PK15[n4](v.callbackID, n4, b3, s2.uuid, s2.id, s1.offset))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN71, (s2, s1)) from None
+        raise _rt.fail_run(exc, _RUN80, (v, s2, s1)) from None
 
 
 def _dec_remote_domain_event_callback_rtc_change_msg(
@@ -8357,20 +9610,23 @@ def _dec_remote_domain_event_callback_rtc_change_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, s1.offset = _U_16siq(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN72, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN81, 28, off, buf) from None
     off += 28
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventRtcChangeMsg
@@ -8386,7 +9642,10 @@ def _enc_remote_domain_event_watchdog_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -8395,9 +9654,9 @@ def _enc_remote_domain_event_watchdog_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16sii[len(b2) & 3](s1.uuid, s1.id, v.action))
+        out.append(_PK6[n3](n3, b2, s1.uuid, s1.id, v.action))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN73, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN82, (s1, v)) from None
 
 
 def _dec_remote_domain_event_watchdog_msg(
@@ -8408,20 +9667,23 @@ def _dec_remote_domain_event_watchdog_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.action = _U_16sii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN74, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN83, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventWatchdogMsg
@@ -8440,22 +9702,21 @@ def _enc_remote_domain_event_callback_watchdog_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16sii[len(b3) & 3](s2.uuid, s2.id, s1.action))
+        out.append(_PK16[n4](v.callbackID, n4, b3, s2.uuid, s2.id, s1.action))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN75, (s2, s1)) from None
+        raise _rt.fail_run(exc, _RUN84, (v, s2, s1)) from None
 
 
 def _dec_remote_domain_event_callback_watchdog_msg(
@@ -8467,20 +9728,23 @@ def _dec_remote_domain_event_callback_watchdog_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, s1.action = _U_16sii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN76, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN85, 24, off, buf) from None
     off += 24
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventWatchdogMsg
@@ -8494,14 +9758,20 @@ def _enc_remote_domain_event_io_error_msg(out: list[bytes], v: RemoteDomainEvent
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.srcPath.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.srcPath.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.srcPath)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -8512,9 +9782,12 @@ def _enc_remote_domain_event_io_error_msg(out: list[bytes], v: RemoteDomainEvent
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN77, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN86, (s1,)) from None
     try:
-        b6 = v.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b6 = v.devAlias.encode()
+        except UnicodeEncodeError:
+            b6 = _rt.lax_encode(v.devAlias)
         n7 = len(b6)
         if n7 > 4194304:
             raise _rt.too_long("string", n7, 4194304)
@@ -8523,11 +9796,11 @@ def _enc_remote_domain_event_io_error_msg(out: list[bytes], v: RemoteDomainEvent
     try:
         out += (b4, _PP_I[len(b4) & 3](n7))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN78, ()) from None
+        raise _rt.fail_run(exc, _RUN87, ()) from None
     try:
         out += (b6, _PP_i[len(b6) & 3](v.action))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN79, (v,)) from None
+        raise _rt.fail_run(exc, _RUN88, (v,)) from None
 
 
 def _dec_remote_domain_event_io_error_msg(
@@ -8538,47 +9811,56 @@ def _dec_remote_domain_event_io_error_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN86, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.srcPath = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.srcPath = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.srcPath = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "srcPath") from None
     try:
         n6 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN87, 4, off, buf) from None
     off += 4
     try:
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
         end7 = off + n6
-        o.devAlias = buf[off:end7].decode("utf-8", "surrogateescape")
-        off = end7 + _PADN[n6 & 3]
+        try:
+            o.devAlias = buf[off:end7].decode()
+        except UnicodeDecodeError:
+            o.devAlias = _rt.lax_utf8(buf, off, end7)
+        off = (end7 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
         o.action = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN79, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN88, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainEventIoErrorMsg
     return o, off
@@ -8596,7 +9878,10 @@ def _enc_remote_domain_event_callback_io_error_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
@@ -8605,9 +9890,12 @@ def _enc_remote_domain_event_callback_io_error_msg(
     try:
         out.append(_P_iI(v.callbackID, n4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        raise _rt.fail_run(exc, _RUN74, (v,)) from None
     try:
-        b5 = s1.srcPath.encode("utf-8", "surrogateescape")
+        try:
+            b5 = s1.srcPath.encode()
+        except UnicodeEncodeError:
+            b5 = _rt.lax_encode(s1.srcPath)
         n6 = len(b5)
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
@@ -8618,9 +9906,12 @@ def _enc_remote_domain_event_callback_io_error_msg(
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
         out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN80, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN89, (s2,)) from None
     try:
-        b7 = s1.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b7 = s1.devAlias.encode()
+        except UnicodeEncodeError:
+            b7 = _rt.lax_encode(s1.devAlias)
         n8 = len(b7)
         if n8 > 4194304:
             raise _rt.too_long("string", n8, 4194304)
@@ -8629,11 +9920,11 @@ def _enc_remote_domain_event_callback_io_error_msg(
     try:
         out += (b5, _PP_I[len(b5) & 3](n8))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN81, ()) from None
+        raise _rt.fail_run(exc, _RUN90, ()) from None
     try:
         out += (b7, _PP_i[len(b7) & 3](s1.action))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN82, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN91, (s1,)) from None
 
 
 def _dec_remote_domain_event_callback_io_error_msg(
@@ -8645,47 +9936,56 @@ def _dec_remote_domain_event_callback_io_error_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, n5 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN89, 24, off, buf) from None
     off += 24
     s2.__class__ = RemoteNonnullDomain
     try:
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
         end6 = off + n5
-        s1.srcPath = buf[off:end6].decode("utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        try:
+            s1.srcPath = buf[off:end6].decode()
+        except UnicodeDecodeError:
+            s1.srcPath = _rt.lax_utf8(buf, off, end6)
+        off = (end6 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.srcPath") from None
     try:
         n7 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
     off += 4
     try:
         if n7 > 4194304:
             raise _rt.too_long("string", n7, 4194304)
         end8 = off + n7
-        s1.devAlias = buf[off:end8].decode("utf-8", "surrogateescape")
-        off = end8 + _PADN[n7 & 3]
+        try:
+            s1.devAlias = buf[off:end8].decode()
+        except UnicodeDecodeError:
+            s1.devAlias = _rt.lax_utf8(buf, off, end8)
+        off = (end8 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.devAlias") from None
     try:
         s1.action = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN82, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN91, 4, off, buf) from None
     off += 4
     s1.__class__ = RemoteDomainEventIoErrorMsg
     o.__class__ = RemoteDomainEventCallbackIoErrorMsg
@@ -8700,14 +10000,20 @@ def _enc_remote_domain_event_io_error_reason_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.srcPath.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.srcPath.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.srcPath)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -8718,9 +10024,12 @@ def _enc_remote_domain_event_io_error_reason_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN77, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN86, (s1,)) from None
     try:
-        b6 = v.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b6 = v.devAlias.encode()
+        except UnicodeEncodeError:
+            b6 = _rt.lax_encode(v.devAlias)
         n7 = len(b6)
         if n7 > 4194304:
             raise _rt.too_long("string", n7, 4194304)
@@ -8729,9 +10038,12 @@ def _enc_remote_domain_event_io_error_reason_msg(
     try:
         out += (b4, _PP_I[len(b4) & 3](n7))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN78, ()) from None
+        raise _rt.fail_run(exc, _RUN87, ()) from None
     try:
-        b8 = v.reason.encode("utf-8", "surrogateescape")
+        try:
+            b8 = v.reason.encode()
+        except UnicodeEncodeError:
+            b8 = _rt.lax_encode(v.reason)
         n9 = len(b8)
         if n9 > 4194304:
             raise _rt.too_long("string", n9, 4194304)
@@ -8740,7 +10052,7 @@ def _enc_remote_domain_event_io_error_reason_msg(
     try:
         out += (b6, _PP_iI[len(b6) & 3](v.action, n9))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN83, (v,)) from None
+        raise _rt.fail_run(exc, _RUN92, (v,)) from None
     out += (b8, _PAD[len(b8) & 3])
 
 
@@ -8752,54 +10064,66 @@ def _dec_remote_domain_event_io_error_reason_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN86, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.srcPath = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.srcPath = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.srcPath = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "srcPath") from None
     try:
         n6 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN87, 4, off, buf) from None
     off += 4
     try:
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
         end7 = off + n6
-        o.devAlias = buf[off:end7].decode("utf-8", "surrogateescape")
-        off = end7 + _PADN[n6 & 3]
+        try:
+            o.devAlias = buf[off:end7].decode()
+        except UnicodeDecodeError:
+            o.devAlias = _rt.lax_utf8(buf, off, end7)
+        off = (end7 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
         o.action, n8 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN83, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN92, 8, off, buf) from None
     off += 8
     try:
         if n8 > 4194304:
             raise _rt.too_long("string", n8, 4194304)
         end9 = off + n8
-        o.reason = buf[off:end9].decode("utf-8", "surrogateescape")
-        off = end9 + _PADN[n8 & 3]
+        try:
+            o.reason = buf[off:end9].decode()
+        except UnicodeDecodeError:
+            o.reason = _rt.lax_utf8(buf, off, end9)
+        off = (end9 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "reason") from None
     o.__class__ = RemoteDomainEventIoErrorReasonMsg
@@ -8818,7 +10142,10 @@ def _enc_remote_domain_event_callback_io_error_reason_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
@@ -8827,9 +10154,12 @@ def _enc_remote_domain_event_callback_io_error_reason_msg(
     try:
         out.append(_P_iI(v.callbackID, n4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        raise _rt.fail_run(exc, _RUN74, (v,)) from None
     try:
-        b5 = s1.srcPath.encode("utf-8", "surrogateescape")
+        try:
+            b5 = s1.srcPath.encode()
+        except UnicodeEncodeError:
+            b5 = _rt.lax_encode(s1.srcPath)
         n6 = len(b5)
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
@@ -8840,9 +10170,12 @@ def _enc_remote_domain_event_callback_io_error_reason_msg(
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
         out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN80, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN89, (s2,)) from None
     try:
-        b7 = s1.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b7 = s1.devAlias.encode()
+        except UnicodeEncodeError:
+            b7 = _rt.lax_encode(s1.devAlias)
         n8 = len(b7)
         if n8 > 4194304:
             raise _rt.too_long("string", n8, 4194304)
@@ -8851,9 +10184,12 @@ def _enc_remote_domain_event_callback_io_error_reason_msg(
     try:
         out += (b5, _PP_I[len(b5) & 3](n8))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN81, ()) from None
+        raise _rt.fail_run(exc, _RUN90, ()) from None
     try:
-        b9 = s1.reason.encode("utf-8", "surrogateescape")
+        try:
+            b9 = s1.reason.encode()
+        except UnicodeEncodeError:
+            b9 = _rt.lax_encode(s1.reason)
         n10 = len(b9)
         if n10 > 4194304:
             raise _rt.too_long("string", n10, 4194304)
@@ -8862,7 +10198,7 @@ def _enc_remote_domain_event_callback_io_error_reason_msg(
     try:
         out += (b7, _PP_iI[len(b7) & 3](s1.action, n10))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN84, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN93, (s1,)) from None
     out += (b9, _PAD[len(b9) & 3])
 
 
@@ -8875,54 +10211,66 @@ def _dec_remote_domain_event_callback_io_error_reason_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, n5 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN89, 24, off, buf) from None
     off += 24
     s2.__class__ = RemoteNonnullDomain
     try:
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
         end6 = off + n5
-        s1.srcPath = buf[off:end6].decode("utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        try:
+            s1.srcPath = buf[off:end6].decode()
+        except UnicodeDecodeError:
+            s1.srcPath = _rt.lax_utf8(buf, off, end6)
+        off = (end6 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.srcPath") from None
     try:
         n7 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
     off += 4
     try:
         if n7 > 4194304:
             raise _rt.too_long("string", n7, 4194304)
         end8 = off + n7
-        s1.devAlias = buf[off:end8].decode("utf-8", "surrogateescape")
-        off = end8 + _PADN[n7 & 3]
+        try:
+            s1.devAlias = buf[off:end8].decode()
+        except UnicodeDecodeError:
+            s1.devAlias = _rt.lax_utf8(buf, off, end8)
+        off = (end8 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.devAlias") from None
     try:
         s1.action, n9 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN84, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN93, 8, off, buf) from None
     off += 8
     try:
         if n9 > 4194304:
             raise _rt.too_long("string", n9, 4194304)
         end10 = off + n9
-        s1.reason = buf[off:end10].decode("utf-8", "surrogateescape")
-        off = end10 + _PADN[n9 & 3]
+        try:
+            s1.reason = buf[off:end10].decode()
+        except UnicodeDecodeError:
+            s1.reason = _rt.lax_utf8(buf, off, end10)
+        off = (end10 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.reason") from None
     s1.__class__ = RemoteDomainEventIoErrorReasonMsg
@@ -8934,28 +10282,29 @@ def _enc_remote_domain_event_graphics_address(
     out: list[bytes], v: RemoteDomainEventGraphicsAddress
 ) -> None:
     try:
-        b1 = v.node.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.node.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.node)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "node") from None
     try:
-        out.append(_P_iI(v.family, n2))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN85, (v,)) from None
-    try:
-        b3 = v.service.encode("utf-8", "surrogateescape")
+        try:
+            b3 = v.service.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(v.service)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "service") from None
     try:
-        out += (b1, _PP_I[len(b1) & 3](n4))
+        out.append(_PK17[n2 << 32 | n4](v.family, n2, b1, n4, b3))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN86, ()) from None
-    out += (b3, _PAD[len(b3) & 3])
+        raise _rt.fail_run(exc, _RUN94, (v,)) from None
 
 
 def _dec_remote_domain_event_graphics_address(
@@ -8965,27 +10314,33 @@ def _dec_remote_domain_event_graphics_address(
     try:
         o.family, n1 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN85, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN95, 8, off, buf) from None
     off += 8
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.node = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.node = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.node = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "node") from None
     try:
         n3 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN86, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN96, 4, off, buf) from None
     off += 4
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        o.service = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            o.service = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            o.service = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "service") from None
     o.__class__ = RemoteDomainEventGraphicsAddress
@@ -8996,24 +10351,29 @@ def _enc_remote_domain_event_graphics_identity(
     out: list[bytes], v: RemoteDomainEventGraphicsIdentity
 ) -> None:
     try:
-        b1 = v.type.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.type.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.type)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     try:
-        b3 = v.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = v.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(v.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
-        out += (_P_I(n2), b1, _PP_I[len(b1) & 3](n4))
+        out.append(_PK18[n2 << 32 | n4](n2, b1, n4, b3))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN2, ()) from None
-    out += (b3, _PAD[len(b3) & 3])
+        raise _rt.fail_run(exc, _RUN97, ()) from None
 
 
 def _dec_remote_domain_event_graphics_identity(
@@ -9023,14 +10383,17 @@ def _dec_remote_domain_event_graphics_identity(
     try:
         n1 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
     off += 4
     try:
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.type = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.type = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.type = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "type") from None
     try:
@@ -9042,8 +10405,11 @@ def _dec_remote_domain_event_graphics_identity(
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        o.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            o.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            o.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     o.__class__ = RemoteDomainEventGraphicsIdentity
@@ -9058,7 +10424,10 @@ def _enc_remote_domain_event_graphics_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b4 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b4 = s1.name.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(s1.name)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -9069,7 +10438,10 @@ def _enc_remote_domain_event_graphics_msg(
     except Exception as exc:
         raise _rt.fail(exc, "local") from None
     try:
-        b6 = s2.node.encode("utf-8", "surrogateescape")
+        try:
+            b6 = s2.node.encode()
+        except UnicodeEncodeError:
+            b6 = _rt.lax_encode(s2.node)
         n7 = len(b6)
         if n7 > 4194304:
             raise _rt.too_long("string", n7, 4194304)
@@ -9080,9 +10452,12 @@ def _enc_remote_domain_event_graphics_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (_P_I(n5), b4, _PP_16siiiI[len(b4) & 3](s1.uuid, s1.id, v.phase, s2.family, n7))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN87, (s1, v, s2)) from None
+        raise _rt.fail_run(exc, _RUN98, (s1, v, s2)) from None
     try:
-        b8 = s2.service.encode("utf-8", "surrogateescape")
+        try:
+            b8 = s2.service.encode()
+        except UnicodeEncodeError:
+            b8 = _rt.lax_encode(s2.service)
         n9 = len(b8)
         if n9 > 4194304:
             raise _rt.too_long("string", n9, 4194304)
@@ -9091,13 +10466,16 @@ def _enc_remote_domain_event_graphics_msg(
     try:
         out += (b6, _PP_I[len(b6) & 3](n9))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN88, ()) from None
+        raise _rt.fail_run(exc, _RUN99, ()) from None
     try:
         s3 = v.remote
     except Exception as exc:
         raise _rt.fail(exc, "remote") from None
     try:
-        b10 = s3.node.encode("utf-8", "surrogateescape")
+        try:
+            b10 = s3.node.encode()
+        except UnicodeEncodeError:
+            b10 = _rt.lax_encode(s3.node)
         n11 = len(b10)
         if n11 > 4194304:
             raise _rt.too_long("string", n11, 4194304)
@@ -9106,9 +10484,12 @@ def _enc_remote_domain_event_graphics_msg(
     try:
         out += (b8, _PP_iI[len(b8) & 3](s3.family, n11))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN89, (s3,)) from None
+        raise _rt.fail_run(exc, _RUN100, (s3,)) from None
     try:
-        b12 = s3.service.encode("utf-8", "surrogateescape")
+        try:
+            b12 = s3.service.encode()
+        except UnicodeEncodeError:
+            b12 = _rt.lax_encode(s3.service)
         n13 = len(b12)
         if n13 > 4194304:
             raise _rt.too_long("string", n13, 4194304)
@@ -9117,9 +10498,12 @@ def _enc_remote_domain_event_graphics_msg(
     try:
         out += (b10, _PP_I[len(b10) & 3](n13))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN90, ()) from None
+        raise _rt.fail_run(exc, _RUN101, ()) from None
     try:
-        b14 = v.authScheme.encode("utf-8", "surrogateescape")
+        try:
+            b14 = v.authScheme.encode()
+        except UnicodeEncodeError:
+            b14 = _rt.lax_encode(v.authScheme)
         n15 = len(b14)
         if n15 > 4194304:
             raise _rt.too_long("string", n15, 4194304)
@@ -9128,7 +10512,7 @@ def _enc_remote_domain_event_graphics_msg(
     try:
         out += (b12, _PP_I[len(b12) & 3](n15))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN91, ()) from None
+        raise _rt.fail_run(exc, _RUN102, ()) from None
     try:
         t16 = v.subject
         n17 = len(t16)
@@ -9139,29 +10523,34 @@ def _enc_remote_domain_event_graphics_msg(
     try:
         out += (b14, _PP_I[len(b14) & 3](n17))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN92, ()) from None
+        raise _rt.fail_run(exc, _RUN103, ()) from None
     try:
         for e18 in t16:
             try:
                 try:
-                    b19 = e18.type.encode("utf-8", "surrogateescape")
+                    try:
+                        b19 = e18.type.encode()
+                    except UnicodeEncodeError:
+                        b19 = _rt.lax_encode(e18.type)
                     n20 = len(b19)
                     if n20 > 4194304:
                         raise _rt.too_long("string", n20, 4194304)
                 except Exception as exc:
                     raise _rt.fail(exc, "type") from None
                 try:
-                    b21 = e18.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b21 = e18.name.encode()
+                    except UnicodeEncodeError:
+                        b21 = _rt.lax_encode(e18.name)
                     n22 = len(b21)
                     if n22 > 4194304:
                         raise _rt.too_long("string", n22, 4194304)
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
                 try:
-                    out += (_P_I(n20), b19, _PP_I[len(b19) & 3](n22))
+                    out.append(_PK18[n20 << 32 | n22](n20, b19, n22, b21))
                 except Exception as exc:
-                    raise _rt.fail_run(exc, _RUN2, ()) from None
-                out += (b21, _PAD[len(b21) & 3])
+                    raise _rt.fail_run(exc, _RUN97, ()) from None
             except Exception as exc:
                 raise _rt.fail(exc, _rt.index_of(t16, e18)) from None
     except Exception as exc:
@@ -9176,42 +10565,51 @@ def _dec_remote_domain_event_graphics_msg(
     try:
         n4 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        s1.name = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            s1.name = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     o.local = s2 = _B_remote_domain_event_graphics_address()
     try:
         s1.uuid, s1.id, o.phase, s2.family, n6 = _U_16siiiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN93, 32, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN104, 32, off, buf) from None
     off += 32
     s1.__class__ = RemoteNonnullDomain
     try:
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
         end7 = off + n6
-        s2.node = buf[off:end7].decode("utf-8", "surrogateescape")
-        off = end7 + _PADN[n6 & 3]
+        try:
+            s2.node = buf[off:end7].decode()
+        except UnicodeDecodeError:
+            s2.node = _rt.lax_utf8(buf, off, end7)
+        off = (end7 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "local.node") from None
     try:
         n8 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN88, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN99, 4, off, buf) from None
     off += 4
     try:
         if n8 > 4194304:
             raise _rt.too_long("string", n8, 4194304)
         end9 = off + n8
-        s2.service = buf[off:end9].decode("utf-8", "surrogateescape")
-        off = end9 + _PADN[n8 & 3]
+        try:
+            s2.service = buf[off:end9].decode()
+        except UnicodeDecodeError:
+            s2.service = _rt.lax_utf8(buf, off, end9)
+        off = (end9 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "local.service") from None
     s2.__class__ = RemoteDomainEventGraphicsAddress
@@ -9219,89 +10617,101 @@ def _dec_remote_domain_event_graphics_msg(
     try:
         s3.family, n10 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN89, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN100, 8, off, buf) from None
     off += 8
     try:
         if n10 > 4194304:
             raise _rt.too_long("string", n10, 4194304)
         end11 = off + n10
-        s3.node = buf[off:end11].decode("utf-8", "surrogateescape")
-        off = end11 + _PADN[n10 & 3]
+        try:
+            s3.node = buf[off:end11].decode()
+        except UnicodeDecodeError:
+            s3.node = _rt.lax_utf8(buf, off, end11)
+        off = (end11 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "remote.node") from None
     try:
         n12 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN101, 4, off, buf) from None
     off += 4
     try:
         if n12 > 4194304:
             raise _rt.too_long("string", n12, 4194304)
         end13 = off + n12
-        s3.service = buf[off:end13].decode("utf-8", "surrogateescape")
-        off = end13 + _PADN[n12 & 3]
+        try:
+            s3.service = buf[off:end13].decode()
+        except UnicodeDecodeError:
+            s3.service = _rt.lax_utf8(buf, off, end13)
+        off = (end13 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "remote.service") from None
     s3.__class__ = RemoteDomainEventGraphicsAddress
     try:
         n14 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN91, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN102, 4, off, buf) from None
     off += 4
     try:
         if n14 > 4194304:
             raise _rt.too_long("string", n14, 4194304)
         end15 = off + n14
-        o.authScheme = buf[off:end15].decode("utf-8", "surrogateescape")
-        off = end15 + _PADN[n14 & 3]
+        try:
+            o.authScheme = buf[off:end15].decode()
+        except UnicodeDecodeError:
+            o.authScheme = _rt.lax_utf8(buf, off, end15)
+        off = (end15 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "authScheme") from None
     try:
         n16 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN92, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN103, 4, off, buf) from None
     off += 4
     try:
         if n16 > 20:
             raise _rt.too_long("array", n16, 20)
         if n16 * 8 > len(buf) - off:
             raise _rt.truncated(n16 * 8, off, buf)
-        lst17 = []
-        append18 = lst17.append
-        for i19 in range(n16):
+        lst17 = _rt.instances(_B_remote_domain_event_graphics_identity, n16)
+        text18 = buf.decode("latin-1") if n16 else ""
+        for s19 in lst17:
             try:
-                s21 = _B_remote_domain_event_graphics_identity()
                 try:
-                    n22 = _U_I(buf, off)[0]
+                    n20 = _U_I(buf, off)[0]
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
                 off += 4
                 try:
-                    if n22 > 4194304:
-                        raise _rt.too_long("string", n22, 4194304)
-                    end23 = off + n22
-                    s21.type = buf[off:end23].decode("utf-8", "surrogateescape")
-                    off = end23 + _PADN[n22 & 3]
+                    if n20 > 4194304:
+                        raise _rt.too_long("string", n20, 4194304)
+                    end21 = off + n20
+                    t22 = text18[off:end21]
+                    if not t22.isascii():
+                        t22 = _rt.lax_utf8(buf, off, end21)
+                    s19.type = t22
+                    off = (end21 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "type") from None
                 try:
-                    n24 = _U_I(buf, off)[0]
+                    n23 = _U_I(buf, off)[0]
                 except Exception as exc:
                     raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
                 off += 4
                 try:
-                    if n24 > 4194304:
-                        raise _rt.too_long("string", n24, 4194304)
-                    end25 = off + n24
-                    s21.name = buf[off:end25].decode("utf-8", "surrogateescape")
-                    off = end25 + _PADN[n24 & 3]
+                    if n23 > 4194304:
+                        raise _rt.too_long("string", n23, 4194304)
+                    end24 = off + n23
+                    t25 = text18[off:end24]
+                    if not t25.isascii():
+                        t25 = _rt.lax_utf8(buf, off, end24)
+                    s19.name = t25
+                    off = (end24 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
-                s21.__class__ = RemoteDomainEventGraphicsIdentity
-                e20 = s21
+                s19.__class__ = RemoteDomainEventGraphicsIdentity
             except Exception as exc:
-                raise _rt.fail(exc, i19) from None
-            append18(e20)
+                raise _rt.fail(exc, _rt.index_of(lst17, s19)) from None
         o.subject = lst17
     except Exception as exc:
         raise _rt.fail(exc, "subject") from None
@@ -9321,7 +10731,10 @@ def _enc_remote_domain_event_callback_graphics_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b5 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b5 = s2.name.encode()
+        except UnicodeEncodeError:
+            b5 = _rt.lax_encode(s2.name)
         n6 = len(b5)
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
@@ -9330,13 +10743,16 @@ def _enc_remote_domain_event_callback_graphics_msg(
     try:
         out.append(_P_iI(v.callbackID, n6))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        raise _rt.fail_run(exc, _RUN74, (v,)) from None
     try:
         s3 = s1.local
     except Exception as exc:
         raise _rt.fail(exc, "msg.local") from None
     try:
-        b7 = s3.node.encode("utf-8", "surrogateescape")
+        try:
+            b7 = s3.node.encode()
+        except UnicodeEncodeError:
+            b7 = _rt.lax_encode(s3.node)
         n8 = len(b7)
         if n8 > 4194304:
             raise _rt.too_long("string", n8, 4194304)
@@ -9347,9 +10763,12 @@ def _enc_remote_domain_event_callback_graphics_msg(
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
         out += (b5, _PP_16siiiI[len(b5) & 3](s2.uuid, s2.id, s1.phase, s3.family, n8))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN94, (s2, s1, s3)) from None
+        raise _rt.fail_run(exc, _RUN105, (s2, s1, s3)) from None
     try:
-        b9 = s3.service.encode("utf-8", "surrogateescape")
+        try:
+            b9 = s3.service.encode()
+        except UnicodeEncodeError:
+            b9 = _rt.lax_encode(s3.service)
         n10 = len(b9)
         if n10 > 4194304:
             raise _rt.too_long("string", n10, 4194304)
@@ -9358,13 +10777,16 @@ def _enc_remote_domain_event_callback_graphics_msg(
     try:
         out += (b7, _PP_I[len(b7) & 3](n10))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN95, ()) from None
+        raise _rt.fail_run(exc, _RUN106, ()) from None
     try:
         s4 = s1.remote
     except Exception as exc:
         raise _rt.fail(exc, "msg.remote") from None
     try:
-        b11 = s4.node.encode("utf-8", "surrogateescape")
+        try:
+            b11 = s4.node.encode()
+        except UnicodeEncodeError:
+            b11 = _rt.lax_encode(s4.node)
         n12 = len(b11)
         if n12 > 4194304:
             raise _rt.too_long("string", n12, 4194304)
@@ -9373,9 +10795,12 @@ def _enc_remote_domain_event_callback_graphics_msg(
     try:
         out += (b9, _PP_iI[len(b9) & 3](s4.family, n12))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN96, (s4,)) from None
+        raise _rt.fail_run(exc, _RUN107, (s4,)) from None
     try:
-        b13 = s4.service.encode("utf-8", "surrogateescape")
+        try:
+            b13 = s4.service.encode()
+        except UnicodeEncodeError:
+            b13 = _rt.lax_encode(s4.service)
         n14 = len(b13)
         if n14 > 4194304:
             raise _rt.too_long("string", n14, 4194304)
@@ -9384,9 +10809,12 @@ def _enc_remote_domain_event_callback_graphics_msg(
     try:
         out += (b11, _PP_I[len(b11) & 3](n14))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN97, ()) from None
+        raise _rt.fail_run(exc, _RUN108, ()) from None
     try:
-        b15 = s1.authScheme.encode("utf-8", "surrogateescape")
+        try:
+            b15 = s1.authScheme.encode()
+        except UnicodeEncodeError:
+            b15 = _rt.lax_encode(s1.authScheme)
         n16 = len(b15)
         if n16 > 4194304:
             raise _rt.too_long("string", n16, 4194304)
@@ -9395,7 +10823,7 @@ def _enc_remote_domain_event_callback_graphics_msg(
     try:
         out += (b13, _PP_I[len(b13) & 3](n16))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN98, ()) from None
+        raise _rt.fail_run(exc, _RUN109, ()) from None
     try:
         t17 = s1.subject
         n18 = len(t17)
@@ -9406,29 +10834,34 @@ def _enc_remote_domain_event_callback_graphics_msg(
     try:
         out += (b15, _PP_I[len(b15) & 3](n18))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN99, ()) from None
+        raise _rt.fail_run(exc, _RUN110, ()) from None
     try:
         for e19 in t17:
             try:
                 try:
-                    b20 = e19.type.encode("utf-8", "surrogateescape")
+                    try:
+                        b20 = e19.type.encode()
+                    except UnicodeEncodeError:
+                        b20 = _rt.lax_encode(e19.type)
                     n21 = len(b20)
                     if n21 > 4194304:
                         raise _rt.too_long("string", n21, 4194304)
                 except Exception as exc:
                     raise _rt.fail(exc, "type") from None
                 try:
-                    b22 = e19.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b22 = e19.name.encode()
+                    except UnicodeEncodeError:
+                        b22 = _rt.lax_encode(e19.name)
                     n23 = len(b22)
                     if n23 > 4194304:
                         raise _rt.too_long("string", n23, 4194304)
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
                 try:
-                    out += (_P_I(n21), b20, _PP_I[len(b20) & 3](n23))
+                    out.append(_PK18[n21 << 32 | n23](n21, b20, n23, b22))
                 except Exception as exc:
-                    raise _rt.fail_run(exc, _RUN2, ()) from None
-                out += (b22, _PAD[len(b22) & 3])
+                    raise _rt.fail_run(exc, _RUN97, ()) from None
             except Exception as exc:
                 raise _rt.fail(exc, _rt.index_of(t17, e19)) from None
     except Exception as exc:
@@ -9444,42 +10877,51 @@ def _dec_remote_domain_event_callback_graphics_msg(
     try:
         o.callbackID, n5 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
         end6 = off + n5
-        s2.name = buf[off:end6].decode("utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        try:
+            s2.name = buf[off:end6].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end6)
+        off = (end6 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     s1.local = s3 = _B_remote_domain_event_graphics_address()
     try:
         s2.uuid, s2.id, s1.phase, s3.family, n7 = _U_16siiiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN100, 32, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN111, 32, off, buf) from None
     off += 32
     s2.__class__ = RemoteNonnullDomain
     try:
         if n7 > 4194304:
             raise _rt.too_long("string", n7, 4194304)
         end8 = off + n7
-        s3.node = buf[off:end8].decode("utf-8", "surrogateescape")
-        off = end8 + _PADN[n7 & 3]
+        try:
+            s3.node = buf[off:end8].decode()
+        except UnicodeDecodeError:
+            s3.node = _rt.lax_utf8(buf, off, end8)
+        off = (end8 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.local.node") from None
     try:
         n9 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN95, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN106, 4, off, buf) from None
     off += 4
     try:
         if n9 > 4194304:
             raise _rt.too_long("string", n9, 4194304)
         end10 = off + n9
-        s3.service = buf[off:end10].decode("utf-8", "surrogateescape")
-        off = end10 + _PADN[n9 & 3]
+        try:
+            s3.service = buf[off:end10].decode()
+        except UnicodeDecodeError:
+            s3.service = _rt.lax_utf8(buf, off, end10)
+        off = (end10 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.local.service") from None
     s3.__class__ = RemoteDomainEventGraphicsAddress
@@ -9487,89 +10929,101 @@ def _dec_remote_domain_event_callback_graphics_msg(
     try:
         s4.family, n11 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN96, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN107, 8, off, buf) from None
     off += 8
     try:
         if n11 > 4194304:
             raise _rt.too_long("string", n11, 4194304)
         end12 = off + n11
-        s4.node = buf[off:end12].decode("utf-8", "surrogateescape")
-        off = end12 + _PADN[n11 & 3]
+        try:
+            s4.node = buf[off:end12].decode()
+        except UnicodeDecodeError:
+            s4.node = _rt.lax_utf8(buf, off, end12)
+        off = (end12 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.remote.node") from None
     try:
         n13 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN97, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN108, 4, off, buf) from None
     off += 4
     try:
         if n13 > 4194304:
             raise _rt.too_long("string", n13, 4194304)
         end14 = off + n13
-        s4.service = buf[off:end14].decode("utf-8", "surrogateescape")
-        off = end14 + _PADN[n13 & 3]
+        try:
+            s4.service = buf[off:end14].decode()
+        except UnicodeDecodeError:
+            s4.service = _rt.lax_utf8(buf, off, end14)
+        off = (end14 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.remote.service") from None
     s4.__class__ = RemoteDomainEventGraphicsAddress
     try:
         n15 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN98, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN109, 4, off, buf) from None
     off += 4
     try:
         if n15 > 4194304:
             raise _rt.too_long("string", n15, 4194304)
         end16 = off + n15
-        s1.authScheme = buf[off:end16].decode("utf-8", "surrogateescape")
-        off = end16 + _PADN[n15 & 3]
+        try:
+            s1.authScheme = buf[off:end16].decode()
+        except UnicodeDecodeError:
+            s1.authScheme = _rt.lax_utf8(buf, off, end16)
+        off = (end16 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.authScheme") from None
     try:
         n17 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN99, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
     off += 4
     try:
         if n17 > 20:
             raise _rt.too_long("array", n17, 20)
         if n17 * 8 > len(buf) - off:
             raise _rt.truncated(n17 * 8, off, buf)
-        lst18 = []
-        append19 = lst18.append
-        for i20 in range(n17):
+        lst18 = _rt.instances(_B_remote_domain_event_graphics_identity, n17)
+        text19 = buf.decode("latin-1") if n17 else ""
+        for s20 in lst18:
             try:
-                s22 = _B_remote_domain_event_graphics_identity()
                 try:
-                    n23 = _U_I(buf, off)[0]
+                    n21 = _U_I(buf, off)[0]
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
                 off += 4
                 try:
-                    if n23 > 4194304:
-                        raise _rt.too_long("string", n23, 4194304)
-                    end24 = off + n23
-                    s22.type = buf[off:end24].decode("utf-8", "surrogateescape")
-                    off = end24 + _PADN[n23 & 3]
+                    if n21 > 4194304:
+                        raise _rt.too_long("string", n21, 4194304)
+                    end22 = off + n21
+                    t23 = text19[off:end22]
+                    if not t23.isascii():
+                        t23 = _rt.lax_utf8(buf, off, end22)
+                    s20.type = t23
+                    off = (end22 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "type") from None
                 try:
-                    n25 = _U_I(buf, off)[0]
+                    n24 = _U_I(buf, off)[0]
                 except Exception as exc:
                     raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
                 off += 4
                 try:
-                    if n25 > 4194304:
-                        raise _rt.too_long("string", n25, 4194304)
-                    end26 = off + n25
-                    s22.name = buf[off:end26].decode("utf-8", "surrogateescape")
-                    off = end26 + _PADN[n25 & 3]
+                    if n24 > 4194304:
+                        raise _rt.too_long("string", n24, 4194304)
+                    end25 = off + n24
+                    t26 = text19[off:end25]
+                    if not t26.isascii():
+                        t26 = _rt.lax_utf8(buf, off, end25)
+                    s20.name = t26
+                    off = (end25 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
-                s22.__class__ = RemoteDomainEventGraphicsIdentity
-                e21 = s22
+                s20.__class__ = RemoteDomainEventGraphicsIdentity
             except Exception as exc:
-                raise _rt.fail(exc, i20) from None
-            append19(e21)
+                raise _rt.fail(exc, _rt.index_of(lst18, s20)) from None
         s1.subject = lst18
     except Exception as exc:
         raise _rt.fail(exc, "msg.subject") from None
@@ -9586,14 +11040,20 @@ def _enc_remote_domain_event_block_job_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.path.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.path.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.path)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -9602,13 +11062,9 @@ def _enc_remote_domain_event_block_job_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK19[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4, v.type, v.status))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN101, (s1,)) from None
-    try:
-        out += (b4, _PP_ii[len(b4) & 3](v.type, v.status))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN102, (v,)) from None
+        raise _rt.fail_run(exc, _RUN112, (s1, v)) from None
 
 
 def _dec_remote_domain_event_block_job_msg(
@@ -9619,34 +11075,40 @@ def _dec_remote_domain_event_block_job_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN101, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN113, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.path = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.path = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.path = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "path") from None
     try:
         o.type, o.status = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN114, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventBlockJobMsg
     return o, off
@@ -9664,18 +11126,20 @@ def _enc_remote_domain_event_callback_block_job_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
-        b5 = s1.path.encode("utf-8", "surrogateescape")
+        try:
+            b5 = s1.path.encode()
+        except UnicodeEncodeError:
+            b5 = _rt.lax_encode(s1.path)
         n6 = len(b5)
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
@@ -9684,13 +11148,11 @@ def _enc_remote_domain_event_callback_block_job_msg(
     try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+        out.append(
+            _PK20[n4 << 32 | n6](v.callbackID, n4, b3, s2.uuid, s2.id, n6, b5, s1.type, s1.status)
+        )
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN103, (s2,)) from None
-    try:
-        out += (b5, _PP_ii[len(b5) & 3](s1.type, s1.status))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN104, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN115, (v, s2, s1)) from None
 
 
 def _dec_remote_domain_event_callback_block_job_msg(
@@ -9702,34 +11164,40 @@ def _dec_remote_domain_event_callback_block_job_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, n5 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN103, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN116, 24, off, buf) from None
     off += 24
     s2.__class__ = RemoteNonnullDomain
     try:
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
         end6 = off + n5
-        s1.path = buf[off:end6].decode("utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        try:
+            s1.path = buf[off:end6].decode()
+        except UnicodeDecodeError:
+            s1.path = _rt.lax_utf8(buf, off, end6)
+        off = (end6 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.path") from None
     try:
         s1.type, s1.status = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN104, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN117, 8, off, buf) from None
     off += 8
     s1.__class__ = RemoteDomainEventBlockJobMsg
     o.__class__ = RemoteDomainEventCallbackBlockJobMsg
@@ -9744,7 +11212,10 @@ def _enc_remote_domain_event_disk_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -9759,10 +11230,13 @@ def _enc_remote_domain_event_disk_change_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, t4 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN105, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN118, (s1,)) from None
     try:
         if t4 is not None:
-            b5 = t4.encode("utf-8", "surrogateescape")
+            try:
+                b5 = t4.encode()
+            except UnicodeEncodeError:
+                b5 = _rt.lax_encode(t4)
             n6 = len(b5)
             if n6 > 4194304:
                 raise _rt.too_long("string", n6, 4194304)
@@ -9777,10 +11251,13 @@ def _enc_remote_domain_event_disk_change_msg(
     try:
         out.append(_P_I(t7 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN106, ()) from None
+        raise _rt.fail_run(exc, _RUN119, ()) from None
     try:
         if t7 is not None:
-            b8 = t7.encode("utf-8", "surrogateescape")
+            try:
+                b8 = t7.encode()
+            except UnicodeEncodeError:
+                b8 = _rt.lax_encode(t7)
             n9 = len(b8)
             if n9 > 4194304:
                 raise _rt.too_long("string", n9, 4194304)
@@ -9789,7 +11266,10 @@ def _enc_remote_domain_event_disk_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "newSrcPath") from None
     try:
-        b10 = v.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b10 = v.devAlias.encode()
+        except UnicodeEncodeError:
+            b10 = _rt.lax_encode(v.devAlias)
         n11 = len(b10)
         if n11 > 4194304:
             raise _rt.too_long("string", n11, 4194304)
@@ -9798,7 +11278,7 @@ def _enc_remote_domain_event_disk_change_msg(
     try:
         out += (_P_I(n11), b10, _PP_i[len(b10) & 3](v.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN107, (v,)) from None
+        raise _rt.fail_run(exc, _RUN120, (v,)) from None
 
 
 def _dec_remote_domain_event_disk_change_msg(
@@ -9809,20 +11289,23 @@ def _dec_remote_domain_event_disk_change_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN105, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN118, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
@@ -9834,8 +11317,11 @@ def _dec_remote_domain_event_disk_change_msg(
             if n5 > 4194304:
                 raise _rt.too_long("string", n5, 4194304)
             end6 = off + n5
-            o.oldSrcPath = buf[off:end6].decode("utf-8", "surrogateescape")
-            off = end6 + _PADN[n5 & 3]
+            try:
+                o.oldSrcPath = buf[off:end6].decode()
+            except UnicodeDecodeError:
+                o.oldSrcPath = _rt.lax_utf8(buf, off, end6)
+            off = (end6 + 3) & -4
         else:
             raise _rt.bad_flag(n4)
     except Exception as exc:
@@ -9843,7 +11329,7 @@ def _dec_remote_domain_event_disk_change_msg(
     try:
         n7 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN106, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN119, 4, off, buf) from None
     off += 4
     try:
         if n7 == 0:
@@ -9854,8 +11340,11 @@ def _dec_remote_domain_event_disk_change_msg(
             if n8 > 4194304:
                 raise _rt.too_long("string", n8, 4194304)
             end9 = off + n8
-            o.newSrcPath = buf[off:end9].decode("utf-8", "surrogateescape")
-            off = end9 + _PADN[n8 & 3]
+            try:
+                o.newSrcPath = buf[off:end9].decode()
+            except UnicodeDecodeError:
+                o.newSrcPath = _rt.lax_utf8(buf, off, end9)
+            off = (end9 + 3) & -4
         else:
             raise _rt.bad_flag(n7)
     except Exception as exc:
@@ -9863,20 +11352,23 @@ def _dec_remote_domain_event_disk_change_msg(
     try:
         n10 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN87, 4, off, buf) from None
     off += 4
     try:
         if n10 > 4194304:
             raise _rt.too_long("string", n10, 4194304)
         end11 = off + n10
-        o.devAlias = buf[off:end11].decode("utf-8", "surrogateescape")
-        off = end11 + _PADN[n10 & 3]
+        try:
+            o.devAlias = buf[off:end11].decode()
+        except UnicodeDecodeError:
+            o.devAlias = _rt.lax_utf8(buf, off, end11)
+        off = (end11 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
         o.reason = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN120, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainEventDiskChangeMsg
     return o, off
@@ -9894,7 +11386,10 @@ def _enc_remote_domain_event_callback_disk_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
@@ -9903,7 +11398,7 @@ def _enc_remote_domain_event_callback_disk_change_msg(
     try:
         out.append(_P_iI(v.callbackID, n4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
+        raise _rt.fail_run(exc, _RUN74, (v,)) from None
     try:
         t5 = s1.oldSrcPath
     except Exception as exc:
@@ -9913,10 +11408,13 @@ def _enc_remote_domain_event_callback_disk_change_msg(
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
         out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, t5 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN108, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN121, (s2,)) from None
     try:
         if t5 is not None:
-            b6 = t5.encode("utf-8", "surrogateescape")
+            try:
+                b6 = t5.encode()
+            except UnicodeEncodeError:
+                b6 = _rt.lax_encode(t5)
             n7 = len(b6)
             if n7 > 4194304:
                 raise _rt.too_long("string", n7, 4194304)
@@ -9931,10 +11429,13 @@ def _enc_remote_domain_event_callback_disk_change_msg(
     try:
         out.append(_P_I(t8 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN109, ()) from None
+        raise _rt.fail_run(exc, _RUN122, ()) from None
     try:
         if t8 is not None:
-            b9 = t8.encode("utf-8", "surrogateescape")
+            try:
+                b9 = t8.encode()
+            except UnicodeEncodeError:
+                b9 = _rt.lax_encode(t8)
             n10 = len(b9)
             if n10 > 4194304:
                 raise _rt.too_long("string", n10, 4194304)
@@ -9943,7 +11444,10 @@ def _enc_remote_domain_event_callback_disk_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.newSrcPath") from None
     try:
-        b11 = s1.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b11 = s1.devAlias.encode()
+        except UnicodeEncodeError:
+            b11 = _rt.lax_encode(s1.devAlias)
         n12 = len(b11)
         if n12 > 4194304:
             raise _rt.too_long("string", n12, 4194304)
@@ -9952,7 +11456,7 @@ def _enc_remote_domain_event_callback_disk_change_msg(
     try:
         out += (_P_I(n12), b11, _PP_i[len(b11) & 3](s1.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN110, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN123, (s1,)) from None
 
 
 def _dec_remote_domain_event_callback_disk_change_msg(
@@ -9964,20 +11468,23 @@ def _dec_remote_domain_event_callback_disk_change_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, n5 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN108, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN121, 24, off, buf) from None
     off += 24
     s2.__class__ = RemoteNonnullDomain
     try:
@@ -9989,8 +11496,11 @@ def _dec_remote_domain_event_callback_disk_change_msg(
             if n6 > 4194304:
                 raise _rt.too_long("string", n6, 4194304)
             end7 = off + n6
-            s1.oldSrcPath = buf[off:end7].decode("utf-8", "surrogateescape")
-            off = end7 + _PADN[n6 & 3]
+            try:
+                s1.oldSrcPath = buf[off:end7].decode()
+            except UnicodeDecodeError:
+                s1.oldSrcPath = _rt.lax_utf8(buf, off, end7)
+            off = (end7 + 3) & -4
         else:
             raise _rt.bad_flag(n5)
     except Exception as exc:
@@ -9998,7 +11508,7 @@ def _dec_remote_domain_event_callback_disk_change_msg(
     try:
         n8 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN109, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN122, 4, off, buf) from None
     off += 4
     try:
         if n8 == 0:
@@ -10009,8 +11519,11 @@ def _dec_remote_domain_event_callback_disk_change_msg(
             if n9 > 4194304:
                 raise _rt.too_long("string", n9, 4194304)
             end10 = off + n9
-            s1.newSrcPath = buf[off:end10].decode("utf-8", "surrogateescape")
-            off = end10 + _PADN[n9 & 3]
+            try:
+                s1.newSrcPath = buf[off:end10].decode()
+            except UnicodeDecodeError:
+                s1.newSrcPath = _rt.lax_utf8(buf, off, end10)
+            off = (end10 + 3) & -4
         else:
             raise _rt.bad_flag(n8)
     except Exception as exc:
@@ -10018,20 +11531,23 @@ def _dec_remote_domain_event_callback_disk_change_msg(
     try:
         n11 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
     off += 4
     try:
         if n11 > 4194304:
             raise _rt.too_long("string", n11, 4194304)
         end12 = off + n11
-        s1.devAlias = buf[off:end12].decode("utf-8", "surrogateescape")
-        off = end12 + _PADN[n11 & 3]
+        try:
+            s1.devAlias = buf[off:end12].decode()
+        except UnicodeDecodeError:
+            s1.devAlias = _rt.lax_utf8(buf, off, end12)
+        off = (end12 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.devAlias") from None
     try:
         s1.reason = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN123, 4, off, buf) from None
     off += 4
     s1.__class__ = RemoteDomainEventDiskChangeMsg
     o.__class__ = RemoteDomainEventCallbackDiskChangeMsg
@@ -10046,14 +11562,20 @@ def _enc_remote_domain_event_tray_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.devAlias.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.devAlias)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -10062,13 +11584,9 @@ def _enc_remote_domain_event_tray_change_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK21[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4, v.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
-    try:
-        out += (b4, _PP_i[len(b4) & 3](v.reason))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN107, (v,)) from None
+        raise _rt.fail_run(exc, _RUN124, (s1, v)) from None
 
 
 def _dec_remote_domain_event_tray_change_msg(
@@ -10079,34 +11597,40 @@ def _dec_remote_domain_event_tray_change_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.devAlias = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.devAlias = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     try:
         o.reason = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN120, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteDomainEventTrayChangeMsg
     return o, off
@@ -10124,18 +11648,20 @@ def _enc_remote_domain_event_callback_tray_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
-        b5 = s1.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b5 = s1.devAlias.encode()
+        except UnicodeEncodeError:
+            b5 = _rt.lax_encode(s1.devAlias)
         n6 = len(b5)
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
@@ -10144,13 +11670,9 @@ def _enc_remote_domain_event_callback_tray_change_msg(
     try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+        out.append(_PK22[n4 << 32 | n6](v.callbackID, n4, b3, s2.uuid, s2.id, n6, b5, s1.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN112, (s2,)) from None
-    try:
-        out += (b5, _PP_i[len(b5) & 3](s1.reason))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN110, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN126, (v, s2, s1)) from None
 
 
 def _dec_remote_domain_event_callback_tray_change_msg(
@@ -10162,34 +11684,40 @@ def _dec_remote_domain_event_callback_tray_change_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, n5 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
     off += 24
     s2.__class__ = RemoteNonnullDomain
     try:
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
         end6 = off + n5
-        s1.devAlias = buf[off:end6].decode("utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        try:
+            s1.devAlias = buf[off:end6].decode()
+        except UnicodeDecodeError:
+            s1.devAlias = _rt.lax_utf8(buf, off, end6)
+        off = (end6 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.devAlias") from None
     try:
         s1.reason = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN123, 4, off, buf) from None
     off += 4
     s1.__class__ = RemoteDomainEventTrayChangeMsg
     o.__class__ = RemoteDomainEventCallbackTrayChangeMsg
@@ -10204,7 +11732,10 @@ def _enc_remote_domain_event_pmwakeup_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -10213,9 +11744,9 @@ def _enc_remote_domain_event_pmwakeup_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_event_pmwakeup_msg(
@@ -10226,20 +11757,23 @@ def _dec_remote_domain_event_pmwakeup_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventPmwakeupMsg
@@ -10258,22 +11792,21 @@ def _enc_remote_domain_event_callback_pmwakeup_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iiI(v.callbackID, v.reason, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN113, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+        out.append(_PK23[n4](v.callbackID, v.reason, n4, b3, s2.uuid, s2.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN128, (v, s2)) from None
 
 
 def _dec_remote_domain_event_callback_pmwakeup_msg(
@@ -10285,20 +11818,23 @@ def _dec_remote_domain_event_callback_pmwakeup_msg(
     try:
         o.callbackID, o.reason, n3 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN129, 12, off, buf) from None
     off += 12
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
     off += 20
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventPmwakeupMsg
@@ -10314,7 +11850,10 @@ def _enc_remote_domain_event_pmsuspend_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -10323,9 +11862,9 @@ def _enc_remote_domain_event_pmsuspend_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_event_pmsuspend_msg(
@@ -10336,20 +11875,23 @@ def _dec_remote_domain_event_pmsuspend_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventPmsuspendMsg
@@ -10368,22 +11910,21 @@ def _enc_remote_domain_event_callback_pmsuspend_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iiI(v.callbackID, v.reason, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN113, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+        out.append(_PK23[n4](v.callbackID, v.reason, n4, b3, s2.uuid, s2.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN128, (v, s2)) from None
 
 
 def _dec_remote_domain_event_callback_pmsuspend_msg(
@@ -10395,20 +11936,23 @@ def _dec_remote_domain_event_callback_pmsuspend_msg(
     try:
         o.callbackID, o.reason, n3 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN129, 12, off, buf) from None
     off += 12
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
     off += 20
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventPmsuspendMsg
@@ -10424,7 +11968,10 @@ def _enc_remote_domain_event_balloon_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -10433,9 +11980,9 @@ def _enc_remote_domain_event_balloon_change_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siQ[len(b2) & 3](s1.uuid, s1.id, v.actual))
+        out.append(_PK9[n3](n3, b2, s1.uuid, s1.id, v.actual))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN114, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN130, (s1, v)) from None
 
 
 def _dec_remote_domain_event_balloon_change_msg(
@@ -10446,20 +11993,23 @@ def _dec_remote_domain_event_balloon_change_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.actual = _U_16siQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN115, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN131, 28, off, buf) from None
     off += 28
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventBalloonChangeMsg
@@ -10478,22 +12028,21 @@ def _enc_remote_domain_event_callback_balloon_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16siQ[len(b3) & 3](s2.uuid, s2.id, s1.actual))
+        out.append(_PK24[n4](v.callbackID, n4, b3, s2.uuid, s2.id, s1.actual))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN116, (s2, s1)) from None
+        raise _rt.fail_run(exc, _RUN132, (v, s2, s1)) from None
 
 
 def _dec_remote_domain_event_callback_balloon_change_msg(
@@ -10505,20 +12054,23 @@ def _dec_remote_domain_event_callback_balloon_change_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, s1.actual = _U_16siQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN117, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN133, 28, off, buf) from None
     off += 28
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventBalloonChangeMsg
@@ -10534,7 +12086,10 @@ def _enc_remote_domain_event_pmsuspend_disk_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -10543,9 +12098,9 @@ def _enc_remote_domain_event_pmsuspend_disk_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_event_pmsuspend_disk_msg(
@@ -10556,20 +12111,23 @@ def _dec_remote_domain_event_pmsuspend_disk_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventPmsuspendDiskMsg
@@ -10588,22 +12146,21 @@ def _enc_remote_domain_event_callback_pmsuspend_disk_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iiI(v.callbackID, v.reason, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN113, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+        out.append(_PK23[n4](v.callbackID, v.reason, n4, b3, s2.uuid, s2.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN128, (v, s2)) from None
 
 
 def _dec_remote_domain_event_callback_pmsuspend_disk_msg(
@@ -10615,20 +12172,23 @@ def _dec_remote_domain_event_callback_pmsuspend_disk_msg(
     try:
         o.callbackID, o.reason, n3 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN129, 12, off, buf) from None
     off += 12
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
     off += 20
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventPmsuspendDiskMsg
@@ -10644,7 +12204,10 @@ def _enc_remote_domain_event_control_error_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -10653,9 +12216,9 @@ def _enc_remote_domain_event_control_error_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16si[len(b2) & 3](s1.uuid, s1.id))
+        out.append(_PK1[n3](n3, b2, s1.uuid, s1.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN35, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN37, (s1,)) from None
 
 
 def _dec_remote_domain_event_control_error_msg(
@@ -10666,20 +12229,23 @@ def _dec_remote_domain_event_control_error_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
     off += 20
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventControlErrorMsg
@@ -10698,22 +12264,21 @@ def _enc_remote_domain_event_callback_control_error_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16si[len(b3) & 3](s2.uuid, s2.id))
+        out.append(_PK13[n4](v.callbackID, n4, b3, s2.uuid, s2.id))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN68, (s2,)) from None
+        raise _rt.fail_run(exc, _RUN76, (v, s2)) from None
 
 
 def _dec_remote_domain_event_callback_control_error_msg(
@@ -10725,20 +12290,23 @@ def _dec_remote_domain_event_callback_control_error_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
     off += 20
     s2.__class__ = RemoteNonnullDomain
     s1.__class__ = RemoteDomainEventControlErrorMsg
@@ -10754,14 +12322,20 @@ def _enc_remote_domain_event_device_removed_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.devAlias.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.devAlias)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -10770,10 +12344,9 @@ def _enc_remote_domain_event_device_removed_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (_P_I(n3), b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK7[n3 << 32 | n5](n3, b2, s1.uuid, s1.id, n5, b4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
-    out += (b4, _PAD[len(b4) & 3])
+        raise _rt.fail_run(exc, _RUN134, (s1,)) from None
 
 
 def _dec_remote_domain_event_device_removed_msg(
@@ -10784,28 +12357,34 @@ def _dec_remote_domain_event_device_removed_msg(
     try:
         n2 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
     off += 4
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.devAlias = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.devAlias = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     o.__class__ = RemoteDomainEventDeviceRemovedMsg
@@ -10824,18 +12403,20 @@ def _enc_remote_domain_event_callback_device_removed_msg(
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom") from None
     try:
-        b3 = s2.name.encode("utf-8", "surrogateescape")
+        try:
+            b3 = s2.name.encode()
+        except UnicodeEncodeError:
+            b3 = _rt.lax_encode(s2.name)
         n4 = len(b3)
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n4))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN65, (v,)) from None
-    try:
-        b5 = s1.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b5 = s1.devAlias.encode()
+        except UnicodeEncodeError:
+            b5 = _rt.lax_encode(s1.devAlias)
         n6 = len(b5)
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
@@ -10844,10 +12425,9 @@ def _enc_remote_domain_event_callback_device_removed_msg(
     try:
         if len(s2.uuid) != 16:
             raise _rt.wrong_length(s2.uuid, 16, "msg.dom.uuid")
-        out += (b3, _PP_16siI[len(b3) & 3](s2.uuid, s2.id, n6))
+        out.append(_PK25[n4 << 32 | n6](v.callbackID, n4, b3, s2.uuid, s2.id, n6, b5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN112, (s2,)) from None
-    out += (b5, _PAD[len(b5) & 3])
+        raise _rt.fail_run(exc, _RUN135, (v, s2)) from None
 
 
 def _dec_remote_domain_event_callback_device_removed_msg(
@@ -10859,28 +12439,34 @@ def _dec_remote_domain_event_callback_device_removed_msg(
     try:
         o.callbackID, n3 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
     off += 8
     try:
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
         end4 = off + n3
-        s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-        off = end4 + _PADN[n3 & 3]
+        try:
+            s2.name = buf[off:end4].decode()
+        except UnicodeDecodeError:
+            s2.name = _rt.lax_utf8(buf, off, end4)
+        off = (end4 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.dom.name") from None
     try:
         s2.uuid, s2.id, n5 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
     off += 24
     s2.__class__ = RemoteNonnullDomain
     try:
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
         end6 = off + n5
-        s1.devAlias = buf[off:end6].decode("utf-8", "surrogateescape")
-        off = end6 + _PADN[n5 & 3]
+        try:
+            s1.devAlias = buf[off:end6].decode()
+        except UnicodeDecodeError:
+            s1.devAlias = _rt.lax_utf8(buf, off, end6)
+        off = (end6 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "msg.devAlias") from None
     s1.__class__ = RemoteDomainEventDeviceRemovedMsg
@@ -10896,18 +12482,20 @@ def _enc_remote_domain_event_block_job_2_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
-        b4 = v.dst.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.dst.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.dst)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -10916,13 +12504,11 @@ def _enc_remote_domain_event_block_job_2_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(
+            _PK20[n3 << 32 | n5](v.callbackID, n3, b2, s1.uuid, s1.id, n5, b4, v.type, v.status)
+        )
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN119, (s1,)) from None
-    try:
-        out += (b4, _PP_ii[len(b4) & 3](v.type, v.status))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN102, (v,)) from None
+        raise _rt.fail_run(exc, _RUN136, (v, s1)) from None
 
 
 def _dec_remote_domain_event_block_job_2_msg(
@@ -10933,34 +12519,40 @@ def _dec_remote_domain_event_block_job_2_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN119, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN138, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.dst = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.dst = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.dst = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dst") from None
     try:
         o.type, o.status = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN114, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventBlockJob2Msg
     return o, off
@@ -10974,7 +12566,10 @@ def _enc_remote_domain_event_callback_tunable_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -10983,7 +12578,7 @@ def _enc_remote_domain_event_callback_tunable_msg(
     try:
         out.append(_P_iI(v.callbackID, n3))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        raise _rt.fail_run(exc, _RUN137, (v,)) from None
     try:
         t4 = v.params
         n5 = len(t4)
@@ -10996,12 +12591,15 @@ def _enc_remote_domain_event_callback_tunable_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN120, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN139, (s1,)) from None
     try:
         for e6 in t4:
             try:
                 try:
-                    b7 = e6.field.encode("utf-8", "surrogateescape")
+                    try:
+                        b7 = e6.field.encode()
+                    except UnicodeEncodeError:
+                        b7 = _rt.lax_encode(e6.field)
                     n8 = len(b7)
                     if n8 > 4194304:
                         raise _rt.too_long("string", n8, 4194304)
@@ -11026,20 +12624,23 @@ def _dec_remote_domain_event_callback_tunable_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN139, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
@@ -11047,33 +12648,33 @@ def _dec_remote_domain_event_callback_tunable_msg(
             raise _rt.too_long("array", n4, 2048)
         if n4 * 8 > len(buf) - off:
             raise _rt.truncated(n4 * 8, off, buf)
-        lst5 = []
-        append6 = lst5.append
-        for i7 in range(n4):
+        lst5 = _rt.instances(_B_remote_typed_param, n4)
+        text6 = buf.decode("latin-1") if n4 else ""
+        for s7 in lst5:
             try:
-                s9 = _B_remote_typed_param()
                 try:
-                    n10 = _U_I(buf, off)[0]
+                    n8 = _U_I(buf, off)[0]
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
                 off += 4
                 try:
-                    if n10 > 4194304:
-                        raise _rt.too_long("string", n10, 4194304)
-                    end11 = off + n10
-                    s9.field = buf[off:end11].decode("utf-8", "surrogateescape")
-                    off = end11 + _PADN[n10 & 3]
+                    if n8 > 4194304:
+                        raise _rt.too_long("string", n8, 4194304)
+                    end9 = off + n8
+                    t10 = text6[off:end9]
+                    if not t10.isascii():
+                        t10 = _rt.lax_utf8(buf, off, end9)
+                    s7.field = t10
+                    off = (end9 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "field") from None
                 try:
-                    s9.value, off = _dec_remote_typed_param_value(buf, off)
+                    s7.value, off = _dec_remote_typed_param_value(buf, off)
                 except Exception as exc:
                     raise _rt.fail(exc, "value") from None
-                s9.__class__ = RemoteTypedParam
-                e8 = s9
+                s7.__class__ = RemoteTypedParam
             except Exception as exc:
-                raise _rt.fail(exc, i7) from None
-            append6(e8)
+                raise _rt.fail(exc, _rt.index_of(lst5, s7)) from None
         o.params = lst5
     except Exception as exc:
         raise _rt.fail(exc, "params") from None
@@ -11089,18 +12690,20 @@ def _enc_remote_domain_event_callback_device_added_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
-        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.devAlias.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.devAlias)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -11109,10 +12712,9 @@ def _enc_remote_domain_event_callback_device_added_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK25[n3 << 32 | n5](v.callbackID, n3, b2, s1.uuid, s1.id, n5, b4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
-    out += (b4, _PAD[len(b4) & 3])
+        raise _rt.fail_run(exc, _RUN140, (v, s1)) from None
 
 
 def _dec_remote_domain_event_callback_device_added_msg(
@@ -11123,28 +12725,34 @@ def _dec_remote_domain_event_callback_device_added_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.devAlias = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.devAlias = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     o.__class__ = RemoteDomainEventCallbackDeviceAddedMsg
@@ -11159,22 +12767,21 @@ def _enc_remote_domain_event_callback_agent_lifecycle_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siii[len(b2) & 3](s1.uuid, s1.id, v.state, v.reason))
+        out.append(_PK12[n3](v.callbackID, n3, b2, s1.uuid, s1.id, v.state, v.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN121, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN141, (v, s1)) from None
 
 
 def _dec_remote_domain_event_callback_agent_lifecycle_msg(
@@ -11185,20 +12792,23 @@ def _dec_remote_domain_event_callback_agent_lifecycle_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.state, o.reason = _U_16siii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN122, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN142, 28, off, buf) from None
     off += 28
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventCallbackAgentLifecycleMsg
@@ -11213,22 +12823,21 @@ def _enc_remote_domain_event_callback_migration_iteration_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16sii[len(b2) & 3](s1.uuid, s1.id, v.iteration))
+        out.append(_PK16[n3](v.callbackID, n3, b2, s1.uuid, s1.id, v.iteration))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN123, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN143, (v, s1)) from None
 
 
 def _dec_remote_domain_event_callback_migration_iteration_msg(
@@ -11239,20 +12848,23 @@ def _dec_remote_domain_event_callback_migration_iteration_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.iteration = _U_16sii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN124, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN144, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventCallbackMigrationIterationMsg
@@ -11267,7 +12879,10 @@ def _enc_remote_domain_event_callback_job_completed_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -11276,7 +12891,7 @@ def _enc_remote_domain_event_callback_job_completed_msg(
     try:
         out.append(_P_iI(v.callbackID, n3))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        raise _rt.fail_run(exc, _RUN137, (v,)) from None
     try:
         t4 = v.params
         n5 = len(t4)
@@ -11289,12 +12904,15 @@ def _enc_remote_domain_event_callback_job_completed_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN120, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN139, (s1,)) from None
     try:
         for e6 in t4:
             try:
                 try:
-                    b7 = e6.field.encode("utf-8", "surrogateescape")
+                    try:
+                        b7 = e6.field.encode()
+                    except UnicodeEncodeError:
+                        b7 = _rt.lax_encode(e6.field)
                     n8 = len(b7)
                     if n8 > 4194304:
                         raise _rt.too_long("string", n8, 4194304)
@@ -11319,20 +12937,23 @@ def _dec_remote_domain_event_callback_job_completed_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN139, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
@@ -11340,33 +12961,33 @@ def _dec_remote_domain_event_callback_job_completed_msg(
             raise _rt.too_long("array", n4, 64)
         if n4 * 8 > len(buf) - off:
             raise _rt.truncated(n4 * 8, off, buf)
-        lst5 = []
-        append6 = lst5.append
-        for i7 in range(n4):
+        lst5 = _rt.instances(_B_remote_typed_param, n4)
+        text6 = buf.decode("latin-1") if n4 else ""
+        for s7 in lst5:
             try:
-                s9 = _B_remote_typed_param()
                 try:
-                    n10 = _U_I(buf, off)[0]
+                    n8 = _U_I(buf, off)[0]
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
                 off += 4
                 try:
-                    if n10 > 4194304:
-                        raise _rt.too_long("string", n10, 4194304)
-                    end11 = off + n10
-                    s9.field = buf[off:end11].decode("utf-8", "surrogateescape")
-                    off = end11 + _PADN[n10 & 3]
+                    if n8 > 4194304:
+                        raise _rt.too_long("string", n8, 4194304)
+                    end9 = off + n8
+                    t10 = text6[off:end9]
+                    if not t10.isascii():
+                        t10 = _rt.lax_utf8(buf, off, end9)
+                    s7.field = t10
+                    off = (end9 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "field") from None
                 try:
-                    s9.value, off = _dec_remote_typed_param_value(buf, off)
+                    s7.value, off = _dec_remote_typed_param_value(buf, off)
                 except Exception as exc:
                     raise _rt.fail(exc, "value") from None
-                s9.__class__ = RemoteTypedParam
-                e8 = s9
+                s7.__class__ = RemoteTypedParam
             except Exception as exc:
-                raise _rt.fail(exc, i7) from None
-            append6(e8)
+                raise _rt.fail(exc, _rt.index_of(lst5, s7)) from None
         o.params = lst5
     except Exception as exc:
         raise _rt.fail(exc, "params") from None
@@ -11382,18 +13003,20 @@ def _enc_remote_domain_event_callback_device_removal_failed_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
-        b4 = v.devAlias.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.devAlias.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.devAlias)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -11402,10 +13025,9 @@ def _enc_remote_domain_event_callback_device_removal_failed_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK25[n3 << 32 | n5](v.callbackID, n3, b2, s1.uuid, s1.id, n5, b4))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN111, (s1,)) from None
-    out += (b4, _PAD[len(b4) & 3])
+        raise _rt.fail_run(exc, _RUN140, (v, s1)) from None
 
 
 def _dec_remote_domain_event_callback_device_removal_failed_msg(
@@ -11416,28 +13038,34 @@ def _dec_remote_domain_event_callback_device_removal_failed_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.devAlias = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.devAlias = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.devAlias = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "devAlias") from None
     o.__class__ = RemoteDomainEventCallbackDeviceRemovalFailedMsg
@@ -11452,7 +13080,10 @@ def _enc_remote_domain_event_callback_metadata_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -11461,7 +13092,7 @@ def _enc_remote_domain_event_callback_metadata_change_msg(
     try:
         out.append(_P_iI(v.callbackID, n3))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        raise _rt.fail_run(exc, _RUN137, (v,)) from None
     try:
         t4 = v.nsuri
     except Exception as exc:
@@ -11471,10 +13102,13 @@ def _enc_remote_domain_event_callback_metadata_change_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (b2, _PP_16siiI[len(b2) & 3](s1.uuid, s1.id, v.type, t4 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN125, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN145, (s1, v)) from None
     try:
         if t4 is not None:
-            b5 = t4.encode("utf-8", "surrogateescape")
+            try:
+                b5 = t4.encode()
+            except UnicodeEncodeError:
+                b5 = _rt.lax_encode(t4)
             n6 = len(b5)
             if n6 > 4194304:
                 raise _rt.too_long("string", n6, 4194304)
@@ -11492,20 +13126,23 @@ def _dec_remote_domain_event_callback_metadata_change_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.type, n4 = _U_16siiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN126, 28, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN146, 28, off, buf) from None
     off += 28
     s1.__class__ = RemoteNonnullDomain
     try:
@@ -11517,8 +13154,11 @@ def _dec_remote_domain_event_callback_metadata_change_msg(
             if n5 > 4194304:
                 raise _rt.too_long("string", n5, 4194304)
             end6 = off + n5
-            o.nsuri = buf[off:end6].decode("utf-8", "surrogateescape")
-            off = end6 + _PADN[n5 & 3]
+            try:
+                o.nsuri = buf[off:end6].decode()
+            except UnicodeDecodeError:
+                o.nsuri = _rt.lax_utf8(buf, off, end6)
+            off = (end6 + 3) & -4
         else:
             raise _rt.bad_flag(n4)
     except Exception as exc:
@@ -11535,7 +13175,10 @@ def _enc_remote_domain_event_block_threshold_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -11544,9 +13187,12 @@ def _enc_remote_domain_event_block_threshold_msg(
     try:
         out.append(_P_iI(v.callbackID, n3))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        raise _rt.fail_run(exc, _RUN137, (v,)) from None
     try:
-        b4 = v.dev.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.dev.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.dev)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -11557,7 +13203,7 @@ def _enc_remote_domain_event_block_threshold_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN127, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN147, (s1,)) from None
     try:
         t6 = v.path
     except Exception as exc:
@@ -11565,10 +13211,13 @@ def _enc_remote_domain_event_block_threshold_msg(
     try:
         out += (b4, _PP_I[len(b4) & 3](t6 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN128, ()) from None
+        raise _rt.fail_run(exc, _RUN148, ()) from None
     try:
         if t6 is not None:
-            b7 = t6.encode("utf-8", "surrogateescape")
+            try:
+                b7 = t6.encode()
+            except UnicodeEncodeError:
+                b7 = _rt.lax_encode(t6)
             n8 = len(b7)
             if n8 > 4194304:
                 raise _rt.too_long("string", n8, 4194304)
@@ -11579,7 +13228,7 @@ def _enc_remote_domain_event_block_threshold_msg(
     try:
         out.append(_P_QQ(v.threshold, v.excess))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN129, (v,)) from None
+        raise _rt.fail_run(exc, _RUN149, (v,)) from None
 
 
 def _dec_remote_domain_event_block_threshold_msg(
@@ -11590,34 +13239,40 @@ def _dec_remote_domain_event_block_threshold_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN147, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.dev = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.dev = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.dev = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dev") from None
     try:
         n6 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN128, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN148, 4, off, buf) from None
     off += 4
     try:
         if n6 == 0:
@@ -11628,8 +13283,11 @@ def _dec_remote_domain_event_block_threshold_msg(
             if n7 > 4194304:
                 raise _rt.too_long("string", n7, 4194304)
             end8 = off + n7
-            o.path = buf[off:end8].decode("utf-8", "surrogateescape")
-            off = end8 + _PADN[n7 & 3]
+            try:
+                o.path = buf[off:end8].decode()
+            except UnicodeDecodeError:
+                o.path = _rt.lax_utf8(buf, off, end8)
+            off = (end8 + 3) & -4
         else:
             raise _rt.bad_flag(n6)
     except Exception as exc:
@@ -11637,7 +13295,7 @@ def _dec_remote_domain_event_block_threshold_msg(
     try:
         o.threshold, o.excess = _U_QQ(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN129, 16, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN149, 16, off, buf) from None
     off += 16
     o.__class__ = RemoteDomainEventBlockThresholdMsg
     return o, off
@@ -11651,22 +13309,21 @@ def _enc_remote_domain_event_memory_failure_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siiiI[len(b2) & 3](s1.uuid, s1.id, v.recipient, v.action, v.flags))
+        out.append(_PK26[n3](v.callbackID, n3, b2, s1.uuid, s1.id, v.recipient, v.action, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN130, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN150, (v, s1)) from None
 
 
 def _dec_remote_domain_event_memory_failure_msg(
@@ -11677,20 +13334,23 @@ def _dec_remote_domain_event_memory_failure_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.recipient, o.action, o.flags = _U_16siiiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN131, 32, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN151, 32, off, buf) from None
     off += 32
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventMemoryFailureMsg
@@ -11705,18 +13365,20 @@ def _enc_remote_domain_event_memory_device_size_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
-        b4 = v.alias.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.alias.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.alias)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -11725,13 +13387,9 @@ def _enc_remote_domain_event_memory_device_size_change_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(_PK27[n3 << 32 | n5](v.callbackID, n3, b2, s1.uuid, s1.id, n5, b4, v.size))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN54, (s1,)) from None
-    try:
-        out += (b4, _PP_Q[len(b4) & 3](v.size))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN132, (v,)) from None
+        raise _rt.fail_run(exc, _RUN152, (v, s1)) from None
 
 
 def _dec_remote_domain_event_memory_device_size_change_msg(
@@ -11742,34 +13400,40 @@ def _dec_remote_domain_event_memory_device_size_change_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN62, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.alias = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.alias = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.alias = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "alias") from None
     try:
         o.size = _U_Q(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN132, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN153, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventMemoryDeviceSizeChangeMsg
     return o, off
@@ -11783,7 +13447,10 @@ def _enc_remote_domain_event_nic_mac_change_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
@@ -11792,9 +13459,12 @@ def _enc_remote_domain_event_nic_mac_change_msg(
     try:
         out.append(_P_iI(v.callbackID, n3))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
+        raise _rt.fail_run(exc, _RUN137, (v,)) from None
     try:
-        b4 = v.alias.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.alias.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.alias)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -11805,9 +13475,12 @@ def _enc_remote_domain_event_nic_mac_change_msg(
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
         out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN54, (s1,)) from None
+        raise _rt.fail_run(exc, _RUN62, (s1,)) from None
     try:
-        b6 = v.oldMAC.encode("utf-8", "surrogateescape")
+        try:
+            b6 = v.oldMAC.encode()
+        except UnicodeEncodeError:
+            b6 = _rt.lax_encode(v.oldMAC)
         n7 = len(b6)
         if n7 > 4194304:
             raise _rt.too_long("string", n7, 4194304)
@@ -11816,9 +13489,12 @@ def _enc_remote_domain_event_nic_mac_change_msg(
     try:
         out += (b4, _PP_I[len(b4) & 3](n7))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN133, ()) from None
+        raise _rt.fail_run(exc, _RUN154, ()) from None
     try:
-        b8 = v.newMAC.encode("utf-8", "surrogateescape")
+        try:
+            b8 = v.newMAC.encode()
+        except UnicodeEncodeError:
+            b8 = _rt.lax_encode(v.newMAC)
         n9 = len(b8)
         if n9 > 4194304:
             raise _rt.too_long("string", n9, 4194304)
@@ -11827,7 +13503,7 @@ def _enc_remote_domain_event_nic_mac_change_msg(
     try:
         out += (b6, _PP_I[len(b6) & 3](n9))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN134, ()) from None
+        raise _rt.fail_run(exc, _RUN155, ()) from None
     out += (b8, _PAD[len(b8) & 3])
 
 
@@ -11839,54 +13515,66 @@ def _dec_remote_domain_event_nic_mac_change_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN62, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.alias = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.alias = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.alias = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "alias") from None
     try:
         n6 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN133, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN154, 4, off, buf) from None
     off += 4
     try:
         if n6 > 4194304:
             raise _rt.too_long("string", n6, 4194304)
         end7 = off + n6
-        o.oldMAC = buf[off:end7].decode("utf-8", "surrogateescape")
-        off = end7 + _PADN[n6 & 3]
+        try:
+            o.oldMAC = buf[off:end7].decode()
+        except UnicodeDecodeError:
+            o.oldMAC = _rt.lax_utf8(buf, off, end7)
+        off = (end7 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "oldMAC") from None
     try:
         n8 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN134, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN155, 4, off, buf) from None
     off += 4
     try:
         if n8 > 4194304:
             raise _rt.too_long("string", n8, 4194304)
         end9 = off + n8
-        o.newMAC = buf[off:end9].decode("utf-8", "surrogateescape")
-        off = end9 + _PADN[n8 & 3]
+        try:
+            o.newMAC = buf[off:end9].decode()
+        except UnicodeDecodeError:
+            o.newMAC = _rt.lax_utf8(buf, off, end9)
+        off = (end9 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "newMAC") from None
     o.__class__ = RemoteDomainEventNicMacChangeMsg
@@ -11901,22 +13589,21 @@ def _enc_remote_domain_event_vcpu_removed_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, v.vcpuid))
+        out.append(_PK28[n3](v.callbackID, n3, b2, s1.uuid, s1.id, v.vcpuid))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN135, (s1, v)) from None
+        raise _rt.fail_run(exc, _RUN156, (v, s1)) from None
 
 
 def _dec_remote_domain_event_vcpu_removed_msg(
@@ -11927,20 +13614,23 @@ def _dec_remote_domain_event_vcpu_removed_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, o.vcpuid = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN136, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN157, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     o.__class__ = RemoteDomainEventVcpuRemovedMsg
@@ -11955,18 +13645,20 @@ def _enc_remote_domain_event_callback_channel_lifecycle_msg(
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
-        b2 = s1.name.encode("utf-8", "surrogateescape")
+        try:
+            b2 = s1.name.encode()
+        except UnicodeEncodeError:
+            b2 = _rt.lax_encode(s1.name)
         n3 = len(b2)
         if n3 > 4194304:
             raise _rt.too_long("string", n3, 4194304)
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
-        out.append(_P_iI(v.callbackID, n3))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN118, (v,)) from None
-    try:
-        b4 = v.channelName.encode("utf-8", "surrogateescape")
+        try:
+            b4 = v.channelName.encode()
+        except UnicodeEncodeError:
+            b4 = _rt.lax_encode(v.channelName)
         n5 = len(b4)
         if n5 > 4194304:
             raise _rt.too_long("string", n5, 4194304)
@@ -11975,13 +13667,11 @@ def _enc_remote_domain_event_callback_channel_lifecycle_msg(
     try:
         if len(s1.uuid) != 16:
             raise _rt.wrong_length(s1.uuid, 16, "dom.uuid")
-        out += (b2, _PP_16siI[len(b2) & 3](s1.uuid, s1.id, n5))
+        out.append(
+            _PK20[n3 << 32 | n5](v.callbackID, n3, b2, s1.uuid, s1.id, n5, b4, v.state, v.reason)
+        )
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN137, (s1,)) from None
-    try:
-        out += (b4, _PP_ii[len(b4) & 3](v.state, v.reason))
-    except Exception as exc:
-        raise _rt.fail_run(exc, _RUN42, (v,)) from None
+        raise _rt.fail_run(exc, _RUN158, (v, s1)) from None
 
 
 def _dec_remote_domain_event_callback_channel_lifecycle_msg(
@@ -11992,34 +13682,40 @@ def _dec_remote_domain_event_callback_channel_lifecycle_msg(
     try:
         o.callbackID, n2 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
     off += 8
     try:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        s1.name = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            s1.name = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            s1.name = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "dom.name") from None
     try:
         s1.uuid, s1.id, n4 = _U_16siI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN137, 24, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN159, 24, off, buf) from None
     off += 24
     s1.__class__ = RemoteNonnullDomain
     try:
         if n4 > 4194304:
             raise _rt.too_long("string", n4, 4194304)
         end5 = off + n4
-        o.channelName = buf[off:end5].decode("utf-8", "surrogateescape")
-        off = end5 + _PADN[n4 & 3]
+        try:
+            o.channelName = buf[off:end5].decode()
+        except UnicodeDecodeError:
+            o.channelName = _rt.lax_utf8(buf, off, end5)
+        off = (end5 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "channelName") from None
     try:
         o.state, o.reason = _U_ii(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN47, 8, off, buf) from None
     off += 8
     o.__class__ = RemoteDomainEventCallbackChannelLifecycleMsg
     return o, off
@@ -12031,7 +13727,7 @@ def _enc_remote_connect_event_connection_closed_msg(
     try:
         out.append(_P_i(v.reason))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN107, (v,)) from None
+        raise _rt.fail_run(exc, _RUN120, (v,)) from None
 
 
 def _dec_remote_connect_event_connection_closed_msg(
@@ -12041,7 +13737,7 @@ def _dec_remote_connect_event_connection_closed_msg(
     try:
         o.reason = _U_i(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN120, 4, off, buf) from None
     off += 4
     o.__class__ = RemoteConnectEventConnectionClosedMsg
     return o, off
@@ -12126,11 +13822,13 @@ def unpack_remote_uuid(data: bytes | bytearray | memoryview) -> bytes:
 
 def pack_remote_nonnull_domain(value: RemoteNonnullDomain) -> bytes:
     """Encode one ``remote_nonnull_domain``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.name.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.name)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
@@ -12139,12 +13837,11 @@ def pack_remote_nonnull_domain(value: RemoteNonnullDomain) -> bytes:
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n1002), b1001, _PP_16si[len(b1001) & 3](v.uuid, v.id))
+            return _PK1[n1002](n1002, b1001, v.uuid, v.id)
         except Exception as exc:
             raise _rt.fail_run(exc, _RUN1, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_nonnull_domain(data: bytes | bytearray | memoryview) -> RemoteNonnullDomain:
@@ -12162,14 +13859,17 @@ def unpack_remote_nonnull_domain(data: bytes | bytearray | memoryview) -> Remote
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.name = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.name = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             o.uuid, o.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
         off += 20
         o.__class__ = RemoteNonnullDomain
     except Exception as exc:
@@ -12181,11 +13881,13 @@ def unpack_remote_nonnull_domain(data: bytes | bytearray | memoryview) -> Remote
 
 def pack_remote_nonnull_network(value: RemoteNonnullNetwork) -> bytes:
     """Encode one ``remote_nonnull_network``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.name.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.name)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
@@ -12194,12 +13896,11 @@ def pack_remote_nonnull_network(value: RemoteNonnullNetwork) -> bytes:
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n1002), b1001, _PP_16s[len(b1001) & 3](v.uuid))
+            return _PK2[n1002](n1002, b1001, v.uuid)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN3, (v,)) from None
+            raise _rt.fail_run(exc, _RUN4, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_nonnull_network(data: bytes | bytearray | memoryview) -> RemoteNonnullNetwork:
@@ -12217,14 +13918,17 @@ def unpack_remote_nonnull_network(data: bytes | bytearray | memoryview) -> Remot
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.name = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.name = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             o.uuid = _U_16s(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN5, 16, off, buf) from None
         off += 16
         o.__class__ = RemoteNonnullNetwork
     except Exception as exc:
@@ -12290,10 +13994,13 @@ def pack_remote_error(value: RemoteError) -> bytes:
         try:
             out.append(_P_iiI(v.code, v.domain, t1001 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN4, (v,)) from None
+            raise _rt.fail_run(exc, _RUN6, (v,)) from None
         try:
             if t1001 is not None:
-                b1002 = t1001.encode("utf-8", "surrogateescape")
+                try:
+                    b1002 = t1001.encode()
+                except UnicodeEncodeError:
+                    b1002 = _rt.lax_encode(t1001)
                 n1003 = len(b1002)
                 if n1003 > 4194304:
                     raise _rt.too_long("string", n1003, 4194304)
@@ -12308,11 +14015,14 @@ def pack_remote_error(value: RemoteError) -> bytes:
         try:
             out.append(_P_iI(v.level, t1004 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN5, (v,)) from None
+            raise _rt.fail_run(exc, _RUN7, (v,)) from None
         try:
             if t1004 is not None:
                 try:
-                    b1005 = t1004.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b1005 = t1004.name.encode()
+                    except UnicodeEncodeError:
+                        b1005 = _rt.lax_encode(t1004.name)
                     n1006 = len(b1005)
                     if n1006 > 4194304:
                         raise _rt.too_long("string", n1006, 4194304)
@@ -12321,7 +14031,7 @@ def pack_remote_error(value: RemoteError) -> bytes:
                 try:
                     if len(t1004.uuid) != 16:
                         raise _rt.wrong_length(t1004.uuid, 16, "uuid")
-                    out += (_P_I(n1006), b1005, _PP_16si[len(b1005) & 3](t1004.uuid, t1004.id))
+                    out.append(_PK1[n1006](n1006, b1005, t1004.uuid, t1004.id))
                 except Exception as exc:
                     raise _rt.fail_run(exc, _RUN1, (t1004,)) from None
         except Exception as exc:
@@ -12333,10 +14043,13 @@ def pack_remote_error(value: RemoteError) -> bytes:
         try:
             out.append(_P_I(t1007 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN6, ()) from None
+            raise _rt.fail_run(exc, _RUN8, ()) from None
         try:
             if t1007 is not None:
-                b1008 = t1007.encode("utf-8", "surrogateescape")
+                try:
+                    b1008 = t1007.encode()
+                except UnicodeEncodeError:
+                    b1008 = _rt.lax_encode(t1007)
                 n1009 = len(b1008)
                 if n1009 > 4194304:
                     raise _rt.too_long("string", n1009, 4194304)
@@ -12351,10 +14064,13 @@ def pack_remote_error(value: RemoteError) -> bytes:
         try:
             out.append(_P_I(t1010 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN7, ()) from None
+            raise _rt.fail_run(exc, _RUN9, ()) from None
         try:
             if t1010 is not None:
-                b1011 = t1010.encode("utf-8", "surrogateescape")
+                try:
+                    b1011 = t1010.encode()
+                except UnicodeEncodeError:
+                    b1011 = _rt.lax_encode(t1010)
                 n1012 = len(b1011)
                 if n1012 > 4194304:
                     raise _rt.too_long("string", n1012, 4194304)
@@ -12369,10 +14085,13 @@ def pack_remote_error(value: RemoteError) -> bytes:
         try:
             out.append(_P_I(t1013 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN8, ()) from None
+            raise _rt.fail_run(exc, _RUN10, ()) from None
         try:
             if t1013 is not None:
-                b1014 = t1013.encode("utf-8", "surrogateescape")
+                try:
+                    b1014 = t1013.encode()
+                except UnicodeEncodeError:
+                    b1014 = _rt.lax_encode(t1013)
                 n1015 = len(b1014)
                 if n1015 > 4194304:
                     raise _rt.too_long("string", n1015, 4194304)
@@ -12387,11 +14106,14 @@ def pack_remote_error(value: RemoteError) -> bytes:
         try:
             out.append(_P_iiI(v.int1, v.int2, t1016 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN9, (v,)) from None
+            raise _rt.fail_run(exc, _RUN11, (v,)) from None
         try:
             if t1016 is not None:
                 try:
-                    b1017 = t1016.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b1017 = t1016.name.encode()
+                    except UnicodeEncodeError:
+                        b1017 = _rt.lax_encode(t1016.name)
                     n1018 = len(b1017)
                     if n1018 > 4194304:
                         raise _rt.too_long("string", n1018, 4194304)
@@ -12400,9 +14122,9 @@ def pack_remote_error(value: RemoteError) -> bytes:
                 try:
                     if len(t1016.uuid) != 16:
                         raise _rt.wrong_length(t1016.uuid, 16, "uuid")
-                    out += (_P_I(n1018), b1017, _PP_16s[len(b1017) & 3](t1016.uuid))
+                    out.append(_PK2[n1018](n1018, b1017, t1016.uuid))
                 except Exception as exc:
-                    raise _rt.fail_run(exc, _RUN3, (t1016,)) from None
+                    raise _rt.fail_run(exc, _RUN4, (t1016,)) from None
         except Exception as exc:
             raise _rt.fail(exc, "net") from None
     except Exception as exc:
@@ -12419,7 +14141,7 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
         try:
             o.code, o.domain, n1001 = _U_iiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN4, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN6, 12, off, buf) from None
         off += 12
         try:
             if n1001 == 0:
@@ -12430,8 +14152,11 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
                 if n1002 > 4194304:
                     raise _rt.too_long("string", n1002, 4194304)
                 end1003 = off + n1002
-                o.message = buf[off:end1003].decode("utf-8", "surrogateescape")
-                off = end1003 + _PADN[n1002 & 3]
+                try:
+                    o.message = buf[off:end1003].decode()
+                except UnicodeDecodeError:
+                    o.message = _rt.lax_utf8(buf, off, end1003)
+                off = (end1003 + 3) & -4
             else:
                 raise _rt.bad_flag(n1001)
         except Exception as exc:
@@ -12439,7 +14164,7 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
         try:
             o.level, n1004 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN5, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN7, 8, off, buf) from None
         off += 8
         try:
             if n1004 == 0:
@@ -12455,14 +14180,17 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
                     if n1006 > 4194304:
                         raise _rt.too_long("string", n1006, 4194304)
                     end1007 = off + n1006
-                    s1005.name = buf[off:end1007].decode("utf-8", "surrogateescape")
-                    off = end1007 + _PADN[n1006 & 3]
+                    try:
+                        s1005.name = buf[off:end1007].decode()
+                    except UnicodeDecodeError:
+                        s1005.name = _rt.lax_utf8(buf, off, end1007)
+                    off = (end1007 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
                 try:
                     s1005.uuid, s1005.id = _U_16si(buf, off)
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
                 off += 20
                 s1005.__class__ = RemoteNonnullDomain
                 o.dom = s1005
@@ -12473,7 +14201,7 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
         try:
             n1008 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN6, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
         off += 4
         try:
             if n1008 == 0:
@@ -12484,8 +14212,11 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
                 if n1009 > 4194304:
                     raise _rt.too_long("string", n1009, 4194304)
                 end1010 = off + n1009
-                o.str1 = buf[off:end1010].decode("utf-8", "surrogateescape")
-                off = end1010 + _PADN[n1009 & 3]
+                try:
+                    o.str1 = buf[off:end1010].decode()
+                except UnicodeDecodeError:
+                    o.str1 = _rt.lax_utf8(buf, off, end1010)
+                off = (end1010 + 3) & -4
             else:
                 raise _rt.bad_flag(n1008)
         except Exception as exc:
@@ -12493,7 +14224,7 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
         try:
             n1011 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
         off += 4
         try:
             if n1011 == 0:
@@ -12504,8 +14235,11 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
                 if n1012 > 4194304:
                     raise _rt.too_long("string", n1012, 4194304)
                 end1013 = off + n1012
-                o.str2 = buf[off:end1013].decode("utf-8", "surrogateescape")
-                off = end1013 + _PADN[n1012 & 3]
+                try:
+                    o.str2 = buf[off:end1013].decode()
+                except UnicodeDecodeError:
+                    o.str2 = _rt.lax_utf8(buf, off, end1013)
+                off = (end1013 + 3) & -4
             else:
                 raise _rt.bad_flag(n1011)
         except Exception as exc:
@@ -12513,7 +14247,7 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
         try:
             n1014 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
         off += 4
         try:
             if n1014 == 0:
@@ -12524,8 +14258,11 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
                 if n1015 > 4194304:
                     raise _rt.too_long("string", n1015, 4194304)
                 end1016 = off + n1015
-                o.str3 = buf[off:end1016].decode("utf-8", "surrogateescape")
-                off = end1016 + _PADN[n1015 & 3]
+                try:
+                    o.str3 = buf[off:end1016].decode()
+                except UnicodeDecodeError:
+                    o.str3 = _rt.lax_utf8(buf, off, end1016)
+                off = (end1016 + 3) & -4
             else:
                 raise _rt.bad_flag(n1014)
         except Exception as exc:
@@ -12533,7 +14270,7 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
         try:
             o.int1, o.int2, n1017 = _U_iiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN9, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN11, 12, off, buf) from None
         off += 12
         try:
             if n1017 == 0:
@@ -12549,14 +14286,17 @@ def unpack_remote_error(data: bytes | bytearray | memoryview) -> RemoteError:
                     if n1019 > 4194304:
                         raise _rt.too_long("string", n1019, 4194304)
                     end1020 = off + n1019
-                    s1018.name = buf[off:end1020].decode("utf-8", "surrogateescape")
-                    off = end1020 + _PADN[n1019 & 3]
+                    try:
+                        s1018.name = buf[off:end1020].decode()
+                    except UnicodeDecodeError:
+                        s1018.name = _rt.lax_utf8(buf, off, end1020)
+                    off = (end1020 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
                 try:
                     s1018.uuid = _U_16s(buf, off)[0]
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN5, 16, off, buf) from None
                 off += 16
                 s1018.__class__ = RemoteNonnullNetwork
                 o.net = s1018
@@ -12622,7 +14362,10 @@ def pack_remote_typed_param(value: RemoteTypedParam) -> bytes:
     try:
         v = value
         try:
-            b1001 = v.field.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.field.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.field)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
@@ -12647,14 +14390,17 @@ def unpack_remote_typed_param(data: bytes | bytearray | memoryview) -> RemoteTyp
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.field = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.field = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.field = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "field") from None
         try:
@@ -12684,7 +14430,10 @@ def pack_remote_connect_open_args(value: RemoteConnectOpenArgs) -> bytes:
             raise _rt.fail_run(exc, _RUN2, ()) from None
         try:
             if t1001 is not None:
-                b1002 = t1001.encode("utf-8", "surrogateescape")
+                try:
+                    b1002 = t1001.encode()
+                except UnicodeEncodeError:
+                    b1002 = _rt.lax_encode(t1001)
                 n1003 = len(b1002)
                 if n1003 > 4194304:
                     raise _rt.too_long("string", n1003, 4194304)
@@ -12695,7 +14444,7 @@ def pack_remote_connect_open_args(value: RemoteConnectOpenArgs) -> bytes:
         try:
             out.append(_P_I(v.flags))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN11, (v,)) from None
+            raise _rt.fail_run(exc, _RUN13, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -12721,8 +14470,11 @@ def unpack_remote_connect_open_args(data: bytes | bytearray | memoryview) -> Rem
                 if n1002 > 4194304:
                     raise _rt.too_long("string", n1002, 4194304)
                 end1003 = off + n1002
-                o.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-                off = end1003 + _PADN[n1002 & 3]
+                try:
+                    o.name = buf[off:end1003].decode()
+                except UnicodeDecodeError:
+                    o.name = _rt.lax_utf8(buf, off, end1003)
+                off = (end1003 + 3) & -4
             else:
                 raise _rt.bad_flag(n1001)
         except Exception as exc:
@@ -12730,7 +14482,7 @@ def unpack_remote_connect_open_args(data: bytes | bytearray | memoryview) -> Rem
         try:
             o.flags = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectOpenArgs
     except Exception as exc:
@@ -12748,7 +14500,7 @@ def pack_remote_connect_supports_feature_args(value: RemoteConnectSupportsFeatur
         try:
             out.append(_P_i(v.feature))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN12, (v,)) from None
+            raise _rt.fail_run(exc, _RUN14, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -12765,7 +14517,7 @@ def unpack_remote_connect_supports_feature_args(
         try:
             o.feature = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectSupportsFeatureArgs
     except Exception as exc:
@@ -12783,7 +14535,7 @@ def pack_remote_connect_supports_feature_ret(value: RemoteConnectSupportsFeature
         try:
             out.append(_P_i(v.supported))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN13, (v,)) from None
+            raise _rt.fail_run(exc, _RUN15, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -12800,7 +14552,7 @@ def unpack_remote_connect_supports_feature_ret(
         try:
             o.supported = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN15, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectSupportsFeatureRet
     except Exception as exc:
@@ -12812,20 +14564,24 @@ def unpack_remote_connect_supports_feature_ret(
 
 def pack_remote_connect_get_type_ret(value: RemoteConnectGetTypeRet) -> bytes:
     """Encode one ``remote_connect_get_type_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.type.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.type.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.type)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "type") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN16, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_connect_get_type_ret(
@@ -12839,14 +14595,17 @@ def unpack_remote_connect_get_type_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.type = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.type = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.type = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "type") from None
         o.__class__ = RemoteConnectGetTypeRet
@@ -12865,7 +14624,7 @@ def pack_remote_connect_get_version_ret(value: RemoteConnectGetVersionRet) -> by
         try:
             out.append(_P_Q(v.hv_ver))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN15, (v,)) from None
+            raise _rt.fail_run(exc, _RUN17, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -12882,7 +14641,7 @@ def unpack_remote_connect_get_version_ret(
         try:
             o.hv_ver = _U_Q(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN15, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN17, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteConnectGetVersionRet
     except Exception as exc:
@@ -12900,7 +14659,7 @@ def pack_remote_connect_get_lib_version_ret(value: RemoteConnectGetLibVersionRet
         try:
             out.append(_P_Q(v.lib_ver))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN16, (v,)) from None
+            raise _rt.fail_run(exc, _RUN18, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -12917,7 +14676,7 @@ def unpack_remote_connect_get_lib_version_ret(
         try:
             o.lib_ver = _U_Q(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN16, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN18, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteConnectGetLibVersionRet
     except Exception as exc:
@@ -12929,20 +14688,24 @@ def unpack_remote_connect_get_lib_version_ret(
 
 def pack_remote_connect_get_hostname_ret(value: RemoteConnectGetHostnameRet) -> bytes:
     """Encode one ``remote_connect_get_hostname_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.hostname.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.hostname.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.hostname)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "hostname") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN19, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_connect_get_hostname_ret(
@@ -12956,14 +14719,17 @@ def unpack_remote_connect_get_hostname_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN17, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN19, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.hostname = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.hostname = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.hostname = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "hostname") from None
         o.__class__ = RemoteConnectGetHostnameRet
@@ -12976,20 +14742,24 @@ def unpack_remote_connect_get_hostname_ret(
 
 def pack_remote_connect_get_uri_ret(value: RemoteConnectGetUriRet) -> bytes:
     """Encode one ``remote_connect_get_uri_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.uri.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.uri.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.uri)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "uri") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN20, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_connect_get_uri_ret(
@@ -13003,14 +14773,17 @@ def unpack_remote_connect_get_uri_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN18, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN20, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.uri = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.uri = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.uri = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "uri") from None
         o.__class__ = RemoteConnectGetUriRet
@@ -13033,10 +14806,13 @@ def pack_remote_connect_get_max_vcpus_args(value: RemoteConnectGetMaxVcpusArgs) 
         try:
             out.append(_P_I(t1001 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN14, ()) from None
+            raise _rt.fail_run(exc, _RUN16, ()) from None
         try:
             if t1001 is not None:
-                b1002 = t1001.encode("utf-8", "surrogateescape")
+                try:
+                    b1002 = t1001.encode()
+                except UnicodeEncodeError:
+                    b1002 = _rt.lax_encode(t1001)
                 n1003 = len(b1002)
                 if n1003 > 4194304:
                     raise _rt.too_long("string", n1003, 4194304)
@@ -13060,7 +14836,7 @@ def unpack_remote_connect_get_max_vcpus_args(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
         off += 4
         try:
             if n1001 == 0:
@@ -13071,8 +14847,11 @@ def unpack_remote_connect_get_max_vcpus_args(
                 if n1002 > 4194304:
                     raise _rt.too_long("string", n1002, 4194304)
                 end1003 = off + n1002
-                o.type = buf[off:end1003].decode("utf-8", "surrogateescape")
-                off = end1003 + _PADN[n1002 & 3]
+                try:
+                    o.type = buf[off:end1003].decode()
+                except UnicodeDecodeError:
+                    o.type = _rt.lax_utf8(buf, off, end1003)
+                off = (end1003 + 3) & -4
             else:
                 raise _rt.bad_flag(n1001)
         except Exception as exc:
@@ -13093,7 +14872,7 @@ def pack_remote_connect_get_max_vcpus_ret(value: RemoteConnectGetMaxVcpusRet) ->
         try:
             out.append(_P_i(v.max_vcpus))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN19, (v,)) from None
+            raise _rt.fail_run(exc, _RUN21, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13110,7 +14889,7 @@ def unpack_remote_connect_get_max_vcpus_ret(
         try:
             o.max_vcpus = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN19, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN21, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectGetMaxVcpusRet
     except Exception as exc:
@@ -13142,7 +14921,7 @@ def pack_remote_node_get_info_ret(value: RemoteNodeGetInfoRet) -> bytes:
         try:
             out.append(_P_Qiiiiii(v.memory, v.cpus, v.mhz, v.nodes, v.sockets, v.cores, v.threads))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN20, (v,)) from None
+            raise _rt.fail_run(exc, _RUN22, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13173,7 +14952,7 @@ def unpack_remote_node_get_info_ret(data: bytes | bytearray | memoryview) -> Rem
         try:
             o.memory, o.cpus, o.mhz, o.nodes, o.sockets, o.cores, o.threads = _U_Qiiiiii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN20, 32, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN22, 32, off, buf) from None
         off += 32
         o.__class__ = RemoteNodeGetInfoRet
     except Exception as exc:
@@ -13185,20 +14964,24 @@ def unpack_remote_node_get_info_ret(data: bytes | bytearray | memoryview) -> Rem
 
 def pack_remote_connect_get_capabilities_ret(value: RemoteConnectGetCapabilitiesRet) -> bytes:
     """Encode one ``remote_connect_get_capabilities_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.capabilities.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.capabilities.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.capabilities)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "capabilities") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN23, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_connect_get_capabilities_ret(
@@ -13212,14 +14995,17 @@ def unpack_remote_connect_get_capabilities_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN21, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN23, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.capabilities = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.capabilities = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.capabilities = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "capabilities") from None
         o.__class__ = RemoteConnectGetCapabilitiesRet
@@ -13245,7 +15031,7 @@ def pack_remote_auth_list_ret(value: RemoteAuthListRet) -> bytes:
         try:
             out.append(_P_I(n1002))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN22, ()) from None
+            raise _rt.fail_run(exc, _RUN24, ()) from None
         try:
             for e1003 in t1001:
                 try:
@@ -13268,7 +15054,7 @@ def unpack_remote_auth_list_ret(data: bytes | bytearray | memoryview) -> RemoteA
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN22, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN24, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 20:
@@ -13310,7 +15096,7 @@ def pack_remote_node_get_security_model_ret(value: RemoteNodeGetSecurityModelRet
         try:
             out.append(_P_I(n1002))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN23, ()) from None
+            raise _rt.fail_run(exc, _RUN25, ()) from None
         try:
             for e1003 in t1001:
                 try:
@@ -13331,7 +15117,7 @@ def pack_remote_node_get_security_model_ret(value: RemoteNodeGetSecurityModelRet
         try:
             out.append(_P_I(n1005))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN24, ()) from None
+            raise _rt.fail_run(exc, _RUN26, ()) from None
         try:
             for e1006 in t1004:
                 try:
@@ -13358,7 +15144,7 @@ def unpack_remote_node_get_security_model_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN23, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN25, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 257:
@@ -13383,7 +15169,7 @@ def unpack_remote_node_get_security_model_ret(
         try:
             n1007 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN24, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN26, 4, off, buf) from None
         off += 4
         try:
             if n1007 > 257:
@@ -13421,7 +15207,7 @@ def pack_remote_connect_list_domains_args(value: RemoteConnectListDomainsArgs) -
         try:
             out.append(_P_i(v.maxids))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN25, (v,)) from None
+            raise _rt.fail_run(exc, _RUN27, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13438,7 +15224,7 @@ def unpack_remote_connect_list_domains_args(
         try:
             o.maxids = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN25, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectListDomainsArgs
     except Exception as exc:
@@ -13463,7 +15249,7 @@ def pack_remote_connect_list_domains_ret(value: RemoteConnectListDomainsRet) -> 
         try:
             out.append(_P_I(n1002))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN26, ()) from None
+            raise _rt.fail_run(exc, _RUN28, ()) from None
         try:
             out.append(_pack(f">{len(t1001)}i", *t1001))
         except Exception as exc:
@@ -13484,7 +15270,7 @@ def unpack_remote_connect_list_domains_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN26, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN28, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 16384:
@@ -13511,7 +15297,7 @@ def pack_remote_connect_num_of_domains_ret(value: RemoteConnectNumOfDomainsRet) 
         try:
             out.append(_P_i(v.num))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN27, (v,)) from None
+            raise _rt.fail_run(exc, _RUN29, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13528,7 +15314,7 @@ def unpack_remote_connect_num_of_domains_ret(
         try:
             o.num = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectNumOfDomainsRet
     except Exception as exc:
@@ -13548,7 +15334,7 @@ def pack_remote_connect_list_defined_domains_args(
         try:
             out.append(_P_i(v.maxnames))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN28, (v,)) from None
+            raise _rt.fail_run(exc, _RUN30, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13565,7 +15351,7 @@ def unpack_remote_connect_list_defined_domains_args(
         try:
             o.maxnames = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN28, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN30, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectListDefinedDomainsArgs
     except Exception as exc:
@@ -13592,11 +15378,14 @@ def pack_remote_connect_list_defined_domains_ret(
         try:
             out.append(_P_I(n1002))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN29, ()) from None
+            raise _rt.fail_run(exc, _RUN31, ()) from None
         try:
             for e1003 in t1001:
                 try:
-                    b1004 = e1003.encode("utf-8", "surrogateescape")
+                    try:
+                        b1004 = e1003.encode()
+                    except UnicodeEncodeError:
+                        b1004 = _rt.lax_encode(e1003)
                     n1005 = len(b1004)
                     if n1005 > 4194304:
                         raise _rt.too_long("string", n1005, 4194304)
@@ -13622,7 +15411,7 @@ def unpack_remote_connect_list_defined_domains_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN31, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 16384:
@@ -13638,8 +15427,11 @@ def unpack_remote_connect_list_defined_domains_ret(
                     if n1006 > 4194304:
                         raise _rt.too_long("string", n1006, 4194304)
                     end1007 = off + n1006
-                    e1005 = buf[off:end1007].decode("utf-8", "surrogateescape")
-                    off = end1007 + _PADN[n1006 & 3]
+                    try:
+                        e1005 = buf[off:end1007].decode()
+                    except UnicodeDecodeError:
+                        e1005 = _rt.lax_utf8(buf, off, end1007)
+                    off = (end1007 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, i1004) from None
                 append1003(e1005)
@@ -13664,7 +15456,7 @@ def pack_remote_connect_num_of_defined_domains_ret(
         try:
             out.append(_P_i(v.num))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN27, (v,)) from None
+            raise _rt.fail_run(exc, _RUN29, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13681,7 +15473,7 @@ def unpack_remote_connect_num_of_defined_domains_ret(
         try:
             o.num = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectNumOfDefinedDomainsRet
     except Exception as exc:
@@ -13699,7 +15491,7 @@ def pack_remote_connect_list_all_domains_args(value: RemoteConnectListAllDomains
         try:
             out.append(_P_iI(v.need_results, v.flags))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN30, (v,)) from None
+            raise _rt.fail_run(exc, _RUN32, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13716,7 +15508,7 @@ def unpack_remote_connect_list_all_domains_args(
         try:
             o.need_results, o.flags = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN30, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN32, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteConnectListAllDomainsArgs
     except Exception as exc:
@@ -13741,12 +15533,15 @@ def pack_remote_connect_list_all_domains_ret(value: RemoteConnectListAllDomainsR
         try:
             out.append(_P_I(n1002))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN31, ()) from None
+            raise _rt.fail_run(exc, _RUN33, ()) from None
         try:
             for e1003 in t1001:
                 try:
                     try:
-                        b1004 = e1003.name.encode("utf-8", "surrogateescape")
+                        try:
+                            b1004 = e1003.name.encode()
+                        except UnicodeEncodeError:
+                            b1004 = _rt.lax_encode(e1003.name)
                         n1005 = len(b1004)
                         if n1005 > 4194304:
                             raise _rt.too_long("string", n1005, 4194304)
@@ -13755,7 +15550,7 @@ def pack_remote_connect_list_all_domains_ret(value: RemoteConnectListAllDomainsR
                     try:
                         if len(e1003.uuid) != 16:
                             raise _rt.wrong_length(e1003.uuid, 16, "uuid")
-                        out += (_P_I(n1005), b1004, _PP_16si[len(b1004) & 3](e1003.uuid, e1003.id))
+                        out.append(_PK1[n1005](n1005, b1004, e1003.uuid, e1003.id))
                     except Exception as exc:
                         raise _rt.fail_run(exc, _RUN1, (e1003,)) from None
                 except Exception as exc:
@@ -13765,7 +15560,7 @@ def pack_remote_connect_list_all_domains_ret(value: RemoteConnectListAllDomainsR
         try:
             out.append(_P_I(v.ret))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN32, (v,)) from None
+            raise _rt.fail_run(exc, _RUN34, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13782,53 +15577,67 @@ def unpack_remote_connect_list_all_domains_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN31, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN33, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 16384:
                 raise _rt.too_long("array", n1001, 16384)
             if n1001 * 24 > len(buf) - off:
                 raise _rt.truncated(n1001 * 24, off, buf)
-            lst1002 = []
-            append1003 = lst1002.append
+            lst1002 = _rt.instances(_B_remote_nonnull_domain, n1001)
+            text1003 = buf.decode("latin-1") if n1001 else ""
             if n1001:
                 h1005 = _U_I(buf, off)[0]
                 off += 4
-            last1006 = n1001 - 1
-            for i1004 in range(n1001):
+                for s1004 in lst1002[:-1]:
+                    try:
+                        try:
+                            if h1005 > 4194304:
+                                raise _rt.too_long("string", h1005, 4194304)
+                            end1006 = off + h1005
+                            t1007 = text1003[off:end1006]
+                            if not t1007.isascii():
+                                t1007 = _rt.lax_utf8(buf, off, end1006)
+                            s1004.name = t1007
+                            off = (end1006 + 3) & -4
+                        except Exception as exc:
+                            raise _rt.fail(exc, "name") from None
+                        try:
+                            s1004.uuid, s1004.id, h1005 = _U_16siI(buf, off)
+                        except Exception as exc:
+                            raise _rt.fail_unpack(exc, _RUN35, 24, off, buf) from None
+                        off += 24
+                        s1004.__class__ = RemoteNonnullDomain
+                    except Exception as exc:
+                        raise _rt.fail(exc, _rt.index_of(lst1002, s1004)) from None
+                s1004 = lst1002[-1]
                 try:
-                    s1007 = _B_remote_nonnull_domain()
                     try:
                         if h1005 > 4194304:
                             raise _rt.too_long("string", h1005, 4194304)
                         end1008 = off + h1005
-                        s1007.name = buf[off:end1008].decode("utf-8", "surrogateescape")
-                        off = end1008 + _PADN[h1005 & 3]
+                        t1009 = text1003[off:end1008]
+                        if not t1009.isascii():
+                            t1009 = _rt.lax_utf8(buf, off, end1008)
+                        s1004.name = t1009
+                        off = (end1008 + 3) & -4
                     except Exception as exc:
                         raise _rt.fail(exc, "name") from None
-                    if i1004 < last1006:
-                        try:
-                            s1007.uuid, s1007.id, h1005 = _U_16siI(buf, off)
-                        except Exception as exc:
-                            raise _rt.fail_unpack(exc, _RUN33, 24, off, buf) from None
-                        off += 24
-                    else:
-                        try:
-                            s1007.uuid, s1007.id = _U_16si(buf, off)
-                        except Exception as exc:
-                            raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
-                        off += 20
-                    s1007.__class__ = RemoteNonnullDomain
+                    try:
+                        s1004.uuid, s1004.id = _U_16si(buf, off)
+                    except Exception as exc:
+                        raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
+                    off += 20
+                    s1004.__class__ = RemoteNonnullDomain
                 except Exception as exc:
-                    raise _rt.fail(exc, i1004) from None
-                append1003(s1007)
+                    raise _rt.fail(exc, n1001 - 1) from None
             o.domains = lst1002
         except Exception as exc:
             raise _rt.fail(exc, "domains") from None
         try:
             o.ret = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN32, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN34, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectListAllDomainsRet
     except Exception as exc:
@@ -13846,7 +15655,7 @@ def pack_remote_domain_lookup_by_id_args(value: RemoteDomainLookupByIdArgs) -> b
         try:
             out.append(_P_i(v.id))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN34, (v,)) from None
+            raise _rt.fail_run(exc, _RUN36, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13863,7 +15672,7 @@ def unpack_remote_domain_lookup_by_id_args(
         try:
             o.id = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN34, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainLookupByIdArgs
     except Exception as exc:
@@ -13875,7 +15684,6 @@ def unpack_remote_domain_lookup_by_id_args(
 
 def pack_remote_domain_lookup_by_id_ret(value: RemoteDomainLookupByIdRet) -> bytes:
     """Encode one ``remote_domain_lookup_by_id_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -13883,7 +15691,10 @@ def pack_remote_domain_lookup_by_id_ret(value: RemoteDomainLookupByIdRet) -> byt
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -13892,12 +15703,11 @@ def pack_remote_domain_lookup_by_id_ret(value: RemoteDomainLookupByIdRet) -> byt
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_lookup_by_id_ret(
@@ -13912,20 +15722,23 @@ def unpack_remote_domain_lookup_by_id_ret(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainLookupByIdRet
@@ -13946,7 +15759,7 @@ def pack_remote_domain_lookup_by_uuid_args(value: RemoteDomainLookupByUuidArgs) 
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
             out.append(_P_16s(v.uuid))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN3, (v,)) from None
+            raise _rt.fail_run(exc, _RUN5, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -13963,7 +15776,7 @@ def unpack_remote_domain_lookup_by_uuid_args(
         try:
             o.uuid = _U_16s(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN3, 16, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN5, 16, off, buf) from None
         off += 16
         o.__class__ = RemoteDomainLookupByUuidArgs
     except Exception as exc:
@@ -13975,7 +15788,6 @@ def unpack_remote_domain_lookup_by_uuid_args(
 
 def pack_remote_domain_lookup_by_uuid_ret(value: RemoteDomainLookupByUuidRet) -> bytes:
     """Encode one ``remote_domain_lookup_by_uuid_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -13983,7 +15795,10 @@ def pack_remote_domain_lookup_by_uuid_ret(value: RemoteDomainLookupByUuidRet) ->
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -13992,12 +15807,11 @@ def pack_remote_domain_lookup_by_uuid_ret(value: RemoteDomainLookupByUuidRet) ->
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_lookup_by_uuid_ret(
@@ -14012,20 +15826,23 @@ def unpack_remote_domain_lookup_by_uuid_ret(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainLookupByUuidRet
@@ -14038,20 +15855,24 @@ def unpack_remote_domain_lookup_by_uuid_ret(
 
 def pack_remote_domain_lookup_by_name_args(value: RemoteDomainLookupByNameArgs) -> bytes:
     """Encode one ``remote_domain_lookup_by_name_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.name.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.name)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN2, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_lookup_by_name_args(
@@ -14071,8 +15892,11 @@ def unpack_remote_domain_lookup_by_name_args(
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.name = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.name = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         o.__class__ = RemoteDomainLookupByNameArgs
@@ -14085,7 +15909,6 @@ def unpack_remote_domain_lookup_by_name_args(
 
 def pack_remote_domain_lookup_by_name_ret(value: RemoteDomainLookupByNameRet) -> bytes:
     """Encode one ``remote_domain_lookup_by_name_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14093,7 +15916,10 @@ def pack_remote_domain_lookup_by_name_ret(value: RemoteDomainLookupByNameRet) ->
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14102,12 +15928,11 @@ def pack_remote_domain_lookup_by_name_ret(value: RemoteDomainLookupByNameRet) ->
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_lookup_by_name_ret(
@@ -14122,20 +15947,23 @@ def unpack_remote_domain_lookup_by_name_ret(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainLookupByNameRet
@@ -14148,23 +15976,24 @@ def unpack_remote_domain_lookup_by_name_ret(
 
 def pack_remote_domain_create_xml_args(value: RemoteDomainCreateXmlArgs) -> bytes:
     """Encode one ``remote_domain_create_xml_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.xml_desc.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.xml_desc.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.xml_desc)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "xml_desc") from None
         try:
-            out += (_P_I(n1002), b1001, _PP_I[len(b1001) & 3](v.flags))
+            return _PK4[n1002](n1002, b1001, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN11, (v,)) from None
+            raise _rt.fail_run(exc, _RUN40, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_create_xml_args(
@@ -14178,20 +16007,23 @@ def unpack_remote_domain_create_xml_args(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN37, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN41, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.xml_desc = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.xml_desc = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.xml_desc = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml_desc") from None
         try:
             o.flags = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainCreateXmlArgs
     except Exception as exc:
@@ -14203,7 +16035,6 @@ def unpack_remote_domain_create_xml_args(
 
 def pack_remote_domain_create_xml_ret(value: RemoteDomainCreateXmlRet) -> bytes:
     """Encode one ``remote_domain_create_xml_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14211,7 +16042,10 @@ def pack_remote_domain_create_xml_ret(value: RemoteDomainCreateXmlRet) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14220,12 +16054,11 @@ def pack_remote_domain_create_xml_ret(value: RemoteDomainCreateXmlRet) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_create_xml_ret(
@@ -14240,20 +16073,23 @@ def unpack_remote_domain_create_xml_ret(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainCreateXmlRet
@@ -14266,7 +16102,6 @@ def unpack_remote_domain_create_xml_ret(
 
 def pack_remote_domain_create_args(value: RemoteDomainCreateArgs) -> bytes:
     """Encode one ``remote_domain_create_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14274,7 +16109,10 @@ def pack_remote_domain_create_args(value: RemoteDomainCreateArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14283,12 +16121,11 @@ def pack_remote_domain_create_args(value: RemoteDomainCreateArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_create_args(
@@ -14303,20 +16140,23 @@ def unpack_remote_domain_create_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainCreateArgs
@@ -14329,7 +16169,6 @@ def unpack_remote_domain_create_args(
 
 def pack_remote_domain_create_with_flags_args(value: RemoteDomainCreateWithFlagsArgs) -> bytes:
     """Encode one ``remote_domain_create_with_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14337,7 +16176,10 @@ def pack_remote_domain_create_with_flags_args(value: RemoteDomainCreateWithFlags
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14346,12 +16188,11 @@ def pack_remote_domain_create_with_flags_args(value: RemoteDomainCreateWithFlags
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_create_with_flags_args(
@@ -14366,20 +16207,23 @@ def unpack_remote_domain_create_with_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainCreateWithFlagsArgs
@@ -14392,7 +16236,6 @@ def unpack_remote_domain_create_with_flags_args(
 
 def pack_remote_domain_create_with_flags_ret(value: RemoteDomainCreateWithFlagsRet) -> bytes:
     """Encode one ``remote_domain_create_with_flags_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14400,7 +16243,10 @@ def pack_remote_domain_create_with_flags_ret(value: RemoteDomainCreateWithFlagsR
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14409,12 +16255,11 @@ def pack_remote_domain_create_with_flags_ret(value: RemoteDomainCreateWithFlagsR
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_create_with_flags_ret(
@@ -14429,20 +16274,23 @@ def unpack_remote_domain_create_with_flags_ret(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainCreateWithFlagsRet
@@ -14455,20 +16303,24 @@ def unpack_remote_domain_create_with_flags_ret(
 
 def pack_remote_domain_define_xml_args(value: RemoteDomainDefineXmlArgs) -> bytes:
     """Encode one ``remote_domain_define_xml_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.xml.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.xml.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.xml)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN44, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_define_xml_args(
@@ -14482,14 +16334,17 @@ def unpack_remote_domain_define_xml_args(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.xml = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.xml = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.xml = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         o.__class__ = RemoteDomainDefineXmlArgs
@@ -14502,7 +16357,6 @@ def unpack_remote_domain_define_xml_args(
 
 def pack_remote_domain_define_xml_ret(value: RemoteDomainDefineXmlRet) -> bytes:
     """Encode one ``remote_domain_define_xml_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14510,7 +16364,10 @@ def pack_remote_domain_define_xml_ret(value: RemoteDomainDefineXmlRet) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14519,12 +16376,11 @@ def pack_remote_domain_define_xml_ret(value: RemoteDomainDefineXmlRet) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_define_xml_ret(
@@ -14539,20 +16395,23 @@ def unpack_remote_domain_define_xml_ret(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainDefineXmlRet
@@ -14565,23 +16424,24 @@ def unpack_remote_domain_define_xml_ret(
 
 def pack_remote_domain_define_xml_flags_args(value: RemoteDomainDefineXmlFlagsArgs) -> bytes:
     """Encode one ``remote_domain_define_xml_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.xml.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.xml.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.xml)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         try:
-            out += (_P_I(n1002), b1001, _PP_I[len(b1001) & 3](v.flags))
+            return _PK4[n1002](n1002, b1001, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN11, (v,)) from None
+            raise _rt.fail_run(exc, _RUN45, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_define_xml_flags_args(
@@ -14595,20 +16455,23 @@ def unpack_remote_domain_define_xml_flags_args(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.xml = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.xml = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.xml = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         try:
             o.flags = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainDefineXmlFlagsArgs
     except Exception as exc:
@@ -14620,7 +16483,6 @@ def unpack_remote_domain_define_xml_flags_args(
 
 def pack_remote_domain_define_xml_flags_ret(value: RemoteDomainDefineXmlFlagsRet) -> bytes:
     """Encode one ``remote_domain_define_xml_flags_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14628,7 +16490,10 @@ def pack_remote_domain_define_xml_flags_ret(value: RemoteDomainDefineXmlFlagsRet
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14637,12 +16502,11 @@ def pack_remote_domain_define_xml_flags_ret(value: RemoteDomainDefineXmlFlagsRet
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_define_xml_flags_ret(
@@ -14657,20 +16521,23 @@ def unpack_remote_domain_define_xml_flags_ret(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainDefineXmlFlagsRet
@@ -14683,7 +16550,6 @@ def unpack_remote_domain_define_xml_flags_ret(
 
 def pack_remote_domain_undefine_args(value: RemoteDomainUndefineArgs) -> bytes:
     """Encode one ``remote_domain_undefine_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14691,7 +16557,10 @@ def pack_remote_domain_undefine_args(value: RemoteDomainUndefineArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14700,12 +16569,11 @@ def pack_remote_domain_undefine_args(value: RemoteDomainUndefineArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_undefine_args(
@@ -14720,20 +16588,23 @@ def unpack_remote_domain_undefine_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainUndefineArgs
@@ -14746,7 +16617,6 @@ def unpack_remote_domain_undefine_args(
 
 def pack_remote_domain_undefine_flags_args(value: RemoteDomainUndefineFlagsArgs) -> bytes:
     """Encode one ``remote_domain_undefine_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14754,7 +16624,10 @@ def pack_remote_domain_undefine_flags_args(value: RemoteDomainUndefineFlagsArgs)
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14763,12 +16636,11 @@ def pack_remote_domain_undefine_flags_args(value: RemoteDomainUndefineFlagsArgs)
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_undefine_flags_args(
@@ -14783,20 +16655,23 @@ def unpack_remote_domain_undefine_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainUndefineFlagsArgs
@@ -14809,7 +16684,6 @@ def unpack_remote_domain_undefine_flags_args(
 
 def pack_remote_domain_destroy_args(value: RemoteDomainDestroyArgs) -> bytes:
     """Encode one ``remote_domain_destroy_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14817,7 +16691,10 @@ def pack_remote_domain_destroy_args(value: RemoteDomainDestroyArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14826,12 +16703,11 @@ def pack_remote_domain_destroy_args(value: RemoteDomainDestroyArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_destroy_args(
@@ -14846,20 +16722,23 @@ def unpack_remote_domain_destroy_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainDestroyArgs
@@ -14872,7 +16751,6 @@ def unpack_remote_domain_destroy_args(
 
 def pack_remote_domain_destroy_flags_args(value: RemoteDomainDestroyFlagsArgs) -> bytes:
     """Encode one ``remote_domain_destroy_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14880,7 +16758,10 @@ def pack_remote_domain_destroy_flags_args(value: RemoteDomainDestroyFlagsArgs) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14889,12 +16770,11 @@ def pack_remote_domain_destroy_flags_args(value: RemoteDomainDestroyFlagsArgs) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_destroy_flags_args(
@@ -14909,20 +16789,23 @@ def unpack_remote_domain_destroy_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainDestroyFlagsArgs
@@ -14935,7 +16818,6 @@ def unpack_remote_domain_destroy_flags_args(
 
 def pack_remote_domain_suspend_args(value: RemoteDomainSuspendArgs) -> bytes:
     """Encode one ``remote_domain_suspend_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -14943,7 +16825,10 @@ def pack_remote_domain_suspend_args(value: RemoteDomainSuspendArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -14952,12 +16837,11 @@ def pack_remote_domain_suspend_args(value: RemoteDomainSuspendArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_suspend_args(
@@ -14972,20 +16856,23 @@ def unpack_remote_domain_suspend_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainSuspendArgs
@@ -14998,7 +16885,6 @@ def unpack_remote_domain_suspend_args(
 
 def pack_remote_domain_resume_args(value: RemoteDomainResumeArgs) -> bytes:
     """Encode one ``remote_domain_resume_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15006,7 +16892,10 @@ def pack_remote_domain_resume_args(value: RemoteDomainResumeArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15015,12 +16904,11 @@ def pack_remote_domain_resume_args(value: RemoteDomainResumeArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_resume_args(
@@ -15035,20 +16923,23 @@ def unpack_remote_domain_resume_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainResumeArgs
@@ -15061,7 +16952,6 @@ def unpack_remote_domain_resume_args(
 
 def pack_remote_domain_shutdown_args(value: RemoteDomainShutdownArgs) -> bytes:
     """Encode one ``remote_domain_shutdown_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15069,7 +16959,10 @@ def pack_remote_domain_shutdown_args(value: RemoteDomainShutdownArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15078,12 +16971,11 @@ def pack_remote_domain_shutdown_args(value: RemoteDomainShutdownArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_shutdown_args(
@@ -15098,20 +16990,23 @@ def unpack_remote_domain_shutdown_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainShutdownArgs
@@ -15124,7 +17019,6 @@ def unpack_remote_domain_shutdown_args(
 
 def pack_remote_domain_shutdown_flags_args(value: RemoteDomainShutdownFlagsArgs) -> bytes:
     """Encode one ``remote_domain_shutdown_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15132,7 +17026,10 @@ def pack_remote_domain_shutdown_flags_args(value: RemoteDomainShutdownFlagsArgs)
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15141,12 +17038,11 @@ def pack_remote_domain_shutdown_flags_args(value: RemoteDomainShutdownFlagsArgs)
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_shutdown_flags_args(
@@ -15161,20 +17057,23 @@ def unpack_remote_domain_shutdown_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainShutdownFlagsArgs
@@ -15187,7 +17086,6 @@ def unpack_remote_domain_shutdown_flags_args(
 
 def pack_remote_domain_reboot_args(value: RemoteDomainRebootArgs) -> bytes:
     """Encode one ``remote_domain_reboot_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15195,7 +17093,10 @@ def pack_remote_domain_reboot_args(value: RemoteDomainRebootArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15204,12 +17105,11 @@ def pack_remote_domain_reboot_args(value: RemoteDomainRebootArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_reboot_args(
@@ -15224,20 +17124,23 @@ def unpack_remote_domain_reboot_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainRebootArgs
@@ -15250,7 +17153,6 @@ def unpack_remote_domain_reboot_args(
 
 def pack_remote_domain_get_info_args(value: RemoteDomainGetInfoArgs) -> bytes:
     """Encode one ``remote_domain_get_info_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15258,7 +17160,10 @@ def pack_remote_domain_get_info_args(value: RemoteDomainGetInfoArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15267,12 +17172,11 @@ def pack_remote_domain_get_info_args(value: RemoteDomainGetInfoArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_info_args(
@@ -15287,20 +17191,23 @@ def unpack_remote_domain_get_info_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetInfoArgs
@@ -15323,7 +17230,7 @@ def pack_remote_domain_get_info_ret(value: RemoteDomainGetInfoRet) -> bytes:
                 raise _rt.out_of_range(v.nrVirtCpu, "unsigned short", "nrVirtCpu")
             out.append(_P_IQQIQ(v.state, v.maxMem, v.memory, v.nrVirtCpu, v.cpuTime))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN41, (v,)) from None
+            raise _rt.fail_run(exc, _RUN46, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -15340,7 +17247,7 @@ def unpack_remote_domain_get_info_ret(
         try:
             o.state, o.maxMem, o.memory, o.nrVirtCpu, o.cpuTime = _U_IQQIQ(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN41, 32, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN46, 32, off, buf) from None
         off += 32
         if not 0 <= o.state <= 255:
             raise _rt.out_of_range(o.state, "unsigned char", "state")
@@ -15356,7 +17263,6 @@ def unpack_remote_domain_get_info_ret(
 
 def pack_remote_domain_get_state_args(value: RemoteDomainGetStateArgs) -> bytes:
     """Encode one ``remote_domain_get_state_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15364,7 +17270,10 @@ def pack_remote_domain_get_state_args(value: RemoteDomainGetStateArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15373,12 +17282,11 @@ def pack_remote_domain_get_state_args(value: RemoteDomainGetStateArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_state_args(
@@ -15393,20 +17301,23 @@ def unpack_remote_domain_get_state_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetStateArgs
@@ -15425,7 +17336,7 @@ def pack_remote_domain_get_state_ret(value: RemoteDomainGetStateRet) -> bytes:
         try:
             out.append(_P_ii(v.state, v.reason))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN42, (v,)) from None
+            raise _rt.fail_run(exc, _RUN47, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -15442,7 +17353,7 @@ def unpack_remote_domain_get_state_ret(
         try:
             o.state, o.reason = _U_ii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN47, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteDomainGetStateRet
     except Exception as exc:
@@ -15454,7 +17365,6 @@ def unpack_remote_domain_get_state_ret(
 
 def pack_remote_domain_get_xml_desc_args(value: RemoteDomainGetXmlDescArgs) -> bytes:
     """Encode one ``remote_domain_get_xml_desc_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15462,7 +17372,10 @@ def pack_remote_domain_get_xml_desc_args(value: RemoteDomainGetXmlDescArgs) -> b
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15471,12 +17384,11 @@ def pack_remote_domain_get_xml_desc_args(value: RemoteDomainGetXmlDescArgs) -> b
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_xml_desc_args(
@@ -15491,20 +17403,23 @@ def unpack_remote_domain_get_xml_desc_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetXmlDescArgs
@@ -15517,20 +17432,24 @@ def unpack_remote_domain_get_xml_desc_args(
 
 def pack_remote_domain_get_xml_desc_ret(value: RemoteDomainGetXmlDescRet) -> bytes:
     """Encode one ``remote_domain_get_xml_desc_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.xml.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.xml.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.xml)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN44, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_xml_desc_ret(
@@ -15544,14 +17463,17 @@ def unpack_remote_domain_get_xml_desc_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN40, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.xml = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.xml = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.xml = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         o.__class__ = RemoteDomainGetXmlDescRet
@@ -15564,7 +17486,6 @@ def unpack_remote_domain_get_xml_desc_ret(
 
 def pack_remote_domain_get_os_type_args(value: RemoteDomainGetOsTypeArgs) -> bytes:
     """Encode one ``remote_domain_get_os_type_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15572,7 +17493,10 @@ def pack_remote_domain_get_os_type_args(value: RemoteDomainGetOsTypeArgs) -> byt
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15581,12 +17505,11 @@ def pack_remote_domain_get_os_type_args(value: RemoteDomainGetOsTypeArgs) -> byt
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_os_type_args(
@@ -15601,20 +17524,23 @@ def unpack_remote_domain_get_os_type_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetOsTypeArgs
@@ -15627,20 +17553,24 @@ def unpack_remote_domain_get_os_type_args(
 
 def pack_remote_domain_get_os_type_ret(value: RemoteDomainGetOsTypeRet) -> bytes:
     """Encode one ``remote_domain_get_os_type_ret``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.type.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.type.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.type)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "type") from None
-        out += (_P_I(n1002), b1001, _PAD[len(b1001) & 3])
+        try:
+            return _PK3[n1002](n1002, b1001)
+        except Exception as exc:
+            raise _rt.fail_run(exc, _RUN16, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_os_type_ret(
@@ -15654,14 +17584,17 @@ def unpack_remote_domain_get_os_type_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.type = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.type = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.type = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "type") from None
         o.__class__ = RemoteDomainGetOsTypeRet
@@ -15674,7 +17607,6 @@ def unpack_remote_domain_get_os_type_ret(
 
 def pack_remote_domain_get_max_memory_args(value: RemoteDomainGetMaxMemoryArgs) -> bytes:
     """Encode one ``remote_domain_get_max_memory_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15682,7 +17614,10 @@ def pack_remote_domain_get_max_memory_args(value: RemoteDomainGetMaxMemoryArgs) 
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15691,12 +17626,11 @@ def pack_remote_domain_get_max_memory_args(value: RemoteDomainGetMaxMemoryArgs) 
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_max_memory_args(
@@ -15711,20 +17645,23 @@ def unpack_remote_domain_get_max_memory_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetMaxMemoryArgs
@@ -15743,7 +17680,7 @@ def pack_remote_domain_get_max_memory_ret(value: RemoteDomainGetMaxMemoryRet) ->
         try:
             out.append(_P_Q(v.memory))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN43, (v,)) from None
+            raise _rt.fail_run(exc, _RUN48, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -15760,7 +17697,7 @@ def unpack_remote_domain_get_max_memory_ret(
         try:
             o.memory = _U_Q(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN43, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN48, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteDomainGetMaxMemoryRet
     except Exception as exc:
@@ -15772,7 +17709,6 @@ def unpack_remote_domain_get_max_memory_ret(
 
 def pack_remote_domain_get_vcpus_flags_args(value: RemoteDomainGetVcpusFlagsArgs) -> bytes:
     """Encode one ``remote_domain_get_vcpus_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15780,7 +17716,10 @@ def pack_remote_domain_get_vcpus_flags_args(value: RemoteDomainGetVcpusFlagsArgs
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15789,12 +17728,11 @@ def pack_remote_domain_get_vcpus_flags_args(value: RemoteDomainGetVcpusFlagsArgs
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_vcpus_flags_args(
@@ -15809,20 +17747,23 @@ def unpack_remote_domain_get_vcpus_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetVcpusFlagsArgs
@@ -15841,7 +17782,7 @@ def pack_remote_domain_get_vcpus_flags_ret(value: RemoteDomainGetVcpusFlagsRet) 
         try:
             out.append(_P_i(v.num))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN27, (v,)) from None
+            raise _rt.fail_run(exc, _RUN29, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -15858,7 +17799,7 @@ def unpack_remote_domain_get_vcpus_flags_ret(
         try:
             o.num = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainGetVcpusFlagsRet
     except Exception as exc:
@@ -15870,7 +17811,6 @@ def unpack_remote_domain_get_vcpus_flags_ret(
 
 def pack_remote_domain_is_active_args(value: RemoteDomainIsActiveArgs) -> bytes:
     """Encode one ``remote_domain_is_active_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15878,7 +17818,10 @@ def pack_remote_domain_is_active_args(value: RemoteDomainIsActiveArgs) -> bytes:
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15887,12 +17830,11 @@ def pack_remote_domain_is_active_args(value: RemoteDomainIsActiveArgs) -> bytes:
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_is_active_args(
@@ -15907,20 +17849,23 @@ def unpack_remote_domain_is_active_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainIsActiveArgs
@@ -15939,7 +17884,7 @@ def pack_remote_domain_is_active_ret(value: RemoteDomainIsActiveRet) -> bytes:
         try:
             out.append(_P_i(v.active))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN44, (v,)) from None
+            raise _rt.fail_run(exc, _RUN49, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -15956,7 +17901,7 @@ def unpack_remote_domain_is_active_ret(
         try:
             o.active = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN44, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN49, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainIsActiveRet
     except Exception as exc:
@@ -15968,7 +17913,6 @@ def unpack_remote_domain_is_active_ret(
 
 def pack_remote_domain_is_persistent_args(value: RemoteDomainIsPersistentArgs) -> bytes:
     """Encode one ``remote_domain_is_persistent_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -15976,7 +17920,10 @@ def pack_remote_domain_is_persistent_args(value: RemoteDomainIsPersistentArgs) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -15985,12 +17932,11 @@ def pack_remote_domain_is_persistent_args(value: RemoteDomainIsPersistentArgs) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_is_persistent_args(
@@ -16005,20 +17951,23 @@ def unpack_remote_domain_is_persistent_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainIsPersistentArgs
@@ -16037,7 +17986,7 @@ def pack_remote_domain_is_persistent_ret(value: RemoteDomainIsPersistentRet) -> 
         try:
             out.append(_P_i(v.persistent))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN45, (v,)) from None
+            raise _rt.fail_run(exc, _RUN50, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -16054,7 +18003,7 @@ def unpack_remote_domain_is_persistent_ret(
         try:
             o.persistent = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN45, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN50, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainIsPersistentRet
     except Exception as exc:
@@ -16066,7 +18015,6 @@ def unpack_remote_domain_is_persistent_ret(
 
 def pack_remote_domain_get_autostart_args(value: RemoteDomainGetAutostartArgs) -> bytes:
     """Encode one ``remote_domain_get_autostart_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16074,7 +18022,10 @@ def pack_remote_domain_get_autostart_args(value: RemoteDomainGetAutostartArgs) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -16083,12 +18034,11 @@ def pack_remote_domain_get_autostart_args(value: RemoteDomainGetAutostartArgs) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_autostart_args(
@@ -16103,20 +18053,23 @@ def unpack_remote_domain_get_autostart_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetAutostartArgs
@@ -16135,7 +18088,7 @@ def pack_remote_domain_get_autostart_ret(value: RemoteDomainGetAutostartRet) -> 
         try:
             out.append(_P_i(v.autostart))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN46, (v,)) from None
+            raise _rt.fail_run(exc, _RUN51, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -16152,7 +18105,7 @@ def unpack_remote_domain_get_autostart_ret(
         try:
             o.autostart = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN46, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN51, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainGetAutostartRet
     except Exception as exc:
@@ -16164,7 +18117,6 @@ def unpack_remote_domain_get_autostart_ret(
 
 def pack_remote_domain_set_autostart_args(value: RemoteDomainSetAutostartArgs) -> bytes:
     """Encode one ``remote_domain_set_autostart_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16172,7 +18124,10 @@ def pack_remote_domain_set_autostart_args(value: RemoteDomainSetAutostartArgs) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -16181,16 +18136,11 @@ def pack_remote_domain_set_autostart_args(value: RemoteDomainSetAutostartArgs) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (
-                _P_I(n1003),
-                b1002,
-                _PP_16sii[len(b1002) & 3](s1001.uuid, s1001.id, v.autostart),
-            )
+            return _PK6[n1003](n1003, b1002, s1001.uuid, s1001.id, v.autostart)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN47, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN52, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_set_autostart_args(
@@ -16205,20 +18155,23 @@ def unpack_remote_domain_set_autostart_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.autostart = _U_16sii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN48, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainSetAutostartArgs
@@ -16233,7 +18186,6 @@ def pack_remote_domain_has_managed_save_image_args(
     value: RemoteDomainHasManagedSaveImageArgs
 ) -> bytes:
     """Encode one ``remote_domain_has_managed_save_image_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16241,7 +18193,10 @@ def pack_remote_domain_has_managed_save_image_args(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -16250,12 +18205,11 @@ def pack_remote_domain_has_managed_save_image_args(
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_has_managed_save_image_args(
@@ -16270,20 +18224,23 @@ def unpack_remote_domain_has_managed_save_image_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainHasManagedSaveImageArgs
@@ -16304,7 +18261,7 @@ def pack_remote_domain_has_managed_save_image_ret(
         try:
             out.append(_P_i(v.result))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN49, (v,)) from None
+            raise _rt.fail_run(exc, _RUN54, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -16321,7 +18278,7 @@ def unpack_remote_domain_has_managed_save_image_ret(
         try:
             o.result = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN49, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN54, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainHasManagedSaveImageRet
     except Exception as exc:
@@ -16333,7 +18290,6 @@ def unpack_remote_domain_has_managed_save_image_ret(
 
 def pack_remote_domain_get_security_label_args(value: RemoteDomainGetSecurityLabelArgs) -> bytes:
     """Encode one ``remote_domain_get_security_label_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16341,7 +18297,10 @@ def pack_remote_domain_get_security_label_args(value: RemoteDomainGetSecurityLab
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -16350,12 +18309,11 @@ def pack_remote_domain_get_security_label_args(value: RemoteDomainGetSecurityLab
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_security_label_args(
@@ -16370,20 +18328,23 @@ def unpack_remote_domain_get_security_label_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetSecurityLabelArgs
@@ -16409,7 +18370,7 @@ def pack_remote_domain_get_security_label_ret(value: RemoteDomainGetSecurityLabe
         try:
             out.append(_P_I(n1002))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN50, ()) from None
+            raise _rt.fail_run(exc, _RUN55, ()) from None
         try:
             for e1003 in t1001:
                 try:
@@ -16423,7 +18384,7 @@ def pack_remote_domain_get_security_label_ret(value: RemoteDomainGetSecurityLabe
         try:
             out.append(_P_i(v.enforcing))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN51, (v,)) from None
+            raise _rt.fail_run(exc, _RUN56, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -16440,7 +18401,7 @@ def unpack_remote_domain_get_security_label_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN50, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN55, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4097:
@@ -16465,7 +18426,7 @@ def unpack_remote_domain_get_security_label_ret(
         try:
             o.enforcing = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN51, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN56, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainGetSecurityLabelRet
     except Exception as exc:
@@ -16477,7 +18438,6 @@ def unpack_remote_domain_get_security_label_ret(
 
 def pack_remote_domain_get_messages_args(value: RemoteDomainGetMessagesArgs) -> bytes:
     """Encode one ``remote_domain_get_messages_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16485,7 +18445,10 @@ def pack_remote_domain_get_messages_args(value: RemoteDomainGetMessagesArgs) -> 
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -16494,12 +18457,11 @@ def pack_remote_domain_get_messages_args(value: RemoteDomainGetMessagesArgs) -> 
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_get_messages_args(
@@ -16514,20 +18476,23 @@ def unpack_remote_domain_get_messages_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainGetMessagesArgs
@@ -16553,11 +18518,14 @@ def pack_remote_domain_get_messages_ret(value: RemoteDomainGetMessagesRet) -> by
         try:
             out.append(_P_I(n1002))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN52, ()) from None
+            raise _rt.fail_run(exc, _RUN57, ()) from None
         try:
             for e1003 in t1001:
                 try:
-                    b1004 = e1003.encode("utf-8", "surrogateescape")
+                    try:
+                        b1004 = e1003.encode()
+                    except UnicodeEncodeError:
+                        b1004 = _rt.lax_encode(e1003)
                     n1005 = len(b1004)
                     if n1005 > 4194304:
                         raise _rt.too_long("string", n1005, 4194304)
@@ -16583,7 +18551,7 @@ def unpack_remote_domain_get_messages_ret(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN52, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN57, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 2048:
@@ -16599,8 +18567,11 @@ def unpack_remote_domain_get_messages_ret(
                     if n1006 > 4194304:
                         raise _rt.too_long("string", n1006, 4194304)
                     end1007 = off + n1006
-                    e1005 = buf[off:end1007].decode("utf-8", "surrogateescape")
-                    off = end1007 + _PADN[n1006 & 3]
+                    try:
+                        e1005 = buf[off:end1007].decode()
+                    except UnicodeDecodeError:
+                        e1005 = _rt.lax_utf8(buf, off, end1007)
+                    off = (end1007 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, i1004) from None
                 append1003(e1005)
@@ -16617,7 +18588,6 @@ def unpack_remote_domain_get_messages_ret(
 
 def pack_remote_domain_snapshot_num_args(value: RemoteDomainSnapshotNumArgs) -> bytes:
     """Encode one ``remote_domain_snapshot_num_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16625,7 +18595,10 @@ def pack_remote_domain_snapshot_num_args(value: RemoteDomainSnapshotNumArgs) -> 
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -16634,12 +18607,11 @@ def pack_remote_domain_snapshot_num_args(value: RemoteDomainSnapshotNumArgs) -> 
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.flags))
+            return _PK5[n1003](n1003, b1002, s1001.uuid, s1001.id, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN38, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN42, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_snapshot_num_args(
@@ -16654,20 +18626,23 @@ def unpack_remote_domain_snapshot_num_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.flags = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN39, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN43, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainSnapshotNumArgs
@@ -16686,7 +18661,7 @@ def pack_remote_domain_snapshot_num_ret(value: RemoteDomainSnapshotNumRet) -> by
         try:
             out.append(_P_i(v.num))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN27, (v,)) from None
+            raise _rt.fail_run(exc, _RUN29, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -16703,7 +18678,7 @@ def unpack_remote_domain_snapshot_num_ret(
         try:
             o.num = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN27, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN29, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainSnapshotNumRet
     except Exception as exc:
@@ -16715,7 +18690,6 @@ def unpack_remote_domain_snapshot_num_ret(
 
 def pack_remote_domain_attach_device_args(value: RemoteDomainAttachDeviceArgs) -> bytes:
     """Encode one ``remote_domain_attach_device_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16723,14 +18697,20 @@ def pack_remote_domain_attach_device_args(value: RemoteDomainAttachDeviceArgs) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.xml.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.xml)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -16739,13 +18719,11 @@ def pack_remote_domain_attach_device_args(value: RemoteDomainAttachDeviceArgs) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK7[n1003 << 32 | n1005](n1003, b1002, s1001.uuid, s1001.id, n1005, b1004)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
-        out += (b1004, _PAD[len(b1004) & 3])
+            raise _rt.fail_run(exc, _RUN58, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_attach_device_args(
@@ -16760,28 +18738,34 @@ def unpack_remote_domain_attach_device_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.xml = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.xml = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         o.__class__ = RemoteDomainAttachDeviceArgs
@@ -16794,7 +18778,6 @@ def unpack_remote_domain_attach_device_args(
 
 def pack_remote_domain_attach_device_flags_args(value: RemoteDomainAttachDeviceFlagsArgs) -> bytes:
     """Encode one ``remote_domain_attach_device_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16802,14 +18785,20 @@ def pack_remote_domain_attach_device_flags_args(value: RemoteDomainAttachDeviceF
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.xml.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.xml)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -16818,16 +18807,13 @@ def pack_remote_domain_attach_device_flags_args(value: RemoteDomainAttachDeviceF
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK8[n1003 << 32 | n1005](
+                n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.flags
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
-        try:
-            out += (b1004, _PP_I[len(b1004) & 3](v.flags))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN11, (v,)) from None
+            raise _rt.fail_run(exc, _RUN60, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_attach_device_flags_args(
@@ -16842,34 +18828,40 @@ def unpack_remote_domain_attach_device_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.xml = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.xml = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         try:
             o.flags = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainAttachDeviceFlagsArgs
     except Exception as exc:
@@ -16881,7 +18873,6 @@ def unpack_remote_domain_attach_device_flags_args(
 
 def pack_remote_domain_detach_device_args(value: RemoteDomainDetachDeviceArgs) -> bytes:
     """Encode one ``remote_domain_detach_device_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16889,14 +18880,20 @@ def pack_remote_domain_detach_device_args(value: RemoteDomainDetachDeviceArgs) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.xml.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.xml)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -16905,13 +18902,11 @@ def pack_remote_domain_detach_device_args(value: RemoteDomainDetachDeviceArgs) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK7[n1003 << 32 | n1005](n1003, b1002, s1001.uuid, s1001.id, n1005, b1004)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
-        out += (b1004, _PAD[len(b1004) & 3])
+            raise _rt.fail_run(exc, _RUN58, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_detach_device_args(
@@ -16926,28 +18921,34 @@ def unpack_remote_domain_detach_device_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.xml = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.xml = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         o.__class__ = RemoteDomainDetachDeviceArgs
@@ -16960,7 +18961,6 @@ def unpack_remote_domain_detach_device_args(
 
 def pack_remote_domain_detach_device_flags_args(value: RemoteDomainDetachDeviceFlagsArgs) -> bytes:
     """Encode one ``remote_domain_detach_device_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -16968,14 +18968,20 @@ def pack_remote_domain_detach_device_flags_args(value: RemoteDomainDetachDeviceF
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.xml.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.xml.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.xml)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -16984,16 +18990,13 @@ def pack_remote_domain_detach_device_flags_args(value: RemoteDomainDetachDeviceF
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK8[n1003 << 32 | n1005](
+                n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.flags
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN53, (s1001,)) from None
-        try:
-            out += (b1004, _PP_I[len(b1004) & 3](v.flags))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN11, (v,)) from None
+            raise _rt.fail_run(exc, _RUN60, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_detach_device_flags_args(
@@ -17008,34 +19011,40 @@ def unpack_remote_domain_detach_device_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN53, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN59, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.xml = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.xml = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.xml = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "xml") from None
         try:
             o.flags = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainDetachDeviceFlagsArgs
     except Exception as exc:
@@ -17047,7 +19056,6 @@ def unpack_remote_domain_detach_device_flags_args(
 
 def pack_remote_domain_detach_device_alias_args(value: RemoteDomainDetachDeviceAliasArgs) -> bytes:
     """Encode one ``remote_domain_detach_device_alias_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17055,14 +19063,20 @@ def pack_remote_domain_detach_device_alias_args(value: RemoteDomainDetachDeviceA
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.alias.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.alias.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.alias)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -17071,16 +19085,13 @@ def pack_remote_domain_detach_device_alias_args(value: RemoteDomainDetachDeviceA
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK8[n1003 << 32 | n1005](
+                n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.flags
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN54, (s1001,)) from None
-        try:
-            out += (b1004, _PP_I[len(b1004) & 3](v.flags))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN11, (v,)) from None
+            raise _rt.fail_run(exc, _RUN61, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_detach_device_alias_args(
@@ -17095,34 +19106,40 @@ def unpack_remote_domain_detach_device_alias_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN62, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.alias = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.alias = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.alias = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "alias") from None
         try:
             o.flags = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN13, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainDetachDeviceAliasArgs
     except Exception as exc:
@@ -17134,7 +19151,6 @@ def unpack_remote_domain_detach_device_alias_args(
 
 def pack_remote_domain_set_max_memory_args(value: RemoteDomainSetMaxMemoryArgs) -> bytes:
     """Encode one ``remote_domain_set_max_memory_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17142,7 +19158,10 @@ def pack_remote_domain_set_max_memory_args(value: RemoteDomainSetMaxMemoryArgs) 
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -17151,12 +19170,11 @@ def pack_remote_domain_set_max_memory_args(value: RemoteDomainSetMaxMemoryArgs) 
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siQ[len(b1002) & 3](s1001.uuid, s1001.id, v.memory))
+            return _PK9[n1003](n1003, b1002, s1001.uuid, s1001.id, v.memory)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN55, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN63, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_set_max_memory_args(
@@ -17171,20 +19189,23 @@ def unpack_remote_domain_set_max_memory_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.memory = _U_16siQ(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
         off += 28
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainSetMaxMemoryArgs
@@ -17197,7 +19218,6 @@ def unpack_remote_domain_set_max_memory_args(
 
 def pack_remote_domain_set_memory_args(value: RemoteDomainSetMemoryArgs) -> bytes:
     """Encode one ``remote_domain_set_memory_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17205,7 +19225,10 @@ def pack_remote_domain_set_memory_args(value: RemoteDomainSetMemoryArgs) -> byte
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -17214,12 +19237,11 @@ def pack_remote_domain_set_memory_args(value: RemoteDomainSetMemoryArgs) -> byte
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siQ[len(b1002) & 3](s1001.uuid, s1001.id, v.memory))
+            return _PK9[n1003](n1003, b1002, s1001.uuid, s1001.id, v.memory)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN55, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN63, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_set_memory_args(
@@ -17234,20 +19256,23 @@ def unpack_remote_domain_set_memory_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.memory = _U_16siQ(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN56, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
         off += 28
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainSetMemoryArgs
@@ -17260,7 +19285,6 @@ def unpack_remote_domain_set_memory_args(
 
 def pack_remote_domain_set_memory_flags_args(value: RemoteDomainSetMemoryFlagsArgs) -> bytes:
     """Encode one ``remote_domain_set_memory_flags_args``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17268,7 +19292,10 @@ def pack_remote_domain_set_memory_flags_args(value: RemoteDomainSetMemoryFlagsAr
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -17277,16 +19304,11 @@ def pack_remote_domain_set_memory_flags_args(value: RemoteDomainSetMemoryFlagsAr
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (
-                _P_I(n1003),
-                b1002,
-                _PP_16siQI[len(b1002) & 3](s1001.uuid, s1001.id, v.memory, v.flags),
-            )
+            return _PK10[n1003](n1003, b1002, s1001.uuid, s1001.id, v.memory, v.flags)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN57, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN65, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_set_memory_flags_args(
@@ -17301,20 +19323,23 @@ def unpack_remote_domain_set_memory_flags_args(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.memory, o.flags = _U_16siQI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN58, 32, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN66, 32, off, buf) from None
         off += 32
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainSetMemoryFlagsArgs
@@ -17335,7 +19360,7 @@ def pack_remote_connect_domain_event_register_ret(
         try:
             out.append(_P_i(v.cb_registered))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN59, (v,)) from None
+            raise _rt.fail_run(exc, _RUN67, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -17352,7 +19377,7 @@ def unpack_remote_connect_domain_event_register_ret(
         try:
             o.cb_registered = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN67, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectDomainEventRegisterRet
     except Exception as exc:
@@ -17372,7 +19397,7 @@ def pack_remote_connect_domain_event_deregister_ret(
         try:
             out.append(_P_i(v.cb_registered))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN59, (v,)) from None
+            raise _rt.fail_run(exc, _RUN67, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -17389,7 +19414,7 @@ def unpack_remote_connect_domain_event_deregister_ret(
         try:
             o.cb_registered = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN59, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN67, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectDomainEventDeregisterRet
     except Exception as exc:
@@ -17409,7 +19434,7 @@ def pack_remote_connect_domain_event_register_any_args(
         try:
             out.append(_P_i(v.eventID))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN60, (v,)) from None
+            raise _rt.fail_run(exc, _RUN68, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -17426,7 +19451,7 @@ def unpack_remote_connect_domain_event_register_any_args(
         try:
             o.eventID = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN68, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectDomainEventRegisterAnyArgs
     except Exception as exc:
@@ -17446,7 +19471,7 @@ def pack_remote_connect_domain_event_deregister_any_args(
         try:
             out.append(_P_i(v.eventID))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN60, (v,)) from None
+            raise _rt.fail_run(exc, _RUN68, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -17463,7 +19488,7 @@ def unpack_remote_connect_domain_event_deregister_any_args(
         try:
             o.eventID = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN60, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN68, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectDomainEventDeregisterAnyArgs
     except Exception as exc:
@@ -17487,11 +19512,14 @@ def pack_remote_connect_domain_event_callback_register_any_args(
         try:
             out.append(_P_iI(v.eventID, t1001 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN61, (v,)) from None
+            raise _rt.fail_run(exc, _RUN69, (v,)) from None
         try:
             if t1001 is not None:
                 try:
-                    b1002 = t1001.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b1002 = t1001.name.encode()
+                    except UnicodeEncodeError:
+                        b1002 = _rt.lax_encode(t1001.name)
                     n1003 = len(b1002)
                     if n1003 > 4194304:
                         raise _rt.too_long("string", n1003, 4194304)
@@ -17500,7 +19528,7 @@ def pack_remote_connect_domain_event_callback_register_any_args(
                 try:
                     if len(t1001.uuid) != 16:
                         raise _rt.wrong_length(t1001.uuid, 16, "uuid")
-                    out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](t1001.uuid, t1001.id))
+                    out.append(_PK1[n1003](n1003, b1002, t1001.uuid, t1001.id))
                 except Exception as exc:
                     raise _rt.fail_run(exc, _RUN1, (t1001,)) from None
         except Exception as exc:
@@ -17521,7 +19549,7 @@ def unpack_remote_connect_domain_event_callback_register_any_args(
         try:
             o.eventID, n1001 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN61, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN69, 8, off, buf) from None
         off += 8
         try:
             if n1001 == 0:
@@ -17537,14 +19565,17 @@ def unpack_remote_connect_domain_event_callback_register_any_args(
                     if n1003 > 4194304:
                         raise _rt.too_long("string", n1003, 4194304)
                     end1004 = off + n1003
-                    s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-                    off = end1004 + _PADN[n1003 & 3]
+                    try:
+                        s1002.name = buf[off:end1004].decode()
+                    except UnicodeDecodeError:
+                        s1002.name = _rt.lax_utf8(buf, off, end1004)
+                    off = (end1004 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
                 try:
                     s1002.uuid, s1002.id = _U_16si(buf, off)
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN1, 20, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN3, 20, off, buf) from None
                 off += 20
                 s1002.__class__ = RemoteNonnullDomain
                 o.dom = s1002
@@ -17570,7 +19601,7 @@ def pack_remote_connect_domain_event_callback_register_any_ret(
         try:
             out.append(_P_i(v.callbackID))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN62, (v,)) from None
+            raise _rt.fail_run(exc, _RUN70, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -17587,7 +19618,7 @@ def unpack_remote_connect_domain_event_callback_register_any_ret(
         try:
             o.callbackID = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN70, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectDomainEventCallbackRegisterAnyRet
     except Exception as exc:
@@ -17607,7 +19638,7 @@ def pack_remote_connect_domain_event_callback_deregister_any_args(
         try:
             out.append(_P_i(v.callbackID))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN62, (v,)) from None
+            raise _rt.fail_run(exc, _RUN70, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -17624,7 +19655,7 @@ def unpack_remote_connect_domain_event_callback_deregister_any_args(
         try:
             o.callbackID = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN62, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN70, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectDomainEventCallbackDeregisterAnyArgs
     except Exception as exc:
@@ -17636,7 +19667,6 @@ def unpack_remote_connect_domain_event_callback_deregister_any_args(
 
 def pack_remote_domain_event_lifecycle_msg(value: RemoteDomainEventLifecycleMsg) -> bytes:
     """Encode one ``remote_domain_event_lifecycle_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17644,7 +19674,10 @@ def pack_remote_domain_event_lifecycle_msg(value: RemoteDomainEventLifecycleMsg)
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -17653,16 +19686,11 @@ def pack_remote_domain_event_lifecycle_msg(value: RemoteDomainEventLifecycleMsg)
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (
-                _P_I(n1003),
-                b1002,
-                _PP_16siii[len(b1002) & 3](s1001.uuid, s1001.id, v.event, v.detail),
-            )
+            return _PK11[n1003](n1003, b1002, s1001.uuid, s1001.id, v.event, v.detail)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN63, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN71, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_lifecycle_msg(
@@ -17677,20 +19705,23 @@ def unpack_remote_domain_event_lifecycle_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.event, o.detail = _U_16siii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN64, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN72, 28, off, buf) from None
         off += 28
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventLifecycleMsg
@@ -17705,7 +19736,6 @@ def pack_remote_domain_event_callback_lifecycle_msg(
     value: RemoteDomainEventCallbackLifecycleMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_lifecycle_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17717,28 +19747,25 @@ def pack_remote_domain_event_callback_lifecycle_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (
-                b1003,
-                _PP_16siii[len(b1003) & 3](s1002.uuid, s1002.id, s1001.event, s1001.detail),
+            return _PK12[n1004](
+                v.callbackID, n1004, b1003, s1002.uuid, s1002.id, s1001.event, s1001.detail
             )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN66, (s1002, s1001)) from None
+            raise _rt.fail_run(exc, _RUN73, (v, s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_lifecycle_msg(
@@ -17754,20 +19781,23 @@ def unpack_remote_domain_event_callback_lifecycle_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, s1001.event, s1001.detail = _U_16siii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN67, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN75, 28, off, buf) from None
         off += 28
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventLifecycleMsg
@@ -17781,7 +19811,6 @@ def unpack_remote_domain_event_callback_lifecycle_msg(
 
 def pack_remote_domain_event_reboot_msg(value: RemoteDomainEventRebootMsg) -> bytes:
     """Encode one ``remote_domain_event_reboot_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17789,7 +19818,10 @@ def pack_remote_domain_event_reboot_msg(value: RemoteDomainEventRebootMsg) -> by
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -17798,12 +19830,11 @@ def pack_remote_domain_event_reboot_msg(value: RemoteDomainEventRebootMsg) -> by
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_reboot_msg(
@@ -17818,20 +19849,23 @@ def unpack_remote_domain_event_reboot_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventRebootMsg
@@ -17846,7 +19880,6 @@ def pack_remote_domain_event_callback_reboot_msg(
     value: RemoteDomainEventCallbackRebootMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_reboot_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17858,25 +19891,23 @@ def pack_remote_domain_event_callback_reboot_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+            return _PK13[n1004](v.callbackID, n1004, b1003, s1002.uuid, s1002.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN76, (v, s1002)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_reboot_msg(
@@ -17892,20 +19923,23 @@ def unpack_remote_domain_event_callback_reboot_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
         off += 20
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventRebootMsg
@@ -17919,7 +19953,6 @@ def unpack_remote_domain_event_callback_reboot_msg(
 
 def pack_remote_domain_event_rtc_change_msg(value: RemoteDomainEventRtcChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_rtc_change_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17927,7 +19960,10 @@ def pack_remote_domain_event_rtc_change_msg(value: RemoteDomainEventRtcChangeMsg
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -17936,12 +19972,11 @@ def pack_remote_domain_event_rtc_change_msg(value: RemoteDomainEventRtcChangeMsg
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siq[len(b1002) & 3](s1001.uuid, s1001.id, v.offset))
+            return _PK14[n1003](n1003, b1002, s1001.uuid, s1001.id, v.offset)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN69, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN78, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_rtc_change_msg(
@@ -17956,20 +19991,23 @@ def unpack_remote_domain_event_rtc_change_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.offset = _U_16siq(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN70, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN79, 28, off, buf) from None
         off += 28
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventRtcChangeMsg
@@ -17984,7 +20022,6 @@ def pack_remote_domain_event_callback_rtc_change_msg(
     value: RemoteDomainEventCallbackRtcChangeMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_rtc_change_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -17996,25 +20033,23 @@ def pack_remote_domain_event_callback_rtc_change_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16siq[len(b1003) & 3](s1002.uuid, s1002.id, s1001.offset))
+            return _PK15[n1004](v.callbackID, n1004, b1003, s1002.uuid, s1002.id, s1001.offset)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN71, (s1002, s1001)) from None
+            raise _rt.fail_run(exc, _RUN80, (v, s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_rtc_change_msg(
@@ -18030,20 +20065,23 @@ def unpack_remote_domain_event_callback_rtc_change_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, s1001.offset = _U_16siq(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN72, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN81, 28, off, buf) from None
         off += 28
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventRtcChangeMsg
@@ -18057,7 +20095,6 @@ def unpack_remote_domain_event_callback_rtc_change_msg(
 
 def pack_remote_domain_event_watchdog_msg(value: RemoteDomainEventWatchdogMsg) -> bytes:
     """Encode one ``remote_domain_event_watchdog_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -18065,7 +20102,10 @@ def pack_remote_domain_event_watchdog_msg(value: RemoteDomainEventWatchdogMsg) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -18074,12 +20114,11 @@ def pack_remote_domain_event_watchdog_msg(value: RemoteDomainEventWatchdogMsg) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16sii[len(b1002) & 3](s1001.uuid, s1001.id, v.action))
+            return _PK6[n1003](n1003, b1002, s1001.uuid, s1001.id, v.action)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN73, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN82, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_watchdog_msg(
@@ -18094,20 +20133,23 @@ def unpack_remote_domain_event_watchdog_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.action = _U_16sii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN74, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN83, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventWatchdogMsg
@@ -18122,7 +20164,6 @@ def pack_remote_domain_event_callback_watchdog_msg(
     value: RemoteDomainEventCallbackWatchdogMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_watchdog_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -18134,25 +20175,23 @@ def pack_remote_domain_event_callback_watchdog_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16sii[len(b1003) & 3](s1002.uuid, s1002.id, s1001.action))
+            return _PK16[n1004](v.callbackID, n1004, b1003, s1002.uuid, s1002.id, s1001.action)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN75, (s1002, s1001)) from None
+            raise _rt.fail_run(exc, _RUN84, (v, s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_watchdog_msg(
@@ -18168,20 +20207,23 @@ def unpack_remote_domain_event_callback_watchdog_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, s1001.action = _U_16sii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN76, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN85, 24, off, buf) from None
         off += 24
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventWatchdogMsg
@@ -18203,14 +20245,20 @@ def pack_remote_domain_event_io_error_msg(value: RemoteDomainEventIoErrorMsg) ->
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.srcPath.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.srcPath.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.srcPath)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -18221,9 +20269,12 @@ def pack_remote_domain_event_io_error_msg(value: RemoteDomainEventIoErrorMsg) ->
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
             out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN77, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN86, (s1001,)) from None
         try:
-            b1006 = v.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1006 = v.devAlias.encode()
+            except UnicodeEncodeError:
+                b1006 = _rt.lax_encode(v.devAlias)
             n1007 = len(b1006)
             if n1007 > 4194304:
                 raise _rt.too_long("string", n1007, 4194304)
@@ -18232,11 +20283,11 @@ def pack_remote_domain_event_io_error_msg(value: RemoteDomainEventIoErrorMsg) ->
         try:
             out += (b1004, _PP_I[len(b1004) & 3](n1007))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN78, ()) from None
+            raise _rt.fail_run(exc, _RUN87, ()) from None
         try:
             out += (b1006, _PP_i[len(b1006) & 3](v.action))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN79, (v,)) from None
+            raise _rt.fail_run(exc, _RUN88, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -18254,47 +20305,56 @@ def unpack_remote_domain_event_io_error_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN86, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.srcPath = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.srcPath = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.srcPath = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "srcPath") from None
         try:
             n1006 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN87, 4, off, buf) from None
         off += 4
         try:
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
             end1007 = off + n1006
-            o.devAlias = buf[off:end1007].decode("utf-8", "surrogateescape")
-            off = end1007 + _PADN[n1006 & 3]
+            try:
+                o.devAlias = buf[off:end1007].decode()
+            except UnicodeDecodeError:
+                o.devAlias = _rt.lax_utf8(buf, off, end1007)
+            off = (end1007 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "devAlias") from None
         try:
             o.action = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN79, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN88, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainEventIoErrorMsg
     except Exception as exc:
@@ -18320,7 +20380,10 @@ def pack_remote_domain_event_callback_io_error_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
@@ -18329,9 +20392,12 @@ def pack_remote_domain_event_callback_io_error_msg(
         try:
             out.append(_P_iI(v.callbackID, n1004))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+            raise _rt.fail_run(exc, _RUN74, (v,)) from None
         try:
-            b1005 = s1001.srcPath.encode("utf-8", "surrogateescape")
+            try:
+                b1005 = s1001.srcPath.encode()
+            except UnicodeEncodeError:
+                b1005 = _rt.lax_encode(s1001.srcPath)
             n1006 = len(b1005)
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
@@ -18342,9 +20408,12 @@ def pack_remote_domain_event_callback_io_error_msg(
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
             out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN80, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN89, (s1002,)) from None
         try:
-            b1007 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1007 = s1001.devAlias.encode()
+            except UnicodeEncodeError:
+                b1007 = _rt.lax_encode(s1001.devAlias)
             n1008 = len(b1007)
             if n1008 > 4194304:
                 raise _rt.too_long("string", n1008, 4194304)
@@ -18353,11 +20422,11 @@ def pack_remote_domain_event_callback_io_error_msg(
         try:
             out += (b1005, _PP_I[len(b1005) & 3](n1008))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN81, ()) from None
+            raise _rt.fail_run(exc, _RUN90, ()) from None
         try:
             out += (b1007, _PP_i[len(b1007) & 3](s1001.action))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN82, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN91, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -18376,47 +20445,56 @@ def unpack_remote_domain_event_callback_io_error_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN89, 24, off, buf) from None
         off += 24
         s1002.__class__ = RemoteNonnullDomain
         try:
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
             end1006 = off + n1005
-            s1001.srcPath = buf[off:end1006].decode("utf-8", "surrogateescape")
-            off = end1006 + _PADN[n1005 & 3]
+            try:
+                s1001.srcPath = buf[off:end1006].decode()
+            except UnicodeDecodeError:
+                s1001.srcPath = _rt.lax_utf8(buf, off, end1006)
+            off = (end1006 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.srcPath") from None
         try:
             n1007 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
         off += 4
         try:
             if n1007 > 4194304:
                 raise _rt.too_long("string", n1007, 4194304)
             end1008 = off + n1007
-            s1001.devAlias = buf[off:end1008].decode("utf-8", "surrogateescape")
-            off = end1008 + _PADN[n1007 & 3]
+            try:
+                s1001.devAlias = buf[off:end1008].decode()
+            except UnicodeDecodeError:
+                s1001.devAlias = _rt.lax_utf8(buf, off, end1008)
+            off = (end1008 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.devAlias") from None
         try:
             s1001.action = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN82, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN91, 4, off, buf) from None
         off += 4
         s1001.__class__ = RemoteDomainEventIoErrorMsg
         o.__class__ = RemoteDomainEventCallbackIoErrorMsg
@@ -18437,14 +20515,20 @@ def pack_remote_domain_event_io_error_reason_msg(value: RemoteDomainEventIoError
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.srcPath.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.srcPath.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.srcPath)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -18455,9 +20539,12 @@ def pack_remote_domain_event_io_error_reason_msg(value: RemoteDomainEventIoError
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
             out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN77, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN86, (s1001,)) from None
         try:
-            b1006 = v.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1006 = v.devAlias.encode()
+            except UnicodeEncodeError:
+                b1006 = _rt.lax_encode(v.devAlias)
             n1007 = len(b1006)
             if n1007 > 4194304:
                 raise _rt.too_long("string", n1007, 4194304)
@@ -18466,9 +20553,12 @@ def pack_remote_domain_event_io_error_reason_msg(value: RemoteDomainEventIoError
         try:
             out += (b1004, _PP_I[len(b1004) & 3](n1007))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN78, ()) from None
+            raise _rt.fail_run(exc, _RUN87, ()) from None
         try:
-            b1008 = v.reason.encode("utf-8", "surrogateescape")
+            try:
+                b1008 = v.reason.encode()
+            except UnicodeEncodeError:
+                b1008 = _rt.lax_encode(v.reason)
             n1009 = len(b1008)
             if n1009 > 4194304:
                 raise _rt.too_long("string", n1009, 4194304)
@@ -18477,7 +20567,7 @@ def pack_remote_domain_event_io_error_reason_msg(value: RemoteDomainEventIoError
         try:
             out += (b1006, _PP_iI[len(b1006) & 3](v.action, n1009))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN83, (v,)) from None
+            raise _rt.fail_run(exc, _RUN92, (v,)) from None
         out += (b1008, _PAD[len(b1008) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
@@ -18496,54 +20586,66 @@ def unpack_remote_domain_event_io_error_reason_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN77, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN86, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.srcPath = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.srcPath = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.srcPath = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "srcPath") from None
         try:
             n1006 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN87, 4, off, buf) from None
         off += 4
         try:
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
             end1007 = off + n1006
-            o.devAlias = buf[off:end1007].decode("utf-8", "surrogateescape")
-            off = end1007 + _PADN[n1006 & 3]
+            try:
+                o.devAlias = buf[off:end1007].decode()
+            except UnicodeDecodeError:
+                o.devAlias = _rt.lax_utf8(buf, off, end1007)
+            off = (end1007 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "devAlias") from None
         try:
             o.action, n1008 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN83, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN92, 8, off, buf) from None
         off += 8
         try:
             if n1008 > 4194304:
                 raise _rt.too_long("string", n1008, 4194304)
             end1009 = off + n1008
-            o.reason = buf[off:end1009].decode("utf-8", "surrogateescape")
-            off = end1009 + _PADN[n1008 & 3]
+            try:
+                o.reason = buf[off:end1009].decode()
+            except UnicodeDecodeError:
+                o.reason = _rt.lax_utf8(buf, off, end1009)
+            off = (end1009 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "reason") from None
         o.__class__ = RemoteDomainEventIoErrorReasonMsg
@@ -18570,7 +20672,10 @@ def pack_remote_domain_event_callback_io_error_reason_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
@@ -18579,9 +20684,12 @@ def pack_remote_domain_event_callback_io_error_reason_msg(
         try:
             out.append(_P_iI(v.callbackID, n1004))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+            raise _rt.fail_run(exc, _RUN74, (v,)) from None
         try:
-            b1005 = s1001.srcPath.encode("utf-8", "surrogateescape")
+            try:
+                b1005 = s1001.srcPath.encode()
+            except UnicodeEncodeError:
+                b1005 = _rt.lax_encode(s1001.srcPath)
             n1006 = len(b1005)
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
@@ -18592,9 +20700,12 @@ def pack_remote_domain_event_callback_io_error_reason_msg(
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
             out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN80, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN89, (s1002,)) from None
         try:
-            b1007 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1007 = s1001.devAlias.encode()
+            except UnicodeEncodeError:
+                b1007 = _rt.lax_encode(s1001.devAlias)
             n1008 = len(b1007)
             if n1008 > 4194304:
                 raise _rt.too_long("string", n1008, 4194304)
@@ -18603,9 +20714,12 @@ def pack_remote_domain_event_callback_io_error_reason_msg(
         try:
             out += (b1005, _PP_I[len(b1005) & 3](n1008))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN81, ()) from None
+            raise _rt.fail_run(exc, _RUN90, ()) from None
         try:
-            b1009 = s1001.reason.encode("utf-8", "surrogateescape")
+            try:
+                b1009 = s1001.reason.encode()
+            except UnicodeEncodeError:
+                b1009 = _rt.lax_encode(s1001.reason)
             n1010 = len(b1009)
             if n1010 > 4194304:
                 raise _rt.too_long("string", n1010, 4194304)
@@ -18614,7 +20728,7 @@ def pack_remote_domain_event_callback_io_error_reason_msg(
         try:
             out += (b1007, _PP_iI[len(b1007) & 3](s1001.action, n1010))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN84, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN93, (s1001,)) from None
         out += (b1009, _PAD[len(b1009) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
@@ -18634,54 +20748,66 @@ def unpack_remote_domain_event_callback_io_error_reason_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN80, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN89, 24, off, buf) from None
         off += 24
         s1002.__class__ = RemoteNonnullDomain
         try:
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
             end1006 = off + n1005
-            s1001.srcPath = buf[off:end1006].decode("utf-8", "surrogateescape")
-            off = end1006 + _PADN[n1005 & 3]
+            try:
+                s1001.srcPath = buf[off:end1006].decode()
+            except UnicodeDecodeError:
+                s1001.srcPath = _rt.lax_utf8(buf, off, end1006)
+            off = (end1006 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.srcPath") from None
         try:
             n1007 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
         off += 4
         try:
             if n1007 > 4194304:
                 raise _rt.too_long("string", n1007, 4194304)
             end1008 = off + n1007
-            s1001.devAlias = buf[off:end1008].decode("utf-8", "surrogateescape")
-            off = end1008 + _PADN[n1007 & 3]
+            try:
+                s1001.devAlias = buf[off:end1008].decode()
+            except UnicodeDecodeError:
+                s1001.devAlias = _rt.lax_utf8(buf, off, end1008)
+            off = (end1008 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.devAlias") from None
         try:
             s1001.action, n1009 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN84, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN93, 8, off, buf) from None
         off += 8
         try:
             if n1009 > 4194304:
                 raise _rt.too_long("string", n1009, 4194304)
             end1010 = off + n1009
-            s1001.reason = buf[off:end1010].decode("utf-8", "surrogateescape")
-            off = end1010 + _PADN[n1009 & 3]
+            try:
+                s1001.reason = buf[off:end1010].decode()
+            except UnicodeDecodeError:
+                s1001.reason = _rt.lax_utf8(buf, off, end1010)
+            off = (end1010 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.reason") from None
         s1001.__class__ = RemoteDomainEventIoErrorReasonMsg
@@ -18695,35 +20821,34 @@ def unpack_remote_domain_event_callback_io_error_reason_msg(
 
 def pack_remote_domain_event_graphics_address(value: RemoteDomainEventGraphicsAddress) -> bytes:
     """Encode one ``remote_domain_event_graphics_address``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.node.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.node.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.node)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "node") from None
         try:
-            out.append(_P_iI(v.family, n1002))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN85, (v,)) from None
-        try:
-            b1003 = v.service.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = v.service.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(v.service)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "service") from None
         try:
-            out += (b1001, _PP_I[len(b1001) & 3](n1004))
+            return _PK17[n1002 << 32 | n1004](v.family, n1002, b1001, n1004, b1003)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN86, ()) from None
-        out += (b1003, _PAD[len(b1003) & 3])
+            raise _rt.fail_run(exc, _RUN94, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_graphics_address(
@@ -18737,27 +20862,33 @@ def unpack_remote_domain_event_graphics_address(
         try:
             o.family, n1001 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN85, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN95, 8, off, buf) from None
         off += 8
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.node = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.node = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.node = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "node") from None
         try:
             n1003 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN86, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN96, 4, off, buf) from None
         off += 4
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            o.service = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                o.service = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                o.service = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "service") from None
         o.__class__ = RemoteDomainEventGraphicsAddress
@@ -18770,31 +20901,34 @@ def unpack_remote_domain_event_graphics_address(
 
 def pack_remote_domain_event_graphics_identity(value: RemoteDomainEventGraphicsIdentity) -> bytes:
     """Encode one ``remote_domain_event_graphics_identity``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.type.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.type.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.type)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "type") from None
         try:
-            b1003 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = v.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(v.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
-            out += (_P_I(n1002), b1001, _PP_I[len(b1001) & 3](n1004))
+            return _PK18[n1002 << 32 | n1004](n1002, b1001, n1004, b1003)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN2, ()) from None
-        out += (b1003, _PAD[len(b1003) & 3])
+            raise _rt.fail_run(exc, _RUN97, ()) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_graphics_identity(
@@ -18808,14 +20942,17 @@ def unpack_remote_domain_event_graphics_identity(
         try:
             n1001 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
         off += 4
         try:
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.type = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.type = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.type = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "type") from None
         try:
@@ -18827,8 +20964,11 @@ def unpack_remote_domain_event_graphics_identity(
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            o.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                o.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                o.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         o.__class__ = RemoteDomainEventGraphicsIdentity
@@ -18849,7 +20989,10 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1004 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(s1001.name)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -18860,7 +21003,10 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
         except Exception as exc:
             raise _rt.fail(exc, "local") from None
         try:
-            b1006 = s1002.node.encode("utf-8", "surrogateescape")
+            try:
+                b1006 = s1002.node.encode()
+            except UnicodeEncodeError:
+                b1006 = _rt.lax_encode(s1002.node)
             n1007 = len(b1006)
             if n1007 > 4194304:
                 raise _rt.too_long("string", n1007, 4194304)
@@ -18875,9 +21021,12 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
                 _PP_16siiiI[len(b1004) & 3](s1001.uuid, s1001.id, v.phase, s1002.family, n1007),
             )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN87, (s1001, v, s1002)) from None
+            raise _rt.fail_run(exc, _RUN98, (s1001, v, s1002)) from None
         try:
-            b1008 = s1002.service.encode("utf-8", "surrogateescape")
+            try:
+                b1008 = s1002.service.encode()
+            except UnicodeEncodeError:
+                b1008 = _rt.lax_encode(s1002.service)
             n1009 = len(b1008)
             if n1009 > 4194304:
                 raise _rt.too_long("string", n1009, 4194304)
@@ -18886,13 +21035,16 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
         try:
             out += (b1006, _PP_I[len(b1006) & 3](n1009))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN88, ()) from None
+            raise _rt.fail_run(exc, _RUN99, ()) from None
         try:
             s1003 = v.remote
         except Exception as exc:
             raise _rt.fail(exc, "remote") from None
         try:
-            b1010 = s1003.node.encode("utf-8", "surrogateescape")
+            try:
+                b1010 = s1003.node.encode()
+            except UnicodeEncodeError:
+                b1010 = _rt.lax_encode(s1003.node)
             n1011 = len(b1010)
             if n1011 > 4194304:
                 raise _rt.too_long("string", n1011, 4194304)
@@ -18901,9 +21053,12 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
         try:
             out += (b1008, _PP_iI[len(b1008) & 3](s1003.family, n1011))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN89, (s1003,)) from None
+            raise _rt.fail_run(exc, _RUN100, (s1003,)) from None
         try:
-            b1012 = s1003.service.encode("utf-8", "surrogateescape")
+            try:
+                b1012 = s1003.service.encode()
+            except UnicodeEncodeError:
+                b1012 = _rt.lax_encode(s1003.service)
             n1013 = len(b1012)
             if n1013 > 4194304:
                 raise _rt.too_long("string", n1013, 4194304)
@@ -18912,9 +21067,12 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
         try:
             out += (b1010, _PP_I[len(b1010) & 3](n1013))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN90, ()) from None
+            raise _rt.fail_run(exc, _RUN101, ()) from None
         try:
-            b1014 = v.authScheme.encode("utf-8", "surrogateescape")
+            try:
+                b1014 = v.authScheme.encode()
+            except UnicodeEncodeError:
+                b1014 = _rt.lax_encode(v.authScheme)
             n1015 = len(b1014)
             if n1015 > 4194304:
                 raise _rt.too_long("string", n1015, 4194304)
@@ -18923,7 +21081,7 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
         try:
             out += (b1012, _PP_I[len(b1012) & 3](n1015))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN91, ()) from None
+            raise _rt.fail_run(exc, _RUN102, ()) from None
         try:
             t1016 = v.subject
             n1017 = len(t1016)
@@ -18934,29 +21092,34 @@ def pack_remote_domain_event_graphics_msg(value: RemoteDomainEventGraphicsMsg) -
         try:
             out += (b1014, _PP_I[len(b1014) & 3](n1017))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN92, ()) from None
+            raise _rt.fail_run(exc, _RUN103, ()) from None
         try:
             for e1018 in t1016:
                 try:
                     try:
-                        b1019 = e1018.type.encode("utf-8", "surrogateescape")
+                        try:
+                            b1019 = e1018.type.encode()
+                        except UnicodeEncodeError:
+                            b1019 = _rt.lax_encode(e1018.type)
                         n1020 = len(b1019)
                         if n1020 > 4194304:
                             raise _rt.too_long("string", n1020, 4194304)
                     except Exception as exc:
                         raise _rt.fail(exc, "type") from None
                     try:
-                        b1021 = e1018.name.encode("utf-8", "surrogateescape")
+                        try:
+                            b1021 = e1018.name.encode()
+                        except UnicodeEncodeError:
+                            b1021 = _rt.lax_encode(e1018.name)
                         n1022 = len(b1021)
                         if n1022 > 4194304:
                             raise _rt.too_long("string", n1022, 4194304)
                     except Exception as exc:
                         raise _rt.fail(exc, "name") from None
                     try:
-                        out += (_P_I(n1020), b1019, _PP_I[len(b1019) & 3](n1022))
+                        out.append(_PK18[n1020 << 32 | n1022](n1020, b1019, n1022, b1021))
                     except Exception as exc:
-                        raise _rt.fail_run(exc, _RUN2, ()) from None
-                    out += (b1021, _PAD[len(b1021) & 3])
+                        raise _rt.fail_run(exc, _RUN97, ()) from None
                 except Exception as exc:
                     raise _rt.fail(exc, _rt.index_of(t1016, e1018)) from None
         except Exception as exc:
@@ -18978,42 +21141,51 @@ def unpack_remote_domain_event_graphics_msg(
         try:
             n1004 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            s1001.name = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                s1001.name = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         o.local = s1002 = _B_remote_domain_event_graphics_address()
         try:
             s1001.uuid, s1001.id, o.phase, s1002.family, n1006 = _U_16siiiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN93, 32, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN104, 32, off, buf) from None
         off += 32
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
             end1007 = off + n1006
-            s1002.node = buf[off:end1007].decode("utf-8", "surrogateescape")
-            off = end1007 + _PADN[n1006 & 3]
+            try:
+                s1002.node = buf[off:end1007].decode()
+            except UnicodeDecodeError:
+                s1002.node = _rt.lax_utf8(buf, off, end1007)
+            off = (end1007 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "local.node") from None
         try:
             n1008 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN88, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN99, 4, off, buf) from None
         off += 4
         try:
             if n1008 > 4194304:
                 raise _rt.too_long("string", n1008, 4194304)
             end1009 = off + n1008
-            s1002.service = buf[off:end1009].decode("utf-8", "surrogateescape")
-            off = end1009 + _PADN[n1008 & 3]
+            try:
+                s1002.service = buf[off:end1009].decode()
+            except UnicodeDecodeError:
+                s1002.service = _rt.lax_utf8(buf, off, end1009)
+            off = (end1009 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "local.service") from None
         s1002.__class__ = RemoteDomainEventGraphicsAddress
@@ -19021,89 +21193,101 @@ def unpack_remote_domain_event_graphics_msg(
         try:
             s1003.family, n1010 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN89, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN100, 8, off, buf) from None
         off += 8
         try:
             if n1010 > 4194304:
                 raise _rt.too_long("string", n1010, 4194304)
             end1011 = off + n1010
-            s1003.node = buf[off:end1011].decode("utf-8", "surrogateescape")
-            off = end1011 + _PADN[n1010 & 3]
+            try:
+                s1003.node = buf[off:end1011].decode()
+            except UnicodeDecodeError:
+                s1003.node = _rt.lax_utf8(buf, off, end1011)
+            off = (end1011 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "remote.node") from None
         try:
             n1012 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN101, 4, off, buf) from None
         off += 4
         try:
             if n1012 > 4194304:
                 raise _rt.too_long("string", n1012, 4194304)
             end1013 = off + n1012
-            s1003.service = buf[off:end1013].decode("utf-8", "surrogateescape")
-            off = end1013 + _PADN[n1012 & 3]
+            try:
+                s1003.service = buf[off:end1013].decode()
+            except UnicodeDecodeError:
+                s1003.service = _rt.lax_utf8(buf, off, end1013)
+            off = (end1013 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "remote.service") from None
         s1003.__class__ = RemoteDomainEventGraphicsAddress
         try:
             n1014 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN91, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN102, 4, off, buf) from None
         off += 4
         try:
             if n1014 > 4194304:
                 raise _rt.too_long("string", n1014, 4194304)
             end1015 = off + n1014
-            o.authScheme = buf[off:end1015].decode("utf-8", "surrogateescape")
-            off = end1015 + _PADN[n1014 & 3]
+            try:
+                o.authScheme = buf[off:end1015].decode()
+            except UnicodeDecodeError:
+                o.authScheme = _rt.lax_utf8(buf, off, end1015)
+            off = (end1015 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "authScheme") from None
         try:
             n1016 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN92, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN103, 4, off, buf) from None
         off += 4
         try:
             if n1016 > 20:
                 raise _rt.too_long("array", n1016, 20)
             if n1016 * 8 > len(buf) - off:
                 raise _rt.truncated(n1016 * 8, off, buf)
-            lst1017 = []
-            append1018 = lst1017.append
-            for i1019 in range(n1016):
+            lst1017 = _rt.instances(_B_remote_domain_event_graphics_identity, n1016)
+            text1018 = buf.decode("latin-1") if n1016 else ""
+            for s1019 in lst1017:
                 try:
-                    s1021 = _B_remote_domain_event_graphics_identity()
                     try:
-                        n1022 = _U_I(buf, off)[0]
+                        n1020 = _U_I(buf, off)[0]
                     except Exception as exc:
-                        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                        raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
                     off += 4
                     try:
-                        if n1022 > 4194304:
-                            raise _rt.too_long("string", n1022, 4194304)
-                        end1023 = off + n1022
-                        s1021.type = buf[off:end1023].decode("utf-8", "surrogateescape")
-                        off = end1023 + _PADN[n1022 & 3]
+                        if n1020 > 4194304:
+                            raise _rt.too_long("string", n1020, 4194304)
+                        end1021 = off + n1020
+                        t1022 = text1018[off:end1021]
+                        if not t1022.isascii():
+                            t1022 = _rt.lax_utf8(buf, off, end1021)
+                        s1019.type = t1022
+                        off = (end1021 + 3) & -4
                     except Exception as exc:
                         raise _rt.fail(exc, "type") from None
                     try:
-                        n1024 = _U_I(buf, off)[0]
+                        n1023 = _U_I(buf, off)[0]
                     except Exception as exc:
                         raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
                     off += 4
                     try:
-                        if n1024 > 4194304:
-                            raise _rt.too_long("string", n1024, 4194304)
-                        end1025 = off + n1024
-                        s1021.name = buf[off:end1025].decode("utf-8", "surrogateescape")
-                        off = end1025 + _PADN[n1024 & 3]
+                        if n1023 > 4194304:
+                            raise _rt.too_long("string", n1023, 4194304)
+                        end1024 = off + n1023
+                        t1025 = text1018[off:end1024]
+                        if not t1025.isascii():
+                            t1025 = _rt.lax_utf8(buf, off, end1024)
+                        s1019.name = t1025
+                        off = (end1024 + 3) & -4
                     except Exception as exc:
                         raise _rt.fail(exc, "name") from None
-                    s1021.__class__ = RemoteDomainEventGraphicsIdentity
-                    e1020 = s1021
+                    s1019.__class__ = RemoteDomainEventGraphicsIdentity
                 except Exception as exc:
-                    raise _rt.fail(exc, i1019) from None
-                append1018(e1020)
+                    raise _rt.fail(exc, _rt.index_of(lst1017, s1019)) from None
             o.subject = lst1017
         except Exception as exc:
             raise _rt.fail(exc, "subject") from None
@@ -19131,7 +21315,10 @@ def pack_remote_domain_event_callback_graphics_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1005 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1005 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1005 = _rt.lax_encode(s1002.name)
             n1006 = len(b1005)
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
@@ -19140,13 +21327,16 @@ def pack_remote_domain_event_callback_graphics_msg(
         try:
             out.append(_P_iI(v.callbackID, n1006))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+            raise _rt.fail_run(exc, _RUN74, (v,)) from None
         try:
             s1003 = s1001.local
         except Exception as exc:
             raise _rt.fail(exc, "msg.local") from None
         try:
-            b1007 = s1003.node.encode("utf-8", "surrogateescape")
+            try:
+                b1007 = s1003.node.encode()
+            except UnicodeEncodeError:
+                b1007 = _rt.lax_encode(s1003.node)
             n1008 = len(b1007)
             if n1008 > 4194304:
                 raise _rt.too_long("string", n1008, 4194304)
@@ -19160,9 +21350,12 @@ def pack_remote_domain_event_callback_graphics_msg(
                 _PP_16siiiI[len(b1005) & 3](s1002.uuid, s1002.id, s1001.phase, s1003.family, n1008),
             )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN94, (s1002, s1001, s1003)) from None
+            raise _rt.fail_run(exc, _RUN105, (s1002, s1001, s1003)) from None
         try:
-            b1009 = s1003.service.encode("utf-8", "surrogateescape")
+            try:
+                b1009 = s1003.service.encode()
+            except UnicodeEncodeError:
+                b1009 = _rt.lax_encode(s1003.service)
             n1010 = len(b1009)
             if n1010 > 4194304:
                 raise _rt.too_long("string", n1010, 4194304)
@@ -19171,13 +21364,16 @@ def pack_remote_domain_event_callback_graphics_msg(
         try:
             out += (b1007, _PP_I[len(b1007) & 3](n1010))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN95, ()) from None
+            raise _rt.fail_run(exc, _RUN106, ()) from None
         try:
             s1004 = s1001.remote
         except Exception as exc:
             raise _rt.fail(exc, "msg.remote") from None
         try:
-            b1011 = s1004.node.encode("utf-8", "surrogateescape")
+            try:
+                b1011 = s1004.node.encode()
+            except UnicodeEncodeError:
+                b1011 = _rt.lax_encode(s1004.node)
             n1012 = len(b1011)
             if n1012 > 4194304:
                 raise _rt.too_long("string", n1012, 4194304)
@@ -19186,9 +21382,12 @@ def pack_remote_domain_event_callback_graphics_msg(
         try:
             out += (b1009, _PP_iI[len(b1009) & 3](s1004.family, n1012))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN96, (s1004,)) from None
+            raise _rt.fail_run(exc, _RUN107, (s1004,)) from None
         try:
-            b1013 = s1004.service.encode("utf-8", "surrogateescape")
+            try:
+                b1013 = s1004.service.encode()
+            except UnicodeEncodeError:
+                b1013 = _rt.lax_encode(s1004.service)
             n1014 = len(b1013)
             if n1014 > 4194304:
                 raise _rt.too_long("string", n1014, 4194304)
@@ -19197,9 +21396,12 @@ def pack_remote_domain_event_callback_graphics_msg(
         try:
             out += (b1011, _PP_I[len(b1011) & 3](n1014))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN97, ()) from None
+            raise _rt.fail_run(exc, _RUN108, ()) from None
         try:
-            b1015 = s1001.authScheme.encode("utf-8", "surrogateescape")
+            try:
+                b1015 = s1001.authScheme.encode()
+            except UnicodeEncodeError:
+                b1015 = _rt.lax_encode(s1001.authScheme)
             n1016 = len(b1015)
             if n1016 > 4194304:
                 raise _rt.too_long("string", n1016, 4194304)
@@ -19208,7 +21410,7 @@ def pack_remote_domain_event_callback_graphics_msg(
         try:
             out += (b1013, _PP_I[len(b1013) & 3](n1016))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN98, ()) from None
+            raise _rt.fail_run(exc, _RUN109, ()) from None
         try:
             t1017 = s1001.subject
             n1018 = len(t1017)
@@ -19219,29 +21421,34 @@ def pack_remote_domain_event_callback_graphics_msg(
         try:
             out += (b1015, _PP_I[len(b1015) & 3](n1018))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN99, ()) from None
+            raise _rt.fail_run(exc, _RUN110, ()) from None
         try:
             for e1019 in t1017:
                 try:
                     try:
-                        b1020 = e1019.type.encode("utf-8", "surrogateescape")
+                        try:
+                            b1020 = e1019.type.encode()
+                        except UnicodeEncodeError:
+                            b1020 = _rt.lax_encode(e1019.type)
                         n1021 = len(b1020)
                         if n1021 > 4194304:
                             raise _rt.too_long("string", n1021, 4194304)
                     except Exception as exc:
                         raise _rt.fail(exc, "type") from None
                     try:
-                        b1022 = e1019.name.encode("utf-8", "surrogateescape")
+                        try:
+                            b1022 = e1019.name.encode()
+                        except UnicodeEncodeError:
+                            b1022 = _rt.lax_encode(e1019.name)
                         n1023 = len(b1022)
                         if n1023 > 4194304:
                             raise _rt.too_long("string", n1023, 4194304)
                     except Exception as exc:
                         raise _rt.fail(exc, "name") from None
                     try:
-                        out += (_P_I(n1021), b1020, _PP_I[len(b1020) & 3](n1023))
+                        out.append(_PK18[n1021 << 32 | n1023](n1021, b1020, n1023, b1022))
                     except Exception as exc:
-                        raise _rt.fail_run(exc, _RUN2, ()) from None
-                    out += (b1022, _PAD[len(b1022) & 3])
+                        raise _rt.fail_run(exc, _RUN97, ()) from None
                 except Exception as exc:
                     raise _rt.fail(exc, _rt.index_of(t1017, e1019)) from None
         except Exception as exc:
@@ -19264,42 +21471,51 @@ def unpack_remote_domain_event_callback_graphics_msg(
         try:
             o.callbackID, n1005 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
             end1006 = off + n1005
-            s1002.name = buf[off:end1006].decode("utf-8", "surrogateescape")
-            off = end1006 + _PADN[n1005 & 3]
+            try:
+                s1002.name = buf[off:end1006].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1006)
+            off = (end1006 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         s1001.local = s1003 = _B_remote_domain_event_graphics_address()
         try:
             s1002.uuid, s1002.id, s1001.phase, s1003.family, n1007 = _U_16siiiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN100, 32, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN111, 32, off, buf) from None
         off += 32
         s1002.__class__ = RemoteNonnullDomain
         try:
             if n1007 > 4194304:
                 raise _rt.too_long("string", n1007, 4194304)
             end1008 = off + n1007
-            s1003.node = buf[off:end1008].decode("utf-8", "surrogateescape")
-            off = end1008 + _PADN[n1007 & 3]
+            try:
+                s1003.node = buf[off:end1008].decode()
+            except UnicodeDecodeError:
+                s1003.node = _rt.lax_utf8(buf, off, end1008)
+            off = (end1008 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.local.node") from None
         try:
             n1009 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN95, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN106, 4, off, buf) from None
         off += 4
         try:
             if n1009 > 4194304:
                 raise _rt.too_long("string", n1009, 4194304)
             end1010 = off + n1009
-            s1003.service = buf[off:end1010].decode("utf-8", "surrogateescape")
-            off = end1010 + _PADN[n1009 & 3]
+            try:
+                s1003.service = buf[off:end1010].decode()
+            except UnicodeDecodeError:
+                s1003.service = _rt.lax_utf8(buf, off, end1010)
+            off = (end1010 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.local.service") from None
         s1003.__class__ = RemoteDomainEventGraphicsAddress
@@ -19307,89 +21523,101 @@ def unpack_remote_domain_event_callback_graphics_msg(
         try:
             s1004.family, n1011 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN96, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN107, 8, off, buf) from None
         off += 8
         try:
             if n1011 > 4194304:
                 raise _rt.too_long("string", n1011, 4194304)
             end1012 = off + n1011
-            s1004.node = buf[off:end1012].decode("utf-8", "surrogateescape")
-            off = end1012 + _PADN[n1011 & 3]
+            try:
+                s1004.node = buf[off:end1012].decode()
+            except UnicodeDecodeError:
+                s1004.node = _rt.lax_utf8(buf, off, end1012)
+            off = (end1012 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.remote.node") from None
         try:
             n1013 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN97, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN108, 4, off, buf) from None
         off += 4
         try:
             if n1013 > 4194304:
                 raise _rt.too_long("string", n1013, 4194304)
             end1014 = off + n1013
-            s1004.service = buf[off:end1014].decode("utf-8", "surrogateescape")
-            off = end1014 + _PADN[n1013 & 3]
+            try:
+                s1004.service = buf[off:end1014].decode()
+            except UnicodeDecodeError:
+                s1004.service = _rt.lax_utf8(buf, off, end1014)
+            off = (end1014 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.remote.service") from None
         s1004.__class__ = RemoteDomainEventGraphicsAddress
         try:
             n1015 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN98, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN109, 4, off, buf) from None
         off += 4
         try:
             if n1015 > 4194304:
                 raise _rt.too_long("string", n1015, 4194304)
             end1016 = off + n1015
-            s1001.authScheme = buf[off:end1016].decode("utf-8", "surrogateescape")
-            off = end1016 + _PADN[n1015 & 3]
+            try:
+                s1001.authScheme = buf[off:end1016].decode()
+            except UnicodeDecodeError:
+                s1001.authScheme = _rt.lax_utf8(buf, off, end1016)
+            off = (end1016 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.authScheme") from None
         try:
             n1017 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN99, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
         off += 4
         try:
             if n1017 > 20:
                 raise _rt.too_long("array", n1017, 20)
             if n1017 * 8 > len(buf) - off:
                 raise _rt.truncated(n1017 * 8, off, buf)
-            lst1018 = []
-            append1019 = lst1018.append
-            for i1020 in range(n1017):
+            lst1018 = _rt.instances(_B_remote_domain_event_graphics_identity, n1017)
+            text1019 = buf.decode("latin-1") if n1017 else ""
+            for s1020 in lst1018:
                 try:
-                    s1022 = _B_remote_domain_event_graphics_identity()
                     try:
-                        n1023 = _U_I(buf, off)[0]
+                        n1021 = _U_I(buf, off)[0]
                     except Exception as exc:
-                        raise _rt.fail_unpack(exc, _RUN14, 4, off, buf) from None
+                        raise _rt.fail_unpack(exc, _RUN16, 4, off, buf) from None
                     off += 4
                     try:
-                        if n1023 > 4194304:
-                            raise _rt.too_long("string", n1023, 4194304)
-                        end1024 = off + n1023
-                        s1022.type = buf[off:end1024].decode("utf-8", "surrogateescape")
-                        off = end1024 + _PADN[n1023 & 3]
+                        if n1021 > 4194304:
+                            raise _rt.too_long("string", n1021, 4194304)
+                        end1022 = off + n1021
+                        t1023 = text1019[off:end1022]
+                        if not t1023.isascii():
+                            t1023 = _rt.lax_utf8(buf, off, end1022)
+                        s1020.type = t1023
+                        off = (end1022 + 3) & -4
                     except Exception as exc:
                         raise _rt.fail(exc, "type") from None
                     try:
-                        n1025 = _U_I(buf, off)[0]
+                        n1024 = _U_I(buf, off)[0]
                     except Exception as exc:
                         raise _rt.fail_unpack(exc, _RUN2, 4, off, buf) from None
                     off += 4
                     try:
-                        if n1025 > 4194304:
-                            raise _rt.too_long("string", n1025, 4194304)
-                        end1026 = off + n1025
-                        s1022.name = buf[off:end1026].decode("utf-8", "surrogateescape")
-                        off = end1026 + _PADN[n1025 & 3]
+                        if n1024 > 4194304:
+                            raise _rt.too_long("string", n1024, 4194304)
+                        end1025 = off + n1024
+                        t1026 = text1019[off:end1025]
+                        if not t1026.isascii():
+                            t1026 = _rt.lax_utf8(buf, off, end1025)
+                        s1020.name = t1026
+                        off = (end1025 + 3) & -4
                     except Exception as exc:
                         raise _rt.fail(exc, "name") from None
-                    s1022.__class__ = RemoteDomainEventGraphicsIdentity
-                    e1021 = s1022
+                    s1020.__class__ = RemoteDomainEventGraphicsIdentity
                 except Exception as exc:
-                    raise _rt.fail(exc, i1020) from None
-                append1019(e1021)
+                    raise _rt.fail(exc, _rt.index_of(lst1018, s1020)) from None
             s1001.subject = lst1018
         except Exception as exc:
             raise _rt.fail(exc, "msg.subject") from None
@@ -19404,7 +21632,6 @@ def unpack_remote_domain_event_callback_graphics_msg(
 
 def pack_remote_domain_event_block_job_msg(value: RemoteDomainEventBlockJobMsg) -> bytes:
     """Encode one ``remote_domain_event_block_job_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -19412,14 +21639,20 @@ def pack_remote_domain_event_block_job_msg(value: RemoteDomainEventBlockJobMsg) 
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.path.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.path.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.path)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -19428,16 +21661,13 @@ def pack_remote_domain_event_block_job_msg(value: RemoteDomainEventBlockJobMsg) 
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK19[n1003 << 32 | n1005](
+                n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.type, v.status
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN101, (s1001,)) from None
-        try:
-            out += (b1004, _PP_ii[len(b1004) & 3](v.type, v.status))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN102, (v,)) from None
+            raise _rt.fail_run(exc, _RUN112, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_block_job_msg(
@@ -19452,34 +21682,40 @@ def unpack_remote_domain_event_block_job_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN101, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN113, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.path = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.path = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.path = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "path") from None
         try:
             o.type, o.status = _U_ii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN114, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteDomainEventBlockJobMsg
     except Exception as exc:
@@ -19493,7 +21729,6 @@ def pack_remote_domain_event_callback_block_job_msg(
     value: RemoteDomainEventCallbackBlockJobMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_block_job_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -19505,18 +21740,20 @@ def pack_remote_domain_event_callback_block_job_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
-            b1005 = s1001.path.encode("utf-8", "surrogateescape")
+            try:
+                b1005 = s1001.path.encode()
+            except UnicodeEncodeError:
+                b1005 = _rt.lax_encode(s1001.path)
             n1006 = len(b1005)
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
@@ -19525,16 +21762,21 @@ def pack_remote_domain_event_callback_block_job_msg(
         try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+            return _PK20[n1004 << 32 | n1006](
+                v.callbackID,
+                n1004,
+                b1003,
+                s1002.uuid,
+                s1002.id,
+                n1006,
+                b1005,
+                s1001.type,
+                s1001.status,
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN103, (s1002,)) from None
-        try:
-            out += (b1005, _PP_ii[len(b1005) & 3](s1001.type, s1001.status))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN104, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN115, (v, s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_block_job_msg(
@@ -19550,34 +21792,40 @@ def unpack_remote_domain_event_callback_block_job_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN103, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN116, 24, off, buf) from None
         off += 24
         s1002.__class__ = RemoteNonnullDomain
         try:
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
             end1006 = off + n1005
-            s1001.path = buf[off:end1006].decode("utf-8", "surrogateescape")
-            off = end1006 + _PADN[n1005 & 3]
+            try:
+                s1001.path = buf[off:end1006].decode()
+            except UnicodeDecodeError:
+                s1001.path = _rt.lax_utf8(buf, off, end1006)
+            off = (end1006 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.path") from None
         try:
             s1001.type, s1001.status = _U_ii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN104, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN117, 8, off, buf) from None
         off += 8
         s1001.__class__ = RemoteDomainEventBlockJobMsg
         o.__class__ = RemoteDomainEventCallbackBlockJobMsg
@@ -19598,7 +21846,10 @@ def pack_remote_domain_event_disk_change_msg(value: RemoteDomainEventDiskChangeM
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -19617,10 +21868,13 @@ def pack_remote_domain_event_disk_change_msg(value: RemoteDomainEventDiskChangeM
                 _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, t1004 is not None),
             )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN105, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN118, (s1001,)) from None
         try:
             if t1004 is not None:
-                b1005 = t1004.encode("utf-8", "surrogateescape")
+                try:
+                    b1005 = t1004.encode()
+                except UnicodeEncodeError:
+                    b1005 = _rt.lax_encode(t1004)
                 n1006 = len(b1005)
                 if n1006 > 4194304:
                     raise _rt.too_long("string", n1006, 4194304)
@@ -19635,10 +21889,13 @@ def pack_remote_domain_event_disk_change_msg(value: RemoteDomainEventDiskChangeM
         try:
             out.append(_P_I(t1007 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN106, ()) from None
+            raise _rt.fail_run(exc, _RUN119, ()) from None
         try:
             if t1007 is not None:
-                b1008 = t1007.encode("utf-8", "surrogateescape")
+                try:
+                    b1008 = t1007.encode()
+                except UnicodeEncodeError:
+                    b1008 = _rt.lax_encode(t1007)
                 n1009 = len(b1008)
                 if n1009 > 4194304:
                     raise _rt.too_long("string", n1009, 4194304)
@@ -19647,7 +21904,10 @@ def pack_remote_domain_event_disk_change_msg(value: RemoteDomainEventDiskChangeM
         except Exception as exc:
             raise _rt.fail(exc, "newSrcPath") from None
         try:
-            b1010 = v.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1010 = v.devAlias.encode()
+            except UnicodeEncodeError:
+                b1010 = _rt.lax_encode(v.devAlias)
             n1011 = len(b1010)
             if n1011 > 4194304:
                 raise _rt.too_long("string", n1011, 4194304)
@@ -19656,7 +21916,7 @@ def pack_remote_domain_event_disk_change_msg(value: RemoteDomainEventDiskChangeM
         try:
             out += (_P_I(n1011), b1010, _PP_i[len(b1010) & 3](v.reason))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN107, (v,)) from None
+            raise _rt.fail_run(exc, _RUN120, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -19674,20 +21934,23 @@ def unpack_remote_domain_event_disk_change_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN105, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN118, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
@@ -19699,8 +21962,11 @@ def unpack_remote_domain_event_disk_change_msg(
                 if n1005 > 4194304:
                     raise _rt.too_long("string", n1005, 4194304)
                 end1006 = off + n1005
-                o.oldSrcPath = buf[off:end1006].decode("utf-8", "surrogateescape")
-                off = end1006 + _PADN[n1005 & 3]
+                try:
+                    o.oldSrcPath = buf[off:end1006].decode()
+                except UnicodeDecodeError:
+                    o.oldSrcPath = _rt.lax_utf8(buf, off, end1006)
+                off = (end1006 + 3) & -4
             else:
                 raise _rt.bad_flag(n1004)
         except Exception as exc:
@@ -19708,7 +21974,7 @@ def unpack_remote_domain_event_disk_change_msg(
         try:
             n1007 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN106, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN119, 4, off, buf) from None
         off += 4
         try:
             if n1007 == 0:
@@ -19719,8 +21985,11 @@ def unpack_remote_domain_event_disk_change_msg(
                 if n1008 > 4194304:
                     raise _rt.too_long("string", n1008, 4194304)
                 end1009 = off + n1008
-                o.newSrcPath = buf[off:end1009].decode("utf-8", "surrogateescape")
-                off = end1009 + _PADN[n1008 & 3]
+                try:
+                    o.newSrcPath = buf[off:end1009].decode()
+                except UnicodeDecodeError:
+                    o.newSrcPath = _rt.lax_utf8(buf, off, end1009)
+                off = (end1009 + 3) & -4
             else:
                 raise _rt.bad_flag(n1007)
         except Exception as exc:
@@ -19728,20 +21997,23 @@ def unpack_remote_domain_event_disk_change_msg(
         try:
             n1010 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN78, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN87, 4, off, buf) from None
         off += 4
         try:
             if n1010 > 4194304:
                 raise _rt.too_long("string", n1010, 4194304)
             end1011 = off + n1010
-            o.devAlias = buf[off:end1011].decode("utf-8", "surrogateescape")
-            off = end1011 + _PADN[n1010 & 3]
+            try:
+                o.devAlias = buf[off:end1011].decode()
+            except UnicodeDecodeError:
+                o.devAlias = _rt.lax_utf8(buf, off, end1011)
+            off = (end1011 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "devAlias") from None
         try:
             o.reason = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN120, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainEventDiskChangeMsg
     except Exception as exc:
@@ -19767,7 +22039,10 @@ def pack_remote_domain_event_callback_disk_change_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
@@ -19776,7 +22051,7 @@ def pack_remote_domain_event_callback_disk_change_msg(
         try:
             out.append(_P_iI(v.callbackID, n1004))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
+            raise _rt.fail_run(exc, _RUN74, (v,)) from None
         try:
             t1005 = s1001.oldSrcPath
         except Exception as exc:
@@ -19786,10 +22061,13 @@ def pack_remote_domain_event_callback_disk_change_msg(
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
             out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, t1005 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN108, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN121, (s1002,)) from None
         try:
             if t1005 is not None:
-                b1006 = t1005.encode("utf-8", "surrogateescape")
+                try:
+                    b1006 = t1005.encode()
+                except UnicodeEncodeError:
+                    b1006 = _rt.lax_encode(t1005)
                 n1007 = len(b1006)
                 if n1007 > 4194304:
                     raise _rt.too_long("string", n1007, 4194304)
@@ -19804,10 +22082,13 @@ def pack_remote_domain_event_callback_disk_change_msg(
         try:
             out.append(_P_I(t1008 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN109, ()) from None
+            raise _rt.fail_run(exc, _RUN122, ()) from None
         try:
             if t1008 is not None:
-                b1009 = t1008.encode("utf-8", "surrogateescape")
+                try:
+                    b1009 = t1008.encode()
+                except UnicodeEncodeError:
+                    b1009 = _rt.lax_encode(t1008)
                 n1010 = len(b1009)
                 if n1010 > 4194304:
                     raise _rt.too_long("string", n1010, 4194304)
@@ -19816,7 +22097,10 @@ def pack_remote_domain_event_callback_disk_change_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.newSrcPath") from None
         try:
-            b1011 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1011 = s1001.devAlias.encode()
+            except UnicodeEncodeError:
+                b1011 = _rt.lax_encode(s1001.devAlias)
             n1012 = len(b1011)
             if n1012 > 4194304:
                 raise _rt.too_long("string", n1012, 4194304)
@@ -19825,7 +22109,7 @@ def pack_remote_domain_event_callback_disk_change_msg(
         try:
             out += (_P_I(n1012), b1011, _PP_i[len(b1011) & 3](s1001.reason))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN110, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN123, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -19844,20 +22128,23 @@ def unpack_remote_domain_event_callback_disk_change_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN108, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN121, 24, off, buf) from None
         off += 24
         s1002.__class__ = RemoteNonnullDomain
         try:
@@ -19869,8 +22156,11 @@ def unpack_remote_domain_event_callback_disk_change_msg(
                 if n1006 > 4194304:
                     raise _rt.too_long("string", n1006, 4194304)
                 end1007 = off + n1006
-                s1001.oldSrcPath = buf[off:end1007].decode("utf-8", "surrogateescape")
-                off = end1007 + _PADN[n1006 & 3]
+                try:
+                    s1001.oldSrcPath = buf[off:end1007].decode()
+                except UnicodeDecodeError:
+                    s1001.oldSrcPath = _rt.lax_utf8(buf, off, end1007)
+                off = (end1007 + 3) & -4
             else:
                 raise _rt.bad_flag(n1005)
         except Exception as exc:
@@ -19878,7 +22168,7 @@ def unpack_remote_domain_event_callback_disk_change_msg(
         try:
             n1008 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN109, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN122, 4, off, buf) from None
         off += 4
         try:
             if n1008 == 0:
@@ -19889,8 +22179,11 @@ def unpack_remote_domain_event_callback_disk_change_msg(
                 if n1009 > 4194304:
                     raise _rt.too_long("string", n1009, 4194304)
                 end1010 = off + n1009
-                s1001.newSrcPath = buf[off:end1010].decode("utf-8", "surrogateescape")
-                off = end1010 + _PADN[n1009 & 3]
+                try:
+                    s1001.newSrcPath = buf[off:end1010].decode()
+                except UnicodeDecodeError:
+                    s1001.newSrcPath = _rt.lax_utf8(buf, off, end1010)
+                off = (end1010 + 3) & -4
             else:
                 raise _rt.bad_flag(n1008)
         except Exception as exc:
@@ -19898,20 +22191,23 @@ def unpack_remote_domain_event_callback_disk_change_msg(
         try:
             n1011 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN81, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN90, 4, off, buf) from None
         off += 4
         try:
             if n1011 > 4194304:
                 raise _rt.too_long("string", n1011, 4194304)
             end1012 = off + n1011
-            s1001.devAlias = buf[off:end1012].decode("utf-8", "surrogateescape")
-            off = end1012 + _PADN[n1011 & 3]
+            try:
+                s1001.devAlias = buf[off:end1012].decode()
+            except UnicodeDecodeError:
+                s1001.devAlias = _rt.lax_utf8(buf, off, end1012)
+            off = (end1012 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.devAlias") from None
         try:
             s1001.reason = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN123, 4, off, buf) from None
         off += 4
         s1001.__class__ = RemoteDomainEventDiskChangeMsg
         o.__class__ = RemoteDomainEventCallbackDiskChangeMsg
@@ -19924,7 +22220,6 @@ def unpack_remote_domain_event_callback_disk_change_msg(
 
 def pack_remote_domain_event_tray_change_msg(value: RemoteDomainEventTrayChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_tray_change_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -19932,14 +22227,20 @@ def pack_remote_domain_event_tray_change_msg(value: RemoteDomainEventTrayChangeM
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.devAlias.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.devAlias)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -19948,16 +22249,13 @@ def pack_remote_domain_event_tray_change_msg(value: RemoteDomainEventTrayChangeM
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK21[n1003 << 32 | n1005](
+                n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.reason
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
-        try:
-            out += (b1004, _PP_i[len(b1004) & 3](v.reason))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN107, (v,)) from None
+            raise _rt.fail_run(exc, _RUN124, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_tray_change_msg(
@@ -19972,34 +22270,40 @@ def unpack_remote_domain_event_tray_change_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.devAlias = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.devAlias = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "devAlias") from None
         try:
             o.reason = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN120, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteDomainEventTrayChangeMsg
     except Exception as exc:
@@ -20013,7 +22317,6 @@ def pack_remote_domain_event_callback_tray_change_msg(
     value: RemoteDomainEventCallbackTrayChangeMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_tray_change_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20025,18 +22328,20 @@ def pack_remote_domain_event_callback_tray_change_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
-            b1005 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1005 = s1001.devAlias.encode()
+            except UnicodeEncodeError:
+                b1005 = _rt.lax_encode(s1001.devAlias)
             n1006 = len(b1005)
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
@@ -20045,16 +22350,13 @@ def pack_remote_domain_event_callback_tray_change_msg(
         try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+            return _PK22[n1004 << 32 | n1006](
+                v.callbackID, n1004, b1003, s1002.uuid, s1002.id, n1006, b1005, s1001.reason
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN112, (s1002,)) from None
-        try:
-            out += (b1005, _PP_i[len(b1005) & 3](s1001.reason))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN110, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN126, (v, s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_tray_change_msg(
@@ -20070,34 +22372,40 @@ def unpack_remote_domain_event_callback_tray_change_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
         off += 24
         s1002.__class__ = RemoteNonnullDomain
         try:
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
             end1006 = off + n1005
-            s1001.devAlias = buf[off:end1006].decode("utf-8", "surrogateescape")
-            off = end1006 + _PADN[n1005 & 3]
+            try:
+                s1001.devAlias = buf[off:end1006].decode()
+            except UnicodeDecodeError:
+                s1001.devAlias = _rt.lax_utf8(buf, off, end1006)
+            off = (end1006 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.devAlias") from None
         try:
             s1001.reason = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN110, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN123, 4, off, buf) from None
         off += 4
         s1001.__class__ = RemoteDomainEventTrayChangeMsg
         o.__class__ = RemoteDomainEventCallbackTrayChangeMsg
@@ -20110,7 +22418,6 @@ def unpack_remote_domain_event_callback_tray_change_msg(
 
 def pack_remote_domain_event_pmwakeup_msg(value: RemoteDomainEventPmwakeupMsg) -> bytes:
     """Encode one ``remote_domain_event_pmwakeup_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20118,7 +22425,10 @@ def pack_remote_domain_event_pmwakeup_msg(value: RemoteDomainEventPmwakeupMsg) -
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -20127,12 +22437,11 @@ def pack_remote_domain_event_pmwakeup_msg(value: RemoteDomainEventPmwakeupMsg) -
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_pmwakeup_msg(
@@ -20147,20 +22456,23 @@ def unpack_remote_domain_event_pmwakeup_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventPmwakeupMsg
@@ -20175,7 +22487,6 @@ def pack_remote_domain_event_callback_pmwakeup_msg(
     value: RemoteDomainEventCallbackPmwakeupMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_pmwakeup_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20187,25 +22498,23 @@ def pack_remote_domain_event_callback_pmwakeup_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iiI(v.callbackID, v.reason, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN113, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+            return _PK23[n1004](v.callbackID, v.reason, n1004, b1003, s1002.uuid, s1002.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN128, (v, s1002)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_pmwakeup_msg(
@@ -20221,20 +22530,23 @@ def unpack_remote_domain_event_callback_pmwakeup_msg(
         try:
             o.callbackID, o.reason, n1003 = _U_iiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN129, 12, off, buf) from None
         off += 12
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
         off += 20
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventPmwakeupMsg
@@ -20248,7 +22560,6 @@ def unpack_remote_domain_event_callback_pmwakeup_msg(
 
 def pack_remote_domain_event_pmsuspend_msg(value: RemoteDomainEventPmsuspendMsg) -> bytes:
     """Encode one ``remote_domain_event_pmsuspend_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20256,7 +22567,10 @@ def pack_remote_domain_event_pmsuspend_msg(value: RemoteDomainEventPmsuspendMsg)
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -20265,12 +22579,11 @@ def pack_remote_domain_event_pmsuspend_msg(value: RemoteDomainEventPmsuspendMsg)
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_pmsuspend_msg(
@@ -20285,20 +22598,23 @@ def unpack_remote_domain_event_pmsuspend_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventPmsuspendMsg
@@ -20313,7 +22629,6 @@ def pack_remote_domain_event_callback_pmsuspend_msg(
     value: RemoteDomainEventCallbackPmsuspendMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_pmsuspend_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20325,25 +22640,23 @@ def pack_remote_domain_event_callback_pmsuspend_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iiI(v.callbackID, v.reason, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN113, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+            return _PK23[n1004](v.callbackID, v.reason, n1004, b1003, s1002.uuid, s1002.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN128, (v, s1002)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_pmsuspend_msg(
@@ -20359,20 +22672,23 @@ def unpack_remote_domain_event_callback_pmsuspend_msg(
         try:
             o.callbackID, o.reason, n1003 = _U_iiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN129, 12, off, buf) from None
         off += 12
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
         off += 20
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventPmsuspendMsg
@@ -20386,7 +22702,6 @@ def unpack_remote_domain_event_callback_pmsuspend_msg(
 
 def pack_remote_domain_event_balloon_change_msg(value: RemoteDomainEventBalloonChangeMsg) -> bytes:
     """Encode one ``remote_domain_event_balloon_change_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20394,7 +22709,10 @@ def pack_remote_domain_event_balloon_change_msg(value: RemoteDomainEventBalloonC
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -20403,12 +22721,11 @@ def pack_remote_domain_event_balloon_change_msg(value: RemoteDomainEventBalloonC
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siQ[len(b1002) & 3](s1001.uuid, s1001.id, v.actual))
+            return _PK9[n1003](n1003, b1002, s1001.uuid, s1001.id, v.actual)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN114, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN130, (s1001, v)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_balloon_change_msg(
@@ -20423,20 +22740,23 @@ def unpack_remote_domain_event_balloon_change_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.actual = _U_16siQ(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN115, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN131, 28, off, buf) from None
         off += 28
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventBalloonChangeMsg
@@ -20451,7 +22771,6 @@ def pack_remote_domain_event_callback_balloon_change_msg(
     value: RemoteDomainEventCallbackBalloonChangeMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_balloon_change_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20463,25 +22782,23 @@ def pack_remote_domain_event_callback_balloon_change_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16siQ[len(b1003) & 3](s1002.uuid, s1002.id, s1001.actual))
+            return _PK24[n1004](v.callbackID, n1004, b1003, s1002.uuid, s1002.id, s1001.actual)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN116, (s1002, s1001)) from None
+            raise _rt.fail_run(exc, _RUN132, (v, s1002, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_balloon_change_msg(
@@ -20497,20 +22814,23 @@ def unpack_remote_domain_event_callback_balloon_change_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, s1001.actual = _U_16siQ(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN117, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN133, 28, off, buf) from None
         off += 28
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventBalloonChangeMsg
@@ -20524,7 +22844,6 @@ def unpack_remote_domain_event_callback_balloon_change_msg(
 
 def pack_remote_domain_event_pmsuspend_disk_msg(value: RemoteDomainEventPmsuspendDiskMsg) -> bytes:
     """Encode one ``remote_domain_event_pmsuspend_disk_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20532,7 +22851,10 @@ def pack_remote_domain_event_pmsuspend_disk_msg(value: RemoteDomainEventPmsuspen
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -20541,12 +22863,11 @@ def pack_remote_domain_event_pmsuspend_disk_msg(value: RemoteDomainEventPmsuspen
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_pmsuspend_disk_msg(
@@ -20561,20 +22882,23 @@ def unpack_remote_domain_event_pmsuspend_disk_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventPmsuspendDiskMsg
@@ -20589,7 +22913,6 @@ def pack_remote_domain_event_callback_pmsuspend_disk_msg(
     value: RemoteDomainEventCallbackPmsuspendDiskMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_pmsuspend_disk_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20601,25 +22924,23 @@ def pack_remote_domain_event_callback_pmsuspend_disk_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iiI(v.callbackID, v.reason, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN113, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+            return _PK23[n1004](v.callbackID, v.reason, n1004, b1003, s1002.uuid, s1002.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN128, (v, s1002)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_pmsuspend_disk_msg(
@@ -20635,20 +22956,23 @@ def unpack_remote_domain_event_callback_pmsuspend_disk_msg(
         try:
             o.callbackID, o.reason, n1003 = _U_iiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN113, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN129, 12, off, buf) from None
         off += 12
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
         off += 20
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventPmsuspendDiskMsg
@@ -20662,7 +22986,6 @@ def unpack_remote_domain_event_callback_pmsuspend_disk_msg(
 
 def pack_remote_domain_event_control_error_msg(value: RemoteDomainEventControlErrorMsg) -> bytes:
     """Encode one ``remote_domain_event_control_error_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20670,7 +22993,10 @@ def pack_remote_domain_event_control_error_msg(value: RemoteDomainEventControlEr
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -20679,12 +23005,11 @@ def pack_remote_domain_event_control_error_msg(value: RemoteDomainEventControlEr
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16si[len(b1002) & 3](s1001.uuid, s1001.id))
+            return _PK1[n1003](n1003, b1002, s1001.uuid, s1001.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN35, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN37, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_control_error_msg(
@@ -20699,20 +23024,23 @@ def unpack_remote_domain_event_control_error_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN35, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN39, 20, off, buf) from None
         off += 20
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventControlErrorMsg
@@ -20727,7 +23055,6 @@ def pack_remote_domain_event_callback_control_error_msg(
     value: RemoteDomainEventCallbackControlErrorMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_control_error_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20739,25 +23066,23 @@ def pack_remote_domain_event_callback_control_error_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16si[len(b1003) & 3](s1002.uuid, s1002.id))
+            return _PK13[n1004](v.callbackID, n1004, b1003, s1002.uuid, s1002.id)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN68, (s1002,)) from None
+            raise _rt.fail_run(exc, _RUN76, (v, s1002)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_control_error_msg(
@@ -20773,20 +23098,23 @@ def unpack_remote_domain_event_callback_control_error_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN68, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN77, 20, off, buf) from None
         off += 20
         s1002.__class__ = RemoteNonnullDomain
         s1001.__class__ = RemoteDomainEventControlErrorMsg
@@ -20800,7 +23128,6 @@ def unpack_remote_domain_event_callback_control_error_msg(
 
 def pack_remote_domain_event_device_removed_msg(value: RemoteDomainEventDeviceRemovedMsg) -> bytes:
     """Encode one ``remote_domain_event_device_removed_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20808,14 +23135,20 @@ def pack_remote_domain_event_device_removed_msg(value: RemoteDomainEventDeviceRe
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.devAlias.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.devAlias)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -20824,13 +23157,11 @@ def pack_remote_domain_event_device_removed_msg(value: RemoteDomainEventDeviceRe
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (_P_I(n1003), b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK7[n1003 << 32 | n1005](n1003, b1002, s1001.uuid, s1001.id, n1005, b1004)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
-        out += (b1004, _PAD[len(b1004) & 3])
+            raise _rt.fail_run(exc, _RUN134, (s1001,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_device_removed_msg(
@@ -20845,28 +23176,34 @@ def unpack_remote_domain_event_device_removed_msg(
         try:
             n1002 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN36, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN38, 4, off, buf) from None
         off += 4
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.devAlias = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.devAlias = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "devAlias") from None
         o.__class__ = RemoteDomainEventDeviceRemovedMsg
@@ -20881,7 +23218,6 @@ def pack_remote_domain_event_callback_device_removed_msg(
     value: RemoteDomainEventCallbackDeviceRemovedMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_device_removed_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20893,18 +23229,20 @@ def pack_remote_domain_event_callback_device_removed_msg(
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom") from None
         try:
-            b1003 = s1002.name.encode("utf-8", "surrogateescape")
+            try:
+                b1003 = s1002.name.encode()
+            except UnicodeEncodeError:
+                b1003 = _rt.lax_encode(s1002.name)
             n1004 = len(b1003)
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1004))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN65, (v,)) from None
-        try:
-            b1005 = s1001.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1005 = s1001.devAlias.encode()
+            except UnicodeEncodeError:
+                b1005 = _rt.lax_encode(s1001.devAlias)
             n1006 = len(b1005)
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
@@ -20913,13 +23251,13 @@ def pack_remote_domain_event_callback_device_removed_msg(
         try:
             if len(s1002.uuid) != 16:
                 raise _rt.wrong_length(s1002.uuid, 16, "msg.dom.uuid")
-            out += (b1003, _PP_16siI[len(b1003) & 3](s1002.uuid, s1002.id, n1006))
+            return _PK25[n1004 << 32 | n1006](
+                v.callbackID, n1004, b1003, s1002.uuid, s1002.id, n1006, b1005
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN112, (s1002,)) from None
-        out += (b1005, _PAD[len(b1005) & 3])
+            raise _rt.fail_run(exc, _RUN135, (v, s1002)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_device_removed_msg(
@@ -20935,28 +23273,34 @@ def unpack_remote_domain_event_callback_device_removed_msg(
         try:
             o.callbackID, n1003 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN65, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN74, 8, off, buf) from None
         off += 8
         try:
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
             end1004 = off + n1003
-            s1002.name = buf[off:end1004].decode("utf-8", "surrogateescape")
-            off = end1004 + _PADN[n1003 & 3]
+            try:
+                s1002.name = buf[off:end1004].decode()
+            except UnicodeDecodeError:
+                s1002.name = _rt.lax_utf8(buf, off, end1004)
+            off = (end1004 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.dom.name") from None
         try:
             s1002.uuid, s1002.id, n1005 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN112, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
         off += 24
         s1002.__class__ = RemoteNonnullDomain
         try:
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
             end1006 = off + n1005
-            s1001.devAlias = buf[off:end1006].decode("utf-8", "surrogateescape")
-            off = end1006 + _PADN[n1005 & 3]
+            try:
+                s1001.devAlias = buf[off:end1006].decode()
+            except UnicodeDecodeError:
+                s1001.devAlias = _rt.lax_utf8(buf, off, end1006)
+            off = (end1006 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "msg.devAlias") from None
         s1001.__class__ = RemoteDomainEventDeviceRemovedMsg
@@ -20970,7 +23314,6 @@ def unpack_remote_domain_event_callback_device_removed_msg(
 
 def pack_remote_domain_event_block_job_2_msg(value: RemoteDomainEventBlockJob2Msg) -> bytes:
     """Encode one ``remote_domain_event_block_job_2_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -20978,18 +23321,20 @@ def pack_remote_domain_event_block_job_2_msg(value: RemoteDomainEventBlockJob2Ms
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
-            b1004 = v.dst.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.dst.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.dst)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -20998,16 +23343,13 @@ def pack_remote_domain_event_block_job_2_msg(value: RemoteDomainEventBlockJob2Ms
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK20[n1003 << 32 | n1005](
+                v.callbackID, n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.type, v.status
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN119, (s1001,)) from None
-        try:
-            out += (b1004, _PP_ii[len(b1004) & 3](v.type, v.status))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN102, (v,)) from None
+            raise _rt.fail_run(exc, _RUN136, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_block_job_2_msg(
@@ -21022,34 +23364,40 @@ def unpack_remote_domain_event_block_job_2_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN119, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN138, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.dst = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.dst = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.dst = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dst") from None
         try:
             o.type, o.status = _U_ii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN102, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN114, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteDomainEventBlockJob2Msg
     except Exception as exc:
@@ -21071,7 +23419,10 @@ def pack_remote_domain_event_callback_tunable_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -21080,7 +23431,7 @@ def pack_remote_domain_event_callback_tunable_msg(
         try:
             out.append(_P_iI(v.callbackID, n1003))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+            raise _rt.fail_run(exc, _RUN137, (v,)) from None
         try:
             t1004 = v.params
             n1005 = len(t1004)
@@ -21093,12 +23444,15 @@ def pack_remote_domain_event_callback_tunable_msg(
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
             out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN120, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN139, (s1001,)) from None
         try:
             for e1006 in t1004:
                 try:
                     try:
-                        b1007 = e1006.field.encode("utf-8", "surrogateescape")
+                        try:
+                            b1007 = e1006.field.encode()
+                        except UnicodeEncodeError:
+                            b1007 = _rt.lax_encode(e1006.field)
                         n1008 = len(b1007)
                         if n1008 > 4194304:
                             raise _rt.too_long("string", n1008, 4194304)
@@ -21130,20 +23484,23 @@ def unpack_remote_domain_event_callback_tunable_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN139, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
@@ -21151,33 +23508,33 @@ def unpack_remote_domain_event_callback_tunable_msg(
                 raise _rt.too_long("array", n1004, 2048)
             if n1004 * 8 > len(buf) - off:
                 raise _rt.truncated(n1004 * 8, off, buf)
-            lst1005 = []
-            append1006 = lst1005.append
-            for i1007 in range(n1004):
+            lst1005 = _rt.instances(_B_remote_typed_param, n1004)
+            text1006 = buf.decode("latin-1") if n1004 else ""
+            for s1007 in lst1005:
                 try:
-                    s1009 = _B_remote_typed_param()
                     try:
-                        n1010 = _U_I(buf, off)[0]
+                        n1008 = _U_I(buf, off)[0]
                     except Exception as exc:
-                        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                        raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
                     off += 4
                     try:
-                        if n1010 > 4194304:
-                            raise _rt.too_long("string", n1010, 4194304)
-                        end1011 = off + n1010
-                        s1009.field = buf[off:end1011].decode("utf-8", "surrogateescape")
-                        off = end1011 + _PADN[n1010 & 3]
+                        if n1008 > 4194304:
+                            raise _rt.too_long("string", n1008, 4194304)
+                        end1009 = off + n1008
+                        t1010 = text1006[off:end1009]
+                        if not t1010.isascii():
+                            t1010 = _rt.lax_utf8(buf, off, end1009)
+                        s1007.field = t1010
+                        off = (end1009 + 3) & -4
                     except Exception as exc:
                         raise _rt.fail(exc, "field") from None
                     try:
-                        s1009.value, off = _dec_remote_typed_param_value(buf, off)
+                        s1007.value, off = _dec_remote_typed_param_value(buf, off)
                     except Exception as exc:
                         raise _rt.fail(exc, "value") from None
-                    s1009.__class__ = RemoteTypedParam
-                    e1008 = s1009
+                    s1007.__class__ = RemoteTypedParam
                 except Exception as exc:
-                    raise _rt.fail(exc, i1007) from None
-                append1006(e1008)
+                    raise _rt.fail(exc, _rt.index_of(lst1005, s1007)) from None
             o.params = lst1005
         except Exception as exc:
             raise _rt.fail(exc, "params") from None
@@ -21193,7 +23550,6 @@ def pack_remote_domain_event_callback_device_added_msg(
     value: RemoteDomainEventCallbackDeviceAddedMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_device_added_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -21201,18 +23557,20 @@ def pack_remote_domain_event_callback_device_added_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
-            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.devAlias.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.devAlias)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -21221,13 +23579,13 @@ def pack_remote_domain_event_callback_device_added_msg(
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK25[n1003 << 32 | n1005](
+                v.callbackID, n1003, b1002, s1001.uuid, s1001.id, n1005, b1004
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
-        out += (b1004, _PAD[len(b1004) & 3])
+            raise _rt.fail_run(exc, _RUN140, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_device_added_msg(
@@ -21242,28 +23600,34 @@ def unpack_remote_domain_event_callback_device_added_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.devAlias = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.devAlias = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "devAlias") from None
         o.__class__ = RemoteDomainEventCallbackDeviceAddedMsg
@@ -21278,7 +23642,6 @@ def pack_remote_domain_event_callback_agent_lifecycle_msg(
     value: RemoteDomainEventCallbackAgentLifecycleMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_agent_lifecycle_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -21286,25 +23649,23 @@ def pack_remote_domain_event_callback_agent_lifecycle_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16siii[len(b1002) & 3](s1001.uuid, s1001.id, v.state, v.reason))
+            return _PK12[n1003](v.callbackID, n1003, b1002, s1001.uuid, s1001.id, v.state, v.reason)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN121, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN141, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_agent_lifecycle_msg(
@@ -21319,20 +23680,23 @@ def unpack_remote_domain_event_callback_agent_lifecycle_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.state, o.reason = _U_16siii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN122, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN142, 28, off, buf) from None
         off += 28
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventCallbackAgentLifecycleMsg
@@ -21347,7 +23711,6 @@ def pack_remote_domain_event_callback_migration_iteration_msg(
     value: RemoteDomainEventCallbackMigrationIterationMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_migration_iteration_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -21355,25 +23718,23 @@ def pack_remote_domain_event_callback_migration_iteration_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16sii[len(b1002) & 3](s1001.uuid, s1001.id, v.iteration))
+            return _PK16[n1003](v.callbackID, n1003, b1002, s1001.uuid, s1001.id, v.iteration)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN123, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN143, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_migration_iteration_msg(
@@ -21388,20 +23749,23 @@ def unpack_remote_domain_event_callback_migration_iteration_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.iteration = _U_16sii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN124, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN144, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventCallbackMigrationIterationMsg
@@ -21424,7 +23788,10 @@ def pack_remote_domain_event_callback_job_completed_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -21433,7 +23800,7 @@ def pack_remote_domain_event_callback_job_completed_msg(
         try:
             out.append(_P_iI(v.callbackID, n1003))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+            raise _rt.fail_run(exc, _RUN137, (v,)) from None
         try:
             t1004 = v.params
             n1005 = len(t1004)
@@ -21446,12 +23813,15 @@ def pack_remote_domain_event_callback_job_completed_msg(
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
             out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN120, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN139, (s1001,)) from None
         try:
             for e1006 in t1004:
                 try:
                     try:
-                        b1007 = e1006.field.encode("utf-8", "surrogateescape")
+                        try:
+                            b1007 = e1006.field.encode()
+                        except UnicodeEncodeError:
+                            b1007 = _rt.lax_encode(e1006.field)
                         n1008 = len(b1007)
                         if n1008 > 4194304:
                             raise _rt.too_long("string", n1008, 4194304)
@@ -21483,20 +23853,23 @@ def unpack_remote_domain_event_callback_job_completed_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN120, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN139, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
@@ -21504,33 +23877,33 @@ def unpack_remote_domain_event_callback_job_completed_msg(
                 raise _rt.too_long("array", n1004, 64)
             if n1004 * 8 > len(buf) - off:
                 raise _rt.truncated(n1004 * 8, off, buf)
-            lst1005 = []
-            append1006 = lst1005.append
-            for i1007 in range(n1004):
+            lst1005 = _rt.instances(_B_remote_typed_param, n1004)
+            text1006 = buf.decode("latin-1") if n1004 else ""
+            for s1007 in lst1005:
                 try:
-                    s1009 = _B_remote_typed_param()
                     try:
-                        n1010 = _U_I(buf, off)[0]
+                        n1008 = _U_I(buf, off)[0]
                     except Exception as exc:
-                        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
+                        raise _rt.fail_unpack(exc, _RUN12, 4, off, buf) from None
                     off += 4
                     try:
-                        if n1010 > 4194304:
-                            raise _rt.too_long("string", n1010, 4194304)
-                        end1011 = off + n1010
-                        s1009.field = buf[off:end1011].decode("utf-8", "surrogateescape")
-                        off = end1011 + _PADN[n1010 & 3]
+                        if n1008 > 4194304:
+                            raise _rt.too_long("string", n1008, 4194304)
+                        end1009 = off + n1008
+                        t1010 = text1006[off:end1009]
+                        if not t1010.isascii():
+                            t1010 = _rt.lax_utf8(buf, off, end1009)
+                        s1007.field = t1010
+                        off = (end1009 + 3) & -4
                     except Exception as exc:
                         raise _rt.fail(exc, "field") from None
                     try:
-                        s1009.value, off = _dec_remote_typed_param_value(buf, off)
+                        s1007.value, off = _dec_remote_typed_param_value(buf, off)
                     except Exception as exc:
                         raise _rt.fail(exc, "value") from None
-                    s1009.__class__ = RemoteTypedParam
-                    e1008 = s1009
+                    s1007.__class__ = RemoteTypedParam
                 except Exception as exc:
-                    raise _rt.fail(exc, i1007) from None
-                append1006(e1008)
+                    raise _rt.fail(exc, _rt.index_of(lst1005, s1007)) from None
             o.params = lst1005
         except Exception as exc:
             raise _rt.fail(exc, "params") from None
@@ -21546,7 +23919,6 @@ def pack_remote_domain_event_callback_device_removal_failed_msg(
     value: RemoteDomainEventCallbackDeviceRemovalFailedMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_device_removal_failed_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -21554,18 +23926,20 @@ def pack_remote_domain_event_callback_device_removal_failed_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
-            b1004 = v.devAlias.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.devAlias.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.devAlias)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -21574,13 +23948,13 @@ def pack_remote_domain_event_callback_device_removal_failed_msg(
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK25[n1003 << 32 | n1005](
+                v.callbackID, n1003, b1002, s1001.uuid, s1001.id, n1005, b1004
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN111, (s1001,)) from None
-        out += (b1004, _PAD[len(b1004) & 3])
+            raise _rt.fail_run(exc, _RUN140, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_device_removal_failed_msg(
@@ -21595,28 +23969,34 @@ def unpack_remote_domain_event_callback_device_removal_failed_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN111, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN125, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.devAlias = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.devAlias = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.devAlias = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "devAlias") from None
         o.__class__ = RemoteDomainEventCallbackDeviceRemovalFailedMsg
@@ -21639,7 +24019,10 @@ def pack_remote_domain_event_callback_metadata_change_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -21648,7 +24031,7 @@ def pack_remote_domain_event_callback_metadata_change_msg(
         try:
             out.append(_P_iI(v.callbackID, n1003))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+            raise _rt.fail_run(exc, _RUN137, (v,)) from None
         try:
             t1004 = v.nsuri
         except Exception as exc:
@@ -21661,10 +24044,13 @@ def pack_remote_domain_event_callback_metadata_change_msg(
                 _PP_16siiI[len(b1002) & 3](s1001.uuid, s1001.id, v.type, t1004 is not None),
             )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN125, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN145, (s1001, v)) from None
         try:
             if t1004 is not None:
-                b1005 = t1004.encode("utf-8", "surrogateescape")
+                try:
+                    b1005 = t1004.encode()
+                except UnicodeEncodeError:
+                    b1005 = _rt.lax_encode(t1004)
                 n1006 = len(b1005)
                 if n1006 > 4194304:
                     raise _rt.too_long("string", n1006, 4194304)
@@ -21689,20 +24075,23 @@ def unpack_remote_domain_event_callback_metadata_change_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.type, n1004 = _U_16siiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN126, 28, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN146, 28, off, buf) from None
         off += 28
         s1001.__class__ = RemoteNonnullDomain
         try:
@@ -21714,8 +24103,11 @@ def unpack_remote_domain_event_callback_metadata_change_msg(
                 if n1005 > 4194304:
                     raise _rt.too_long("string", n1005, 4194304)
                 end1006 = off + n1005
-                o.nsuri = buf[off:end1006].decode("utf-8", "surrogateescape")
-                off = end1006 + _PADN[n1005 & 3]
+                try:
+                    o.nsuri = buf[off:end1006].decode()
+                except UnicodeDecodeError:
+                    o.nsuri = _rt.lax_utf8(buf, off, end1006)
+                off = (end1006 + 3) & -4
             else:
                 raise _rt.bad_flag(n1004)
         except Exception as exc:
@@ -21740,7 +24132,10 @@ def pack_remote_domain_event_block_threshold_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -21749,9 +24144,12 @@ def pack_remote_domain_event_block_threshold_msg(
         try:
             out.append(_P_iI(v.callbackID, n1003))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+            raise _rt.fail_run(exc, _RUN137, (v,)) from None
         try:
-            b1004 = v.dev.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.dev.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.dev)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -21762,7 +24160,7 @@ def pack_remote_domain_event_block_threshold_msg(
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
             out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN127, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN147, (s1001,)) from None
         try:
             t1006 = v.path
         except Exception as exc:
@@ -21770,10 +24168,13 @@ def pack_remote_domain_event_block_threshold_msg(
         try:
             out += (b1004, _PP_I[len(b1004) & 3](t1006 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN128, ()) from None
+            raise _rt.fail_run(exc, _RUN148, ()) from None
         try:
             if t1006 is not None:
-                b1007 = t1006.encode("utf-8", "surrogateescape")
+                try:
+                    b1007 = t1006.encode()
+                except UnicodeEncodeError:
+                    b1007 = _rt.lax_encode(t1006)
                 n1008 = len(b1007)
                 if n1008 > 4194304:
                     raise _rt.too_long("string", n1008, 4194304)
@@ -21784,7 +24185,7 @@ def pack_remote_domain_event_block_threshold_msg(
         try:
             out.append(_P_QQ(v.threshold, v.excess))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN129, (v,)) from None
+            raise _rt.fail_run(exc, _RUN149, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -21802,34 +24203,40 @@ def unpack_remote_domain_event_block_threshold_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN127, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN147, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.dev = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.dev = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.dev = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dev") from None
         try:
             n1006 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN128, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN148, 4, off, buf) from None
         off += 4
         try:
             if n1006 == 0:
@@ -21840,8 +24247,11 @@ def unpack_remote_domain_event_block_threshold_msg(
                 if n1007 > 4194304:
                     raise _rt.too_long("string", n1007, 4194304)
                 end1008 = off + n1007
-                o.path = buf[off:end1008].decode("utf-8", "surrogateescape")
-                off = end1008 + _PADN[n1007 & 3]
+                try:
+                    o.path = buf[off:end1008].decode()
+                except UnicodeDecodeError:
+                    o.path = _rt.lax_utf8(buf, off, end1008)
+                off = (end1008 + 3) & -4
             else:
                 raise _rt.bad_flag(n1006)
         except Exception as exc:
@@ -21849,7 +24259,7 @@ def unpack_remote_domain_event_block_threshold_msg(
         try:
             o.threshold, o.excess = _U_QQ(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN129, 16, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN149, 16, off, buf) from None
         off += 16
         o.__class__ = RemoteDomainEventBlockThresholdMsg
     except Exception as exc:
@@ -21861,7 +24271,6 @@ def unpack_remote_domain_event_block_threshold_msg(
 
 def pack_remote_domain_event_memory_failure_msg(value: RemoteDomainEventMemoryFailureMsg) -> bytes:
     """Encode one ``remote_domain_event_memory_failure_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -21869,28 +24278,25 @@ def pack_remote_domain_event_memory_failure_msg(value: RemoteDomainEventMemoryFa
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (
-                b1002,
-                _PP_16siiiI[len(b1002) & 3](s1001.uuid, s1001.id, v.recipient, v.action, v.flags),
+            return _PK26[n1003](
+                v.callbackID, n1003, b1002, s1001.uuid, s1001.id, v.recipient, v.action, v.flags
             )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN130, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN150, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_memory_failure_msg(
@@ -21905,20 +24311,23 @@ def unpack_remote_domain_event_memory_failure_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.recipient, o.action, o.flags = _U_16siiiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN131, 32, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN151, 32, off, buf) from None
         off += 32
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventMemoryFailureMsg
@@ -21933,7 +24342,6 @@ def pack_remote_domain_event_memory_device_size_change_msg(
     value: RemoteDomainEventMemoryDeviceSizeChangeMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_memory_device_size_change_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -21941,18 +24349,20 @@ def pack_remote_domain_event_memory_device_size_change_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
-            b1004 = v.alias.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.alias.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.alias)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -21961,16 +24371,13 @@ def pack_remote_domain_event_memory_device_size_change_msg(
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK27[n1003 << 32 | n1005](
+                v.callbackID, n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.size
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN54, (s1001,)) from None
-        try:
-            out += (b1004, _PP_Q[len(b1004) & 3](v.size))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN132, (v,)) from None
+            raise _rt.fail_run(exc, _RUN152, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_memory_device_size_change_msg(
@@ -21985,34 +24392,40 @@ def unpack_remote_domain_event_memory_device_size_change_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN62, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.alias = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.alias = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.alias = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "alias") from None
         try:
             o.size = _U_Q(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN132, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN153, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteDomainEventMemoryDeviceSizeChangeMsg
     except Exception as exc:
@@ -22032,7 +24445,10 @@ def pack_remote_domain_event_nic_mac_change_msg(value: RemoteDomainEventNicMacCh
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
@@ -22041,9 +24457,12 @@ def pack_remote_domain_event_nic_mac_change_msg(value: RemoteDomainEventNicMacCh
         try:
             out.append(_P_iI(v.callbackID, n1003))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
+            raise _rt.fail_run(exc, _RUN137, (v,)) from None
         try:
-            b1004 = v.alias.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.alias.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.alias)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -22054,9 +24473,12 @@ def pack_remote_domain_event_nic_mac_change_msg(value: RemoteDomainEventNicMacCh
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
             out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN54, (s1001,)) from None
+            raise _rt.fail_run(exc, _RUN62, (s1001,)) from None
         try:
-            b1006 = v.oldMAC.encode("utf-8", "surrogateescape")
+            try:
+                b1006 = v.oldMAC.encode()
+            except UnicodeEncodeError:
+                b1006 = _rt.lax_encode(v.oldMAC)
             n1007 = len(b1006)
             if n1007 > 4194304:
                 raise _rt.too_long("string", n1007, 4194304)
@@ -22065,9 +24487,12 @@ def pack_remote_domain_event_nic_mac_change_msg(value: RemoteDomainEventNicMacCh
         try:
             out += (b1004, _PP_I[len(b1004) & 3](n1007))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN133, ()) from None
+            raise _rt.fail_run(exc, _RUN154, ()) from None
         try:
-            b1008 = v.newMAC.encode("utf-8", "surrogateescape")
+            try:
+                b1008 = v.newMAC.encode()
+            except UnicodeEncodeError:
+                b1008 = _rt.lax_encode(v.newMAC)
             n1009 = len(b1008)
             if n1009 > 4194304:
                 raise _rt.too_long("string", n1009, 4194304)
@@ -22076,7 +24501,7 @@ def pack_remote_domain_event_nic_mac_change_msg(value: RemoteDomainEventNicMacCh
         try:
             out += (b1006, _PP_I[len(b1006) & 3](n1009))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN134, ()) from None
+            raise _rt.fail_run(exc, _RUN155, ()) from None
         out += (b1008, _PAD[len(b1008) & 3])
     except Exception as exc:
         raise _rt.fail(exc) from None
@@ -22095,54 +24520,66 @@ def unpack_remote_domain_event_nic_mac_change_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN54, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN62, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.alias = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.alias = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.alias = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "alias") from None
         try:
             n1006 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN133, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN154, 4, off, buf) from None
         off += 4
         try:
             if n1006 > 4194304:
                 raise _rt.too_long("string", n1006, 4194304)
             end1007 = off + n1006
-            o.oldMAC = buf[off:end1007].decode("utf-8", "surrogateescape")
-            off = end1007 + _PADN[n1006 & 3]
+            try:
+                o.oldMAC = buf[off:end1007].decode()
+            except UnicodeDecodeError:
+                o.oldMAC = _rt.lax_utf8(buf, off, end1007)
+            off = (end1007 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "oldMAC") from None
         try:
             n1008 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN134, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN155, 4, off, buf) from None
         off += 4
         try:
             if n1008 > 4194304:
                 raise _rt.too_long("string", n1008, 4194304)
             end1009 = off + n1008
-            o.newMAC = buf[off:end1009].decode("utf-8", "surrogateescape")
-            off = end1009 + _PADN[n1008 & 3]
+            try:
+                o.newMAC = buf[off:end1009].decode()
+            except UnicodeDecodeError:
+                o.newMAC = _rt.lax_utf8(buf, off, end1009)
+            off = (end1009 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "newMAC") from None
         o.__class__ = RemoteDomainEventNicMacChangeMsg
@@ -22155,7 +24592,6 @@ def unpack_remote_domain_event_nic_mac_change_msg(
 
 def pack_remote_domain_event_vcpu_removed_msg(value: RemoteDomainEventVcpuRemovedMsg) -> bytes:
     """Encode one ``remote_domain_event_vcpu_removed_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -22163,25 +24599,23 @@ def pack_remote_domain_event_vcpu_removed_msg(value: RemoteDomainEventVcpuRemove
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, v.vcpuid))
+            return _PK28[n1003](v.callbackID, n1003, b1002, s1001.uuid, s1001.id, v.vcpuid)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN135, (s1001, v)) from None
+            raise _rt.fail_run(exc, _RUN156, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_vcpu_removed_msg(
@@ -22196,20 +24630,23 @@ def unpack_remote_domain_event_vcpu_removed_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, o.vcpuid = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN136, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN157, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         o.__class__ = RemoteDomainEventVcpuRemovedMsg
@@ -22224,7 +24661,6 @@ def pack_remote_domain_event_callback_channel_lifecycle_msg(
     value: RemoteDomainEventCallbackChannelLifecycleMsg
 ) -> bytes:
     """Encode one ``remote_domain_event_callback_channel_lifecycle_msg``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
@@ -22232,18 +24668,20 @@ def pack_remote_domain_event_callback_channel_lifecycle_msg(
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
-            b1002 = s1001.name.encode("utf-8", "surrogateescape")
+            try:
+                b1002 = s1001.name.encode()
+            except UnicodeEncodeError:
+                b1002 = _rt.lax_encode(s1001.name)
             n1003 = len(b1002)
             if n1003 > 4194304:
                 raise _rt.too_long("string", n1003, 4194304)
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
-            out.append(_P_iI(v.callbackID, n1003))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN118, (v,)) from None
-        try:
-            b1004 = v.channelName.encode("utf-8", "surrogateescape")
+            try:
+                b1004 = v.channelName.encode()
+            except UnicodeEncodeError:
+                b1004 = _rt.lax_encode(v.channelName)
             n1005 = len(b1004)
             if n1005 > 4194304:
                 raise _rt.too_long("string", n1005, 4194304)
@@ -22252,16 +24690,13 @@ def pack_remote_domain_event_callback_channel_lifecycle_msg(
         try:
             if len(s1001.uuid) != 16:
                 raise _rt.wrong_length(s1001.uuid, 16, "dom.uuid")
-            out += (b1002, _PP_16siI[len(b1002) & 3](s1001.uuid, s1001.id, n1005))
+            return _PK20[n1003 << 32 | n1005](
+                v.callbackID, n1003, b1002, s1001.uuid, s1001.id, n1005, b1004, v.state, v.reason
+            )
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN137, (s1001,)) from None
-        try:
-            out += (b1004, _PP_ii[len(b1004) & 3](v.state, v.reason))
-        except Exception as exc:
-            raise _rt.fail_run(exc, _RUN42, (v,)) from None
+            raise _rt.fail_run(exc, _RUN158, (v, s1001)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_remote_domain_event_callback_channel_lifecycle_msg(
@@ -22276,34 +24711,40 @@ def unpack_remote_domain_event_callback_channel_lifecycle_msg(
         try:
             o.callbackID, n1002 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN118, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN137, 8, off, buf) from None
         off += 8
         try:
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
             end1003 = off + n1002
-            s1001.name = buf[off:end1003].decode("utf-8", "surrogateescape")
-            off = end1003 + _PADN[n1002 & 3]
+            try:
+                s1001.name = buf[off:end1003].decode()
+            except UnicodeDecodeError:
+                s1001.name = _rt.lax_utf8(buf, off, end1003)
+            off = (end1003 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "dom.name") from None
         try:
             s1001.uuid, s1001.id, n1004 = _U_16siI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN137, 24, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN159, 24, off, buf) from None
         off += 24
         s1001.__class__ = RemoteNonnullDomain
         try:
             if n1004 > 4194304:
                 raise _rt.too_long("string", n1004, 4194304)
             end1005 = off + n1004
-            o.channelName = buf[off:end1005].decode("utf-8", "surrogateescape")
-            off = end1005 + _PADN[n1004 & 3]
+            try:
+                o.channelName = buf[off:end1005].decode()
+            except UnicodeDecodeError:
+                o.channelName = _rt.lax_utf8(buf, off, end1005)
+            off = (end1005 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "channelName") from None
         try:
             o.state, o.reason = _U_ii(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN42, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN47, 8, off, buf) from None
         off += 8
         o.__class__ = RemoteDomainEventCallbackChannelLifecycleMsg
     except Exception as exc:
@@ -22323,7 +24764,7 @@ def pack_remote_connect_event_connection_closed_msg(
         try:
             out.append(_P_i(v.reason))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN107, (v,)) from None
+            raise _rt.fail_run(exc, _RUN120, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -22340,7 +24781,7 @@ def unpack_remote_connect_event_connection_closed_msg(
         try:
             o.reason = _U_i(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN107, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN120, 4, off, buf) from None
         off += 4
         o.__class__ = RemoteConnectEventConnectionClosedMsg
     except Exception as exc:

@@ -46,7 +46,6 @@ _S_i = _Struct(">i")
 _P_i = _S_i.pack
 _U_i = _S_i.unpack_from
 _PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
-_PADN = (0, 3, 2, 1)
 _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})

@@ -112,8 +112,12 @@ VIR_NET_ERROR = VirNetMessageStatus.VIR_NET_ERROR
 VIR_NET_CONTINUE = VirNetMessageStatus.VIR_NET_CONTINUE
 
 
+class _VirNetMessageHeaderSlots:
+    __slots__ = ("prog", "vers", "proc", "type", "serial", "status")
+
+
 @dataclass(frozen=True, slots=True)
-class VirNetMessageHeader:
+class VirNetMessageHeader(_VirNetMessageHeaderSlots):
     """struct virNetMessageHeader"""
 
     prog: int
@@ -131,8 +135,12 @@ class VirNetMessageHeader:
         return unpack_virNetMessageHeader(data)
 
 
+class _VirNetMessageNonnullDomainSlots:
+    __slots__ = ("name", "uuid", "id")
+
+
 @dataclass(frozen=True, slots=True)
-class VirNetMessageNonnullDomain:
+class VirNetMessageNonnullDomain(_VirNetMessageNonnullDomainSlots):
     """struct virNetMessageNonnullDomain"""
 
     name: str
@@ -147,8 +155,12 @@ class VirNetMessageNonnullDomain:
         return unpack_virNetMessageNonnullDomain(data)
 
 
+class _VirNetMessageNonnullNetworkSlots:
+    __slots__ = ("name", "uuid")
+
+
 @dataclass(frozen=True, slots=True)
-class VirNetMessageNonnullNetwork:
+class VirNetMessageNonnullNetwork(_VirNetMessageNonnullNetworkSlots):
     """struct virNetMessageNonnullNetwork"""
 
     name: str
@@ -162,8 +174,24 @@ class VirNetMessageNonnullNetwork:
         return unpack_virNetMessageNonnullNetwork(data)
 
 
+class _VirNetMessageErrorSlots:
+    __slots__ = (
+        "code",
+        "domain",
+        "message",
+        "level",
+        "dom",
+        "str1",
+        "str2",
+        "str3",
+        "int1",
+        "int2",
+        "net",
+    )
+
+
 @dataclass(frozen=True, slots=True)
-class VirNetMessageError:
+class VirNetMessageError(_VirNetMessageErrorSlots):
     """struct virNetMessageError"""
 
     code: int
@@ -186,8 +214,12 @@ class VirNetMessageError:
         return unpack_virNetMessageError(data)
 
 
+class _VirNetStreamHoleSlots:
+    __slots__ = ("length", "flags")
+
+
 @dataclass(frozen=True, slots=True)
-class VirNetStreamHole:
+class VirNetStreamHole(_VirNetStreamHoleSlots):
     """struct virNetStreamHole"""
 
     length: int
@@ -206,21 +238,9 @@ class VirNetStreamHole:
 _S_16s = _Struct(">16s")
 _P_16s = _S_16s.pack
 _U_16s = _S_16s.unpack_from
-_PP_16s = (
-    _P_16s,
-    _Struct(">xxx16s").pack,
-    _Struct(">xx16s").pack,
-    _Struct(">x16s").pack,
-)
 _S_16si = _Struct(">16si")
 _P_16si = _S_16si.pack
 _U_16si = _S_16si.unpack_from
-_PP_16si = (
-    _P_16si,
-    _Struct(">xxx16si").pack,
-    _Struct(">xx16si").pack,
-    _Struct(">x16si").pack,
-)
 _S_I = _Struct(">I")
 _P_I = _S_I.pack
 _U_I = _S_I.unpack_from
@@ -239,8 +259,9 @@ _U_iiI = _S_iiI.unpack_from
 _S_qI = _Struct(">qI")
 _P_qI = _S_qI.pack
 _U_qI = _S_qI.unpack_from
+_PK1 = _rt.Packers(">I{}16si", 1)
+_PK2 = _rt.Packers(">I{}16s", 1)
 _PAD = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
-_PADN = (0, 3, 2, 1)
 _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
@@ -254,25 +275,27 @@ _RUN1 = (
     ("serial", "serial", "unsigned int", 0),
     ("status", "status", "enum", 0),
 )
-_RUN2 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
+_RUN2 = (("name", "", "header", -1), ("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
 _RUN3 = (("name", "", "header", -1),)
-_RUN4 = (("uuid", "uuid", "opaque:16", 0),)
-_RUN5 = (("code", "code", "int", 0), ("domain", "domain", "int", 0), ("message", "", "header", -1))
-_RUN6 = (("level", "level", "int", 0), ("dom", "", "header", -1))
-_RUN7 = (("str1", "", "header", -1),)
-_RUN8 = (("str2", "", "header", -1),)
-_RUN9 = (("str3", "", "header", -1),)
-_RUN10 = (("int1", "int1", "int", 0), ("int2", "int2", "int", 0), ("net", "", "header", -1))
-_RUN11 = (("length", "length", "hyper", 0), ("flags", "flags", "unsigned int", 0))
+_RUN4 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
+_RUN5 = (("name", "", "header", -1), ("uuid", "uuid", "opaque:16", 0))
+_RUN6 = (("uuid", "uuid", "opaque:16", 0),)
+_RUN7 = (("code", "code", "int", 0), ("domain", "domain", "int", 0), ("message", "", "header", -1))
+_RUN8 = (("level", "level", "int", 0), ("dom", "", "header", -1))
+_RUN9 = (("str1", "", "header", -1),)
+_RUN10 = (("str2", "", "header", -1),)
+_RUN11 = (("str3", "", "header", -1),)
+_RUN12 = (("int1", "int1", "int", 0), ("int2", "int2", "int", 0), ("net", "", "header", -1))
+_RUN13 = (("length", "length", "hyper", 0), ("flags", "flags", "unsigned int", 0))
 _EV_virNetMessageType = _rt.Table("virNetMessageType", {m.value: m for m in VirNetMessageType})
 _EB_virNetMessageType = _rt.Table("virNetMessageType", {k: _P_i(k) for k in _EV_virNetMessageType})
 _EV_virNetMessageStatus = _rt.Table("virNetMessageStatus", {m.value: m for m in VirNetMessageStatus})
 _EB_virNetMessageStatus = _rt.Table("virNetMessageStatus", {k: _P_i(k) for k in _EV_virNetMessageStatus})
-_B_virNetMessageHeader = _rt.builder(VirNetMessageHeader)
-_B_virNetMessageNonnullDomain = _rt.builder(VirNetMessageNonnullDomain)
-_B_virNetMessageNonnullNetwork = _rt.builder(VirNetMessageNonnullNetwork)
-_B_virNetMessageError = _rt.builder(VirNetMessageError)
-_B_virNetStreamHole = _rt.builder(VirNetStreamHole)
+_B_virNetMessageHeader = _rt.slots_base(VirNetMessageHeader)
+_B_virNetMessageNonnullDomain = _rt.slots_base(VirNetMessageNonnullDomain)
+_B_virNetMessageNonnullNetwork = _rt.slots_base(VirNetMessageNonnullNetwork)
+_B_virNetMessageError = _rt.slots_base(VirNetMessageError)
+_B_virNetStreamHole = _rt.slots_base(VirNetStreamHole)
 
 
 def _enc_virNetMessageType(out: list[bytes], v: VirNetMessageType) -> None:
@@ -334,7 +357,10 @@ def _dec_virNetMessageUUID(buf: bytes, off: int) -> tuple[bytes, int]:
 
 
 def _enc_virNetMessageNonnullString(out: list[bytes], v: str) -> None:
-    b1 = v.encode("utf-8", "surrogateescape")
+    try:
+        b1 = v.encode()
+    except UnicodeEncodeError:
+        b1 = _rt.lax_encode(v)
     n2 = len(b1)
     if n2 > 4194304:
         raise _rt.too_long("string", n2, 4194304)
@@ -348,15 +374,21 @@ def _dec_virNetMessageNonnullString(buf: bytes, off: int) -> tuple[str, int]:
     if n1 > 4194304:
         raise _rt.too_long("string", n1, 4194304)
     end2 = off + n1
-    r = buf[off:end2].decode("utf-8", "surrogateescape")
-    off = end2 + _PADN[n1 & 3]
+    try:
+        r = buf[off:end2].decode()
+    except UnicodeDecodeError:
+        r = _rt.lax_utf8(buf, off, end2)
+    off = (end2 + 3) & -4
     return r, off
 
 
 def _enc_virNetMessageString(out: list[bytes], v: str | None) -> None:
     out.append(_P_I(v is not None))
     if v is not None:
-        b1 = v.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
@@ -375,8 +407,11 @@ def _dec_virNetMessageString(buf: bytes, off: int) -> tuple[str | None, int]:
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
         end3 = off + n2
-        r = buf[off:end3].decode("utf-8", "surrogateescape")
-        off = end3 + _PADN[n2 & 3]
+        try:
+            r = buf[off:end3].decode()
+        except UnicodeDecodeError:
+            r = _rt.lax_utf8(buf, off, end3)
+        off = (end3 + 3) & -4
     else:
         raise _rt.bad_flag(n1)
     return r, off
@@ -384,7 +419,10 @@ def _dec_virNetMessageString(buf: bytes, off: int) -> tuple[str | None, int]:
 
 def _enc_virNetMessageNonnullDomain(out: list[bytes], v: VirNetMessageNonnullDomain) -> None:
     try:
-        b1 = v.name.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.name.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.name)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
@@ -393,7 +431,7 @@ def _enc_virNetMessageNonnullDomain(out: list[bytes], v: VirNetMessageNonnullDom
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
+        out.append(_PK1[n2](n2, b1, v.uuid, v.id))
     except Exception as exc:
         raise _rt.fail_run(exc, _RUN2, (v,)) from None
 
@@ -409,14 +447,17 @@ def _dec_virNetMessageNonnullDomain(buf: bytes, off: int) -> tuple[VirNetMessage
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.name = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.name = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         o.uuid, o.id = _U_16si(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN4, 20, off, buf) from None
     off += 20
     o.__class__ = VirNetMessageNonnullDomain
     return o, off
@@ -424,7 +465,10 @@ def _dec_virNetMessageNonnullDomain(buf: bytes, off: int) -> tuple[VirNetMessage
 
 def _enc_virNetMessageNonnullNetwork(out: list[bytes], v: VirNetMessageNonnullNetwork) -> None:
     try:
-        b1 = v.name.encode("utf-8", "surrogateescape")
+        try:
+            b1 = v.name.encode()
+        except UnicodeEncodeError:
+            b1 = _rt.lax_encode(v.name)
         n2 = len(b1)
         if n2 > 4194304:
             raise _rt.too_long("string", n2, 4194304)
@@ -433,9 +477,9 @@ def _enc_virNetMessageNonnullNetwork(out: list[bytes], v: VirNetMessageNonnullNe
     try:
         if len(v.uuid) != 16:
             raise _rt.wrong_length(v.uuid, 16, "uuid")
-        out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
+        out.append(_PK2[n2](n2, b1, v.uuid))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN4, (v,)) from None
+        raise _rt.fail_run(exc, _RUN5, (v,)) from None
 
 
 def _dec_virNetMessageNonnullNetwork(
@@ -451,14 +495,17 @@ def _dec_virNetMessageNonnullNetwork(
         if n1 > 4194304:
             raise _rt.too_long("string", n1, 4194304)
         end2 = off + n1
-        o.name = buf[off:end2].decode("utf-8", "surrogateescape")
-        off = end2 + _PADN[n1 & 3]
+        try:
+            o.name = buf[off:end2].decode()
+        except UnicodeDecodeError:
+            o.name = _rt.lax_utf8(buf, off, end2)
+        off = (end2 + 3) & -4
     except Exception as exc:
         raise _rt.fail(exc, "name") from None
     try:
         o.uuid = _U_16s(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN6, 16, off, buf) from None
     off += 16
     o.__class__ = VirNetMessageNonnullNetwork
     return o, off
@@ -468,7 +515,10 @@ def _enc_virNetMessageDomain(out: list[bytes], v: VirNetMessageNonnullDomain | N
     out.append(_P_I(v is not None))
     if v is not None:
         try:
-            b1 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1 = v.name.encode()
+            except UnicodeEncodeError:
+                b1 = _rt.lax_encode(v.name)
             n2 = len(b1)
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
@@ -477,7 +527,7 @@ def _enc_virNetMessageDomain(out: list[bytes], v: VirNetMessageNonnullDomain | N
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n2), b1, _PP_16si[len(b1) & 3](v.uuid, v.id))
+            out.append(_PK1[n2](n2, b1, v.uuid, v.id))
         except Exception as exc:
             raise _rt.fail_run(exc, _RUN2, (v,)) from None
 
@@ -498,14 +548,17 @@ def _dec_virNetMessageDomain(buf: bytes, off: int) -> tuple[VirNetMessageNonnull
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
             end4 = off + n3
-            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-            off = end4 + _PADN[n3 & 3]
+            try:
+                s2.name = buf[off:end4].decode()
+            except UnicodeDecodeError:
+                s2.name = _rt.lax_utf8(buf, off, end4)
+            off = (end4 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             s2.uuid, s2.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN4, 20, off, buf) from None
         off += 20
         s2.__class__ = VirNetMessageNonnullDomain
         r = s2
@@ -518,7 +571,10 @@ def _enc_virNetMessageNetwork(out: list[bytes], v: VirNetMessageNonnullNetwork |
     out.append(_P_I(v is not None))
     if v is not None:
         try:
-            b1 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1 = v.name.encode()
+            except UnicodeEncodeError:
+                b1 = _rt.lax_encode(v.name)
             n2 = len(b1)
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
@@ -527,9 +583,9 @@ def _enc_virNetMessageNetwork(out: list[bytes], v: VirNetMessageNonnullNetwork |
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n2), b1, _PP_16s[len(b1) & 3](v.uuid))
+            out.append(_PK2[n2](n2, b1, v.uuid))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN4, (v,)) from None
+            raise _rt.fail_run(exc, _RUN5, (v,)) from None
 
 
 def _dec_virNetMessageNetwork(
@@ -550,14 +606,17 @@ def _dec_virNetMessageNetwork(
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
             end4 = off + n3
-            s2.name = buf[off:end4].decode("utf-8", "surrogateescape")
-            off = end4 + _PADN[n3 & 3]
+            try:
+                s2.name = buf[off:end4].decode()
+            except UnicodeDecodeError:
+                s2.name = _rt.lax_utf8(buf, off, end4)
+            off = (end4 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             s2.uuid = _U_16s(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN6, 16, off, buf) from None
         off += 16
         s2.__class__ = VirNetMessageNonnullNetwork
         r = s2
@@ -574,10 +633,13 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
     try:
         out.append(_P_iiI(v.code, v.domain, t1 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN5, (v,)) from None
+        raise _rt.fail_run(exc, _RUN7, (v,)) from None
     try:
         if t1 is not None:
-            b2 = t1.encode("utf-8", "surrogateescape")
+            try:
+                b2 = t1.encode()
+            except UnicodeEncodeError:
+                b2 = _rt.lax_encode(t1)
             n3 = len(b2)
             if n3 > 4194304:
                 raise _rt.too_long("string", n3, 4194304)
@@ -592,11 +654,14 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
     try:
         out.append(_P_iI(v.level, t4 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN6, (v,)) from None
+        raise _rt.fail_run(exc, _RUN8, (v,)) from None
     try:
         if t4 is not None:
             try:
-                b5 = t4.name.encode("utf-8", "surrogateescape")
+                try:
+                    b5 = t4.name.encode()
+                except UnicodeEncodeError:
+                    b5 = _rt.lax_encode(t4.name)
                 n6 = len(b5)
                 if n6 > 4194304:
                     raise _rt.too_long("string", n6, 4194304)
@@ -605,7 +670,7 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
             try:
                 if len(t4.uuid) != 16:
                     raise _rt.wrong_length(t4.uuid, 16, "uuid")
-                out += (_P_I(n6), b5, _PP_16si[len(b5) & 3](t4.uuid, t4.id))
+                out.append(_PK1[n6](n6, b5, t4.uuid, t4.id))
             except Exception as exc:
                 raise _rt.fail_run(exc, _RUN2, (t4,)) from None
     except Exception as exc:
@@ -617,10 +682,13 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
     try:
         out.append(_P_I(t7 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN7, ()) from None
+        raise _rt.fail_run(exc, _RUN9, ()) from None
     try:
         if t7 is not None:
-            b8 = t7.encode("utf-8", "surrogateescape")
+            try:
+                b8 = t7.encode()
+            except UnicodeEncodeError:
+                b8 = _rt.lax_encode(t7)
             n9 = len(b8)
             if n9 > 4194304:
                 raise _rt.too_long("string", n9, 4194304)
@@ -635,10 +703,13 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
     try:
         out.append(_P_I(t10 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN8, ()) from None
+        raise _rt.fail_run(exc, _RUN10, ()) from None
     try:
         if t10 is not None:
-            b11 = t10.encode("utf-8", "surrogateescape")
+            try:
+                b11 = t10.encode()
+            except UnicodeEncodeError:
+                b11 = _rt.lax_encode(t10)
             n12 = len(b11)
             if n12 > 4194304:
                 raise _rt.too_long("string", n12, 4194304)
@@ -653,10 +724,13 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
     try:
         out.append(_P_I(t13 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN9, ()) from None
+        raise _rt.fail_run(exc, _RUN11, ()) from None
     try:
         if t13 is not None:
-            b14 = t13.encode("utf-8", "surrogateescape")
+            try:
+                b14 = t13.encode()
+            except UnicodeEncodeError:
+                b14 = _rt.lax_encode(t13)
             n15 = len(b14)
             if n15 > 4194304:
                 raise _rt.too_long("string", n15, 4194304)
@@ -671,11 +745,14 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
     try:
         out.append(_P_iiI(v.int1, v.int2, t16 is not None))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN10, (v,)) from None
+        raise _rt.fail_run(exc, _RUN12, (v,)) from None
     try:
         if t16 is not None:
             try:
-                b17 = t16.name.encode("utf-8", "surrogateescape")
+                try:
+                    b17 = t16.name.encode()
+                except UnicodeEncodeError:
+                    b17 = _rt.lax_encode(t16.name)
                 n18 = len(b17)
                 if n18 > 4194304:
                     raise _rt.too_long("string", n18, 4194304)
@@ -684,9 +761,9 @@ def _enc_virNetMessageError(out: list[bytes], v: VirNetMessageError) -> None:
             try:
                 if len(t16.uuid) != 16:
                     raise _rt.wrong_length(t16.uuid, 16, "uuid")
-                out += (_P_I(n18), b17, _PP_16s[len(b17) & 3](t16.uuid))
+                out.append(_PK2[n18](n18, b17, t16.uuid))
             except Exception as exc:
-                raise _rt.fail_run(exc, _RUN4, (t16,)) from None
+                raise _rt.fail_run(exc, _RUN5, (t16,)) from None
     except Exception as exc:
         raise _rt.fail(exc, "net") from None
 
@@ -696,7 +773,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         o.code, o.domain, n1 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN5, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN7, 12, off, buf) from None
     off += 12
     try:
         if n1 == 0:
@@ -707,8 +784,11 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             if n2 > 4194304:
                 raise _rt.too_long("string", n2, 4194304)
             end3 = off + n2
-            o.message = buf[off:end3].decode("utf-8", "surrogateescape")
-            off = end3 + _PADN[n2 & 3]
+            try:
+                o.message = buf[off:end3].decode()
+            except UnicodeDecodeError:
+                o.message = _rt.lax_utf8(buf, off, end3)
+            off = (end3 + 3) & -4
         else:
             raise _rt.bad_flag(n1)
     except Exception as exc:
@@ -716,7 +796,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         o.level, n4 = _U_iI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN6, 8, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN8, 8, off, buf) from None
     off += 8
     try:
         if n4 == 0:
@@ -732,14 +812,17 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
                 if n6 > 4194304:
                     raise _rt.too_long("string", n6, 4194304)
                 end7 = off + n6
-                s5.name = buf[off:end7].decode("utf-8", "surrogateescape")
-                off = end7 + _PADN[n6 & 3]
+                try:
+                    s5.name = buf[off:end7].decode()
+                except UnicodeDecodeError:
+                    s5.name = _rt.lax_utf8(buf, off, end7)
+                off = (end7 + 3) & -4
             except Exception as exc:
                 raise _rt.fail(exc, "name") from None
             try:
                 s5.uuid, s5.id = _U_16si(buf, off)
             except Exception as exc:
-                raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+                raise _rt.fail_unpack(exc, _RUN4, 20, off, buf) from None
             off += 20
             s5.__class__ = VirNetMessageNonnullDomain
             o.dom = s5
@@ -750,7 +833,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         n8 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
     off += 4
     try:
         if n8 == 0:
@@ -761,8 +844,11 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             if n9 > 4194304:
                 raise _rt.too_long("string", n9, 4194304)
             end10 = off + n9
-            o.str1 = buf[off:end10].decode("utf-8", "surrogateescape")
-            off = end10 + _PADN[n9 & 3]
+            try:
+                o.str1 = buf[off:end10].decode()
+            except UnicodeDecodeError:
+                o.str1 = _rt.lax_utf8(buf, off, end10)
+            off = (end10 + 3) & -4
         else:
             raise _rt.bad_flag(n8)
     except Exception as exc:
@@ -770,7 +856,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         n11 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
     off += 4
     try:
         if n11 == 0:
@@ -781,8 +867,11 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             if n12 > 4194304:
                 raise _rt.too_long("string", n12, 4194304)
             end13 = off + n12
-            o.str2 = buf[off:end13].decode("utf-8", "surrogateescape")
-            off = end13 + _PADN[n12 & 3]
+            try:
+                o.str2 = buf[off:end13].decode()
+            except UnicodeDecodeError:
+                o.str2 = _rt.lax_utf8(buf, off, end13)
+            off = (end13 + 3) & -4
         else:
             raise _rt.bad_flag(n11)
     except Exception as exc:
@@ -790,7 +879,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         n14 = _U_I(buf, off)[0]
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
     off += 4
     try:
         if n14 == 0:
@@ -801,8 +890,11 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             if n15 > 4194304:
                 raise _rt.too_long("string", n15, 4194304)
             end16 = off + n15
-            o.str3 = buf[off:end16].decode("utf-8", "surrogateescape")
-            off = end16 + _PADN[n15 & 3]
+            try:
+                o.str3 = buf[off:end16].decode()
+            except UnicodeDecodeError:
+                o.str3 = _rt.lax_utf8(buf, off, end16)
+            off = (end16 + 3) & -4
         else:
             raise _rt.bad_flag(n14)
     except Exception as exc:
@@ -810,7 +902,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         o.int1, o.int2, n17 = _U_iiI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN10, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN12, 12, off, buf) from None
     off += 12
     try:
         if n17 == 0:
@@ -826,14 +918,17 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
                 if n19 > 4194304:
                     raise _rt.too_long("string", n19, 4194304)
                 end20 = off + n19
-                s18.name = buf[off:end20].decode("utf-8", "surrogateescape")
-                off = end20 + _PADN[n19 & 3]
+                try:
+                    s18.name = buf[off:end20].decode()
+                except UnicodeDecodeError:
+                    s18.name = _rt.lax_utf8(buf, off, end20)
+                off = (end20 + 3) & -4
             except Exception as exc:
                 raise _rt.fail(exc, "name") from None
             try:
                 s18.uuid = _U_16s(buf, off)[0]
             except Exception as exc:
-                raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+                raise _rt.fail_unpack(exc, _RUN6, 16, off, buf) from None
             off += 16
             s18.__class__ = VirNetMessageNonnullNetwork
             o.net = s18
@@ -849,7 +944,7 @@ def _enc_virNetStreamHole(out: list[bytes], v: VirNetStreamHole) -> None:
     try:
         out.append(_P_qI(v.length, v.flags))
     except Exception as exc:
-        raise _rt.fail_run(exc, _RUN11, (v,)) from None
+        raise _rt.fail_run(exc, _RUN13, (v,)) from None
 
 
 def _dec_virNetStreamHole(buf: bytes, off: int) -> tuple[VirNetStreamHole, int]:
@@ -857,7 +952,7 @@ def _dec_virNetStreamHole(buf: bytes, off: int) -> tuple[VirNetStreamHole, int]:
     try:
         o.length, o.flags = _U_qI(buf, off)
     except Exception as exc:
-        raise _rt.fail_unpack(exc, _RUN11, 12, off, buf) from None
+        raise _rt.fail_unpack(exc, _RUN13, 12, off, buf) from None
     off += 12
     o.__class__ = VirNetStreamHole
     return o, off
@@ -1023,11 +1118,13 @@ def unpack_virNetMessageString(data: bytes | bytearray | memoryview) -> str | No
 
 def pack_virNetMessageNonnullDomain(value: VirNetMessageNonnullDomain) -> bytes:
     """Encode one ``virNetMessageNonnullDomain``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.name.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.name)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
@@ -1036,12 +1133,11 @@ def pack_virNetMessageNonnullDomain(value: VirNetMessageNonnullDomain) -> bytes:
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n1002), b1001, _PP_16si[len(b1001) & 3](v.uuid, v.id))
+            return _PK1[n1002](n1002, b1001, v.uuid, v.id)
         except Exception as exc:
             raise _rt.fail_run(exc, _RUN2, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_virNetMessageNonnullDomain(
@@ -1061,14 +1157,17 @@ def unpack_virNetMessageNonnullDomain(
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.name = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.name = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             o.uuid, o.id = _U_16si(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN4, 20, off, buf) from None
         off += 20
         o.__class__ = VirNetMessageNonnullDomain
     except Exception as exc:
@@ -1080,11 +1179,13 @@ def unpack_virNetMessageNonnullDomain(
 
 def pack_virNetMessageNonnullNetwork(value: VirNetMessageNonnullNetwork) -> bytes:
     """Encode one ``virNetMessageNonnullNetwork``."""
-    out: list[bytes] = []
     try:
         v = value
         try:
-            b1001 = v.name.encode("utf-8", "surrogateescape")
+            try:
+                b1001 = v.name.encode()
+            except UnicodeEncodeError:
+                b1001 = _rt.lax_encode(v.name)
             n1002 = len(b1001)
             if n1002 > 4194304:
                 raise _rt.too_long("string", n1002, 4194304)
@@ -1093,12 +1194,11 @@ def pack_virNetMessageNonnullNetwork(value: VirNetMessageNonnullNetwork) -> byte
         try:
             if len(v.uuid) != 16:
                 raise _rt.wrong_length(v.uuid, 16, "uuid")
-            out += (_P_I(n1002), b1001, _PP_16s[len(b1001) & 3](v.uuid))
+            return _PK2[n1002](n1002, b1001, v.uuid)
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN4, (v,)) from None
+            raise _rt.fail_run(exc, _RUN5, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
-    return b"".join(out)
 
 
 def unpack_virNetMessageNonnullNetwork(
@@ -1118,14 +1218,17 @@ def unpack_virNetMessageNonnullNetwork(
             if n1001 > 4194304:
                 raise _rt.too_long("string", n1001, 4194304)
             end1002 = off + n1001
-            o.name = buf[off:end1002].decode("utf-8", "surrogateescape")
-            off = end1002 + _PADN[n1001 & 3]
+            try:
+                o.name = buf[off:end1002].decode()
+            except UnicodeDecodeError:
+                o.name = _rt.lax_utf8(buf, off, end1002)
+            off = (end1002 + 3) & -4
         except Exception as exc:
             raise _rt.fail(exc, "name") from None
         try:
             o.uuid = _U_16s(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN6, 16, off, buf) from None
         off += 16
         o.__class__ = VirNetMessageNonnullNetwork
     except Exception as exc:
@@ -1195,10 +1298,13 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
         try:
             out.append(_P_iiI(v.code, v.domain, t1001 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN5, (v,)) from None
+            raise _rt.fail_run(exc, _RUN7, (v,)) from None
         try:
             if t1001 is not None:
-                b1002 = t1001.encode("utf-8", "surrogateescape")
+                try:
+                    b1002 = t1001.encode()
+                except UnicodeEncodeError:
+                    b1002 = _rt.lax_encode(t1001)
                 n1003 = len(b1002)
                 if n1003 > 4194304:
                     raise _rt.too_long("string", n1003, 4194304)
@@ -1213,11 +1319,14 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
         try:
             out.append(_P_iI(v.level, t1004 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN6, (v,)) from None
+            raise _rt.fail_run(exc, _RUN8, (v,)) from None
         try:
             if t1004 is not None:
                 try:
-                    b1005 = t1004.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b1005 = t1004.name.encode()
+                    except UnicodeEncodeError:
+                        b1005 = _rt.lax_encode(t1004.name)
                     n1006 = len(b1005)
                     if n1006 > 4194304:
                         raise _rt.too_long("string", n1006, 4194304)
@@ -1226,7 +1335,7 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
                 try:
                     if len(t1004.uuid) != 16:
                         raise _rt.wrong_length(t1004.uuid, 16, "uuid")
-                    out += (_P_I(n1006), b1005, _PP_16si[len(b1005) & 3](t1004.uuid, t1004.id))
+                    out.append(_PK1[n1006](n1006, b1005, t1004.uuid, t1004.id))
                 except Exception as exc:
                     raise _rt.fail_run(exc, _RUN2, (t1004,)) from None
         except Exception as exc:
@@ -1238,10 +1347,13 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
         try:
             out.append(_P_I(t1007 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN7, ()) from None
+            raise _rt.fail_run(exc, _RUN9, ()) from None
         try:
             if t1007 is not None:
-                b1008 = t1007.encode("utf-8", "surrogateescape")
+                try:
+                    b1008 = t1007.encode()
+                except UnicodeEncodeError:
+                    b1008 = _rt.lax_encode(t1007)
                 n1009 = len(b1008)
                 if n1009 > 4194304:
                     raise _rt.too_long("string", n1009, 4194304)
@@ -1256,10 +1368,13 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
         try:
             out.append(_P_I(t1010 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN8, ()) from None
+            raise _rt.fail_run(exc, _RUN10, ()) from None
         try:
             if t1010 is not None:
-                b1011 = t1010.encode("utf-8", "surrogateescape")
+                try:
+                    b1011 = t1010.encode()
+                except UnicodeEncodeError:
+                    b1011 = _rt.lax_encode(t1010)
                 n1012 = len(b1011)
                 if n1012 > 4194304:
                     raise _rt.too_long("string", n1012, 4194304)
@@ -1274,10 +1389,13 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
         try:
             out.append(_P_I(t1013 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN9, ()) from None
+            raise _rt.fail_run(exc, _RUN11, ()) from None
         try:
             if t1013 is not None:
-                b1014 = t1013.encode("utf-8", "surrogateescape")
+                try:
+                    b1014 = t1013.encode()
+                except UnicodeEncodeError:
+                    b1014 = _rt.lax_encode(t1013)
                 n1015 = len(b1014)
                 if n1015 > 4194304:
                     raise _rt.too_long("string", n1015, 4194304)
@@ -1292,11 +1410,14 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
         try:
             out.append(_P_iiI(v.int1, v.int2, t1016 is not None))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN10, (v,)) from None
+            raise _rt.fail_run(exc, _RUN12, (v,)) from None
         try:
             if t1016 is not None:
                 try:
-                    b1017 = t1016.name.encode("utf-8", "surrogateescape")
+                    try:
+                        b1017 = t1016.name.encode()
+                    except UnicodeEncodeError:
+                        b1017 = _rt.lax_encode(t1016.name)
                     n1018 = len(b1017)
                     if n1018 > 4194304:
                         raise _rt.too_long("string", n1018, 4194304)
@@ -1305,9 +1426,9 @@ def pack_virNetMessageError(value: VirNetMessageError) -> bytes:
                 try:
                     if len(t1016.uuid) != 16:
                         raise _rt.wrong_length(t1016.uuid, 16, "uuid")
-                    out += (_P_I(n1018), b1017, _PP_16s[len(b1017) & 3](t1016.uuid))
+                    out.append(_PK2[n1018](n1018, b1017, t1016.uuid))
                 except Exception as exc:
-                    raise _rt.fail_run(exc, _RUN4, (t1016,)) from None
+                    raise _rt.fail_run(exc, _RUN5, (t1016,)) from None
         except Exception as exc:
             raise _rt.fail(exc, "net") from None
     except Exception as exc:
@@ -1324,7 +1445,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             o.code, o.domain, n1001 = _U_iiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN5, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN7, 12, off, buf) from None
         off += 12
         try:
             if n1001 == 0:
@@ -1335,8 +1456,11 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 if n1002 > 4194304:
                     raise _rt.too_long("string", n1002, 4194304)
                 end1003 = off + n1002
-                o.message = buf[off:end1003].decode("utf-8", "surrogateescape")
-                off = end1003 + _PADN[n1002 & 3]
+                try:
+                    o.message = buf[off:end1003].decode()
+                except UnicodeDecodeError:
+                    o.message = _rt.lax_utf8(buf, off, end1003)
+                off = (end1003 + 3) & -4
             else:
                 raise _rt.bad_flag(n1001)
         except Exception as exc:
@@ -1344,7 +1468,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             o.level, n1004 = _U_iI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN6, 8, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN8, 8, off, buf) from None
         off += 8
         try:
             if n1004 == 0:
@@ -1360,14 +1484,17 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                     if n1006 > 4194304:
                         raise _rt.too_long("string", n1006, 4194304)
                     end1007 = off + n1006
-                    s1005.name = buf[off:end1007].decode("utf-8", "surrogateescape")
-                    off = end1007 + _PADN[n1006 & 3]
+                    try:
+                        s1005.name = buf[off:end1007].decode()
+                    except UnicodeDecodeError:
+                        s1005.name = _rt.lax_utf8(buf, off, end1007)
+                    off = (end1007 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
                 try:
                     s1005.uuid, s1005.id = _U_16si(buf, off)
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN2, 20, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN4, 20, off, buf) from None
                 off += 20
                 s1005.__class__ = VirNetMessageNonnullDomain
                 o.dom = s1005
@@ -1378,7 +1505,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             n1008 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN7, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
         off += 4
         try:
             if n1008 == 0:
@@ -1389,8 +1516,11 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 if n1009 > 4194304:
                     raise _rt.too_long("string", n1009, 4194304)
                 end1010 = off + n1009
-                o.str1 = buf[off:end1010].decode("utf-8", "surrogateescape")
-                off = end1010 + _PADN[n1009 & 3]
+                try:
+                    o.str1 = buf[off:end1010].decode()
+                except UnicodeDecodeError:
+                    o.str1 = _rt.lax_utf8(buf, off, end1010)
+                off = (end1010 + 3) & -4
             else:
                 raise _rt.bad_flag(n1008)
         except Exception as exc:
@@ -1398,7 +1528,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             n1011 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN8, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN10, 4, off, buf) from None
         off += 4
         try:
             if n1011 == 0:
@@ -1409,8 +1539,11 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 if n1012 > 4194304:
                     raise _rt.too_long("string", n1012, 4194304)
                 end1013 = off + n1012
-                o.str2 = buf[off:end1013].decode("utf-8", "surrogateescape")
-                off = end1013 + _PADN[n1012 & 3]
+                try:
+                    o.str2 = buf[off:end1013].decode()
+                except UnicodeDecodeError:
+                    o.str2 = _rt.lax_utf8(buf, off, end1013)
+                off = (end1013 + 3) & -4
             else:
                 raise _rt.bad_flag(n1011)
         except Exception as exc:
@@ -1418,7 +1551,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             n1014 = _U_I(buf, off)[0]
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN9, 4, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN11, 4, off, buf) from None
         off += 4
         try:
             if n1014 == 0:
@@ -1429,8 +1562,11 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 if n1015 > 4194304:
                     raise _rt.too_long("string", n1015, 4194304)
                 end1016 = off + n1015
-                o.str3 = buf[off:end1016].decode("utf-8", "surrogateescape")
-                off = end1016 + _PADN[n1015 & 3]
+                try:
+                    o.str3 = buf[off:end1016].decode()
+                except UnicodeDecodeError:
+                    o.str3 = _rt.lax_utf8(buf, off, end1016)
+                off = (end1016 + 3) & -4
             else:
                 raise _rt.bad_flag(n1014)
         except Exception as exc:
@@ -1438,7 +1574,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             o.int1, o.int2, n1017 = _U_iiI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN10, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN12, 12, off, buf) from None
         off += 12
         try:
             if n1017 == 0:
@@ -1454,14 +1590,17 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                     if n1019 > 4194304:
                         raise _rt.too_long("string", n1019, 4194304)
                     end1020 = off + n1019
-                    s1018.name = buf[off:end1020].decode("utf-8", "surrogateescape")
-                    off = end1020 + _PADN[n1019 & 3]
+                    try:
+                        s1018.name = buf[off:end1020].decode()
+                    except UnicodeDecodeError:
+                        s1018.name = _rt.lax_utf8(buf, off, end1020)
+                    off = (end1020 + 3) & -4
                 except Exception as exc:
                     raise _rt.fail(exc, "name") from None
                 try:
                     s1018.uuid = _U_16s(buf, off)[0]
                 except Exception as exc:
-                    raise _rt.fail_unpack(exc, _RUN4, 16, off, buf) from None
+                    raise _rt.fail_unpack(exc, _RUN6, 16, off, buf) from None
                 off += 16
                 s1018.__class__ = VirNetMessageNonnullNetwork
                 o.net = s1018
@@ -1485,7 +1624,7 @@ def pack_virNetStreamHole(value: VirNetStreamHole) -> bytes:
         try:
             out.append(_P_qI(v.length, v.flags))
         except Exception as exc:
-            raise _rt.fail_run(exc, _RUN11, (v,)) from None
+            raise _rt.fail_run(exc, _RUN13, (v,)) from None
     except Exception as exc:
         raise _rt.fail(exc) from None
     return b"".join(out)
@@ -1500,7 +1639,7 @@ def unpack_virNetStreamHole(data: bytes | bytearray | memoryview) -> VirNetStrea
         try:
             o.length, o.flags = _U_qI(buf, off)
         except Exception as exc:
-            raise _rt.fail_unpack(exc, _RUN11, 12, off, buf) from None
+            raise _rt.fail_unpack(exc, _RUN13, 12, off, buf) from None
         off += 12
         o.__class__ = VirNetStreamHole
     except Exception as exc:
