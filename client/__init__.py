@@ -1,1 +1,32 @@
-"""virtwire.client."""
+"""virtwire.client: a pure-Python libvirt client (asyncio) and a libvirt-python drop-in.
+
+``async with await virtwire.client.connect("test+tcp://host/default") as conn`` gives the
+asyncio API (:class:`Connection`, :class:`Domain`); ``from virtwire.client import libvirt``
+gives the synchronous facade that scripts written for ``import libvirt`` run unchanged on.
+"""
+
+from virtwire.client.connection import (
+    CloseReason,
+    Connection,
+    ConnectionGap,
+    EventOverflow,
+    EventStream,
+    ReconnectPolicy,
+    connect,
+)
+from virtwire.client.domain import Domain, DomainInfo
+from virtwire.client.uri import ConnectURI, parse_uri
+
+__all__ = [
+    "CloseReason",
+    "ConnectURI",
+    "Connection",
+    "ConnectionGap",
+    "Domain",
+    "DomainInfo",
+    "EventOverflow",
+    "EventStream",
+    "ReconnectPolicy",
+    "connect",
+    "parse_uri",
+]

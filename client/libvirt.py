@@ -1,0 +1,1166 @@
+"""A drop-in for the part of libvirt-python that management scripts use.
+
+``from virtwire.client import libvirt`` and a script written for ``import libvirt`` runs
+unchanged: the same functions (``open``, ``openReadOnly``, ``virEventRegisterDefaultImpl``,
+``virEventRunDefaultImpl``, ``registerErrorHandler`` …), classes (``virConnect``,
+``virDomain``, ``libvirtError``), method names, signatures, return shapes, callback
+signatures and constants.
+
+How it works — and why: the asyncio core (:mod:`virtwire.client.connection`) runs on one
+private loop thread per process (a daemon thread started on first use); every blocking
+method here submits a coroutine to it and waits. It is not a second implementation.
+User callbacks never run on that thread: as in libvirt-python, event and close callbacks
+are delivered by :func:`virEventRunDefaultImpl` in whatever thread the application runs it
+(the usual pattern is a daemon thread looping on it). The loop thread only posts them to
+the default event implementation's queue and wakes it through a pipe, so callbacks may
+call back into the API without deadlocking, and keepalive PINGs are answered even while
+the application's loop is busy.
+
+Errors: every failure raises :class:`libvirtError` carrying the server's fields, after
+the registered error handler (or libvirt's default one, which prints
+``libvirt: <domain> <level> : <message>`` to stderr) has seen it, as libvirt does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import contextlib
+import dataclasses
+import logging
+import os
+import select
+import sys
+import threading
+import time
+import traceback
+import uuid as _uuid
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from virtwire.client import constants as _constants
+from virtwire.client.connection import CloseReason, Connection, _ref, connect
+from virtwire.client.constants import *  # noqa: F403  (libvirt's public constants)
+from virtwire.client.domain import Domain
+from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.protocol.events import (
+    DomainEvent,
+    DomainEventID,
+    DomainRef,
+    GraphicsEvent,
+    JobCompletedEvent,
+    TunableEvent,
+)
+from virtwire.protocol.generated import remote_protocol as rp
+
+log = logging.getLogger("virtwire.client")
+
+__all__ = [  # noqa: F405
+    "libvirtError",
+    "open",
+    "openAuth",
+    "openReadOnly",
+    "registerErrorHandler",
+    "virConnect",
+    "virDomain",
+    "virEventAddHandle",
+    "virEventAddTimeout",
+    "virEventRegisterDefaultImpl",
+    "virEventRemoveHandle",
+    "virEventRemoveTimeout",
+    "virEventRunDefaultImpl",
+    "virEventUpdateHandle",
+    "virEventUpdateTimeout",
+    "virGetLastError",
+    "virGetLastErrorCode",
+    "virGetLastErrorDomain",
+    "virGetLastErrorMessage",
+    "virResetLastError",
+    *[name for name in dir(_constants) if name.startswith("VIR_")],
+]
+
+#: The libvirt version whose API and constants this module mirrors (virGetVersion).
+LIBVIR_VERSION_NUMBER = 9000000
+
+# ---------------------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------------------
+
+# virErrorDomain display names (virerror.c), for the default error handler's line.
+_DOMAIN_NAMES = (
+    "", "Xen Driver", "Xen Daemon", "Xen Store", "S-Expression",
+    "XML Util", "Domain", "XML-RPC", "Proxy Daemon", "Config File",
+    "QEMU Driver", "Network", "Test Driver", "Remote Driver", "OpenVZ Driver",
+    "Xen XM Driver", "Linux Statistics", "LXC Driver", "Storage Driver", "Network Driver",
+    "Domain Config", "User Mode Linux Driver", "Node Device Driver", "Xen Inotify Driver",
+    "Security Driver",
+    "VirtualBox Driver", "Network Interface Driver", "Open Nebula Driver", "ESX Driver",
+    "Power Hypervisor Driver",
+    "Secrets Driver", "CPU Driver", "XenAPI Driver", "Network Filter Driver", "Lifecycle Hook",
+    "Domain Snapshot", "Audit Utils", "Sysinfo Utils", "I/O Stream Utils", "VMware Driver",
+    "Event Loop", "Xen Light Driver", "Lock Driver", "Hyper-V Driver", "Capabilities Utils",
+    "URI Utils", "Authentication Utils", "DBus Utils", "Parallels Cloud Server", "Device Config",
+    "SSH transport layer", "Lock Space", "Init control", "Identity", "Cgroup",
+    "Access Manager", "Systemd", "Bhyve", "Crypto", "Firewall",
+    "Polkit", "Thread jobs", "Admin Interface", "Log Manager", "Xen XL Config",
+    "Perf", "Libssh transport layer", "Resource control", "FirewallD", "Domain Checkpoint",
+    "TPM", "BPF", "Cloud-Hypervisor Driver",
+)  # fmt: skip
+
+ErrorTuple = tuple[int, int, str, int, "str | None", "str | None", "str | None", int, int]
+
+_tls = threading.local()
+_error_handler: tuple[Callable[[Any, ErrorTuple], object], Any] | None = None
+
+
+def _error_tuple(err: LibvirtError) -> ErrorTuple:
+    return (
+        int(err.code),
+        int(err.domain),
+        err.message if err.message is not None else "Unknown error",
+        int(err.level),
+        err.str1,
+        err.str2,
+        err.str3,
+        int(err.int1),
+        int(err.int2),
+    )
+
+
+def _default_error_handler(err: ErrorTuple) -> None:
+    """libvirt's virDefaultErrorFunc: ``libvirt: <domain> <level> : <message>``."""
+    code, domain, message, level = err[0], err[1], err[2], err[3]
+    if code == 0:
+        return
+    lvl = {0: "", 1: "warning", 2: "error"}.get(level, "")
+    dom = _DOMAIN_NAMES[domain] if 0 <= domain < len(_DOMAIN_NAMES) else "Unknown"
+    text = message or ""
+    end = "" if text.endswith("\n") else "\n"
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"libvirt: {dom} {lvl} : {text}{end}")
+        sys.stderr.flush()
+
+
+def _dispatch_error(err: LibvirtError) -> None:
+    """Record ``err`` as this thread's last error and show it to the error handler."""
+    info = _error_tuple(err)
+    _tls.last_error = info
+    handler = _error_handler
+    if handler is None:
+        _default_error_handler(info)
+        return
+    func, ctx = handler
+    try:
+        func(ctx, info)
+    except Exception:
+        traceback.print_exc()
+
+
+class libvirtError(Exception):  # noqa: N801  (libvirt-python's name)
+    """libvirt-python's exception: ``str(e)`` is the message; ``e.err`` the 9-tuple.
+
+    As in libvirt-python, constructing one reads this thread's last error; ``defmsg`` is
+    only used when there is none.
+    """
+
+    def __init__(self, defmsg: str) -> None:
+        err = getattr(_tls, "last_error", None)
+        msg = defmsg if err is None else err[2]
+        Exception.__init__(self, msg)
+        self.err: ErrorTuple | None = err
+
+    def get_error_code(self) -> int | None:
+        return None if self.err is None else self.err[0]
+
+    def get_error_domain(self) -> int | None:
+        return None if self.err is None else self.err[1]
+
+    def get_error_message(self) -> str | None:
+        return None if self.err is None else self.err[2]
+
+    def get_error_level(self) -> int | None:
+        return None if self.err is None else self.err[3]
+
+    def get_str1(self) -> str | None:
+        return None if self.err is None else self.err[4]
+
+    def get_str2(self) -> str | None:
+        return None if self.err is None else self.err[5]
+
+    def get_str3(self) -> str | None:
+        return None if self.err is None else self.err[6]
+
+    def get_int1(self) -> int | None:
+        return None if self.err is None else self.err[7]
+
+    def get_int2(self) -> int | None:
+        return None if self.err is None else self.err[8]
+
+
+def registerErrorHandler(f: Callable[[Any, ErrorTuple], object] | None, ctx: Any) -> int:  # noqa: N802
+    """Call ``f(ctx, error_tuple)`` for every error instead of printing it; None resets."""
+    global _error_handler
+    if f is not None and not callable(f):
+        raise TypeError("registerErrorHandler: f must be callable or None")
+    _error_handler = None if f is None else (f, ctx)
+    return 1
+
+
+def virGetLastError() -> ErrorTuple | None:  # noqa: N802
+    return getattr(_tls, "last_error", None)
+
+
+def virGetLastErrorCode() -> int:  # noqa: N802
+    err = virGetLastError()
+    return 0 if err is None else err[0]
+
+
+def virGetLastErrorDomain() -> int:  # noqa: N802
+    err = virGetLastError()
+    return 0 if err is None else err[1]
+
+
+def virGetLastErrorMessage() -> str:  # noqa: N802
+    err = virGetLastError()
+    return "no error" if err is None else err[2]
+
+
+def virResetLastError() -> None:  # noqa: N802
+    _tls.last_error = None
+
+
+def _fail(err: LibvirtError, defmsg: str) -> libvirtError:
+    _dispatch_error(err)
+    return libvirtError(defmsg)
+
+
+# ---------------------------------------------------------------------------------------
+# the private loop thread
+# ---------------------------------------------------------------------------------------
+
+
+class _LoopThread:
+    """One asyncio loop on a daemon thread, shared by every connection of the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._thread is None or not self._thread.is_alive():
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.set_exception_handler(_quiet_exception_handler)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                thread = threading.Thread(target=run, name="virtwire-client-loop", daemon=True)
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def running(self) -> asyncio.AbstractEventLoop | None:
+        """The loop if its thread is alive; never starts one (safe in finalizers)."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive() or loop.is_closed():
+            return None
+        return loop
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        loop = self.loop()
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("virtwire.client.libvirt called from its own loop thread")
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. KeyboardInterrupt: do not leave the call running
+            raise
+
+
+def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Keep the private loop's teardown out of the application's stderr.
+
+    At interpreter exit the daemon loop thread stops with reader/keepalive tasks pending;
+    asyncio would print "Task was destroyed but it is pending!" where libvirt-python prints
+    nothing. Those go to our logger at DEBUG; anything else to asyncio's default handler.
+    """
+    message = str(context.get("message", ""))
+    if message.startswith("Task was destroyed but it is pending"):
+        log.debug("%s: %r", message, context.get("task"))
+        return
+    loop.default_exception_handler(context)
+
+
+_LOOP = _LoopThread()
+_OPEN: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    """Say goodbye (CONNECT_CLOSE) on connections the script left open, briefly."""
+    loop = _LOOP.running()
+    if loop is None:
+        return
+    for conn in list(_OPEN):
+        if conn.state == "closed":
+            continue
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(conn.close(), loop).result(1.0)
+
+
+def _call(coro: Coroutine[Any, Any, Any], api: str) -> Any:
+    """Run ``coro`` on the loop thread; turn a LibvirtError into libvirtError('<api>() failed')."""
+    try:
+        return _LOOP.run(coro)
+    except LibvirtError as err:
+        raise _fail(err, f"{api}() failed") from None
+
+
+# ---------------------------------------------------------------------------------------
+# the default event implementation (what virEventRunDefaultImpl runs)
+# ---------------------------------------------------------------------------------------
+
+VIR_EVENT_HANDLE_READABLE = 1
+VIR_EVENT_HANDLE_WRITABLE = 2
+VIR_EVENT_HANDLE_ERROR = 4
+VIR_EVENT_HANDLE_HANGUP = 8
+
+# Longest a run blocks with nothing to do: callers loop anyway (libvirt's own loop wakes for
+# the daemon's keepalive), and "while not stop: virEventRunDefaultImpl()" stays responsive.
+_IDLE_WAKEUP = 0.5
+
+
+class _EventImpl:
+    """A poll loop for the application's thread: posted callbacks, timers and fd watches.
+
+    The loop thread only ever calls :meth:`post` (thread-safe, wakes a blocked run via a
+    pipe); everything else runs in the thread that calls :meth:`run_once`.
+    """
+
+    def __init__(self) -> None:
+        self.registered = False
+        self._lock = threading.Lock()
+        self._run_lock = threading.RLock()  # a callback that runs the loop must not deadlock
+        self._posted: collections.deque[Callable[[], object]] = collections.deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._timers: dict[int, list[Any]] = {}  # id -> [interval_ms, cb, opaque, due]
+        self._handles: dict[int, list[Any]] = {}  # watch -> [fd, events, cb, opaque]
+        self._next_timer = 1
+        self._next_watch = 1
+
+    def post(self, fn: Callable[[], object]) -> None:
+        with self._lock:
+            self._posted.append(fn)
+        self.wake()
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"\0")
+
+    # timers (ms; -1 disabled, 0 every iteration) and handles, as virEventAddTimeout/Handle
+    def add_timeout(self, timeout: int, cb: Callable[..., object], opaque: Any) -> int:
+        with self._lock:
+            timer = self._next_timer
+            self._next_timer += 1
+            self._timers[timer] = [timeout, cb, opaque, time.monotonic() + max(timeout, 0) / 1000]
+        self.wake()
+        return timer
+
+    def update_timeout(self, timer: int, timeout: int) -> None:
+        with self._lock:
+            entry = self._timers.get(timer)
+            if entry is not None:
+                entry[0] = timeout
+                entry[3] = time.monotonic() + max(timeout, 0) / 1000
+        self.wake()
+
+    def remove_timeout(self, timer: int) -> int:
+        with self._lock:
+            found = self._timers.pop(timer, None) is not None
+        self.wake()
+        return 0 if found else -1
+
+    def add_handle(self, fd: int, events: int, cb: Callable[..., object], opaque: Any) -> int:
+        with self._lock:
+            watch = self._next_watch
+            self._next_watch += 1
+            self._handles[watch] = [fd, events, cb, opaque]
+        self.wake()
+        return watch
+
+    def update_handle(self, watch: int, events: int) -> None:
+        with self._lock:
+            entry = self._handles.get(watch)
+            if entry is not None:
+                entry[1] = events
+        self.wake()
+
+    def remove_handle(self, watch: int) -> int:
+        with self._lock:
+            found = self._handles.pop(watch, None) is not None
+        self.wake()
+        return 0 if found else -1
+
+    def run_once(self) -> int:
+        """One iteration: wait for something to do, do it, return 0."""
+        with self._run_lock:
+            with self._lock:
+                now = time.monotonic()
+                timeout = None if self._posted else _IDLE_WAKEUP
+                if self._posted:
+                    timeout = 0.0
+                for interval, _cb, _opaque, due in self._timers.values():
+                    if interval >= 0:
+                        wait = max(0.0, due - now)
+                        timeout = wait if timeout is None else min(timeout, wait)
+                handles = {w: list(h) for w, h in self._handles.items()}
+            # poll(), not select(): no FD_SETSIZE limit on the application's descriptors
+            poller = select.poll()
+            poller.register(self._wake_r, select.POLLIN)
+            wanted: dict[int, int] = {}
+            for fd, events, _cb, _opaque in handles.values():
+                mask = (select.POLLIN if events & 1 else 0) | (select.POLLOUT if events & 2 else 0)
+                wanted[fd] = wanted.get(fd, 0) | mask
+            for fd, mask in wanted.items():
+                with contextlib.suppress(OSError, ValueError):
+                    poller.register(fd, mask)
+            try:
+                if timeout is None:
+                    wait_ms = None
+                else:
+                    wait_ms = 0 if timeout <= 0 else int(timeout * 1000) + 1
+                ready = dict(poller.poll(wait_ms))
+            except (OSError, ValueError):
+                ready = {}
+            if self._wake_r in ready:
+                with contextlib.suppress(BlockingIOError, OSError):
+                    while os.read(self._wake_r, 4096):
+                        pass
+            for watch, (fd, events, cb, opaque) in handles.items():
+                revents = ready.get(fd, 0)
+                happened = 0
+                if revents & select.POLLIN and events & 1:
+                    happened |= VIR_EVENT_HANDLE_READABLE
+                if revents & select.POLLOUT and events & 2:
+                    happened |= VIR_EVENT_HANDLE_WRITABLE
+                if revents & (select.POLLERR | select.POLLNVAL):
+                    happened |= VIR_EVENT_HANDLE_ERROR
+                if revents & select.POLLHUP:
+                    happened |= VIR_EVENT_HANDLE_HANGUP
+                if happened and watch in self._handles:
+                    _run_user(cb, watch, fd, happened, opaque)
+            now = time.monotonic()
+            with self._lock:
+                due_timers = [
+                    (timer, entry)
+                    for timer, entry in self._timers.items()
+                    if entry[0] >= 0 and entry[3] <= now
+                ]
+                for _timer, entry in due_timers:
+                    entry[3] = now + max(entry[0], 0) / 1000
+            for timer, entry in due_timers:
+                if timer in self._timers:
+                    _run_user(entry[1], timer, entry[2])
+            with self._lock:
+                batch = list(self._posted)
+                self._posted.clear()
+            for fn in batch:
+                _run_user(fn)
+        return 0
+
+
+def _run_user(fn: Callable[..., object], *args: Any) -> None:
+    """Run an application callback; like libvirt-python, print its traceback and go on."""
+    try:
+        fn(*args)
+    except Exception:
+        traceback.print_exc()
+
+
+_IMPL = _EventImpl()
+
+
+def virEventRegisterDefaultImpl() -> int:  # noqa: N802
+    """Enable callback delivery through :func:`virEventRunDefaultImpl` (call before open)."""
+    _IMPL.registered = True
+    return 0
+
+
+def virEventRunDefaultImpl() -> int:  # noqa: N802
+    """Run one iteration: deliver pending callbacks and timers; blocks until there is work."""
+    return _IMPL.run_once()
+
+
+def virEventAddTimeout(timeout: int, cb: Callable[[int, Any], object], opaque: Any) -> int:  # noqa: N802
+    return _IMPL.add_timeout(timeout, cb, opaque)
+
+
+def virEventUpdateTimeout(timer: int, timeout: int) -> None:  # noqa: N802
+    _IMPL.update_timeout(timer, timeout)
+
+
+def virEventRemoveTimeout(timer: int) -> int:  # noqa: N802
+    return _IMPL.remove_timeout(timer)
+
+
+def virEventAddHandle(fd: int, events: int, cb: Callable[..., object], opaque: Any) -> int:  # noqa: N802
+    return _IMPL.add_handle(fd, events, cb, opaque)
+
+
+def virEventUpdateHandle(watch: int, events: int) -> None:  # noqa: N802
+    _IMPL.update_handle(watch, events)
+
+
+def virEventRemoveHandle(watch: int) -> int:  # noqa: N802
+    return _IMPL.remove_handle(watch)
+
+
+def _deliver(fn: Callable[[], object]) -> None:
+    """Hand an application callback to the app's event loop (from the loop thread)."""
+    if _IMPL.registered:
+        _IMPL.post(fn)
+    else:  # close callbacks work without an event impl in libvirt too
+        threading.Thread(target=_run_user, args=(fn,), daemon=True).start()
+
+
+# ---------------------------------------------------------------------------------------
+# event argument shapes (libvirt-python's _dispatchDomainEvent*Callback)
+# ---------------------------------------------------------------------------------------
+
+
+def _params_dict(params: Any) -> dict[str, Any]:
+    return {p.field: p.value for p in params}
+
+
+def _event_args(event: DomainEvent) -> tuple[Any, ...]:
+    """The callback arguments after ``dom`` and before ``opaque``, as libvirt-python gives them."""
+    if isinstance(event, GraphicsEvent):
+
+        def addr(a: Any) -> dict[str, Any]:
+            return {"family": a.family, "node": a.node, "service": a.service}
+
+        subject = [(i.type, i.name) for i in event.subject]
+        return (event.phase, addr(event.local), addr(event.remote), event.auth_scheme, subject)
+    if isinstance(event, TunableEvent | JobCompletedEvent):
+        return (_params_dict(event.params),)
+    return tuple(getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "dom")
+
+
+# ---------------------------------------------------------------------------------------
+# virConnect
+# ---------------------------------------------------------------------------------------
+
+
+class virConnect:  # noqa: N801
+    """A connection (libvirt-python's virConnect)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._closed = False
+        self._close_pending = False
+        # live virDomain objects: like C handles they keep the connection referenced, which
+        # is what virConnectClose's return value (1 = still referenced) reports
+        self._handles: dict[int, weakref.ref[virDomain]] = {}
+        self._callbacks: dict[int, tuple[Callable[..., object], Any]] = {}
+        self._legacy: dict[Callable[..., object], Any] = {}
+        self._legacy_id: int | None = None
+        self._close_cb: tuple[Callable[..., object], Any] | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _live(self, api: str) -> Connection:
+        """The async connection, or libvirt's error for a closed virConnect."""
+        if self._closed:
+            raise _fail(
+                LibvirtError.make(ErrorCode.INVALID_CONN, ErrorDomain.DOMAIN, api),
+                f"{api}() failed",
+            )
+        return self._conn
+
+    def _api(self, api: str, call: Callable[[Connection], Coroutine[Any, Any, Any]]) -> Any:
+        return _call(call(self._live(api)), api)
+
+    def _run(self, coro: Coroutine[Any, Any, Any], api: str) -> Any:
+        return _call(coro, api)
+
+    def _dom(self, dom: Domain) -> virDomain:
+        return virDomain(self, _obj=dom)
+
+    def __enter__(self) -> virConnect:
+        return self
+
+    def __del__(self) -> None:
+        # libvirt-python closes a forgotten connection when it is collected; do the same
+        # without blocking (this may run in any thread, the loop's own included).
+        if getattr(self, "_closed", True) and not getattr(self, "_close_pending", False):
+            return
+        self._closed = True
+        self._close_pending = False
+        self._close_later()
+
+    def _close_later(self) -> None:
+        """Close the async connection without waiting (safe from any thread)."""
+        conn = self._conn
+        loop = None if sys.is_finalizing() else _LOOP.running()
+        if loop is None:
+            return  # at exit the process closes the socket anyway
+        with contextlib.suppress(Exception):
+            loop.call_soon_threadsafe(lambda: loop.create_task(conn.close()))
+            _IMPL.wake()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- open/close -------------------------------------------------------------------------
+
+    def close(self) -> int:
+        """Drop the application's reference, as virConnectClose does.
+
+        Like a C ``virConnectPtr``, the connection stays open while ``virDomain`` objects
+        of it are alive (they keep working) and really closes when the last one goes; the
+        return value is 1 while such references remain, else 0.
+        """
+        if self._closed:  # python3-libvirt then calls virConnectClose(NULL)
+            raise _fail(
+                LibvirtError.make(ErrorCode.INVALID_CONN, ErrorDomain.NONE, "virConnectClose"),
+                "virConnectClose() failed",
+            )
+        self._closed = True
+        if self._handles:
+            self._close_pending = True
+            return 1
+        try:
+            _call(self._conn.close(), "virConnectClose")
+        finally:
+            _IMPL.wake()  # as libvirt's loop wakes when a connection's watches go away
+        return 1 if self._close_cb is not None else 0
+
+    def _track(self, dom: virDomain) -> None:
+        key = id(dom)
+        handles = self._handles
+
+        def gone(_ref: object) -> None:
+            handles.pop(key, None)
+            if not handles and self._close_pending:
+                self._close_pending = False
+                self._close_later()
+
+        handles[key] = weakref.ref(dom, gone)
+
+    def isAlive(self) -> int:  # noqa: N802
+        return 0 if self._closed or not self._conn.is_open else 1
+
+    def isSecure(self) -> int:  # noqa: N802
+        uri = self._live("virConnectIsSecure")._uri
+        return 1 if uri is None or uri.effective_transport in ("unix", "tls", "ssh") else 0
+
+    def isEncrypted(self) -> int:  # noqa: N802
+        uri = self._live("virConnectIsEncrypted")._uri
+        return 1 if uri is not None and uri.effective_transport == "tls" else 0  # not ssh
+
+    def setKeepAlive(self, interval: int, count: int) -> int:  # noqa: N802
+        return self._api("virConnectSetKeepAlive", lambda c: c.set_keepalive(interval, count))
+
+    # -- host -------------------------------------------------------------------------------
+
+    def getType(self) -> str:  # noqa: N802
+        return self._api("virConnectGetType", lambda c: c.get_type())
+
+    def getVersion(self) -> int:  # noqa: N802
+        return self._api("virConnectGetVersion", lambda c: c.get_version())
+
+    def getLibVersion(self) -> int:  # noqa: N802
+        return self._api("virConnectGetLibVersion", lambda c: c.get_lib_version())
+
+    def getHostname(self) -> str:  # noqa: N802
+        return self._api("virConnectGetHostname", lambda c: c.get_hostname())
+
+    def getURI(self) -> str:  # noqa: N802
+        """The URI as opened (libvirt answers from the client side, without a round trip)."""
+        uri = self._live("virConnectGetURI").uri
+        if uri is None:
+            return self._api("virConnectGetURI", lambda c: c.get_uri())
+        return uri
+
+    def getCapabilities(self) -> str:  # noqa: N802
+        return self._api("virConnectGetCapabilities", lambda c: c.get_capabilities())
+
+    def getMaxVcpus(self, type: str | None) -> int:  # noqa: N802
+        return self._api("virConnectGetMaxVcpus", lambda c: c.get_max_vcpus(type))
+
+    def getInfo(self) -> list[Any]:  # noqa: N802
+        """[model, memory (MiB), cpus, mhz, nodes, sockets, cores, threads]."""
+        info = self._api("virNodeGetInfo", lambda c: c.node_get_info())
+        return [
+            info.model,
+            info.memory >> 10,
+            info.cpus,
+            info.mhz,
+            info.nodes,
+            info.sockets,
+            info.cores,
+            info.threads,
+        ]
+
+    def getSecurityModel(self) -> list[str]:  # noqa: N802
+        model, doi = self._api("virNodeGetSecurityModel", lambda c: c.node_get_security_model())
+        return [model, doi]
+
+    # -- domains ----------------------------------------------------------------------------
+
+    def listAllDomains(self, flags: int = 0) -> list[virDomain]:  # noqa: N802
+        doms = self._api("virConnectListAllDomains", lambda c: c.list_all_domains(flags))
+        return [self._dom(d) for d in doms]
+
+    def listDomainsID(self) -> list[int]:  # noqa: N802
+        return self._api("virConnectListDomains", lambda c: c.list_domains())
+
+    def listDefinedDomains(self) -> list[str]:  # noqa: N802
+        return self._api("virConnectListDefinedDomains", lambda c: c.list_defined_domains())
+
+    def numOfDomains(self) -> int:  # noqa: N802
+        return self._api("virConnectNumOfDomains", lambda c: c.num_of_domains())
+
+    def numOfDefinedDomains(self) -> int:  # noqa: N802
+        return self._api("virConnectNumOfDefinedDomains", lambda c: c.num_of_defined_domains())
+
+    def lookupByName(self, name: str) -> virDomain:  # noqa: N802
+        return self._dom(self._api("virDomainLookupByName", lambda c: c.lookup_by_name(name)))
+
+    def lookupByID(self, id: int) -> virDomain:  # noqa: N802
+        return self._dom(self._api("virDomainLookupByID", lambda c: c.lookup_by_id(id)))
+
+    def lookupByUUID(self, uuid: bytes) -> virDomain:  # noqa: N802
+        if len(uuid) != 16:
+            # python3-libvirt's C glue fails without an error of its own: the exception
+            # carries this thread's last error (or none), and no handler is called
+            raise libvirtError("virDomainLookupByUUID() failed")
+        return self._dom(
+            self._api("virDomainLookupByUUID", lambda c: c.lookup_by_uuid(bytes(uuid)))
+        )
+
+    def lookupByUUIDString(self, uuidstr: str) -> virDomain:  # noqa: N802
+        hexdigits = uuidstr.replace("-", "").strip() if isinstance(uuidstr, str) else ""
+        if len(hexdigits) != 32 or any(ch not in "0123456789abcdefABCDEF" for ch in hexdigits):
+            # libvirt's virReportInvalidArg: the API and the argument name in str1/str2
+            err = LibvirtError(
+                ErrorCode.INVALID_ARG,
+                ErrorDomain.DOMAIN,
+                "Invalid UUID",
+                str1="virDomainLookupByUUIDString",
+                str2="uuidstr",
+                int1=0,
+                int2=0,
+            )
+            raise _fail(err, "virDomainLookupByUUIDString() failed")
+        return self._dom(
+            self._api("virDomainLookupByUUIDString", lambda c: c.lookup_by_uuid(uuidstr))
+        )
+
+    def defineXML(self, xml: str) -> virDomain:  # noqa: N802
+        return self._dom(self._api("virDomainDefineXML", lambda c: c.define_xml(xml)))
+
+    def defineXMLFlags(self, xml: str, flags: int = 0) -> virDomain:  # noqa: N802
+        """Always DEFINE_XML_FLAGS, as libvirt's client."""
+        return self._dom(
+            self._api("virDomainDefineXMLFlags", lambda c: _define_flags(c, xml, flags))
+        )
+
+    def createXML(self, xmlDesc: str, flags: int = 0) -> virDomain:  # noqa: N802, N803
+        return self._dom(self._api("virDomainCreateXML", lambda c: c.create_xml(xmlDesc, flags)))
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _require_event_impl(self) -> None:
+        if not _IMPL.registered:
+            raise _fail(
+                LibvirtError.internal_error(
+                    "could not initialize domain event timer", ErrorDomain.NONE
+                ),
+                "virConnectDomainEventRegisterAny() failed",
+            )
+
+    def _trampoline(self, event: DomainEvent, callback_id: int) -> None:
+        """Runs on the loop thread (EventState flush): hand the call to the app's loop."""
+        if callback_id not in self._callbacks:
+            return
+        args = _event_args(event)
+        ref = event.dom
+
+        def call() -> None:
+            entry = self._callbacks.get(callback_id)
+            if entry is None:  # deregistered meanwhile
+                return
+            cb, opaque = entry
+            cb(self, virDomain(self, _ref=ref), *args, opaque)
+
+        _deliver(call)
+
+    def domainEventRegisterAny(  # noqa: N802
+        self,
+        dom: virDomain | None,
+        eventID: int,
+        cb: Callable[..., object],
+        opaque: Any,  # noqa: N803
+    ) -> int:
+        """Call ``cb(conn, dom, <event fields>, opaque)`` for each ``eventID`` event."""
+        self._require_event_impl()
+        if not 0 <= eventID <= max(DomainEventID):
+            # python3-libvirt's C glue fails without setting an error of its own, so the
+            # exception carries whatever error this thread saw last; so does ours
+            raise libvirtError("virConnectDomainEventRegisterAny() failed")
+        conn = self._live("virConnectDomainEventRegisterAny")
+        ref = None if dom is None else dom._ref
+
+        async def register() -> int:
+            cid = await conn.register_event_raw(eventID, self._trampoline, ref)
+            self._callbacks[cid] = (cb, opaque)  # on the loop: no event can slip in between
+            return cid
+
+        return self._run(register(), "virConnectDomainEventRegisterAny")
+
+    def domainEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        conn = self._live("virConnectDomainEventDeregisterAny")
+
+        async def deregister() -> None:
+            await conn.deregister_event(callbackID)
+            self._callbacks.pop(callbackID, None)
+
+        self._run(deregister(), "virConnectDomainEventDeregisterAny")
+
+    def _legacy_trampoline(self, event: DomainEvent, _callback_id: int) -> None:
+        ref, ev, detail = event.dom, event.event, event.detail
+
+        def call() -> None:
+            for cb, opaque in list(self._legacy.items()):
+                _run_user(cb, self, virDomain(self, _ref=ref), ev, detail, opaque)
+
+        _deliver(call)
+
+    def domainEventRegister(self, cb: Callable[..., object], opaque: Any) -> None:  # noqa: N802
+        """Legacy lifecycle callbacks ``cb(conn, dom, event, detail, opaque)``."""
+        self._require_event_impl()
+        first = not self._legacy
+        self._legacy[cb] = opaque
+        if first:
+            conn = self._live("virConnectDomainEventRegister")
+            try:
+                self._legacy_id = self._run(
+                    conn.register_event_raw(DomainEventID.LIFECYCLE, self._legacy_trampoline),
+                    "virConnectDomainEventRegister",
+                )
+            except libvirtError:
+                self._legacy.pop(cb, None)
+                raise
+
+    def domainEventDeregister(self, cb: Callable[..., object]) -> None:  # noqa: N802
+        if not self._legacy:
+            return  # python3-libvirt: nothing registered is silently ignored ...
+        if cb not in self._legacy:
+            raise KeyError(cb)  # ... but an unknown callback among others is a KeyError
+        del self._legacy[cb]
+        if not self._legacy and self._legacy_id is not None:
+            cid, self._legacy_id = self._legacy_id, None
+            self._api("virConnectDomainEventDeregister", lambda c: c.deregister_event(cid))
+
+    def registerCloseCallback(self, cb: Callable[..., object], opaque: Any) -> int:  # noqa: N802
+        """``cb(conn, reason, opaque)`` when the connection closes (one per connection)."""
+        if self._close_cb is not None:
+            raise _fail(
+                LibvirtError.make(
+                    ErrorCode.OPERATION_INVALID,
+                    ErrorDomain.REMOTE,
+                    "A close callback is already registered",
+                ),
+                "virConnectRegisterCloseCallback() failed",
+            )
+        self._close_cb = (cb, opaque)
+        self._api(
+            "virConnectRegisterCloseCallback", lambda c: c.register_close_callback(self._on_close)
+        )
+        return 0
+
+    def unregisterCloseCallback(self) -> None:  # noqa: N802
+        if self._close_cb is None:
+            raise _fail(
+                LibvirtError.make(
+                    ErrorCode.OPERATION_INVALID,
+                    ErrorDomain.REMOTE,
+                    "A different callback was requested",
+                ),
+                "virConnectUnregisterCloseCallback() failed",
+            )
+        self._close_cb = None
+        self._api(
+            "virConnectUnregisterCloseCallback",
+            lambda c: c.unregister_close_callback(self._on_close),
+        )
+
+    def _on_close(self, reason: CloseReason) -> None:
+        entry = self._close_cb
+        if entry is None or (reason is CloseReason.CLIENT and self._closed):
+            return  # libvirt does not call back for the application's own close()
+        cb, opaque = entry
+        _deliver(lambda: cb(self, int(reason), opaque))
+
+
+async def _define_flags(conn: Connection, xml: str, flags: int) -> Domain:
+    ret = await conn.call(
+        rp.RemoteProcedure.REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS,
+        rp.RemoteDomainDefineXmlFlagsArgs(xml=xml, flags=flags),
+    )
+    return Domain(conn, _ref(ret.dom))
+
+
+# ---------------------------------------------------------------------------------------
+# virDomain
+# ---------------------------------------------------------------------------------------
+
+
+class virDomain:  # noqa: N801
+    """A domain (libvirt-python's virDomain); identity methods need no round trip."""
+
+    def __init__(
+        self, conn: virConnect, _obj: Domain | None = None, _ref: DomainRef | None = None
+    ) -> None:
+        self._conn = conn
+        if _obj is None:
+            if _ref is None:
+                raise TypeError("virDomain needs a domain")
+            _obj = Domain(conn._conn, _ref)
+        self._o = _obj
+        conn._track(self)
+
+    @property
+    def _ref(self) -> DomainRef:
+        return self._o.ref
+
+    def _run(self, coro: Coroutine[Any, Any, Any], api: str) -> Any:
+        return _call(coro, api)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, virDomain) and other._o == self._o
+
+    def __hash__(self) -> int:
+        return hash(self._o)
+
+    def __repr__(self) -> str:
+        return f"<virtwire.client.libvirt.virDomain {self.name()!r}>"
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def connect(self) -> virConnect:
+        return self._conn
+
+    def name(self) -> str:
+        return self._o.name
+
+    def ID(self) -> int:  # noqa: N802
+        return self._o.id
+
+    def UUID(self) -> bytes:  # noqa: N802
+        return self._o.uuid
+
+    def UUIDString(self) -> str:  # noqa: N802
+        return str(_uuid.UUID(bytes=self._o.uuid))
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def create(self) -> int:
+        self._run(self._o.create(), "virDomainCreate")
+        return 0
+
+    def createWithFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._run(self._create_with_flags(flags), "virDomainCreateWithFlags")
+        return 0
+
+    async def _create_with_flags(self, flags: int) -> None:
+        """Always CREATE_WITH_FLAGS (its reply carries the new id), as libvirt's client."""
+        ret = await self._o.conn.call(
+            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS,
+            rp.RemoteDomainCreateWithFlagsArgs(dom=self._o._wire(), flags=flags),
+        )
+        self._o._set_id(ret.dom.id)
+
+    def destroy(self) -> int:
+        self._run(self._o.destroy(), "virDomainDestroy")
+        return 0
+
+    def destroyFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._run(self._destroy_flags(flags), "virDomainDestroyFlags")
+        return 0
+
+    async def _destroy_flags(self, flags: int) -> None:
+        await self._o.conn.call(
+            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_DESTROY_FLAGS,
+            rp.RemoteDomainDestroyFlagsArgs(dom=self._o._wire(), flags=flags),
+        )
+        self._o._set_id(-1)
+
+    def suspend(self) -> int:
+        self._run(self._o.suspend(), "virDomainSuspend")
+        return 0
+
+    def resume(self) -> int:
+        self._run(self._o.resume(), "virDomainResume")
+        return 0
+
+    def shutdown(self) -> int:
+        self._run(self._o.shutdown(), "virDomainShutdown")
+        return 0
+
+    def shutdownFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._run(
+            self._o.shutdown(flags) if flags else self._shutdown_flags0(), "virDomainShutdownFlags"
+        )
+        return 0
+
+    async def _shutdown_flags0(self) -> None:
+        await self._o.conn.call(
+            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS,
+            rp.RemoteDomainShutdownFlagsArgs(dom=self._o._wire(), flags=0),
+        )
+
+    def reboot(self, flags: int = 0) -> int:
+        self._run(self._o.reboot(flags), "virDomainReboot")
+        return 0
+
+    def undefine(self) -> int:
+        self._run(self._o.undefine(), "virDomainUndefine")
+        return 0
+
+    def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._run(self._undefine_flags(flags), "virDomainUndefineFlags")
+        return 0
+
+    async def _undefine_flags(self, flags: int) -> None:
+        await self._o.conn.call(
+            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS,
+            rp.RemoteDomainUndefineFlagsArgs(dom=self._o._wire(), flags=flags),
+        )
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def info(self) -> list[int]:
+        return self._run(self._o.info(), "virDomainGetInfo").as_list()
+
+    def state(self, flags: int = 0) -> list[int]:
+        return list(self._run(self._o.state(flags), "virDomainGetState"))
+
+    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+        return self._run(self._o.xml_desc(flags), "virDomainGetXMLDesc")
+
+    def OSType(self) -> str:  # noqa: N802
+        return self._run(self._o.os_type(), "virDomainGetOSType")
+
+    def maxMemory(self) -> int:  # noqa: N802
+        return self._run(self._o.max_memory(), "virDomainGetMaxMemory")
+
+    def vcpusFlags(self, flags: int = 0) -> int:  # noqa: N802
+        return self._run(self._o.vcpus_flags(flags), "virDomainGetVcpusFlags")
+
+    def isActive(self) -> int:  # noqa: N802
+        return int(self._run(self._o.is_active(), "virDomainIsActive"))
+
+    def isPersistent(self) -> int:  # noqa: N802
+        return int(self._run(self._o.is_persistent(), "virDomainIsPersistent"))
+
+    def autostart(self) -> int:
+        return int(self._run(self._o.autostart(), "virDomainGetAutostart"))
+
+    def setAutostart(self, autostart: int) -> int:  # noqa: N802
+        self._run(self._o.set_autostart(bool(autostart)), "virDomainSetAutostart")
+        return 0
+
+    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
+        return int(self._run(self._o.has_managed_save_image(flags), "virDomainHasManagedSaveImage"))
+
+    def securityLabel(self) -> list[Any]:  # noqa: N802
+        label, enforcing = self._run(self._o.security_label(), "virDomainGetSecurityLabel")
+        return [label, bool(enforcing)]
+
+    def messages(self, flags: int = 0) -> list[str]:
+        return self._run(self._o.messages(flags), "virDomainGetMessages")
+
+    def snapshotNum(self, flags: int = 0) -> int:  # noqa: N802
+        return self._run(self._o.snapshot_num(flags), "virDomainSnapshotNum")
+
+    # -- devices and memory -----------------------------------------------------------------
+
+    def attachDevice(self, xml: str) -> int:  # noqa: N802
+        self._run(self._o.attach_device(xml), "virDomainAttachDevice")
+        return 0
+
+    def attachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
+        self._run(self._o.attach_device(xml, flags), "virDomainAttachDeviceFlags")
+        return 0
+
+    def detachDevice(self, xml: str) -> int:  # noqa: N802
+        self._run(self._o.detach_device(xml), "virDomainDetachDevice")
+        return 0
+
+    def detachDeviceFlags(self, xml: str, flags: int = 0) -> int:  # noqa: N802
+        self._run(self._o.detach_device(xml, flags), "virDomainDetachDeviceFlags")
+        return 0
+
+    def detachDeviceAlias(self, alias: str, flags: int = 0) -> int:  # noqa: N802
+        self._run(self._o.detach_device_alias(alias, flags), "virDomainDetachDeviceAlias")
+        return 0
+
+    def setMemory(self, memory: int) -> int:  # noqa: N802
+        self._run(self._o.set_memory(memory), "virDomainSetMemory")
+        return 0
+
+    def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
+        self._run(self._o.set_memory(memory, flags), "virDomainSetMemoryFlags")
+        return 0
+
+    def setMaxMemory(self, memory: int) -> int:  # noqa: N802
+        self._run(self._o.set_max_memory(memory), "virDomainSetMaxMemory")
+        return 0
+
+
+# ---------------------------------------------------------------------------------------
+# module functions
+# ---------------------------------------------------------------------------------------
+
+
+def _open(name: str | None, readonly: bool, api: str) -> virConnect:
+    try:
+        conn = _LOOP.run(connect(name, readonly))
+    except LibvirtError as err:
+        raise _fail(err, f"{api}() failed") from None
+    _OPEN.add(conn)
+    return virConnect(conn)
+
+
+def open(name: str | None = None) -> virConnect:  # noqa: A001  (libvirt-python's name)
+    """Open a read-write connection (``name`` None: $LIBVIRT_DEFAULT_URI or the daemon's)."""
+    return _open(name, False, "virConnectOpen")
+
+
+def openReadOnly(name: str | None = None) -> virConnect:  # noqa: N802
+    return _open(name, True, "virConnectOpenReadOnly")
+
+
+def openAuth(uri: str | None, auth: Any = None, flags: int = 0) -> virConnect:  # noqa: N802
+    """As libvirt-python; only auth type "none" is supported, so ``auth`` is not consulted."""
+    readonly = bool(flags & VIR_CONNECT_RO)  # noqa: F405
+    return _open(uri, readonly, "virConnectOpenAuth")
+
+
+def getVersion(name: str | None = None) -> int:  # noqa: N802
+    """virGetVersion: the libvirt library version this module mirrors."""
+    return LIBVIR_VERSION_NUMBER
