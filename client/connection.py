@@ -208,6 +208,7 @@ class Connection:
         self._keepalive_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._streams: set[EventStream] = set()
+        self._frame_listeners: list[Callable[[Frame], object]] = []
 
     # ---------------------------------------------------------------------------------------
     # opening and closing
@@ -377,7 +378,17 @@ class Connection:
             reason, detail = CloseReason.ERROR, repr(exc)
         self._on_link_lost(link, reason, detail)
 
+    def add_frame_listener(self, listener: Callable[[Frame], object]) -> None:
+        """Call ``listener(frame)`` for every frame received, before it is routed.
+
+        For tools that show the wire (``virtwire demo``, debugging); it runs on the reader
+        path, so it must be quick and must not call back into the connection.
+        """
+        self._frame_listeners.append(listener)
+
     def _route(self, link: _Link, frame: Frame) -> None:
+        for listener in self._frame_listeners:
+            listener(frame)
         header = frame.header
         if is_keepalive(header):
             pong = self._keepalive.on_frame(header)
