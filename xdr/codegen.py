@@ -27,7 +27,11 @@ Why the generated code looks the way it does (all of it is about speed without l
 * every check (maximums, enum values, union discriminants, ranges of ``char``/``short``)
   happens before anything is allocated from a length read off the wire;
 * field paths for error messages are added by ``except`` clauses only: Python 3.11 ``try``
-  costs nothing until something is raised.
+  costs nothing until something is raised;
+* import time matters too (every CLI command imports ``remote_protocol``): classes are not
+  ``@dataclass``-decorated, which would ``exec`` six methods per class, but written out
+  (``__slots__ = ()``, annotations, ``__init__``, all cached in the ``.pyc``) and finished by
+  :func:`virtwire.xdr.runtime.frozen_dataclass` without compiling anything.
 """
 
 from __future__ import annotations
@@ -160,6 +164,17 @@ def signature(name: str, params: str, result: str) -> list[str]:
     if len(line) <= 100:
         return [line]
     return [f"def {name}(", f"    {params}", f") -> {result}:"]
+
+
+def method_signature(name: str, params: list[str], result: str) -> list[str]:
+    """A method's ``def`` line(s), split the way ``ruff format`` splits them."""
+    line = f"    def {name}({', '.join(params)}) -> {result}:"
+    if len(line) <= 100:
+        return [line]
+    inner = f"        {', '.join(params)}"
+    if len(inner) <= 100:
+        return [f"    def {name}(", inner, f"    ) -> {result}:"]
+    return [f"    def {name}(", *[f"        {p}," for p in params], f"    ) -> {result}:"]
 
 
 def pad(size: int) -> int:
@@ -1210,7 +1225,6 @@ class Generator:
         w("")
         body = "\n".join(functions)
         w("import enum")
-        w("from dataclasses import dataclass")
         w("from struct import Struct as _Struct")
         if "_pack(" in body:
             w("from struct import pack as _pack")
@@ -1224,6 +1238,9 @@ class Generator:
             w(f"    {lit(name)},")
         w("]")
         w("")
+        if any(isinstance(d, ast.Struct | ast.Union) for d in type_defs):
+            w("_object_setattr = object.__setattr__  # frozen __init__s store through it")
+            w("")
         self.emit_constants(w)
         for d in type_defs:
             if isinstance(d, ast.Enum):
@@ -1428,15 +1445,8 @@ class Generator:
 
     def emit_struct_class(self, w, s: ast.Struct) -> None:  # noqa: ANN001
         cls = self.classes[s.name]
-        self.emit_slots_base(w, cls, [attr_name(f.name or "") for f in s.fields])
-        w("")
-        w("@dataclass(frozen=True, slots=True)")
-        self.emit_class_line(w, cls)
-        w(f'    """struct {s.name}"""')
-        w("")
-        for f in s.fields:
-            w(f"    {attr_name(f.name or '')}: {self.py_type(self.low.decl(f))}")
-        self.emit_methods(w, s.name, cls)
+        fields = [(attr_name(f.name or ""), self.py_type(self.low.decl(f)), "") for f in s.fields]
+        self.emit_dataclass(w, s.name, cls, f'"""struct {s.name}"""', fields)
 
     def emit_union_class(self, w, u: ast.Union) -> None:  # noqa: ANN001
         cls = self.classes[u.name]
@@ -1453,16 +1463,52 @@ class Generator:
             hints.remove("None")
         hints.append("None")
         disc_attr = attr_name(u.discriminant.name or "discriminant")
-        self.emit_slots_base(w, cls, [disc_attr, "value"])
-        w("")
-        w("@dataclass(frozen=True, slots=True)")
-        self.emit_class_line(w, cls)
-        w(f'    """union {u.name}: ``{u.discriminant.name}`` selects the arm held in ``value``."""')
-        w("")
         disc = self.py_type(self.low.decl(u.discriminant))
-        w(f"    {disc_attr}: {disc}")
-        w(f"    value: {' | '.join(hints)} = None")
-        self.emit_methods(w, u.name, cls)
+        doc = f'"""union {u.name}: ``{u.discriminant.name}`` selects the arm held in ``value``."""'
+        fields = [(disc_attr, disc, ""), ("value", " | ".join(hints), " = None")]
+        self.emit_dataclass(w, u.name, cls, doc, fields)
+
+    def emit_dataclass(  # noqa: ANN001
+        self, w, name: str, cls: str, doc: str, fields: list[tuple[str, str, str]]
+    ) -> None:
+        """A frozen, slotted dataclass written out, so that importing it runs no ``exec``.
+
+        The class holds ``__slots__ = ()`` (its fields' slots are in the plain base that
+        decoders fill), the field annotations and an ``__init__`` like the one
+        ``dataclasses`` would compile; :func:`virtwire.xdr.runtime.frozen_dataclass` adds
+        the rest (field metadata, ``__repr__``, ``__eq__``, ``__hash__``, frozen
+        ``__setattr__``/``__delattr__``, ``__match_args__``) as closures.  ``fields`` is
+        ``(attribute, type hint, default text)`` per field.
+        """
+        self.emit_slots_base(w, cls, [attr for attr, _, _ in fields])
+        w("")
+        w("@_rt.frozen_dataclass")
+        self.emit_class_line(w, cls)
+        w(f"    {doc}")
+        w("")
+        w("    __slots__ = ()")
+        w("")
+        for attr, hint, _ in fields:
+            w(f"    {attr}: {hint}")
+        attrs = {attr for attr, _, _ in fields}
+        me = "self" if "self" not in attrs else "__dataclass_self__"
+        setter = next(
+            (s for s in ("_object_setattr", "_rt.object_setattr") if s.split(".")[0] not in attrs),
+            None,
+        )
+        if setter is None:
+            raise XdrParseError(
+                f"{name}: fields named '_object_setattr' and '_rt' cannot both be used",
+                self.source_name,
+                self.spec.types[name].line,
+            )
+        w("")
+        params = [me] + [f"{attr}: {hint}{default}" for attr, hint, default in fields]
+        out = w.__self__  # the list behind ``w``
+        out += method_signature("__init__", params, "None")
+        for attr, _, _ in fields:
+            w(f"        {setter}({me}, {lit(attr)}, {attr})")
+        self.emit_methods(w, name, cls)
 
     @staticmethod
     def emit_class_line(w, cls: str) -> None:  # noqa: ANN001

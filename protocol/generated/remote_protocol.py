@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from struct import Struct as _Struct
 from struct import pack as _pack
 from struct import unpack_from as _unpack_from
@@ -597,6 +596,8 @@ __all__ = [
     "PROCEDURES",
 ]
 
+_object_setattr = object.__setattr__  # frozen __init__s store through it
+
 VIR_SECURITY_DOI_BUFLEN = 257
 VIR_SECURITY_LABEL_BUFLEN = 4097
 VIR_SECURITY_MODEL_BUFLEN = 257
@@ -870,13 +871,20 @@ class _RemoteNonnullDomainSlots:
     __slots__ = ("name", "uuid", "id")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteNonnullDomain(_RemoteNonnullDomainSlots):
     """struct remote_nonnull_domain"""
+
+    __slots__ = ()
 
     name: str
     uuid: bytes
     id: int
+
+    def __init__(self, name: str, uuid: bytes, id: int) -> None:
+        _object_setattr(self, "name", name)
+        _object_setattr(self, "uuid", uuid)
+        _object_setattr(self, "id", id)
 
     def pack(self) -> bytes:
         return pack_remote_nonnull_domain(self)
@@ -890,12 +898,18 @@ class _RemoteNonnullNetworkSlots:
     __slots__ = ("name", "uuid")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteNonnullNetwork(_RemoteNonnullNetworkSlots):
     """struct remote_nonnull_network"""
 
+    __slots__ = ()
+
     name: str
     uuid: bytes
+
+    def __init__(self, name: str, uuid: bytes) -> None:
+        _object_setattr(self, "name", name)
+        _object_setattr(self, "uuid", uuid)
 
     def pack(self) -> bytes:
         return pack_remote_nonnull_network(self)
@@ -921,9 +935,11 @@ class _RemoteErrorSlots:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteError(_RemoteErrorSlots):
     """struct remote_error"""
+
+    __slots__ = ()
 
     code: int
     domain: int
@@ -937,6 +953,32 @@ class RemoteError(_RemoteErrorSlots):
     int2: int
     net: RemoteNonnullNetwork | None
 
+    def __init__(
+        self,
+        code: int,
+        domain: int,
+        message: str | None,
+        level: int,
+        dom: RemoteNonnullDomain | None,
+        str1: str | None,
+        str2: str | None,
+        str3: str | None,
+        int1: int,
+        int2: int,
+        net: RemoteNonnullNetwork | None,
+    ) -> None:
+        _object_setattr(self, "code", code)
+        _object_setattr(self, "domain", domain)
+        _object_setattr(self, "message", message)
+        _object_setattr(self, "level", level)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "str1", str1)
+        _object_setattr(self, "str2", str2)
+        _object_setattr(self, "str3", str3)
+        _object_setattr(self, "int1", int1)
+        _object_setattr(self, "int2", int2)
+        _object_setattr(self, "net", net)
+
     def pack(self) -> bytes:
         return pack_remote_error(self)
 
@@ -949,12 +991,18 @@ class _RemoteTypedParamValueSlots:
     __slots__ = ("type", "value")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteTypedParamValue(_RemoteTypedParamValueSlots):
     """union remote_typed_param_value: ``type`` selects the arm held in ``value``."""
 
+    __slots__ = ()
+
     type: int
-    value: int | float | str | None = None
+    value: int | float | str | None
+
+    def __init__(self, type: int, value: int | float | str | None = None) -> None:
+        _object_setattr(self, "type", type)
+        _object_setattr(self, "value", value)
 
     def pack(self) -> bytes:
         return pack_remote_typed_param_value(self)
@@ -968,12 +1016,18 @@ class _RemoteTypedParamSlots:
     __slots__ = ("field", "value")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteTypedParam(_RemoteTypedParamSlots):
     """struct remote_typed_param"""
 
+    __slots__ = ()
+
     field: str
     value: RemoteTypedParamValue
+
+    def __init__(self, field: str, value: RemoteTypedParamValue) -> None:
+        _object_setattr(self, "field", field)
+        _object_setattr(self, "value", value)
 
     def pack(self) -> bytes:
         return pack_remote_typed_param(self)
@@ -987,12 +1041,18 @@ class _RemoteConnectOpenArgsSlots:
     __slots__ = ("name", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectOpenArgs(_RemoteConnectOpenArgsSlots):
     """struct remote_connect_open_args"""
 
+    __slots__ = ()
+
     name: str | None
     flags: int
+
+    def __init__(self, name: str | None, flags: int) -> None:
+        _object_setattr(self, "name", name)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_connect_open_args(self)
@@ -1006,11 +1066,16 @@ class _RemoteConnectSupportsFeatureArgsSlots:
     __slots__ = ("feature",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectSupportsFeatureArgs(_RemoteConnectSupportsFeatureArgsSlots):
     """struct remote_connect_supports_feature_args"""
 
+    __slots__ = ()
+
     feature: int
+
+    def __init__(self, feature: int) -> None:
+        _object_setattr(self, "feature", feature)
 
     def pack(self) -> bytes:
         return pack_remote_connect_supports_feature_args(self)
@@ -1024,11 +1089,16 @@ class _RemoteConnectSupportsFeatureRetSlots:
     __slots__ = ("supported",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectSupportsFeatureRet(_RemoteConnectSupportsFeatureRetSlots):
     """struct remote_connect_supports_feature_ret"""
 
+    __slots__ = ()
+
     supported: int
+
+    def __init__(self, supported: int) -> None:
+        _object_setattr(self, "supported", supported)
 
     def pack(self) -> bytes:
         return pack_remote_connect_supports_feature_ret(self)
@@ -1042,11 +1112,16 @@ class _RemoteConnectGetTypeRetSlots:
     __slots__ = ("type",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetTypeRet(_RemoteConnectGetTypeRetSlots):
     """struct remote_connect_get_type_ret"""
 
+    __slots__ = ()
+
     type: str
+
+    def __init__(self, type: str) -> None:
+        _object_setattr(self, "type", type)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_type_ret(self)
@@ -1060,11 +1135,16 @@ class _RemoteConnectGetVersionRetSlots:
     __slots__ = ("hv_ver",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetVersionRet(_RemoteConnectGetVersionRetSlots):
     """struct remote_connect_get_version_ret"""
 
+    __slots__ = ()
+
     hv_ver: int
+
+    def __init__(self, hv_ver: int) -> None:
+        _object_setattr(self, "hv_ver", hv_ver)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_version_ret(self)
@@ -1078,11 +1158,16 @@ class _RemoteConnectGetLibVersionRetSlots:
     __slots__ = ("lib_ver",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetLibVersionRet(_RemoteConnectGetLibVersionRetSlots):
     """struct remote_connect_get_lib_version_ret"""
 
+    __slots__ = ()
+
     lib_ver: int
+
+    def __init__(self, lib_ver: int) -> None:
+        _object_setattr(self, "lib_ver", lib_ver)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_lib_version_ret(self)
@@ -1096,11 +1181,16 @@ class _RemoteConnectGetHostnameRetSlots:
     __slots__ = ("hostname",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetHostnameRet(_RemoteConnectGetHostnameRetSlots):
     """struct remote_connect_get_hostname_ret"""
 
+    __slots__ = ()
+
     hostname: str
+
+    def __init__(self, hostname: str) -> None:
+        _object_setattr(self, "hostname", hostname)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_hostname_ret(self)
@@ -1114,11 +1204,16 @@ class _RemoteConnectGetUriRetSlots:
     __slots__ = ("uri",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetUriRet(_RemoteConnectGetUriRetSlots):
     """struct remote_connect_get_uri_ret"""
 
+    __slots__ = ()
+
     uri: str
+
+    def __init__(self, uri: str) -> None:
+        _object_setattr(self, "uri", uri)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_uri_ret(self)
@@ -1132,11 +1227,16 @@ class _RemoteConnectGetMaxVcpusArgsSlots:
     __slots__ = ("type",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetMaxVcpusArgs(_RemoteConnectGetMaxVcpusArgsSlots):
     """struct remote_connect_get_max_vcpus_args"""
 
+    __slots__ = ()
+
     type: str | None
+
+    def __init__(self, type: str | None) -> None:
+        _object_setattr(self, "type", type)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_max_vcpus_args(self)
@@ -1150,11 +1250,16 @@ class _RemoteConnectGetMaxVcpusRetSlots:
     __slots__ = ("max_vcpus",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetMaxVcpusRet(_RemoteConnectGetMaxVcpusRetSlots):
     """struct remote_connect_get_max_vcpus_ret"""
 
+    __slots__ = ()
+
     max_vcpus: int
+
+    def __init__(self, max_vcpus: int) -> None:
+        _object_setattr(self, "max_vcpus", max_vcpus)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_max_vcpus_ret(self)
@@ -1168,9 +1273,11 @@ class _RemoteNodeGetInfoRetSlots:
     __slots__ = ("model", "memory", "cpus", "mhz", "nodes", "sockets", "cores", "threads")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteNodeGetInfoRet(_RemoteNodeGetInfoRetSlots):
     """struct remote_node_get_info_ret"""
+
+    __slots__ = ()
 
     model: list[int]
     memory: int
@@ -1180,6 +1287,26 @@ class RemoteNodeGetInfoRet(_RemoteNodeGetInfoRetSlots):
     sockets: int
     cores: int
     threads: int
+
+    def __init__(
+        self,
+        model: list[int],
+        memory: int,
+        cpus: int,
+        mhz: int,
+        nodes: int,
+        sockets: int,
+        cores: int,
+        threads: int,
+    ) -> None:
+        _object_setattr(self, "model", model)
+        _object_setattr(self, "memory", memory)
+        _object_setattr(self, "cpus", cpus)
+        _object_setattr(self, "mhz", mhz)
+        _object_setattr(self, "nodes", nodes)
+        _object_setattr(self, "sockets", sockets)
+        _object_setattr(self, "cores", cores)
+        _object_setattr(self, "threads", threads)
 
     def pack(self) -> bytes:
         return pack_remote_node_get_info_ret(self)
@@ -1193,11 +1320,16 @@ class _RemoteConnectGetCapabilitiesRetSlots:
     __slots__ = ("capabilities",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectGetCapabilitiesRet(_RemoteConnectGetCapabilitiesRetSlots):
     """struct remote_connect_get_capabilities_ret"""
 
+    __slots__ = ()
+
     capabilities: str
+
+    def __init__(self, capabilities: str) -> None:
+        _object_setattr(self, "capabilities", capabilities)
 
     def pack(self) -> bytes:
         return pack_remote_connect_get_capabilities_ret(self)
@@ -1211,11 +1343,16 @@ class _RemoteAuthListRetSlots:
     __slots__ = ("types",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteAuthListRet(_RemoteAuthListRetSlots):
     """struct remote_auth_list_ret"""
 
+    __slots__ = ()
+
     types: list[RemoteAuthType]
+
+    def __init__(self, types: list[RemoteAuthType]) -> None:
+        _object_setattr(self, "types", types)
 
     def pack(self) -> bytes:
         return pack_remote_auth_list_ret(self)
@@ -1229,12 +1366,18 @@ class _RemoteNodeGetSecurityModelRetSlots:
     __slots__ = ("model", "doi")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteNodeGetSecurityModelRet(_RemoteNodeGetSecurityModelRetSlots):
     """struct remote_node_get_security_model_ret"""
 
+    __slots__ = ()
+
     model: list[int]
     doi: list[int]
+
+    def __init__(self, model: list[int], doi: list[int]) -> None:
+        _object_setattr(self, "model", model)
+        _object_setattr(self, "doi", doi)
 
     def pack(self) -> bytes:
         return pack_remote_node_get_security_model_ret(self)
@@ -1248,11 +1391,16 @@ class _RemoteConnectListDomainsArgsSlots:
     __slots__ = ("maxids",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectListDomainsArgs(_RemoteConnectListDomainsArgsSlots):
     """struct remote_connect_list_domains_args"""
 
+    __slots__ = ()
+
     maxids: int
+
+    def __init__(self, maxids: int) -> None:
+        _object_setattr(self, "maxids", maxids)
 
     def pack(self) -> bytes:
         return pack_remote_connect_list_domains_args(self)
@@ -1266,11 +1414,16 @@ class _RemoteConnectListDomainsRetSlots:
     __slots__ = ("ids",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectListDomainsRet(_RemoteConnectListDomainsRetSlots):
     """struct remote_connect_list_domains_ret"""
 
+    __slots__ = ()
+
     ids: list[int]
+
+    def __init__(self, ids: list[int]) -> None:
+        _object_setattr(self, "ids", ids)
 
     def pack(self) -> bytes:
         return pack_remote_connect_list_domains_ret(self)
@@ -1284,11 +1437,16 @@ class _RemoteConnectNumOfDomainsRetSlots:
     __slots__ = ("num",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectNumOfDomainsRet(_RemoteConnectNumOfDomainsRetSlots):
     """struct remote_connect_num_of_domains_ret"""
 
+    __slots__ = ()
+
     num: int
+
+    def __init__(self, num: int) -> None:
+        _object_setattr(self, "num", num)
 
     def pack(self) -> bytes:
         return pack_remote_connect_num_of_domains_ret(self)
@@ -1302,11 +1460,16 @@ class _RemoteConnectListDefinedDomainsArgsSlots:
     __slots__ = ("maxnames",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectListDefinedDomainsArgs(_RemoteConnectListDefinedDomainsArgsSlots):
     """struct remote_connect_list_defined_domains_args"""
 
+    __slots__ = ()
+
     maxnames: int
+
+    def __init__(self, maxnames: int) -> None:
+        _object_setattr(self, "maxnames", maxnames)
 
     def pack(self) -> bytes:
         return pack_remote_connect_list_defined_domains_args(self)
@@ -1320,11 +1483,16 @@ class _RemoteConnectListDefinedDomainsRetSlots:
     __slots__ = ("names",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectListDefinedDomainsRet(_RemoteConnectListDefinedDomainsRetSlots):
     """struct remote_connect_list_defined_domains_ret"""
 
+    __slots__ = ()
+
     names: list[str]
+
+    def __init__(self, names: list[str]) -> None:
+        _object_setattr(self, "names", names)
 
     def pack(self) -> bytes:
         return pack_remote_connect_list_defined_domains_ret(self)
@@ -1338,11 +1506,16 @@ class _RemoteConnectNumOfDefinedDomainsRetSlots:
     __slots__ = ("num",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectNumOfDefinedDomainsRet(_RemoteConnectNumOfDefinedDomainsRetSlots):
     """struct remote_connect_num_of_defined_domains_ret"""
 
+    __slots__ = ()
+
     num: int
+
+    def __init__(self, num: int) -> None:
+        _object_setattr(self, "num", num)
 
     def pack(self) -> bytes:
         return pack_remote_connect_num_of_defined_domains_ret(self)
@@ -1356,12 +1529,18 @@ class _RemoteConnectListAllDomainsArgsSlots:
     __slots__ = ("need_results", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectListAllDomainsArgs(_RemoteConnectListAllDomainsArgsSlots):
     """struct remote_connect_list_all_domains_args"""
 
+    __slots__ = ()
+
     need_results: int
     flags: int
+
+    def __init__(self, need_results: int, flags: int) -> None:
+        _object_setattr(self, "need_results", need_results)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_connect_list_all_domains_args(self)
@@ -1375,12 +1554,18 @@ class _RemoteConnectListAllDomainsRetSlots:
     __slots__ = ("domains", "ret")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectListAllDomainsRet(_RemoteConnectListAllDomainsRetSlots):
     """struct remote_connect_list_all_domains_ret"""
 
+    __slots__ = ()
+
     domains: list[RemoteNonnullDomain]
     ret: int
+
+    def __init__(self, domains: list[RemoteNonnullDomain], ret: int) -> None:
+        _object_setattr(self, "domains", domains)
+        _object_setattr(self, "ret", ret)
 
     def pack(self) -> bytes:
         return pack_remote_connect_list_all_domains_ret(self)
@@ -1394,11 +1579,16 @@ class _RemoteDomainLookupByIdArgsSlots:
     __slots__ = ("id",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainLookupByIdArgs(_RemoteDomainLookupByIdArgsSlots):
     """struct remote_domain_lookup_by_id_args"""
 
+    __slots__ = ()
+
     id: int
+
+    def __init__(self, id: int) -> None:
+        _object_setattr(self, "id", id)
 
     def pack(self) -> bytes:
         return pack_remote_domain_lookup_by_id_args(self)
@@ -1412,11 +1602,16 @@ class _RemoteDomainLookupByIdRetSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainLookupByIdRet(_RemoteDomainLookupByIdRetSlots):
     """struct remote_domain_lookup_by_id_ret"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_lookup_by_id_ret(self)
@@ -1430,11 +1625,16 @@ class _RemoteDomainLookupByUuidArgsSlots:
     __slots__ = ("uuid",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainLookupByUuidArgs(_RemoteDomainLookupByUuidArgsSlots):
     """struct remote_domain_lookup_by_uuid_args"""
 
+    __slots__ = ()
+
     uuid: bytes
+
+    def __init__(self, uuid: bytes) -> None:
+        _object_setattr(self, "uuid", uuid)
 
     def pack(self) -> bytes:
         return pack_remote_domain_lookup_by_uuid_args(self)
@@ -1448,11 +1648,16 @@ class _RemoteDomainLookupByUuidRetSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainLookupByUuidRet(_RemoteDomainLookupByUuidRetSlots):
     """struct remote_domain_lookup_by_uuid_ret"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_lookup_by_uuid_ret(self)
@@ -1466,11 +1671,16 @@ class _RemoteDomainLookupByNameArgsSlots:
     __slots__ = ("name",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainLookupByNameArgs(_RemoteDomainLookupByNameArgsSlots):
     """struct remote_domain_lookup_by_name_args"""
 
+    __slots__ = ()
+
     name: str
+
+    def __init__(self, name: str) -> None:
+        _object_setattr(self, "name", name)
 
     def pack(self) -> bytes:
         return pack_remote_domain_lookup_by_name_args(self)
@@ -1484,11 +1694,16 @@ class _RemoteDomainLookupByNameRetSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainLookupByNameRet(_RemoteDomainLookupByNameRetSlots):
     """struct remote_domain_lookup_by_name_ret"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_lookup_by_name_ret(self)
@@ -1502,12 +1717,18 @@ class _RemoteDomainCreateXmlArgsSlots:
     __slots__ = ("xml_desc", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainCreateXmlArgs(_RemoteDomainCreateXmlArgsSlots):
     """struct remote_domain_create_xml_args"""
 
+    __slots__ = ()
+
     xml_desc: str
     flags: int
+
+    def __init__(self, xml_desc: str, flags: int) -> None:
+        _object_setattr(self, "xml_desc", xml_desc)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_create_xml_args(self)
@@ -1521,11 +1742,16 @@ class _RemoteDomainCreateXmlRetSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainCreateXmlRet(_RemoteDomainCreateXmlRetSlots):
     """struct remote_domain_create_xml_ret"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_create_xml_ret(self)
@@ -1539,11 +1765,16 @@ class _RemoteDomainCreateArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainCreateArgs(_RemoteDomainCreateArgsSlots):
     """struct remote_domain_create_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_create_args(self)
@@ -1557,12 +1788,18 @@ class _RemoteDomainCreateWithFlagsArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainCreateWithFlagsArgs(_RemoteDomainCreateWithFlagsArgsSlots):
     """struct remote_domain_create_with_flags_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_create_with_flags_args(self)
@@ -1576,11 +1813,16 @@ class _RemoteDomainCreateWithFlagsRetSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainCreateWithFlagsRet(_RemoteDomainCreateWithFlagsRetSlots):
     """struct remote_domain_create_with_flags_ret"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_create_with_flags_ret(self)
@@ -1594,11 +1836,16 @@ class _RemoteDomainDefineXmlArgsSlots:
     __slots__ = ("xml",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDefineXmlArgs(_RemoteDomainDefineXmlArgsSlots):
     """struct remote_domain_define_xml_args"""
 
+    __slots__ = ()
+
     xml: str
+
+    def __init__(self, xml: str) -> None:
+        _object_setattr(self, "xml", xml)
 
     def pack(self) -> bytes:
         return pack_remote_domain_define_xml_args(self)
@@ -1612,11 +1859,16 @@ class _RemoteDomainDefineXmlRetSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDefineXmlRet(_RemoteDomainDefineXmlRetSlots):
     """struct remote_domain_define_xml_ret"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_define_xml_ret(self)
@@ -1630,12 +1882,18 @@ class _RemoteDomainDefineXmlFlagsArgsSlots:
     __slots__ = ("xml", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDefineXmlFlagsArgs(_RemoteDomainDefineXmlFlagsArgsSlots):
     """struct remote_domain_define_xml_flags_args"""
 
+    __slots__ = ()
+
     xml: str
     flags: int
+
+    def __init__(self, xml: str, flags: int) -> None:
+        _object_setattr(self, "xml", xml)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_define_xml_flags_args(self)
@@ -1649,11 +1907,16 @@ class _RemoteDomainDefineXmlFlagsRetSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDefineXmlFlagsRet(_RemoteDomainDefineXmlFlagsRetSlots):
     """struct remote_domain_define_xml_flags_ret"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_define_xml_flags_ret(self)
@@ -1667,11 +1930,16 @@ class _RemoteDomainUndefineArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainUndefineArgs(_RemoteDomainUndefineArgsSlots):
     """struct remote_domain_undefine_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_undefine_args(self)
@@ -1685,12 +1953,18 @@ class _RemoteDomainUndefineFlagsArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainUndefineFlagsArgs(_RemoteDomainUndefineFlagsArgsSlots):
     """struct remote_domain_undefine_flags_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_undefine_flags_args(self)
@@ -1704,11 +1978,16 @@ class _RemoteDomainDestroyArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDestroyArgs(_RemoteDomainDestroyArgsSlots):
     """struct remote_domain_destroy_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_destroy_args(self)
@@ -1722,12 +2001,18 @@ class _RemoteDomainDestroyFlagsArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDestroyFlagsArgs(_RemoteDomainDestroyFlagsArgsSlots):
     """struct remote_domain_destroy_flags_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_destroy_flags_args(self)
@@ -1741,11 +2026,16 @@ class _RemoteDomainSuspendArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainSuspendArgs(_RemoteDomainSuspendArgsSlots):
     """struct remote_domain_suspend_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_suspend_args(self)
@@ -1759,11 +2049,16 @@ class _RemoteDomainResumeArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainResumeArgs(_RemoteDomainResumeArgsSlots):
     """struct remote_domain_resume_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_resume_args(self)
@@ -1777,11 +2072,16 @@ class _RemoteDomainShutdownArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainShutdownArgs(_RemoteDomainShutdownArgsSlots):
     """struct remote_domain_shutdown_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_shutdown_args(self)
@@ -1795,12 +2095,18 @@ class _RemoteDomainShutdownFlagsArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainShutdownFlagsArgs(_RemoteDomainShutdownFlagsArgsSlots):
     """struct remote_domain_shutdown_flags_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_shutdown_flags_args(self)
@@ -1814,12 +2120,18 @@ class _RemoteDomainRebootArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainRebootArgs(_RemoteDomainRebootArgsSlots):
     """struct remote_domain_reboot_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_reboot_args(self)
@@ -1833,11 +2145,16 @@ class _RemoteDomainGetInfoArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetInfoArgs(_RemoteDomainGetInfoArgsSlots):
     """struct remote_domain_get_info_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_info_args(self)
@@ -1851,15 +2168,24 @@ class _RemoteDomainGetInfoRetSlots:
     __slots__ = ("state", "maxMem", "memory", "nrVirtCpu", "cpuTime")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetInfoRet(_RemoteDomainGetInfoRetSlots):
     """struct remote_domain_get_info_ret"""
+
+    __slots__ = ()
 
     state: int
     maxMem: int
     memory: int
     nrVirtCpu: int
     cpuTime: int
+
+    def __init__(self, state: int, maxMem: int, memory: int, nrVirtCpu: int, cpuTime: int) -> None:
+        _object_setattr(self, "state", state)
+        _object_setattr(self, "maxMem", maxMem)
+        _object_setattr(self, "memory", memory)
+        _object_setattr(self, "nrVirtCpu", nrVirtCpu)
+        _object_setattr(self, "cpuTime", cpuTime)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_info_ret(self)
@@ -1873,12 +2199,18 @@ class _RemoteDomainGetStateArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetStateArgs(_RemoteDomainGetStateArgsSlots):
     """struct remote_domain_get_state_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_state_args(self)
@@ -1892,12 +2224,18 @@ class _RemoteDomainGetStateRetSlots:
     __slots__ = ("state", "reason")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetStateRet(_RemoteDomainGetStateRetSlots):
     """struct remote_domain_get_state_ret"""
 
+    __slots__ = ()
+
     state: int
     reason: int
+
+    def __init__(self, state: int, reason: int) -> None:
+        _object_setattr(self, "state", state)
+        _object_setattr(self, "reason", reason)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_state_ret(self)
@@ -1911,12 +2249,18 @@ class _RemoteDomainGetXmlDescArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetXmlDescArgs(_RemoteDomainGetXmlDescArgsSlots):
     """struct remote_domain_get_xml_desc_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_xml_desc_args(self)
@@ -1930,11 +2274,16 @@ class _RemoteDomainGetXmlDescRetSlots:
     __slots__ = ("xml",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetXmlDescRet(_RemoteDomainGetXmlDescRetSlots):
     """struct remote_domain_get_xml_desc_ret"""
 
+    __slots__ = ()
+
     xml: str
+
+    def __init__(self, xml: str) -> None:
+        _object_setattr(self, "xml", xml)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_xml_desc_ret(self)
@@ -1948,11 +2297,16 @@ class _RemoteDomainGetOsTypeArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetOsTypeArgs(_RemoteDomainGetOsTypeArgsSlots):
     """struct remote_domain_get_os_type_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_os_type_args(self)
@@ -1966,11 +2320,16 @@ class _RemoteDomainGetOsTypeRetSlots:
     __slots__ = ("type",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetOsTypeRet(_RemoteDomainGetOsTypeRetSlots):
     """struct remote_domain_get_os_type_ret"""
 
+    __slots__ = ()
+
     type: str
+
+    def __init__(self, type: str) -> None:
+        _object_setattr(self, "type", type)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_os_type_ret(self)
@@ -1984,11 +2343,16 @@ class _RemoteDomainGetMaxMemoryArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetMaxMemoryArgs(_RemoteDomainGetMaxMemoryArgsSlots):
     """struct remote_domain_get_max_memory_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_max_memory_args(self)
@@ -2002,11 +2366,16 @@ class _RemoteDomainGetMaxMemoryRetSlots:
     __slots__ = ("memory",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetMaxMemoryRet(_RemoteDomainGetMaxMemoryRetSlots):
     """struct remote_domain_get_max_memory_ret"""
 
+    __slots__ = ()
+
     memory: int
+
+    def __init__(self, memory: int) -> None:
+        _object_setattr(self, "memory", memory)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_max_memory_ret(self)
@@ -2020,12 +2389,18 @@ class _RemoteDomainGetVcpusFlagsArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetVcpusFlagsArgs(_RemoteDomainGetVcpusFlagsArgsSlots):
     """struct remote_domain_get_vcpus_flags_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_vcpus_flags_args(self)
@@ -2039,11 +2414,16 @@ class _RemoteDomainGetVcpusFlagsRetSlots:
     __slots__ = ("num",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetVcpusFlagsRet(_RemoteDomainGetVcpusFlagsRetSlots):
     """struct remote_domain_get_vcpus_flags_ret"""
 
+    __slots__ = ()
+
     num: int
+
+    def __init__(self, num: int) -> None:
+        _object_setattr(self, "num", num)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_vcpus_flags_ret(self)
@@ -2057,11 +2437,16 @@ class _RemoteDomainIsActiveArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainIsActiveArgs(_RemoteDomainIsActiveArgsSlots):
     """struct remote_domain_is_active_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_is_active_args(self)
@@ -2075,11 +2460,16 @@ class _RemoteDomainIsActiveRetSlots:
     __slots__ = ("active",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainIsActiveRet(_RemoteDomainIsActiveRetSlots):
     """struct remote_domain_is_active_ret"""
 
+    __slots__ = ()
+
     active: int
+
+    def __init__(self, active: int) -> None:
+        _object_setattr(self, "active", active)
 
     def pack(self) -> bytes:
         return pack_remote_domain_is_active_ret(self)
@@ -2093,11 +2483,16 @@ class _RemoteDomainIsPersistentArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainIsPersistentArgs(_RemoteDomainIsPersistentArgsSlots):
     """struct remote_domain_is_persistent_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_is_persistent_args(self)
@@ -2111,11 +2506,16 @@ class _RemoteDomainIsPersistentRetSlots:
     __slots__ = ("persistent",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainIsPersistentRet(_RemoteDomainIsPersistentRetSlots):
     """struct remote_domain_is_persistent_ret"""
 
+    __slots__ = ()
+
     persistent: int
+
+    def __init__(self, persistent: int) -> None:
+        _object_setattr(self, "persistent", persistent)
 
     def pack(self) -> bytes:
         return pack_remote_domain_is_persistent_ret(self)
@@ -2129,11 +2529,16 @@ class _RemoteDomainGetAutostartArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetAutostartArgs(_RemoteDomainGetAutostartArgsSlots):
     """struct remote_domain_get_autostart_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_autostart_args(self)
@@ -2147,11 +2552,16 @@ class _RemoteDomainGetAutostartRetSlots:
     __slots__ = ("autostart",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetAutostartRet(_RemoteDomainGetAutostartRetSlots):
     """struct remote_domain_get_autostart_ret"""
 
+    __slots__ = ()
+
     autostart: int
+
+    def __init__(self, autostart: int) -> None:
+        _object_setattr(self, "autostart", autostart)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_autostart_ret(self)
@@ -2165,12 +2575,18 @@ class _RemoteDomainSetAutostartArgsSlots:
     __slots__ = ("dom", "autostart")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainSetAutostartArgs(_RemoteDomainSetAutostartArgsSlots):
     """struct remote_domain_set_autostart_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     autostart: int
+
+    def __init__(self, dom: RemoteNonnullDomain, autostart: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "autostart", autostart)
 
     def pack(self) -> bytes:
         return pack_remote_domain_set_autostart_args(self)
@@ -2184,12 +2600,18 @@ class _RemoteDomainHasManagedSaveImageArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainHasManagedSaveImageArgs(_RemoteDomainHasManagedSaveImageArgsSlots):
     """struct remote_domain_has_managed_save_image_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_has_managed_save_image_args(self)
@@ -2203,11 +2625,16 @@ class _RemoteDomainHasManagedSaveImageRetSlots:
     __slots__ = ("result",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainHasManagedSaveImageRet(_RemoteDomainHasManagedSaveImageRetSlots):
     """struct remote_domain_has_managed_save_image_ret"""
 
+    __slots__ = ()
+
     result: int
+
+    def __init__(self, result: int) -> None:
+        _object_setattr(self, "result", result)
 
     def pack(self) -> bytes:
         return pack_remote_domain_has_managed_save_image_ret(self)
@@ -2221,11 +2648,16 @@ class _RemoteDomainGetSecurityLabelArgsSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetSecurityLabelArgs(_RemoteDomainGetSecurityLabelArgsSlots):
     """struct remote_domain_get_security_label_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_security_label_args(self)
@@ -2239,12 +2671,18 @@ class _RemoteDomainGetSecurityLabelRetSlots:
     __slots__ = ("label", "enforcing")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetSecurityLabelRet(_RemoteDomainGetSecurityLabelRetSlots):
     """struct remote_domain_get_security_label_ret"""
 
+    __slots__ = ()
+
     label: list[int]
     enforcing: int
+
+    def __init__(self, label: list[int], enforcing: int) -> None:
+        _object_setattr(self, "label", label)
+        _object_setattr(self, "enforcing", enforcing)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_security_label_ret(self)
@@ -2258,12 +2696,18 @@ class _RemoteDomainGetMessagesArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetMessagesArgs(_RemoteDomainGetMessagesArgsSlots):
     """struct remote_domain_get_messages_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_messages_args(self)
@@ -2277,11 +2721,16 @@ class _RemoteDomainGetMessagesRetSlots:
     __slots__ = ("msgs",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainGetMessagesRet(_RemoteDomainGetMessagesRetSlots):
     """struct remote_domain_get_messages_ret"""
 
+    __slots__ = ()
+
     msgs: list[str]
+
+    def __init__(self, msgs: list[str]) -> None:
+        _object_setattr(self, "msgs", msgs)
 
     def pack(self) -> bytes:
         return pack_remote_domain_get_messages_ret(self)
@@ -2295,12 +2744,18 @@ class _RemoteDomainSnapshotNumArgsSlots:
     __slots__ = ("dom", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainSnapshotNumArgs(_RemoteDomainSnapshotNumArgsSlots):
     """struct remote_domain_snapshot_num_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_snapshot_num_args(self)
@@ -2314,11 +2769,16 @@ class _RemoteDomainSnapshotNumRetSlots:
     __slots__ = ("num",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainSnapshotNumRet(_RemoteDomainSnapshotNumRetSlots):
     """struct remote_domain_snapshot_num_ret"""
 
+    __slots__ = ()
+
     num: int
+
+    def __init__(self, num: int) -> None:
+        _object_setattr(self, "num", num)
 
     def pack(self) -> bytes:
         return pack_remote_domain_snapshot_num_ret(self)
@@ -2332,12 +2792,18 @@ class _RemoteDomainAttachDeviceArgsSlots:
     __slots__ = ("dom", "xml")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainAttachDeviceArgs(_RemoteDomainAttachDeviceArgsSlots):
     """struct remote_domain_attach_device_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     xml: str
+
+    def __init__(self, dom: RemoteNonnullDomain, xml: str) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "xml", xml)
 
     def pack(self) -> bytes:
         return pack_remote_domain_attach_device_args(self)
@@ -2351,13 +2817,20 @@ class _RemoteDomainAttachDeviceFlagsArgsSlots:
     __slots__ = ("dom", "xml", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainAttachDeviceFlagsArgs(_RemoteDomainAttachDeviceFlagsArgsSlots):
     """struct remote_domain_attach_device_flags_args"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     xml: str
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, xml: str, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "xml", xml)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_attach_device_flags_args(self)
@@ -2371,12 +2844,18 @@ class _RemoteDomainDetachDeviceArgsSlots:
     __slots__ = ("dom", "xml")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDetachDeviceArgs(_RemoteDomainDetachDeviceArgsSlots):
     """struct remote_domain_detach_device_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     xml: str
+
+    def __init__(self, dom: RemoteNonnullDomain, xml: str) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "xml", xml)
 
     def pack(self) -> bytes:
         return pack_remote_domain_detach_device_args(self)
@@ -2390,13 +2869,20 @@ class _RemoteDomainDetachDeviceFlagsArgsSlots:
     __slots__ = ("dom", "xml", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDetachDeviceFlagsArgs(_RemoteDomainDetachDeviceFlagsArgsSlots):
     """struct remote_domain_detach_device_flags_args"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     xml: str
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, xml: str, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "xml", xml)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_detach_device_flags_args(self)
@@ -2410,13 +2896,20 @@ class _RemoteDomainDetachDeviceAliasArgsSlots:
     __slots__ = ("dom", "alias", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainDetachDeviceAliasArgs(_RemoteDomainDetachDeviceAliasArgsSlots):
     """struct remote_domain_detach_device_alias_args"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     alias: str
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, alias: str, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "alias", alias)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_detach_device_alias_args(self)
@@ -2430,12 +2923,18 @@ class _RemoteDomainSetMaxMemoryArgsSlots:
     __slots__ = ("dom", "memory")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainSetMaxMemoryArgs(_RemoteDomainSetMaxMemoryArgsSlots):
     """struct remote_domain_set_max_memory_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     memory: int
+
+    def __init__(self, dom: RemoteNonnullDomain, memory: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "memory", memory)
 
     def pack(self) -> bytes:
         return pack_remote_domain_set_max_memory_args(self)
@@ -2449,12 +2948,18 @@ class _RemoteDomainSetMemoryArgsSlots:
     __slots__ = ("dom", "memory")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainSetMemoryArgs(_RemoteDomainSetMemoryArgsSlots):
     """struct remote_domain_set_memory_args"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     memory: int
+
+    def __init__(self, dom: RemoteNonnullDomain, memory: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "memory", memory)
 
     def pack(self) -> bytes:
         return pack_remote_domain_set_memory_args(self)
@@ -2468,13 +2973,20 @@ class _RemoteDomainSetMemoryFlagsArgsSlots:
     __slots__ = ("dom", "memory", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainSetMemoryFlagsArgs(_RemoteDomainSetMemoryFlagsArgsSlots):
     """struct remote_domain_set_memory_flags_args"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     memory: int
     flags: int
+
+    def __init__(self, dom: RemoteNonnullDomain, memory: int, flags: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "memory", memory)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_set_memory_flags_args(self)
@@ -2488,11 +3000,16 @@ class _RemoteConnectDomainEventRegisterRetSlots:
     __slots__ = ("cb_registered",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectDomainEventRegisterRet(_RemoteConnectDomainEventRegisterRetSlots):
     """struct remote_connect_domain_event_register_ret"""
 
+    __slots__ = ()
+
     cb_registered: int
+
+    def __init__(self, cb_registered: int) -> None:
+        _object_setattr(self, "cb_registered", cb_registered)
 
     def pack(self) -> bytes:
         return pack_remote_connect_domain_event_register_ret(self)
@@ -2506,11 +3023,16 @@ class _RemoteConnectDomainEventDeregisterRetSlots:
     __slots__ = ("cb_registered",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectDomainEventDeregisterRet(_RemoteConnectDomainEventDeregisterRetSlots):
     """struct remote_connect_domain_event_deregister_ret"""
 
+    __slots__ = ()
+
     cb_registered: int
+
+    def __init__(self, cb_registered: int) -> None:
+        _object_setattr(self, "cb_registered", cb_registered)
 
     def pack(self) -> bytes:
         return pack_remote_connect_domain_event_deregister_ret(self)
@@ -2524,11 +3046,16 @@ class _RemoteConnectDomainEventRegisterAnyArgsSlots:
     __slots__ = ("eventID",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectDomainEventRegisterAnyArgs(_RemoteConnectDomainEventRegisterAnyArgsSlots):
     """struct remote_connect_domain_event_register_any_args"""
 
+    __slots__ = ()
+
     eventID: int
+
+    def __init__(self, eventID: int) -> None:
+        _object_setattr(self, "eventID", eventID)
 
     def pack(self) -> bytes:
         return pack_remote_connect_domain_event_register_any_args(self)
@@ -2542,11 +3069,16 @@ class _RemoteConnectDomainEventDeregisterAnyArgsSlots:
     __slots__ = ("eventID",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectDomainEventDeregisterAnyArgs(_RemoteConnectDomainEventDeregisterAnyArgsSlots):
     """struct remote_connect_domain_event_deregister_any_args"""
 
+    __slots__ = ()
+
     eventID: int
+
+    def __init__(self, eventID: int) -> None:
+        _object_setattr(self, "eventID", eventID)
 
     def pack(self) -> bytes:
         return pack_remote_connect_domain_event_deregister_any_args(self)
@@ -2560,14 +3092,20 @@ class _RemoteConnectDomainEventCallbackRegisterAnyArgsSlots:
     __slots__ = ("eventID", "dom")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectDomainEventCallbackRegisterAnyArgs(
     _RemoteConnectDomainEventCallbackRegisterAnyArgsSlots
 ):
     """struct remote_connect_domain_event_callback_register_any_args"""
 
+    __slots__ = ()
+
     eventID: int
     dom: RemoteNonnullDomain | None
+
+    def __init__(self, eventID: int, dom: RemoteNonnullDomain | None) -> None:
+        _object_setattr(self, "eventID", eventID)
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_connect_domain_event_callback_register_any_args(self)
@@ -2581,13 +3119,18 @@ class _RemoteConnectDomainEventCallbackRegisterAnyRetSlots:
     __slots__ = ("callbackID",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectDomainEventCallbackRegisterAnyRet(
     _RemoteConnectDomainEventCallbackRegisterAnyRetSlots
 ):
     """struct remote_connect_domain_event_callback_register_any_ret"""
 
+    __slots__ = ()
+
     callbackID: int
+
+    def __init__(self, callbackID: int) -> None:
+        _object_setattr(self, "callbackID", callbackID)
 
     def pack(self) -> bytes:
         return pack_remote_connect_domain_event_callback_register_any_ret(self)
@@ -2601,13 +3144,18 @@ class _RemoteConnectDomainEventCallbackDeregisterAnyArgsSlots:
     __slots__ = ("callbackID",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectDomainEventCallbackDeregisterAnyArgs(
     _RemoteConnectDomainEventCallbackDeregisterAnyArgsSlots
 ):
     """struct remote_connect_domain_event_callback_deregister_any_args"""
 
+    __slots__ = ()
+
     callbackID: int
+
+    def __init__(self, callbackID: int) -> None:
+        _object_setattr(self, "callbackID", callbackID)
 
     def pack(self) -> bytes:
         return pack_remote_connect_domain_event_callback_deregister_any_args(self)
@@ -2621,13 +3169,20 @@ class _RemoteDomainEventLifecycleMsgSlots:
     __slots__ = ("dom", "event", "detail")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventLifecycleMsg(_RemoteDomainEventLifecycleMsgSlots):
     """struct remote_domain_event_lifecycle_msg"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     event: int
     detail: int
+
+    def __init__(self, dom: RemoteNonnullDomain, event: int, detail: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "event", event)
+        _object_setattr(self, "detail", detail)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_lifecycle_msg(self)
@@ -2641,12 +3196,18 @@ class _RemoteDomainEventCallbackLifecycleMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackLifecycleMsg(_RemoteDomainEventCallbackLifecycleMsgSlots):
     """struct remote_domain_event_callback_lifecycle_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventLifecycleMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventLifecycleMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_lifecycle_msg(self)
@@ -2660,11 +3221,16 @@ class _RemoteDomainEventRebootMsgSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventRebootMsg(_RemoteDomainEventRebootMsgSlots):
     """struct remote_domain_event_reboot_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_reboot_msg(self)
@@ -2678,12 +3244,18 @@ class _RemoteDomainEventCallbackRebootMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackRebootMsg(_RemoteDomainEventCallbackRebootMsgSlots):
     """struct remote_domain_event_callback_reboot_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventRebootMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventRebootMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_reboot_msg(self)
@@ -2697,12 +3269,18 @@ class _RemoteDomainEventRtcChangeMsgSlots:
     __slots__ = ("dom", "offset")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventRtcChangeMsg(_RemoteDomainEventRtcChangeMsgSlots):
     """struct remote_domain_event_rtc_change_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     offset: int
+
+    def __init__(self, dom: RemoteNonnullDomain, offset: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "offset", offset)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_rtc_change_msg(self)
@@ -2716,12 +3294,18 @@ class _RemoteDomainEventCallbackRtcChangeMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackRtcChangeMsg(_RemoteDomainEventCallbackRtcChangeMsgSlots):
     """struct remote_domain_event_callback_rtc_change_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventRtcChangeMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventRtcChangeMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_rtc_change_msg(self)
@@ -2735,12 +3319,18 @@ class _RemoteDomainEventWatchdogMsgSlots:
     __slots__ = ("dom", "action")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventWatchdogMsg(_RemoteDomainEventWatchdogMsgSlots):
     """struct remote_domain_event_watchdog_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     action: int
+
+    def __init__(self, dom: RemoteNonnullDomain, action: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "action", action)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_watchdog_msg(self)
@@ -2754,12 +3344,18 @@ class _RemoteDomainEventCallbackWatchdogMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackWatchdogMsg(_RemoteDomainEventCallbackWatchdogMsgSlots):
     """struct remote_domain_event_callback_watchdog_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventWatchdogMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventWatchdogMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_watchdog_msg(self)
@@ -2773,14 +3369,22 @@ class _RemoteDomainEventIoErrorMsgSlots:
     __slots__ = ("dom", "srcPath", "devAlias", "action")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventIoErrorMsg(_RemoteDomainEventIoErrorMsgSlots):
     """struct remote_domain_event_io_error_msg"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     srcPath: str
     devAlias: str
     action: int
+
+    def __init__(self, dom: RemoteNonnullDomain, srcPath: str, devAlias: str, action: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "srcPath", srcPath)
+        _object_setattr(self, "devAlias", devAlias)
+        _object_setattr(self, "action", action)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_io_error_msg(self)
@@ -2794,12 +3398,18 @@ class _RemoteDomainEventCallbackIoErrorMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackIoErrorMsg(_RemoteDomainEventCallbackIoErrorMsgSlots):
     """struct remote_domain_event_callback_io_error_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventIoErrorMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventIoErrorMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_io_error_msg(self)
@@ -2813,15 +3423,26 @@ class _RemoteDomainEventIoErrorReasonMsgSlots:
     __slots__ = ("dom", "srcPath", "devAlias", "action", "reason")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventIoErrorReasonMsg(_RemoteDomainEventIoErrorReasonMsgSlots):
     """struct remote_domain_event_io_error_reason_msg"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     srcPath: str
     devAlias: str
     action: int
     reason: str
+
+    def __init__(
+        self, dom: RemoteNonnullDomain, srcPath: str, devAlias: str, action: int, reason: str
+    ) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "srcPath", srcPath)
+        _object_setattr(self, "devAlias", devAlias)
+        _object_setattr(self, "action", action)
+        _object_setattr(self, "reason", reason)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_io_error_reason_msg(self)
@@ -2835,12 +3456,18 @@ class _RemoteDomainEventCallbackIoErrorReasonMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackIoErrorReasonMsg(_RemoteDomainEventCallbackIoErrorReasonMsgSlots):
     """struct remote_domain_event_callback_io_error_reason_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventIoErrorReasonMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventIoErrorReasonMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_io_error_reason_msg(self)
@@ -2854,13 +3481,20 @@ class _RemoteDomainEventGraphicsAddressSlots:
     __slots__ = ("family", "node", "service")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventGraphicsAddress(_RemoteDomainEventGraphicsAddressSlots):
     """struct remote_domain_event_graphics_address"""
+
+    __slots__ = ()
 
     family: int
     node: str
     service: str
+
+    def __init__(self, family: int, node: str, service: str) -> None:
+        _object_setattr(self, "family", family)
+        _object_setattr(self, "node", node)
+        _object_setattr(self, "service", service)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_graphics_address(self)
@@ -2874,12 +3508,18 @@ class _RemoteDomainEventGraphicsIdentitySlots:
     __slots__ = ("type", "name")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventGraphicsIdentity(_RemoteDomainEventGraphicsIdentitySlots):
     """struct remote_domain_event_graphics_identity"""
 
+    __slots__ = ()
+
     type: str
     name: str
+
+    def __init__(self, type: str, name: str) -> None:
+        _object_setattr(self, "type", type)
+        _object_setattr(self, "name", name)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_graphics_identity(self)
@@ -2893,9 +3533,11 @@ class _RemoteDomainEventGraphicsMsgSlots:
     __slots__ = ("dom", "phase", "local", "remote", "authScheme", "subject")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventGraphicsMsg(_RemoteDomainEventGraphicsMsgSlots):
     """struct remote_domain_event_graphics_msg"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     phase: int
@@ -2903,6 +3545,22 @@ class RemoteDomainEventGraphicsMsg(_RemoteDomainEventGraphicsMsgSlots):
     remote: RemoteDomainEventGraphicsAddress
     authScheme: str
     subject: list[RemoteDomainEventGraphicsIdentity]
+
+    def __init__(
+        self,
+        dom: RemoteNonnullDomain,
+        phase: int,
+        local: RemoteDomainEventGraphicsAddress,
+        remote: RemoteDomainEventGraphicsAddress,
+        authScheme: str,
+        subject: list[RemoteDomainEventGraphicsIdentity],
+    ) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "phase", phase)
+        _object_setattr(self, "local", local)
+        _object_setattr(self, "remote", remote)
+        _object_setattr(self, "authScheme", authScheme)
+        _object_setattr(self, "subject", subject)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_graphics_msg(self)
@@ -2916,12 +3574,18 @@ class _RemoteDomainEventCallbackGraphicsMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackGraphicsMsg(_RemoteDomainEventCallbackGraphicsMsgSlots):
     """struct remote_domain_event_callback_graphics_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventGraphicsMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventGraphicsMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_graphics_msg(self)
@@ -2935,14 +3599,22 @@ class _RemoteDomainEventBlockJobMsgSlots:
     __slots__ = ("dom", "path", "type", "status")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventBlockJobMsg(_RemoteDomainEventBlockJobMsgSlots):
     """struct remote_domain_event_block_job_msg"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     path: str
     type: int
     status: int
+
+    def __init__(self, dom: RemoteNonnullDomain, path: str, type: int, status: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "path", path)
+        _object_setattr(self, "type", type)
+        _object_setattr(self, "status", status)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_block_job_msg(self)
@@ -2956,12 +3628,18 @@ class _RemoteDomainEventCallbackBlockJobMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackBlockJobMsg(_RemoteDomainEventCallbackBlockJobMsgSlots):
     """struct remote_domain_event_callback_block_job_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventBlockJobMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventBlockJobMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_block_job_msg(self)
@@ -2975,15 +3653,31 @@ class _RemoteDomainEventDiskChangeMsgSlots:
     __slots__ = ("dom", "oldSrcPath", "newSrcPath", "devAlias", "reason")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventDiskChangeMsg(_RemoteDomainEventDiskChangeMsgSlots):
     """struct remote_domain_event_disk_change_msg"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     oldSrcPath: str | None
     newSrcPath: str | None
     devAlias: str
     reason: int
+
+    def __init__(
+        self,
+        dom: RemoteNonnullDomain,
+        oldSrcPath: str | None,
+        newSrcPath: str | None,
+        devAlias: str,
+        reason: int,
+    ) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "oldSrcPath", oldSrcPath)
+        _object_setattr(self, "newSrcPath", newSrcPath)
+        _object_setattr(self, "devAlias", devAlias)
+        _object_setattr(self, "reason", reason)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_disk_change_msg(self)
@@ -2997,12 +3691,18 @@ class _RemoteDomainEventCallbackDiskChangeMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackDiskChangeMsg(_RemoteDomainEventCallbackDiskChangeMsgSlots):
     """struct remote_domain_event_callback_disk_change_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventDiskChangeMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventDiskChangeMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_disk_change_msg(self)
@@ -3016,13 +3716,20 @@ class _RemoteDomainEventTrayChangeMsgSlots:
     __slots__ = ("dom", "devAlias", "reason")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventTrayChangeMsg(_RemoteDomainEventTrayChangeMsgSlots):
     """struct remote_domain_event_tray_change_msg"""
+
+    __slots__ = ()
 
     dom: RemoteNonnullDomain
     devAlias: str
     reason: int
+
+    def __init__(self, dom: RemoteNonnullDomain, devAlias: str, reason: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "devAlias", devAlias)
+        _object_setattr(self, "reason", reason)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_tray_change_msg(self)
@@ -3036,12 +3743,18 @@ class _RemoteDomainEventCallbackTrayChangeMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackTrayChangeMsg(_RemoteDomainEventCallbackTrayChangeMsgSlots):
     """struct remote_domain_event_callback_tray_change_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventTrayChangeMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventTrayChangeMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_tray_change_msg(self)
@@ -3055,11 +3768,16 @@ class _RemoteDomainEventPmwakeupMsgSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventPmwakeupMsg(_RemoteDomainEventPmwakeupMsgSlots):
     """struct remote_domain_event_pmwakeup_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_pmwakeup_msg(self)
@@ -3073,13 +3791,20 @@ class _RemoteDomainEventCallbackPmwakeupMsgSlots:
     __slots__ = ("callbackID", "reason", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackPmwakeupMsg(_RemoteDomainEventCallbackPmwakeupMsgSlots):
     """struct remote_domain_event_callback_pmwakeup_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     reason: int
     msg: RemoteDomainEventPmwakeupMsg
+
+    def __init__(self, callbackID: int, reason: int, msg: RemoteDomainEventPmwakeupMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "reason", reason)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_pmwakeup_msg(self)
@@ -3093,11 +3818,16 @@ class _RemoteDomainEventPmsuspendMsgSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventPmsuspendMsg(_RemoteDomainEventPmsuspendMsgSlots):
     """struct remote_domain_event_pmsuspend_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_pmsuspend_msg(self)
@@ -3111,13 +3841,20 @@ class _RemoteDomainEventCallbackPmsuspendMsgSlots:
     __slots__ = ("callbackID", "reason", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackPmsuspendMsg(_RemoteDomainEventCallbackPmsuspendMsgSlots):
     """struct remote_domain_event_callback_pmsuspend_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     reason: int
     msg: RemoteDomainEventPmsuspendMsg
+
+    def __init__(self, callbackID: int, reason: int, msg: RemoteDomainEventPmsuspendMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "reason", reason)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_pmsuspend_msg(self)
@@ -3131,12 +3868,18 @@ class _RemoteDomainEventBalloonChangeMsgSlots:
     __slots__ = ("dom", "actual")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventBalloonChangeMsg(_RemoteDomainEventBalloonChangeMsgSlots):
     """struct remote_domain_event_balloon_change_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     actual: int
+
+    def __init__(self, dom: RemoteNonnullDomain, actual: int) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "actual", actual)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_balloon_change_msg(self)
@@ -3150,12 +3893,18 @@ class _RemoteDomainEventCallbackBalloonChangeMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackBalloonChangeMsg(_RemoteDomainEventCallbackBalloonChangeMsgSlots):
     """struct remote_domain_event_callback_balloon_change_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventBalloonChangeMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventBalloonChangeMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_balloon_change_msg(self)
@@ -3169,11 +3918,16 @@ class _RemoteDomainEventPmsuspendDiskMsgSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventPmsuspendDiskMsg(_RemoteDomainEventPmsuspendDiskMsgSlots):
     """struct remote_domain_event_pmsuspend_disk_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_pmsuspend_disk_msg(self)
@@ -3187,13 +3941,22 @@ class _RemoteDomainEventCallbackPmsuspendDiskMsgSlots:
     __slots__ = ("callbackID", "reason", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackPmsuspendDiskMsg(_RemoteDomainEventCallbackPmsuspendDiskMsgSlots):
     """struct remote_domain_event_callback_pmsuspend_disk_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     reason: int
     msg: RemoteDomainEventPmsuspendDiskMsg
+
+    def __init__(
+        self, callbackID: int, reason: int, msg: RemoteDomainEventPmsuspendDiskMsg
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "reason", reason)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_pmsuspend_disk_msg(self)
@@ -3207,11 +3970,16 @@ class _RemoteDomainEventControlErrorMsgSlots:
     __slots__ = ("dom",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventControlErrorMsg(_RemoteDomainEventControlErrorMsgSlots):
     """struct remote_domain_event_control_error_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
+
+    def __init__(self, dom: RemoteNonnullDomain) -> None:
+        _object_setattr(self, "dom", dom)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_control_error_msg(self)
@@ -3225,12 +3993,18 @@ class _RemoteDomainEventCallbackControlErrorMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackControlErrorMsg(_RemoteDomainEventCallbackControlErrorMsgSlots):
     """struct remote_domain_event_callback_control_error_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventControlErrorMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventControlErrorMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_control_error_msg(self)
@@ -3244,12 +4018,18 @@ class _RemoteDomainEventDeviceRemovedMsgSlots:
     __slots__ = ("dom", "devAlias")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventDeviceRemovedMsg(_RemoteDomainEventDeviceRemovedMsgSlots):
     """struct remote_domain_event_device_removed_msg"""
 
+    __slots__ = ()
+
     dom: RemoteNonnullDomain
     devAlias: str
+
+    def __init__(self, dom: RemoteNonnullDomain, devAlias: str) -> None:
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "devAlias", devAlias)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_device_removed_msg(self)
@@ -3263,12 +4043,18 @@ class _RemoteDomainEventCallbackDeviceRemovedMsgSlots:
     __slots__ = ("callbackID", "msg")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackDeviceRemovedMsg(_RemoteDomainEventCallbackDeviceRemovedMsgSlots):
     """struct remote_domain_event_callback_device_removed_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     msg: RemoteDomainEventDeviceRemovedMsg
+
+    def __init__(self, callbackID: int, msg: RemoteDomainEventDeviceRemovedMsg) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "msg", msg)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_device_removed_msg(self)
@@ -3282,15 +4068,26 @@ class _RemoteDomainEventBlockJob2MsgSlots:
     __slots__ = ("callbackID", "dom", "dst", "type", "status")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventBlockJob2Msg(_RemoteDomainEventBlockJob2MsgSlots):
     """struct remote_domain_event_block_job_2_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     dst: str
     type: int
     status: int
+
+    def __init__(
+        self, callbackID: int, dom: RemoteNonnullDomain, dst: str, type: int, status: int
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "dst", dst)
+        _object_setattr(self, "type", type)
+        _object_setattr(self, "status", status)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_block_job_2_msg(self)
@@ -3304,13 +4101,22 @@ class _RemoteDomainEventCallbackTunableMsgSlots:
     __slots__ = ("callbackID", "dom", "params")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackTunableMsg(_RemoteDomainEventCallbackTunableMsgSlots):
     """struct remote_domain_event_callback_tunable_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     params: list[RemoteTypedParam]
+
+    def __init__(
+        self, callbackID: int, dom: RemoteNonnullDomain, params: list[RemoteTypedParam]
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "params", params)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_tunable_msg(self)
@@ -3324,13 +4130,20 @@ class _RemoteDomainEventCallbackDeviceAddedMsgSlots:
     __slots__ = ("callbackID", "dom", "devAlias")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackDeviceAddedMsg(_RemoteDomainEventCallbackDeviceAddedMsgSlots):
     """struct remote_domain_event_callback_device_added_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     devAlias: str
+
+    def __init__(self, callbackID: int, dom: RemoteNonnullDomain, devAlias: str) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "devAlias", devAlias)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_device_added_msg(self)
@@ -3344,14 +4157,22 @@ class _RemoteDomainEventCallbackAgentLifecycleMsgSlots:
     __slots__ = ("callbackID", "dom", "state", "reason")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackAgentLifecycleMsg(_RemoteDomainEventCallbackAgentLifecycleMsgSlots):
     """struct remote_domain_event_callback_agent_lifecycle_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     state: int
     reason: int
+
+    def __init__(self, callbackID: int, dom: RemoteNonnullDomain, state: int, reason: int) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "state", state)
+        _object_setattr(self, "reason", reason)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_agent_lifecycle_msg(self)
@@ -3365,15 +4186,22 @@ class _RemoteDomainEventCallbackMigrationIterationMsgSlots:
     __slots__ = ("callbackID", "dom", "iteration")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackMigrationIterationMsg(
     _RemoteDomainEventCallbackMigrationIterationMsgSlots
 ):
     """struct remote_domain_event_callback_migration_iteration_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     dom: RemoteNonnullDomain
     iteration: int
+
+    def __init__(self, callbackID: int, dom: RemoteNonnullDomain, iteration: int) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "iteration", iteration)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_migration_iteration_msg(self)
@@ -3387,13 +4215,22 @@ class _RemoteDomainEventCallbackJobCompletedMsgSlots:
     __slots__ = ("callbackID", "dom", "params")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackJobCompletedMsg(_RemoteDomainEventCallbackJobCompletedMsgSlots):
     """struct remote_domain_event_callback_job_completed_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     params: list[RemoteTypedParam]
+
+    def __init__(
+        self, callbackID: int, dom: RemoteNonnullDomain, params: list[RemoteTypedParam]
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "params", params)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_job_completed_msg(self)
@@ -3407,15 +4244,22 @@ class _RemoteDomainEventCallbackDeviceRemovalFailedMsgSlots:
     __slots__ = ("callbackID", "dom", "devAlias")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackDeviceRemovalFailedMsg(
     _RemoteDomainEventCallbackDeviceRemovalFailedMsgSlots
 ):
     """struct remote_domain_event_callback_device_removal_failed_msg"""
 
+    __slots__ = ()
+
     callbackID: int
     dom: RemoteNonnullDomain
     devAlias: str
+
+    def __init__(self, callbackID: int, dom: RemoteNonnullDomain, devAlias: str) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "devAlias", devAlias)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_device_removal_failed_msg(self)
@@ -3429,14 +4273,24 @@ class _RemoteDomainEventCallbackMetadataChangeMsgSlots:
     __slots__ = ("callbackID", "dom", "type", "nsuri")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackMetadataChangeMsg(_RemoteDomainEventCallbackMetadataChangeMsgSlots):
     """struct remote_domain_event_callback_metadata_change_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     type: int
     nsuri: str | None
+
+    def __init__(
+        self, callbackID: int, dom: RemoteNonnullDomain, type: int, nsuri: str | None
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "type", type)
+        _object_setattr(self, "nsuri", nsuri)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_metadata_change_msg(self)
@@ -3450,9 +4304,11 @@ class _RemoteDomainEventBlockThresholdMsgSlots:
     __slots__ = ("callbackID", "dom", "dev", "path", "threshold", "excess")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventBlockThresholdMsg(_RemoteDomainEventBlockThresholdMsgSlots):
     """struct remote_domain_event_block_threshold_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
@@ -3460,6 +4316,22 @@ class RemoteDomainEventBlockThresholdMsg(_RemoteDomainEventBlockThresholdMsgSlot
     path: str | None
     threshold: int
     excess: int
+
+    def __init__(
+        self,
+        callbackID: int,
+        dom: RemoteNonnullDomain,
+        dev: str,
+        path: str | None,
+        threshold: int,
+        excess: int,
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "dev", dev)
+        _object_setattr(self, "path", path)
+        _object_setattr(self, "threshold", threshold)
+        _object_setattr(self, "excess", excess)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_block_threshold_msg(self)
@@ -3473,15 +4345,26 @@ class _RemoteDomainEventMemoryFailureMsgSlots:
     __slots__ = ("callbackID", "dom", "recipient", "action", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventMemoryFailureMsg(_RemoteDomainEventMemoryFailureMsgSlots):
     """struct remote_domain_event_memory_failure_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     recipient: int
     action: int
     flags: int
+
+    def __init__(
+        self, callbackID: int, dom: RemoteNonnullDomain, recipient: int, action: int, flags: int
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "recipient", recipient)
+        _object_setattr(self, "action", action)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_memory_failure_msg(self)
@@ -3495,14 +4378,22 @@ class _RemoteDomainEventMemoryDeviceSizeChangeMsgSlots:
     __slots__ = ("callbackID", "dom", "alias", "size")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventMemoryDeviceSizeChangeMsg(_RemoteDomainEventMemoryDeviceSizeChangeMsgSlots):
     """struct remote_domain_event_memory_device_size_change_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     alias: str
     size: int
+
+    def __init__(self, callbackID: int, dom: RemoteNonnullDomain, alias: str, size: int) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "alias", alias)
+        _object_setattr(self, "size", size)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_memory_device_size_change_msg(self)
@@ -3516,15 +4407,26 @@ class _RemoteDomainEventNicMacChangeMsgSlots:
     __slots__ = ("callbackID", "dom", "alias", "oldMAC", "newMAC")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventNicMacChangeMsg(_RemoteDomainEventNicMacChangeMsgSlots):
     """struct remote_domain_event_nic_mac_change_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     alias: str
     oldMAC: str
     newMAC: str
+
+    def __init__(
+        self, callbackID: int, dom: RemoteNonnullDomain, alias: str, oldMAC: str, newMAC: str
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "alias", alias)
+        _object_setattr(self, "oldMAC", oldMAC)
+        _object_setattr(self, "newMAC", newMAC)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_nic_mac_change_msg(self)
@@ -3538,13 +4440,20 @@ class _RemoteDomainEventVcpuRemovedMsgSlots:
     __slots__ = ("callbackID", "dom", "vcpuid")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventVcpuRemovedMsg(_RemoteDomainEventVcpuRemovedMsgSlots):
     """struct remote_domain_event_vcpu_removed_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     vcpuid: int
+
+    def __init__(self, callbackID: int, dom: RemoteNonnullDomain, vcpuid: int) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "vcpuid", vcpuid)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_vcpu_removed_msg(self)
@@ -3558,17 +4467,28 @@ class _RemoteDomainEventCallbackChannelLifecycleMsgSlots:
     __slots__ = ("callbackID", "dom", "channelName", "state", "reason")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteDomainEventCallbackChannelLifecycleMsg(
     _RemoteDomainEventCallbackChannelLifecycleMsgSlots
 ):
     """struct remote_domain_event_callback_channel_lifecycle_msg"""
+
+    __slots__ = ()
 
     callbackID: int
     dom: RemoteNonnullDomain
     channelName: str
     state: int
     reason: int
+
+    def __init__(
+        self, callbackID: int, dom: RemoteNonnullDomain, channelName: str, state: int, reason: int
+    ) -> None:
+        _object_setattr(self, "callbackID", callbackID)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "channelName", channelName)
+        _object_setattr(self, "state", state)
+        _object_setattr(self, "reason", reason)
 
     def pack(self) -> bytes:
         return pack_remote_domain_event_callback_channel_lifecycle_msg(self)
@@ -3582,11 +4502,16 @@ class _RemoteConnectEventConnectionClosedMsgSlots:
     __slots__ = ("reason",)
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class RemoteConnectEventConnectionClosedMsg(_RemoteConnectEventConnectionClosedMsgSlots):
     """struct remote_connect_event_connection_closed_msg"""
 
+    __slots__ = ()
+
     reason: int
+
+    def __init__(self, reason: int) -> None:
+        _object_setattr(self, "reason", reason)
 
     def pack(self) -> bytes:
         return pack_remote_connect_event_connection_closed_msg(self)

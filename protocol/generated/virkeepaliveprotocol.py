@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from struct import Struct as _Struct
 
 from virtwire.xdr import runtime as _rt

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from struct import Struct as _Struct
 
 from virtwire.xdr import runtime as _rt
@@ -66,6 +65,8 @@ __all__ = [
     "PROCEDURES",
 ]
 
+_object_setattr = object.__setattr__  # frozen __init__s store through it
+
 VIR_UUID_BUFLEN = 16
 VIR_NET_MESSAGE_INITIAL = 0x10000
 VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX = 0x3ffe8
@@ -116,9 +117,11 @@ class _VirNetMessageHeaderSlots:
     __slots__ = ("prog", "vers", "proc", "type", "serial", "status")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class VirNetMessageHeader(_VirNetMessageHeaderSlots):
     """struct virNetMessageHeader"""
+
+    __slots__ = ()
 
     prog: int
     vers: int
@@ -126,6 +129,22 @@ class VirNetMessageHeader(_VirNetMessageHeaderSlots):
     type: VirNetMessageType
     serial: int
     status: VirNetMessageStatus
+
+    def __init__(
+        self,
+        prog: int,
+        vers: int,
+        proc: int,
+        type: VirNetMessageType,
+        serial: int,
+        status: VirNetMessageStatus,
+    ) -> None:
+        _object_setattr(self, "prog", prog)
+        _object_setattr(self, "vers", vers)
+        _object_setattr(self, "proc", proc)
+        _object_setattr(self, "type", type)
+        _object_setattr(self, "serial", serial)
+        _object_setattr(self, "status", status)
 
     def pack(self) -> bytes:
         return pack_virNetMessageHeader(self)
@@ -139,13 +158,20 @@ class _VirNetMessageNonnullDomainSlots:
     __slots__ = ("name", "uuid", "id")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class VirNetMessageNonnullDomain(_VirNetMessageNonnullDomainSlots):
     """struct virNetMessageNonnullDomain"""
+
+    __slots__ = ()
 
     name: str
     uuid: bytes
     id: int
+
+    def __init__(self, name: str, uuid: bytes, id: int) -> None:
+        _object_setattr(self, "name", name)
+        _object_setattr(self, "uuid", uuid)
+        _object_setattr(self, "id", id)
 
     def pack(self) -> bytes:
         return pack_virNetMessageNonnullDomain(self)
@@ -159,12 +185,18 @@ class _VirNetMessageNonnullNetworkSlots:
     __slots__ = ("name", "uuid")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class VirNetMessageNonnullNetwork(_VirNetMessageNonnullNetworkSlots):
     """struct virNetMessageNonnullNetwork"""
 
+    __slots__ = ()
+
     name: str
     uuid: bytes
+
+    def __init__(self, name: str, uuid: bytes) -> None:
+        _object_setattr(self, "name", name)
+        _object_setattr(self, "uuid", uuid)
 
     def pack(self) -> bytes:
         return pack_virNetMessageNonnullNetwork(self)
@@ -190,9 +222,11 @@ class _VirNetMessageErrorSlots:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class VirNetMessageError(_VirNetMessageErrorSlots):
     """struct virNetMessageError"""
+
+    __slots__ = ()
 
     code: int
     domain: int
@@ -206,6 +240,32 @@ class VirNetMessageError(_VirNetMessageErrorSlots):
     int2: int
     net: VirNetMessageNonnullNetwork | None
 
+    def __init__(
+        self,
+        code: int,
+        domain: int,
+        message: str | None,
+        level: int,
+        dom: VirNetMessageNonnullDomain | None,
+        str1: str | None,
+        str2: str | None,
+        str3: str | None,
+        int1: int,
+        int2: int,
+        net: VirNetMessageNonnullNetwork | None,
+    ) -> None:
+        _object_setattr(self, "code", code)
+        _object_setattr(self, "domain", domain)
+        _object_setattr(self, "message", message)
+        _object_setattr(self, "level", level)
+        _object_setattr(self, "dom", dom)
+        _object_setattr(self, "str1", str1)
+        _object_setattr(self, "str2", str2)
+        _object_setattr(self, "str3", str3)
+        _object_setattr(self, "int1", int1)
+        _object_setattr(self, "int2", int2)
+        _object_setattr(self, "net", net)
+
     def pack(self) -> bytes:
         return pack_virNetMessageError(self)
 
@@ -218,12 +278,18 @@ class _VirNetStreamHoleSlots:
     __slots__ = ("length", "flags")
 
 
-@dataclass(frozen=True, slots=True)
+@_rt.frozen_dataclass
 class VirNetStreamHole(_VirNetStreamHoleSlots):
     """struct virNetStreamHole"""
 
+    __slots__ = ()
+
     length: int
     flags: int
+
+    def __init__(self, length: int, flags: int) -> None:
+        _object_setattr(self, "length", length)
+        _object_setattr(self, "flags", flags)
 
     def pack(self) -> bytes:
         return pack_virNetStreamHole(self)
