@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,21 +119,42 @@ def _closed_error() -> LibvirtError:
     return LibvirtError.internal_error("client socket is closed")
 
 
+def _eof_error() -> LibvirtError:
+    return LibvirtError.make(
+        ErrorCode.SYSTEM_ERROR,
+        ErrorDomain.RPC,
+        "End of file while reading data: Input/output error",
+    )
+
+
 def _loss_error(reason: CloseReason, detail: str | None) -> LibvirtError:
-    """The error every waiting call gets when the connection dies under it (libvirt's)."""
+    """The error every waiting call gets when the connection dies under it (libvirt's).
+
+    ``detail`` None means the server closed the socket cleanly: libvirt's read then fails
+    with "End of file" whichever reason (EOF or, over TCP, ERROR) the close callback gets.
+    """
     if reason is CloseReason.KEEPALIVE:
         return LibvirtError.internal_error("connection closed due to keepalive timeout")
-    if reason is CloseReason.EOF:
-        return LibvirtError.make(
-            ErrorCode.SYSTEM_ERROR,
-            ErrorDomain.RPC,
-            "End of file while reading data: Input/output error",
-        )
     if reason is CloseReason.CLIENT:
         return _closed_error()
-    return LibvirtError.make(
-        ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, f"Cannot recv data: {detail or 'connection error'}"
-    )
+    if detail is None:
+        return _eof_error()
+    return LibvirtError.make(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, f"Cannot recv data: {detail}")
+
+
+def _hangup_on_eof(writer: Any) -> bool:
+    """Whether libvirt's poll() would see POLLHUP when this server closes its end.
+
+    libvirt's client names the close reason after the poll flags, not after the read: with
+    POLLHUP it reports EOF, otherwise the failed read is an ERROR. Linux raises POLLHUP on a
+    unix socket (and on the socketpair libvirt gives an ssh/ext helper) as soon as the peer
+    closes, but on TCP only once both directions are shut or a reset arrived; so a daemon
+    that exits (SIGTERM or kill -9, both send FIN) is "end of file" over unix and "I/O
+    error" over TCP/TLS, exactly what virsh prints for each.
+    """
+    sock = writer.get_extra_info("socket") if hasattr(writer, "get_extra_info") else None
+    family = getattr(sock, "family", None)
+    return family not in (socket.AF_INET, socket.AF_INET6)
 
 
 class _Link:
@@ -146,6 +168,7 @@ class _Link:
         self.abandoned: set[tuple[int, int, int]] = set()
         self.reader_task: asyncio.Task[None] | None = None
         self.alive = True
+        self.hangup_on_eof = _hangup_on_eof(writer)
 
     def next_serial(self) -> int:
         serial = self.serial
@@ -331,7 +354,22 @@ class Connection:
             self._keepalive_wake.set()
         if link is not None:
             await _wait_closed(link)
+            await self._reap(link.reader_task)
+        await self._reap(self._keepalive_task)
+        await self._reap(self._reconnect_task)
         return 0
+
+    async def _reap(self, task: asyncio.Task[Any] | None) -> None:
+        """Cancel ``task`` and wait until it has finished (bounded; never ourselves).
+
+        A task left pending when the connection is gone is what asyncio reports as "Task
+        was destroyed but it is pending!" once it is collected; so every close and loss
+        path ends its tasks and waits for them.
+        """
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=_CLOSE_TIMEOUT)  # never raises the task's error
 
     async def __aenter__(self) -> Connection:
         return self
@@ -345,14 +383,14 @@ class Connection:
 
     async def _read_loop(self, link: _Link) -> None:
         decoder = FrameDecoder()
-        reason = CloseReason.EOF
+        # a clean end of file: EOF where libvirt's poll() sees a hangup, else ERROR; the
+        # waiters get "End of file while reading data" either way (detail None)
+        reason = CloseReason.EOF if link.hangup_on_eof else CloseReason.ERROR
         detail: str | None = None
         try:
             while True:
                 data = await link.reader.read(_READ_SIZE)
                 if not data:
-                    if decoder.buffered:
-                        reason, detail = CloseReason.ERROR, "connection closed mid-message"
                     break
                 self._keepalive.received(self._loop.time())
                 for frame in decoder.feed(data):
@@ -366,6 +404,9 @@ class Connection:
                     break
             reason, detail = CloseReason.ERROR, str(exc)
             log.warning("closing connection: %s", exc)
+        except ConnectionResetError as exc:
+            # a reset makes poll() report POLLHUP on every socket type: libvirt says EOF
+            reason, detail = CloseReason.EOF, exc.strerror or str(exc)
         except (ConnectionError, OSError) as exc:
             reason, detail = CloseReason.ERROR, exc.strerror or str(exc)
         except asyncio.CancelledError:
@@ -377,6 +418,8 @@ class Connection:
             log.exception("reader failed")
             reason, detail = CloseReason.ERROR, repr(exc)
         self._on_link_lost(link, reason, detail)
+        if self._state == "closed":
+            await self._reap(self._keepalive_task)  # nothing of ours outlives the connection
 
     def add_frame_listener(self, listener: Callable[[Frame], object]) -> None:
         """Call ``listener(frame)`` for every frame received, before it is routed.
@@ -650,6 +693,7 @@ class Connection:
             elif action is KeepAliveAction.DEAD:
                 log.warning("no keepalive response from the server: closing the connection")
                 self._on_link_lost(link, CloseReason.KEEPALIVE, None)
+                await self._reap(link.reader_task)
 
     # ---------------------------------------------------------------------------------------
     # close callback and reconnect
@@ -669,16 +713,16 @@ class Connection:
 
     async def unregister_close_callback(self, callback: Callable[[CloseReason], object]) -> None:
         """Remove a close callback (LibvirtError INVALID_ARG if it is not registered)."""
-        try:
-            self._close_callbacks.remove(callback)
-        except ValueError:
-            raise LibvirtError.invalid_arg(
-                "A different callback was requested", ErrorDomain.NONE
-            ) from None
-        if not self._close_callbacks and self._close_callback_registered:
-            self._close_callback_registered = False
-            if self.supports(Feature.REMOTE_CLOSE_CALLBACK) and self._state == "open":
+        if callback not in self._close_callbacks:
+            raise LibvirtError.invalid_arg("A different callback was requested", ErrorDomain.NONE)
+        last = len(self._close_callbacks) == 1
+        if last and self._close_callback_registered:
+            if self.supports(Feature.REMOTE_CLOSE_CALLBACK) and self._state != "reconnecting":
+                # libvirt asks the server first and keeps the callback when that fails (as
+                # on a lost connection: "client socket is closed")
                 await self.call(P.REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK)
+            self._close_callback_registered = False
+        self._close_callbacks.remove(callback)
 
     def register_gap_callback(self, callback: Callable[[ConnectionGap], object]) -> None:
         """Call ``callback(gap)`` after each successful reconnect."""
@@ -713,10 +757,9 @@ class Connection:
                     log.warning("giving up reconnecting after %d attempts", attempts)
                     self._state = "closed"
                     self._ready.set()
-                    if self._keepalive_task is not None:
-                        self._keepalive_task.cancel()
                     for stream in list(self._streams):
                         stream._finish(None)
+                    await self._reap(self._keepalive_task)
                     return
                 delay = min(delay * policy.factor, policy.max_delay)
                 continue
@@ -833,8 +876,10 @@ class Connection:
             self._registrations.pop(callback_id, None)
             if self.event_state.count(reg.event_id, reg.key) > 0:
                 return
-            if self._state != "open":
+            if self._state == "reconnecting":
                 return  # nothing to undo on the server; a reconnect will not restore it
+            # libvirt's remote driver drops the local callback first, then asks the server:
+            # on a lost connection that call fails ("client socket is closed")
             link = await self._usable_link(self.call_timeout)
             if self.supports(Feature.REMOTE_EVENT_CALLBACK):
                 await self._call_on(

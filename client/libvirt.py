@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import concurrent.futures
 import contextlib
 import dataclasses
 import logging
@@ -41,7 +42,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from virtwire.client import constants as _constants
-from virtwire.client.connection import CloseReason, Connection, _ref, connect
+from virtwire.client.connection import CloseReason, Connection, _closed_error, _ref, connect
 from virtwire.client.constants import *  # noqa: F403  (libvirt's public constants)
 from virtwire.client.domain import Domain
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
@@ -242,57 +243,171 @@ def _fail(err: LibvirtError, defmsg: str) -> libvirtError:
 
 
 class _LoopThread:
-    """One asyncio loop on a daemon thread, shared by every connection of the process."""
+    """One asyncio loop on a daemon thread, shared by every connection of the process.
+
+    Its life cycle is what keeps short-lived scripts (one call, then exit) from hanging or
+    printing asyncio noise at exit:
+
+    - a blocking call waits in slices and gives up with libvirt's "client socket is
+      closed" if the loop thread has died, instead of waiting forever;
+    - at interpreter exit (:func:`_shutdown_at_exit`) connections are closed, every task
+      of the loop is cancelled and awaited, the loop is stopped, its thread joined and the
+      loop closed, each step bounded in time; a daemon thread that calls in after that is
+      parked (it is about to be frozen by the interpreter anyway) rather than made to
+      start a new loop thread while the interpreter is going away.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        #: set once interpreter exit has begun; no loop is (re)started after that
+        self.exiting = False
 
     def loop(self) -> asyncio.AbstractEventLoop:
+        return self._start()[0]
+
+    def _start(self) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
         with self._lock:
-            if self._loop is None or self._thread is None or not self._thread.is_alive():
+            if self.exiting:
+                raise _closed_error()
+            loop, thread = self._loop, self._thread
+            if loop is None or thread is None or not thread.is_alive():
+                if loop is not None and not loop.is_running():
+                    with contextlib.suppress(Exception):
+                        loop.close()
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
-
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    loop.set_exception_handler(_quiet_exception_handler)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                thread = threading.Thread(target=run, name="virtwire-client-loop", daemon=True)
+                thread = threading.Thread(
+                    target=_run_loop, args=(loop, ready), name="virtwire-client-loop", daemon=True
+                )
                 thread.start()
                 ready.wait()
                 self._loop, self._thread = loop, thread
-            return self._loop
+            return loop, thread
 
     def running(self) -> asyncio.AbstractEventLoop | None:
         """The loop if its thread is alive; never starts one (safe in finalizers)."""
         loop, thread = self._loop, self._thread
-        if loop is None or thread is None or not thread.is_alive() or loop.is_closed():
+        if self.exiting or loop is None or thread is None or not thread.is_alive():
+            return None
+        if loop.is_closed():
             return None
         return loop
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        loop = self.loop()
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("virtwire.client.libvirt called from its own loop thread")
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
         try:
-            return future.result()
+            loop, thread = self._start()
+        except LibvirtError:
+            coro.close()
+            _park_if_exiting()
+            raise
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:  # closed between _start and here: only at exit
+            coro.close()
+            _park_if_exiting()
+            raise _closed_error() from None
+        try:
+            while not future.done():
+                concurrent.futures.wait([future], timeout=_LIVENESS_CHECK)
+                if not future.done() and not thread.is_alive():
+                    future.cancel()
+                    log.error("the client loop thread has stopped")
+                    raise _closed_error()
+            try:
+                return future.result()
+            except concurrent.futures.CancelledError:
+                # the loop cancelled it: interpreter exit is winding the connections down
+                _park_if_exiting()
+                raise _closed_error() from None
+            except LibvirtError:
+                _park_if_exiting()  # failed by the goodbye at exit: not the thread's news
+                raise
         except BaseException:
             future.cancel()  # e.g. KeyboardInterrupt: do not leave the call running
             raise
 
+    def shutdown(self, timeout: float) -> None:
+        """Close every connection, end every task, stop and close the loop (at exit)."""
+        with self._lock:
+            self.exiting = True
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None or loop.is_closed():
+            return
+        if threading.current_thread() is thread:
+            return
+        if thread.is_alive():
+            # most of the budget for the goodbyes and task cleanup, the rest for the join
+            try:
+                done = asyncio.run_coroutine_threadsafe(_wind_down(timeout * 0.35), loop)
+            except RuntimeError:
+                pass
+            else:
+                concurrent.futures.wait([done], timeout=timeout * 0.75)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout * 0.25 + 0.5)
+        if thread.is_alive():
+            log.warning("the client loop thread did not stop at exit")
+            return
+        with contextlib.suppress(Exception):
+            loop.close()
+
+
+# How often a blocked API call checks that the loop thread is still there.
+_LIVENESS_CHECK = 0.5
+# Longest the exit hook waits for goodbyes and task cleanup (a dead server cannot stall it).
+_EXIT_TIMEOUT = 2.0
+_PARKED = threading.Event()  # never set: where daemon threads wait once exit has begun
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    asyncio.set_event_loop(loop)
+    loop.set_exception_handler(_quiet_exception_handler)
+    loop.call_soon(ready.set)
+    try:
+        loop.run_forever()
+    except BaseException:  # a callback raised SystemExit & co.: callers see it die
+        log.exception("client loop thread stopped")
+    finally:
+        asyncio.set_event_loop(None)
+
+
+def _park_if_exiting() -> None:
+    """A daemon thread calling in during interpreter exit waits to be frozen, quietly.
+
+    libvirt-python's threads simply stop at exit; failing their calls instead would make
+    them print errors (and tracebacks) after the application has finished.
+    """
+    if _LOOP.exiting and threading.current_thread().daemon:
+        _PARKED.wait()
+
+
+async def _wind_down(timeout: float) -> None:
+    """On the loop at exit: say goodbye on open connections, then end every task."""
+    closing = [asyncio.ensure_future(conn.close()) for conn in list(_OPEN)]
+    if closing:
+        await asyncio.wait(closing, timeout=timeout)
+    me = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not me]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)
+    await asyncio.get_running_loop().shutdown_asyncgens()
+
 
 def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """Keep the private loop's teardown out of the application's stderr.
+    """Last line of defence for the application's stderr.
 
-    At interpreter exit the daemon loop thread stops with reader/keepalive tasks pending;
-    asyncio would print "Task was destroyed but it is pending!" where libvirt-python prints
-    nothing. Those go to our logger at DEBUG; anything else to asyncio's default handler.
+    Every task of ours is finished and awaited on close, on loss and at exit, so asyncio
+    has no pending task to complain about; should one still be collected pending (a
+    shutdown that ran out of time), it goes to our logger at DEBUG, not to stderr, where
+    libvirt-python prints nothing. Anything else goes to asyncio's default handler.
     """
     message = str(context.get("message", ""))
     if message.startswith("Task was destroyed but it is pending"):
@@ -303,19 +418,13 @@ def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str,
 
 _LOOP = _LoopThread()
 _OPEN: weakref.WeakSet[Connection] = weakref.WeakSet()
+_BACKGROUND: set[asyncio.Task[Any]] = set()  # fire-and-forget closes, kept until done
 
 
 @atexit.register
-def _close_all_at_exit() -> None:
-    """Say goodbye (CONNECT_CLOSE) on connections the script left open, briefly."""
-    loop = _LOOP.running()
-    if loop is None:
-        return
-    for conn in list(_OPEN):
-        if conn.state == "closed":
-            continue
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(conn.close(), loop).result(1.0)
+def _shutdown_at_exit() -> None:
+    """Say goodbye (CONNECT_CLOSE) on connections left open and stop the loop, briefly."""
+    _LOOP.shutdown(_EXIT_TIMEOUT)
 
 
 def _call(coro: Coroutine[Any, Any, Any], api: str) -> Any:
@@ -616,8 +725,14 @@ class virConnect:  # noqa: N801
         loop = None if sys.is_finalizing() else _LOOP.running()
         if loop is None:
             return  # at exit the process closes the socket anyway
+
+        def start() -> None:
+            task = loop.create_task(conn.close())
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
+
         with contextlib.suppress(Exception):
-            loop.call_soon_threadsafe(lambda: loop.create_task(conn.close()))
+            loop.call_soon_threadsafe(start)
             _IMPL.wake()
 
     def __exit__(self, *exc: object) -> None:
@@ -641,11 +756,14 @@ class virConnect:  # noqa: N801
         if self._handles:
             self._close_pending = True
             return 1
+        # a lost connection has already released what a close callback holds (libvirt
+        # calls it once and drops its reference), so close() then answers 0
+        lost = self._conn.state == "closed"
         try:
             _call(self._conn.close(), "virConnectClose")
         finally:
             _IMPL.wake()  # as libvirt's loop wakes when a connection's watches go away
-        return 1 if self._close_cb is not None else 0
+        return 1 if self._close_cb is not None and not lost else 0
 
     def _track(self, dom: virDomain) -> None:
         key = id(dom)
@@ -902,16 +1020,18 @@ class virConnect:  # noqa: N801
                 ),
                 "virConnectUnregisterCloseCallback() failed",
             )
-        self._close_cb = None
         self._api(
             "virConnectUnregisterCloseCallback",
             lambda c: c.unregister_close_callback(self._on_close),
         )
+        self._close_cb = None  # only now: libvirt keeps it when the server call fails
 
     def _on_close(self, reason: CloseReason) -> None:
         entry = self._close_cb
         if entry is None or (reason is CloseReason.CLIENT and self._closed):
             return  # libvirt does not call back for the application's own close()
+        if _LOOP.exiting:
+            return  # our goodbye at interpreter exit is not the application's business
         cb, opaque = entry
         _deliver(lambda: cb(self, int(reason), opaque))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
+import struct
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -104,6 +106,14 @@ class Session:
         with contextlib.suppress(Exception):
             await self.writer.wait_closed()
 
+    async def reset(self) -> None:
+        """Drop the connection with a TCP reset (SO_LINGER 0) instead of a FIN."""
+        sock = self.writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.writer.transport.abort()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
     def procs(self) -> list[int]:
         return [proc for _serial, proc, _args in self.calls]
 
@@ -138,6 +148,12 @@ class FakeDaemon:
             await self._serve(reader, writer)
 
         self._server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def start_tcp(self) -> int:
+        """Listen on plain TCP 127.0.0.1 (port returned): libvirt's poll sees no hangup on
+        a TCP FIN, so close reasons differ from the unix socket's."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         return self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
