@@ -236,18 +236,18 @@ ids = [
 print("ids", ids)
 dom = conn.defineXML(GUEST)
 dom.create()
-wait_for(2)
+wait_for(3)  # DEFINED, RESUMED, STARTED (QEMU starts paused, then continues)
 before = dom.info()
 dom.attachDeviceFlags(DIMM, libvirt.VIR_DOMAIN_AFFECT_LIVE)
-wait_for(3)
+wait_for(4)  # + DEVICE_ADDED
 after = dom.info()
 print("memory", before[2], "->", after[2], "max", after[1])
 print("xml has dimm0", "<alias name='dimm0'/>" in dom.XMLDesc(0))
 dom.detachDeviceAlias("dimm0", libvirt.VIR_DOMAIN_AFFECT_LIVE)
-wait_for(4)
+wait_for(5)  # + DEVICE_REMOVED
 dom.destroy()
 dom.undefine()
-wait_for(6)
+wait_for(7)  # + STOPPED, UNDEFINED
 for line in lines:
     print(line)
 for cid in ids:
