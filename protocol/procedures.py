@@ -27,9 +27,43 @@ from virtwire.protocol.generated import remote_protocol
 from virtwire.protocol.procedure_names import PROCEDURE_NAMES
 from virtwire.xdr.runtime import Codec
 
-__all__ = ["Procedure", "all_procedures", "by_name", "lookup", "name_of"]
+__all__ = ["STATE_CHANGING_API", "Procedure", "all_procedures", "by_name", "lookup", "name_of"]
 
 log = logging.getLogger("virtwire.wire")
+
+STATE_CHANGING_API: dict[int, str] = {
+    8: "virDomainAttachDevice",
+    9: "virDomainCreate",
+    10: "virDomainCreateXML",
+    11: "virDomainDefineXML",
+    12: "virDomainDestroy",
+    13: "virDomainDetachDevice",
+    27: "virDomainReboot",
+    28: "virDomainResume",
+    29: "virDomainSetAutostart",
+    30: "virDomainSetMaxMemory",
+    31: "virDomainSetMemory",
+    33: "virDomainShutdown",
+    34: "virDomainSuspend",
+    35: "virDomainUndefine",
+    160: "virDomainAttachDeviceFlags",
+    161: "virDomainDetachDeviceFlags",
+    174: "virDomainUpdateDeviceFlags",
+    196: "virDomainCreateWithFlags",
+    204: "virDomainSetMemoryFlags",
+    231: "virDomainUndefineFlags",
+    234: "virDomainDestroyFlags",
+    258: "virDomainShutdownFlags",
+    350: "virDomainDefineXMLFlags",
+    392: "virDomainDetachDeviceAlias",
+}
+"""Remote procedure → the C API that changes state and so refuses read-only connections.
+
+libvirt enforces read-only access in the public API layer (libvirt-domain.c), so the error
+names the API function ("operation forbidden: read only access prevents virDomainDestroy").
+DOMAIN_GET_XML_DESC is refused only with the SECURE/MIGRATABLE flags, which its handler
+checks. Every other procedure of our ``.x`` is allowed on a read-only connection.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +87,16 @@ class Procedure:
     generate: str = "none"
     acl: tuple[str, ...] = ()
     aclfilter: tuple[str, ...] = ()
+
+    @property
+    def changes_state(self) -> bool:
+        """True when a read-only connection is refused this procedure (OPERATION_DENIED)."""
+        return self.program == REMOTE_PROGRAM and self.number in STATE_CHANGING_API
+
+    @property
+    def api(self) -> str | None:
+        """The C API named in the read-only refusal, for state-changing procedures."""
+        return STATE_CHANGING_API.get(self.number) if self.program == REMOTE_PROGRAM else None
 
     @property
     def is_event(self) -> bool:

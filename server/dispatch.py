@@ -14,7 +14,7 @@ libvirt's order, so that clients see exactly the errors they see from libvirtd (
 6. procedures that need the hypervisor connection fail before CONNECT_OPEN with
    INTERNAL_ERROR "hypervisor connection not open";
 7. a read-only client is refused state-changing procedures with libvirt's
-   OPERATION_DENIED text, naming the C API (``READONLY_DENIED``);
+   OPERATION_DENIED text, naming the C API (``Procedure.api`` in the registry);
 8. the handler runs; a :class:`LibvirtError` becomes an error reply.
 
 Handlers are synchronous (the simulated drivers are), so a call normally completes inside
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Dispatcher",
     "ProcedureHandler",
-    "READONLY_DENIED",
     "error_reply",
     "rpc_error",
 ]
@@ -50,40 +49,6 @@ __all__ = [
 log = logging.getLogger("virtwire.server")
 
 Handler = Callable[["ClientSession", Any], Any]
-
-READONLY_DENIED: dict[int, str] = {
-    8: "virDomainAttachDevice",
-    9: "virDomainCreate",
-    10: "virDomainCreateXML",
-    11: "virDomainDefineXML",
-    12: "virDomainDestroy",
-    13: "virDomainDetachDevice",
-    27: "virDomainReboot",
-    28: "virDomainResume",
-    29: "virDomainSetAutostart",
-    30: "virDomainSetMaxMemory",
-    31: "virDomainSetMemory",
-    33: "virDomainShutdown",
-    34: "virDomainSuspend",
-    35: "virDomainUndefine",
-    160: "virDomainAttachDeviceFlags",
-    161: "virDomainDetachDeviceFlags",
-    174: "virDomainUpdateDeviceFlags",
-    196: "virDomainCreateWithFlags",
-    204: "virDomainSetMemoryFlags",
-    231: "virDomainUndefineFlags",
-    234: "virDomainDestroyFlags",
-    258: "virDomainShutdownFlags",
-    350: "virDomainDefineXMLFlags",
-    392: "virDomainDetachDeviceAlias",
-}
-"""Remote procedure → the C API whose read-only check refuses it (libvirt-domain.c).
-
-libvirt enforces read-only access in the public API layer inside the daemon, so the
-error names the API function ("operation forbidden: read only access prevents
-virDomainDestroy"). GET_XML_DESC is refused only with the SECURE/MIGRATABLE flags; its
-handler checks that itself.
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,5 +211,5 @@ def make_entry(
         args=proc.args,
         ret=proc.ret,
         needs_conn=needs_conn,
-        readonly_api=READONLY_DENIED.get(number),
+        readonly_api=proc.api,
     )

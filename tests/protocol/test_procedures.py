@@ -460,3 +460,24 @@ def test_layouts_agree_with_libvirt_dissector(tmp_path: Path) -> None:
             # the 9.0 dissector mis-reads remote_domain_event_graphics_identity.type
             continue
         assert "unknown:" not in text and "Malformed" not in text, (name, text[-600:])
+
+
+def test_registry_says_which_procedures_change_state() -> None:
+    """Read-only enforcement reads this: libvirt refuses these in its public API layer."""
+    from virtwire.protocol import procedures as reg
+    from virtwire.protocol.constants import PROTOCOL_VERSION, REMOTE_PROGRAM
+
+    destroy = reg.lookup(REMOTE_PROGRAM, PROTOCOL_VERSION, 12)
+    assert destroy.changes_state and destroy.api == "virDomainDestroy"
+    attach = reg.by_name("REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS")
+    assert attach.changes_state and attach.api == "virDomainAttachDeviceFlags"
+    for name in (
+        "REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME",
+        "REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS",
+        "REMOTE_PROC_DOMAIN_GET_XML_DESC",  # refused only with SECURE/MIGRATABLE flags
+        "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+    ):
+        proc = reg.by_name(name)
+        assert not proc.changes_state and proc.api is None, name
+    ping = reg.by_name("KEEPALIVE_PROC_PING")
+    assert not ping.changes_state

@@ -8,7 +8,7 @@ import pytest
 from virtwire.protocol.constants import REMOTE_PROGRAM
 from virtwire.protocol.framing import MessageStatus, MessageType
 from virtwire.protocol.generated import remote_protocol as rp
-from virtwire.server.dispatch import READONLY_DENIED
+from virtwire.protocol.procedures import STATE_CHANGING_API as READONLY_DENIED
 from virtwire.server.handlers import HANDLERS
 
 from tests.server.wire import TEST_DOM, WireClient, filled_args
