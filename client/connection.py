@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from virtwire.client import transports
 from virtwire.client.remote_events import RemoteEvents
 from virtwire.client.uri import ConnectURI, resolve_uri
-from virtwire.protocol import procedures
+from virtwire.protocol import procedures, wirelog
 from virtwire.protocol.constants import (
     LXC_PROGRAM,
     PROTOCOL_VERSION,
@@ -430,6 +430,8 @@ class Connection:
         self._frame_listeners.append(listener)
 
     def _route(self, link: _Link, frame: Frame) -> None:
+        if wirelog.enabled():
+            wirelog.dump_frame("server", "->", frame)
         for listener in self._frame_listeners:
             listener(frame)
         header = frame.header
@@ -473,6 +475,8 @@ class Connection:
     def _send(self, link: _Link, data: bytes) -> None:
         if not link.alive:
             raise _closed_error()
+        if wirelog.enabled():
+            wirelog.dump_bytes("server", "<-", data)
         try:
             link.writer.write(data)
         except (ConnectionError, RuntimeError, OSError) as exc:

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from virtwire.protocol import wirelog
 from virtwire.protocol.framing import Frame, FrameDecoder, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
 from virtwire.server.relay import EventRelay
@@ -168,6 +169,8 @@ class ClientSession(asyncio.Protocol):
                 return
 
     def _run_frame(self, frame: Frame) -> None:
+        if wirelog.enabled():
+            wirelog.dump_frame(f"client {self.client_id}", "->", frame)
         header = frame.header
         if is_keepalive(header):
             pong = self._keepalive.on_frame(header)
@@ -232,6 +235,8 @@ class ClientSession(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._lost or transport.is_closing():
             return
+        if wirelog.enabled():
+            wirelog.dump_bytes(f"client {self.client_id}", "<-", data)
         if self._write_paused or self._outq:
             self._outq.append(data)
             if len(self._outq) > self._max_queue:
