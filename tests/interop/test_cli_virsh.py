@@ -197,6 +197,11 @@ def held_state(libvirtd_peer):
             "-c",
             "import sys, libvirt\n"
             "c = libvirt.open(sys.argv[1])\n"
+            # libvirtd discards the previous test's state only once it has processed that
+            # test's last close; if we connected first, 'test' may still be paused or off
+            "d = c.lookupByName('test')\n"
+            "if d.state()[0] == libvirt.VIR_DOMAIN_PAUSED: d.resume()\n"
+            "if not d.isActive(): d.create()\n"
             "print('ready', flush=True)\n"
             "sys.stdin.read()\n"
             "c.close()\n",
