@@ -14,7 +14,7 @@ import struct
 from virtwire.protocol.framing import Frame, MessageStatus, MessageType, encode_frame
 from virtwire.protocol.procedures import name_of
 
-__all__ = ["dump_bytes", "dump_frame", "enabled", "format_frame"]
+__all__ = ["dump_bytes", "dump_frame", "enabled", "format_frame", "hex_words"]
 
 log = logging.getLogger("virtwire.wire")
 
@@ -33,18 +33,22 @@ def _enum_name(enum: type, value: int) -> str:
         return str(value)
 
 
+def hex_words(raw: bytes, indent: str = "  ") -> str:
+    """Bytes as 4-byte big-endian words, eight to a line: how libvirt's frames read best."""
+    words = [raw[i : i + 4].hex() for i in range(0, len(raw), 4)]
+    return "\n".join(indent + " ".join(words[i : i + 8]) for i in range(0, len(words), 8))
+
+
 def format_frame(raw: bytes) -> str:
     """One summary line and the frame's bytes as 4-byte words, eight to a line."""
     if len(raw) < _HEADER_END:
         return f"short frame ({len(raw)} bytes): {raw.hex()}"
     prog, vers, proc, mtype, serial, status = _HEADER.unpack_from(raw, 4)
-    words = [raw[i : i + 4].hex() for i in range(0, len(raw), 4)]
-    lines = ["  " + " ".join(words[i : i + 8]) for i in range(0, len(words), 8)]
     summary = (
         f"{name_of(prog, vers, proc)} {_enum_name(MessageType, mtype)}"
         f" serial={serial} status={_enum_name(MessageStatus, status)} ({len(raw)} bytes)"
     )
-    return "\n".join([summary, *lines])
+    return summary + "\n" + hex_words(raw)
 
 
 def dump_bytes(who: str, direction: str, raw: bytes) -> None:

@@ -29,6 +29,7 @@ from virtwire.protocol.events import (
     format_virsh_event,
 )
 from virtwire.protocol.framing import Frame, MessageStatus, MessageType, encode_frame
+from virtwire.protocol.wirelog import hex_words
 from virtwire.server.config import ServerConfig
 from virtwire.server.daemon import Daemon, ListenSpec
 
@@ -54,12 +55,6 @@ DIMM_XML = """<memory model='dimm'>
   </target>
 </memory>
 """
-
-
-def _hex_words(data: bytes, indent: str) -> str:
-    words = [data[i : i + 4].hex() for i in range(0, len(data), 4)]
-    lines = [" ".join(words[i : i + 8]) for i in range(0, len(words), 8)]
-    return "\n".join(indent + line for line in lines)
 
 
 def _show_value(value: Any) -> str:
@@ -102,7 +97,7 @@ class FramePrinter:
         if body is not None:
             print(f"        body     {type(body).__name__}{_show_value(body)}", file=p)
         print("        bytes", file=p)
-        print(_hex_words(raw, "          "), file=p)
+        print(hex_words(raw, "          "), file=p)
         if body is not None:
             print(
                 f"        client   remote_events[{h.proc}] decodes and builds the event, queues it"

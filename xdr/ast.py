@@ -11,23 +11,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
-#: Base types whose Python value is a plain ``int``, with (min, max) of the accepted value.
-#: ``char``/``short`` and their unsigned forms are libvirt rpcgen dialect: 4-byte words on the
-#: wire.  ``char`` accepts -128..255 because a C ``char`` buffer may be signed or unsigned.
-INT_RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
-    {
-        "int": (-(2**31), 2**31 - 1),
-        "unsigned int": (0, 2**32 - 1),
-        "hyper": (-(2**63), 2**63 - 1),
-        "unsigned hyper": (0, 2**64 - 1),
-        "char": (-128, 255),
-        "unsigned char": (0, 255),
-        "short": (-(2**15), 2**15 - 1),
-        "unsigned short": (0, 2**16 - 1),
-    }
-)
+from virtwire.xdr import runtime as _runtime
+
+#: Base types whose Python value is a plain ``int``, with (min, max) of the accepted value
+#: (one table, kept in the runtime that generated code checks values with).
+INT_RANGES: Mapping[str, tuple[int, int]] = _runtime.INT_RANGES
 
 #: Every base type the language knows (``string`` and ``opaque`` only appear in declarations).
 BASE_TYPES = frozenset(INT_RANGES) | {"bool", "float", "double", "string", "opaque"}

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import repeat
 from operator import attrgetter
 from reprlib import recursive_repr
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -166,17 +167,22 @@ def fail_run(
     return fail(exc, fields[0][0] if fields else None)
 
 
-_SCALAR_RANGES = {
-    "int": (-(2**31), 2**31 - 1),
-    "unsigned int": (0, 2**32 - 1),
-    "hyper": (-(2**63), 2**63 - 1),
-    "unsigned hyper": (0, 2**64 - 1),
-    "char": (-128, 255),
-    "unsigned char": (0, 255),
-    "short": (-(2**15), 2**15 - 1),
-    "unsigned short": (0, 2**16 - 1),
-    "enum": (-(2**31), 2**31 - 1),
-}
+#: Base types whose Python value is a plain ``int``, with (min, max) of the accepted value.
+#: ``char``/``short`` and their unsigned forms are libvirt rpcgen dialect: 4-byte words on the
+#: wire.  ``char`` accepts -128..255 because a C ``char`` buffer may be signed or unsigned.
+INT_RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "int": (-(2**31), 2**31 - 1),
+        "unsigned int": (0, 2**32 - 1),
+        "hyper": (-(2**63), 2**63 - 1),
+        "unsigned hyper": (0, 2**64 - 1),
+        "char": (-128, 255),
+        "unsigned char": (0, 255),
+        "short": (-(2**15), 2**15 - 1),
+        "unsigned short": (0, 2**16 - 1),
+    }
+)
+_SCALAR_RANGES = {**INT_RANGES, "enum": (-(2**31), 2**31 - 1)}
 
 
 def _check_scalar(kind: str, item: Any) -> str | None:
