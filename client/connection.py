@@ -54,6 +54,7 @@ from virtwire.protocol.framing import (
 )
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.keepalive import PONG_FRAME, KeepAlive, KeepAliveAction, is_keepalive
+from virtwire.protocol.records import NodeInfo
 
 __all__ = [
     "CloseReason",
@@ -973,11 +974,11 @@ class Connection:
         )
         return ret.max_vcpus
 
-    async def node_get_info(self) -> Any:
-        """NODE_GET_INFO ret: ``model`` (str), ``memory`` (KiB), cpus, mhz, nodes, sockets,
-        cores, threads."""
+    async def node_get_info(self) -> NodeInfo:
+        """NODE_GET_INFO: ``model`` (str), ``memory`` (KiB), cpus, mhz, nodes, sockets, cores,
+        threads."""
         ret = await self.call(P.REMOTE_PROC_NODE_GET_INFO)
-        return _NodeInfo(
+        return NodeInfo(
             _chars_to_str(ret.model),
             ret.memory,
             ret.cpus,
@@ -1072,18 +1073,6 @@ class Connection:
 
 class _UnmatchedReply(Exception):
     """A reply nobody waits for, or a message libvirt's client would not accept."""
-
-
-@dataclass(frozen=True, slots=True)
-class _NodeInfo:
-    model: str
-    memory: int
-    cpus: int
-    mhz: int
-    nodes: int
-    sockets: int
-    cores: int
-    threads: int
 
 
 def _parse_uuid(text: str) -> bytes:

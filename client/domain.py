@@ -9,11 +9,11 @@ remote driver it caches the id: CREATE is followed by a lookup by UUID to learn 
 from __future__ import annotations
 
 import uuid as _uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from virtwire.protocol.events import DomainRef
 from virtwire.protocol.generated import remote_protocol as rp
+from virtwire.protocol.records import DomainInfo
 
 if TYPE_CHECKING:
     from virtwire.client.connection import Connection
@@ -21,21 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["Domain", "DomainInfo"]
 
 P = rp.RemoteProcedure
-
-
-@dataclass(frozen=True, slots=True)
-class DomainInfo:
-    """DOMAIN_GET_INFO: state, memory sizes in KiB, vCPU count, CPU time in ns."""
-
-    state: int
-    max_mem: int
-    memory: int
-    nr_virt_cpu: int
-    cpu_time: int
-
-    def as_list(self) -> list[int]:
-        """libvirt-python's shape: [state, maxMem, memory, nrVirtCpu, cpuTime]."""
-        return [self.state, self.max_mem, self.memory, self.nr_virt_cpu, self.cpu_time]
 
 
 def _chars_to_str(chars: Any) -> str:

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
@@ -160,6 +160,16 @@ def opt_str(opts: dict[str, Any], name: str) -> str | None:
     if value == "":
         raise UsageError(f"Failed to get option '{name}': Option argument is empty")
     return value
+
+
+def opt_flags(opts: dict[str, Any], bits: Iterable[tuple[str, int]]) -> int:
+    """The OR of the bits whose boolean options were given, as virsh's runs of
+    ``if (vshCommandOptBool(...)) flags |= ...`` compute it."""
+    flags = 0
+    for name, bit in bits:
+        if opts.get(name):
+            flags |= bit
+    return flags
 
 
 def exclusive(opts: dict[str, Any], a: str, b: str) -> None:
@@ -356,9 +366,7 @@ def cmd_list(ctl: Ctl, o: dict[str, Any]) -> bool:
         flags = LIST_INACTIVE
     if o.get("all"):
         flags = LIST_ACTIVE | LIST_INACTIVE
-    for name, bit in LIST_FILTERS.items():
-        if o.get(name):
-            flags |= bit
+    flags |= opt_flags(o, LIST_FILTERS.items())
     exclusive(o, "table", "name")
     exclusive(o, "table", "id")
     opt_uuid, opt_name, opt_id = o.get("uuid"), o.get("name"), o.get("id")
@@ -559,15 +567,15 @@ def cmd_domstate(ctl: Ctl, o: dict[str, Any]) -> bool:
 
 
 def cmd_dumpxml(ctl: Ctl, o: dict[str, Any]) -> bool:
-    flags = 0
-    for name, bit in (
-        ("inactive", XML_INACTIVE),
-        ("security-info", XML_SECURE),
-        ("update-cpu", XML_UPDATE_CPU),
-        ("migratable", XML_MIGRATABLE),
-    ):
-        if o.get(name):
-            flags |= bit
+    flags = opt_flags(
+        o,
+        (
+            ("inactive", XML_INACTIVE),
+            ("security-info", XML_SECURE),
+            ("update-cpu", XML_UPDATE_CPU),
+            ("migratable", XML_MIGRATABLE),
+        ),
+    )
     dom = lookup_domain(ctl, opt_str(o, "domain"))
     if dom is None:
         return False
@@ -592,16 +600,16 @@ def cmd_define(ctl: Ctl, o: dict[str, Any]) -> bool:
 
 
 def cmd_undefine(ctl: Ctl, o: dict[str, Any]) -> bool:
-    flags = 0
-    for name, bit in (
-        ("managed-save", 1),
-        ("snapshots-metadata", 2),
-        ("nvram", 4),
-        ("keep-nvram", 8),
-        ("checkpoints-metadata", 16),
-    ):
-        if o.get(name):
-            flags |= bit
+    flags = opt_flags(
+        o,
+        (
+            ("managed-save", 1),
+            ("snapshots-metadata", 2),
+            ("nvram", 4),
+            ("keep-nvram", 8),
+            ("checkpoints-metadata", 16),
+        ),
+    )
     exclusive(o, "nvram", "keep-nvram")
     name = opt_str(o, "domain")
     dom = lookup_domain(ctl, name)
@@ -652,16 +660,16 @@ def cmd_start(ctl: Ctl, o: dict[str, Any]) -> bool:
     if dom.ID() not in (-1, UINT_MAX):
         ctl.error("Domain is already active")
         return False
-    flags = 0
-    for name, bit in (
-        ("paused", 1),
-        ("autodestroy", 2),
-        ("bypass-cache", 4),
-        ("force-boot", 8),
-        ("reset-nvram", 16),
-    ):
-        if o.get(name):
-            flags |= bit
+    flags = opt_flags(
+        o,
+        (
+            ("paused", 1),
+            ("autodestroy", 2),
+            ("bypass-cache", 4),
+            ("force-boot", 8),
+            ("reset-nvram", 16),
+        ),
+    )
     try:
         if flags:
             dom.createWithFlags(flags)

@@ -5,8 +5,8 @@
 docs/hosts.md.
 """
 
+from virtwire.protocol.records import DomainInfo, NodeInfo
 from virtwire.server.hypervisor.driver import Driver
-from virtwire.server.hypervisor.model import DomainInfo, NodeInfo
 from virtwire.server.hypervisor.qemudriver import QemuDriver
 from virtwire.server.hypervisor.registry import HostRegistry
 from virtwire.server.hypervisor.testdriver import TestDriver

@@ -17,17 +17,16 @@ from collections.abc import Callable
 from virtwire.protocol import events as ev
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.event_state import EventState
+from virtwire.protocol.records import DomainInfo, NodeInfo
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.model import (
     MEM_MAXIMUM,
     XML_INACTIVE,
-    DomainInfo,
     DomainObj,
     DomainState,
     ListFlags,
     ModificationImpact,
-    NodeInfo,
     ShutoffReason,
 )
 

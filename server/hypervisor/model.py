@@ -1,37 +1,13 @@
-"""Plain records shared by the simulated hosts: node/domain info and the domain object."""
+"""Plain records shared by the simulated hosts: domain states, flags and the domain object."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import NamedTuple
 
 from virtwire.protocol.events import DomainRef
 from virtwire.server.hypervisor.domxml import DomainDef
-
-
-class NodeInfo(NamedTuple):
-    """virNodeInfo (NODE_GET_INFO); ``memory`` in KiB."""
-
-    model: str
-    memory: int
-    cpus: int
-    mhz: int
-    nodes: int
-    sockets: int
-    cores: int
-    threads: int
-
-
-class DomainInfo(NamedTuple):
-    """virDomainInfo (DOMAIN_GET_INFO); memory in KiB, cpu_time in ns."""
-
-    state: int
-    max_mem: int
-    memory: int
-    nr_virt_cpu: int
-    cpu_time: int
 
 
 class DomainState(IntEnum):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from virtwire.protocol import events as ev
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.protocol.records import NodeInfo
 from virtwire.server.hypervisor import devices, domxml, memory
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.driver import (
@@ -40,7 +41,6 @@ from virtwire.server.hypervisor.model import (
     DomainObj,
     DomainState,
     ModificationImpact,
-    NodeInfo,
     PausedReason,
     RunningReason,
     ShutoffReason,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from virtwire.protocol import events as ev
 from virtwire.protocol.errors import ErrorCode, ErrorDomain
+from virtwire.protocol.records import NodeInfo
 from virtwire.server.hypervisor import devices, domxml
 from virtwire.server.hypervisor.driver import (
     RESUMED,
@@ -30,7 +31,6 @@ from virtwire.server.hypervisor.model import (
     DomainObj,
     DomainState,
     ModificationImpact,
-    NodeInfo,
     PausedReason,
     RunningReason,
     ShutoffReason,
