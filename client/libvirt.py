@@ -28,7 +28,6 @@ import atexit
 import collections
 import concurrent.futures
 import contextlib
-import dataclasses
 import logging
 import os
 import select
@@ -46,14 +45,7 @@ from virtwire.client.connection import CloseReason, Connection, _closed_error, _
 from virtwire.client.constants import *  # noqa: F403  (libvirt's public constants)
 from virtwire.client.domain import Domain
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
-from virtwire.protocol.events import (
-    DomainEvent,
-    DomainEventID,
-    DomainRef,
-    GraphicsEvent,
-    JobCompletedEvent,
-    TunableEvent,
-)
+from virtwire.protocol.events import DomainEvent, DomainEventID, DomainRef, callback_args
 from virtwire.protocol.generated import remote_protocol as rp
 
 log = logging.getLogger("virtwire.client")
@@ -645,29 +637,6 @@ def _deliver(fn: Callable[[], object]) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# event argument shapes (libvirt-python's _dispatchDomainEvent*Callback)
-# ---------------------------------------------------------------------------------------
-
-
-def _params_dict(params: Any) -> dict[str, Any]:
-    return {p.field: p.value for p in params}
-
-
-def _event_args(event: DomainEvent) -> tuple[Any, ...]:
-    """The callback arguments after ``dom`` and before ``opaque``, as libvirt-python gives them."""
-    if isinstance(event, GraphicsEvent):
-
-        def addr(a: Any) -> dict[str, Any]:
-            return {"family": a.family, "node": a.node, "service": a.service}
-
-        subject = [(i.type, i.name) for i in event.subject]
-        return (event.phase, addr(event.local), addr(event.remote), event.auth_scheme, subject)
-    if isinstance(event, TunableEvent | JobCompletedEvent):
-        return (_params_dict(event.params),)
-    return tuple(getattr(event, f.name) for f in dataclasses.fields(event) if f.name != "dom")
-
-
-# ---------------------------------------------------------------------------------------
 # virConnect
 # ---------------------------------------------------------------------------------------
 
@@ -914,7 +883,7 @@ class virConnect:  # noqa: N801
         """Runs on the loop thread (EventState flush): hand the call to the app's loop."""
         if callback_id not in self._callbacks:
             return
-        args = _event_args(event)
+        args = callback_args(event)
         ref = event.dom
 
         def call() -> None:

@@ -10,14 +10,12 @@ dispatcher work with one frozen dataclass per event ID, and only :func:`to_messa
 the wrapped body; five newer structs carry ``callbackID`` without ``_callback_`` in their
 name) and the procedure numbers.
 
-:func:`format_virsh_event` renders an event the way ``virsh event`` prints it, so tools and
-tests can compare against real virsh output.
+:func:`callback_args` gives an event as libvirt-python's callbacks receive it.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -76,8 +74,8 @@ __all__ = [
     "TypedParamType",
     "VcpuRemovedEvent",
     "WatchdogEvent",
+    "callback_args",
     "detail_name",
-    "format_virsh_event",
     "from_message",
     "to_message",
     "typed_params",
@@ -888,158 +886,26 @@ def from_message(proc: int, msg: Any) -> tuple[int | None, DomainEvent]:
 
 
 # ---------------------------------------------------------------------------------------
-# virsh-style rendering
+# libvirt-python's callback arguments
 # ---------------------------------------------------------------------------------------
 
-_VIRSH_EVENT = ("Defined", "Undefined", "Started", "Suspended", "Resumed", "Stopped",
-                "Shutdown", "PMSuspended", "Crashed")  # fmt: skip
-_VIRSH_DETAIL: dict[int, tuple[str, ...]] = {
-    0: ("Added", "Updated", "Renamed", "Snapshot"),
-    1: ("Removed", "Renamed"),
-    2: ("Booted", "Migrated", "Restored", "Snapshot", "Event wakeup"),
-    3: ("Paused", "Migrated", "I/O Error", "Watchdog", "Restored", "Snapshot", "API error",
-        "Post-copy", "Post-copy Error"),
-    4: ("Unpaused", "Migrated", "Snapshot", "Post-copy", "Post-copy Error"),
-    5: ("Shutdown", "Destroyed", "Crashed", "Migrated", "Saved", "Failed", "Snapshot"),
-    6: ("Finished", "Finished after guest request", "Finished after host request"),
-    7: ("Memory", "Disk"),
-    8: ("Panicked", "Crashloaded"),
-}  # fmt: skip
-_VIRSH_WATCHDOG = ("none", "pause", "reset", "poweroff", "shutdown", "debug", "inject-nmi")
-_VIRSH_IO_ERROR = ("none", "pause", "report")
-_VIRSH_GRAPHICS_PHASE = ("connect", "initialize", "disconnect")
-_VIRSH_GRAPHICS_FAMILY = ("IPv4", "IPv6", "unix")
-_VIRSH_BLOCK_JOB_TYPE = ("Unknown", "Block Pull", "Block Copy", "Block Commit",
-                         "Active Block Commit", "Backup")  # fmt: skip
-_VIRSH_BLOCK_JOB_STATUS = ("completed", "failed", "canceled", "ready")
-_VIRSH_DISK_CHANGE = ("changed", "dropped")
-_VIRSH_TRAY = ("opened", "closed")
-_VIRSH_AGENT_STATE = ("unknown", "connected", "disconnected")
-_VIRSH_AGENT_REASON = ("unknown", "domain started", "channel event")
-_VIRSH_METADATA = ("description", "title", "element")
-_VIRSH_MEMFAIL_RECIPIENT = ("hypervisor", "guest")
-_VIRSH_MEMFAIL_ACTION = ("ignore", "inject", "fatal", "reset")
 
+def callback_args(event: DomainEvent) -> tuple[Any, ...]:
+    """The arguments libvirt-python passes to an event callback between ``dom`` and ``opaque``.
 
-def _pick(table: tuple[str, ...], index: int, fallback: str = "unknown") -> str:
-    return table[index] if 0 <= index < len(table) else fallback
-
-
-def _nullstr(value: str | None) -> str:
-    """virsh's NULLSTR(): how a missing optional string is printed."""
-    return "<null>" if value is None else value
-
-
-def _typed_value_text(param: TypedParam) -> str:
-    """Like libvirt's virTypedParameterToString (doubles with printf's %g)."""
-    if param.type is TypedParamType.BOOLEAN:
-        return "1" if param.value else "0"
-    if param.type is TypedParamType.DOUBLE:
-        value = float(param.value)
-        return "nan" if math.isnan(value) else f"{value:g}"
-    return str(param.value)
-
-
-def _params_text(params: tuple[TypedParam, ...]) -> str:
-    return "".join(f"\n\t{p.field}: {_typed_value_text(p)}" for p in params)
-
-
-def format_virsh_event(event: DomainEvent) -> str:
-    """Render ``event`` exactly as ``virsh event`` prints it, without the final newline.
-
-    e.g. ``event 'lifecycle' for domain 'x': Started Booted``. Multi-line events
-    (tunable, memory-device-size-change, ...) keep their inner newlines.
+    Its ``_dispatchDomainEvent*Callback`` functions unpack each event into plain values:
+    graphics addresses become dicts, the subject a list of (type, name) pairs, typed
+    parameters a dict; every other event passes its fields in order. The drop-in client calls
+    user callbacks with these, and ``virtwire.tools.virsh_format.format_event`` renders them
+    as ``virsh event`` prints them.
     """
-    name = event.dom.name
-    head = f"event '{event.virsh_name}' for domain '{name}'"
-    match event:
-        case LifecycleEvent(event=ev, detail=detail):
-            ev_text = _pick(_VIRSH_EVENT, ev)
-            detail_text = _pick(_VIRSH_DETAIL.get(ev, ()), detail)
-            return f"{head}: {ev_text} {detail_text}"
-        case RTCChangeEvent(offset=offset):
-            return f"{head}: {offset}"
-        case WatchdogEvent(action=action):
-            return f"{head}: {_pick(_VIRSH_WATCHDOG, action)}"
-        case IOErrorReasonEvent(src_path=src, dev_alias=alias, action=action, reason=reason):
-            # virsh prints this event under the 'io-error' label
-            return (
-                f"event 'io-error' for domain '{name}': {src} ({alias}) "
-                f"{_pick(_VIRSH_IO_ERROR, action)} due to {reason}"
-            )
-        case IOErrorEvent(src_path=src, dev_alias=alias, action=action):
-            return f"{head}: {src} ({alias}) {_pick(_VIRSH_IO_ERROR, action)}"
-        case GraphicsEvent():
-            loc, rem = event.local, event.remote
-            text = (
-                f"{head}: {_pick(_VIRSH_GRAPHICS_PHASE, event.phase)} "
-                f"local[{_pick(_VIRSH_GRAPHICS_FAMILY, loc.family)} {loc.node} {loc.service}] "
-                f"remote[{_pick(_VIRSH_GRAPHICS_FAMILY, rem.family)} {rem.node} {rem.service}] "
-                f"{event.auth_scheme}"
-            )
-            return text + "".join(f"\n\t{i.type}={i.name}" for i in event.subject)
-        case (
-            BlockJobEvent(path=disk, type=kind, status=status)
-            | BlockJob2Event(dst=disk, type=kind, status=status)
-        ):
-            return (
-                f"{head}: {_pick(_VIRSH_BLOCK_JOB_TYPE, kind, 'Unknown')} for {disk} "
-                f"{_pick(_VIRSH_BLOCK_JOB_STATUS, status)}"
-            )
-        case DiskChangeEvent():
-            return (
-                f"event 'disk-change' for domain '{name}' disk {event.dev_alias}: "
-                f"{_nullstr(event.old_src_path)} -> {_nullstr(event.new_src_path)}: "
-                f"{_pick(_VIRSH_DISK_CHANGE, event.reason)}"
-            )
-        case TrayChangeEvent(dev_alias=alias, reason=reason):
-            return (
-                f"event 'tray-change' for domain '{name}' disk {alias}: "
-                f"{_pick(_VIRSH_TRAY, reason)}"
-            )
-        case BalloonChangeEvent(actual=actual):
-            return f"{head}: {actual}KiB"
-        case (
-            DeviceRemovedEvent(dev_alias=alias)
-            | DeviceAddedEvent(dev_alias=alias)
-            | DeviceRemovalFailedEvent(dev_alias=alias)
-        ):
-            return f"{head}: {alias}"
-        case TunableEvent(params=params) | JobCompletedEvent(params=params):
-            return f"{head}:{_params_text(params)}"
-        case AgentLifecycleEvent(state=state, reason=reason):
-            return (
-                f"{head}: state: '{_pick(_VIRSH_AGENT_STATE, state, 'unsupported value')}' "
-                f"reason: '{_pick(_VIRSH_AGENT_REASON, reason, 'unsupported value')}'"
-            )
-        case MigrationIterationEvent(iteration=iteration):
-            return f"{head}: iteration: '{iteration}'"
-        case MetadataChangeEvent(type=kind, nsuri=nsuri):
-            kind_text = _pick(_VIRSH_METADATA, kind, "unsupported value")
-            return f"{head}: type {kind_text}, uri {_nullstr(nsuri)}"
-        case BlockThresholdEvent():
-            path = _nullstr(event.path)
-            return f"{head}: dev: {event.dev}({path}) {event.threshold} {event.excess}"
-        case MemoryFailureEvent(recipient=recipient, action=action, flags=flags):
-            return (
-                f"{head}:\nrecipient: "
-                f"{_pick(_VIRSH_MEMFAIL_RECIPIENT, recipient, 'unsupported value')}\n"
-                f"action: {_pick(_VIRSH_MEMFAIL_ACTION, action, 'unsupported value')}\n"
-                f"flags:\n\taction required: {int(bool(flags & 1))}\n"
-                f"\trecursive: {int(bool(flags & 2))}"
-            )
-        case MemoryDeviceSizeChangeEvent(alias=alias, size=size):
-            return f"{head}:\nalias: {alias}\nsize: {size}"
-        case NICMACChangeEvent(alias=alias, old_mac=old, new_mac=new):
-            return f"{head}:\nalias: {alias}\noldMAC: {old}\nnewMAC: {new}"
-        case VcpuRemovedEvent(vcpuid=vcpuid):
-            return f"{head}: vcpuid: {vcpuid}"
-        case ChannelLifecycleEvent(channel_name=channel, state=state, reason=reason):
-            return (
-                f"{head}: channel: {channel} state: "
-                f"'{_pick(_VIRSH_AGENT_STATE, state, 'unsupported value')}' reason: "
-                f"'{_pick(_VIRSH_AGENT_REASON, reason, 'unsupported value')}'"
-            )
-        case _:
-            # reboot, control-error and the PM events print only their name
-            return head
+    if isinstance(event, GraphicsEvent):
+
+        def addr(a: Any) -> dict[str, Any]:
+            return {"family": a.family, "node": a.node, "service": a.service}
+
+        subject = [(i.type, i.name) for i in event.subject]
+        return (event.phase, addr(event.local), addr(event.remote), event.auth_scheme, subject)
+    if isinstance(event, TunableEvent | JobCompletedEvent):
+        return ({p.field: p.value for p in event.params},)
+    return tuple(getattr(event, f.name) for f in fields(event) if f.name != "dom")

@@ -26,12 +26,13 @@ from virtwire.protocol.events import (
     DeviceRemovedEvent,
     DomainEvent,
     DomainEventID,
-    format_virsh_event,
+    callback_args,
 )
 from virtwire.protocol.framing import Frame, MessageStatus, MessageType, encode_frame
 from virtwire.protocol.wirelog import hex_words
 from virtwire.server.config import ServerConfig
 from virtwire.server.daemon import Daemon, ListenSpec
+from virtwire.tools.virsh_format import format_event
 
 AFFECT_LIVE = 1
 DOMAIN_NAME = "demo-vm"
@@ -127,7 +128,8 @@ async def _scenario(uri: str, out: Any) -> int:
     arrived: asyncio.Queue[DomainEvent] = asyncio.Queue()
 
     def on_event(event: DomainEvent, callback_id: int) -> None:
-        print(f"   callback #{callback_id}: {format_virsh_event(event)}", file=out)
+        text = format_event(event.event_id, event.dom.name, *callback_args(event))
+        print(f"   callback #{callback_id}: {text}", end="", file=out)
         arrived.put_nowait(event)
 
     async with await connect(uri) as conn:

@@ -12,6 +12,7 @@ from virtwire.protocol import events as ev
 from virtwire.protocol import procedures
 from virtwire.protocol.constants import REMOTE_PROGRAM
 from virtwire.protocol.framing import FrameDecoder, Header, MessageStatus, MessageType, encode_frame
+from virtwire.tools.virsh_format import format_event
 
 UUID_VM1 = bytes.fromhex("00112233445566778899aabbccddeeff")
 VM1 = ev.DomainRef("vm1", UUID_VM1, 3)
@@ -274,7 +275,7 @@ def test_lifecycle_enums() -> None:
         (ev.WatchdogEvent(VM1, 6), "event 'watchdog' for domain 'vm1': inject-nmi"),
         (
             ev.IOErrorReasonEvent(VM1, "/x", "d0", 1, "enospc"),
-            "event 'io-error' for domain 'vm1': /x (d0) pause due to enospc",
+            "event 'io-error-reason' for domain 'vm1': /x (d0) pause due to enospc",
         ),
         (
             ev.BlockJobEvent(VM1, "/x", 2, 0),
@@ -287,13 +288,20 @@ def test_lifecycle_enums() -> None:
     ],
 )
 def test_format_virsh_event(event: ev.DomainEvent, text: str) -> None:
-    assert ev.format_virsh_event(event) == text
+    assert virsh_text(event) == text
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: type(e).__name__)
 def test_format_virsh_event_never_fails(event: ev.DomainEvent) -> None:
-    text = ev.format_virsh_event(event)
+    text = virsh_text(event)
     assert "for domain 'vm1'" in text
+
+
+def virsh_text(event: ev.DomainEvent) -> str:
+    """An event as ``virsh event`` prints it: libvirt-python's callback arguments rendered by
+    the CLI's formatter, as the demo does."""
+    args = ev.callback_args(event)
+    return format_event(event.event_id, event.dom.name, *args).rstrip("\n")
 
 
 def test_typed_params_from_plain_values() -> None:
