@@ -206,7 +206,8 @@ def list_decoders(gen) -> dict[str, Callable[[bytes], object]]:  # noqa: ANN001,
             o.__class__ = Ret
         return o
 
-    def tuple_subclass(buf: bytes) -> object:
+    def tuples(buf: bytes, subclass: bool) -> object:
+        # one branch per element, as slots() has for its class switch
         n = header(buf)
         last = n - 1
         text = buf.decode("latin-1")
@@ -228,46 +229,18 @@ def list_decoders(gen) -> dict[str, Callable[[bytes], object]]:  # noqa: ANN001,
             else:
                 uid, id_ = _U_16si(buf, off)
                 off += 20
-            append(_tnew(DomainT, (t, uid, id_)))
+            append(_tnew(DomainT, (t, uid, id_)) if subclass else (t, uid, id_))
         ret = _U_I(buf, off)[0]
         if off + 4 != len(buf):
             raise ValueError("trailing bytes")
-        return _tnew(ListT, (lst, ret))
-
-    def plain_tuple(buf: bytes) -> object:
-        n = header(buf)
-        last = n - 1
-        text = buf.decode("latin-1")
-        lst: list = []
-        append = lst.append
-        h = _U_I(buf, 4)[0] if n else 0
-        off = 8
-        for i in range(n):
-            if h > MAX:
-                raise ValueError("too long")
-            end = off + h
-            t = text[off:end]
-            if not t.isascii():
-                t = buf[off:end].decode("utf-8", "surrogateescape")
-            off = (end + 3) & -4
-            if i < last:  # the next element's length word is read with this one's fields
-                uid, id_, h = _U_16siI(buf, off)
-                off += 24
-            else:
-                uid, id_ = _U_16si(buf, off)
-                off += 20
-            append((t, uid, id_))
-        ret = _U_I(buf, off)[0]
-        if off + 4 != len(buf):
-            raise ValueError("trailing bytes")
-        return (lst, ret)
+        return _tnew(ListT, (lst, ret)) if subclass else (lst, ret)
 
     return {
         "generated": gen.unpack_remote_connect_list_all_domains_ret,
         "frozen-minimal": lambda buf: slots(buf, True),
         "mutable-slots": lambda buf: slots(buf, False),
-        "tuple-subclass": tuple_subclass,
-        "plain-tuple": plain_tuple,
+        "tuple-subclass": lambda buf: tuples(buf, True),
+        "plain-tuple": lambda buf: tuples(buf, False),
     }
 
 
