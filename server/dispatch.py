@@ -211,5 +211,5 @@ def make_entry(
         args=proc.args,
         ret=proc.ret,
         needs_conn=needs_conn,
-        readonly_api=proc.api,
+        readonly_api=proc.api if proc.changes_state else None,
     )

@@ -5,13 +5,19 @@ from __future__ import annotations
 import struct
 
 import pytest
+from virtwire.protocol import procedures
 from virtwire.protocol.constants import REMOTE_PROGRAM
 from virtwire.protocol.framing import MessageStatus, MessageType
 from virtwire.protocol.generated import remote_protocol as rp
-from virtwire.protocol.procedures import STATE_CHANGING_API as READONLY_DENIED
 from virtwire.server.handlers import HANDLERS
 
 from tests.server.wire import TEST_DOM, WireClient, filled_args
+
+READONLY_DENIED = {
+    p.number: p.api
+    for p in procedures.all_procedures()
+    if p.program == procedures.REMOTE_PROGRAM and p.changes_state
+}
 
 
 def rpc_error_of(reply):
