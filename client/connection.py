@@ -55,6 +55,7 @@ from virtwire.protocol.framing import (
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.keepalive import PONG_FRAME, KeepAlive, KeepAliveAction, is_keepalive
 from virtwire.protocol.records import NodeInfo
+from virtwire.xdr.runtime import TrailingBytes
 
 __all__ = [
     "CloseReason",
@@ -582,6 +583,8 @@ class Connection:
             return None
         try:
             return procedure.ret.unpack(frame.payload)
+        except TrailingBytes as extra:  # libvirt's client ignores bytes after the value too
+            return extra.value
         except Exception as exc:
             if int(proc) in (
                 P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER,

@@ -35,6 +35,7 @@ from virtwire.protocol import procedures
 from virtwire.protocol.constants import FRAME_MIN, PAYLOAD_MAX, PROTOCOL_VERSION, REMOTE_PROGRAM
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.framing import Frame, Header, MessageStatus, MessageType, encode_frame
+from virtwire.xdr.runtime import TrailingBytes
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
@@ -142,6 +143,9 @@ class Dispatcher:
             )
         try:
             args = entry.args.unpack(frame.payload) if entry.args is not None else None
+        except TrailingBytes as extra:
+            # virNetMessageDecodePayload runs the XDR filter and ignores what follows
+            args = extra.value
         except ValueError:  # XdrError is a ValueError
             return error_reply(header, rpc_error(ErrorCode.RPC, "Unable to decode message payload"))
         try:

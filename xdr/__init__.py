@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
-from virtwire.xdr.runtime import Codec, ProcedureDef, XdrError, XdrParseError
+from virtwire.xdr.runtime import Codec, ProcedureDef, TrailingBytes, XdrError, XdrParseError
 
-__all__ = ["Codec", "ProcedureDef", "XdrError", "XdrParseError", "load"]
+__all__ = ["Codec", "ProcedureDef", "TrailingBytes", "XdrError", "XdrParseError", "load"]
 
 
 def load(path: str | Path, constants: Mapping[str, int] | None = None) -> ModuleType:

@@ -24,8 +24,11 @@ Why the generated code looks the way it does (all of it is about speed without l
   inherits its slots from, then their ``__class__`` is switched (several times cheaper than
   the frozen ``__init__``; sharing the base spares CPython a slot-by-slot layout comparison);
   array elements are all made in one C-level call before the loop fills them;
-* every check (maximums, enum values, union discriminants, ranges of ``char``/``short``)
-  happens before anything is allocated from a length read off the wire;
+* decoding accepts what libvirt's C decoder (libtirpc/glibc XDR) accepts and refuses what it
+  refuses: any non-zero bool or optional-data word is true, undeclared enum values decode as
+  plain ``int``s, ``char``/``short`` words are truncated like a C assignment, pad bytes are
+  not looked at; maximums and union discriminants without a ``default:`` stay checked, and
+  every check happens before anything is allocated from a length read off the wire;
 * field paths for error messages are added by ``except`` clauses only: Python 3.11 ``try``
   costs nothing until something is raised;
 * import time matters too (every CLI command imports ``remote_protocol``): classes are not
@@ -499,14 +502,14 @@ class Generator:
         if isinstance(ir, Prim):
             code = _FORMAT[ir.kind]
             size = scalar_size(ir)
-            if ir.kind == "bool":
-                fn.emit(ind, f"{target} = _BOOL_VALUES[_U_I(buf, off)[0]]")
-            elif ir.kind in _NARROW:
+            if ir.kind == "bool":  # xdr_bool: any non-zero word is TRUE
+                fn.emit(ind, f"{target} = _U_I(buf, off)[0] != 0")
+            elif ir.kind in _NARROW:  # xdr_char & co. truncate to the C type
                 t = fn.fresh("t")
                 lo, hi = ast.INT_RANGES[ir.kind]
                 fn.emit(ind, f"{t} = _U_{code}(buf, off)[0]")
                 fn.emit(ind, f"if not {lo} <= {t} <= {hi}:")
-                fn.emit(ind + 1, f"raise _rt.out_of_range({t}, {lit(ir.kind)})")
+                fn.emit(ind + 1, f"{t} = _rt.narrow({t}, {lit(ir.kind)})")
                 fn.emit(ind, f"{target} = {t}")
             else:
                 self.struct_global(code)
@@ -575,12 +578,11 @@ class Generator:
             self.dec_elements(fn, ind, ir, target, n)
         else:
             assert isinstance(ir, Opt)
+            # xdr_pointer reads its "more data" flag with xdr_bool: any non-zero word
             fn.emit(ind, f"if {n} == 0:")
             fn.emit(ind + 1, f"{target} = None")
-            fn.emit(ind, f"elif {n} == 1:")
-            self.dec(fn, ind + 1, ir.elem, target)
             fn.emit(ind, "else:")
-            fn.emit(ind + 1, f"raise _rt.bad_flag({n})")
+            self.dec(fn, ind + 1, ir.elem, target)
 
     def dec_elements(
         self, fn: _Function, ind: int, ir: FArray | VArray, target: str, n: str
@@ -842,9 +844,9 @@ class Generator:
                 lo, hi = ast.INT_RANGES[ir.kind]
                 fn.emit(ind, f"if not {lo} <= {x} <= {hi}:")
                 fn.emit(ind + 1, f"raise _rt.out_of_range({x}, {lit(ir.kind)}, {lit(path)})")
-            elif isinstance(ir, EnumT):
+            elif isinstance(ir, EnumT):  # undeclared values: any int32, as in C
                 fn.emit(ind, f"if {x} not in _EB_{ir.name}:")
-                fn.emit(ind + 1, f"raise _rt.bad_enum({x}, {lit(ir.name)}, {lit(path)})")
+                fn.emit(ind + 1, f"_rt.check_enum({x}, {lit(ir.name)}, {lit(path)})")
             elif isinstance(ir, FOpaque):
                 fn.emit(ind, f"if len({x}) != {ir.size}:")
                 fn.emit(ind + 1, f"raise _rt.wrong_length({x}, {ir.size}, {lit(path)})")
@@ -1083,23 +1085,18 @@ class Generator:
             fn.emit(ind, "except Exception as exc:")
             fn.emit(ind + 1, f"raise _rt.fail_unpack(exc, {spec}, {size}, off, buf) from None")
             fn.emit(ind, f"off += {size}")
-            for path, holder, attr, ir in run:
+            for _path, holder, attr, ir in run:
                 if holder is None:
                     continue
                 x = f"{holder}.{attr}"
-                if isinstance(ir, Prim) and ir.kind in _NARROW:
+                if isinstance(ir, Prim) and ir.kind in _NARROW:  # truncated as C does
                     lo, hi = ast.INT_RANGES[ir.kind]
                     fn.emit(ind, f"if not {lo} <= {x} <= {hi}:")
-                    fn.emit(ind + 1, f"raise _rt.out_of_range({x}, {lit(ir.kind)}, {lit(path)})")
-                elif isinstance(ir, Prim) and ir.kind == "bool":
-                    fn.emit(ind, f"if {x} > 1:")
-                    fn.emit(ind + 1, f"raise _rt.bad_bool({x}, {lit(path)})")
-                    fn.emit(ind, f"{x} = {x} == 1")
-                elif isinstance(ir, EnumT):
-                    fn.emit(ind, "try:")
-                    fn.emit(ind + 1, f"{x} = _EV_{ir.name}[{x}]")
-                    fn.emit(ind, "except Exception as exc:")
-                    fn.emit(ind + 1, f"raise _rt.fail(exc, {lit(path)}) from None")
+                    fn.emit(ind + 1, f"{x} = _rt.narrow({x}, {lit(ir.kind)})")
+                elif isinstance(ir, Prim) and ir.kind == "bool":  # xdr_bool: non-zero is TRUE
+                    fn.emit(ind, f"{x} = {x} != 0")
+                elif isinstance(ir, EnumT):  # undeclared values stay plain ints
+                    fn.emit(ind, f"{x} = _EV_{ir.name}[{x}]")
         for line in finals:
             fn.emit(ind, line)
 
@@ -1272,7 +1269,6 @@ class Generator:
         w('_TRUE = b"\\x00\\x00\\x00\\x01"')
         w('_BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})')
         w('_BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})')
-        w('_BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})')
         for spec, name in self.run_specs.items():
             if len(f"{name} = {lit(spec)}") <= 100:
                 w(f"{name} = {lit(spec)}")
@@ -1284,8 +1280,11 @@ class Generator:
         for d in type_defs:
             if isinstance(d, ast.Enum):
                 cls = self.classes[d.name]
-                w(f"_EV_{d.name} = _rt.Table({lit(d.name)}, {{m.value: m for m in {cls}}})")
-                w(f"_EB_{d.name} = _rt.Table({lit(d.name)}, {{k: _P_i(k) for k in _EV_{d.name}}})")
+                for stem, maker in (("_EV_", "enum_values"), ("_EB_", "enum_bytes")):
+                    fn = _Function()
+                    self.emit_call(fn, 0, f"{stem}{d.name} = ", f"_rt.{maker}", [lit(d.name), cls])
+                    for line in fn.lines:
+                        w(line)
             elif isinstance(d, ast.Struct | ast.Union):
                 line = f"_B_{d.name} = _rt.slots_base({self.classes[d.name]})"
                 if len(line) <= 100:
@@ -1349,7 +1348,7 @@ class Generator:
             w("    except Exception as exc:")
             w("        raise _rt.fail(exc) from None")
             w("    if off != len(buf):")
-            w("        _rt.finish(off, buf)")
+            w("        _rt.finish(off, buf, value)")
             w("    return value")
         w("")
         w("")

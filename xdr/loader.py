@@ -22,7 +22,14 @@ from typing import Any
 import xdrlib3
 from virtwire.xdr import ast
 from virtwire.xdr.parser import parse_file
-from virtwire.xdr.runtime import Codec, ProcedureDef, XdrError
+from virtwire.xdr.runtime import (
+    Codec,
+    ProcedureDef,
+    TrailingBytes,
+    XdrError,
+    check_enum,
+    narrow,
+)
 
 log = logging.getLogger("virtwire.xdr")
 
@@ -89,7 +96,8 @@ class _Builder:
             def unpack_int(u: xdrlib3.Unpacker, _m: str = raw_unpack) -> int:
                 v = getattr(u, _m)()
                 if not lo <= v <= hi:
-                    raise XdrError(f"value {v} out of range for {name} ({lo}..{hi})")
+                    # char/short words: libtirpc's xdr_char & co. keep the low bits, as C does
+                    return narrow(v, name)
                 return v
 
             return pack_int, unpack_int
@@ -101,10 +109,7 @@ class _Builder:
                 p.pack_bool(v)
 
             def unpack_bool(u: xdrlib3.Unpacker) -> bool:
-                v = u.unpack_uint()
-                if v > 1:
-                    raise XdrError(f"invalid bool value {v} (must be 0 or 1)")
-                return v == 1
+                return u.unpack_uint() != 0  # xdr_bool: any non-zero word is TRUE
 
             return pack_bool, unpack_bool
 
@@ -158,11 +163,9 @@ class _Builder:
                     pack_elem(p, v)
 
             def unpack_opt(u: xdrlib3.Unpacker) -> Any:
-                flag = u.unpack_uint()
-                if flag == 0:
+                # xdr_pointer reads "more data" with xdr_bool: any non-zero word is present
+                if u.unpack_uint() == 0:
                     return None
-                if flag != 1:
-                    raise XdrError(f"invalid optional-data flag {flag} (must be 0 or 1)")
                 return unpack_elem(u)
 
             return pack_opt, unpack_opt
@@ -262,20 +265,13 @@ class _Builder:
         members = {m.value: m for m in cls}
 
         def pack_enum(p: xdrlib3.Packer, v: Any) -> None:
-            try:
-                ok = v in members
-            except TypeError:
-                ok = False
-            if not ok or isinstance(v, bool) or not isinstance(v, int):
-                raise XdrError(f"{v!r} is not a value of enum {e.name}")
+            # as C: any int in the 32-bit signed range, declared or not (xdr_enum is xdr_int)
+            check_enum(v, e.name)
             p.pack_int(v)
 
         def unpack_enum(u: xdrlib3.Unpacker) -> Any:
             v = u.unpack_int()
-            try:
-                return members[v]
-            except KeyError:
-                raise XdrError(f"{v!r} is not a value of enum {e.name}") from None
+            return members.get(v, v)  # undeclared values stay plain ints, as in libvirt
 
         self.packers[e.name] = pack_enum
         self.unpackers[e.name] = unpack_enum
@@ -403,7 +399,8 @@ class _Builder:
                 raise _wrap(e, None) from None
             left = len(raw) - u.get_position()
             if left:
-                raise XdrError(f"{left} trailing bytes after the value (of {len(raw)})")
+                message = f"{left} trailing bytes after the value (of {len(raw)})"
+                raise TrailingBytes(message, value, left)
             return value
 
         unpack.__name__ = unpack.__qualname__ = f"unpack_{name}"

@@ -34,6 +34,8 @@ __all__ = [
     "lax_encode",
     "lax_utf8",
     "memview",
+    "narrow",
+    "TrailingBytes",
     "Packers",
     "slots_base",
 ]
@@ -216,13 +218,37 @@ def _check_scalar(kind: str, item: Any) -> str | None:
     return None
 
 
-def finish(off: int, mv: bytes) -> None:
-    """Raise unless decoding consumed the buffer exactly (called on the error path only)."""
+class TrailingBytes(XdrError):
+    """``unpack_*`` decoded a whole value but bytes were left over; ``value`` holds the value.
+
+    ``unpack_*`` consumes the whole buffer, so this is an error like any other.  libvirt's
+    ``virNetMessageDecodePayload`` however runs the XDR filter over the payload and ignores
+    whatever follows the value; a peer that wants to accept what libvirt accepts catches this
+    subclass and uses ``value`` (``virtwire.server.dispatch`` does).
+    """
+
+    def __init__(self, message: str, value: Any = None, extra: int = 0) -> None:
+        super().__init__(message)
+        self.value = value
+        self.extra = extra
+
+
+_NOTHING = object()
+
+
+def finish(off: int, mv: bytes, value: Any = _NOTHING) -> None:
+    """Raise unless decoding consumed the buffer exactly (called on the error path only).
+
+    Leftover bytes raise :class:`TrailingBytes` carrying the decoded ``value``.
+    """
     size = len(mv)
     if off > size:
         raise XdrError(f"input truncated: needed {off} bytes, got {size}")
     if off < size:
-        raise XdrError(f"{size - off} trailing bytes after the value (of {size})")
+        message = f"{size - off} trailing bytes after the value (of {size})"
+        if value is _NOTHING:  # modules generated before TrailingBytes existed
+            raise XdrError(message)
+        raise TrailingBytes(message, value, size - off)
 
 
 def truncated(need: int, off: int, mv: bytes) -> XdrError:
@@ -508,6 +534,90 @@ class Table(dict):
         if self.what == "bool":
             raise XdrError(f"invalid bool value {key!r} (must be 0 or 1)")
         raise XdrError(f"{key!r} is not a value of enum {self.what}")
+
+
+#: Width (bits) and signedness of the rpcgen-dialect narrow integers: how C truncates a word.
+_NARROW_BITS: Mapping[str, tuple[int, bool]] = MappingProxyType(
+    {
+        "char": (8, True),
+        "unsigned char": (8, False),
+        "short": (16, True),
+        "unsigned short": (16, False),
+    }
+)
+_INT32 = struct.Struct(">i")
+
+
+def narrow(word: int, kind: str) -> int:
+    """A decoded ``char``/``short`` word outside the type's range, truncated as C does.
+
+    libvirt decodes these with libtirpc's ``xdr_char``/``xdr_u_char``/``xdr_short``/
+    ``xdr_u_short``: ``xdr_int``/``xdr_u_int`` of the whole word, then an assignment to the
+    narrow C type (``*cp = i``, ``*sp = (short) l``), which keeps the low 8 or 16 bits and
+    never fails.  Words already in :data:`INT_RANGES` are returned unchanged by the callers
+    (``char`` 128..255 too: the same byte); others come here and get their low bits, as a
+    signed value for ``char``/``short`` (x86-64's C ``char`` is signed) and unsigned for the
+    unsigned types.  Called only for out-of-range words, so valid data never pays for it.
+    """
+    bits, signed = _NARROW_BITS[kind]
+    low = word & ((1 << bits) - 1)
+    if signed and low >= 1 << (bits - 1):
+        low -= 1 << bits
+    return low
+
+
+class EnumValues(dict):
+    """Decode table of one enum: wire value -> ``IntEnum`` member; others stay plain ints.
+
+    libvirt decodes enums with ``xdr_enum``, which is ``xdr_int`` (a C enum is an int): any
+    32-bit value is accepted, declared or not.  A hit is one dict lookup, as before; a miss
+    (an undeclared value) returns the value itself.
+    """
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str, items: dict) -> None:
+        super().__init__(items)
+        self.what = what
+
+    def __missing__(self, key: Any) -> Any:
+        return key
+
+
+class EnumBytes(dict):
+    """Encode table of one enum: member -> its 4 bytes; any other int in the 32-bit signed
+    range is packed as C would pack it (``xdr_enum`` checks nothing either)."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str, items: dict) -> None:
+        super().__init__(items)
+        self.what = what
+
+    def __missing__(self, key: Any) -> bytes:
+        check_enum(key, self.what)
+        return _INT32.pack(key)
+
+
+def enum_values(name: str, cls: type) -> EnumValues:
+    """The decode table of enum ``name`` (generated modules build theirs with this)."""
+    return EnumValues(name, {m.value: m for m in cls})  # type: ignore[attr-defined]
+
+
+def enum_bytes(name: str, cls: type) -> EnumBytes:
+    """The encode table of enum ``name``: each member (and its value) -> its 4 bytes."""
+    return EnumBytes(name, {m.value: _INT32.pack(m.value) for m in cls})  # type: ignore[attr-defined]
+
+
+def check_enum(value: Any, enum_name: str, path: str = "") -> None:
+    """Raise unless ``value`` can be encoded as enum ``enum_name``: an int (not a bool) in
+    -2**31..2**31-1 (called only for values that are not declared members)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise XdrError(f"{value!r} is not a value of enum {enum_name} (expected an int)", path)
+    if not -(2**31) <= value <= 2**31 - 1:
+        raise XdrError(
+            f"value {value} out of range for enum {enum_name} (-2147483648..2147483647)", path
+        )
 
 
 def out_of_range(value: Any, kind: str, path: str = "") -> XdrError:

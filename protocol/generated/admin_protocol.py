@@ -1025,7 +1025,6 @@ _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
-_BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
 _RUN1 = (("field", "", "header", -1),)
 _RUN2 = (("name", "", "header", -1),)
 _RUN3 = (
@@ -1134,8 +1133,8 @@ _B_admin_connect_get_logging_filters_ret = _rt.slots_base(AdminConnectGetLogging
 _B_admin_connect_set_logging_outputs_args = _rt.slots_base(AdminConnectSetLoggingOutputsArgs)
 _B_admin_connect_set_logging_filters_args = _rt.slots_base(AdminConnectSetLoggingFiltersArgs)
 _B_admin_connect_set_daemon_timeout_args = _rt.slots_base(AdminConnectSetDaemonTimeoutArgs)
-_EV_admin_procedure = _rt.Table("admin_procedure", {m.value: m for m in AdminProcedure})
-_EB_admin_procedure = _rt.Table("admin_procedure", {k: _P_i(k) for k in _EV_admin_procedure})
+_EV_admin_procedure = _rt.enum_values("admin_procedure", AdminProcedure)
+_EB_admin_procedure = _rt.enum_bytes("admin_procedure", AdminProcedure)
 
 
 def _enc_admin_nonnull_string(out: list[bytes], v: str) -> None:
@@ -1183,7 +1182,7 @@ def _dec_admin_string(buf: bytes, off: int) -> tuple[str | None, int]:
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         n2 = _U_I(buf, off)[0]
         off += 4
         if n2 > 4194304:
@@ -1194,8 +1193,6 @@ def _dec_admin_string(buf: bytes, off: int) -> tuple[str | None, int]:
         except UnicodeDecodeError:
             r = _rt.lax_utf8(buf, off, end3)
         off = (end3 + 3) & -4
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -2890,7 +2887,7 @@ def _dec_admin_connect_get_logging_filters_ret(
     try:
         if n1 == 0:
             o.filters = None
-        elif n1 == 1:
+        else:
             n2 = _U_I(buf, off)[0]
             off += 4
             if n2 > 4194304:
@@ -2901,8 +2898,6 @@ def _dec_admin_connect_get_logging_filters_ret(
             except UnicodeDecodeError:
                 o.filters = _rt.lax_utf8(buf, off, end3)
             off = (end3 + 3) & -4
-        else:
-            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "filters") from None
     try:
@@ -2956,7 +2951,7 @@ def _dec_admin_connect_set_logging_outputs_args(
     try:
         if n1 == 0:
             o.outputs = None
-        elif n1 == 1:
+        else:
             n2 = _U_I(buf, off)[0]
             off += 4
             if n2 > 4194304:
@@ -2967,8 +2962,6 @@ def _dec_admin_connect_set_logging_outputs_args(
             except UnicodeDecodeError:
                 o.outputs = _rt.lax_utf8(buf, off, end3)
             off = (end3 + 3) & -4
-        else:
-            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "outputs") from None
     try:
@@ -3022,7 +3015,7 @@ def _dec_admin_connect_set_logging_filters_args(
     try:
         if n1 == 0:
             o.filters = None
-        elif n1 == 1:
+        else:
             n2 = _U_I(buf, off)[0]
             off += 4
             if n2 > 4194304:
@@ -3033,8 +3026,6 @@ def _dec_admin_connect_set_logging_filters_args(
             except UnicodeDecodeError:
                 o.filters = _rt.lax_utf8(buf, off, end3)
             off = (end3 + 3) & -4
-        else:
-            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "filters") from None
     try:
@@ -3097,7 +3088,7 @@ def unpack_admin_nonnull_string(data: bytes | bytearray | memoryview) -> str:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3119,7 +3110,7 @@ def unpack_admin_string(data: bytes | bytearray | memoryview) -> str | None:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3141,7 +3132,7 @@ def unpack_admin_typed_param_value(data: bytes | bytearray | memoryview) -> Admi
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3200,7 +3191,7 @@ def unpack_admin_typed_param(data: bytes | bytearray | memoryview) -> AdminTyped
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3252,7 +3243,7 @@ def unpack_admin_nonnull_server(data: bytes | bytearray | memoryview) -> AdminNo
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3315,7 +3306,7 @@ def unpack_admin_nonnull_client(data: bytes | bytearray | memoryview) -> AdminNo
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3348,7 +3339,7 @@ def unpack_admin_connect_open_args(data: bytes | bytearray | memoryview) -> Admi
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3383,7 +3374,7 @@ def unpack_admin_connect_get_lib_version_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3418,7 +3409,7 @@ def unpack_admin_connect_list_servers_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3521,7 +3512,7 @@ def unpack_admin_connect_list_servers_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3580,7 +3571,7 @@ def unpack_admin_connect_lookup_server_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3640,7 +3631,7 @@ def unpack_admin_connect_lookup_server_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3707,7 +3698,7 @@ def unpack_admin_server_get_threadpool_parameters_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3808,7 +3799,7 @@ def unpack_admin_server_get_threadpool_parameters_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -3950,7 +3941,7 @@ def unpack_admin_server_set_threadpool_parameters_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4015,7 +4006,7 @@ def unpack_admin_server_list_clients_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4152,7 +4143,7 @@ def unpack_admin_server_list_clients_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4217,7 +4208,7 @@ def unpack_admin_server_lookup_client_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4288,7 +4279,7 @@ def unpack_admin_server_lookup_client_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4359,7 +4350,7 @@ def unpack_admin_client_get_info_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4456,7 +4447,7 @@ def unpack_admin_client_get_info_ret(data: bytes | bytearray | memoryview) -> Ad
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4525,7 +4516,7 @@ def unpack_admin_client_close_args(data: bytes | bytearray | memoryview) -> Admi
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4590,7 +4581,7 @@ def unpack_admin_server_get_client_limits_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4689,7 +4680,7 @@ def unpack_admin_server_get_client_limits_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4829,7 +4820,7 @@ def unpack_admin_server_set_client_limits_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4894,7 +4885,7 @@ def unpack_admin_server_update_tls_files_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4929,7 +4920,7 @@ def unpack_admin_connect_get_logging_outputs_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -4988,7 +4979,7 @@ def unpack_admin_connect_get_logging_outputs_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -5023,7 +5014,7 @@ def unpack_admin_connect_get_logging_filters_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -5078,7 +5069,7 @@ def unpack_admin_connect_get_logging_filters_ret(
         try:
             if n1001 == 0:
                 o.filters = None
-            elif n1001 == 1:
+            else:
                 n1002 = _U_I(buf, off)[0]
                 off += 4
                 if n1002 > 4194304:
@@ -5089,8 +5080,6 @@ def unpack_admin_connect_get_logging_filters_ret(
                 except UnicodeDecodeError:
                     o.filters = _rt.lax_utf8(buf, off, end1003)
                 off = (end1003 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1001)
         except Exception as exc:
             raise _rt.fail(exc, "filters") from None
         try:
@@ -5102,7 +5091,7 @@ def unpack_admin_connect_get_logging_filters_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -5157,7 +5146,7 @@ def unpack_admin_connect_set_logging_outputs_args(
         try:
             if n1001 == 0:
                 o.outputs = None
-            elif n1001 == 1:
+            else:
                 n1002 = _U_I(buf, off)[0]
                 off += 4
                 if n1002 > 4194304:
@@ -5168,8 +5157,6 @@ def unpack_admin_connect_set_logging_outputs_args(
                 except UnicodeDecodeError:
                     o.outputs = _rt.lax_utf8(buf, off, end1003)
                 off = (end1003 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1001)
         except Exception as exc:
             raise _rt.fail(exc, "outputs") from None
         try:
@@ -5181,7 +5168,7 @@ def unpack_admin_connect_set_logging_outputs_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -5236,7 +5223,7 @@ def unpack_admin_connect_set_logging_filters_args(
         try:
             if n1001 == 0:
                 o.filters = None
-            elif n1001 == 1:
+            else:
                 n1002 = _U_I(buf, off)[0]
                 off += 4
                 if n1002 > 4194304:
@@ -5247,8 +5234,6 @@ def unpack_admin_connect_set_logging_filters_args(
                 except UnicodeDecodeError:
                     o.filters = _rt.lax_utf8(buf, off, end1003)
                 off = (end1003 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1001)
         except Exception as exc:
             raise _rt.fail(exc, "filters") from None
         try:
@@ -5260,7 +5245,7 @@ def unpack_admin_connect_set_logging_filters_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -5295,7 +5280,7 @@ def unpack_admin_connect_set_daemon_timeout_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -5317,7 +5302,7 @@ def unpack_admin_procedure(data: bytes | bytearray | memoryview) -> AdminProcedu
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 

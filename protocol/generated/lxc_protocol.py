@@ -129,7 +129,6 @@ _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
-_BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
 _RUN1 = (("name", "", "header", -1), ("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
 _RUN2 = (("name", "", "header", -1),)
 _RUN3 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
@@ -147,8 +146,8 @@ _RUN6 = (
 )
 _B_remote_nonnull_domain = _rt.slots_base(RemoteNonnullDomain)
 _B_lxc_domain_open_namespace_args = _rt.slots_base(LxcDomainOpenNamespaceArgs)
-_EV_lxc_procedure = _rt.Table("lxc_procedure", {m.value: m for m in LxcProcedure})
-_EB_lxc_procedure = _rt.Table("lxc_procedure", {k: _P_i(k) for k in _EV_lxc_procedure})
+_EV_lxc_procedure = _rt.enum_values("lxc_procedure", LxcProcedure)
+_EB_lxc_procedure = _rt.enum_bytes("lxc_procedure", LxcProcedure)
 
 
 def _enc_remote_nonnull_string(out: list[bytes], v: str) -> None:
@@ -196,7 +195,7 @@ def _dec_remote_string(buf: bytes, off: int) -> tuple[str | None, int]:
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         n2 = _U_I(buf, off)[0]
         off += 4
         if n2 > 4194304:
@@ -207,8 +206,6 @@ def _dec_remote_string(buf: bytes, off: int) -> tuple[str | None, int]:
         except UnicodeDecodeError:
             r = _rt.lax_utf8(buf, off, end3)
         off = (end3 + 3) & -4
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -296,7 +293,7 @@ def _dec_remote_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomain | None
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         s2 = _B_remote_nonnull_domain()
         try:
             n3 = _U_I(buf, off)[0]
@@ -321,8 +318,6 @@ def _dec_remote_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomain | None
         off += 20
         s2.__class__ = RemoteNonnullDomain
         r = s2
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -409,7 +404,7 @@ def unpack_remote_nonnull_string(data: bytes | bytearray | memoryview) -> str:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -431,7 +426,7 @@ def unpack_remote_string(data: bytes | bytearray | memoryview) -> str | None:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -453,7 +448,7 @@ def unpack_remote_uuid(data: bytes | bytearray | memoryview) -> bytes:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -512,7 +507,7 @@ def unpack_remote_nonnull_domain(data: bytes | bytearray | memoryview) -> Remote
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -534,7 +529,7 @@ def unpack_remote_domain(data: bytes | bytearray | memoryview) -> RemoteNonnullD
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -601,7 +596,7 @@ def unpack_lxc_domain_open_namespace_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -623,7 +618,7 @@ def unpack_lxc_procedure(data: bytes | bytearray | memoryview) -> LxcProcedure:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 

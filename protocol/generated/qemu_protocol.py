@@ -494,7 +494,6 @@ _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
-_BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
 _RUN1 = (("name", "", "header", -1), ("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
 _RUN2 = (("name", "", "header", -1),)
 _RUN3 = (("uuid", "uuid", "opaque:16", 0), ("id", "id", "int", 0))
@@ -564,8 +563,8 @@ _B_qemu_domain_monitor_command_with_files_args = _rt.slots_base(
     QemuDomainMonitorCommandWithFilesArgs
 )
 _B_qemu_domain_monitor_command_with_files_ret = _rt.slots_base(QemuDomainMonitorCommandWithFilesRet)
-_EV_qemu_procedure = _rt.Table("qemu_procedure", {m.value: m for m in QemuProcedure})
-_EB_qemu_procedure = _rt.Table("qemu_procedure", {k: _P_i(k) for k in _EV_qemu_procedure})
+_EV_qemu_procedure = _rt.enum_values("qemu_procedure", QemuProcedure)
+_EB_qemu_procedure = _rt.enum_bytes("qemu_procedure", QemuProcedure)
 
 
 def _enc_remote_nonnull_string(out: list[bytes], v: str) -> None:
@@ -613,7 +612,7 @@ def _dec_remote_string(buf: bytes, off: int) -> tuple[str | None, int]:
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         n2 = _U_I(buf, off)[0]
         off += 4
         if n2 > 4194304:
@@ -624,8 +623,6 @@ def _dec_remote_string(buf: bytes, off: int) -> tuple[str | None, int]:
         except UnicodeDecodeError:
             r = _rt.lax_utf8(buf, off, end3)
         off = (end3 + 3) & -4
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -713,7 +710,7 @@ def _dec_remote_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomain | None
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         s2 = _B_remote_nonnull_domain()
         try:
             n3 = _U_I(buf, off)[0]
@@ -738,8 +735,6 @@ def _dec_remote_domain(buf: bytes, off: int) -> tuple[RemoteNonnullDomain | None
         off += 20
         s2.__class__ = RemoteNonnullDomain
         r = s2
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -1052,7 +1047,7 @@ def _dec_qemu_domain_agent_command_ret(
     try:
         if n1 == 0:
             o.result = None
-        elif n1 == 1:
+        else:
             n2 = _U_I(buf, off)[0]
             off += 4
             if n2 > 4194304:
@@ -1063,8 +1058,6 @@ def _dec_qemu_domain_agent_command_ret(
             except UnicodeDecodeError:
                 o.result = _rt.lax_utf8(buf, off, end3)
             off = (end3 + 3) & -4
-        else:
-            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "result") from None
     o.__class__ = QemuDomainAgentCommandRet
@@ -1141,7 +1134,7 @@ def _dec_qemu_connect_domain_monitor_event_register_args(
     try:
         if n1 == 0:
             o.dom = None
-        elif n1 == 1:
+        else:
             s2 = _B_remote_nonnull_domain()
             try:
                 n3 = _U_I(buf, off)[0]
@@ -1166,8 +1159,6 @@ def _dec_qemu_connect_domain_monitor_event_register_args(
             off += 20
             s2.__class__ = RemoteNonnullDomain
             o.dom = s2
-        else:
-            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
@@ -1178,7 +1169,7 @@ def _dec_qemu_connect_domain_monitor_event_register_args(
     try:
         if n5 == 0:
             o.event = None
-        elif n5 == 1:
+        else:
             n6 = _U_I(buf, off)[0]
             off += 4
             if n6 > 4194304:
@@ -1189,8 +1180,6 @@ def _dec_qemu_connect_domain_monitor_event_register_args(
             except UnicodeDecodeError:
                 o.event = _rt.lax_utf8(buf, off, end7)
             off = (end7 + 3) & -4
-        else:
-            raise _rt.bad_flag(n5)
     except Exception as exc:
         raise _rt.fail(exc, "event") from None
     try:
@@ -1350,7 +1339,7 @@ def _dec_qemu_domain_monitor_event_msg(
     try:
         if n6 == 0:
             o.details = None
-        elif n6 == 1:
+        else:
             n7 = _U_I(buf, off)[0]
             off += 4
             if n7 > 4194304:
@@ -1361,8 +1350,6 @@ def _dec_qemu_domain_monitor_event_msg(
             except UnicodeDecodeError:
                 o.details = _rt.lax_utf8(buf, off, end8)
             off = (end8 + 3) & -4
-        else:
-            raise _rt.bad_flag(n6)
     except Exception as exc:
         raise _rt.fail(exc, "details") from None
     o.__class__ = QemuDomainMonitorEventMsg
@@ -1523,7 +1510,7 @@ def unpack_remote_nonnull_string(data: bytes | bytearray | memoryview) -> str:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1545,7 +1532,7 @@ def unpack_remote_string(data: bytes | bytearray | memoryview) -> str | None:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1567,7 +1554,7 @@ def unpack_remote_uuid(data: bytes | bytearray | memoryview) -> bytes:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1626,7 +1613,7 @@ def unpack_remote_nonnull_domain(data: bytes | bytearray | memoryview) -> Remote
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1648,7 +1635,7 @@ def unpack_remote_domain(data: bytes | bytearray | memoryview) -> RemoteNonnullD
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1743,7 +1730,7 @@ def unpack_qemu_domain_monitor_command_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1797,7 +1784,7 @@ def unpack_qemu_domain_monitor_command_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1830,7 +1817,7 @@ def unpack_qemu_domain_attach_args(data: bytes | bytearray | memoryview) -> Qemu
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1895,7 +1882,7 @@ def unpack_qemu_domain_attach_ret(data: bytes | bytearray | memoryview) -> QemuD
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1990,7 +1977,7 @@ def unpack_qemu_domain_agent_command_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2041,7 +2028,7 @@ def unpack_qemu_domain_agent_command_ret(
         try:
             if n1001 == 0:
                 o.result = None
-            elif n1001 == 1:
+            else:
                 n1002 = _U_I(buf, off)[0]
                 off += 4
                 if n1002 > 4194304:
@@ -2052,15 +2039,13 @@ def unpack_qemu_domain_agent_command_ret(
                 except UnicodeDecodeError:
                     o.result = _rt.lax_utf8(buf, off, end1003)
                 off = (end1003 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1001)
         except Exception as exc:
             raise _rt.fail(exc, "result") from None
         o.__class__ = QemuDomainAgentCommandRet
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2145,7 +2130,7 @@ def unpack_qemu_connect_domain_monitor_event_register_args(
         try:
             if n1001 == 0:
                 o.dom = None
-            elif n1001 == 1:
+            else:
                 s1002 = _B_remote_nonnull_domain()
                 try:
                     n1003 = _U_I(buf, off)[0]
@@ -2170,8 +2155,6 @@ def unpack_qemu_connect_domain_monitor_event_register_args(
                 off += 20
                 s1002.__class__ = RemoteNonnullDomain
                 o.dom = s1002
-            else:
-                raise _rt.bad_flag(n1001)
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
@@ -2182,7 +2165,7 @@ def unpack_qemu_connect_domain_monitor_event_register_args(
         try:
             if n1005 == 0:
                 o.event = None
-            elif n1005 == 1:
+            else:
                 n1006 = _U_I(buf, off)[0]
                 off += 4
                 if n1006 > 4194304:
@@ -2193,8 +2176,6 @@ def unpack_qemu_connect_domain_monitor_event_register_args(
                 except UnicodeDecodeError:
                     o.event = _rt.lax_utf8(buf, off, end1007)
                 off = (end1007 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1005)
         except Exception as exc:
             raise _rt.fail(exc, "event") from None
         try:
@@ -2206,7 +2187,7 @@ def unpack_qemu_connect_domain_monitor_event_register_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2243,7 +2224,7 @@ def unpack_qemu_connect_domain_monitor_event_register_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2280,7 +2261,7 @@ def unpack_qemu_connect_domain_monitor_event_deregister_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2399,7 +2380,7 @@ def unpack_qemu_domain_monitor_event_msg(
         try:
             if n1006 == 0:
                 o.details = None
-            elif n1006 == 1:
+            else:
                 n1007 = _U_I(buf, off)[0]
                 off += 4
                 if n1007 > 4194304:
@@ -2410,15 +2391,13 @@ def unpack_qemu_domain_monitor_event_msg(
                 except UnicodeDecodeError:
                     o.details = _rt.lax_utf8(buf, off, end1008)
                 off = (end1008 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1006)
         except Exception as exc:
             raise _rt.fail(exc, "details") from None
         o.__class__ = QemuDomainMonitorEventMsg
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2515,7 +2494,7 @@ def unpack_qemu_domain_monitor_command_with_files_args(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2571,7 +2550,7 @@ def unpack_qemu_domain_monitor_command_with_files_ret(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -2593,7 +2572,7 @@ def unpack_qemu_procedure(data: bytes | bytearray | memoryview) -> QemuProcedure
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 

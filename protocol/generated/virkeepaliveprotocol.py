@@ -49,9 +49,8 @@ _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
-_BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
-_EV_keepalive_procedure = _rt.Table("keepalive_procedure", {m.value: m for m in KeepaliveProcedure})
-_EB_keepalive_procedure = _rt.Table("keepalive_procedure", {k: _P_i(k) for k in _EV_keepalive_procedure})
+_EV_keepalive_procedure = _rt.enum_values("keepalive_procedure", KeepaliveProcedure)
+_EB_keepalive_procedure = _rt.enum_bytes("keepalive_procedure", KeepaliveProcedure)
 
 
 def _enc_keepalive_procedure(out: list[bytes], v: KeepaliveProcedure) -> None:
@@ -83,7 +82,7 @@ def unpack_keepalive_procedure(data: bytes | bytearray | memoryview) -> Keepaliv
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 

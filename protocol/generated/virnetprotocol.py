@@ -332,7 +332,6 @@ _FALSE = b"\x00\x00\x00\x00"
 _TRUE = b"\x00\x00\x00\x01"
 _BOOL_BYTES = _rt.Table("bool", {False: _FALSE, True: _TRUE})
 _BOOL_INTS = _rt.Table("bool", {False: 0, True: 1})
-_BOOL_VALUES = _rt.Table("bool", {0: False, 1: True})
 _RUN1 = (
     ("prog", "prog", "unsigned int", 0),
     ("vers", "vers", "unsigned int", 0),
@@ -353,10 +352,10 @@ _RUN10 = (("str2", "", "header", -1),)
 _RUN11 = (("str3", "", "header", -1),)
 _RUN12 = (("int1", "int1", "int", 0), ("int2", "int2", "int", 0), ("net", "", "header", -1))
 _RUN13 = (("length", "length", "hyper", 0), ("flags", "flags", "unsigned int", 0))
-_EV_virNetMessageType = _rt.Table("virNetMessageType", {m.value: m for m in VirNetMessageType})
-_EB_virNetMessageType = _rt.Table("virNetMessageType", {k: _P_i(k) for k in _EV_virNetMessageType})
-_EV_virNetMessageStatus = _rt.Table("virNetMessageStatus", {m.value: m for m in VirNetMessageStatus})
-_EB_virNetMessageStatus = _rt.Table("virNetMessageStatus", {k: _P_i(k) for k in _EV_virNetMessageStatus})
+_EV_virNetMessageType = _rt.enum_values("virNetMessageType", VirNetMessageType)
+_EB_virNetMessageType = _rt.enum_bytes("virNetMessageType", VirNetMessageType)
+_EV_virNetMessageStatus = _rt.enum_values("virNetMessageStatus", VirNetMessageStatus)
+_EB_virNetMessageStatus = _rt.enum_bytes("virNetMessageStatus", VirNetMessageStatus)
 _B_virNetMessageHeader = _rt.slots_base(VirNetMessageHeader)
 _B_virNetMessageNonnullDomain = _rt.slots_base(VirNetMessageNonnullDomain)
 _B_virNetMessageNonnullNetwork = _rt.slots_base(VirNetMessageNonnullNetwork)
@@ -383,9 +382,9 @@ def _dec_virNetMessageStatus(buf: bytes, off: int) -> tuple[VirNetMessageStatus,
 def _enc_virNetMessageHeader(out: list[bytes], v: VirNetMessageHeader) -> None:
     try:
         if v.type not in _EB_virNetMessageType:
-            raise _rt.bad_enum(v.type, "virNetMessageType", "type")
+            _rt.check_enum(v.type, "virNetMessageType", "type")
         if v.status not in _EB_virNetMessageStatus:
-            raise _rt.bad_enum(v.status, "virNetMessageStatus", "status")
+            _rt.check_enum(v.status, "virNetMessageStatus", "status")
         out.append(_P_IIiiIi(v.prog, v.vers, v.proc, v.type, v.serial, v.status))
     except Exception as exc:
         raise _rt.fail_run(exc, _RUN1, (v,)) from None
@@ -398,14 +397,8 @@ def _dec_virNetMessageHeader(buf: bytes, off: int) -> tuple[VirNetMessageHeader,
     except Exception as exc:
         raise _rt.fail_unpack(exc, _RUN1, 24, off, buf) from None
     off += 24
-    try:
-        o.type = _EV_virNetMessageType[o.type]
-    except Exception as exc:
-        raise _rt.fail(exc, "type") from None
-    try:
-        o.status = _EV_virNetMessageStatus[o.status]
-    except Exception as exc:
-        raise _rt.fail(exc, "status") from None
+    o.type = _EV_virNetMessageType[o.type]
+    o.status = _EV_virNetMessageStatus[o.status]
     o.__class__ = VirNetMessageHeader
     return o, off
 
@@ -467,7 +460,7 @@ def _dec_virNetMessageString(buf: bytes, off: int) -> tuple[str | None, int]:
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         n2 = _U_I(buf, off)[0]
         off += 4
         if n2 > 4194304:
@@ -478,8 +471,6 @@ def _dec_virNetMessageString(buf: bytes, off: int) -> tuple[str | None, int]:
         except UnicodeDecodeError:
             r = _rt.lax_utf8(buf, off, end3)
         off = (end3 + 3) & -4
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -603,7 +594,7 @@ def _dec_virNetMessageDomain(buf: bytes, off: int) -> tuple[VirNetMessageNonnull
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         s2 = _B_virNetMessageNonnullDomain()
         try:
             n3 = _U_I(buf, off)[0]
@@ -628,8 +619,6 @@ def _dec_virNetMessageDomain(buf: bytes, off: int) -> tuple[VirNetMessageNonnull
         off += 20
         s2.__class__ = VirNetMessageNonnullDomain
         r = s2
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -661,7 +650,7 @@ def _dec_virNetMessageNetwork(
     off += 4
     if n1 == 0:
         r = None
-    elif n1 == 1:
+    else:
         s2 = _B_virNetMessageNonnullNetwork()
         try:
             n3 = _U_I(buf, off)[0]
@@ -686,8 +675,6 @@ def _dec_virNetMessageNetwork(
         off += 16
         s2.__class__ = VirNetMessageNonnullNetwork
         r = s2
-    else:
-        raise _rt.bad_flag(n1)
     return r, off
 
 
@@ -844,7 +831,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         if n1 == 0:
             o.message = None
-        elif n1 == 1:
+        else:
             n2 = _U_I(buf, off)[0]
             off += 4
             if n2 > 4194304:
@@ -855,8 +842,6 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             except UnicodeDecodeError:
                 o.message = _rt.lax_utf8(buf, off, end3)
             off = (end3 + 3) & -4
-        else:
-            raise _rt.bad_flag(n1)
     except Exception as exc:
         raise _rt.fail(exc, "message") from None
     try:
@@ -867,7 +852,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         if n4 == 0:
             o.dom = None
-        elif n4 == 1:
+        else:
             s5 = _B_virNetMessageNonnullDomain()
             try:
                 n6 = _U_I(buf, off)[0]
@@ -892,8 +877,6 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             off += 20
             s5.__class__ = VirNetMessageNonnullDomain
             o.dom = s5
-        else:
-            raise _rt.bad_flag(n4)
     except Exception as exc:
         raise _rt.fail(exc, "dom") from None
     try:
@@ -904,7 +887,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         if n8 == 0:
             o.str1 = None
-        elif n8 == 1:
+        else:
             n9 = _U_I(buf, off)[0]
             off += 4
             if n9 > 4194304:
@@ -915,8 +898,6 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             except UnicodeDecodeError:
                 o.str1 = _rt.lax_utf8(buf, off, end10)
             off = (end10 + 3) & -4
-        else:
-            raise _rt.bad_flag(n8)
     except Exception as exc:
         raise _rt.fail(exc, "str1") from None
     try:
@@ -927,7 +908,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         if n11 == 0:
             o.str2 = None
-        elif n11 == 1:
+        else:
             n12 = _U_I(buf, off)[0]
             off += 4
             if n12 > 4194304:
@@ -938,8 +919,6 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             except UnicodeDecodeError:
                 o.str2 = _rt.lax_utf8(buf, off, end13)
             off = (end13 + 3) & -4
-        else:
-            raise _rt.bad_flag(n11)
     except Exception as exc:
         raise _rt.fail(exc, "str2") from None
     try:
@@ -950,7 +929,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         if n14 == 0:
             o.str3 = None
-        elif n14 == 1:
+        else:
             n15 = _U_I(buf, off)[0]
             off += 4
             if n15 > 4194304:
@@ -961,8 +940,6 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             except UnicodeDecodeError:
                 o.str3 = _rt.lax_utf8(buf, off, end16)
             off = (end16 + 3) & -4
-        else:
-            raise _rt.bad_flag(n14)
     except Exception as exc:
         raise _rt.fail(exc, "str3") from None
     try:
@@ -973,7 +950,7 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
     try:
         if n17 == 0:
             o.net = None
-        elif n17 == 1:
+        else:
             s18 = _B_virNetMessageNonnullNetwork()
             try:
                 n19 = _U_I(buf, off)[0]
@@ -998,8 +975,6 @@ def _dec_virNetMessageError(buf: bytes, off: int) -> tuple[VirNetMessageError, i
             off += 16
             s18.__class__ = VirNetMessageNonnullNetwork
             o.net = s18
-        else:
-            raise _rt.bad_flag(n17)
     except Exception as exc:
         raise _rt.fail(exc, "net") from None
     o.__class__ = VirNetMessageError
@@ -1045,7 +1020,7 @@ def unpack_virNetMessageType(data: bytes | bytearray | memoryview) -> VirNetMess
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1067,7 +1042,7 @@ def unpack_virNetMessageStatus(data: bytes | bytearray | memoryview) -> VirNetMe
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1078,9 +1053,9 @@ def pack_virNetMessageHeader(value: VirNetMessageHeader) -> bytes:
         v = value
         try:
             if v.type not in _EB_virNetMessageType:
-                raise _rt.bad_enum(v.type, "virNetMessageType", "type")
+                _rt.check_enum(v.type, "virNetMessageType", "type")
             if v.status not in _EB_virNetMessageStatus:
-                raise _rt.bad_enum(v.status, "virNetMessageStatus", "status")
+                _rt.check_enum(v.status, "virNetMessageStatus", "status")
             out.append(_P_IIiiIi(v.prog, v.vers, v.proc, v.type, v.serial, v.status))
         except Exception as exc:
             raise _rt.fail_run(exc, _RUN1, (v,)) from None
@@ -1100,19 +1075,13 @@ def unpack_virNetMessageHeader(data: bytes | bytearray | memoryview) -> VirNetMe
         except Exception as exc:
             raise _rt.fail_unpack(exc, _RUN1, 24, off, buf) from None
         off += 24
-        try:
-            o.type = _EV_virNetMessageType[o.type]
-        except Exception as exc:
-            raise _rt.fail(exc, "type") from None
-        try:
-            o.status = _EV_virNetMessageStatus[o.status]
-        except Exception as exc:
-            raise _rt.fail(exc, "status") from None
+        o.type = _EV_virNetMessageType[o.type]
+        o.status = _EV_virNetMessageStatus[o.status]
         o.__class__ = VirNetMessageHeader
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1134,7 +1103,7 @@ def unpack_virNetMessageUUID(data: bytes | bytearray | memoryview) -> bytes:
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1156,7 +1125,7 @@ def unpack_virNetMessageNonnullString(data: bytes | bytearray | memoryview) -> s
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1178,7 +1147,7 @@ def unpack_virNetMessageString(data: bytes | bytearray | memoryview) -> str | No
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1239,7 +1208,7 @@ def unpack_virNetMessageNonnullDomain(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1300,7 +1269,7 @@ def unpack_virNetMessageNonnullNetwork(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1324,7 +1293,7 @@ def unpack_virNetMessageDomain(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1348,7 +1317,7 @@ def unpack_virNetMessageNetwork(
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1516,7 +1485,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             if n1001 == 0:
                 o.message = None
-            elif n1001 == 1:
+            else:
                 n1002 = _U_I(buf, off)[0]
                 off += 4
                 if n1002 > 4194304:
@@ -1527,8 +1496,6 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 except UnicodeDecodeError:
                     o.message = _rt.lax_utf8(buf, off, end1003)
                 off = (end1003 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1001)
         except Exception as exc:
             raise _rt.fail(exc, "message") from None
         try:
@@ -1539,7 +1506,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             if n1004 == 0:
                 o.dom = None
-            elif n1004 == 1:
+            else:
                 s1005 = _B_virNetMessageNonnullDomain()
                 try:
                     n1006 = _U_I(buf, off)[0]
@@ -1564,8 +1531,6 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 off += 20
                 s1005.__class__ = VirNetMessageNonnullDomain
                 o.dom = s1005
-            else:
-                raise _rt.bad_flag(n1004)
         except Exception as exc:
             raise _rt.fail(exc, "dom") from None
         try:
@@ -1576,7 +1541,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             if n1008 == 0:
                 o.str1 = None
-            elif n1008 == 1:
+            else:
                 n1009 = _U_I(buf, off)[0]
                 off += 4
                 if n1009 > 4194304:
@@ -1587,8 +1552,6 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 except UnicodeDecodeError:
                     o.str1 = _rt.lax_utf8(buf, off, end1010)
                 off = (end1010 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1008)
         except Exception as exc:
             raise _rt.fail(exc, "str1") from None
         try:
@@ -1599,7 +1562,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             if n1011 == 0:
                 o.str2 = None
-            elif n1011 == 1:
+            else:
                 n1012 = _U_I(buf, off)[0]
                 off += 4
                 if n1012 > 4194304:
@@ -1610,8 +1573,6 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 except UnicodeDecodeError:
                     o.str2 = _rt.lax_utf8(buf, off, end1013)
                 off = (end1013 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1011)
         except Exception as exc:
             raise _rt.fail(exc, "str2") from None
         try:
@@ -1622,7 +1583,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             if n1014 == 0:
                 o.str3 = None
-            elif n1014 == 1:
+            else:
                 n1015 = _U_I(buf, off)[0]
                 off += 4
                 if n1015 > 4194304:
@@ -1633,8 +1594,6 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 except UnicodeDecodeError:
                     o.str3 = _rt.lax_utf8(buf, off, end1016)
                 off = (end1016 + 3) & -4
-            else:
-                raise _rt.bad_flag(n1014)
         except Exception as exc:
             raise _rt.fail(exc, "str3") from None
         try:
@@ -1645,7 +1604,7 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
         try:
             if n1017 == 0:
                 o.net = None
-            elif n1017 == 1:
+            else:
                 s1018 = _B_virNetMessageNonnullNetwork()
                 try:
                     n1019 = _U_I(buf, off)[0]
@@ -1670,15 +1629,13 @@ def unpack_virNetMessageError(data: bytes | bytearray | memoryview) -> VirNetMes
                 off += 16
                 s1018.__class__ = VirNetMessageNonnullNetwork
                 o.net = s1018
-            else:
-                raise _rt.bad_flag(n1017)
         except Exception as exc:
             raise _rt.fail(exc, "net") from None
         o.__class__ = VirNetMessageError
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 
@@ -1711,7 +1668,7 @@ def unpack_virNetStreamHole(data: bytes | bytearray | memoryview) -> VirNetStrea
     except Exception as exc:
         raise _rt.fail(exc) from None
     if off != len(buf):
-        _rt.finish(off, buf)
+        _rt.finish(off, buf, value)
     return value
 
 

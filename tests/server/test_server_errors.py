@@ -60,6 +60,24 @@ def test_undecodable_payload(client):
     assert (err.code, err.domain, err.message) == (39, 7, "Unable to decode message payload")
 
 
+def test_payload_decoded_as_libvirtd_decodes_it(daemon_thread, client):
+    """virNetMessageDecodePayload: trailing bytes are ignored, flags/bools are any non-zero
+    word (xdr_bool), undeclared enum values pass (xdr_enum); maximums stay enforced."""
+    lookup = rp.RemoteDomainLookupByNameArgs(name="test").pack()
+    reply = client.call_raw(23, lookup + b"\x00\x00\x00\x07")
+    assert reply.header.status == MessageStatus.OK
+    assert rp.unpack_remote_domain_lookup_by_name_ret(reply.payload).dom.name == "test"
+    name = b"test:///default"
+    open_args = struct.pack(">II", 0x01000000, len(name)) + name + b"\x00" + struct.pack(">I", 0)
+    fresh = daemon_thread.tcp()
+    fresh.call_raw(66)
+    assert fresh.call_raw(1, open_args).header.status == MessageStatus.OK
+    assert fresh.call(3).type == "TEST"
+    too_long = struct.pack(">I", 4194305)  # remote_nonnull_string over REMOTE_STRING_MAX
+    err = rpc_error_of(client.call_raw(23, too_long + b"\x00" * 8))
+    assert err.message == "Unable to decode message payload"
+
+
 def test_call_with_bad_status(client):
     reply = client.call_raw(3, status=MessageStatus.ERROR)
     err = rpc_error_of(reply)
