@@ -49,7 +49,8 @@ def format_text(text: str, filename: str = "<string>", header: str | None = None
     def flush() -> None:
         nonlocal current, arm
         if current:
-            extra = 1 if arm else 0
+            label = current[0] in ("case", "default")
+            extra = 1 if arm and not label else 0
             lines.append(_INDENT * (depth + extra) + "".join(current).rstrip())
             current = []
             arm = False
