@@ -990,18 +990,20 @@ def _no_support(name: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.NO_SUPPORT, ErrorDomain.REMOTE, name)
 
 
-def _resolve(proc: int | str | procedures.Procedure, prog: int = REMOTE_PROGRAM) -> procedures.Procedure:
+def _resolve(
+    proc: int | str | procedures.Procedure, prog: int = REMOTE_PROGRAM
+) -> procedures.Procedure:
     """The registry entry for a number (of ``prog``), a name or a Procedure; else NO_SUPPORT."""
     if isinstance(proc, procedures.Procedure):
         return proc
     if isinstance(proc, str):
         name = proc.strip().upper()
-        if not any(name.startswith(prefix) for prefix in _PROGRAM_PREFIXES):
+        program = next((p for x, p in _PROGRAM_PREFIXES.items() if name.startswith(x)), None)
+        if program is None:
+            program = prog
             name = _PREFIX_OF_PROGRAM.get(prog, "REMOTE_PROC_") + name
         found = procedures.by_name(name)
-        if found is None or found.program != _PROGRAM_PREFIXES[
-            next(p for p in _PROGRAM_PREFIXES if name.startswith(p))
-        ]:
+        if found is None or found.program != program:
             raise _no_support(name)
         return found
     found = procedures.lookup(prog, PROTOCOL_VERSION, int(proc))

@@ -188,7 +188,12 @@ class ConnectionClosed:
 
 
 CoreEvent = (
-    CallCompleted | CallFailed | DomainEventReceived | ServerClosed | StreamUpdated | ConnectionClosed
+    CallCompleted
+    | CallFailed
+    | DomainEventReceived
+    | ServerClosed
+    | StreamUpdated
+    | ConnectionClosed
 )
 
 
@@ -388,7 +393,9 @@ class ClientCore:
                 ErrorCode.RPC, ErrorDomain.RPC, f"Unable to encode message payload: {exc}"
             ) from exc
         deadline = None if timeout is None else now + timeout
-        self._pending[(prog, PROTOCOL_VERSION, serial)] = _Call(prog, proc, serial, deadline, timeout)
+        self._pending[(prog, PROTOCOL_VERSION, serial)] = _Call(
+            prog, proc, serial, deadline, timeout
+        )
         if stream:
             self._streams[(prog, serial)] = StreamState(prog, proc, serial)
         self._queue(data)
@@ -476,7 +483,11 @@ class ClientCore:
                 log.debug("dropping late reply to abandoned call serial %d", header.serial)
                 return
             stream = self._streams.get((header.prog, header.serial))
-            if stream is not None and stream.closing is not None and header.vers == PROTOCOL_VERSION:
+            if (
+                stream is not None
+                and stream.closing is not None
+                and header.vers == PROTOCOL_VERSION
+            ):
                 # a finish/abort the server refused answers as an error REPLY (libvirt's
                 # daemonStreamHandleFinish/Abort → virNetServerProgramSendReplyError)
                 if header.status == MessageStatus.OK:
@@ -614,8 +625,12 @@ class ClientCore:
         if stream.error is not None:
             raise stream.error
         if stream.closed or stream.closing is not None or not self.is_open:
-            raise closed_error() if not self.is_open else LibvirtError.make(
-                ErrorCode.OPERATION_INVALID, ErrorDomain.NONE, "stream is closed"
+            raise (
+                closed_error()
+                if not self.is_open
+                else LibvirtError.make(
+                    ErrorCode.OPERATION_INVALID, ErrorDomain.NONE, "stream is closed"
+                )
             )
 
     def stream_send(self, stream: StreamState, data: bytes | bytearray | memoryview) -> int:
@@ -639,7 +654,9 @@ class ClientCore:
         if not self.is_open:
             raise closed_error()
         if stream.closed or stream.closing is not None:
-            raise LibvirtError.make(ErrorCode.OPERATION_INVALID, ErrorDomain.NONE, "stream is closed")
+            raise LibvirtError.make(
+                ErrorCode.OPERATION_INVALID, ErrorDomain.NONE, "stream is closed"
+            )
         if not abort and stream.error is not None:
             raise stream.error
         status = MessageStatus.ERROR if abort else MessageStatus.OK
@@ -647,7 +664,9 @@ class ClientCore:
         self._queue(encode_frame(self._stream_header(stream, MessageType.STREAM, status)))
 
     @staticmethod
-    def stream_read(stream: StreamState, nbytes: int, stop_at_hole: bool = False) -> bytes | int | None:
+    def stream_read(
+        stream: StreamState, nbytes: int, stop_at_hole: bool = False
+    ) -> bytes | int | None:
         """Take up to ``nbytes`` of received data.
 
         Returns bytes (``b""`` at end of stream), ``None`` when nothing is there yet (wait
