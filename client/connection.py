@@ -177,6 +177,7 @@ class Connection:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._reconnect_schedule: ReconnectSchedule | None = None
         self._streams: set[EventStream] = set()
 
     # ---------------------------------------------------------------------------------------
@@ -660,7 +661,7 @@ class Connection:
 
     async def _reconnect_loop(self, reason: CloseReason) -> None:
         assert self._reconnect is not None
-        schedule = ReconnectSchedule(self._reconnect)
+        schedule = self._reconnect_schedule = ReconnectSchedule(self._reconnect)
         lost_at = time.time()
         next_at: float | None = schedule.lost(self._loop.time())
         while not self._closed_by_client and next_at is not None:

@@ -406,6 +406,9 @@ class ClientCore:
         key = (prog, PROTOCOL_VERSION, serial)
         if self._pending.pop(key, None) is not None:
             self._abandoned.add(key)
+        self._drop_stream(prog, serial)
+
+    def _drop_stream(self, prog: int, serial: int) -> None:
         stream = self._streams.pop((prog, serial), None)
         if stream is not None:
             stream.closed = True
@@ -510,7 +513,7 @@ class ClientCore:
                 ErrorCode.RPC, ErrorDomain.RPC, f"Unexpected message status {int(status)}"
             )
         # the call that would have opened a stream failed: the stream never existed
-        self._streams.pop((call.prog, call.serial), None)
+        self._drop_stream(call.prog, call.serial)
         self._out.append(CallFailed(call.serial, call.prog, call.proc, error))
 
     # -- timers ----------------------------------------------------------------------------
@@ -533,7 +536,7 @@ class ClientCore:
             if call.deadline is not None and now >= call.deadline:
                 del self._pending[key]
                 self._abandoned.add(key)
-                self._streams.pop((call.prog, call.serial), None)
+                self._drop_stream(call.prog, call.serial)
                 assert call.timeout is not None
                 self._out.append(
                     CallFailed(
