@@ -14,10 +14,13 @@ from virtwire.client.connection import (
     ReconnectPolicy,
     connect,
 )
+from virtwire.client.core import ClientCore
 from virtwire.client.domain import Domain, DomainInfo
+from virtwire.client.stream import Stream
 from virtwire.client.uri import ConnectURI, parse_uri
 
 __all__ = [
+    "ClientCore",
     "CloseReason",
     "ConnectURI",
     "Connection",
@@ -27,6 +30,7 @@ __all__ = [
     "EventOverflow",
     "EventStream",
     "ReconnectPolicy",
+    "Stream",
     "connect",
     "parse_uri",
 ]

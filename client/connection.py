@@ -1,10 +1,14 @@
-"""The asyncio client core: one connection to a libvirt daemon.
+"""The asyncio client connection: drives the sans-IO :class:`~virtwire.client.core.ClientCore`.
 
-This module owns every state transition of a client connection, and only this module: the
-prologue (AUTH_LIST, SUPPORTS_FEATURE 10, CONNECT_OPEN, 14, 15, as libvirt's client sends
-them), serial allocation, matching replies to waiting calls, keepalive, call timeouts, the
-close callback, event registrations and the opt-in reconnect. The bytes themselves are
-handled by the sans-IO pieces of :mod:`virtwire.protocol` (framing, keepalive, EventState).
+The state transitions of a client connection (serials, reply matching, keepalive, call
+deadlines, event routing, stream state, registration bookkeeping) live in
+:mod:`virtwire.client.core`, which takes bytes and ``now`` and returns frames and events.
+This module only does the I/O around it: it dials (``transports``), runs libvirt's prologue
+(AUTH_LIST, SUPPORTS_FEATURE 10, CONNECT_OPEN, 14, 15, as libvirt's client sends them), feeds
+every read to the core with ``loop.time()``, writes ``data_to_send()``, arms one timer at
+``next_wakeup()``, resolves the future of each completed call, and hands events to the
+connection's :class:`EventState`, which dispatches them on a later loop turn. Close
+callbacks and the opt-in reconnect (back-off from :class:`ReconnectSchedule`) are here too.
 
 Rules it keeps, all libvirt's (spec §1.4, §2, §6):
 
@@ -23,16 +27,30 @@ import asyncio
 import contextlib
 import logging
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, ClassVar
 
 from virtwire.client import transports
-from virtwire.client.remote_events import RemoteEvents
+from virtwire.client.core import (
+    CallCompleted,
+    CallFailed,
+    ClientCore,
+    CloseReason,
+    ConnectionClosed,
+    CoreEvent,
+    DomainEventReceived,
+    ReconnectPolicy,
+    ReconnectSchedule,
+    ServerClosed,
+    StreamUpdated,
+    closed_error,
+)
+from virtwire.client.stream import Stream
 from virtwire.client.uri import ConnectURI, resolve_uri
-from virtwire.protocol import procedures, wirelog
+from virtwire.protocol import procedures
 from virtwire.protocol.constants import (
     LXC_PROGRAM,
     PROTOCOL_VERSION,
@@ -43,17 +61,8 @@ from virtwire.protocol.constants import (
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.event_state import EventState
 from virtwire.protocol.events import DomainEvent, DomainEventID, DomainRef
-from virtwire.protocol.framing import (
-    Frame,
-    FrameDecoder,
-    Header,
-    MessageStatus,
-    MessageType,
-    ProtocolError,
-    encode_frame,
-)
+from virtwire.protocol.framing import Frame
 from virtwire.protocol.generated import remote_protocol as rp
-from virtwire.protocol.keepalive import PONG_FRAME, KeepAlive, KeepAliveAction, is_keepalive
 from virtwire.protocol.records import NodeInfo
 from virtwire.xdr.runtime import TrailingBytes
 
@@ -64,6 +73,7 @@ __all__ = [
     "EventOverflow",
     "EventStream",
     "ReconnectPolicy",
+    "Stream",
     "connect",
 ]
 
@@ -73,28 +83,12 @@ P = rp.RemoteProcedure
 _READ_SIZE = 256 * 1024
 _DEFAULT: Any = object()  # "use the connection's call_timeout"
 _CLOSE_TIMEOUT = 5.0
-
-
-class CloseReason(IntEnum):
-    """virConnectCloseReason: why a connection went away."""
-
-    ERROR = 0
-    EOF = 1
-    KEEPALIVE = 2
-    CLIENT = 3
-
-
-@dataclass(frozen=True, slots=True)
-class ReconnectPolicy:
-    """Opt-in automatic reconnect: exponential backoff between attempts.
-
-    ``max_attempts=None`` retries until :meth:`Connection.close` is called.
-    """
-
-    initial_delay: float = 0.2
-    max_delay: float = 10.0
-    factor: float = 2.0
-    max_attempts: int | None = None
+_PROGRAM_PREFIXES = {
+    "REMOTE_PROC_": REMOTE_PROGRAM,
+    "QEMU_PROC_": QEMU_PROGRAM,
+    "LXC_PROC_": LXC_PROGRAM,
+}
+_PREFIX_OF_PROGRAM = {prog: prefix for prefix, prog in _PROGRAM_PREFIXES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,33 +109,6 @@ class ConnectionGap:
 
 class EventOverflow(Exception):
     """An :class:`EventStream` with ``overflow="error"`` received more than it could hold."""
-
-
-def _closed_error() -> LibvirtError:
-    return LibvirtError.internal_error("client socket is closed")
-
-
-def _eof_error() -> LibvirtError:
-    return LibvirtError.make(
-        ErrorCode.SYSTEM_ERROR,
-        ErrorDomain.RPC,
-        "End of file while reading data: Input/output error",
-    )
-
-
-def _loss_error(reason: CloseReason, detail: str | None) -> LibvirtError:
-    """The error every waiting call gets when the connection dies under it (libvirt's).
-
-    ``detail`` None means the server closed the socket cleanly: libvirt's read then fails
-    with "End of file" whichever reason (EOF or, over TCP, ERROR) the close callback gets.
-    """
-    if reason is CloseReason.KEEPALIVE:
-        return LibvirtError.internal_error("connection closed due to keepalive timeout")
-    if reason is CloseReason.CLIENT:
-        return _closed_error()
-    if detail is None:
-        return _eof_error()
-    return LibvirtError.make(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, f"Cannot recv data: {detail}")
 
 
 def _hangup_on_eof(writer: Any) -> bool:
@@ -165,29 +132,11 @@ class _Link:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.serial = 0
-        self.pending: dict[tuple[int, int, int], asyncio.Future[Frame]] = {}
-        self.abandoned: set[tuple[int, int, int]] = set()
+        self.waiters: dict[int, asyncio.Future[bytes]] = {}  # serial -> future of the payload
+        self.streams: dict[int, Stream] = {}  # serial of the opening call -> stream
         self.reader_task: asyncio.Task[None] | None = None
         self.alive = True
         self.hangup_on_eof = _hangup_on_eof(writer)
-
-    def next_serial(self) -> int:
-        serial = self.serial
-        self.serial = (serial + 1) & 0xFFFFFFFF
-        return serial
-
-
-@dataclass(slots=True)
-class _Registration:
-    """Bookkeeping for one local event callback (EventState has the callback itself)."""
-
-    event_id: int
-    dom: DomainRef | None
-
-    @property
-    def key(self) -> bytes | None:
-        return None if self.dom is None else self.dom.uuid
 
 
 class Connection:
@@ -215,25 +164,22 @@ class Connection:
         self._reconnect: ReconnectPolicy | None = reconnect or None
         self._loop = asyncio.get_running_loop()
         self.event_state = EventState(self._loop.call_soon)
-        self._remote_events = RemoteEvents(self)
+        self._core = ClientCore()
         self._link: _Link | None = None
         self._state = "new"
         self._ready = asyncio.Event()
         self._closed_by_client = False
         self._features: dict[int, bool] = {}
         self._server_uri: str | None = None
-        self._registrations: dict[int, _Registration] = {}
         self._register_locks: dict[tuple[int, bytes | None], asyncio.Lock] = {}
         self._close_callbacks: list[Callable[[CloseReason], object]] = []
         self._close_callback_registered = False
         self._gap_callbacks: list[Callable[[ConnectionGap], object]] = []
-        self._keepalive = KeepAlive(-1, 0)
-        self._keepalive_settings: tuple[float, int] | None = None
-        self._keepalive_wake = asyncio.Event()
-        self._keepalive_task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._reconnect_schedule: ReconnectSchedule | None = None
         self._streams: set[EventStream] = set()
-        self._frame_listeners: list[Callable[[Frame], object]] = []
 
     # ---------------------------------------------------------------------------------------
     # opening and closing
@@ -255,6 +201,15 @@ class Connection:
         """ "new", "open", "reconnecting" or "closed"."""
         return self._state
 
+    @property
+    def core(self) -> ClientCore:
+        """The sans-IO core this connection drives (for tools and tests)."""
+        return self._core
+
+    @property
+    def _remote_events(self) -> Any:
+        return self._core.remote_events
+
     def supports(self, feature: int) -> bool:
         """What the server answered to CONNECT_SUPPORTS_FEATURE during the prologue."""
         return self._features.get(int(feature), False)
@@ -263,7 +218,6 @@ class Connection:
         await self._establish()
         self._state = "open"
         self._ready.set()
-        self._keepalive_task = self._loop.create_task(self._keepalive_loop())
 
     async def _establish(self) -> None:
         """Dial, then run libvirt's prologue on the fresh link."""
@@ -272,7 +226,7 @@ class Connection:
         )
         link = _Link(reader, writer)
         self._link = link
-        self._keepalive.received(self._loop.time())
+        self._core.connection_made(self._loop.time())
         link.reader_task = self._loop.create_task(self._read_loop(link))
         try:
             await self._prologue(link)
@@ -351,13 +305,10 @@ class Connection:
             self._ready.set()
             if link is not None:
                 self._drop_link(link, CloseReason.CLIENT, None, notify=True)
-            if self._keepalive_task is not None:
-                self._keepalive_task.cancel()
-            self._keepalive_wake.set()
+            self._disarm()
         if link is not None:
             await _wait_closed(link)
             await self._reap(link.reader_task)
-        await self._reap(self._keepalive_task)
         await self._reap(self._reconnect_task)
         return 0
 
@@ -380,11 +331,10 @@ class Connection:
         await self.close()
 
     # ---------------------------------------------------------------------------------------
-    # the reader: frames in, routed; never runs user code
+    # the driver: bytes to the core, its output to futures, the EventState and the socket
     # ---------------------------------------------------------------------------------------
 
     async def _read_loop(self, link: _Link) -> None:
-        decoder = FrameDecoder()
         # a clean end of file: EOF where libvirt's poll() sees a hangup, else ERROR; the
         # waiters get "End of file while reading data" either way (detail None)
         reason = CloseReason.EOF if link.hangup_on_eof else CloseReason.ERROR
@@ -394,18 +344,9 @@ class Connection:
                 data = await link.reader.read(_READ_SIZE)
                 if not data:
                     break
-                self._keepalive.received(self._loop.time())
-                for frame in decoder.feed(data):
-                    self._route(link, frame)
-        except ProtocolError as exc:
-            # libvirt handles messages one by one: act on those before the bad bytes
-            for frame in exc.frames:
-                try:
-                    self._route(link, frame)
-                except _UnmatchedReply:
-                    break
-            reason, detail = CloseReason.ERROR, str(exc)
-            log.warning("closing connection: %s", exc)
+                self._process(link, self._core.receive_data(data, self._loop.time()))
+                if not link.alive:
+                    return  # the core closed the connection (bad frame, unexpected reply)
         except ConnectionResetError as exc:
             # a reset makes poll() report POLLHUP on every socket type: libvirt says EOF
             reason, detail = CloseReason.EOF, exc.strerror or str(exc)
@@ -413,15 +354,10 @@ class Connection:
             reason, detail = CloseReason.ERROR, exc.strerror or str(exc)
         except asyncio.CancelledError:
             return
-        except _UnmatchedReply as exc:
-            reason, detail = CloseReason.ERROR, str(exc)
-            log.warning("closing connection: %s", exc)
         except Exception as exc:  # a bug must not leave waiters hanging
             log.exception("reader failed")
             reason, detail = CloseReason.ERROR, repr(exc)
         self._on_link_lost(link, reason, detail)
-        if self._state == "closed":
-            await self._reap(self._keepalive_task)  # nothing of ours outlives the connection
 
     def add_frame_listener(self, listener: Callable[[Frame], object]) -> None:
         """Call ``listener(frame)`` for every frame received, before it is routed.
@@ -429,60 +365,73 @@ class Connection:
         For tools that show the wire (``virtwire demo``, debugging); it runs on the reader
         path, so it must be quick and must not call back into the connection.
         """
-        self._frame_listeners.append(listener)
+        self._core.frame_listeners.append(listener)
 
-    def _route(self, link: _Link, frame: Frame) -> None:
-        if wirelog.enabled():
-            wirelog.dump_frame("server", "->", frame)
-        for listener in self._frame_listeners:
-            listener(frame)
-        header = frame.header
-        if is_keepalive(header):
-            pong = self._keepalive.on_frame(header)
-            if pong is None and header.proc == 1:
-                pong = PONG_FRAME
-            if pong is not None:
-                with contextlib.suppress(LibvirtError):
-                    self._send(link, pong)
-            return
-        mtype = header.type
-        if mtype in (MessageType.REPLY, MessageType.REPLY_WITH_FDS):
-            key = (header.prog, header.vers, header.serial)
-            future = link.pending.pop(key, None)
-            if future is None:
-                if key in link.abandoned:
-                    link.abandoned.discard(key)
-                    log.debug("dropping late reply to abandoned call serial %d", header.serial)
-                    return
-                raise _UnmatchedReply(
-                    f"no call waiting for reply prog=0x{header.prog:x} vers={header.vers} "
-                    f"serial={header.serial}"
-                )
-            if not future.done():
-                future.set_result(frame)
-            return
-        if mtype == MessageType.MESSAGE:
-            if header.prog == REMOTE_PROGRAM and header.vers == PROTOCOL_VERSION:
-                self._remote_events.dispatch(frame)
-                return
-            if header.prog in (QEMU_PROGRAM, LXC_PROGRAM) and header.vers == PROTOCOL_VERSION:
-                log.debug("ignoring event proc %d of program 0x%x", header.proc, header.prog)
-                return
-            raise _UnmatchedReply(f"event for unknown program 0x{header.prog:x} v{header.vers}")
-        if mtype in (MessageType.STREAM, MessageType.STREAM_HOLE):
-            log.debug("ignoring stream packet for serial %d (no streams open)", header.serial)
-            return
-        raise _UnmatchedReply(f"unexpected message type {mtype!r} from server")
+    def _process(self, link: _Link, events: list[CoreEvent]) -> None:
+        """Act on the core's output: write, resolve futures, queue events, re-arm the timer."""
+        with contextlib.suppress(LibvirtError):
+            self._flush(link)
+        for event in events:
+            if isinstance(event, CallCompleted):
+                future = link.waiters.pop(event.serial, None)
+                if future is not None and not future.done():
+                    future.set_result(event.payload)
+            elif isinstance(event, CallFailed):
+                future = link.waiters.pop(event.serial, None)
+                if future is not None and not future.done():
+                    future.set_exception(event.error)
+            elif isinstance(event, DomainEventReceived):
+                self.event_state.queue(event.event, remote_id=event.remote_id)
+            elif isinstance(event, StreamUpdated):
+                stream = link.streams.get(event.serial)
+                if stream is not None:
+                    stream._wake()
+            elif isinstance(event, ServerClosed):
+                for callback in list(self._close_callbacks):
+                    self._loop.call_soon(_safe_call, callback, event.reason)
+            elif isinstance(event, ConnectionClosed):
+                self._on_link_lost(link, event.reason, event.detail)
+        if link is self._link:
+            self._arm()
 
-    def _send(self, link: _Link, data: bytes) -> None:
+    def _flush(self, link: _Link) -> None:
+        """Write what the core has queued (raises "client socket is closed" when gone)."""
+        data = self._core.data_to_send()
+        if not data:
+            return
         if not link.alive:
-            raise _closed_error()
-        if wirelog.enabled():
-            wirelog.dump_bytes("server", "<-", data)
+            raise closed_error()
         try:
             link.writer.write(data)
         except (ConnectionError, RuntimeError, OSError) as exc:
-            raise _closed_error() from exc
+            raise closed_error() from exc
+
+    def _arm(self) -> None:
+        """One timer, at the core's next wake-up (keepalive or the nearest call deadline)."""
+        wake = self._core.next_wakeup()
+        if wake == self._timer_at and (wake is None or self._timer is not None):
+            return
+        self._disarm()
+        if wake is not None:
+            self._timer_at = wake
+            self._timer = self._loop.call_at(wake, self._on_timer, wake)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = None
+
+    def _on_timer(self, when: float) -> None:
+        self._timer = None
+        self._timer_at = None
+        link = self._link
+        if link is None or not link.alive:
+            return
+        # asyncio may run a timer up to its clock resolution early: never tell the core
+        # a time before the one it asked to be woken at
+        now = max(self._loop.time(), when)
+        self._process(link, self._core.handle_timer(now))
 
     def _on_link_lost(self, link: _Link, reason: CloseReason, detail: str | None) -> None:
         if not link.alive:
@@ -501,8 +450,6 @@ class Connection:
         else:
             self._state = "closed"
             self._ready.set()
-            if self._keepalive_task is not None:
-                self._keepalive_task.cancel()
             for stream in list(self._streams):
                 stream._finish(None)
 
@@ -513,10 +460,19 @@ class Connection:
         if not link.alive:
             return
         link.alive = False
-        for future in link.pending.values():
+        if link is self._link:
+            self._disarm()
+            for event in self._core.connection_lost(reason, detail):
+                if isinstance(event, CallFailed):
+                    future = link.waiters.pop(event.serial, None)
+                    if future is not None and not future.done():
+                        future.set_exception(event.error)  # one per waiter
+        for future in link.waiters.values():
             if not future.done():
-                future.set_exception(_loss_error(reason, detail))  # one per waiter
-        link.pending.clear()
+                future.set_exception(closed_error())
+        link.waiters.clear()
+        for stream in link.streams.values():
+            stream._wake()
         if link.reader_task is not None and link.reader_task is not asyncio.current_task():
             link.reader_task.cancel()
         with contextlib.suppress(Exception):
@@ -531,22 +487,36 @@ class Connection:
 
     async def call(
         self,
-        proc: int,
+        proc: int | str | procedures.Procedure,
         args: Any = None,
         *,
         prog: int = REMOTE_PROGRAM,
         timeout: Any = _DEFAULT,
+        stream: Stream | None = None,
     ) -> Any:
-        """Call ``proc`` with the generated ``args`` struct; return the decoded ret (or None).
+        """Call any procedure; return the decoded ret struct (None for a void ret).
+
+        ``proc`` is a procedure number of ``prog`` (the REMOTE program by default), a name
+        with or without its program prefix (``"DOMAIN_GET_XML_DESC"``,
+        ``"REMOTE_PROC_DOMAIN_GET_XML_DESC"``, ``"QEMU_PROC_DOMAIN_MONITOR_COMMAND"``) or a
+        :class:`~virtwire.protocol.procedures.Procedure`. ``args`` is the generated args
+        struct, a ``dict`` of its fields, or None for void args. ``stream`` (from
+        :meth:`new_stream`) makes this the call that opens that stream.
 
         ``timeout`` defaults to the connection's ``call_timeout``; ``None`` waits forever.
-        Raises :class:`LibvirtError` with the server's 11 fields on an error reply, and
-        libvirt's RPC errors when the connection fails or (with a timeout) no reply comes.
+        Raises :class:`LibvirtError` with the server's 11 fields on an error reply, NO_SUPPORT
+        for a procedure this client cannot encode, and libvirt's RPC errors when the
+        connection fails or (with a timeout) no reply comes.
         """
         if timeout is _DEFAULT:
             timeout = self.call_timeout
+        procedure = _resolve(proc, prog)
         link = await self._usable_link(timeout)
-        return await self._call_on(link, proc, args, prog=prog, timeout=timeout)
+        return await self._call_on(link, procedure, args, timeout=timeout, stream=stream)
+
+    def new_stream(self, flags: int = 0) -> Stream:
+        """virStreamNew: a stream to hand to :meth:`call` (``stream=``) of a stream procedure."""
+        return Stream(self, flags)
 
     async def _usable_link(self, timeout: float | None) -> _Link:
         if self._state == "reconnecting":
@@ -558,35 +528,37 @@ class Connection:
                 ) from None
         link = self._link
         if self._state != "open" or link is None or not link.alive:
-            raise _closed_error()
+            raise closed_error()
         return link
 
     async def _call_on(
         self,
         link: _Link,
-        proc: int,
+        proc: int | str | procedures.Procedure,
         args: Any,
         *,
         prog: int = REMOTE_PROGRAM,
         timeout: float | None = None,
+        stream: Stream | None = None,
     ) -> Any:
-        procedure = procedures.lookup(prog, PROTOCOL_VERSION, int(proc))
-        if procedure is None:
-            raise LibvirtError.make(
-                ErrorCode.NO_SUPPORT,
-                ErrorDomain.REMOTE,
-                procedures.name_of(prog, PROTOCOL_VERSION, int(proc)),
-            )
-        payload = procedure.args.pack(args) if procedure.args is not None else b""
-        frame = await self._call_raw(link, int(proc), payload, prog=prog, timeout=timeout)
+        procedure = _resolve(proc, prog)
+        payload = _encode_args(procedure, args)
+        reply = await self._call_raw(
+            link,
+            procedure.number,
+            payload,
+            prog=procedure.program,
+            timeout=timeout,
+            stream=stream,
+        )
         if procedure.ret is None:
             return None
         try:
-            return procedure.ret.unpack(frame.payload)
+            return procedure.ret.unpack(reply)
         except TrailingBytes as extra:  # libvirt's client ignores bytes after the value too
             return extra.value
         except Exception as exc:
-            if int(proc) in (
+            if procedure.program == REMOTE_PROGRAM and procedure.number in (
                 P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER,
                 P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER,
             ):
@@ -603,58 +575,39 @@ class Connection:
         *,
         prog: int = REMOTE_PROGRAM,
         timeout: float | None = None,
-    ) -> Frame:
-        """Send one CALL on ``link`` and wait for its REPLY frame (status OK)."""
-        serial = link.next_serial()
-        key = (prog, PROTOCOL_VERSION, serial)
-        future: asyncio.Future[Frame] = self._loop.create_future()
-        link.pending[key] = future
-        header = Header(prog, PROTOCOL_VERSION, proc, MessageType.CALL, serial, MessageStatus.OK)
-        try:
-            data = encode_frame(header, payload)
-        except ProtocolError as exc:
-            link.pending.pop(key, None)
-            raise LibvirtError.make(
-                ErrorCode.RPC, ErrorDomain.RPC, f"Unable to encode message payload: {exc}"
-            ) from exc
-        try:
-            self._send(link, data)
-        except LibvirtError:
-            link.pending.pop(key, None)
-            raise
-        try:
-            if timeout is None:
-                frame = await future
-            else:
-                frame = await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            if link.pending.pop(key, None) is not None:
-                link.abandoned.add(key)
-            raise LibvirtError.make(
-                ErrorCode.OPERATION_TIMEOUT,
-                ErrorDomain.RPC,
-                f"no reply to {procedures.name_of(prog, PROTOCOL_VERSION, proc)} "
-                f"(serial {serial}) within {timeout:g} s",
-            ) from None
-        except asyncio.CancelledError:
-            if link.pending.pop(key, None) is not None:
-                link.abandoned.add(key)
-            raise
-        status = frame.header.status
-        if status == MessageStatus.OK:
-            return frame
-        if status == MessageStatus.ERROR:
-            try:
-                raise LibvirtError.unpack(frame.payload)
-            except LibvirtError:
-                raise
-            except Exception as exc:
-                raise LibvirtError.make(
-                    ErrorCode.RPC, ErrorDomain.RPC, "Unable to decode message payload"
-                ) from exc
-        raise LibvirtError.make(
-            ErrorCode.RPC, ErrorDomain.RPC, f"Unexpected message status {int(status)}"
+        stream: Stream | None = None,
+    ) -> bytes:
+        """Send one CALL on ``link`` and wait for its REPLY (the raw ret payload)."""
+        if not link.alive:
+            raise closed_error()
+        core = self._core
+        if stream is not None:
+            stream._check_unused()
+        serial = core.start_call(
+            prog, proc, payload, now=self._loop.time(), timeout=timeout, stream=stream is not None
         )
+        future: asyncio.Future[bytes] = self._loop.create_future()
+        link.waiters[serial] = future
+        if stream is not None:
+            state = core.stream(prog, serial)
+            assert state is not None
+            stream._attach(link, state)
+            link.streams[serial] = stream
+        try:
+            self._flush(link)
+        except LibvirtError:
+            core.abandon_call(prog, serial)
+            link.waiters.pop(serial, None)
+            raise
+        self._arm()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            core.abandon_call(prog, serial)
+            link.waiters.pop(serial, None)
+            if link.alive:
+                self._arm()
+            raise
 
     # ---------------------------------------------------------------------------------------
     # keepalive
@@ -666,42 +619,15 @@ class Connection:
         changes), 0 otherwise; ``interval <= 0`` stops our pings (PINGs are still answered).
         """
         if self._state not in ("open", "reconnecting"):
-            raise _closed_error()
+            raise closed_error()
         if count < 0:
             raise LibvirtError.invalid_arg("count must be non-negative", ErrorDomain.RPC)
         if not self.supports(Feature.PROGRAM_KEEPALIVE):
             return 1
-        if interval <= 0:
-            self._keepalive_settings = None
-            self._keepalive.stop()
-        else:
-            self._keepalive_settings = (interval, count)
-            self._keepalive.start(self._loop.time(), interval, count)
-        self._keepalive_wake.set()
+        self._core.start_keepalive(self._loop.time(), interval, count)
+        if self._link is not None and self._link.alive:
+            self._arm()
         return 0
-
-    async def _keepalive_loop(self) -> None:
-        while self._state != "closed":
-            wake = self._keepalive.next_wakeup()
-            self._keepalive_wake.clear()
-            delay = None if wake is None else max(0.0, wake - self._loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._keepalive_wake.wait(), delay)
-                continue
-            link = self._link
-            if link is None or not link.alive or self._state != "open":
-                # between links: wait for the reconnect to restart the timer
-                self._keepalive.stop()
-                continue
-            action = self._keepalive.handle_timer(self._loop.time())
-            if action is KeepAliveAction.PING:
-                log.debug("sending keepalive PING")
-                with contextlib.suppress(LibvirtError):
-                    self._send(link, action.data or b"")
-            elif action is KeepAliveAction.DEAD:
-                log.warning("no keepalive response from the server: closing the connection")
-                self._on_link_lost(link, CloseReason.KEEPALIVE, None)
-                await self._reap(link.reader_task)
 
     # ---------------------------------------------------------------------------------------
     # close callback and reconnect
@@ -736,24 +662,14 @@ class Connection:
         """Call ``callback(gap)`` after each successful reconnect."""
         self._gap_callbacks.append(callback)
 
-    def _server_closed(self, reason: int) -> None:
-        """CONNECT_EVENT_CONNECTION_CLOSED: the daemon's hypervisor connection went away."""
-        try:
-            why = CloseReason(reason)
-        except ValueError:
-            why = CloseReason.ERROR
-        for callback in list(self._close_callbacks):
-            self._loop.call_soon(_safe_call, callback, why)
-
     async def _reconnect_loop(self, reason: CloseReason) -> None:
-        policy = self._reconnect
-        assert policy is not None
+        assert self._reconnect is not None
+        schedule = self._reconnect_schedule = ReconnectSchedule(self._reconnect)
         lost_at = time.time()
-        delay = policy.initial_delay
-        attempts = 0
-        while not self._closed_by_client:
-            await asyncio.sleep(delay)
-            attempts += 1
+        next_at: float | None = schedule.lost(self._loop.time())
+        while not self._closed_by_client and next_at is not None:
+            await asyncio.sleep(max(0.0, next_at - self._loop.time()))
+            attempts = schedule.attempt()
             try:
                 await self._establish()
                 await self._restore_registrations()
@@ -761,15 +677,7 @@ class Connection:
                 log.info("reconnect attempt %d failed: %s", attempts, exc)
                 if self._link is not None:
                     self._drop_link(self._link, CloseReason.ERROR, None, notify=False)
-                if policy.max_attempts is not None and attempts >= policy.max_attempts:
-                    log.warning("giving up reconnecting after %d attempts", attempts)
-                    self._state = "closed"
-                    self._ready.set()
-                    for stream in list(self._streams):
-                        stream._finish(None)
-                    await self._reap(self._keepalive_task)
-                    return
-                delay = min(delay * policy.factor, policy.max_delay)
+                next_at = schedule.failed(self._loop.time())
                 continue
             if self._closed_by_client:  # close() was called while we were dialling
                 if self._link is not None:
@@ -777,10 +685,8 @@ class Connection:
                 return
             self._state = "open"
             self._ready.set()
-            if self._keepalive_settings is not None:
-                interval, count = self._keepalive_settings
-                self._keepalive.start(self._loop.time(), interval, count)
-                self._keepalive_wake.set()
+            self._core.resume_keepalive(self._loop.time())
+            self._arm()
             gap = ConnectionGap(reason, lost_at, time.time(), attempts)
             log.info("reconnected after %d attempt(s)", attempts)
             for stream in list(self._streams):
@@ -788,17 +694,23 @@ class Connection:
             for callback in list(self._gap_callbacks):
                 self._loop.call_soon(_safe_call, callback, gap)
             return
+        if not self._closed_by_client:
+            log.warning("giving up reconnecting after %d attempts", schedule.attempts)
+            self._state = "closed"
+            self._ready.set()
+            for stream in list(self._streams):
+                stream._finish(None)
 
     async def _restore_registrations(self) -> None:
         """Re-register on the server every (eventID, domain) that has local callbacks."""
         link = self._link
         assert link is not None
-        done: dict[tuple[int, bytes | None], int] = {}
-        for callback_id, reg in list(self._registrations.items()):
-            group = (reg.event_id, reg.key)
-            if group not in done:
-                done[group] = await self._server_register(link, reg.event_id, reg.dom)
-            self.event_state.set_remote_id(callback_id, done[group])
+        book = self._core.registrations
+        for event_id, dom, members in book.groups():
+            remote_id = await self._server_register(link, event_id, dom)
+            book.set_remote_id(members[0], remote_id)
+            for callback_id in members:
+                self.event_state.set_remote_id(callback_id, remote_id)
 
     # ---------------------------------------------------------------------------------------
     # event registrations (spec §6.4)
@@ -845,44 +757,45 @@ class Connection:
         """
         if not 0 <= int(event_id) <= max(DomainEventID):
             raise LibvirtError.invalid_arg(f"unsupported event ID {event_id}", ErrorDomain.NONE)
-        key = None if dom is None else dom.uuid
-        lock = self._register_locks.setdefault((int(event_id), key), asyncio.Lock())
+        book = self._core.registrations
+        group = book.group_key(event_id, dom)
+        lock = self._register_locks.setdefault(group, asyncio.Lock())
         async with lock:
             link = await self._usable_link(self.call_timeout)
-            shared = self.event_state.remote_id_for(int(event_id), key)
-            legacy_server = not self.supports(Feature.REMOTE_EVENT_CALLBACK)
-            if legacy_server and self.event_state.count(int(event_id), key) > 0:
-                shared = -1
             callback_id = self.event_state.register(
-                int(event_id), callback, key=key, remote_id=-1 if shared is None else shared
+                int(event_id), callback, key=group[1], remote_id=-1
             )
-            self._registrations[callback_id] = _Registration(int(event_id), dom)
+            shared = book.add(callback_id, int(event_id), dom)
             if shared is not None:
+                self.event_state.set_remote_id(callback_id, shared)
                 return callback_id
             try:
                 remote_id = await self._server_register(link, int(event_id), dom)
             except BaseException:
-                self._registrations.pop(callback_id, None)
+                book.remove(callback_id)
                 with contextlib.suppress(LibvirtError):
                     self.event_state.deregister(callback_id)
                 raise
-            self.event_state.set_remote_id(callback_id, remote_id)
+            for member in book.set_remote_id(callback_id, remote_id):
+                self.event_state.set_remote_id(member, remote_id)
             return callback_id
 
     async def deregister_event(self, callback_id: int) -> None:
         """Remove a local callback; the last one of its (eventID, domain) leaves the server."""
         record = self.event_state.find(callback_id)
-        reg = self._registrations.get(callback_id)
+        book = self._core.registrations
+        reg = book.get(callback_id)
         if record is None or reg is None:
             # the remote driver's wording (the daemon's EventState words it differently)
             raise LibvirtError.invalid_arg(
                 f"event callback id {callback_id} not registered", ErrorDomain.NONE
             )
-        lock = self._register_locks.setdefault((reg.event_id, reg.key), asyncio.Lock())
+        event_id, dom = reg
+        lock = self._register_locks.setdefault(book.group_key(event_id, dom), asyncio.Lock())
         async with lock:
             self.event_state.deregister(callback_id)
-            self._registrations.pop(callback_id, None)
-            if self.event_state.count(reg.event_id, reg.key) > 0:
+            removed = book.remove(callback_id)
+            if removed is None or not removed[3]:
                 return
             if self._state == "reconnecting":
                 return  # nothing to undo on the server; a reconnect will not restore it
@@ -898,7 +811,7 @@ class Connection:
                     ),
                     timeout=self.call_timeout,
                 )
-            elif reg.event_id == DomainEventID.LIFECYCLE and reg.dom is None:
+            elif event_id == DomainEventID.LIFECYCLE and dom is None:
                 await self._call_on(
                     link,
                     P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER,
@@ -909,7 +822,7 @@ class Connection:
                 await self._call_on(
                     link,
                     P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY,
-                    rp.RemoteConnectDomainEventDeregisterAnyArgs(eventID=reg.event_id),
+                    rp.RemoteConnectDomainEventDeregisterAnyArgs(eventID=event_id),
                     timeout=self.call_timeout,
                 )
 
@@ -1074,8 +987,72 @@ class Connection:
         return self._state == "open"
 
 
-class _UnmatchedReply(Exception):
-    """A reply nobody waits for, or a message libvirt's client would not accept."""
+_closed_error = closed_error  # the name client/libvirt.py imports
+
+
+def _no_support(name: str) -> LibvirtError:
+    return LibvirtError.make(ErrorCode.NO_SUPPORT, ErrorDomain.REMOTE, name)
+
+
+def _resolve(
+    proc: int | str | procedures.Procedure, prog: int = REMOTE_PROGRAM
+) -> procedures.Procedure:
+    """The registry entry for a number (of ``prog``), a name or a Procedure; else NO_SUPPORT."""
+    if isinstance(proc, procedures.Procedure):
+        return proc
+    if isinstance(proc, str):
+        name = proc.strip().upper()
+        program = next((p for x, p in _PROGRAM_PREFIXES.items() if name.startswith(x)), None)
+        if program is None:
+            program = prog
+            name = _PREFIX_OF_PROGRAM.get(prog, "REMOTE_PROC_") + name
+        found = procedures.by_name(name)
+        if found is None or found.program != program:
+            raise _no_support(name)
+        return found
+    found = procedures.lookup(prog, PROTOCOL_VERSION, int(proc))
+    if found is None:
+        raise _no_support(procedures.name_of(prog, PROTOCOL_VERSION, int(proc)))
+    return found
+
+
+def _args_class(codec: Any) -> Any:
+    """The generated struct class of an args codec (``pack_remote_x_args`` → ``RemoteXArgs``)."""
+    pack = codec.pack
+    name = getattr(pack, "__name__", "")
+    module = sys.modules.get(getattr(pack, "__module__", ""))
+    if module is not None and name.startswith("pack_"):
+        cls_name = "".join(part.capitalize() for part in name.removeprefix("pack_").split("_"))
+        cls = getattr(module, cls_name, None)
+        if isinstance(cls, type):
+            return cls
+    return None
+
+
+def _encode_args(procedure: procedures.Procedure, args: Any) -> bytes:
+    """Pack ``args`` (struct, dict of its fields, or None) for ``procedure``."""
+    if procedure.args is None:
+        if args is not None:
+            raise LibvirtError.invalid_arg(f"{procedure.name} takes no arguments", ErrorDomain.NONE)
+        return b""
+    if args is None:
+        raise LibvirtError.invalid_arg(f"{procedure.name} needs arguments", ErrorDomain.NONE)
+    if isinstance(args, dict):
+        cls = _args_class(procedure.args)
+        if cls is None:
+            raise TypeError(f"cannot build the arguments of {procedure.name} from a dict")
+        try:
+            args = cls(**args)
+        except TypeError as exc:
+            raise LibvirtError.invalid_arg(
+                f"bad arguments for {procedure.name}: {exc}", ErrorDomain.NONE
+            ) from None
+    try:
+        return procedure.args.pack(args)
+    except Exception as exc:
+        raise LibvirtError.make(
+            ErrorCode.RPC, ErrorDomain.RPC, f"Unable to encode message payload: {exc}"
+        ) from exc
 
 
 def _parse_uuid(text: str) -> bytes:

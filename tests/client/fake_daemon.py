@@ -53,6 +53,8 @@ class Session:
         self.registrations: dict[int, tuple[int, Any]] = {}  # server callbackID -> (eventID, dom)
         self.pong = asyncio.Event()
         self.closed = asyncio.Event()
+        self.stream_frames: list[Frame] = []  # STREAM / STREAM_HOLE packets received
+        self.stream_changed = asyncio.Event()
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -90,6 +92,24 @@ class Session:
             encode_frame(Header(prog, 1, proc, MessageType.MESSAGE, 1, MessageStatus.OK), payload)
         )
 
+    def send_stream(
+        self, call: Frame, status: int, payload: bytes = b"", *, hole: bool = False
+    ) -> None:
+        """A STREAM (or STREAM_HOLE) packet on the prog/proc/serial of ``call``."""
+        h = call.header
+        mtype = MessageType.STREAM_HOLE if hole else MessageType.STREAM
+        self.send(encode_frame(Header(h.prog, h.vers, h.proc, mtype, h.serial, status), payload))
+
+    async def wait_stream(self, predicate, timeout: float = 5.0) -> None:
+        """Wait until ``predicate(self.stream_frames)`` holds."""
+
+        async def wait() -> None:
+            while not predicate(self.stream_frames):
+                self.stream_changed.clear()
+                await self.stream_changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
     def callback_id_for(self, event_id: int) -> int:
         for cid, (eid, _dom) in self.registrations.items():
             if eid == event_id:
@@ -123,6 +143,7 @@ class FakeDaemon:
 
     def __init__(self) -> None:
         self.handlers: dict[int, Handler] = {}
+        self.stream_handler: Callable[[Session, Frame], None] | None = None
         self.sessions: list[Session] = []
         self.new_session = asyncio.Event()
         self.auth_types = [rp.RemoteAuthType.REMOTE_AUTH_NONE]
@@ -216,6 +237,12 @@ class FakeDaemon:
                 session.send(PONG_FRAME)
             if h.proc == 2:
                 session.pong.set()
+            return
+        if h.type in (MessageType.STREAM, MessageType.STREAM_HOLE):
+            session.stream_frames.append(frame)
+            session.stream_changed.set()
+            if self.stream_handler is not None:
+                self.stream_handler(session, frame)
             return
         proc = procedures.lookup(REMOTE_PROGRAM, PROTOCOL_VERSION, h.proc)
         args = None

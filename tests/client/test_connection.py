@@ -289,20 +289,26 @@ def test_server_dies_mid_call_every_waiter_errors(arun):
 def test_call_timeout_and_late_reply_is_ignored(arun):
     async def scenario():
         daemon = await _daemon()
+        release = asyncio.Event()
 
         async def slow(session, frame, args):
-            await asyncio.sleep(0.3)
+            await release.wait()  # answers only after the client gave up
             session.reply(frame, rp.RemoteConnectGetHostnameRet(hostname="late"))
 
         daemon.on(P.REMOTE_PROC_CONNECT_GET_HOSTNAME, slow)
         try:
             async with await vc.connect(daemon.uri) as conn:
+                late = asyncio.Event()
+                conn.add_frame_listener(
+                    lambda f: f.header.proc == P.REMOTE_PROC_CONNECT_GET_HOSTNAME and late.set()
+                )
                 conn.call_timeout = 0.1
                 with pytest.raises(LibvirtError) as info:
                     await conn.get_hostname()
                 assert info.value.code == ErrorCode.OPERATION_TIMEOUT
                 conn.call_timeout = None
-                await asyncio.sleep(0.4)  # the late reply arrives and is dropped
+                release.set()
+                await asyncio.wait_for(late.wait(), 5)  # the late reply arrives and is dropped
                 assert conn.is_open
                 assert await conn.get_lib_version() == 9000000
                 # a per-call override: wait as long as it takes
@@ -347,9 +353,11 @@ def test_keepalive_answered_pings_keep_connection(arun):
         try:
             async with await vc.connect(daemon.uri) as conn:
                 await conn.set_keepalive(0.1, 3)
-                await asyncio.sleep(0.5)
+                # three PINGs answered: more silent intervals than count+1 would allow
+                # without the PONGs (0.1 s x 3 dies after 0.4 s of silence)
+                await _eventually(lambda: daemon.sessions[0].keepalive.count(1) >= 5)
                 assert conn.is_open
-                assert daemon.sessions[0].keepalive.count(1) >= 2
+                assert daemon.sessions[0].keepalive.count(1) >= 5
                 assert await conn.set_keepalive(0, 0) == 0
         finally:
             await daemon.stop()
@@ -496,7 +504,8 @@ def test_reconnect_reregisters_and_reports_gap(arun):
             await _eventually(lambda: reasons)
             assert reasons == [vc.CloseReason.EOF]
             assert conn.state == "reconnecting"
-            await asyncio.sleep(0.2)  # a few failed attempts
+            # a few failed attempts (the back-off itself is tested on a fake clock)
+            await _eventually(lambda: conn._reconnect_schedule.attempts >= 2)
             await daemon.resume_listening()
             second = await daemon.wait_session(1)
             await _eventually(lambda: gaps)
@@ -564,7 +573,7 @@ def test_client_close_reports_client_reason(arun):
             assert P.REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK in daemon.sessions[0].procs()
             await conn.close()
             await conn.close()  # idempotent
-            await asyncio.sleep(0.05)
+            await _eventually(lambda: reasons)
             assert reasons == [vc.CloseReason.CLIENT]
         finally:
             await daemon.stop()

@@ -193,7 +193,7 @@ def test_no_task_outlives_a_lost_connection(arun):
             await daemon.sessions[0].kill()
             await _eventually(lambda: conn.state == "closed")
             await _eventually(lambda: not _leftover_tasks(), timeout=2.0)
-            assert conn._keepalive_task is not None and conn._keepalive_task.done()
+            assert conn._timer is None  # the one timer (keepalive, deadlines) is disarmed
             await conn.close()
             assert not _leftover_tasks()
         finally:

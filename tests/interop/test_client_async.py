@@ -204,8 +204,17 @@ def test_client_keepalive_with_libvirtd(libvirtd_peer, caplog):
     async def scenario():
         async with await vc.connect(libvirtd_peer.tcp_uri) as conn:
             assert conn.supports(10)
+            pongs: list = []
+            conn.add_frame_listener(
+                lambda f: f.header.prog == 0x6B656570 and f.header.proc == 2 and pongs.append(f)
+            )
             assert await conn.set_keepalive(0.3, 2) == 0
-            await asyncio.sleep(1.5)  # five silent intervals: pings go out, pongs come back
+            # three PINGs answered: 0.3 s x 2 would have dropped a silent peer after 0.9 s
+            for _ in range(200):
+                if len(pongs) >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(pongs) >= 3
             return conn.is_open, await conn.get_lib_version()
 
     assert _run(scenario()) == (True, 9000000)
