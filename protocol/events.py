@@ -407,7 +407,7 @@ def _kind_and_id(proc: procedures.Procedure) -> tuple[EventKind, IntEnum, bool]:
 
 def _derive(proc: procedures.Procedure) -> EventForm:
     module, struct, msg_cls = _msg_class(proc)
-    kind, event_id, _ = _kind_and_id(proc)
+    kind, event_id, named_callback = _kind_and_id(proc)
     try:
         cls = EVENT_CLASSES_BY_KIND[kind][event_id]
     except KeyError:
@@ -426,6 +426,8 @@ def _derive(proc: procedures.Procedure) -> EventForm:
                 wire_fields.append(EventField(py_name(inner), f"{wire}.{inner}", inner, inner_ann))
         else:
             wire_fields.append(EventField(py_name(wire), wire, wire, annotation))
+    if named_callback and not callback:
+        raise EventDerivationError(f"{proc.name}: {struct} has no callbackID")
     by_name = {f.name: f for f in wire_fields}
     class_fields = fields(cls)
     names = [f.name for f in class_fields]
