@@ -1,14 +1,19 @@
-"""The client's event table (libvirt's ``remoteEvents[]``): procedure → (decoder, builder).
+"""The client's event tables (libvirt's ``remoteEvents[]``): procedure → (decoder, builder).
 
-Why a table: the reader must turn a MESSAGE of the REMOTE program into a typed event without
-knowing anything about it beyond its procedure number, and must not stop on a procedure it
-does not know (a newer daemon may send events this client has never heard of — libvirt logs
-"No event expected with procedure 0x…" and keeps the connection). Every domain event
-message, legacy and callback form, has an entry, plus CONNECT_EVENT_CONNECTION_CLOSED.
+Why a table: the reader must turn a MESSAGE into a typed event without knowing anything
+about it beyond its program and procedure number, and must not stop on a procedure it does
+not know (a newer daemon may send events this client has never heard of — libvirt logs
+"No event expected with procedure 0x…" and keeps the connection).
+
+The rows are not written here: they are :data:`virtwire.protocol.events.EVENT_FORMS`, the
+forms derived from the ``.x`` for every event procedure of the registry — every domain
+event (legacy and callback form), network, storage pool, node device and secret event,
+CONNECT_EVENT_CONNECTION_CLOSED (REMOTE program) and the QEMU program's monitor event.
 
 Building an event only *queues* it on the connection's own EventState, with remote ID =
 the message's callbackID (-1 for the legacy form); EventState dispatches on a later loop
-turn, so no user code ever runs on the reader path.
+turn, so no user code ever runs on the reader path.  The connection-closed notice is not
+queued: it goes to the connection itself (``_server_closed(reason)``).
 """
 
 from __future__ import annotations
@@ -19,19 +24,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from virtwire.protocol import procedures
-from virtwire.protocol.constants import PROTOCOL_VERSION, REMOTE_PROGRAM
-from virtwire.protocol.events import CALLBACK_PROC, LEGACY_PROC, from_message
+from virtwire.protocol.constants import PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM
+from virtwire.protocol.events import EVENT_FORMS, EventForm, EventKind
 from virtwire.protocol.framing import Frame, MessageStatus
-from virtwire.protocol.generated import remote_protocol as rp
 
 if TYPE_CHECKING:
     from virtwire.client.connection import Connection
 
-__all__ = ["REMOTE_EVENTS", "RemoteEventEntry", "RemoteEvents"]
+__all__ = [
+    "CONNECTION_CLOSED_PROC",
+    "EVENT_TABLES",
+    "QEMU_EVENTS",
+    "REMOTE_EVENTS",
+    "RemoteEventEntry",
+    "RemoteEvents",
+]
 
 log = logging.getLogger("virtwire.client")
-
-CONNECTION_CLOSED_PROC = int(rp.RemoteProcedure.REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,50 +51,72 @@ class RemoteEventEntry:
     name: str
     decode: Callable[[bytes], Any]
     build: Callable[[Connection, Any], None]
+    form: EventForm | None = None
 
 
-def _build_domain_event(proc: int) -> Callable[[Connection, Any], None]:
+def _queue_builder(form: EventForm) -> Callable[[Connection, Any], None]:
+    typed = form.decode
+
     def build(conn: Connection, msg: Any) -> None:
-        callback_id, event = from_message(proc, msg)
-        remote_id = -1 if callback_id is None else callback_id
-        conn.event_state.queue(event, remote_id=remote_id)
+        callback_id, event = typed(msg)
+        conn.event_state.queue(event, -1 if callback_id is None else callback_id)
 
     return build
 
 
-def _build_connection_closed(conn: Connection, msg: Any) -> None:
-    conn._server_closed(int(msg.reason))
+def _closed_builder(form: EventForm) -> Callable[[Connection, Any], None]:
+    typed = form.decode
+
+    def build(conn: Connection, msg: Any) -> None:
+        conn._server_closed(int(typed(msg)[1].reason))  # type: ignore[attr-defined]
+
+    return build
 
 
-def _table() -> dict[int, RemoteEventEntry]:
+def _table(program: int) -> dict[int, RemoteEventEntry]:
     table: dict[int, RemoteEventEntry] = {}
-    event_procs = sorted({*LEGACY_PROC.values(), *CALLBACK_PROC.values()})
-    for proc in event_procs:
-        procedure = procedures.lookup(REMOTE_PROGRAM, PROTOCOL_VERSION, proc)
-        if procedure is None or procedure.msg is None:  # pragma: no cover - .x and events agree
+    for (prog, proc), form in sorted(EVENT_FORMS.items()):
+        if prog != program:
+            continue
+        procedure = procedures.lookup(prog, PROTOCOL_VERSION, proc)
+        if procedure is None or procedure.msg is None:  # pragma: no cover - forms come from it
             log.warning("no message codec for event procedure %d", proc)
             continue
+        builder = _closed_builder if form.kind is EventKind.CONNECT else _queue_builder
         table[proc] = RemoteEventEntry(
-            proc, procedure.name, procedure.msg.unpack, _build_domain_event(proc)
-        )
-    closed = procedures.lookup(REMOTE_PROGRAM, PROTOCOL_VERSION, CONNECTION_CLOSED_PROC)
-    if closed is not None and closed.msg is not None:
-        table[CONNECTION_CLOSED_PROC] = RemoteEventEntry(
-            CONNECTION_CLOSED_PROC, closed.name, closed.msg.unpack, _build_connection_closed
+            proc, procedure.name, procedure.msg.unpack, builder(form), form
         )
     return table
 
 
-#: procedure number -> entry, for every event message the client understands
-REMOTE_EVENTS: dict[int, RemoteEventEntry] = _table()
+#: REMOTE procedure number -> entry, for every REMOTE event message
+REMOTE_EVENTS: dict[int, RemoteEventEntry] = _table(REMOTE_PROGRAM)
+#: QEMU procedure number -> entry (the monitor event)
+QEMU_EVENTS: dict[int, RemoteEventEntry] = _table(QEMU_PROGRAM)
+#: program -> its table
+EVENT_TABLES: dict[int, dict[int, RemoteEventEntry]] = {
+    REMOTE_PROGRAM: REMOTE_EVENTS,
+    QEMU_PROGRAM: QEMU_EVENTS,
+}
+
+CONNECTION_CLOSED_PROC = next(
+    proc for proc, entry in REMOTE_EVENTS.items() if entry.form and entry.form.kind == "connect"
+)
 
 
 class RemoteEvents:
-    """Dispatcher bound to one connection: the reader hands it every REMOTE MESSAGE."""
+    """Dispatcher bound to one connection: the reader hands it every event MESSAGE.
+
+    ``table`` replaces the REMOTE program's table (tests); MESSAGEs of the QEMU program use
+    :data:`QEMU_EVENTS`.
+    """
 
     def __init__(self, conn: Connection, table: dict[int, RemoteEventEntry] | None = None) -> None:
         self._conn = conn
-        self._table = REMOTE_EVENTS if table is None else table
+        self._tables = dict(EVENT_TABLES)
+        if table is not None:
+            self._tables[REMOTE_PROGRAM] = table
+        self._table = self._tables[REMOTE_PROGRAM]
         self.dropped = 0
 
     def dispatch(self, frame: Frame) -> bool:
@@ -99,7 +130,8 @@ class RemoteEvents:
             log.warning("dropping event proc %d with status %r", header.proc, header.status)
             self.dropped += 1
             return False
-        entry = self._table.get(header.proc)
+        table = self._table if header.prog == REMOTE_PROGRAM else self._tables.get(header.prog)
+        entry = None if table is None else table.get(header.proc)
         if entry is None:
             log.warning("No event expected with procedure 0x%x", header.proc)
             self.dropped += 1

@@ -35,16 +35,18 @@ __all__ = ["EventCallback", "EventState", "ObjectEvent"]
 
 log = logging.getLogger("virtwire.wire")
 
-
-class _HasUUID(Protocol):
-    uuid: bytes
+_NO_KEY = object()
 
 
 class ObjectEvent(Protocol):
-    """What EventState needs of an event (the typed events of ``events.py`` fit)."""
+    """What EventState needs of an event (the typed events of ``events.py`` fit).
+
+    ``kind`` (default ``"domain"``) keeps event IDs of different object kinds apart, as
+    libvirt's callbacks are matched by event class; ``filter_key`` is compared with a
+    registration's ``key`` (an object without one is matched by ``dom.uuid``).
+    """
 
     event_id: int
-    dom: _HasUUID
 
 
 @dataclass(slots=True, eq=False)
@@ -54,14 +56,16 @@ class EventCallback:
     callback_id: int
     event_id: int
     callback: Callable[[Any, int], object]
-    key: bytes | None = None
-    """Domain UUID to filter on, or None for every domain."""
+    key: Any = None
+    """The object to filter on (its UUID; a node device's name), or None for all."""
     remote_id: int = -1
     """Server-side callbackID this local callback is fed by (-1: none / legacy)."""
     legacy: bool = False
     owner: Any = None
     """Who registered it (a connection/session), for duplicate checks and cleanup."""
     deleted: bool = False
+    kind: str = "domain"
+    """The object kind of the events it wants (``EventKind`` value): IDs are per kind."""
 
 
 class EventState:
@@ -93,8 +97,10 @@ class EventState:
         remote_id: int = -1,
         legacy: bool = False,
         owner: Any = None,
+        kind: str = "domain",
     ) -> int:
-        """Add a callback; return its callback ID (from 0, never reused).
+        """Add a callback for ``kind`` events ``event_id``; return its callback ID (from 0,
+        never reused).
 
         Registering the same ``callback`` again for the same event ID, owner, domain
         filter and legacy flag is refused with INVALID_ARG "event callback already
@@ -106,6 +112,7 @@ class EventState:
                 if (
                     not cb.deleted
                     and cb.event_id == event_id
+                    and cb.kind == kind
                     and cb.owner is owner
                     and cb.key == key
                     and cb.legacy == legacy
@@ -117,7 +124,9 @@ class EventState:
             callback_id = self._next_id
             self._next_id += 1
             self._callbacks.append(
-                EventCallback(callback_id, event_id, callback, key, remote_id, legacy, owner)
+                EventCallback(
+                    callback_id, event_id, callback, key, remote_id, legacy, owner, kind=kind
+                )
             )
         return callback_id
 
@@ -181,7 +190,13 @@ class EventState:
         return iter(snapshot)
 
     def count(
-        self, event_id: int, key: bytes | None = None, owner: Any = None, *, any_key: bool = False
+        self,
+        event_id: int,
+        key: Any = None,
+        owner: Any = None,
+        *,
+        any_key: bool = False,
+        kind: str = "domain",
     ) -> int:
         """Live callbacks for ``event_id`` of ``owner`` with domain filter ``key``.
 
@@ -195,11 +210,14 @@ class EventState:
                 for cb in self._callbacks
                 if not cb.deleted
                 and cb.event_id == event_id
+                and cb.kind == kind
                 and cb.owner is owner
                 and (any_key or cb.key == key)
             )
 
-    def remote_id_for(self, event_id: int, key: bytes | None, owner: Any = None) -> int | None:
+    def remote_id_for(
+        self, event_id: int, key: Any, owner: Any = None, *, kind: str = "domain"
+    ) -> int | None:
         """The server-side ID already feeding (event_id, key), or None.
 
         A client registers on the server only when this is None, and otherwise registers
@@ -211,6 +229,7 @@ class EventState:
                 if (
                     not cb.deleted
                     and cb.event_id == event_id
+                    and cb.kind == kind
                     and cb.owner is owner
                     and cb.key == key
                     and cb.remote_id >= 0
@@ -272,15 +291,18 @@ class EventState:
         with self._lock:
             snapshot = list(self._callbacks)
         event_id = event.event_id
-        dom = getattr(event, "dom", None)  # events about no domain match unfiltered only
-        uuid = getattr(dom, "uuid", None)
+        kind = getattr(event, "kind", "domain")
+        key = getattr(event, "filter_key", _NO_KEY)
+        if key is _NO_KEY:  # events about no object match unfiltered callbacks only
+            key = getattr(getattr(event, "dom", None), "uuid", None)
         for cb in snapshot:
             # Re-check `deleted` at call time: an earlier callback may have removed it.
             if (
                 cb.deleted
                 or cb.event_id != event_id
+                or cb.kind != kind
                 or cb.remote_id != remote_id
-                or (cb.key is not None and cb.key != uuid)
+                or (cb.key is not None and cb.key != key)
             ):
                 continue
             try:

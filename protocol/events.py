@@ -1,30 +1,139 @@
-"""Typed domain events and their two wire forms.
+"""Typed events of every object kind and their wire forms, derived from the ``.x``.
 
-libvirt delivers each domain event as a MESSAGE whose body is a ``remote_*_msg`` struct.
-Events 0..15 exist in a *legacy* form (no callback ID; used for registrations made with the
-old ``REGISTER``/``REGISTER_ANY`` procedures) and a *callback* form that carries the
-``callbackID`` of a ``CALLBACK_REGISTER_ANY`` registration; events 16..29 only have the
-callback form.  This module hides that split: the daemon's drivers and the client's
-dispatcher work with one frozen dataclass per event ID, and only :func:`to_message` /
-:func:`from_message` know the structs, their quirks (the PM events put a ``reason`` before
-the wrapped body; five newer structs carry ``callbackID`` without ``_callback_`` in their
-name) and the procedure numbers.
+libvirt delivers each event as a MESSAGE whose body is a ``*_msg`` struct of the REMOTE
+program (the QEMU program for its monitor event).  Domain events 0..15 exist in a *legacy*
+form (no callback ID; for registrations made with the old ``REGISTER``/``REGISTER_ANY``
+procedures) and a *callback* form that carries the ``callbackID`` of a
+``CALLBACK_REGISTER_ANY`` registration; events 16..29 and every event of the other kinds
+only have the callback form; the connection-closed notice has no callback ID at all.
 
+Nothing here spells a struct or a field of the wire: for every event procedure of the
+registry (:func:`virtwire.protocol.procedures.all_procedures`) the mapping is computed at
+import from the generated classes, by libvirt's naming rules:
+
+- the message struct is the registry's ``<program>_<proc>_msg``;
+- kind and event ID come from the procedure name,
+  ``REMOTE_PROC_<OBJECT>_EVENT_[CALLBACK_]<ID>``, where ``<ID>`` names a member of the kind's
+  ID enum (:data:`EVENT_ID_ENUMS`: libvirt's ``VIR_*_EVENT_ID_*`` numbers, the one table of
+  facts kept by hand);
+- a ``callbackID`` field makes it the callback form; a field whose type is another ``*_msg``
+  struct is the wrapped legacy body (the callback reboot struct is ``{ int callbackID;
+  <the legacy reboot struct> msg; }``), and fields beside it (the PM events' ``reason``)
+  belong to the event too;
+- every other field is a field of the typed event class with the wire's name, camelCase
+  spelt snake_case (``devAlias`` -> ``dev_alias``), and handle/value structs become
+  :mod:`~virtwire.protocol.event_types` values with the same field names.
+
+A disagreement between the ``.x`` and the classes raises :class:`EventDerivationError` at
+import.  :func:`to_message` / :func:`from_message` are the only wire entry points;
 :func:`callback_args` gives an event as libvirt-python's callbacks receive it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import re
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
 from enum import IntEnum
-from typing import Any, ClassVar
+from operator import attrgetter
+from types import ModuleType
+from typing import Any
 
+from virtwire.protocol import procedures
+from virtwire.protocol.constants import QEMU_PROGRAM, REMOTE_PROGRAM
+from virtwire.protocol.event_types import (
+    DETAIL_ENUMS,
+    EVENT_CLASSES,
+    EVENT_CLASSES_BY_KIND,
+    EVENT_ID_ENUMS,
+    AgentLifecycleEvent,
+    BalloonChangeEvent,
+    BlockJob2Event,
+    BlockJobEvent,
+    BlockThresholdEvent,
+    ChannelLifecycleEvent,
+    ConnectEventID,
+    ConnectionClosedEvent,
+    ControlErrorEvent,
+    DeviceAddedEvent,
+    DeviceRemovalFailedEvent,
+    DeviceRemovedEvent,
+    DiskChangeEvent,
+    DomainEvent,
+    DomainEventCrashedDetail,
+    DomainEventDefinedDetail,
+    DomainEventID,
+    DomainEventPMSuspendedDetail,
+    DomainEventResumedDetail,
+    DomainEventShutdownDetail,
+    DomainEventStartedDetail,
+    DomainEventStoppedDetail,
+    DomainEventSuspendedDetail,
+    DomainEventType,
+    DomainEventUndefinedDetail,
+    DomainRef,
+    Event,
+    EventKind,
+    GraphicsAddress,
+    GraphicsEvent,
+    GraphicsIdentity,
+    IOErrorEvent,
+    IOErrorReasonEvent,
+    JobCompletedEvent,
+    LifecycleEvent,
+    MemoryDeviceSizeChangeEvent,
+    MemoryFailureEvent,
+    MetadataChangeEvent,
+    MigrationIterationEvent,
+    NetworkEvent,
+    NetworkEventID,
+    NetworkEventLifecycleType,
+    NetworkLifecycleEvent,
+    NetworkRef,
+    NICMACChangeEvent,
+    NodeDeviceEvent,
+    NodeDeviceEventID,
+    NodeDeviceEventLifecycleType,
+    NodeDeviceLifecycleEvent,
+    NodeDeviceRef,
+    NodeDeviceUpdateEvent,
+    PMSuspendDiskEvent,
+    PMSuspendEvent,
+    PMWakeupEvent,
+    QemuMonitorEvent,
+    QemuMonitorEventID,
+    RebootEvent,
+    RTCChangeEvent,
+    SecretEvent,
+    SecretEventID,
+    SecretEventLifecycleType,
+    SecretLifecycleEvent,
+    SecretRef,
+    SecretValueChangedEvent,
+    StoragePoolEvent,
+    StoragePoolEventID,
+    StoragePoolEventLifecycleType,
+    StoragePoolLifecycleEvent,
+    StoragePoolRef,
+    StoragePoolRefreshEvent,
+    TrayChangeEvent,
+    TunableEvent,
+    TypedParam,
+    TypedParamType,
+    VcpuRemovedEvent,
+    WatchdogEvent,
+    detail_name,
+    typed_params,
+)
 from virtwire.protocol.generated import remote_protocol as rp
 
 __all__ = [
     "CALLBACK_PROC",
     "DETAIL_ENUMS",
     "EVENT_CLASSES",
+    "EVENT_CLASSES_BY_KIND",
+    "EVENT_FORMS",
+    "EVENT_ID_ENUMS",
     "EVENT_ID_OF_PROC",
     "LEGACY_PROC",
     "AgentLifecycleEvent",
@@ -33,6 +142,8 @@ __all__ = [
     "BlockJobEvent",
     "BlockThresholdEvent",
     "ChannelLifecycleEvent",
+    "ConnectEventID",
+    "ConnectionClosedEvent",
     "ControlErrorEvent",
     "DeviceAddedEvent",
     "DeviceRemovalFailedEvent",
@@ -51,6 +162,11 @@ __all__ = [
     "DomainEventType",
     "DomainEventUndefinedDetail",
     "DomainRef",
+    "Event",
+    "EventDerivationError",
+    "EventField",
+    "EventForm",
+    "EventKind",
     "GraphicsAddress",
     "GraphicsEvent",
     "GraphicsIdentity",
@@ -63,11 +179,36 @@ __all__ = [
     "MetadataChangeEvent",
     "MigrationIterationEvent",
     "NICMACChangeEvent",
+    "NetworkEvent",
+    "NetworkEventID",
+    "NetworkEventLifecycleType",
+    "NetworkLifecycleEvent",
+    "NetworkRef",
+    "NodeDeviceEvent",
+    "NodeDeviceEventID",
+    "NodeDeviceEventLifecycleType",
+    "NodeDeviceLifecycleEvent",
+    "NodeDeviceRef",
+    "NodeDeviceUpdateEvent",
     "PMSuspendDiskEvent",
     "PMSuspendEvent",
     "PMWakeupEvent",
+    "QemuMonitorEvent",
+    "QemuMonitorEventID",
     "RTCChangeEvent",
     "RebootEvent",
+    "SecretEvent",
+    "SecretEventID",
+    "SecretEventLifecycleType",
+    "SecretLifecycleEvent",
+    "SecretRef",
+    "SecretValueChangedEvent",
+    "StoragePoolEvent",
+    "StoragePoolEventID",
+    "StoragePoolEventLifecycleType",
+    "StoragePoolLifecycleEvent",
+    "StoragePoolRef",
+    "StoragePoolRefreshEvent",
     "TrayChangeEvent",
     "TunableEvent",
     "TypedParam",
@@ -76,723 +217,132 @@ __all__ = [
     "WatchdogEvent",
     "callback_args",
     "detail_name",
+    "form_of",
     "from_message",
+    "py_name",
     "to_message",
     "typed_params",
 ]
 
-
-class DomainEventID(IntEnum):
-    """``VIR_DOMAIN_EVENT_ID_*`` (libvirt 12.8 numbering; 28/29 are 12.4+)."""
-
-    LIFECYCLE = 0
-    REBOOT = 1
-    RTC_CHANGE = 2
-    WATCHDOG = 3
-    IO_ERROR = 4
-    GRAPHICS = 5
-    IO_ERROR_REASON = 6
-    CONTROL_ERROR = 7
-    BLOCK_JOB = 8
-    DISK_CHANGE = 9
-    TRAY_CHANGE = 10
-    PMWAKEUP = 11
-    PMSUSPEND = 12
-    BALLOON_CHANGE = 13
-    PMSUSPEND_DISK = 14
-    DEVICE_REMOVED = 15
-    BLOCK_JOB_2 = 16
-    TUNABLE = 17
-    AGENT_LIFECYCLE = 18
-    DEVICE_ADDED = 19
-    MIGRATION_ITERATION = 20
-    JOB_COMPLETED = 21
-    DEVICE_REMOVAL_FAILED = 22
-    METADATA_CHANGE = 23
-    BLOCK_THRESHOLD = 24
-    MEMORY_FAILURE = 25
-    MEMORY_DEVICE_SIZE_CHANGE = 26
-    NIC_MAC_CHANGE = 27
-    VCPU_REMOVED = 28
-    CHANNEL_LIFECYCLE = 29
-
-
 # ---------------------------------------------------------------------------------------
-# Lifecycle event types and details (virDomainEventType / virDomainEvent*DetailType)
+# The derivation: event procedures of the registry -> EventForm
 # ---------------------------------------------------------------------------------------
 
-
-class DomainEventType(IntEnum):
-    """``virDomainEventType``: the ``event`` of a lifecycle event."""
-
-    DEFINED = 0
-    UNDEFINED = 1
-    STARTED = 2
-    SUSPENDED = 3
-    RESUMED = 4
-    STOPPED = 5
-    SHUTDOWN = 6
-    PMSUSPENDED = 7
-    CRASHED = 8
-
-
-class DomainEventDefinedDetail(IntEnum):
-    ADDED = 0
-    UPDATED = 1
-    RENAMED = 2
-    FROM_SNAPSHOT = 3
-
-
-class DomainEventUndefinedDetail(IntEnum):
-    REMOVED = 0
-    RENAMED = 1
-
-
-class DomainEventStartedDetail(IntEnum):
-    BOOTED = 0
-    MIGRATED = 1
-    RESTORED = 2
-    FROM_SNAPSHOT = 3
-    WAKEUP = 4
-    RECREATED = 5
-
-
-class DomainEventSuspendedDetail(IntEnum):
-    PAUSED = 0
-    MIGRATED = 1
-    IOERROR = 2
-    WATCHDOG = 3
-    RESTORED = 4
-    FROM_SNAPSHOT = 5
-    API_ERROR = 6
-    POSTCOPY = 7
-    POSTCOPY_FAILED = 8
-    GUEST_SHUTDOWN = 9
-
-
-class DomainEventResumedDetail(IntEnum):
-    UNPAUSED = 0
-    MIGRATED = 1
-    FROM_SNAPSHOT = 2
-    POSTCOPY = 3
-    POSTCOPY_FAILED = 4
-
-
-class DomainEventStoppedDetail(IntEnum):
-    SHUTDOWN = 0
-    DESTROYED = 1
-    CRASHED = 2
-    MIGRATED = 3
-    SAVED = 4
-    FAILED = 5
-    FROM_SNAPSHOT = 6
-    RECREATED = 7
-
-
-class DomainEventShutdownDetail(IntEnum):
-    FINISHED = 0
-    GUEST = 1
-    HOST = 2
-
-
-class DomainEventPMSuspendedDetail(IntEnum):
-    MEMORY = 0
-    DISK = 1
-
-
-class DomainEventCrashedDetail(IntEnum):
-    PANICKED = 0
-    CRASHLOADED = 1
-
-
-#: event type -> its detail enum
-DETAIL_ENUMS: dict[DomainEventType, type[IntEnum]] = {
-    DomainEventType.DEFINED: DomainEventDefinedDetail,
-    DomainEventType.UNDEFINED: DomainEventUndefinedDetail,
-    DomainEventType.STARTED: DomainEventStartedDetail,
-    DomainEventType.SUSPENDED: DomainEventSuspendedDetail,
-    DomainEventType.RESUMED: DomainEventResumedDetail,
-    DomainEventType.STOPPED: DomainEventStoppedDetail,
-    DomainEventType.SHUTDOWN: DomainEventShutdownDetail,
-    DomainEventType.PMSUSPENDED: DomainEventPMSuspendedDetail,
-    DomainEventType.CRASHED: DomainEventCrashedDetail,
+#: the wire's handle and value structs -> the Python value types (same field names); by
+#: class name, as each generated module (REMOTE, QEMU) has its own copy of the handles
+_VALUE_TYPES: dict[str, type] = {
+    wire.__name__: py
+    for wire, py in (
+        (rp.RemoteNonnullDomain, DomainRef),
+        (rp.RemoteNonnullNetwork, NetworkRef),
+        (rp.RemoteNonnullStoragePool, StoragePoolRef),
+        (rp.RemoteNonnullNodeDevice, NodeDeviceRef),
+        (rp.RemoteNonnullSecret, SecretRef),
+        (rp.RemoteDomainEventGraphicsAddress, GraphicsAddress),
+        (rp.RemoteDomainEventGraphicsIdentity, GraphicsIdentity),
+    )
 }
+_HANDLES = (DomainRef, NetworkRef, StoragePoolRef, NodeDeviceRef, SecretRef)
+_SCALARS = frozenset({"int", "str", "str | None", "bytes", "bytes | None", "float", "bool"})
+_LIST = re.compile(r"list\[(\w+)\]")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+_Conv = Callable[[Any], Any] | None
 
 
-def detail_name(event: int, detail: int) -> str:
-    """The detail's enum member name (``"BOOTED"``), or the number as text if unknown."""
-    try:
-        return DETAIL_ENUMS[DomainEventType(event)](detail).name
-    except (ValueError, KeyError):
-        return str(detail)
-
-
-class TypedParamType(IntEnum):
-    """``VIR_TYPED_PARAM_*``: the discriminant of ``remote_typed_param_value``."""
-
-    INT = 1
-    UINT = 2
-    LLONG = 3
-    ULLONG = 4
-    DOUBLE = 5
-    BOOLEAN = 6
-    STRING = 7
-
-
-# ---------------------------------------------------------------------------------------
-# Value types shared by events
-# ---------------------------------------------------------------------------------------
+class EventDerivationError(Exception):
+    """The ``.x`` and the typed event classes disagree (raised at import: fix one of them)."""
 
 
 @dataclass(frozen=True, slots=True)
-class DomainRef:
-    """A domain as the wire names it: the driver resolves it by ``uuid``; ``id`` is -1 when
-    the domain is inactive; ``name`` only serves messages."""
+class EventField:
+    """One field of a typed event and where it travels.
 
-    name: str
-    uuid: bytes
-    id: int
-
-
-@dataclass(frozen=True, slots=True)
-class TypedParam:
-    """One ``virTypedParameter``; the explicit ``type`` keeps re-encoding byte-exact."""
-
-    field: str
-    type: TypedParamType
-    value: int | float | bool | str
-
-
-def typed_params(values: dict[str, Any]) -> tuple[TypedParam, ...]:
-    """Build typed parameters from plain values, choosing libvirt's usual wire type.
-
-    Why: drivers emit tunable / job-completed events from Python dicts; bool → BOOLEAN,
-    int → ULLONG when non-negative else LLONG, float → DOUBLE, str → STRING. Pass
-    :class:`TypedParam` objects when another type is wanted.
+    ``path`` is its place in the message (``"msg.devAlias"`` inside a wrapped legacy body),
+    ``wire`` the ``.x`` field name, ``type`` the generated annotation.
     """
-    out: list[TypedParam] = []
-    for key, value in values.items():
-        if isinstance(value, TypedParam):
-            out.append(value)
-        elif isinstance(value, bool):
-            out.append(TypedParam(key, TypedParamType.BOOLEAN, value))
-        elif isinstance(value, int):
-            kind = TypedParamType.ULLONG if value >= 0 else TypedParamType.LLONG
-            out.append(TypedParam(key, kind, value))
-        elif isinstance(value, float):
-            out.append(TypedParam(key, TypedParamType.DOUBLE, value))
-        elif isinstance(value, str):
-            out.append(TypedParam(key, TypedParamType.STRING, value))
-        else:
-            raise TypeError(f"typed parameter {key!r}: unsupported value {value!r}")
-    return tuple(out)
 
-
-@dataclass(frozen=True, slots=True)
-class GraphicsAddress:
-    """``remote_domain_event_graphics_address`` (family: 0 IPv4, 1 IPv6, 2 unix)."""
-
-    family: int
-    node: str
-    service: str
-
-
-@dataclass(frozen=True, slots=True)
-class GraphicsIdentity:
-    """One entry of a graphics event's subject (e.g. type ``x509dname``)."""
-
-    type: str
     name: str
-
-
-# ---------------------------------------------------------------------------------------
-# One dataclass per event ID
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DomainEvent:
-    """Base of all typed domain events: every event concerns one domain."""
-
-    event_id: ClassVar[DomainEventID]
-    virsh_name: ClassVar[str]
-    dom: DomainRef
-
-
-@dataclass(frozen=True, slots=True)
-class LifecycleEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.LIFECYCLE
-    virsh_name: ClassVar[str] = "lifecycle"
-    event: int
-    detail: int
-
-
-@dataclass(frozen=True, slots=True)
-class RebootEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.REBOOT
-    virsh_name: ClassVar[str] = "reboot"
-
-
-@dataclass(frozen=True, slots=True)
-class RTCChangeEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.RTC_CHANGE
-    virsh_name: ClassVar[str] = "rtc-change"
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class WatchdogEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.WATCHDOG
-    virsh_name: ClassVar[str] = "watchdog"
-    action: int
-
-
-@dataclass(frozen=True, slots=True)
-class IOErrorEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.IO_ERROR
-    virsh_name: ClassVar[str] = "io-error"
-    src_path: str
-    dev_alias: str
-    action: int
-
-
-@dataclass(frozen=True, slots=True)
-class GraphicsEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.GRAPHICS
-    virsh_name: ClassVar[str] = "graphics"
-    phase: int
-    local: GraphicsAddress
-    remote: GraphicsAddress
-    auth_scheme: str
-    subject: tuple[GraphicsIdentity, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class IOErrorReasonEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.IO_ERROR_REASON
-    virsh_name: ClassVar[str] = "io-error-reason"
-    src_path: str
-    dev_alias: str
-    action: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ControlErrorEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.CONTROL_ERROR
-    virsh_name: ClassVar[str] = "control-error"
-
-
-@dataclass(frozen=True, slots=True)
-class BlockJobEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.BLOCK_JOB
-    virsh_name: ClassVar[str] = "block-job"
     path: str
-    type: int
-    status: int
+    wire: str
+    type: str
 
 
 @dataclass(frozen=True, slots=True)
-class DiskChangeEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.DISK_CHANGE
-    virsh_name: ClassVar[str] = "disk-change"
-    old_src_path: str | None
-    new_src_path: str | None
-    dev_alias: str
-    reason: int
+class EventForm:
+    """How one event procedure carries one typed event class (all computed, none typed in).
 
-
-@dataclass(frozen=True, slots=True)
-class TrayChangeEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.TRAY_CHANGE
-    virsh_name: ClassVar[str] = "tray-change"
-    dev_alias: str
-    reason: int
-
-
-@dataclass(frozen=True, slots=True)
-class PMWakeupEvent(DomainEvent):
-    """``reason`` only travels in the callback form; the legacy form reads back as 0."""
-
-    event_id: ClassVar[DomainEventID] = DomainEventID.PMWAKEUP
-    virsh_name: ClassVar[str] = "pm-wakeup"
-    reason: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PMSuspendEvent(DomainEvent):
-    """``reason`` only travels in the callback form; the legacy form reads back as 0."""
-
-    event_id: ClassVar[DomainEventID] = DomainEventID.PMSUSPEND
-    virsh_name: ClassVar[str] = "pm-suspend"
-    reason: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class BalloonChangeEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.BALLOON_CHANGE
-    virsh_name: ClassVar[str] = "balloon-change"
-    actual: int
-
-
-@dataclass(frozen=True, slots=True)
-class PMSuspendDiskEvent(DomainEvent):
-    """``reason`` only travels in the callback form; the legacy form reads back as 0."""
-
-    event_id: ClassVar[DomainEventID] = DomainEventID.PMSUSPEND_DISK
-    virsh_name: ClassVar[str] = "pm-suspend-disk"
-    reason: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRemovedEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.DEVICE_REMOVED
-    virsh_name: ClassVar[str] = "device-removed"
-    dev_alias: str
-
-
-@dataclass(frozen=True, slots=True)
-class BlockJob2Event(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.BLOCK_JOB_2
-    virsh_name: ClassVar[str] = "block-job-2"
-    dst: str
-    type: int
-    status: int
-
-
-@dataclass(frozen=True, slots=True)
-class TunableEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.TUNABLE
-    virsh_name: ClassVar[str] = "tunable"
-    params: tuple[TypedParam, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AgentLifecycleEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.AGENT_LIFECYCLE
-    virsh_name: ClassVar[str] = "agent-lifecycle"
-    state: int
-    reason: int
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceAddedEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.DEVICE_ADDED
-    virsh_name: ClassVar[str] = "device-added"
-    dev_alias: str
-
-
-@dataclass(frozen=True, slots=True)
-class MigrationIterationEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.MIGRATION_ITERATION
-    virsh_name: ClassVar[str] = "migration-iteration"
-    iteration: int
-
-
-@dataclass(frozen=True, slots=True)
-class JobCompletedEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.JOB_COMPLETED
-    virsh_name: ClassVar[str] = "job-completed"
-    params: tuple[TypedParam, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRemovalFailedEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.DEVICE_REMOVAL_FAILED
-    virsh_name: ClassVar[str] = "device-removal-failed"
-    dev_alias: str
-
-
-@dataclass(frozen=True, slots=True)
-class MetadataChangeEvent(DomainEvent):
-    """``type``: 0 description, 1 title, 2 element (then ``nsuri`` names the namespace)."""
-
-    event_id: ClassVar[DomainEventID] = DomainEventID.METADATA_CHANGE
-    virsh_name: ClassVar[str] = "metadata-change"
-    type: int
-    nsuri: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BlockThresholdEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.BLOCK_THRESHOLD
-    virsh_name: ClassVar[str] = "block-threshold"
-    dev: str
-    path: str | None
-    threshold: int
-    excess: int
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryFailureEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.MEMORY_FAILURE
-    virsh_name: ClassVar[str] = "memory-failure"
-    recipient: int
-    action: int
-    flags: int
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryDeviceSizeChangeEvent(DomainEvent):
-    """``size`` in KiB."""
-
-    event_id: ClassVar[DomainEventID] = DomainEventID.MEMORY_DEVICE_SIZE_CHANGE
-    virsh_name: ClassVar[str] = "memory-device-size-change"
-    alias: str
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class NICMACChangeEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.NIC_MAC_CHANGE
-    virsh_name: ClassVar[str] = "nic-mac-change"
-    alias: str
-    old_mac: str
-    new_mac: str
-
-
-@dataclass(frozen=True, slots=True)
-class VcpuRemovedEvent(DomainEvent):
-    event_id: ClassVar[DomainEventID] = DomainEventID.VCPU_REMOVED
-    virsh_name: ClassVar[str] = "vcpu-removed"
-    vcpuid: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelLifecycleEvent(DomainEvent):
-    """``state``: 1 connected, 2 disconnected; ``reason``: 0 unknown, 1 domain started,
-    2 channel event."""
-
-    event_id: ClassVar[DomainEventID] = DomainEventID.CHANNEL_LIFECYCLE
-    virsh_name: ClassVar[str] = "channel-lifecycle"
-    channel_name: str
-    state: int
-    reason: int
-
-
-#: event ID -> event class
-EVENT_CLASSES: dict[DomainEventID, type[DomainEvent]] = {
-    cls.event_id: cls
-    for cls in (
-        LifecycleEvent,
-        RebootEvent,
-        RTCChangeEvent,
-        WatchdogEvent,
-        IOErrorEvent,
-        GraphicsEvent,
-        IOErrorReasonEvent,
-        ControlErrorEvent,
-        BlockJobEvent,
-        DiskChangeEvent,
-        TrayChangeEvent,
-        PMWakeupEvent,
-        PMSuspendEvent,
-        BalloonChangeEvent,
-        PMSuspendDiskEvent,
-        DeviceRemovedEvent,
-        BlockJob2Event,
-        TunableEvent,
-        AgentLifecycleEvent,
-        DeviceAddedEvent,
-        MigrationIterationEvent,
-        JobCompletedEvent,
-        DeviceRemovalFailedEvent,
-        MetadataChangeEvent,
-        BlockThresholdEvent,
-        MemoryFailureEvent,
-        MemoryDeviceSizeChangeEvent,
-        NICMACChangeEvent,
-        VcpuRemovedEvent,
-        ChannelLifecycleEvent,
-    )
-}
-
-
-# ---------------------------------------------------------------------------------------
-# Wire mapping
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _WireForm:
-    """How one event ID travels.
-
-    ``fields`` pairs each Python field (after ``dom``) with its ``.x`` field name.  For the
-    dual-form events the callback struct wraps the legacy struct as ``msg``; ``reason_outside``
-    marks the PM events whose callback struct carries ``reason`` next to ``callbackID``.
+    ``callback`` is True when the message carries the ``callbackID`` of a callback
+    registration (``False``: libvirt's legacy domain form, or the connection-closed notice);
+    ``wraps`` is the generated legacy struct a callback struct embeds as ``msg`` (or None);
+    ``fields`` the typed event's fields in class order, each with its place in the message.
+    ``decode(msg) -> (callback_id | None, event)`` and ``encode(event, callback_id) -> msg``.
     """
 
-    legacy_proc: int | None
-    callback_proc: int
-    legacy_struct: str | None
-    callback_struct: str
-    fields: tuple[tuple[str, str], ...]
-    reason_outside: bool = False
+    program: int
+    proc: int
+    name: str
+    kind: EventKind
+    event_id: IntEnum
+    callback: bool
+    cls: type[Event]
+    msg_cls: type
+    struct: str
+    wraps: type | None
+    fields: tuple[EventField, ...]
+    decode: Callable[[Any], tuple[int | None, Event]]
+    encode: Callable[[Event, int | None], Any]
 
 
-def _dual(
-    legacy_proc: int,
-    callback_proc: int,
-    stem: str,
-    fields_: tuple[tuple[str, str], ...] = (),
-    reason_outside: bool = False,
-) -> _WireForm:
-    return _WireForm(
-        legacy_proc,
-        callback_proc,
-        f"remote_domain_event_{stem}_msg",
-        f"remote_domain_event_callback_{stem}_msg",
-        fields_,
-        reason_outside,
-    )
+def py_name(wire: str) -> str:
+    """The Python name of an event field: the wire name, camelCase spelt snake_case."""
+    return _CAMEL.sub("_", wire).lower()
 
 
-def _modern(proc: int, struct: str, fields_: tuple[tuple[str, str], ...]) -> _WireForm:
-    return _WireForm(None, proc, None, struct, fields_)
+def _resolve(module: ModuleType, annotation: str) -> type | None:
+    """The generated class an annotation names (``RemoteNonnullDomain``), if any."""
+    found = getattr(module, annotation, None)
+    if found is None:
+        found = getattr(rp, annotation, None)
+    return found if isinstance(found, type) else None
 
 
-_ALIAS = (("dev_alias", "devAlias"),)
+def _struct_convs(
+    wire_cls: type, py_cls: type
+) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """(from wire, to wire) for a struct whose Python type has the same field names."""
+    names = tuple(wire_cls.__annotations__)
+    if names != tuple(f.name for f in fields(py_cls)):
+        raise EventDerivationError(f"{py_cls.__name__} fields differ from {wire_cls.__name__}")
+    if any(wire_cls.__annotations__[n] not in _SCALARS for n in names):
+        raise EventDerivationError(f"{wire_cls.__name__} nests structs")
+    wire_get = attrgetter(*names)
+    py_get = attrgetter(*names)
+    as_bytes = tuple(wire_cls.__annotations__[n] == "bytes" for n in names)
+    if len(names) == 1:
 
-_WIRE: dict[DomainEventID, _WireForm] = {
-    DomainEventID.LIFECYCLE: _dual(
-        107, 318, "lifecycle", (("event", "event"), ("detail", "detail"))
-    ),
-    DomainEventID.REBOOT: _dual(169, 319, "reboot"),
-    DomainEventID.RTC_CHANGE: _dual(170, 320, "rtc_change", (("offset", "offset"),)),
-    DomainEventID.WATCHDOG: _dual(171, 321, "watchdog", (("action", "action"),)),
-    DomainEventID.IO_ERROR: _dual(
-        172, 322, "io_error", (("src_path", "srcPath"), *_ALIAS, ("action", "action"))
-    ),
-    DomainEventID.GRAPHICS: _dual(
-        173,
-        323,
-        "graphics",
-        (
-            ("phase", "phase"),
-            ("local", "local"),
-            ("remote", "remote"),
-            ("auth_scheme", "authScheme"),
-            ("subject", "subject"),
-        ),
-    ),
-    DomainEventID.IO_ERROR_REASON: _dual(
-        195,
-        324,
-        "io_error_reason",
-        (("src_path", "srcPath"), *_ALIAS, ("action", "action"), ("reason", "reason")),
-    ),
-    DomainEventID.CONTROL_ERROR: _dual(224, 325, "control_error"),
-    DomainEventID.BLOCK_JOB: _dual(
-        241, 326, "block_job", (("path", "path"), ("type", "type"), ("status", "status"))
-    ),
-    DomainEventID.DISK_CHANGE: _dual(
-        248,
-        327,
-        "disk_change",
-        (
-            ("old_src_path", "oldSrcPath"),
-            ("new_src_path", "newSrcPath"),
-            *_ALIAS,
-            ("reason", "reason"),
-        ),
-    ),
-    DomainEventID.TRAY_CHANGE: _dual(268, 328, "tray_change", (*_ALIAS, ("reason", "reason"))),
-    DomainEventID.PMWAKEUP: _dual(269, 329, "pmwakeup", reason_outside=True),
-    DomainEventID.PMSUSPEND: _dual(270, 330, "pmsuspend", reason_outside=True),
-    DomainEventID.BALLOON_CHANGE: _dual(276, 331, "balloon_change", (("actual", "actual"),)),
-    DomainEventID.PMSUSPEND_DISK: _dual(292, 332, "pmsuspend_disk", reason_outside=True),
-    DomainEventID.DEVICE_REMOVED: _dual(311, 333, "device_removed", _ALIAS),
-    DomainEventID.BLOCK_JOB_2: _modern(
-        339,
-        "remote_domain_event_block_job_2_msg",
-        (("dst", "dst"), ("type", "type"), ("status", "status")),
-    ),
-    DomainEventID.TUNABLE: _modern(
-        346, "remote_domain_event_callback_tunable_msg", (("params", "params"),)
-    ),
-    DomainEventID.AGENT_LIFECYCLE: _modern(
-        348,
-        "remote_domain_event_callback_agent_lifecycle_msg",
-        (("state", "state"), ("reason", "reason")),
-    ),
-    DomainEventID.DEVICE_ADDED: _modern(
-        354, "remote_domain_event_callback_device_added_msg", _ALIAS
-    ),
-    DomainEventID.MIGRATION_ITERATION: _modern(
-        359,
-        "remote_domain_event_callback_migration_iteration_msg",
-        (("iteration", "iteration"),),
-    ),
-    DomainEventID.JOB_COMPLETED: _modern(
-        363, "remote_domain_event_callback_job_completed_msg", (("params", "params"),)
-    ),
-    DomainEventID.DEVICE_REMOVAL_FAILED: _modern(
-        367, "remote_domain_event_callback_device_removal_failed_msg", _ALIAS
-    ),
-    DomainEventID.METADATA_CHANGE: _modern(
-        379,
-        "remote_domain_event_callback_metadata_change_msg",
-        (("type", "type"), ("nsuri", "nsuri")),
-    ),
-    DomainEventID.BLOCK_THRESHOLD: _modern(
-        385,
-        "remote_domain_event_block_threshold_msg",
-        (("dev", "dev"), ("path", "path"), ("threshold", "threshold"), ("excess", "excess")),
-    ),
-    DomainEventID.MEMORY_FAILURE: _modern(
-        423,
-        "remote_domain_event_memory_failure_msg",
-        (("recipient", "recipient"), ("action", "action"), ("flags", "flags")),
-    ),
-    DomainEventID.MEMORY_DEVICE_SIZE_CHANGE: _modern(
-        438,
-        "remote_domain_event_memory_device_size_change_msg",
-        (("alias", "alias"), ("size", "size")),
-    ),
-    DomainEventID.NIC_MAC_CHANGE: _modern(
-        453,
-        "remote_domain_event_nic_mac_change_msg",
-        (("alias", "alias"), ("old_mac", "oldMAC"), ("new_mac", "newMAC")),
-    ),
-    DomainEventID.VCPU_REMOVED: _modern(
-        454, "remote_domain_event_vcpu_removed_msg", (("vcpuid", "vcpuid"),)
-    ),
-    DomainEventID.CHANNEL_LIFECYCLE: _modern(
-        455,
-        "remote_domain_event_callback_channel_lifecycle_msg",
-        (("channel_name", "channelName"), ("state", "state"), ("reason", "reason")),
-    ),
-}
+        def from_wire(value: Any) -> Any:
+            return py_cls(wire_get(value))
 
-#: event ID -> legacy MESSAGE procedure (only IDs 0..15 have one)
-LEGACY_PROC: dict[DomainEventID, int] = {
-    eid: form.legacy_proc for eid, form in _WIRE.items() if form.legacy_proc is not None
-}
-#: event ID -> callback MESSAGE procedure
-CALLBACK_PROC: dict[DomainEventID, int] = {eid: form.callback_proc for eid, form in _WIRE.items()}
-#: MESSAGE procedure (either form) -> event ID
-EVENT_ID_OF_PROC: dict[int, DomainEventID] = {
-    **{proc: eid for eid, proc in LEGACY_PROC.items()},
-    **{proc: eid for eid, proc in CALLBACK_PROC.items()},
-}
+        def to_wire(value: Any) -> Any:
+            return wire_cls(py_get(value))
 
+        return from_wire, to_wire
 
-def _class_of(xdr_name: str) -> type:
-    """The generated class for an XDR struct name (naming rule of docs/internals.md)."""
-    return getattr(rp, "".join(part[:1].upper() + part[1:] for part in xdr_name.split("_")))
+    def from_wire_n(value: Any) -> Any:
+        return py_cls(*wire_get(value))
 
+    if any(as_bytes):
 
-def _dom_to_wire(dom: DomainRef) -> Any:
-    return rp.RemoteNonnullDomain(name=dom.name, uuid=bytes(dom.uuid), id=dom.id)
+        def to_wire_n(value: Any) -> Any:
+            return wire_cls(*[bytes(v) if b else v for v, b in zip(py_get(value), as_bytes)])
 
+    else:
 
-def _dom_from_wire(dom: Any) -> DomainRef:
-    return DomainRef(name=dom.name, uuid=bytes(dom.uuid), id=dom.id)
+        def to_wire_n(value: Any) -> Any:
+            return wire_cls(*py_get(value))
 
-
-def _param_to_wire(param: TypedParam) -> Any:
-    value = rp.RemoteTypedParamValue(type=int(param.type), value=param.value)
-    return rp.RemoteTypedParam(field=param.field, value=value)
+    return from_wire_n, to_wire_n
 
 
 def _param_from_wire(param: Any) -> TypedParam:
@@ -803,86 +353,265 @@ def _param_from_wire(param: Any) -> TypedParam:
     return TypedParam(param.field, kind, value)
 
 
-def _value_to_wire(py_name: str, value: Any) -> Any:
-    if py_name in ("local", "remote"):
-        return rp.RemoteDomainEventGraphicsAddress(
-            family=value.family, node=value.node, service=value.service
+def _param_to_wire(param: TypedParam) -> Any:
+    value = rp.RemoteTypedParamValue(type=int(param.type), value=param.value)
+    return rp.RemoteTypedParam(field=param.field, value=value)
+
+
+def _convs(module: ModuleType, annotation: str) -> tuple[_Conv, _Conv]:
+    """(from wire, to wire) converters for a field's annotation; (None, None): as is."""
+    if annotation in _SCALARS:
+        return None, None
+    listed = _LIST.fullmatch(annotation)
+    if listed is not None:
+        item_from, item_to = _convs(module, listed.group(1))
+        if item_from is None or item_to is None:
+            return tuple, list
+        f, t = item_from, item_to
+        return (lambda v: tuple(map(f, v))), (lambda v: list(map(t, v)))
+    wire_cls = _resolve(module, annotation)
+    if wire_cls is rp.RemoteTypedParam:
+        return _param_from_wire, _param_to_wire
+    py_cls = None if wire_cls is None else _VALUE_TYPES.get(wire_cls.__name__)
+    if wire_cls is None or py_cls is None:
+        raise EventDerivationError(f"no Python type for wire type {annotation}")
+    return _struct_convs(wire_cls, py_cls)
+
+
+def _msg_class(proc: procedures.Procedure) -> tuple[ModuleType, str, type]:
+    """The generated module, struct name and class of an event procedure's message, by the
+    registry's own naming rule (checked against the codec it found)."""
+    for module, program, prefix, stem_prefix in procedures.PROGRAMS:
+        if program == proc.program:
+            struct = f"{stem_prefix}{proc.name.removeprefix(prefix).lower()}_msg"
+            cls = getattr(module, "".join(p[:1].upper() + p[1:] for p in struct.split("_")))
+            if module.CODECS.get(struct) is not proc.msg:
+                raise EventDerivationError(f"{proc.name}: {struct} is not its codec")
+            return module, struct, cls
+    raise EventDerivationError(f"{proc.name}: unknown program")
+
+
+def _kind_and_id(proc: procedures.Procedure) -> tuple[EventKind, IntEnum, bool]:
+    """Kind, event ID and whether the name says ``CALLBACK``, from the procedure's name:
+    ``REMOTE_PROC_<OBJECT>_EVENT_[CALLBACK_]<ID NAME>`` (libvirt's own convention)."""
+    obj = proc.object
+    kind = EventKind.QEMU_MONITOR if proc.program == QEMU_PROGRAM else EventKind(obj)
+    stem = proc.short_name.removeprefix(obj.upper() + "_").removeprefix("EVENT_")
+    named_callback = stem.startswith("CALLBACK_")
+    stem = stem.removeprefix("CALLBACK_")
+    try:
+        return kind, EVENT_ID_ENUMS[kind][stem], named_callback
+    except KeyError:
+        raise EventDerivationError(f"{proc.name}: no {kind} event ID named {stem}") from None
+
+
+def _derive(proc: procedures.Procedure) -> EventForm:
+    module, struct, msg_cls = _msg_class(proc)
+    kind, event_id, named_callback = _kind_and_id(proc)
+    try:
+        cls = EVENT_CLASSES_BY_KIND[kind][event_id]
+    except KeyError:
+        raise EventDerivationError(f"{proc.name}: no typed event class") from None
+    # Flatten the message: callbackID, a wrapped legacy body, the event's fields.
+    callback = False
+    wraps: type | None = None
+    wire_fields: list[EventField] = []
+    for wire, annotation in msg_cls.__annotations__.items():
+        target = _resolve(module, annotation)
+        if wire == "callbackID" and annotation == "int":
+            callback = True
+        elif target is not None and target.__name__.endswith("Msg"):
+            wraps = target
+            for inner, inner_ann in target.__annotations__.items():
+                wire_fields.append(EventField(py_name(inner), f"{wire}.{inner}", inner, inner_ann))
+        else:
+            wire_fields.append(EventField(py_name(wire), wire, wire, annotation))
+    if named_callback and not callback:
+        raise EventDerivationError(f"{proc.name}: {struct} has no callbackID")
+    by_name = {f.name: f for f in wire_fields}
+    class_fields = fields(cls)
+    names = [f.name for f in class_fields]
+    if set(by_name) - set(names):
+        raise EventDerivationError(
+            f"{proc.name}: {cls.__name__} lacks {sorted(set(by_name) - set(names))}"
         )
-    if py_name == "subject":
-        return [rp.RemoteDomainEventGraphicsIdentity(type=i.type, name=i.name) for i in value]
-    if py_name == "params":
-        return [_param_to_wire(p) for p in value]
-    return value
+    present = [n in by_name for n in names]
+    if present != sorted(present, reverse=True) or any(
+        f.default is MISSING and f.default_factory is MISSING
+        for f, here in zip(class_fields, present)
+        if not here
+    ):
+        raise EventDerivationError(f"{proc.name}: {cls.__name__} fields not on the wire")
+    ordered = tuple(by_name[n] for n in names if n in by_name)
+    ref = cls.ref_field
+    if ref is not None and not (
+        ordered and ordered[0].name == ref and _VALUE_TYPES.get(ordered[0].type) in _HANDLES
+    ):
+        raise EventDerivationError(f"{proc.name}: {cls.__name__}.{ref} is not its handle")
+    convs = {f.name: _convs(module, f.type) for f in ordered}
+    decode = _decoder(cls, callback, ordered, [convs[f.name][0] for f in ordered])
+    encode = _encoder(module, msg_cls, wraps, {n: c[1] for n, c in convs.items()})
+    return EventForm(
+        proc.program, proc.number, proc.name, kind, event_id, callback, cls, msg_cls,
+        struct, wraps, ordered, decode, encode,
+    )  # fmt: skip
 
 
-def _value_from_wire(py_name: str, value: Any) -> Any:
-    if py_name in ("local", "remote"):
-        return GraphicsAddress(value.family, value.node, value.service)
-    if py_name == "subject":
-        return tuple(GraphicsIdentity(i.type, i.name) for i in value)
-    if py_name == "params":
-        return tuple(_param_from_wire(p) for p in value)
-    return value
+def _decoder(
+    cls: type, callback: bool, ordered: tuple[EventField, ...], convs: list[_Conv]
+) -> Callable[[Any], tuple[int | None, Any]]:
+    """``msg -> (callback_id, event)``, specialised for the common shapes (the hot path)."""
+    paths = [f.path for f in ordered]
+    first, rest = convs[0] if convs else None, convs[1:]
+    if paths and first is not None and not any(rest):
+        ref_get = attrgetter(paths[0])
+        if len(paths) == 1:
+
+            def make(msg: Any) -> Any:
+                return cls(first(ref_get(msg)))
+
+        elif len(paths) == 2:
+            one = attrgetter(paths[1])
+
+            def make(msg: Any) -> Any:
+                return cls(first(ref_get(msg)), one(msg))
+
+        else:
+            many = attrgetter(*paths[1:])
+
+            def make(msg: Any) -> Any:
+                return cls(first(ref_get(msg)), *many(msg))
+
+    else:
+        getters = [attrgetter(p) for p in paths]
+        pairs = list(zip(getters, convs))
+
+        def make(msg: Any) -> Any:
+            return cls(*[g(msg) if c is None else c(g(msg)) for g, c in pairs])
+
+    if callback:
+
+        def decode(msg: Any) -> tuple[int | None, Any]:
+            return msg.callbackID, make(msg)
+
+    else:
+
+        def decode(msg: Any) -> tuple[int | None, Any]:
+            return None, make(msg)
+
+    return decode
 
 
-def _body_kwargs(event: DomainEvent, form: _WireForm) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"dom": _dom_to_wire(event.dom)}
-    for py_name, wire_name in form.fields:
-        kwargs[wire_name] = _value_to_wire(py_name, getattr(event, py_name))
-    return kwargs
+def _encoder(
+    module: ModuleType, msg_cls: type, wraps: type | None, convs: dict[str, _Conv]
+) -> Callable[[Any, int | None], Any]:
+    """``(event, callback_id) -> msg``: each struct built positionally in ``.x`` order."""
+
+    def plan(struct: type) -> list[Callable[[Any, Any], Any]]:
+        steps: list[Callable[[Any, Any], Any]] = []
+        for wire, annotation in struct.__annotations__.items():
+            target = _resolve(module, annotation)
+            if wire == "callbackID" and annotation == "int":
+                steps.append(lambda event, callback_id: callback_id)
+            elif target is not None and target is wraps:
+                inner = plan(target)
+                steps.append(
+                    lambda event, callback_id, _t=target, _i=inner: _t(
+                        *[s(event, callback_id) for s in _i]
+                    )
+                )
+            else:
+                get, conv = attrgetter(py_name(wire)), convs[py_name(wire)]
+                if conv is None:
+                    steps.append(lambda event, callback_id, _g=get: _g(event))
+                else:
+                    steps.append(lambda event, callback_id, _g=get, _c=conv: _c(_g(event)))
+        return steps
+
+    steps = plan(msg_cls)
+
+    def encode(event: Any, callback_id: int | None) -> Any:
+        return msg_cls(*[s(event, callback_id) for s in steps])
+
+    return encode
 
 
-def to_message(event: DomainEvent, callback_id: int | None) -> tuple[int, Any]:
+def _derive_all() -> dict[tuple[int, int], EventForm]:
+    forms: dict[tuple[int, int], EventForm] = {}
+    for proc in procedures.all_procedures():
+        if proc.is_event:
+            form = _derive(proc)
+            forms[(form.program, form.proc)] = form
+    return forms
+
+
+#: (program, procedure) -> form, for every event procedure of the registry
+EVENT_FORMS: dict[tuple[int, int], EventForm] = _derive_all()
+
+#: event class -> {carries callbackID: form}
+_FORMS_OF_CLASS: dict[type, dict[bool, EventForm]] = {}
+for _form in EVENT_FORMS.values():
+    _FORMS_OF_CLASS.setdefault(_form.cls, {})[_form.callback] = _form
+del _form
+
+_DOMAIN_FORMS = [f for f in EVENT_FORMS.values() if f.kind is EventKind.DOMAIN]
+
+#: domain event ID -> legacy MESSAGE procedure (only IDs 0..15 have one)
+LEGACY_PROC: dict[DomainEventID, int] = {
+    DomainEventID(f.event_id): f.proc for f in _DOMAIN_FORMS if not f.callback
+}
+#: domain event ID -> callback MESSAGE procedure
+CALLBACK_PROC: dict[DomainEventID, int] = {
+    DomainEventID(f.event_id): f.proc for f in _DOMAIN_FORMS if f.callback
+}
+#: domain-event MESSAGE procedure (either form) -> domain event ID
+EVENT_ID_OF_PROC: dict[int, DomainEventID] = {
+    f.proc: DomainEventID(f.event_id) for f in _DOMAIN_FORMS
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The API
+# ---------------------------------------------------------------------------------------
+
+
+def form_of(event: Event, callback_id: int | None) -> EventForm:
+    """The form ``event`` travels in: with a ``callbackID`` unless ``callback_id`` is None.
+
+    ``ValueError`` when there is none (domain events 16 and up, and every other kind but the
+    connection-closed notice, have no callback-less form; that notice has only that one).
+    """
+    forms = _FORMS_OF_CLASS.get(type(event))
+    form = None if forms is None else forms.get(callback_id is not None)
+    if form is None:
+        what = f"{event.kind} event {event.event_id.name}"
+        if callback_id is None:
+            raise ValueError(f"{what} has no legacy (callback-less) form")
+        raise ValueError(f"{what} carries no callback ID")
+    return form
+
+
+def to_message(event: Event, callback_id: int | None) -> tuple[int, Any]:
     """Encode ``event`` as ``(procedure, generated msg object)``.
 
     ``callback_id=None`` selects the legacy form (for registrations made without a
-    callback ID); a ``ValueError`` says so when the event has none (IDs 16 and up).
+    callback ID); a ``ValueError`` says so when the event has none. The procedure belongs
+    to ``form_of(event, callback_id).program`` (QEMU for :class:`QemuMonitorEvent`).
     """
-    form = _WIRE[type(event).event_id]
-    if callback_id is None:
-        if form.legacy_struct is None or form.legacy_proc is None:
-            raise ValueError(
-                f"domain event {type(event).event_id.name} has no legacy (callback-less) form"
-            )
-        return form.legacy_proc, _class_of(form.legacy_struct)(**_body_kwargs(event, form))
-    if form.legacy_struct is None:
-        msg = _class_of(form.callback_struct)(callbackID=callback_id, **_body_kwargs(event, form))
-        return form.callback_proc, msg
-    inner = _class_of(form.legacy_struct)(**_body_kwargs(event, form))
-    if form.reason_outside:
-        outer = _class_of(form.callback_struct)(
-            callbackID=callback_id, reason=event.reason, msg=inner
-        )
-    else:
-        outer = _class_of(form.callback_struct)(callbackID=callback_id, msg=inner)
-    return form.callback_proc, outer
+    form = form_of(event, callback_id)
+    return form.proc, form.encode(event, callback_id)
 
 
-def from_message(proc: int, msg: Any) -> tuple[int | None, DomainEvent]:
+def from_message(proc: int, msg: Any, program: int = REMOTE_PROGRAM) -> tuple[int | None, Event]:
     """Decode a generated msg object received with MESSAGE procedure ``proc``.
 
     Returns ``(callback_id, event)``; ``callback_id`` is ``None`` for the legacy form.
-    An unknown procedure is a ``ValueError``.
+    A procedure that is not an event is a ``ValueError``.
     """
-    try:
-        event_id = EVENT_ID_OF_PROC[proc]
-    except KeyError:
-        raise ValueError(f"procedure {proc} is not a domain event message") from None
-    form = _WIRE[event_id]
-    cls = EVENT_CLASSES[event_id]
-    callback_id: int | None = None
-    body = msg
-    extra: dict[str, Any] = {}
-    if proc == form.callback_proc:
-        callback_id = msg.callbackID
-        if form.legacy_struct is not None:
-            body = msg.msg
-            if form.reason_outside:
-                extra["reason"] = msg.reason
-    kwargs: dict[str, Any] = {"dom": _dom_from_wire(body.dom), **extra}
-    for py_name, wire_name in form.fields:
-        kwargs[py_name] = _value_from_wire(py_name, getattr(body, wire_name))
-    return callback_id, cls(**kwargs)
+    form = EVENT_FORMS.get((program, proc))
+    if form is None:
+        raise ValueError(f"procedure {proc} is not an event message")
+    return form.decode(msg)
 
 
 # ---------------------------------------------------------------------------------------
@@ -890,14 +619,17 @@ def from_message(proc: int, msg: Any) -> tuple[int | None, DomainEvent]:
 # ---------------------------------------------------------------------------------------
 
 
-def callback_args(event: DomainEvent) -> tuple[Any, ...]:
-    """The arguments libvirt-python passes to an event callback between ``dom`` and ``opaque``.
+def callback_args(event: Event) -> tuple[Any, ...]:
+    """The arguments libvirt-python passes to an event callback between the object (``dom``,
+    ``net``, ``pool``, ``dev``, ``secret``; nothing for the close callback) and ``opaque``.
 
-    Its ``_dispatchDomainEvent*Callback`` functions unpack each event into plain values:
-    graphics addresses become dicts, the subject a list of (type, name) pairs, typed
-    parameters a dict; every other event passes its fields in order. The drop-in client calls
-    user callbacks with these, and ``virtwire.tools.virsh_format.format_event`` renders them
-    as ``virsh event`` prints them.
+    Its ``_dispatch*Callback`` functions unpack each event into plain values: graphics
+    addresses become dicts, the subject a list of (type, name) pairs, typed parameters a
+    dict; every other event passes its fields in order (lifecycle events of every kind
+    ``(event, detail)``; refresh/update/value-changed none; the QEMU monitor event
+    ``(event, seconds, micros, details)``; the close callback ``(reason,)``). The drop-in
+    client calls user callbacks with these, and ``virtwire.tools.virsh_format.format_event``
+    renders domain events as ``virsh event`` prints them.
     """
     if isinstance(event, GraphicsEvent):
 
@@ -908,4 +640,5 @@ def callback_args(event: DomainEvent) -> tuple[Any, ...]:
         return (event.phase, addr(event.local), addr(event.remote), event.auth_scheme, subject)
     if isinstance(event, TunableEvent | JobCompletedEvent):
         return ({p.field: p.value for p in event.params},)
-    return tuple(getattr(event, f.name) for f in fields(event) if f.name != "dom")
+    ref = type(event).ref_field
+    return tuple(getattr(event, f.name) for f in fields(event) if f.name != ref)

@@ -1,5 +1,6 @@
-"""The remoteEvents table: every domain event message (legacy and callback form) decodes and
-is re-queued on the connection's EventState with remote ID = callbackID (legacy: -1), and
+"""The remoteEvents table: every event message of every kind (domain legacy and callback
+form, network, storage pool, node device, secret, the QEMU monitor event) decodes and is
+re-queued on the connection's EventState with remote ID = callbackID (legacy: -1), and
 dispatched on a later loop turn, never inside dispatch()."""
 
 from __future__ import annotations
@@ -7,16 +8,27 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from virtwire.client.remote_events import CONNECTION_CLOSED_PROC, REMOTE_EVENTS, RemoteEvents
+from virtwire.client.remote_events import (
+    CONNECTION_CLOSED_PROC,
+    QEMU_EVENTS,
+    REMOTE_EVENTS,
+    RemoteEvents,
+)
 from virtwire.protocol import procedures
-from virtwire.protocol.constants import PROTOCOL_VERSION, REMOTE_PROGRAM
+from virtwire.protocol.constants import PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM
 from virtwire.protocol.event_state import EventState
 from virtwire.protocol.events import (
     CALLBACK_PROC,
     EVENT_CLASSES,
+    EVENT_FORMS,
     LEGACY_PROC,
+    EventKind,
     GraphicsAddress,
     GraphicsIdentity,
+    NetworkRef,
+    NodeDeviceRef,
+    SecretRef,
+    StoragePoolRef,
     TypedParam,
     TypedParamType,
     to_message,
@@ -30,6 +42,10 @@ SAMPLES = {
     "str": "alias0",
     "str | None": "/path",
     "DomainRef": TEST_DOM,
+    "NetworkRef": NetworkRef("default", bytes(range(16))),
+    "StoragePoolRef": StoragePoolRef("images", bytes(range(16))),
+    "NodeDeviceRef": NodeDeviceRef("pci_0000_00_02_0"),
+    "SecretRef": SecretRef(bytes(range(16)), 2, "ceph-client"),
     "GraphicsAddress": GraphicsAddress(0, "127.0.0.1", "5900"),
     "tuple[GraphicsIdentity, ...]": (GraphicsIdentity("x509dname", "CN=a"),),
     "tuple[TypedParam, ...]": (TypedParam("cputune.shares", TypedParamType.ULLONG, 1024),),
@@ -52,16 +68,21 @@ class FakeConn:
         self.closed.append(reason)
 
 
-def frame(proc: int, msg) -> Frame:
-    payload = procedures.lookup(REMOTE_PROGRAM, PROTOCOL_VERSION, proc).msg.pack(msg)
-    header = Header(REMOTE_PROGRAM, 1, proc, MessageType.MESSAGE, 1, MessageStatus.OK)
+def frame(proc: int, msg, prog: int = REMOTE_PROGRAM) -> Frame:
+    payload = procedures.lookup(prog, PROTOCOL_VERSION, proc).msg.pack(msg)
+    header = Header(prog, 1, proc, MessageType.MESSAGE, 1, MessageStatus.OK)
     return Frame(header, payload)
 
 
 def test_table_covers_every_event_message():
-    expected = {*LEGACY_PROC.values(), *CALLBACK_PROC.values(), CONNECTION_CLOSED_PROC}
-    assert set(REMOTE_EVENTS) == expected
-    assert len(REMOTE_EVENTS) == 16 + 30 + 1
+    domain = {*LEGACY_PROC.values(), *CALLBACK_PROC.values()}
+    assert domain | {CONNECTION_CLOSED_PROC} <= set(REMOTE_EVENTS)
+    assert len(REMOTE_EVENTS) == 16 + 30 + 1 + 7  # + network, pools, node devices, secrets
+    assert {(REMOTE_PROGRAM, p) for p in REMOTE_EVENTS} | {
+        (QEMU_PROGRAM, p) for p in QEMU_EVENTS
+    } == {(p.program, p.number) for p in procedures.all_procedures() if p.is_event}
+    for proc, entry in REMOTE_EVENTS.items():
+        assert entry.form is EVENT_FORMS[(REMOTE_PROGRAM, proc)]
 
 
 FORMS = [(eid, "callback") for eid in sorted(EVENT_CLASSES)] + [
@@ -89,6 +110,29 @@ def test_each_event_is_requeued_with_its_remote_id(event_id, form):
         event = dataclasses.replace(event, reason=0)  # the legacy PM forms carry no reason
     assert got == [event]
     assert other == []
+
+
+OTHER_FORMS = [
+    f for f in EVENT_FORMS.values() if f.kind not in (EventKind.DOMAIN, EventKind.CONNECT)
+]
+
+
+@pytest.mark.parametrize("form", OTHER_FORMS, ids=lambda f: f.name)
+def test_other_kinds_are_requeued_with_their_remote_id(form):
+    event = sample(form.cls)
+    proc, msg = to_message(event, 7)
+    conn = FakeConn()
+    got: list = []
+    conn.event_state.register(
+        int(form.event_id), lambda ev, cid: got.append(ev), remote_id=7, kind=form.kind
+    )
+    domain: list = []  # same event ID, domain kind: never fed by these
+    conn.event_state.register(int(form.event_id), lambda ev, cid: domain.append(ev), remote_id=7)
+    assert RemoteEvents(conn).dispatch(frame(proc, msg, form.program)) is True
+    assert got == []
+    conn.scheduled.pop()()
+    assert got == [event]
+    assert domain == []
 
 
 def test_connection_closed_message_reaches_the_connection():
