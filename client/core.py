@@ -464,10 +464,10 @@ class ClientCore:
             self._reply(frame)
             return
         if mtype == MessageType.MESSAGE:
-            if header.prog == REMOTE_PROGRAM and header.vers == PROTOCOL_VERSION:
-                self.remote_events.dispatch(frame)
+            if header.prog in (REMOTE_PROGRAM, QEMU_PROGRAM) and header.vers == PROTOCOL_VERSION:
+                self.remote_events.dispatch(frame)  # QEMU's monitor events have a table too
                 return
-            if header.prog in (QEMU_PROGRAM, LXC_PROGRAM) and header.vers == PROTOCOL_VERSION:
+            if header.prog == LXC_PROGRAM and header.vers == PROTOCOL_VERSION:
                 log.debug("ignoring event proc %d of program 0x%x", header.proc, header.prog)
                 return
             raise _Unmatched(f"event for unknown program 0x{header.prog:x} v{header.vers}")
