@@ -172,6 +172,7 @@ class Connection:
         self._features: dict[int, bool] = {}
         self._server_uri: str | None = None
         self._register_locks: dict[tuple[int, bytes | None], asyncio.Lock] = {}
+        self._object_events: dict[int, tuple[str, int]] = {}  # local ID -> (kind, remote ID)
         self._close_callbacks: list[Callable[[CloseReason], object]] = []
         self._close_callback_registered = False
         self._gap_callbacks: list[Callable[[ConnectionGap], object]] = []
@@ -826,6 +827,60 @@ class Connection:
                     timeout=self.call_timeout,
                 )
 
+    # --- events of the other object kinds (network, storage pool, node device, secret) ---
+
+    async def register_object_event(
+        self,
+        kind: str,
+        event_id: int,
+        callback: Callable[[Any, int], object],
+        obj: Any = None,
+    ) -> int:
+        """Register ``callback(event, callback_id)`` for ``kind`` events ``event_id``.
+
+        ``kind`` is ``"network"``, ``"storage_pool"``, ``"node_device"`` or ``"secret"``;
+        ``obj`` the wire handle to filter on (``remote_nonnull_network`` ...) or None. Each
+        local callback has its own server registration (CONNECT_<KIND>_EVENT_REGISTER_ANY;
+        the server filters by object). Returns the local callback ID. Not restored by a
+        reconnect (domain events are).
+        """
+        proc_name, field = _OBJECT_EVENT_REGISTER[kind]
+        link = await self._usable_link(self.call_timeout)
+        callback_id = self.event_state.register(
+            int(event_id), callback, key=None, remote_id=-1, kind=kind
+        )
+        try:
+            ret = await self._call_on(
+                link,
+                proc_name + "_REGISTER_ANY",
+                {"eventID": int(event_id), field: obj},
+                timeout=self.call_timeout,
+            )
+        except BaseException:
+            with contextlib.suppress(LibvirtError):
+                self.event_state.deregister(callback_id)
+            raise
+        self.event_state.set_remote_id(callback_id, int(ret.callbackID))
+        self._object_events[callback_id] = (kind, int(ret.callbackID))
+        return callback_id
+
+    async def deregister_object_event(self, callback_id: int) -> None:
+        """Undo :meth:`register_object_event` (INVALID_ARG for an unknown ID, as libvirt)."""
+        found = self._object_events.pop(callback_id, None)
+        if found is None:
+            raise LibvirtError.invalid_arg(
+                f"event callback id {callback_id} not registered", ErrorDomain.NONE
+            )
+        kind, remote_id = found
+        self.event_state.deregister(callback_id)
+        link = await self._usable_link(self.call_timeout)
+        await self._call_on(
+            link,
+            _OBJECT_EVENT_REGISTER[kind][0] + "_DEREGISTER_ANY",
+            {"callbackID": remote_id},
+            timeout=self.call_timeout,
+        )
+
     async def register_event(
         self,
         event_id: int,
@@ -992,6 +1047,15 @@ _closed_error = closed_error  # the name client/libvirt.py imports
 
 def _no_support(name: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.NO_SUPPORT, ErrorDomain.REMOTE, name)
+
+
+# kind -> (registration procedure stem, name of its object field), from the .x
+_OBJECT_EVENT_REGISTER: dict[str, tuple[str, str]] = {
+    "network": ("CONNECT_NETWORK_EVENT", "net"),
+    "storage_pool": ("CONNECT_STORAGE_POOL_EVENT", "pool"),
+    "node_device": ("CONNECT_NODE_DEVICE_EVENT", "dev"),
+    "secret": ("CONNECT_SECRET_EVENT", "secret"),
+}
 
 
 def _resolve(
