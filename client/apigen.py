@@ -139,29 +139,58 @@ PY_OVERRIDES: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
     "virConnectDomainEventRegister": ("virConnect", "domainEventRegister", ("cb", "opaque")),
     "virConnectDomainEventDeregister": ("virConnect", "domainEventDeregister", ("cb",)),
     "virConnectDomainEventRegisterAny": (
-        "virConnect", "domainEventRegisterAny", ("dom", "eventID", "cb", "opaque")),
+        "virConnect",
+        "domainEventRegisterAny",
+        ("dom", "eventID", "cb", "opaque"),
+    ),
     "virConnectDomainEventDeregisterAny": (
-        "virConnect", "domainEventDeregisterAny", ("callbackID",)),
+        "virConnect",
+        "domainEventDeregisterAny",
+        ("callbackID",),
+    ),
     "virConnectNetworkEventRegisterAny": (
-        "virConnect", "networkEventRegisterAny", ("net", "eventID", "cb", "opaque")),
+        "virConnect",
+        "networkEventRegisterAny",
+        ("net", "eventID", "cb", "opaque"),
+    ),
     "virConnectNetworkEventDeregisterAny": (
-        "virConnect", "networkEventDeregisterAny", ("callbackID",)),
+        "virConnect",
+        "networkEventDeregisterAny",
+        ("callbackID",),
+    ),
     "virConnectStoragePoolEventRegisterAny": (
-        "virConnect", "storagePoolEventRegisterAny", ("pool", "eventID", "cb", "opaque")),
+        "virConnect",
+        "storagePoolEventRegisterAny",
+        ("pool", "eventID", "cb", "opaque"),
+    ),
     "virConnectStoragePoolEventDeregisterAny": (
-        "virConnect", "storagePoolEventDeregisterAny", ("callbackID",)),
+        "virConnect",
+        "storagePoolEventDeregisterAny",
+        ("callbackID",),
+    ),
     "virConnectNodeDeviceEventRegisterAny": (
-        "virConnect", "nodeDeviceEventRegisterAny", ("dev", "eventID", "cb", "opaque")),
+        "virConnect",
+        "nodeDeviceEventRegisterAny",
+        ("dev", "eventID", "cb", "opaque"),
+    ),
     "virConnectNodeDeviceEventDeregisterAny": (
-        "virConnect", "nodeDeviceEventDeregisterAny", ("callbackID",)),
+        "virConnect",
+        "nodeDeviceEventDeregisterAny",
+        ("callbackID",),
+    ),
     "virConnectSecretEventRegisterAny": (
-        "virConnect", "secretEventRegisterAny", ("secret", "eventID", "cb", "opaque")),
+        "virConnect",
+        "secretEventRegisterAny",
+        ("secret", "eventID", "cb", "opaque"),
+    ),
     "virConnectSecretEventDeregisterAny": (
-        "virConnect", "secretEventDeregisterAny", ("callbackID",)),
+        "virConnect",
+        "secretEventDeregisterAny",
+        ("callbackID",),
+    ),
     "virConnectListAllDomains": ("virConnect", "listAllDomains", ("flags=0",)),
     "virDomainListAllCheckpoints": ("virDomain", "listAllCheckpoints", ("flags=0",)),
-    "virDomainCheckpointListAllChildren": (
-        "virDomainCheckpoint", "listAllChildren", ("flags=0",)),
+    "virDomainCheckpointListAllChildren": ("virDomainCheckpoint", "listAllChildren", ("flags=0",)),
     "virDomainListAllSnapshots": ("virDomain", "listAllSnapshots", ("flags=0",)),
     "virDomainSnapshotListAllChildren": ("virDomainSnapshot", "listAllChildren", ("flags=0",)),
     "virConnectListAllStoragePools": ("virConnect", "listAllStoragePools", ("flags=0",)),
@@ -171,8 +200,7 @@ PY_OVERRIDES: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
     "virConnectListAllInterfaces": ("virConnect", "listAllInterfaces", ("flags=0",)),
     "virConnectListAllNodeDevices": ("virConnect", "listAllDevices", ("flags=0",)),
     "virConnectListAllNWFilters": ("virConnect", "listAllNWFilters", ("flags=0",)),
-    "virConnectListAllNWFilterBindings": (
-        "virConnect", "listAllNWFilterBindings", ("flags=0",)),
+    "virConnectListAllNWFilterBindings": ("virConnect", "listAllNWFilterBindings", ("flags=0",)),
     "virConnectListAllSecrets": ("virConnect", "listAllSecrets", ("flags=0",)),
     "virConnectGetAllDomainStats": ("virConnect", "getAllDomainStats", ("stats=0", "flags=0")),
     "virDomainListGetStats": ("virConnect", "domainListGetStats", ("doms", "stats=0", "flags=0")),
@@ -185,20 +213,32 @@ PY_OVERRIDES: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
     "virStreamRecvFlags": ("virStream", "recvFlags", ("nbytes", "flags=0")),
     "virStreamSparseRecvAll": ("virStream", "sparseRecvAll", ("handler", "holeHandler", "opaque")),
     "virStreamSparseSendAll": (
-        "virStream", "sparseSendAll", ("handler", "holeHandler", "skipHandler", "opaque")),
+        "virStream",
+        "sparseSendAll",
+        ("handler", "holeHandler", "skipHandler", "opaque"),
+    ),
     "virConnectUnregisterCloseCallback": ("virConnect", "unregisterCloseCallback", ()),
     "virConnectRegisterCloseCallback": ("virConnect", "registerCloseCallback", ("cb", "opaque")),
     "virDomainCreateXMLWithFiles": (
-        "virConnect", "createXMLWithFiles", ("xmlDesc", "files", "flags=0")),
+        "virConnect",
+        "createXMLWithFiles",
+        ("xmlDesc", "files", "flags=0"),
+    ),
     "virDomainCreateWithFiles": ("virDomain", "createWithFiles", ("files", "flags=0")),
     "virDomainFSFreeze": ("virDomain", "fsFreeze", ("mountpoints=None", "flags=0")),
     "virDomainFSThaw": ("virDomain", "fsThaw", ("mountpoints=None", "flags=0")),
     "virDomainGetTime": ("virDomain", "getTime", ("flags=0",)),
     "virDomainSetTime": ("virDomain", "setTime", ("time=None", "flags=0")),
     "virConnectDomainQemuMonitorEventRegister": (
-        None, "qemuMonitorEventRegister", ("conn", "dom", "event", "cb", "opaque", "flags=0")),
+        None,
+        "qemuMonitorEventRegister",
+        ("conn", "dom", "event", "cb", "opaque", "flags=0"),
+    ),
     "virConnectDomainQemuMonitorEventDeregister": (
-        None, "qemuMonitorEventDeregister", ("conn", "callbackID")),
+        None,
+        "qemuMonitorEventDeregister",
+        ("conn", "callbackID"),
+    ),
     "virDomainFDAssociate": ("virDomain", "FDAssociate", ("name", "files", "flags=0")),
     "virGetVersion": (None, "getVersion", ("name=None",)),
     "virConnectOpenAuth": (None, "openAuth", ("uri", "auth", "flags=0")),
@@ -207,7 +247,10 @@ PY_OVERRIDES: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
     "virEventAddTimeout": (None, "virEventAddTimeout", ("timeout", "cb", "opaque")),
     "virStreamEventAddCallback": ("virStream", "eventAddCallback", ("events", "cb", "opaque")),
     "virDomainQemuMonitorCommandWithFiles": (
-        None, "qemuMonitorCommandWithFiles", ("domain", "cmd", "files=[]", "flags=0")),
+        None,
+        "qemuMonitorCommandWithFiles",
+        ("domain", "cmd", "files=[]", "flags=0"),
+    ),
 }
 QEMU_PY_OVERRIDES = frozenset({
     "virConnectDomainQemuMonitorEventRegister", "virConnectDomainQemuMonitorEventDeregister",
@@ -224,13 +267,14 @@ OVERRIDE_API: dict[str, tuple[str, str]] = {
     "virConnectListNetworks": ("char *", "conn:virConnectPtr"),
     "virConnectListDefinedNetworks": ("char *", "conn:virConnectPtr"),
     "virDomainLookupByUUID": ("virDomainPtr", "conn:virConnectPtr, uuid:const unsigned char *"),
-    "virNetworkLookupByUUID": (
-        "virNetworkPtr", "conn:virConnectPtr, uuid:const unsigned char *"),
+    "virNetworkLookupByUUID": ("virNetworkPtr", "conn:virConnectPtr, uuid:const unsigned char *"),
     "virDomainGetInfo": ("char *", "domain:virDomainPtr"),
     "virDomainGetState": ("char *", "domain:virDomainPtr, flags:unsigned int"),
     "virDomainGetControlInfo": ("char *", "domain:virDomainPtr, flags:unsigned int"),
     "virDomainGetBlockInfo": (
-        "char *", "domain:virDomainPtr, path:const char *, flags:unsigned int"),
+        "char *",
+        "domain:virDomainPtr, path:const char *, flags:unsigned int",
+    ),
     "virDomainGetJobInfo": ("char *", "domain:virDomainPtr"),
     "virDomainGetJobStats": ("char *", "domain:virDomainPtr, flags:unsigned int"),
     "virNodeGetInfo": ("char *", "conn:virConnectPtr"),
@@ -258,39 +302,57 @@ OVERRIDE_API: dict[str, tuple[str, str]] = {
     "virDomainGetSchedulerParametersFlags": ("char *", "domain:virDomainPtr, flags:int"),
     "virDomainGetSchedulerType": ("char *", "domain:virDomainPtr"),
     "virDomainGetVcpus": ("char *", "domain:virDomainPtr"),
-    "virDomainPinVcpu": (
-        "int", "domain:virDomainPtr, vcpu:unsigned int, cpumap:unsigned char *"),
+    "virDomainPinVcpu": ("int", "domain:virDomainPtr, vcpu:unsigned int, cpumap:unsigned char *"),
     "virDomainPinVcpuFlags": (
-        "int", "domain:virDomainPtr, vcpu:unsigned int, cpumap:unsigned char *, flags:int"),
+        "int",
+        "domain:virDomainPtr, vcpu:unsigned int, cpumap:unsigned char *, flags:int",
+    ),
     "virDomainGetVcpuPinInfo": ("char *", "domain:virDomainPtr, flags:int"),
     "virDomainGetEmulatorPinInfo": ("char *", "domain:virDomainPtr, flags:int"),
     "virDomainPinEmulator": ("int", "domain:virDomainPtr, cpumap:unsigned char *, flags:int"),
     "virDomainGetIOThreadInfo": ("char *", "domain:virDomainPtr, flags:int"),
     "virDomainPinIOThread": (
-        "int", "domain:virDomainPtr, iothread_val:unsigned int, cpumap:unsigned char *, "
-        "flags:int"),
+        "int",
+        "domain:virDomainPtr, iothread_val:unsigned int, cpumap:unsigned char *, flags:int",
+    ),
     "virDomainSetIOThreadParams": (
-        "int", "domain:virDomainPtr, iothread_val:unsigned int, params:virTypedParameterPtr, "
-        "flags:unsigned int"),
+        "int",
+        "domain:virDomainPtr, iothread_val:unsigned int, params:virTypedParameterPtr, "
+        "flags:unsigned int",
+    ),
     "virDomainSetSchedulerParameters": ("int", "domain:virDomainPtr, params:virSchedParameterPtr"),
     "virDomainSetSchedulerParametersFlags": (
-        "int", "domain:virDomainPtr, params:virSchedParameterPtr, flags:int"),
+        "int",
+        "domain:virDomainPtr, params:virSchedParameterPtr, flags:int",
+    ),
     "virDomainSetBlkioParameters": (
-        "int", "domain:virDomainPtr, params:virBlkioParameterPtr, flags:int"),
+        "int",
+        "domain:virDomainPtr, params:virBlkioParameterPtr, flags:int",
+    ),
     "virDomainGetBlkioParameters": ("char *", "domain:virDomainPtr, flags:int"),
     "virDomainSetMemoryParameters": (
-        "int", "domain:virDomainPtr, params:virMemoryParameterPtr, flags:int"),
+        "int",
+        "domain:virDomainPtr, params:virMemoryParameterPtr, flags:int",
+    ),
     "virDomainGetMemoryParameters": ("char *", "domain:virDomainPtr, flags:int"),
     "virDomainSetNumaParameters": (
-        "int", "domain:virDomainPtr, params:virTypedParameterPtr, flags:int"),
+        "int",
+        "domain:virDomainPtr, params:virTypedParameterPtr, flags:int",
+    ),
     "virDomainGetNumaParameters": ("char *", "domain:virDomainPtr, flags:int"),
     "virDomainGetPerfEvents": ("char *", "domain:virDomainPtr, flags:int"),
-    "virDomainSetPerfEvents": ("int", "domain:virDomainPtr, params:virTypedParameterPtr, flags:int"),
+    "virDomainSetPerfEvents": (
+        "int",
+        "domain:virDomainPtr, params:virTypedParameterPtr, flags:int",
+    ),
     "virDomainSetInterfaceParameters": (
-        "int", "dom:virDomainPtr, device:const char *, params:virTypedParameterPtr, "
-        "flags:unsigned int"),
+        "int",
+        "dom:virDomainPtr, device:const char *, params:virTypedParameterPtr, flags:unsigned int",
+    ),
     "virDomainGetInterfaceParameters": (
-        "char *", "dom:virDomainPtr, device:const char *, flags:unsigned int"),
+        "char *",
+        "dom:virDomainPtr, device:const char *, flags:unsigned int",
+    ),
     "virConnectListStoragePools": ("char *", "conn:virConnectPtr"),
     "virConnectListDefinedStoragePools": ("char *", "conn:virConnectPtr"),
     "virStoragePoolListVolumes": ("char *", "pool:virStoragePoolPtr"),
@@ -298,7 +360,9 @@ OVERRIDE_API: dict[str, tuple[str, str]] = {
     "virStorageVolGetInfo": ("char *", "vol:virStorageVolPtr"),
     "virStorageVolGetInfoFlags": ("char *", "vol:virStorageVolPtr, flags:unsigned int"),
     "virNodeListDevices": (
-        "char *", "conn:virConnectPtr, cap:const unsigned char *, flags:unsigned int"),
+        "char *",
+        "conn:virConnectPtr, cap:const unsigned char *, flags:unsigned int",
+    ),
     "virNodeDeviceListCaps": ("char *", "dev:virNodeDevicePtr"),
     "virSecretGetValue": ("char *", "secret:virSecretPtr, flags:unsigned int"),
     "virConnectListSecrets": ("char *", "conn:virConnectPtr"),
@@ -307,105 +371,172 @@ OVERRIDE_API: dict[str, tuple[str, str]] = {
     "virSecretGetUUID": ("char *", "secret:virSecretPtr"),
     "virSecretGetUUIDString": ("char *", "secret:virSecretPtr"),
     "virConnectListNWFilters": ("char *", "conn:virConnectPtr"),
-    "virNWFilterLookupByUUID": (
-        "virNWFilterPtr", "conn:virConnectPtr, uuid:const unsigned char *"),
+    "virNWFilterLookupByUUID": ("virNWFilterPtr", "conn:virConnectPtr, uuid:const unsigned char *"),
     "virNWFilterGetUUID": ("char *", "nwfilter:virNWFilterPtr"),
     "virNWFilterGetUUIDString": ("char *", "nwfilter:virNWFilterPtr"),
     "virConnectListInterfaces": ("char *", "conn:virConnectPtr"),
     "virConnectListDefinedInterfaces": ("char *", "conn:virConnectPtr"),
     "virConnectBaselineCPU": (
-        "char *", "conn:virConnectPtr, xmlCPUs:const char **, flags:unsigned int"),
+        "char *",
+        "conn:virConnectPtr, xmlCPUs:const char **, flags:unsigned int",
+    ),
     "virConnectGetCPUModelNames": (
-        "char *", "conn:virConnectPtr, arch:const char *, flags:unsigned int"),
+        "char *",
+        "conn:virConnectPtr, arch:const char *, flags:unsigned int",
+    ),
     "virDomainSnapshotListNames": ("char *", "dom:virDomainPtr, flags:unsigned int"),
     "virDomainSnapshotListChildrenNames": (
-        "char *", "snapshot:virDomainSnapshotPtr, flags:unsigned int"),
+        "char *",
+        "snapshot:virDomainSnapshotPtr, flags:unsigned int",
+    ),
     "virDomainRevertToSnapshot": (
-        "int", "dom:virDomainPtr, snap:virDomainSnapshotPtr, flags:unsigned int"),
+        "int",
+        "dom:virDomainPtr, snap:virDomainSnapshotPtr, flags:unsigned int",
+    ),
     "virDomainGetBlockJobInfo": (
-        "char *", "dom:virDomainPtr, path:const char *, flags:unsigned int"),
+        "char *",
+        "dom:virDomainPtr, path:const char *, flags:unsigned int",
+    ),
     "virDomainMigrateGetCompressionCache": (
-        "unsigned long long", "domain:virDomainPtr, flags:unsigned int"),
+        "unsigned long long",
+        "domain:virDomainPtr, flags:unsigned int",
+    ),
     "virDomainMigrateGetMaxSpeed": ("unsigned long", "domain:virDomainPtr, flags:unsigned int"),
     "virDomainMigrate3": (
-        "virDomainPtr", "domain:virDomainPtr, dconn:virConnectPtr, params:char *, "
-        "flags:unsigned int"),
+        "virDomainPtr",
+        "domain:virDomainPtr, dconn:virConnectPtr, params:char *, flags:unsigned int",
+    ),
     "virDomainMigrateToURI3": (
-        "int", "domain:virDomainPtr, dconnuri:char *, params:char *, flags:unsigned int"),
+        "int",
+        "domain:virDomainPtr, dconnuri:char *, params:char *, flags:unsigned int",
+    ),
     "virDomainSetBlockIoTune": (
-        "int", "dom:virDomainPtr, disk:const char *, params:virTypedParameterPtr, "
-        "flags:unsigned int"),
-    "virDomainGetBlockIoTune": ("char *", "dom:virDomainPtr, disk:const char *, flags:unsigned int"),
+        "int",
+        "dom:virDomainPtr, disk:const char *, params:virTypedParameterPtr, flags:unsigned int",
+    ),
+    "virDomainGetBlockIoTune": (
+        "char *",
+        "dom:virDomainPtr, disk:const char *, flags:unsigned int",
+    ),
     "virDomainBlockPeek": (
-        "char *", "dom:virDomainPtr, disk:const char *, offset:unsigned long long, size:size_t, "
-        "flags:unsigned int"),
+        "char *",
+        "dom:virDomainPtr, disk:const char *, offset:unsigned long long, size:size_t, "
+        "flags:unsigned int",
+    ),
     "virDomainMemoryPeek": (
-        "char *", "dom:virDomainPtr, start:unsigned long long, size:size_t, flags:unsigned int"),
+        "char *",
+        "dom:virDomainPtr, start:unsigned long long, size:size_t, flags:unsigned int",
+    ),
     "virDomainGetDiskErrors": ("char *", "domain:virDomainPtr, flags:unsigned int"),
-    "virNodeSetMemoryParameters": ("int", "conn:virConnectPtr, params:virTypedParameterPtr, flags:int"),
+    "virNodeSetMemoryParameters": (
+        "int",
+        "conn:virConnectPtr, params:virTypedParameterPtr, flags:int",
+    ),
     "virNodeGetMemoryParameters": ("char *", "conn:virConnectPtr, flags:int"),
     "virNodeGetCPUMap": ("char *", "conn:virConnectPtr, flags:int"),
     "virNodeGetFreePages": (
-        "char *", "conn:virConnectPtr, pages:char *, startCell:int, maxCells:int, flags:int"),
+        "char *",
+        "conn:virConnectPtr, pages:char *, startCell:int, maxCells:int, flags:int",
+    ),
     "virNetworkGetDHCPLeases": (
-        "char *", "network:virNetworkPtr, mac:const char *?, flags:unsigned int"),
+        "char *",
+        "network:virNetworkPtr, mac:const char *?, flags:unsigned int",
+    ),
     "virDomainBlockCopy": (
-        "int", "dom:virDomainPtr, disk:const char *, destxml:const char *, "
-        "params:virTypedParameterPtr?, flags:unsigned int"),
+        "int",
+        "dom:virDomainPtr, disk:const char *, destxml:const char *, "
+        "params:virTypedParameterPtr?, flags:unsigned int",
+    ),
     "virNodeAllocPages": (
-        "int", "conn:virConnectPtr, pages:char *, startCell:int?, cellCount:int?, "
-        "flags:unsigned int"),
+        "int",
+        "conn:virConnectPtr, pages:char *, startCell:int?, cellCount:int?, flags:unsigned int",
+    ),
     "virDomainGetFSInfo": ("char *", "domain:virDomainPtr, flags:unsigned int"),
     "virDomainInterfaceAddresses": (
-        "char *", "dom:virDomainPtr, source:unsigned int, flags:unsigned int"),
+        "char *",
+        "dom:virDomainPtr, source:unsigned int, flags:unsigned int",
+    ),
     "virDomainGetGuestVcpus": ("int", "dom:virDomainPtr, flags:unsigned int"),
     # later additions of the same file (libvirt-python 4.x .. 9.0)
     "virDomainMigrateGetMaxDowntime": (
-        "unsigned long long", "domain:virDomainPtr, flags:unsigned int"),
+        "unsigned long long",
+        "domain:virDomainPtr, flags:unsigned int",
+    ),
     "virDomainSendKey": (
-        "int", "domain:virDomainPtr, codeset:unsigned int, holdtime:unsigned int, "
-        "keycodes:unsigned int *, nkeycodes:unsigned int, flags:unsigned int"),
+        "int",
+        "domain:virDomainPtr, codeset:unsigned int, holdtime:unsigned int, "
+        "keycodes:unsigned int *, nkeycodes:unsigned int, flags:unsigned int",
+    ),
     "virConnectListStorageVols": ("char *", "conn:virConnectPtr"),
     "virConnectListDefinedStorageVols": ("char *", "conn:virConnectPtr"),
     "virNetworkPortLookupByUUID": (
-        "virNetworkPortPtr", "net:virNetworkPtr, uuid:const unsigned char *"),
+        "virNetworkPortPtr",
+        "net:virNetworkPtr, uuid:const unsigned char *",
+    ),
     "virNetworkPortGetUUID": ("char *", "port:virNetworkPortPtr"),
     "virNetworkPortGetUUIDString": ("char *", "port:virNetworkPortPtr"),
     "virStoragePoolLookupByUUID": (
-        "virStoragePoolPtr", "conn:virConnectPtr, uuid:const unsigned char *"),
+        "virStoragePoolPtr",
+        "conn:virConnectPtr, uuid:const unsigned char *",
+    ),
     "virEventRegisterImpl": (
-        "int", "addHandle:pythonObject, updateHandle:pythonObject, removeHandle:pythonObject, "
-        "addTimeout:pythonObject, updateTimeout:pythonObject, removeTimeout:pythonObject"),
-    "virConnectSetIdentity": ("int", "conn:virConnectPtr, params:virTypedParameterPtr, flags:unsigned int"),
+        "int",
+        "addHandle:pythonObject, updateHandle:pythonObject, removeHandle:pythonObject, "
+        "addTimeout:pythonObject, updateTimeout:pythonObject, removeTimeout:pythonObject",
+    ),
+    "virConnectSetIdentity": (
+        "int",
+        "conn:virConnectPtr, params:virTypedParameterPtr, flags:unsigned int",
+    ),
     "virConnectBaselineHypervisorCPU": (
-        "char *", "conn:virConnectPtr, emulator:const char *, arch:const char *, "
+        "char *",
+        "conn:virConnectPtr, emulator:const char *, arch:const char *, "
         "machine:const char *, virttype:const char *, xmlCPUs:const char **, "
-        "flags:unsigned int"),
+        "flags:unsigned int",
+    ),
     "virDomainGetLaunchSecurityInfo": ("char *", "domain:virDomainPtr, flags:unsigned int"),
     "virDomainSetLaunchSecurityState": (
-        "int", "domain:virDomainPtr, params:virTypedParameterPtr, flags:unsigned int"),
+        "int",
+        "domain:virDomainPtr, params:virTypedParameterPtr, flags:unsigned int",
+    ),
     "virNodeGetSEVInfo": ("char *", "conn:virConnectPtr, flags:unsigned int"),
     "virNetworkPortGetParameters": ("char *", "port:virNetworkPortPtr, flags:unsigned int"),
     "virNetworkPortSetParameters": (
-        "int", "port:virNetworkPortPtr, params:virTypedParameterPtr, flags:unsigned int"),
+        "int",
+        "port:virNetworkPortPtr, params:virTypedParameterPtr, flags:unsigned int",
+    ),
     "virDomainGetGuestInfo": (
-        "char *", "domain:virDomainPtr, types:unsigned int?, flags:unsigned int"),
+        "char *",
+        "domain:virDomainPtr, types:unsigned int?, flags:unsigned int",
+    ),
     "virDomainAuthorizedSSHKeysGet": (
-        "char *", "domain:virDomainPtr, user:const char *, flags:unsigned int"),
+        "char *",
+        "domain:virDomainPtr, user:const char *, flags:unsigned int",
+    ),
     "virDomainAuthorizedSSHKeysSet": (
-        "int", "domain:virDomainPtr, user:const char *, keys:const char **?, flags:unsigned int"),
+        "int",
+        "domain:virDomainPtr, user:const char *, keys:const char **?, flags:unsigned int",
+    ),
     "virNodeDeviceGetAutostart": ("int", "dev:virNodeDevicePtr"),
     "virDomainSaveParams": (
-        "int", "domain:virDomainPtr, params:virTypedParameterPtr, flags:unsigned int"),
+        "int",
+        "domain:virDomainPtr, params:virTypedParameterPtr, flags:unsigned int",
+    ),
     "virDomainRestoreParams": (
-        "int", "conn:virConnectPtr, params:virTypedParameterPtr, flags:unsigned int"),
+        "int",
+        "conn:virConnectPtr, params:virTypedParameterPtr, flags:unsigned int",
+    ),
     "virDomainGetMessages": ("char *", "domain:virDomainPtr, flags:unsigned int"),
     "virGetLastError": ("char *", ""),
     "virConnGetLastError": ("char *", "conn:virConnectPtr"),
     "virDomainQemuMonitorCommand": (
-        "char *", "domain:virDomainPtr, cmd:const char *, flags:unsigned int"),
+        "char *",
+        "domain:virDomainPtr, cmd:const char *, flags:unsigned int",
+    ),
     "virDomainQemuAgentCommand": (
-        "char *", "domain:virDomainPtr, cmd:const char *, timeout:int, flags:unsigned int"),
+        "char *",
+        "domain:virDomainPtr, cmd:const char *, timeout:int, flags:unsigned int",
+    ),
     "virDomainLxcOpenNamespace": ("char *", "domain:virDomainPtr, flags:unsigned int"),
 }
 
@@ -481,7 +612,7 @@ def name_fixup(name: str, classe: str) -> str:
     """libvirt-python's Python name for C function ``name`` on class ``classe``."""
     listname = classe + "List"
     if name.startswith(listname):
-        func = _lower(name[len(classe):], 1)
+        func = _lower(name[len(classe) :], 1)
     else:
         func = None
         for prefix, drop, low in _PREFIX_RULES:
@@ -572,7 +703,10 @@ def _read_functions(path: Path, module: str) -> dict[str, CFunc]:
         if name == "virConnectListDomains":  # libvirt-python's rename
             name = "virConnectListDomainsID"
         out[name] = CFunc(
-            name, module, "" if ret is None else ret.get("type", ""), tuple(args),
+            name,
+            module,
+            "" if ret is None else ret.get("type", ""),
+            tuple(args),
             el.get("file", ""),
         )
     return out
@@ -994,7 +1128,9 @@ def render_constants(api_dir: Path) -> str:
     known = {name for _t, items in enums for name, _v in items}
     later = _later_event_ids(known)
     if later:
-        out.append("\n# domain event IDs newer than libvirt 9.0 that virtwire.protocol.events knows\n")
+        out.append(
+            "\n# domain event IDs newer than libvirt 9.0 that virtwire.protocol.events knows\n"
+        )
         for name, value in later:
             out.append(f"{name} = {value!r}\n")
     out.append("\n# typed parameter names\n")
