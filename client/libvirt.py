@@ -705,7 +705,7 @@ class virConnect:  # noqa: N801
             loop.call_soon_threadsafe(start)
             _IMPL.wake()
 
-    def __exit__(self, exc_type_: Any = None, exc_value_: Any = None, traceback_: Any = None) -> None:
+    def __exit__(self, exc_type_: Any, exc_value_: Any, traceback_: Any) -> None:
         self.close()
 
     def c_pointer(self) -> int:
@@ -1256,7 +1256,7 @@ def openReadOnly(name: str | None = None) -> virConnect:  # noqa: N802
     return _open(name, True, "virConnectOpenReadOnly")
 
 
-def openAuth(uri: str | None, auth: Any = None, flags: int = 0) -> virConnect:  # noqa: N802
+def openAuth(uri: str | None, auth: Any, flags: int = 0) -> virConnect:  # noqa: N802
     """As libvirt-python; only auth type "none" is supported, so ``auth`` is not consulted."""
     readonly = bool(flags & VIR_CONNECT_RO)  # noqa: F405
     return _open(uri, readonly, "virConnectOpenAuth")
