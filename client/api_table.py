@@ -450,7 +450,7 @@ API: tuple[Api, ...] = (
     Api('virNodeDeviceUndefine', 'libvirt', 'virNodeDevice', 'undefine', ('flags=0',), 'int', 'int', 'REMOTE_PROC_NODE_DEVICE_UNDEFINE', (('name', '@'), ('flags', 'flags')), 'generated'),
     Api('virNodeGetCPUMap', 'libvirt', 'virConnect', 'getCPUMap', ('flags=0',), 'char *', 'custom:str', 'REMOTE_PROC_NODE_GET_CPU_MAP', (('need_map', '?'), ('need_online', '?'), ('flags', 'flags')), 'c-override'),
     Api('virNodeGetCPUStats', 'libvirt', 'virConnect', 'getCPUStats', ('cpuNum', 'flags=0'), 'char *', 'custom:str', 'REMOTE_PROC_NODE_GET_CPU_STATS', (('cpuNum', 'cpuNum'), ('nparams', '#'), ('flags', 'flags')), 'c-override'),
-    Api('virNodeGetCellsFreeMemory', 'libvirt', 'virConnect', 'getCellsFreeMemory', ('startCell', 'maxCells'), 'char *', 'custom:str', 'REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY', (('startCell', 'startCell'), ('maxcells', '=1024')), 'c-override'),
+    Api('virNodeGetCellsFreeMemory', 'libvirt', 'virConnect', 'getCellsFreeMemory', ('startCell', 'maxCells'), 'char *', 'custom:str', 'REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY', (('startCell', 'startCell'), ('maxcells', 'maxCells')), 'c-override'),
     Api('virNodeGetFreeMemory', 'libvirt', 'virConnect', 'getFreeMemory', (), 'unsigned long long', 'value', 'REMOTE_PROC_NODE_GET_FREE_MEMORY', (), 'generated'),
     Api('virNodeGetFreePages', 'libvirt', 'virConnect', 'getFreePages', ('pages', 'startCell', 'maxCells', 'flags=0'), 'char *', 'custom:str', 'REMOTE_PROC_NODE_GET_FREE_PAGES', (('pages', 'pages'), ('startCell', 'startCell'), ('cellCount', '?'), ('flags', 'flags')), 'c-override'),
     Api('virNodeGetInfo', 'libvirt', 'virConnect', 'getInfo', (), 'char *', 'custom:str', 'REMOTE_PROC_NODE_GET_INFO', (), 'c-override'),

@@ -880,7 +880,8 @@ def _wire(func: CFunc, cls: str | None, index: int | None, proc) -> tuple[tuple[
     out = []
     for field, annot in struct.__annotations__.items():
         annot = str(annot)
-        if field.startswith("max") and field not in c_args and annot == "int":
+        lowered_args = {k.lower() for k in c_args}
+        if field.startswith("max") and field.lower() not in lowered_args and annot == "int":
             bound = _list_bound(module, proc.program, ret_stem)
             if bound is not None:  # libvirt-python asks for as many as the protocol allows
                 out.append((field, f"={bound}"))

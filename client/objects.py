@@ -276,11 +276,22 @@ def _hints(obj: Any, row: Api) -> dict[str, int] | None:
 
 
 _LAST_VALUES: dict[int, dict[str, Any]] = {}
+_TYPED_PARAM_STRING_OKAY = 4
 
 
 def _typed_get(obj: Any, row: Api, proc: Procedure, values: dict[str, Any]) -> Any:
-    """A typed-parameter getter: ask how many (nparams 0), then ask for them."""
+    """A typed-parameter getter: ask how many (nparams 0), then ask for them.
+
+    As libvirt's public API does for a daemon with the TYPED_PARAM_STRING feature (every
+    daemon since 0.9.7), the flags gain VIR_TYPED_PARAM_STRING_OKAY.
+    """
     fields = _fields(obj, row, proc, values)
+    ret_struct = struct_of(proc, "ret")
+    typed = ret_struct is not None and "RemoteTypedParam" in str(
+        getattr(ret_struct, "__annotations__", {}).get("params", "")
+    )
+    if "flags" in fields and typed:
+        fields["flags"] |= _TYPED_PARAM_STRING_OKAY
     ret = call(obj, proc, fields, row.c_name)
     count = getattr(ret, "nparams", 0)
     if count and not ret.params:
@@ -397,8 +408,10 @@ def _cpu_bits(data: bytes, maplen: int, index: int, ncpus: int) -> tuple[bool, .
 
 
 def _host_cpus(obj: Any) -> int:
-    info = obj._conn.getInfo()
-    return int(info[4] * info[5] * info[6] * info[7])
+    """The host's CPU count as libvirt-python learns it (virNodeGetCPUMap)."""
+    r = call(obj, resolve("NODE_GET_CPU_MAP"), {"need_map": 0, "need_online": 0, "flags": 0},
+             "virNodeGetCPUMap")  # fmt: skip
+    return int(r.ret)
 
 
 def _vcpus(obj: Any, row: Api, values: dict[str, Any]) -> tuple[list[Any], list[Any]]:
@@ -487,9 +500,9 @@ def _memory_stats(obj: Any, row: Api, values: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def _scheduler_type(obj: Any, row: Api, values: dict[str, Any]) -> list[Any]:
+def _scheduler_type(obj: Any, row: Api, values: dict[str, Any]) -> tuple[str, int]:
     r = call(obj, resolve("DOMAIN_GET_SCHEDULER_TYPE"), {"dom": obj._wire()}, row.c_name)
-    return [r.type, int(r.nparams)]
+    return (r.type, int(r.nparams))
 
 
 def _scheduler_params(obj: Any, row: Api, values: dict[str, Any]) -> dict[str, Any]:

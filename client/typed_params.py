@@ -35,8 +35,13 @@ def _value(kind: int, raw: Any) -> Any:
 
 
 def from_wire(params: Iterable[Any]) -> dict[str, Any]:
-    """``remote_typed_param`` structs → libvirt-python's dict (order kept)."""
-    return {p.field: _value(int(p.value.type), p.value.value) for p in params}
+    """``remote_typed_param`` structs → libvirt-python's dict (order kept); the plain
+    ``{field, value}`` records of the node CPU/memory statistics too."""
+    out: dict[str, Any] = {}
+    for p in params:
+        value = p.value
+        out[p.field] = _value(int(value.type), value.value) if hasattr(value, "type") else value
+    return out
 
 
 def types_of(params: Iterable[Any]) -> dict[str, int]:
