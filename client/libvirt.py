@@ -41,6 +41,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from virtwire.client import constants as _constants
+from virtwire.client import objects as _objects
 from virtwire.client.connection import CloseReason, Connection, _closed_error, _ref, connect
 from virtwire.client.constants import *  # noqa: F403  (libvirt's public constants)
 from virtwire.client.domain import Domain
@@ -704,8 +705,12 @@ class virConnect:  # noqa: N801
             loop.call_soon_threadsafe(start)
             _IMPL.wake()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type_: Any, exc_value_: Any, traceback_: Any) -> None:
         self.close()
+
+    def c_pointer(self) -> int:
+        """There is no C object: an integer identifying this wrapper."""
+        return id(self)
 
     # -- open/close -------------------------------------------------------------------------
 
@@ -1036,6 +1041,13 @@ class virDomain:  # noqa: N801
     def _ref(self) -> DomainRef:
         return self._o.ref
 
+    def _wire(self) -> Any:
+        return self._o._wire()
+
+    def c_pointer(self) -> int:
+        """There is no C object: an integer identifying this wrapper."""
+        return id(self)
+
     def _run(self, coro: Coroutine[Any, Any, Any], api: str) -> Any:
         return _call(coro, api)
 
@@ -1244,7 +1256,7 @@ def openReadOnly(name: str | None = None) -> virConnect:  # noqa: N802
     return _open(name, True, "virConnectOpenReadOnly")
 
 
-def openAuth(uri: str | None, auth: Any = None, flags: int = 0) -> virConnect:  # noqa: N802
+def openAuth(uri: str | None, auth: Any, flags: int = 0) -> virConnect:  # noqa: N802
     """As libvirt-python; only auth type "none" is supported, so ``auth`` is not consulted."""
     readonly = bool(flags & VIR_CONNECT_RO)  # noqa: F405
     return _open(uri, readonly, "virConnectOpenAuth")
@@ -1253,3 +1265,59 @@ def openAuth(uri: str | None, auth: Any = None, flags: int = 0) -> virConnect:  
 def getVersion(name: str | None = None) -> int:  # noqa: N802
     """virGetVersion: the libvirt library version this module mirrors."""
     return LIBVIR_VERSION_NUMBER
+
+
+def virInitialize() -> int:  # noqa: N802
+    return 0
+
+
+def virEventInvokeFreeCallback(opaque: Any) -> None:  # noqa: N802
+    """libvirt-python's helper for custom event loops: call ``opaque``'s free callback."""
+    if isinstance(opaque, (list, tuple)) and len(opaque) >= 3 and callable(opaque[2]):
+        opaque[2](opaque[1])
+
+
+# ---------------------------------------------------------------------------------------
+# every other class and method: generated from virtwire.client.api_table
+# ---------------------------------------------------------------------------------------
+
+
+class virStream(_objects._Handle):  # noqa: N801
+    """A data stream (libvirt-python's virStream).
+
+    Streams are not wired to the connection yet: every data method raises libvirt's
+    NO_SUPPORT error, and so does every method that would open one.
+    """
+
+    #: libvirt-python's stream packet payload size (what sendAll/recvAll use)
+    streamBufSize = 262120  # noqa: N815
+
+    def __init__(self, conn: virConnect, _obj: Any = None) -> None:  # noqa: D107
+        self._conn = conn
+        self._o = _obj
+
+    def __del__(self) -> None:
+        pass
+
+
+for _name, _cls in _objects.make_classes().items():
+    globals()[_name] = _cls
+del _name, _cls
+
+
+def _fail_api(err: LibvirtError, api: str) -> libvirtError:
+    return _fail(err, f"{api}() failed")
+
+
+_ns = {**globals(), "call": _call, "fail": _fail_api}
+_objects.bind(_ns)
+for _name in set(_ns) - set(globals()) - {"call", "fail"}:
+    globals()[_name] = _ns[_name]  # generated module functions
+del _name, _ns
+
+# libvirt-python's public names: the classes and every module function of the table
+__all__ = sorted(
+    {*__all__, "getVersion", "virInitialize", "virEventInvokeFreeCallback", "virStream",
+     *_objects.make_classes(), *(row.name for row in _objects.API
+                                 if row.module == "libvirt" and row.name and row.cls is None)}
+)  # fmt: skip

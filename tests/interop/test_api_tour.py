@@ -1,0 +1,92 @@
+"""A tour of the generated surface against a real private libvirtd (test driver).
+
+The same script runs with /usr/bin/python3 + python3-libvirt and with our drop-in; the
+printed results and errors (code, domain, message) must be identical.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.interop.test_client_dropin import REAL_IMPORT, run_both
+
+pytestmark = pytest.mark.interop
+
+TOUR = r"""import sys
+import libvirt
+
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+conn = libvirt.open(sys.argv[1])
+
+def show(label, fn):
+    try:
+        result = fn()
+    except libvirt.libvirtError as e:
+        print(label, "ERR", e.get_error_code(), e.get_error_domain(), repr(str(e)), flush=True)
+    else:
+        print(label, "OK", repr(result), flush=True)
+
+show("networks", lambda: sorted(n.name() for n in conn.listAllNetworks()))
+net = conn.networkLookupByName("default")
+show("net-active", net.isActive)
+show("net-persistent", net.isPersistent)
+show("net-autostart", net.autostart)
+show("net-uuid", lambda: net.UUIDString() == conn.networkLookupByUUID(net.UUID()).UUIDString())
+show("net-bridge", net.bridgeName)
+show("net-xml", lambda: net.XMLDesc(0).splitlines()[0])
+show("net-missing", lambda: conn.networkLookupByName("nosuch"))
+xml = "<network><name>tour</name><bridge name='tourbr0'/></network>"
+tour = conn.networkDefineXML(xml)
+show("tour-create", tour.create)
+show("tour-active", tour.isActive)
+show("tour-destroy", tour.destroy)
+show("tour-undefine", tour.undefine)
+show("defined-networks", conn.listDefinedNetworks)
+show("num-networks", conn.numOfNetworks)
+show("pools", lambda: sorted(p.name() for p in conn.listAllStoragePools()))
+pool = conn.storagePoolLookupByName("default-pool")
+show("pool-info", lambda: pool.info()[0])
+show("pool-vols", lambda: sorted(v.name() for v in pool.listAllVolumes()))
+show("pool-numvols", pool.numOfVolumes)
+show("pool-autostart", pool.autostart)
+show("pool-missing", lambda: conn.storagePoolLookupByName("nosuch"))
+show("ifaces", lambda: sorted(i.name() for i in conn.listAllInterfaces()))
+show("iface-mac", lambda: conn.interfaceLookupByName("eth1").MACString())
+show("devices", lambda: sorted(d.name() for d in conn.listAllDevices())[:3])
+show("list-devices", lambda: sorted(conn.listDevices(None, 0))[:3])
+show("secrets", conn.listAllSecrets)
+dom = conn.lookupByName("test")
+show("sched-type", dom.schedulerType)
+show("sched-params", dom.schedulerParameters)
+show("sched-params-flags", lambda: dom.schedulerParametersFlags(0))
+show("mem-params", lambda: dom.memoryParameters(0))
+show("blkio-params", lambda: dom.blkioParameters(0))
+show("vcpus", lambda: [(v[0], v[1], v[3]) for v in dom.vcpus()[0]])
+show("vcpu-maps", lambda: dom.vcpus()[1])
+show("vcpu-pins", lambda: dom.vcpuPinInfo(0))
+show("max-vcpus", dom.maxVcpus)
+snap = dom.snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0)
+show("snap-name", snap.getName)
+show("snap-list", lambda: [s.getName() for s in dom.listAllSnapshots()])
+show("snap-names", lambda: dom.snapshotListNames())
+show("snap-current", lambda: dom.snapshotCurrent().getName())
+show("snap-xml", lambda: snap.getXMLDesc().splitlines()[0])
+show("snap-parent", snap.getParent)
+show("snap-delete", snap.delete)
+show("hostname", lambda: isinstance(conn.getHostname(), str))
+show("free-memory", lambda: isinstance(conn.getFreeMemory(), int))
+show("cells", lambda: conn.getCellsFreeMemory(0, 1))
+show("node-cpu-stats", lambda: sorted(conn.getCPUStats(-1, 0)))
+show("node-mem-stats", lambda: sorted(conn.getMemoryStats(-1, 0)))
+show("sysinfo", lambda: conn.getSysinfo(0)[:8])
+show("dom-caps", lambda: conn.getDomainCapabilities()[:5])
+conn.close()
+"""
+
+
+def test_tour_is_identical(libvirtd_peer, run_pylibvirt, tmp_path):
+    assert REAL_IMPORT in TOUR
+    real, ours = run_both(run_pylibvirt, tmp_path, TOUR, libvirtd_peer.tcp_uri)
+    assert real.returncode == 0, real.stderr
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines() == real.stdout.splitlines()
