@@ -38,9 +38,10 @@ import traceback
 import uuid as _uuid
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from virtwire.client import constants as _constants
+from virtwire.client import event_impl as _event_impl
 from virtwire.client import objects as _objects
 from virtwire.client.connection import CloseReason, Connection, _closed_error, _ref, connect
 from virtwire.client.constants import *  # noqa: F403  (libvirt's public constants)
@@ -50,6 +51,17 @@ from virtwire.protocol.events import DomainEvent, DomainEventID, DomainRef, call
 from virtwire.protocol.generated import remote_protocol as rp
 
 log = logging.getLogger("virtwire.client")
+
+# libvirt-python's callback type aliases (libvirtaio annotates with libvirt._EventCB...)
+_T = TypeVar("_T")
+_EventCB = Callable[[int, int, int, _T], None]
+_EventAddHandleFunc = Callable[[int, int, _EventCB, _T], int]
+_EventUpdateHandleFunc = Callable[[int, int], None]
+_EventRemoveHandleFunc = Callable[[int], int]
+_TimerCB = Callable[[int, _T], None]
+_EventAddTimeoutFunc = Callable[[int, _TimerCB, _T], int]
+_EventUpdateTimeoutFunc = Callable[[int, int], None]
+_EventRemoveTimeoutFunc = Callable[[int], int]
 
 __all__ = [  # noqa: F405
     "libvirtError",
@@ -61,7 +73,10 @@ __all__ = [  # noqa: F405
     "virDomain",
     "virEventAddHandle",
     "virEventAddTimeout",
+    "virEventInvokeHandleCallback",
+    "virEventInvokeTimeoutCallback",
     "virEventRegisterDefaultImpl",
+    "virEventRegisterImpl",
     "virEventRemoveHandle",
     "virEventRemoveTimeout",
     "virEventRunDefaultImpl",
@@ -592,12 +607,44 @@ def _run_user(fn: Callable[..., object], *args: Any) -> None:
 
 
 _IMPL = _EventImpl()
+_CUSTOM: _event_impl.CustomImpl | None = None  # the application's own loop, once registered
+
+
+def _active() -> Any:
+    """The registered event implementation (the application's, else the default poll)."""
+    return _CUSTOM if _CUSTOM is not None else _IMPL
+
+
+def _have_event_impl() -> bool:
+    return _CUSTOM is not None or _IMPL.registered
 
 
 def virEventRegisterDefaultImpl() -> int:  # noqa: N802
     """Enable callback delivery through :func:`virEventRunDefaultImpl` (call before open)."""
+    global _CUSTOM
+    _CUSTOM = None
     _IMPL.registered = True
     return 0
+
+
+def virEventRegisterImpl(  # noqa: N802
+    addHandle: Callable[..., int],  # noqa: N803
+    updateHandle: Callable[..., object],  # noqa: N803
+    removeHandle: Callable[..., int],  # noqa: N803
+    addTimeout: Callable[..., int],  # noqa: N803
+    updateTimeout: Callable[..., object],  # noqa: N803
+    removeTimeout: Callable[..., int],  # noqa: N803
+) -> None:
+    """Deliver callbacks through the application's event loop (libvirtaio, glib, Qt...).
+
+    Call before opening connections. The loop is given a wake-up pipe with ``addHandle``;
+    when it reports it readable, pending callbacks run on the loop's thread.
+    """
+    global _CUSTOM
+    _CUSTOM = _event_impl.CustomImpl(
+        addHandle, updateHandle, removeHandle, addTimeout, updateTimeout, removeTimeout
+    )
+    _IMPL.registered = False
 
 
 def virEventRunDefaultImpl() -> int:  # noqa: N802
@@ -606,32 +653,46 @@ def virEventRunDefaultImpl() -> int:  # noqa: N802
 
 
 def virEventAddTimeout(timeout: int, cb: Callable[[int, Any], object], opaque: Any) -> int:  # noqa: N802
-    return _IMPL.add_timeout(timeout, cb, opaque)
+    return _active().add_timeout(timeout, cb, opaque)
 
 
 def virEventUpdateTimeout(timer: int, timeout: int) -> None:  # noqa: N802
-    _IMPL.update_timeout(timer, timeout)
+    _active().update_timeout(timer, timeout)
 
 
 def virEventRemoveTimeout(timer: int) -> int:  # noqa: N802
-    return _IMPL.remove_timeout(timer)
+    return _active().remove_timeout(timer)
 
 
 def virEventAddHandle(fd: int, events: int, cb: Callable[..., object], opaque: Any) -> int:  # noqa: N802
-    return _IMPL.add_handle(fd, events, cb, opaque)
+    return _active().add_handle(fd, events, cb, opaque)
 
 
 def virEventUpdateHandle(watch: int, events: int) -> None:  # noqa: N802
-    _IMPL.update_handle(watch, events)
+    _active().update_handle(watch, events)
 
 
 def virEventRemoveHandle(watch: int) -> int:  # noqa: N802
-    return _IMPL.remove_handle(watch)
+    return _active().remove_handle(watch)
+
+
+def virEventInvokeHandleCallback(  # noqa: N802
+    watch: int, fd: int, event: int, opaque: Any, opaquecompat: Any = None
+) -> None:
+    """Run the handle callback an event loop was given with ``addHandle``."""
+    _event_impl.invoke_handle_callback(watch, fd, event, opaque, opaquecompat)
+
+
+def virEventInvokeTimeoutCallback(timer: int, opaque: Any, opaquecompat: Any = None) -> None:  # noqa: N802
+    """Run the timeout callback an event loop was given with ``addTimeout``."""
+    _event_impl.invoke_timeout_callback(timer, opaque, opaquecompat)
 
 
 def _deliver(fn: Callable[[], object]) -> None:
     """Hand an application callback to the app's event loop (from the loop thread)."""
-    if _IMPL.registered:
+    if _CUSTOM is not None:
+        _CUSTOM.post(fn)
+    elif _IMPL.registered:
         _IMPL.post(fn)
     else:  # close callbacks work without an event impl in libvirt too
         threading.Thread(target=_run_user, args=(fn,), daemon=True).start()
@@ -876,7 +937,7 @@ class virConnect:  # noqa: N801
     # -- events -----------------------------------------------------------------------------
 
     def _require_event_impl(self) -> None:
-        if not _IMPL.registered:
+        if not _have_event_impl():
             raise _fail(
                 LibvirtError.internal_error(
                     "could not initialize domain event timer", ErrorDomain.NONE
@@ -1311,6 +1372,7 @@ def _fail_api(err: LibvirtError, api: str) -> libvirtError:
 
 _ns = {**globals(), "call": _call, "fail": _fail_api}
 _objects.bind(_ns)
+_name = ""
 for _name in set(_ns) - set(globals()) - {"call", "fail"}:
     globals()[_name] = _ns[_name]  # generated module functions
 del _name, _ns

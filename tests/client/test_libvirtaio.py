@@ -25,6 +25,14 @@ from tests.server.wire import DaemonThread
 REAL_LIBVIRTAIO = Path("/usr/lib/python3/dist-packages/libvirtaio.py")
 
 
+@pytest.fixture(autouse=True)
+def _restore_event_impl():
+    """An impl registered here is process-wide (as in libvirt): put the previous one back."""
+    saved = (libvirt._CUSTOM, libvirt._IMPL.registered)
+    yield
+    libvirt._CUSTOM, libvirt._IMPL.registered = saved
+
+
 @pytest.fixture
 def daemon():
     d = DaemonThread().start()
@@ -129,10 +137,13 @@ def test_libvirt_pythons_own_libvirtaio_runs_on_the_dropin(daemon, tmp_path):
                 print("event", dom.name(), event, detail,
                       threading.current_thread() is threading.main_thread())
                 got.set()
-            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+            cid = conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None
+            )
             dom = conn.lookupByName("test")
             await asyncio.to_thread(dom.suspend)
             await asyncio.wait_for(got.wait(), 10)
+            conn.domainEventDeregisterAny(cid)
             await asyncio.to_thread(dom.resume)
             conn.close()
         asyncio.run(main())
