@@ -993,6 +993,105 @@ class virConnect:  # noqa: N801
 
         self._run(deregister(), "virConnectDomainEventDeregisterAny")
 
+    # network, storage-pool, node-device and secret events: one server registration each
+    def _object_event_register(
+        self, kind: str, api: str, obj: Any, event_id: int, cb: Callable[..., object], opaque: Any
+    ) -> int:
+        self._require_event_impl()
+        cls_name, wire_cls = _OBJECT_EVENT_KINDS[kind]
+        conn = self._live(api)
+        wire = None if obj is None else obj._wire()
+
+        def trampoline(event: Any, callback_id: int) -> None:
+            if callback_id not in self._callbacks:
+                return
+            args = callback_args(event)
+            ref = getattr(event, type(event).ref_field)
+            handle = wire_cls(**{f: getattr(ref, f) for f in wire_cls.__annotations__})
+
+            def call() -> None:
+                entry = self._callbacks.get(callback_id)
+                if entry is not None:
+                    entry[0](self, _objects.wrap(cls_name, self, handle), *args, entry[1])
+
+            _deliver(call)
+
+        async def register() -> int:
+            cid = await conn.register_object_event(kind, event_id, trampoline, wire)
+            self._callbacks[cid] = (cb, opaque)
+            return cid
+
+        return self._run(register(), api)
+
+    def _object_event_deregister(self, api: str, callback_id: int) -> None:
+        conn = self._live(api)
+
+        async def deregister() -> None:
+            await conn.deregister_object_event(callback_id)
+            self._callbacks.pop(callback_id, None)
+
+        self._run(deregister(), api)
+
+    def networkEventRegisterAny(  # noqa: N802
+        self,
+        net: Any,
+        eventID: int,
+        cb: Callable[..., object],
+        opaque: Any,  # noqa: N803
+    ) -> int:
+        """Call ``cb(conn, net, <event fields>, opaque)`` for each ``eventID`` event."""
+        return self._object_event_register(
+            "network", "virConnectNetworkEventRegisterAny", net, eventID, cb, opaque
+        )
+
+    def networkEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        self._object_event_deregister("virConnectNetworkEventDeregisterAny", callbackID)
+
+    def storagePoolEventRegisterAny(  # noqa: N802
+        self,
+        pool: Any,
+        eventID: int,
+        cb: Callable[..., object],
+        opaque: Any,  # noqa: N803
+    ) -> int:
+        """Call ``cb(conn, pool, <event fields>, opaque)`` for each ``eventID`` event."""
+        return self._object_event_register(
+            "storage_pool", "virConnectStoragePoolEventRegisterAny", pool, eventID, cb, opaque
+        )
+
+    def storagePoolEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        self._object_event_deregister("virConnectStoragePoolEventDeregisterAny", callbackID)
+
+    def nodeDeviceEventRegisterAny(  # noqa: N802
+        self,
+        dev: Any,
+        eventID: int,
+        cb: Callable[..., object],
+        opaque: Any,  # noqa: N803
+    ) -> int:
+        """Call ``cb(conn, dev, <event fields>, opaque)`` for each ``eventID`` event."""
+        return self._object_event_register(
+            "node_device", "virConnectNodeDeviceEventRegisterAny", dev, eventID, cb, opaque
+        )
+
+    def nodeDeviceEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        self._object_event_deregister("virConnectNodeDeviceEventDeregisterAny", callbackID)
+
+    def secretEventRegisterAny(  # noqa: N802
+        self,
+        secret: Any,
+        eventID: int,
+        cb: Callable[..., object],
+        opaque: Any,  # noqa: N803
+    ) -> int:
+        """Call ``cb(conn, secret, <event fields>, opaque)`` for each ``eventID`` event."""
+        return self._object_event_register(
+            "secret", "virConnectSecretEventRegisterAny", secret, eventID, cb, opaque
+        )
+
+    def secretEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
+        self._object_event_deregister("virConnectSecretEventDeregisterAny", callbackID)
+
     def _legacy_trampoline(self, event: DomainEvent, _callback_id: int) -> None:
         ref, ev, detail = event.dom, event.event, event.detail
 
@@ -1344,10 +1443,12 @@ def virEventInvokeFreeCallback(opaque: Any) -> None:  # noqa: N802
 
 
 class virStream(_objects._Handle):  # noqa: N801
-    """A data stream (libvirt-python's virStream).
+    """A data stream (libvirt-python's virStream) over STREAM / STREAM_HOLE packets.
 
-    Streams are not wired to the connection yet: every data method raises libvirt's
-    NO_SUPPORT error, and so does every method that would open one.
+    Made by ``virConnect.newStream(flags)``; a method that opens a stream
+    (``virDomain.screenshot``, ``virStorageVol.upload``/``download``,
+    ``virDomain.openConsole``...) takes it as an argument, and its data then flows through
+    ``send``/``recv``. Blocking, as libvirt-python's streams without NONBLOCK.
     """
 
     #: libvirt-python's stream packet payload size (what sendAll/recvAll use)
@@ -1360,10 +1461,133 @@ class virStream(_objects._Handle):  # noqa: N801
     def __del__(self) -> None:
         pass
 
+    def _do(self, coro: Coroutine[Any, Any, Any], api: str) -> Any:
+        return _call(coro, api)
+
+    def connect(self) -> virConnect:
+        return self._conn
+
+    def send(self, data: bytes) -> int:
+        self._do(self._o.send(bytes(data)), "virStreamSend")
+        return len(data)
+
+    def recv(self, nbytes: int) -> bytes:
+        data = self._do(self._o.recv(nbytes), "virStreamRecv")
+        return b"" if data is None else bytes(data)
+
+    def recvFlags(self, nbytes: int, flags: int = 0) -> bytes | int:  # noqa: N802
+        stop = bool(flags & VIR_STREAM_RECV_STOP_AT_HOLE)  # noqa: F405
+        data = self._do(self._o.recv(nbytes, stop_at_hole=stop), "virStreamRecvFlags")
+        return -3 if data is None else bytes(data)  # -3: at a hole (libvirt's value)
+
+    def recvHole(self, flags: int = 0) -> int:  # noqa: N802
+        return int(self._do(self._o.recv_hole(), "virStreamRecvHole"))
+
+    def sendHole(self, length: int, flags: int = 0) -> int:  # noqa: N802
+        self._do(self._o.send_hole(length, flags), "virStreamSendHole")
+        return 0
+
+    def finish(self) -> int:
+        self._do(self._o.finish(), "virStreamFinish")
+        return 0
+
+    def abort(self) -> int:
+        self._do(self._o.abort(), "virStreamAbort")
+        return 0
+
+    def _abort_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self.abort()
+
+    def recvAll(self, handler: Callable[..., object], opaque: Any) -> None:  # noqa: N802
+        """Receive until the end of the stream, handing each chunk to ``handler``."""
+        while True:
+            got = self.recv(self.streamBufSize)
+            if not got:
+                return
+            try:
+                ret = handler(self, got, opaque)
+                if isinstance(ret, int) and ret < 0:
+                    raise RuntimeError(f"recvAll handler returned {ret}")
+            except BaseException:
+                self._abort_quietly()
+                raise
+
+    def sendAll(self, handler: Callable[..., bytes], opaque: Any) -> None:  # noqa: N802
+        """Send what ``handler(stream, nbytes, opaque)`` returns until it returns nothing."""
+        while True:
+            try:
+                got = handler(self, self.streamBufSize, opaque)
+            except BaseException:
+                self._abort_quietly()
+                raise
+            if not got:
+                return
+            self.send(got)
+
+    def sparseRecvAll(  # noqa: N802
+        self,
+        handler: Callable[..., object],
+        holeHandler: Callable[..., object],
+        opaque: Any,  # noqa: N803
+    ) -> None:
+        """Receive data and holes until the end, calling ``handler`` / ``holeHandler``."""
+        while True:
+            got = self.recvFlags(self.streamBufSize, VIR_STREAM_RECV_STOP_AT_HOLE)  # noqa: F405
+            if got == -3:
+                ret = holeHandler(self, self.recvHole(), opaque)
+                if isinstance(ret, int) and ret < 0:
+                    self._abort_quietly()
+                    raise RuntimeError(f"holeHandler handler returned {ret}")
+                continue
+            if not got:
+                return
+            ret = handler(self, got, opaque)
+            if isinstance(ret, int) and ret < 0:
+                self._abort_quietly()
+                raise RuntimeError(f"sparseRecvAll handler returned {ret}")
+
+    def sparseSendAll(  # noqa: N802
+        self,
+        handler: Callable[..., bytes],
+        holeHandler: Callable[..., Any],  # noqa: N803
+        skipHandler: Callable[..., object],  # noqa: N803
+        opaque: Any,
+    ) -> None:
+        """Send data and holes as ``holeHandler(stream, opaque) -> (inData, length)`` says."""
+        while True:
+            try:
+                in_data, section = holeHandler(self, opaque)
+                if not in_data and section:
+                    self.sendHole(section)
+                    ret = skipHandler(self, section, opaque)
+                    if isinstance(ret, int) and ret < 0:
+                        raise RuntimeError(f"skipHandler handler returned {ret}")
+                    continue
+                got = handler(self, min(section, self.streamBufSize), opaque)
+            except BaseException:
+                self._abort_quietly()
+                raise
+            if isinstance(got, int) and got < 0:
+                self._abort_quietly()
+                raise RuntimeError(f"sparseSendAll handler returned {got}")
+            if not got:
+                return
+            self.send(got)
+
 
 for _name, _cls in _objects.make_classes().items():
     globals()[_name] = _cls
 del _name, _cls
+
+
+# event kind -> (libvirt-python class of its object, wire handle struct)
+_OBJECT_EVENT_KINDS: dict[str, tuple[str, type]] = {
+    "network": ("virNetwork", rp.RemoteNonnullNetwork),
+    "storage_pool": ("virStoragePool", rp.RemoteNonnullStoragePool),
+    "node_device": ("virNodeDevice", rp.RemoteNonnullNodeDevice),
+    "secret": ("virSecret", rp.RemoteNonnullSecret),
+}
 
 
 def _fail_api(err: LibvirtError, api: str) -> libvirtError:

@@ -8,7 +8,7 @@ typed-parameter dicts), call it through :func:`_rpc` (the one place that talks t
 :class:`~virtwire.client.connection.Connection`), and shape the reply the way
 libvirt-python does (objects wrapped in their classes, ``0`` for status, lists, dicts,
 ``None``).  Shapes libvirt-python writes by hand in C are in :data:`_CUSTOM`; methods that
-need what virtwire does not have yet (streams, non-domain events, fd passing) raise
+need what virtwire does not have yet (fd passing) raise
 libvirt's NO_SUPPORT error.
 """
 
@@ -195,9 +195,9 @@ def wrap(cls_name: str, parent: Any, wire: Any) -> Any:
 # --------------------------------------------------------------------------------------
 
 
-async def _rpc(conn: Any, proc: Procedure, args: Any) -> Any:
-    """The one call into the connection (switch to ``conn.call(name, args)`` here)."""
-    return await conn.call(proc.number, args, prog=proc.program)
+async def _rpc(conn: Any, proc: Procedure, args: Any, stream: Any = None) -> Any:
+    """The one call into the connection."""
+    return await conn.call(proc, args, stream=stream)
 
 
 def _camel(name: str) -> str:
@@ -220,14 +220,18 @@ def _connection(obj: Any, api: str) -> Any:
     return conn._live(api)
 
 
-def call(obj: Any, proc: Procedure | str, fields: dict[str, Any], api: str) -> Any:
-    """Call ``proc`` with an args struct built from ``fields``; return the ret struct."""
+def call(
+    obj: Any, proc: Procedure | str, fields: dict[str, Any], api: str, stream: Any = None
+) -> Any:
+    """Call ``proc`` with an args struct built from ``fields``; return the ret struct.
+
+    ``stream`` (a ``virtwire.client.Stream``) makes this the call whose reply opens it."""
     proc = resolve(proc) if isinstance(proc, str) else proc
     assert proc is not None
     struct = struct_of(proc, "args")
     args = None if struct is None else struct(**fields)
     conn = _connection(obj, api)
-    return _RT["call"](_rpc(conn, proc, args), api)
+    return _RT["call"](_rpc(conn, proc, args, stream), api)
 
 
 def _fields(obj: Any, row: Api, proc: Procedure, values: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +368,16 @@ def _invoke(obj: Any, row: Api, values: dict[str, Any]) -> Any:
         fields = _fields(obj, row, proc, values)
     except LibvirtError as err:
         raise _RT["fail"](err, row.c_name) from None
-    ret = call(obj, proc, fields, row.c_name)
+    stream = None
+    if proc.stream is not None:  # @readstream/@writestream: the reply opens the virStream
+        given = next((v for v in values.values() if isinstance(v, _RT["virStream"])), None)
+        if given is None:
+            raise _RT["fail"](
+                LibvirtError.invalid_arg("a virStream argument is required", ErrorDomain.NONE),
+                row.c_name,
+            )
+        stream = given._o
+    ret = call(obj, proc, fields, row.c_name, stream)
     return _shape(obj, row, ret)
 
 
@@ -575,7 +588,8 @@ def _revert_to_snapshot(obj: Any, row: Api, values: dict[str, Any]) -> int:
 
 
 def _new_stream(obj: Any, row: Api, values: dict[str, Any]) -> Any:
-    return _RT["virStream"](obj, _obj=object())
+    conn = _connection(obj, row.c_name)
+    return _RT["virStream"](obj, _obj=conn.new_stream(values.get("flags", 0)))
 
 
 _CUSTOM: dict[str, Callable[[Any, Api, dict[str, Any]], Any]] = {

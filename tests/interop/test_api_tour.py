@@ -90,3 +90,95 @@ def test_tour_is_identical(libvirtd_peer, run_pylibvirt, tmp_path):
     assert real.returncode == 0, real.stderr
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.splitlines() == real.stdout.splitlines()
+
+
+STREAM_TOUR = r"""import hashlib, sys
+import libvirt
+
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+c = libvirt.open(sys.argv[1])
+
+def err(e):
+    return (e.get_error_code(), e.get_error_domain(), str(e))
+
+st = c.newStream(0)
+print("stream-connect", st.connect() is c)
+mime = c.lookupByName("test").screenshot(st, 0, 0)
+chunks = []
+st.recvAll(lambda s, buf, op: chunks.append(buf), None)
+st.finish()
+data = b"".join(chunks)
+print("screenshot", mime, len(data), hashlib.sha256(data).hexdigest())
+st = c.newStream(0)
+c.lookupByName("test").screenshot(st, 0, 0)
+first = st.recv(1000)
+st.abort()
+print("aborted-after", len(first), first == data[:1000])
+vol = c.storagePoolLookupByName("default-pool").listAllVolumes()
+print("vols", len(vol))
+st = c.newStream(0)
+try:
+    c.storagePoolLookupByName("default-pool").storageVolLookupByName("nosuch")
+except libvirt.libvirtError as e:
+    print("vol-missing", err(e))
+print("alive", c.getHostname() != "", c.isAlive())
+"""
+
+
+def test_stream_tour_is_identical(libvirtd_peer, run_pylibvirt, tmp_path):
+    """newStream, a download stream (screenshot) with recvAll/finish and with abort."""
+    real, ours = run_both(run_pylibvirt, tmp_path, STREAM_TOUR, libvirtd_peer.tcp_uri)
+    assert real.returncode == 0, real.stderr
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines() == real.stdout.splitlines()
+    assert "screenshot image/png" in real.stdout
+
+
+EVENT_TOUR = r"""import sys, threading
+import libvirt
+
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+seen = []
+
+def net_cb(conn, net, event, detail, opaque):
+    seen.append(("net", net.name(), event, detail, opaque))
+
+def pool_cb(conn, pool, event, detail, opaque):
+    seen.append(("pool", pool.name(), event, detail, opaque))
+
+def refresh_cb(conn, pool, opaque):
+    seen.append(("refresh", pool.name(), opaque))
+
+n1 = c.networkEventRegisterAny(None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, net_cb, "all")
+net = c.networkLookupByName("default")
+n2 = c.networkEventRegisterAny(net, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, net_cb, "one")
+p1 = c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, pool_cb, "p")
+p2 = c.storagePoolEventRegisterAny(None, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH, refresh_cb, "r")
+net.destroy()
+net.create()
+pool = c.storagePoolLookupByName("default-pool")
+pool.refresh(0)
+while len(seen) < 5:
+    libvirt.virEventRunDefaultImpl()
+for n in (n1, n2):
+    c.networkEventDeregisterAny(n)
+for p in (p1, p2):
+    c.storagePoolEventDeregisterAny(p)
+for item in sorted(seen):
+    print(item)
+try:
+    c.networkEventDeregisterAny(n1)
+except libvirt.libvirtError as e:
+    print("again", e.get_error_code(), e.get_error_domain(), str(e))
+"""
+
+
+def test_object_event_tour_is_identical(libvirtd_peer, run_pylibvirt, tmp_path):
+    """Network and storage-pool events: registration (all / one object), delivery with
+    libvirt-python's callback arguments, deregistration and its error."""
+    real, ours = run_both(run_pylibvirt, tmp_path, EVENT_TOUR, libvirtd_peer.tcp_uri)
+    assert real.returncode == 0, real.stderr
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines() == real.stdout.splitlines()
+    assert "('refresh', 'default-pool', 'r')" in real.stdout
