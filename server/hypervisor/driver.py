@@ -86,10 +86,17 @@ class Driver:
         return self.error(ErrorCode.NO_DOMAIN)
 
     def check_flags(self, flags: int, allowed: int, function: str) -> None:
+        """libvirt's virCheckFlags: virReportInvalidArg's fields (no "invalid argument: "
+        prefix; str1 the function, str2 "flags", ints 0), as libvirtd 9.0 sends them."""
         if flags & ~allowed:
-            raise self.error(
+            raise LibvirtError(
                 ErrorCode.INVALID_ARG,
+                self.error_domain,
                 f"unsupported flags (0x{flags & ~allowed:x}) in function {function}",
+                str1=function,
+                str2="flags",
+                int1=0,
+                int2=0,
             )
 
     # -- connection-level ----------------------------------------------------------------

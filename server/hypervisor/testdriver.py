@@ -259,10 +259,7 @@ class TestDriver(Driver):
         if not flags & (ModificationImpact.LIVE | ModificationImpact.CONFIG):
             flags = ModificationImpact.LIVE if obj.active else ModificationImpact.CONFIG
         if flags & ModificationImpact.CONFIG:
-            raise self.error(
-                ErrorCode.INVALID_ARG,
-                f"unsupported flags (0x{int(ModificationImpact.CONFIG):x}) in function {function}",
-            )
+            self.check_flags(int(ModificationImpact.CONFIG), 0, function)
         if not obj.active:
             raise self.not_running()
 

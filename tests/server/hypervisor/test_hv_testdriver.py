@@ -121,7 +121,7 @@ def test_start_flags_refused(drv):
     assert err(ei) == (
         8,
         12,
-        "invalid argument: unsupported flags (0x1) in function testDomainCreateWithFlags",
+        "unsupported flags (0x1) in function testDomainCreateWithFlags",
     )
 
 
