@@ -74,6 +74,17 @@ DEFAULT_DOMAIN_XML = f"""<domain type='test'>
 </domain>
 """
 
+# testConnectGetSysinfo's text, byte for byte
+SYSINFO_XML = """<sysinfo type='smbios'>
+  <bios>
+    <entry name='vendor'>LENOVO</entry>
+    <entry name='version'>G4ETA1WW (2.61 )</entry>
+    <entry name='date'>05/07/2014</entry>
+    <entry name='release'>2.61</entry>
+  </bios>
+</sysinfo>
+"""
+
 CAPABILITIES_XML = """<capabilities>
 
   <host>
@@ -173,6 +184,11 @@ class TestDriver(Driver):
 
     def node_get_security_model(self) -> tuple[str, str]:
         return "testSecurity", ""
+
+    def connect_get_sysinfo(self, flags: int) -> str:
+        """testConnectGetSysinfo: a fixed SMBIOS description."""
+        self.check_flags(flags, 0, "testConnectGetSysinfo")
+        return SYSINFO_XML
 
     # -- domains ------------------------------------------------------------------------
 

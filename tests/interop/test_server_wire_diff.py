@@ -155,6 +155,8 @@ CASES = [
     ("version", True, 4, b"", {}),
     ("hostname", True, 59, b"", {}),
     ("uri", True, 110, b"", {}),
+    ("sysinfo", True, number("CONNECT_GET_SYSINFO"), b"\0\0\0\0", {}),
+    ("sysinfo bad flags", True, number("CONNECT_GET_SYSINFO"), b"\0\0\0\1", {}),
     ("feature 9", True, 60, b"\x00\x00\x00\x09", {}),
     ("feature 16", True, 60, b"\x00\x00\x00\x10", {}),
     ("feature 99", True, 60, b"\x00\x00\x00\x63", {}),

@@ -230,3 +230,14 @@ def test_read_only_refusal_for_other_kinds(daemon_thread):
     # reads that the host lacks still answer NO_SUPPORT on a read-only connection
     err = error_of(call_zero(c, procedures.resolve("NETWORK_LOOKUP_BY_NAME")))
     assert (err.code, err.domain) == (3, ErrorDomain.NETWORK)
+
+
+def test_sysinfo_is_served_by_the_test_driver_only(daemon_thread):
+    c = daemon_thread.tcp()
+    c.prologue()
+    sysinfo = c.call(203, rp.RemoteConnectGetSysinfoArgs(flags=0)).sysinfo
+    assert "<entry name='vendor'>LENOVO</entry>" in sysinfo
+    q = daemon_thread.tcp()
+    q.prologue("qemu:///session")
+    err = q.call_error(203, rp.RemoteConnectGetSysinfoArgs(flags=0))
+    assert (err.code, err.domain, err.str2) == (3, ErrorDomain.DOMAIN, "virConnectGetSysinfo")

@@ -285,3 +285,10 @@ def test_list_filters(drv):
     assert drv.connect_list_all_domains(16) == [test]
     assert drv.connect_list_defined_domains(10) == ["n1"]
     assert drv.connect_list_defined_domains(0) == []
+
+
+def test_sysinfo(drv):
+    assert drv.connect_get_sysinfo(0).startswith("<sysinfo type='smbios'>\n  <bios>\n")
+    with pytest.raises(LibvirtError) as ei:
+        drv.connect_get_sysinfo(1)
+    assert err(ei) == (8, 12, "unsupported flags (0x1) in function testConnectGetSysinfo")
