@@ -5,17 +5,26 @@ libvirt's order, so that clients see exactly the errors they see from libvirtd (
 
 1. only CALL / CALL_WITH_FDS are dispatched; anything else a client sends is dropped
    silently (keepalive frames never get here: the session consumes them);
-2. (prog, vers) must be the remote program → else "Cannot find program P version V",
-   with the reply header echoing the caller's prog/vers;
+2. (prog, vers) must be one of the programs libvirtd serves on its main socket (REMOTE,
+   QEMU, LXC, version 1) → else "Cannot find program P version V", with the reply header
+   echoing the caller's prog/vers;
 3. status must be OK → else "Unexpected message status N";
-4. the procedure must have a handler → else "unknown procedure: N" (proc 0, event
-   procedures used as calls, numbers we do not implement);
+4. the procedure must be in the table → else "unknown procedure: N" (proc 0, event
+   procedures used as calls, numbers the registry does not know).  Every other procedure
+   of the registry *is* in the table: served by a hand-written handler, by the generic
+   handler (the driver class has the member), or by the NO_SUPPORT handler;
 5. the payload must decode → else "Unable to decode message payload";
-6. procedures that need the hypervisor connection fail before CONNECT_OPEN with
-   INTERNAL_ERROR "hypervisor connection not open";
-7. a read-only client is refused state-changing procedures with libvirt's
-   OPERATION_DENIED text, naming the C API (``Procedure.api`` in the registry);
+6. procedures that need a connection fail before CONNECT_OPEN with INTERNAL_ERROR
+   "hypervisor connection not open" (hypervisor and daemon procedures) or "connection not
+   open" (network, storage, ... procedures: libvirtd's secondary-driver check);
+7. a read-only client is refused state-changing procedures (``Procedure.changes_state``;
+   a few only for some flags) with OPERATION_DENIED "read only access prevents virXxx" in
+   the procedure's ``error_domain``;
 8. the handler runs; a :class:`LibvirtError` becomes an error reply.
+
+The table depends on the driver class behind the connection (which members it defines),
+so it is built once per class (:meth:`Dispatcher.table_for`) and looked up per call by the
+session's driver type.
 
 Handlers are synchronous (the simulated drivers are), so a call normally completes inside
 :meth:`Dispatcher.dispatch` and its reply is returned as ready-to-write bytes, without a
@@ -31,19 +40,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from virtwire.protocol import procedures
-from virtwire.protocol.constants import FRAME_MIN, PAYLOAD_MAX, PROTOCOL_VERSION, REMOTE_PROGRAM
+from virtwire.protocol.constants import (
+    FRAME_MIN,
+    LXC_PROGRAM,
+    PAYLOAD_MAX,
+    PROTOCOL_VERSION,
+    QEMU_PROGRAM,
+    REMOTE_PROGRAM,
+)
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.framing import Frame, Header, MessageStatus, MessageType, encode_frame
+from virtwire.protocol.procedures import Procedure
 from virtwire.xdr.runtime import TrailingBytes
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
 
 __all__ = [
+    "PROGRAMS",
     "Dispatcher",
     "ProcedureHandler",
     "error_reply",
+    "make_entry",
     "rpc_error",
 ]
 
@@ -54,15 +72,29 @@ Handler = Callable[["ClientSession", Any], Any]
 
 @dataclass(frozen=True, slots=True)
 class ProcedureHandler:
-    """A dispatch-table entry: how to run one remote procedure."""
+    """A dispatch-table entry: how to run one procedure (see :func:`make_entry`)."""
 
-    number: int
-    name: str
+    proc: Procedure
     handler: Handler
     args: Any  # Codec | None
     ret: Any  # Codec | None
     needs_conn: bool
-    readonly_api: str | None
+    conn_error: str  # the "not open" text of this procedure's driver kind
+    readonly_api: str | None  # refused to read-only clients (the C API named in the error)
+    readonly_domain: int
+    readonly_if: Callable[[Any], bool] | None = None  # refused only when this holds
+
+    @property
+    def name(self) -> str:
+        return self.proc.name
+
+    @property
+    def number(self) -> int:
+        return self.proc.number
+
+
+TableKey = tuple[int, int]
+"""(program, procedure number)"""
 
 
 def rpc_error(code: ErrorCode, detail: str) -> LibvirtError:
@@ -102,16 +134,34 @@ def _ok_reply(header: Header, payload: bytes) -> bytes:
 
 _CALL_TYPES = (MessageType.CALL, MessageType.CALL_WITH_FDS)
 
+PROGRAMS = frozenset({REMOTE_PROGRAM, QEMU_PROGRAM, LXC_PROGRAM})
+"""The programs libvirtd serves on its main sockets (ADMIN has its own socket)."""
+
 
 class Dispatcher:
     """The remote program's procedure table plus libvirt's protocol-level checks."""
 
-    def __init__(self, table: dict[int, ProcedureHandler] | None = None) -> None:
+    def __init__(self, table: dict[TableKey, ProcedureHandler] | None = None) -> None:
+        """``table``: use this one table whatever the driver (tests); default: built from
+        the registry per driver class by :func:`virtwire.server.handlers.build_table`."""
+        self._fixed = table
+        self._tables: dict[type | None, dict[TableKey, ProcedureHandler]] = {}
+
+    def table_for(self, driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
+        """The table for connections to ``driver_cls`` (None: no connection open yet)."""
+        if self._fixed is not None:
+            return self._fixed
+        table = self._tables.get(driver_cls)
         if table is None:
             from virtwire.server.handlers import build_table
 
-            table = build_table()
-        self.table = table
+            table = self._tables[driver_cls] = build_table(driver_cls)
+        return table
+
+    @property
+    def table(self) -> dict[TableKey, ProcedureHandler]:
+        """The table before CONNECT_OPEN (every driver-independent entry is the same)."""
+        return self.table_for(None)
 
     def dispatch(self, session: ClientSession, frame: Frame) -> bytes | Awaitable[bytes] | None:
         """Run one frame; return the reply bytes, an awaitable of them, or None (no reply)."""
@@ -125,7 +175,7 @@ class Dispatcher:
                 header.proc,
             )
             return None
-        if header.prog != REMOTE_PROGRAM or header.vers != PROTOCOL_VERSION:
+        if header.prog not in PROGRAMS or header.vers != PROTOCOL_VERSION:
             return error_reply(
                 header,
                 rpc_error(
@@ -136,7 +186,13 @@ class Dispatcher:
             return error_reply(
                 header, rpc_error(ErrorCode.RPC, f"Unexpected message status {int(header.status)}")
             )
-        entry = self.table.get(header.proc)
+        driver = session.driver
+        table = self._fixed
+        if table is None:
+            table = self._tables.get(type(driver) if driver is not None else None)
+            if table is None:
+                table = self.table_for(type(driver) if driver is not None else None)
+        entry = table.get((header.prog, header.proc))
         if entry is None:
             return error_reply(
                 header, rpc_error(ErrorCode.RPC, f"unknown procedure: {header.proc}")
@@ -149,13 +205,15 @@ class Dispatcher:
         except ValueError:  # XdrError is a ValueError
             return error_reply(header, rpc_error(ErrorCode.RPC, "Unable to decode message payload"))
         try:
-            if entry.needs_conn and session.driver is None:
-                raise rpc_error(ErrorCode.INTERNAL_ERROR, "hypervisor connection not open")
-            if entry.readonly_api is not None and session.readonly:
-                raise LibvirtError.make(
-                    ErrorCode.OPERATION_DENIED,
-                    ErrorDomain.DOMAIN,
-                    f"read only access prevents {entry.readonly_api}",
+            if entry.needs_conn and driver is None:
+                raise rpc_error(ErrorCode.INTERNAL_ERROR, entry.conn_error)
+            if (
+                entry.readonly_api is not None
+                and session.readonly
+                and (entry.readonly_if is None or entry.readonly_if(args))
+            ):
+                raise LibvirtError.operation_denied_readonly(
+                    entry.readonly_api, entry.readonly_domain
                 )
             result = entry.handler(session, args)
             if result is not None and hasattr(type(result), "__await__"):
@@ -191,29 +249,26 @@ class Dispatcher:
 
 
 def make_entry(
-    number: int,
+    proc: Procedure,
     handler: Handler,
     *,
     needs_conn: bool = True,
-) -> ProcedureHandler | None:
-    """Bind ``handler`` to the codecs of remote procedure ``number``.
-
-    Returns None (with a warning) when the protocol layer has no codecs for it, so that a
-    procedure missing from our ``.x`` is answered "unknown procedure" instead of crashing.
-    """
-    try:
-        proc = procedures.lookup(REMOTE_PROGRAM, PROTOCOL_VERSION, number)
-    except (KeyError, LookupError):
-        proc = None
-    if proc is None:
-        log.warning("remote procedure %d has no codecs in the protocol layer; not served", number)
-        return None
+    readonly_if: Callable[[Any], bool] | None = None,
+) -> ProcedureHandler:
+    """Bind ``handler`` to ``proc``'s codecs and its connection and read-only facts."""
+    kind = proc.driver
     return ProcedureHandler(
-        number=number,
-        name=proc.name,
+        proc=proc,
         handler=handler,
         args=proc.args,
         ret=proc.ret,
         needs_conn=needs_conn,
+        conn_error=(
+            "hypervisor connection not open"
+            if kind in (None, "hypervisor")
+            else "connection not open"
+        ),
         readonly_api=proc.api if proc.changes_state else None,
+        readonly_domain=int(ErrorDomain[proc.error_domain]),
+        readonly_if=readonly_if,
     )

@@ -78,16 +78,22 @@ def _rpc_internal(detail: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, detail)
 
 
+def _never_fires(event: object, callback_id: int) -> None:  # pragma: no cover - no such events
+    """The callback of registrations whose events no host emits yet."""
+
+
 class EventRelay:
     """A session's registrations on its driver's event state, and the relay callback."""
 
-    __slots__ = ("sink", "owner", "events", "registrations", "__weakref__")
+    __slots__ = ("sink", "owner", "events", "registrations", "other", "__weakref__")
 
     def __init__(self, sink: EventSink, owner: object, event_state: EventState) -> None:
         self.sink = sink
         self.owner = owner
         self.events = event_state
         self.registrations: dict[int, Registration] = {}
+        # network / storage-pool / node-device / secret registrations: callback ID -> kind
+        self.other: dict[int, str] = {}
 
     # --- the relay callback -------------------------------------------------------------
 
@@ -140,16 +146,38 @@ class EventRelay:
             raise _rpc_internal(f"domain event callback {callback_id} not registered")
         self._drop(callback_id)
 
+    # --- other object kinds (CONNECT_NETWORK_EVENT_REGISTER_ANY, ...) --------------------
+
+    def register_other(self, kind: str, event_id: int) -> int:
+        """Register for an event of another object kind; its ID comes from the same
+        counter as the domain registrations (the host's one event state, as in libvirt).
+
+        No host emits such events yet: the registration is kept (and answered on
+        deregistration) but never fires, since its event ID (``"network:0"``) matches no
+        domain event."""
+        callback_id = self.events.register(f"{kind}:{event_id}", _never_fires, owner=self.owner)
+        self.other[callback_id] = kind
+        return callback_id
+
+    def deregister_other(self, kind: str, callback_id: int, label: str) -> None:
+        """Drop one of this client's ``kind`` registrations; ``label`` names the kind in
+        libvirtd's "network event callback N not registered"."""
+        if self.other.get(callback_id) != kind:
+            raise _rpc_internal(f"{label} event callback {callback_id} not registered")
+        del self.other[callback_id]
+        self.events.deregister(callback_id)
+
     def _drop(self, callback_id: int) -> None:
         del self.registrations[callback_id]
         self.events.deregister(callback_id)
 
     def close(self) -> None:
         """The client went away: remove every registration it still holds."""
-        if not self.registrations:
+        if not self.registrations and not self.other:
             return
-        ids = list(self.registrations)
+        ids = list(self.registrations) + list(self.other)
         self.registrations.clear()
+        self.other.clear()
         deregister_owner = getattr(self.events, "deregister_owner", None)
         if deregister_owner is not None:
             deregister_owner(self.owner)

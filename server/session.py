@@ -68,7 +68,8 @@ class ClientSession(asyncio.Protocol):
         self.peer = peer
         self.readonly = readonly
         self.socket_readonly = readonly
-        self.driver: Any = None
+        self.driver: Any = None  # the hypervisor driver (HypervisorDriver)
+        self.drivers: dict[str, Any] = {}  # Procedure.driver kind -> the object serving it
         self.close_callback_registered = False
         self._relay: EventRelay | None = None
         self._loop = asyncio.get_running_loop()
@@ -289,6 +290,7 @@ class ClientSession(asyncio.Protocol):
         """CONNECT_OPEN: attach this client to the simulated host named by ``uri``."""
         name = uri.split("?", 1)[0]
         self.driver = self.host.registry.open(name)
+        self.drivers = dict.fromkeys(type(self.driver).kinds, self.driver)
         log.debug(
             "client %d: opened %s%s", self.client_id, name, " read-only" if self.readonly else ""
         )
@@ -302,6 +304,7 @@ class ClientSession(asyncio.Protocol):
             except Exception:
                 log.exception("client %d: removing event registrations failed", self.client_id)
         driver, self.driver = self.driver, None
+        self.drivers = {}
         if driver is not None:
             try:
                 self.host.registry.close(driver)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from virtwire.protocol import events as ev
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.event_state import EventState
+from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.records import DomainInfo, NodeInfo
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.domxml import DomainDef
@@ -31,6 +32,9 @@ from virtwire.server.hypervisor.model import (
 )
 
 log = logging.getLogger("virtwire.server")
+
+LIB_VERSION = 9_000_000
+"""What CONNECT_GET_LIB_VERSION reports: the libvirt release whose behaviour we follow."""
 
 # Lifecycle event and detail numbers (spec §3.6).
 DEFINED, UNDEFINED, STARTED, SUSPENDED, RESUMED, STOPPED, SHUTDOWN = range(7)
@@ -48,6 +52,11 @@ class Driver:
 
     uri: str = ""
     type_name: str = ""
+    # the Procedure.driver kinds this object serves (network, storage, ...: none yet)
+    kinds: frozenset[str] = frozenset({"hypervisor"})
+    features: frozenset[int] = frozenset()  # connectSupportsFeature's answers
+    # secondary-object event registrations the host accepts (libvirt's test driver: these)
+    other_event_kinds: frozenset[str] = frozenset({"network", "storage", "nodedev"})
     fn_prefix: str = ""  # libvirt's C function prefix ("test", "qemu") for flag errors
     error_domain: ErrorDomain = ErrorDomain.NONE
     virt_types: tuple[str, ...] = ()
@@ -77,22 +86,42 @@ class Driver:
         return self.error(ErrorCode.NO_DOMAIN)
 
     def check_flags(self, flags: int, allowed: int, function: str) -> None:
+        """libvirt's virCheckFlags: virReportInvalidArg's fields (no "invalid argument: "
+        prefix; str1 the function, str2 "flags", ints 0), as libvirtd 9.0 sends them."""
         if flags & ~allowed:
-            raise self.error(
+            raise LibvirtError(
                 ErrorCode.INVALID_ARG,
+                self.error_domain,
                 f"unsupported flags (0x{flags & ~allowed:x}) in function {function}",
+                str1=function,
+                str2="flags",
+                int1=0,
+                int2=0,
             )
 
     # -- connection-level ----------------------------------------------------------------
 
-    def get_version(self) -> int:
+    def connect_get_type(self) -> str:
+        return self.type_name
+
+    def connect_get_version(self) -> int:
         raise NotImplementedError
 
-    def get_hostname(self) -> str:
+    def connect_get_lib_version(self) -> int:
+        return LIB_VERSION
+
+    def connect_get_hostname(self) -> str:
         return socket.gethostname()
 
-    def get_capabilities(self) -> str:
+    def connect_get_capabilities(self) -> str:
         raise NotImplementedError
+
+    def connect_supports_feature(self, feature: int) -> int:
+        """What the driver answers for a feature the daemon does not answer itself."""
+        return int(feature in self.features)
+
+    def connect_is_secure(self) -> int:
+        return 1  # the simulated hosts are local: no data leaves the machine
 
     def node_get_info(self) -> NodeInfo:
         raise NotImplementedError
@@ -110,7 +139,7 @@ class Driver:
 
     # -- domain list ------------------------------------------------------------------------
 
-    def find(self, dom: ev.DomainRef) -> DomainObj:
+    def find(self, dom: Dom | ev.DomainRef) -> DomainObj:
         """Find by UUID as libvirt does; the name only appears in the error text."""
         obj = self.domains.get(bytes(dom.uuid))
         if obj is None:
@@ -123,43 +152,38 @@ class Driver:
     def _sorted(self) -> list[DomainObj]:
         return sorted(self.domains.values(), key=lambda o: (o.id < 0, o.id, o.name))
 
-    def list_all_domains(self, flags: int = 0) -> list[ev.DomainRef]:
-        out = []
-        for obj in self._sorted():
-            if not _matches_filter(obj, flags):
-                continue
-            out.append(obj.ref())
-        return out
+    def connect_list_all_domains(self, flags: int = 0) -> list[Dom]:
+        return [obj.handle() for obj in self._sorted() if _matches_filter(obj, flags)]
 
-    def num_of_domains(self) -> int:
+    def connect_num_of_domains(self) -> int:
         return sum(1 for o in self.domains.values() if o.active)
 
-    def list_domains(self, maxids: int) -> list[int]:
+    def connect_list_domains(self, maxids: int) -> list[int]:
         return [o.id for o in self._sorted() if o.active][: max(maxids, 0)]
 
-    def num_of_defined_domains(self) -> int:
+    def connect_num_of_defined_domains(self) -> int:
         return sum(1 for o in self.domains.values() if not o.active)
 
-    def list_defined_domains(self, maxnames: int) -> list[str]:
+    def connect_list_defined_domains(self, maxnames: int) -> list[str]:
         names = sorted(o.name for o in self.domains.values() if not o.active)
         return names[: max(maxnames, 0)]
 
-    def lookup_by_name(self, name: str) -> ev.DomainRef:
+    def domain_lookup_by_name(self, name: str) -> Dom:
         for obj in self.domains.values():
             if obj.name == name:
-                return obj.ref()
+                return obj.handle()
         raise self.lookup_error("name", name)
 
-    def lookup_by_uuid(self, uuid: bytes) -> ev.DomainRef:
+    def domain_lookup_by_uuid(self, uuid: bytes) -> Dom:
         obj = self.domains.get(bytes(uuid))
         if obj is None:
             raise self.lookup_error("uuid", bytes(uuid))
-        return obj.ref()
+        return obj.handle()
 
-    def lookup_by_id(self, id: int) -> ev.DomainRef:  # noqa: A002 - libvirt's name
+    def domain_lookup_by_id(self, id: int) -> Dom:  # noqa: A002 - libvirt's name
         for obj in self.domains.values():
             if obj.active and obj.id == id:
-                return obj.ref()
+                return obj.handle()
         raise self.lookup_error("id", id)
 
     # -- define / undefine --------------------------------------------------------------------
@@ -191,7 +215,10 @@ class Driver:
                 )
         return None
 
-    def define_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+    def domain_define_xml(self, xml: str) -> Dom:
+        return self.domain_define_xml_flags(xml, 0)
+
+    def domain_define_xml_flags(self, xml: str, flags: int = 0) -> Dom:
         self.check_flags(flags, 1, f"{self.fn_prefix}DomainDefineXMLFlags")  # VALIDATE
         ddef = self.parse(xml)
         existing = self._check_clash(ddef, live=False)
@@ -208,9 +235,12 @@ class Driver:
             obj.config = ddef
             obj.persistent = True
         self.lifecycle(obj, DEFINED, detail)
-        return obj.ref()
+        return obj.handle()
 
-    def undefine(self, dom: ev.DomainRef, flags: int = 0) -> None:
+    def domain_undefine(self, dom: Dom) -> None:
+        self.domain_undefine_flags(dom, 0)
+
+    def domain_undefine_flags(self, dom: Dom, flags: int = 0) -> None:
         self.check_flags(flags, 0x7F, f"{self.fn_prefix}DomainUndefineFlags")
         obj = self.find(dom)
         if not obj.persistent:
@@ -253,13 +283,22 @@ class Driver:
         if not obj.persistent and not obj.active:
             self.domains.pop(obj.uuid, None)
 
-    def create(self, dom: ev.DomainRef, flags: int = 0) -> ev.DomainRef:
+    def domain_create(self, dom: Dom) -> None:
+        self.domain_create_with_flags(dom, 0)
+
+    def domain_create_with_flags(self, dom: Dom, flags: int = 0) -> Dom:
         raise NotImplementedError
 
-    def create_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+    def domain_create_xml(self, xml_desc: str, flags: int = 0) -> Dom:
         raise NotImplementedError
 
-    def destroy(self, dom: ev.DomainRef, flags: int = 0) -> None:
+    def domain_destroy(self, dom: Dom) -> None:
+        self.domain_destroy_flags(dom, 0)
+
+    def domain_shutdown(self, dom: Dom) -> None:
+        self.domain_shutdown_flags(dom, 0)
+
+    def domain_destroy_flags(self, dom: Dom, flags: int = 0) -> None:
         self.check_flags(flags, 1, f"{self.fn_prefix}DomainDestroyFlags")  # GRACEFUL
         obj = self.find(dom)
         if not obj.active:
@@ -270,18 +309,18 @@ class Driver:
 
     # -- info ------------------------------------------------------------------------------------------
 
-    def get_info(self, dom: ev.DomainRef) -> DomainInfo:
+    def domain_get_info(self, dom: Dom) -> DomainInfo:
         obj = self.find(dom)
         cur = obj.current
         return DomainInfo(
             int(obj.state), cur.total_memory(), cur.current_memory, cur.vcpus, obj.cpu_time()
         )
 
-    def get_state(self, dom: ev.DomainRef, flags: int = 0) -> tuple[int, int]:
+    def domain_get_state(self, dom: Dom, flags: int = 0) -> tuple[int, int]:
         obj = self.find(dom)
         return int(obj.state), int(obj.reason)
 
-    def get_xml_desc(self, dom: ev.DomainRef, flags: int = 0) -> str:
+    def domain_get_xml_desc(self, dom: Dom, flags: int = 0) -> str:
         self.check_flags(flags, 0xF, f"{self.fn_prefix}DomainGetXMLDesc")
         obj = self.find(dom)
         if flags & XML_INACTIVE or not obj.active:
@@ -299,31 +338,31 @@ class Driver:
         tree.attrib.update(attrs)
         return domxml.format_xml(tree)
 
-    def get_os_type(self, dom: ev.DomainRef) -> str:
+    def domain_get_os_type(self, dom: Dom) -> str:
         return self.find(dom).current.os_type
 
-    def is_active(self, dom: ev.DomainRef) -> bool:
+    def domain_is_active(self, dom: Dom) -> bool:
         return self.find(dom).active
 
-    def is_persistent(self, dom: ev.DomainRef) -> bool:
+    def domain_is_persistent(self, dom: Dom) -> bool:
         return self.find(dom).persistent
 
-    def get_autostart(self, dom: ev.DomainRef) -> bool:
+    def domain_get_autostart(self, dom: Dom) -> bool:
         return self.find(dom).autostart
 
-    def has_managed_save_image(self, dom: ev.DomainRef, flags: int = 0) -> bool:
+    def domain_has_managed_save_image(self, dom: Dom, flags: int = 0) -> bool:
         self.find(dom)
         return False
 
-    def get_security_label(self, dom: ev.DomainRef) -> tuple[str, int]:
+    def domain_get_security_label(self, dom: Dom) -> tuple[str, int]:
         self.find(dom)
         return "", 0
 
-    def get_messages(self, dom: ev.DomainRef, flags: int = 0) -> list[str]:
+    def domain_get_messages(self, dom: Dom, flags: int = 0) -> list[str]:
         self.find(dom)
         return []
 
-    def snapshot_num(self, dom: ev.DomainRef, flags: int = 0) -> int:
+    def domain_snapshot_num(self, dom: Dom, flags: int = 0) -> int:
         self.find(dom)
         return 0
 
@@ -343,20 +382,17 @@ class Driver:
             )
         return live, config
 
-    # -- devices (driver specific) --------------------------------------------------------------------
+    # -- devices: driver specific (a host without a member answers NO_SUPPORT) ---------------------
 
-    def attach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
-        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainAttachDeviceFlags")
-
-    def detach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
-        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainDetachDeviceFlags")
-
-    def detach_device_alias(self, dom: ev.DomainRef, alias: str, flags: int = 0) -> None:
-        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainDetachDeviceAlias")
+    # -- memory ------------------------------------------------------------------------------------------
 
     set_memory_function = "virDomainSetMemoryFlags"
 
-    def set_memory(self, dom: ev.DomainRef, kib: int, flags: int = 0) -> None:
+    def domain_set_memory(self, dom: Dom, memory: int) -> None:
+        """virDomainSetMemory: SetMemoryFlags(AFFECT_LIVE) in every driver."""
+        self.domain_set_memory_flags(dom, memory, ModificationImpact.LIVE)
+
+    def domain_set_memory_flags(self, dom: Dom, kib: int, flags: int = 0) -> None:
         """virDomainSetMemoryFlags: balloon target (or, with MEM_MAXIMUM, the config maximum)."""
         obj = self.find(dom)
         self.check_flags(flags, 0x7, self.set_memory_function)
@@ -390,24 +426,24 @@ class Driver:
             obj.live.current_memory = kib
             self.on_balloon(obj, kib)
 
-    def set_max_memory(self, dom: ev.DomainRef, kib: int) -> None:
+    def domain_set_max_memory(self, dom: Dom, kib: int) -> None:
         """virDomainSetMaxMemory: SetMemoryFlags(MEM_MAXIMUM) with CURRENT impact."""
-        self.set_memory(dom, kib, MEM_MAXIMUM)
+        self.domain_set_memory_flags(dom, kib, MEM_MAXIMUM)
 
-    def get_max_memory(self, dom: ev.DomainRef) -> int:
+    def domain_get_max_memory(self, dom: Dom) -> int:
         return self.find(dom).current.total_memory()
 
-    def get_vcpus_flags(self, dom: ev.DomainRef, flags: int = 0) -> int:
+    def domain_get_vcpus_flags(self, dom: Dom, flags: int = 0) -> int:
         """virDomainGetVcpusFlags; the simulated guests always run all their vCPUs."""
         self.check_flags(flags, 0xF, f"{self.fn_prefix}DomainGetVcpusFlags")
         obj = self.find(dom)
         live, config = self.impact(obj, flags & 0x3)
         return (obj.config if config else obj.current).vcpus
 
-    def get_max_vcpus(self, virt_type: str | None) -> int:
+    def connect_get_max_vcpus(self, virt_type: str | None) -> int:
         return 255
 
-    def set_autostart(self, dom: ev.DomainRef, autostart: bool) -> None:
+    def domain_set_autostart(self, dom: Dom, autostart: int) -> None:
         obj = self.find(dom)
         if not obj.persistent:
             raise self.error(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
 from virtwire.protocol.events import DomainRef
+from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain
 from virtwire.server.hypervisor.domxml import DomainDef
 
 
@@ -102,7 +103,12 @@ class DomainObj:
         return self.live if self.live is not None else self.config
 
     def ref(self) -> DomainRef:
+        """The domain as typed events name it."""
         return DomainRef(self.name, self.uuid, self.id)
+
+    def handle(self) -> RemoteNonnullDomain:
+        """The domain as the wire names it: what driver methods return (packed as is)."""
+        return RemoteNonnullDomain(name=self.name, uuid=self.uuid, id=self.id)
 
     def cpu_time(self) -> int:
         if not self.active:

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from virtwire.protocol import events as ev
+from virtwire.protocol.constants import Feature
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.hypervisor import devices, domxml, memory
 from virtwire.server.hypervisor.domxml import DomainDef
@@ -107,6 +109,20 @@ class QemuDriver(Driver):
 
     fn_prefix = "qemu"
     type_name = "QEMU"
+    # qemuConnectSupportsFeature
+    features = frozenset(
+        {
+            Feature.MIGRATION_V2,
+            Feature.MIGRATION_V3,
+            Feature.MIGRATION_P2P,
+            Feature.MIGRATE_CHANGE_PROTECTION,
+            Feature.TYPED_PARAM_STRING,
+            Feature.XML_MIGRATABLE,
+            Feature.MIGRATION_OFFLINE,
+            Feature.MIGRATION_PARAMS,
+            Feature.NETWORK_UPDATE_HAS_CORRECT_ORDER,
+        }
+    )
     error_domain = ErrorDomain.QEMU
     virt_types = ("qemu", "kvm")
     default_arch = "x86_64"
@@ -141,10 +157,10 @@ class QemuDriver(Driver):
 
     # -- connection -----------------------------------------------------------------------
 
-    def get_version(self) -> int:
+    def connect_get_version(self) -> int:
         return QEMU_VERSION
 
-    def get_capabilities(self) -> str:
+    def connect_get_capabilities(self) -> str:
         return CAPABILITIES_XML
 
     def node_get_info(self) -> NodeInfo:
@@ -229,24 +245,24 @@ class QemuDriver(Driver):
         self.lifecycle(obj, RESUMED, RESUMED_UNPAUSED)
         self.lifecycle(obj, STARTED, STARTED_BOOTED)
 
-    def create(self, dom: ev.DomainRef, flags: int = 0) -> ev.DomainRef:
+    def domain_create_with_flags(self, dom: Dom, flags: int = 0) -> Dom:
         self.check_flags(flags, 0x3F, "qemuDomainCreateWithFlags")
         obj = self.find(dom)
         if obj.active:
             raise self.error(ErrorCode.OPERATION_INVALID, "domain is already running")
         self._start(obj, flags)
-        return obj.ref()
+        return obj.handle()
 
-    def create_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+    def domain_create_xml(self, xml: str, flags: int = 0) -> Dom:
         self.check_flags(flags, 0x17, "qemuDomainCreateXML")
         ddef = self.parse(xml)
         existing = self._check_clash(ddef, live=True)
         obj = existing or DomainObj(config=ddef, persistent=False)
         self.domains[ddef.uuid] = obj
         self._start(obj, flags, ddef)
-        return obj.ref()
+        return obj.handle()
 
-    def suspend(self, dom: ev.DomainRef) -> None:
+    def domain_suspend(self, dom: Dom) -> None:
         obj = self.find(dom)
         if not obj.active:
             raise self.not_running()
@@ -255,7 +271,7 @@ class QemuDriver(Driver):
         obj.state, obj.reason = DomainState.PAUSED, PausedReason.USER
         self.lifecycle(obj, SUSPENDED, SUSPENDED_PAUSED)
 
-    def resume(self, dom: ev.DomainRef) -> None:
+    def domain_resume(self, dom: Dom) -> None:
         obj = self.find(dom)
         if not obj.active:
             raise self.not_running()
@@ -264,7 +280,7 @@ class QemuDriver(Driver):
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNPAUSED
         self.lifecycle(obj, RESUMED, RESUMED_UNPAUSED)
 
-    def shutdown(self, dom: ev.DomainRef, flags: int = 0) -> None:
+    def domain_shutdown_flags(self, dom: Dom, flags: int = 0) -> None:
         self.check_flags(flags, 0x1F, "qemuDomainShutdownFlags")
         obj = self.find(dom)
         if not obj.active:
@@ -278,7 +294,7 @@ class QemuDriver(Driver):
         self.lifecycle(obj, STOPPED, STOPPED_SHUTDOWN)
         self.forget_if_transient(obj)
 
-    def reboot(self, dom: ev.DomainRef, flags: int = 0) -> None:
+    def domain_reboot(self, dom: Dom, flags: int = 0) -> None:
         self.check_flags(flags, 0x1F, "qemuDomainReboot")
         obj = self.find(dom)
         if not obj.active:
@@ -296,7 +312,11 @@ class QemuDriver(Driver):
         self.check_flags(flags, int(ModificationImpact.LIVE | ModificationImpact.CONFIG), function)
         return self.impact(obj, flags)
 
-    def attach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+    def domain_attach_device(self, dom: Dom, xml: str) -> None:
+        # virDomainAttachDevice is AttachDeviceFlags(AFFECT_LIVE) in every driver
+        self.domain_attach_device_flags(dom, xml, ModificationImpact.LIVE)
+
+    def domain_attach_device_flags(self, dom: Dom, xml: str, flags: int = 0) -> None:
         obj = self.find(dom)
         elem = domxml.parse_device(xml)
         live, config = self._device_flags(obj, flags, "qemuDomainAttachDeviceFlags")
@@ -394,7 +414,10 @@ class QemuDriver(Driver):
             f"live detach of device '{wanted.tag}' is not supported",
         )
 
-    def detach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+    def domain_detach_device(self, dom: Dom, xml: str) -> None:
+        self.domain_detach_device_flags(dom, xml, ModificationImpact.LIVE)
+
+    def domain_detach_device_flags(self, dom: Dom, xml: str, flags: int = 0) -> None:
         obj = self.find(dom)
         wanted = domxml.parse_device(xml)
         live, config = self._device_flags(obj, flags, "qemuDomainDetachDeviceFlags")
@@ -408,7 +431,7 @@ class QemuDriver(Driver):
         if new_config is not None:
             self._commit_config(obj, new_config, live)
 
-    def detach_device_alias(self, dom: ev.DomainRef, alias: str, flags: int = 0) -> None:
+    def domain_detach_device_alias(self, dom: Dom, alias: str, flags: int = 0) -> None:
         obj = self.find(dom)
         live, config = self._device_flags(obj, flags, "qemuDomainDetachDeviceAlias")
         new_config = None

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from virtwire.protocol import events as ev
+from virtwire.protocol.constants import Feature
 from virtwire.protocol.errors import ErrorCode, ErrorDomain
+from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.hypervisor import devices, domxml
 from virtwire.server.hypervisor.driver import (
@@ -70,6 +72,17 @@ DEFAULT_DOMAIN_XML = f"""<domain type='test'>
     </memballoon>
   </devices>
 </domain>
+"""
+
+# testConnectGetSysinfo's text, byte for byte
+SYSINFO_XML = """<sysinfo type='smbios'>
+  <bios>
+    <entry name='vendor'>LENOVO</entry>
+    <entry name='version'>G4ETA1WW (2.61 )</entry>
+    <entry name='date'>05/07/2014</entry>
+    <entry name='release'>2.61</entry>
+  </bios>
+</sysinfo>
 """
 
 CAPABILITIES_XML = """<capabilities>
@@ -143,6 +156,8 @@ class TestDriver(Driver):
 
     fn_prefix = "test"
     type_name = "TEST"
+    # testConnectSupportsFeature
+    features = frozenset({Feature.TYPED_PARAM_STRING, Feature.NETWORK_UPDATE_HAS_CORRECT_ORDER})
     error_domain = ErrorDomain.TEST
     virt_types = domxml.VIRT_TYPES
     default_arch = "i686"
@@ -158,10 +173,10 @@ class TestDriver(Driver):
 
     # -- connection ----------------------------------------------------------------------
 
-    def get_version(self) -> int:
+    def connect_get_version(self) -> int:
         return 2
 
-    def get_capabilities(self) -> str:
+    def connect_get_capabilities(self) -> str:
         return CAPABILITIES_XML
 
     def node_get_info(self) -> NodeInfo:
@@ -170,20 +185,25 @@ class TestDriver(Driver):
     def node_get_security_model(self) -> tuple[str, str]:
         return "testSecurity", ""
 
+    def connect_get_sysinfo(self, flags: int) -> str:
+        """testConnectGetSysinfo: a fixed SMBIOS description."""
+        self.check_flags(flags, 0, "testConnectGetSysinfo")
+        return SYSINFO_XML
+
     # -- domains ------------------------------------------------------------------------
 
-    def get_max_vcpus(self, virt_type: str | None) -> int:
+    def connect_get_max_vcpus(self, virt_type: str | None) -> int:
         return 32  # testConnectGetMaxVcpus
 
-    def get_os_type(self, dom: ev.DomainRef) -> str:
+    def domain_get_os_type(self, dom: Dom) -> str:
         self.find(dom)
         return "linux"  # testDomainGetOSType's fixed answer
 
-    def get_security_label(self, dom: ev.DomainRef) -> tuple[str, int]:
+    def domain_get_security_label(self, dom: Dom) -> tuple[str, int]:
         self.find(dom)
         return "libvirt-test", 1
 
-    def undefine(self, dom: ev.DomainRef, flags: int = 0) -> None:
+    def domain_undefine_flags(self, dom: Dom, flags: int = 0) -> None:
         self.check_flags(flags, 0x7F, "testDomainUndefineFlags")
         obj = self.find(dom)
         # The test driver lets a transient domain be "undefined" too.
@@ -198,38 +218,38 @@ class TestDriver(Driver):
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
         self.lifecycle(obj, STARTED, STARTED_BOOTED)
 
-    def create(self, dom: ev.DomainRef, flags: int = 0) -> ev.DomainRef:
+    def domain_create_with_flags(self, dom: Dom, flags: int = 0) -> Dom:
         obj = self.find(dom)
         self.check_flags(flags, 0, "testDomainCreateWithFlags")
         if obj.active:
             raise self.error(ErrorCode.INTERNAL_ERROR, f"Domain '{obj.name}' is already running")
         self._start(obj)
-        return obj.ref()
+        return obj.handle()
 
-    def create_xml(self, xml: str, flags: int = 0) -> ev.DomainRef:
+    def domain_create_xml(self, xml: str, flags: int = 0) -> Dom:
         self.check_flags(flags, 16, "testDomainCreateXML")  # only VIR_DOMAIN_START_VALIDATE
         ddef = self.parse(xml)
         existing = self._check_clash(ddef, live=True)
         obj = existing or DomainObj(config=ddef, persistent=False)
         self.domains[ddef.uuid] = obj
         self._start(obj, ddef)
-        return obj.ref()
+        return obj.handle()
 
-    def suspend(self, dom: ev.DomainRef) -> None:
+    def domain_suspend(self, dom: Dom) -> None:
         obj = self.find(dom)
         if obj.state in (DomainState.SHUTOFF, DomainState.PAUSED):
             raise self.error(ErrorCode.INTERNAL_ERROR, f"domain '{obj.name}' not running")
         obj.state, obj.reason = DomainState.PAUSED, PausedReason.USER
         self.lifecycle(obj, SUSPENDED, SUSPENDED_PAUSED)
 
-    def resume(self, dom: ev.DomainRef) -> None:
+    def domain_resume(self, dom: Dom) -> None:
         obj = self.find(dom)
         if obj.state != DomainState.PAUSED:
             raise self.error(ErrorCode.INTERNAL_ERROR, f"domain '{obj.name}' not paused")
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNPAUSED
         self.lifecycle(obj, RESUMED, RESUMED_UNPAUSED)
 
-    def shutdown(self, dom: ev.DomainRef, flags: int = 0) -> None:
+    def domain_shutdown_flags(self, dom: Dom, flags: int = 0) -> None:
         self.check_flags(flags, 0, "testDomainShutdownFlags")
         obj = self.find(dom)
         if obj.state != DomainState.RUNNING:
@@ -238,7 +258,7 @@ class TestDriver(Driver):
         self.lifecycle(obj, STOPPED, STOPPED_SHUTDOWN)
         self.forget_if_transient(obj)
 
-    def reboot(self, dom: ev.DomainRef, flags: int = 0) -> None:
+    def domain_reboot(self, dom: Dom, flags: int = 0) -> None:
         self.check_flags(flags, 0x1F, "testDomainReboot")
         obj = self.find(dom)
         if not obj.active:
@@ -255,14 +275,15 @@ class TestDriver(Driver):
         if not flags & (ModificationImpact.LIVE | ModificationImpact.CONFIG):
             flags = ModificationImpact.LIVE if obj.active else ModificationImpact.CONFIG
         if flags & ModificationImpact.CONFIG:
-            raise self.error(
-                ErrorCode.INVALID_ARG,
-                f"unsupported flags (0x{int(ModificationImpact.CONFIG):x}) in function {function}",
-            )
+            self.check_flags(int(ModificationImpact.CONFIG), 0, function)
         if not obj.active:
             raise self.not_running()
 
-    def attach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
+    def domain_attach_device(self, dom: Dom, xml: str) -> None:
+        # virDomainAttachDevice is AttachDeviceFlags(AFFECT_LIVE) in every driver
+        self.domain_attach_device_flags(dom, xml, ModificationImpact.LIVE)
+
+    def domain_attach_device_flags(self, dom: Dom, xml: str, flags: int = 0) -> None:
         obj = self.find(dom)
         elem = domxml.parse_device(xml)
         self._live_only(obj, flags, "testDomainAttachDeviceFlags")
@@ -291,11 +312,9 @@ class TestDriver(Driver):
         self._mac_counter += 1
         return self._mac_counter
 
-    def detach_device(self, dom: ev.DomainRef, xml: str, flags: int = 0) -> None:
-        # libvirt's test driver has no domainDetachDeviceFlags: the API layer reports it.
-        raise self.conf_error(ErrorCode.NO_SUPPORT, "virDomainDetachDeviceFlags")
+    # No domain_detach_device(_flags): libvirt's test driver lacks them (NO_SUPPORT).
 
-    def detach_device_alias(self, dom: ev.DomainRef, alias: str, flags: int = 0) -> None:
+    def domain_detach_device_alias(self, dom: Dom, alias: str, flags: int = 0) -> None:
         obj = self.find(dom)
         self._live_only(obj, flags, "testDomainDetachDeviceAlias")
         live = obj.live

@@ -32,7 +32,6 @@ from virtwire.protocol.framing import (
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.keepalive import PING_FRAME, PONG_FRAME
 
-P = rp.RemoteProcedure
 TEST_DOM = DomainRef("test", bytes.fromhex("6695eb01f6a4830479aa97f2502e193f"), 1)
 OTHER_DOM = DomainRef("other", bytes.fromhex("00112233445566778899aabbccddeeff"), -1)
 
@@ -259,38 +258,81 @@ class FakeDaemon:
         self._default(session, frame, args)
 
     def _default(self, session: Session, frame: Frame, args: Any) -> None:
-        proc = frame.header.proc
-        if proc == P.REMOTE_PROC_AUTH_LIST:
-            session.reply(frame, rp.RemoteAuthListRet(types=list(self.auth_types)))
-        elif proc == P.REMOTE_PROC_CONNECT_SUPPORTS_FEATURE:
-            session.reply(frame, rp.RemoteConnectSupportsFeatureRet(supported=1))
-        elif proc in (
-            P.REMOTE_PROC_CONNECT_OPEN,
-            P.REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK,
-            P.REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK,
-        ):
-            session.reply(frame)
-        elif proc == P.REMOTE_PROC_CONNECT_CLOSE:
-            session.reply(frame)
-            session.writer.close()
-        elif proc == P.REMOTE_PROC_CONNECT_GET_LIB_VERSION:
-            session.reply(frame, rp.RemoteConnectGetLibVersionRet(lib_ver=9000000))
-        elif proc == P.REMOTE_PROC_CONNECT_GET_HOSTNAME:
-            session.reply(frame, rp.RemoteConnectGetHostnameRet(hostname="fakehost"))
-        elif proc == P.REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME:
-            if args.name == "test":
-                session.reply(frame, rp.RemoteDomainLookupByNameRet(dom=_wire(TEST_DOM)))
-            else:
-                session.reply_error(frame, LibvirtError.make(ErrorCode.NO_DOMAIN, ErrorDomain.TEST))
-        elif proc == P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY:
-            cid = next(self._ids)
-            session.registrations[cid] = (args.eventID, args.dom)
-            session.reply(frame, rp.RemoteConnectDomainEventCallbackRegisterAnyRet(callbackID=cid))
-        elif proc == P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY:
-            session.registrations.pop(args.callbackID, None)
-            session.reply(frame)
-        else:
-            session.reply_error(frame, LibvirtError.rpc(f"unknown procedure: {proc}"))
+        proc = procedures.lookup(REMOTE_PROGRAM, PROTOCOL_VERSION, frame.header.proc)
+        answer = DEFAULT_ANSWERS.get(proc.short_name) if proc is not None else None
+        if answer is None:
+            session.reply_error(frame, LibvirtError.rpc(f"unknown procedure: {frame.header.proc}"))
+            return
+        answer(self, session, frame, args)
+
+
+# --- what the fake daemon answers unless a test takes a procedure over -----------------------
+
+Answer = Callable[[FakeDaemon, Session, Frame, Any], None]
+DEFAULT_ANSWERS: dict[str, Answer] = {}
+"""Procedure name (without ``REMOTE_PROC_``) → default answer."""
+
+
+def answers(*names: str) -> Callable[[Answer], Answer]:
+    def register(fn: Answer) -> Answer:
+        for name in names:
+            assert procedures.resolve(name) is not None, name
+            DEFAULT_ANSWERS[name] = fn
+        return fn
+
+    return register
+
+
+@answers("AUTH_LIST")
+def _auth_list(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    session.reply(frame, rp.RemoteAuthListRet(types=list(daemon.auth_types)))
+
+
+@answers("CONNECT_SUPPORTS_FEATURE")
+def _supports_feature(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    session.reply(frame, rp.RemoteConnectSupportsFeatureRet(supported=1))
+
+
+@answers("CONNECT_OPEN", "CONNECT_REGISTER_CLOSE_CALLBACK", "CONNECT_UNREGISTER_CLOSE_CALLBACK")
+def _void(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    session.reply(frame)
+
+
+@answers("CONNECT_CLOSE")
+def _close(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    session.reply(frame)
+    session.writer.close()
+
+
+@answers("CONNECT_GET_LIB_VERSION")
+def _lib_version(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    session.reply(frame, rp.RemoteConnectGetLibVersionRet(lib_ver=9000000))
+
+
+@answers("CONNECT_GET_HOSTNAME")
+def _hostname(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    session.reply(frame, rp.RemoteConnectGetHostnameRet(hostname="fakehost"))
+
+
+@answers("DOMAIN_LOOKUP_BY_NAME")
+def _lookup_by_name(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    if args.name == "test":
+        session.reply(frame, rp.RemoteDomainLookupByNameRet(dom=_wire(TEST_DOM)))
+    else:
+        session.reply_error(frame, LibvirtError.make(ErrorCode.NO_DOMAIN, ErrorDomain.TEST))
+
+
+@answers("CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY")
+def _register(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    cid = next(daemon._ids)
+    session.registrations[cid] = (args.eventID, args.dom)
+    session.reply(frame, rp.RemoteConnectDomainEventCallbackRegisterAnyRet(callbackID=cid))
+
+
+@answers("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY")
+def _deregister(daemon: FakeDaemon, session: Session, frame: Frame, args: Any) -> None:
+    session.registrations.pop(args.callbackID, None)
+    session.reply(frame)
 
 
 def _wire(dom: DomainRef) -> Any:

@@ -312,15 +312,41 @@ def filled_args(proc: int, dom: Any = TEST_DOM) -> Any:
     return cls(**values)
 
 
-def slow_table(futures: list[asyncio.Future]) -> dict[int, ProcedureHandler]:
-    """A one-procedure dispatch table whose calls finish only when the test says so."""
-    table = Dispatcher().table.copy()
-    base = table[3]
+def zero_payload(proc: procedures.Procedure) -> bytes:
+    """The shortest run of zero bytes that decodes as ``proc``'s args: empty strings and
+    arrays, 0, NULL pointers, union arm 0 (valid XDR for every args struct)."""
+    if proc.args is None:
+        return b""
+    for size in range(0, 4096, 4):
+        try:
+            proc.args.unpack(bytes(size))
+        except ValueError:
+            continue
+        return bytes(size)
+    raise AssertionError(f"{proc.name}: no all-zero encoding")
+
+
+def zero_args(proc: procedures.Procedure, dom: Any = TEST_DOM) -> Any:
+    """``proc``'s args decoded from zeros, with a ``dom`` field pointing at ``dom``."""
+    if proc.args is None:
+        return None
+    args = proc.args.unpack(zero_payload(proc))
+    if isinstance(getattr(args, "dom", None), rp.RemoteNonnullDomain):
+        args = dataclasses.replace(args, dom=dom)
+    return args
+
+
+def slow_table(futures: list[asyncio.Future]) -> dict[tuple[int, int], ProcedureHandler]:
+    """A dispatch table whose CONNECT_GET_TYPE calls finish only when the test says so."""
+    from virtwire.server.hypervisor import TestDriver
+
+    table = Dispatcher().table_for(TestDriver).copy()
+    key = (REMOTE_PROGRAM, procedures.resolve("CONNECT_GET_TYPE").number)
 
     def handler(session, args):
         fut = asyncio.get_running_loop().create_future()
         futures.append(fut)
         return fut
 
-    table[3] = ProcedureHandler(base.number, base.name, handler, base.args, base.ret, False, None)
+    table[key] = dataclasses.replace(table[key], handler=handler, needs_conn=False)
     return table
