@@ -844,18 +844,36 @@ class Connection:
         the server filters by object). Returns the local callback ID. Not restored by a
         reconnect (domain events are).
         """
-        proc_name, field = _OBJECT_EVENT_REGISTER[kind]
+        register, _deregister, field = _OBJECT_EVENT_REGISTER[kind]
+        return await self._register_remote_event(
+            kind, int(event_id), callback, register, {"eventID": int(event_id), field: obj}
+        )
+
+    async def register_qemu_monitor_event(
+        self,
+        callback: Callable[[Any, int], object],
+        dom: Any = None,
+        event: str | None = None,
+        flags: int = 0,
+    ) -> int:
+        """QMP events of ``dom`` (a ``remote_nonnull_domain``, or None for every domain)
+        named ``event`` (None: all; with VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX
+        in ``flags`` a regular expression), as ``virConnectDomainQemuMonitorEventRegister``."""
+        register = _OBJECT_EVENT_REGISTER["qemu_monitor"][0]
+        return await self._register_remote_event(
+            "qemu_monitor", 0, callback, register, {"dom": dom, "event": event, "flags": flags}
+        )
+
+    async def _register_remote_event(
+        self, kind: str, event_id: int, callback: Callable[[Any, int], object], proc: str,
+        args: dict[str, Any],
+    ) -> int:  # fmt: skip
         link = await self._usable_link(self.call_timeout)
         callback_id = self.event_state.register(
-            int(event_id), callback, key=None, remote_id=-1, kind=kind
+            event_id, callback, key=None, remote_id=-1, kind=kind
         )
         try:
-            ret = await self._call_on(
-                link,
-                proc_name + "_REGISTER_ANY",
-                {"eventID": int(event_id), field: obj},
-                timeout=self.call_timeout,
-            )
+            ret = await self._call_on(link, proc, args, timeout=self.call_timeout)
         except BaseException:
             with contextlib.suppress(LibvirtError):
                 self.event_state.deregister(callback_id)
@@ -865,7 +883,8 @@ class Connection:
         return callback_id
 
     async def deregister_object_event(self, callback_id: int) -> None:
-        """Undo :meth:`register_object_event` (INVALID_ARG for an unknown ID, as libvirt)."""
+        """Undo :meth:`register_object_event` / :meth:`register_qemu_monitor_event`
+        (INVALID_ARG for an unknown ID, as libvirt's remote driver says)."""
         found = self._object_events.pop(callback_id, None)
         if found is None:
             raise LibvirtError.invalid_arg(
@@ -876,7 +895,7 @@ class Connection:
         link = await self._usable_link(self.call_timeout)
         await self._call_on(
             link,
-            _OBJECT_EVENT_REGISTER[kind][0] + "_DEREGISTER_ANY",
+            _OBJECT_EVENT_REGISTER[kind][1],
             {"callbackID": remote_id},
             timeout=self.call_timeout,
         )
@@ -1049,13 +1068,21 @@ def _no_support(name: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.NO_SUPPORT, ErrorDomain.REMOTE, name)
 
 
-# kind -> (registration procedure stem, name of its object field), from the .x
-_OBJECT_EVENT_REGISTER: dict[str, tuple[str, str]] = {
-    "network": ("CONNECT_NETWORK_EVENT", "net"),
-    "storage_pool": ("CONNECT_STORAGE_POOL_EVENT", "pool"),
-    "node_device": ("CONNECT_NODE_DEVICE_EVENT", "dev"),
-    "secret": ("CONNECT_SECRET_EVENT", "secret"),
+# kind -> (registration procedure, deregistration procedure, its object field), from the .x
+_OBJECT_EVENT_REGISTER: dict[str, tuple[str, str, str]] = {
+    kind: (f"CONNECT_{stem}_EVENT_REGISTER_ANY", f"CONNECT_{stem}_EVENT_DEREGISTER_ANY", field)
+    for kind, stem, field in (
+        ("network", "NETWORK", "net"),
+        ("storage_pool", "STORAGE_POOL", "pool"),
+        ("node_device", "NODE_DEVICE", "dev"),
+        ("secret", "SECRET", "secret"),
+    )
 }
+_OBJECT_EVENT_REGISTER["qemu_monitor"] = (
+    "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER",
+    "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER",
+    "dom",
+)
 
 
 def _resolve(

@@ -23,34 +23,44 @@ the registered error handler (or libvirt's default one, which prints
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-import collections
-import concurrent.futures
-import contextlib
-import logging
-import os
-import select
-import sys
-import threading
-import time
-import traceback
+# Our own names are private (underscored): the module's namespace holds libvirt-python's.
+import asyncio as _asyncio
+import atexit as _atexit
+import collections as _collections
+import concurrent.futures as _cf
+import contextlib as _contextlib
+import logging as _logging
+import os as _os
+import select as _select
+import sys as _sys
+import threading as _threading
+import time as _time
+import traceback as _traceback
 import uuid as _uuid
-import weakref
-from collections.abc import Callable, Coroutine
+import weakref as _weakref
+from collections.abc import Callable
+from collections.abc import Coroutine as _Coroutine
 from typing import Any, TypeVar
 
 from virtwire.client import constants as _constants
 from virtwire.client import event_impl as _event_impl
 from virtwire.client import objects as _objects
-from virtwire.client.connection import CloseReason, Connection, _closed_error, _ref, connect
+from virtwire.client.connection import CloseReason as _CloseReason
+from virtwire.client.connection import Connection as _Connection
+from virtwire.client.connection import _closed_error, _ref
+from virtwire.client.connection import connect as _connect
 from virtwire.client.constants import *  # noqa: F403  (libvirt's public constants)
-from virtwire.client.domain import Domain
-from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
-from virtwire.protocol.events import DomainEvent, DomainEventID, DomainRef, callback_args
-from virtwire.protocol.generated import remote_protocol as rp
+from virtwire.client.domain import Domain as _Domain
+from virtwire.protocol.errors import ErrorCode as _ErrorCode
+from virtwire.protocol.errors import ErrorDomain as _ErrorDomain
+from virtwire.protocol.errors import LibvirtError as _LibvirtError
+from virtwire.protocol.events import DomainEvent as _DomainEvent
+from virtwire.protocol.events import DomainEventID as _DomainEventID
+from virtwire.protocol.events import DomainRef as _DomainRef
+from virtwire.protocol.events import callback_args as _callback_args
+from virtwire.protocol.generated import remote_protocol as _rp
 
-log = logging.getLogger("virtwire.client")
+_log = _logging.getLogger("virtwire.client")
 
 # libvirt-python's callback type aliases (libvirtaio annotates with libvirt._EventCB...)
 _T = TypeVar("_T")
@@ -73,8 +83,6 @@ __all__ = [  # noqa: F405
     "virDomain",
     "virEventAddHandle",
     "virEventAddTimeout",
-    "virEventInvokeHandleCallback",
-    "virEventInvokeTimeoutCallback",
     "virEventRegisterDefaultImpl",
     "virEventRegisterImpl",
     "virEventRemoveHandle",
@@ -91,7 +99,7 @@ __all__ = [  # noqa: F405
 ]
 
 #: The libvirt version whose API and constants this module mirrors (virGetVersion).
-LIBVIR_VERSION_NUMBER = 9000000
+_LIBVIR_VERSION_NUMBER = 9000000
 
 # ---------------------------------------------------------------------------------------
 # errors
@@ -118,13 +126,13 @@ _DOMAIN_NAMES = (
     "TPM", "BPF", "Cloud-Hypervisor Driver",
 )  # fmt: skip
 
-ErrorTuple = tuple[int, int, str, int, "str | None", "str | None", "str | None", int, int]
+_ErrorTuple = tuple[int, int, str, int, "str | None", "str | None", "str | None", int, int]
 
-_tls = threading.local()
-_error_handler: tuple[Callable[[Any, ErrorTuple], object], Any] | None = None
+_tls = _threading.local()
+_error_handler: tuple[Callable[[Any, _ErrorTuple], object], Any] | None = None
 
 
-def _error_tuple(err: LibvirtError) -> ErrorTuple:
+def _error_tuple(err: _LibvirtError) -> _ErrorTuple:
     return (
         int(err.code),
         int(err.domain),
@@ -138,7 +146,7 @@ def _error_tuple(err: LibvirtError) -> ErrorTuple:
     )
 
 
-def _default_error_handler(err: ErrorTuple) -> None:
+def _default_error_handler(err: _ErrorTuple) -> None:
     """libvirt's virDefaultErrorFunc: ``libvirt: <domain> <level> : <message>``."""
     code, domain, message, level = err[0], err[1], err[2], err[3]
     if code == 0:
@@ -147,12 +155,12 @@ def _default_error_handler(err: ErrorTuple) -> None:
     dom = _DOMAIN_NAMES[domain] if 0 <= domain < len(_DOMAIN_NAMES) else "Unknown"
     text = message or ""
     end = "" if text.endswith("\n") else "\n"
-    with contextlib.suppress(Exception):
-        sys.stderr.write(f"libvirt: {dom} {lvl} : {text}{end}")
-        sys.stderr.flush()
+    with _contextlib.suppress(Exception):
+        _sys.stderr.write(f"libvirt: {dom} {lvl} : {text}{end}")
+        _sys.stderr.flush()
 
 
-def _dispatch_error(err: LibvirtError) -> None:
+def _dispatch_error(err: _LibvirtError) -> None:
     """Record ``err`` as this thread's last error and show it to the error handler."""
     info = _error_tuple(err)
     _tls.last_error = info
@@ -164,7 +172,7 @@ def _dispatch_error(err: LibvirtError) -> None:
     try:
         func(ctx, info)
     except Exception:
-        traceback.print_exc()
+        _traceback.print_exc()
 
 
 class libvirtError(Exception):  # noqa: N801  (libvirt-python's name)
@@ -178,7 +186,7 @@ class libvirtError(Exception):  # noqa: N801  (libvirt-python's name)
         err = getattr(_tls, "last_error", None)
         msg = defmsg if err is None else err[2]
         Exception.__init__(self, msg)
-        self.err: ErrorTuple | None = err
+        self.err: _ErrorTuple | None = err
 
     def get_error_code(self) -> int | None:
         return None if self.err is None else self.err[0]
@@ -208,7 +216,7 @@ class libvirtError(Exception):  # noqa: N801  (libvirt-python's name)
         return None if self.err is None else self.err[8]
 
 
-def registerErrorHandler(f: Callable[[Any, ErrorTuple], object] | None, ctx: Any) -> int:  # noqa: N802
+def registerErrorHandler(f: Callable[[Any, _ErrorTuple], object] | None, ctx: Any) -> int:  # noqa: N802
     """Call ``f(ctx, error_tuple)`` for every error instead of printing it; None resets."""
     global _error_handler
     if f is not None and not callable(f):
@@ -217,7 +225,7 @@ def registerErrorHandler(f: Callable[[Any, ErrorTuple], object] | None, ctx: Any
     return 1
 
 
-def virGetLastError() -> ErrorTuple | None:  # noqa: N802
+def virGetLastError() -> _ErrorTuple | None:  # noqa: N802
     return getattr(_tls, "last_error", None)
 
 
@@ -240,7 +248,7 @@ def virResetLastError() -> None:  # noqa: N802
     _tls.last_error = None
 
 
-def _fail(err: LibvirtError, defmsg: str) -> libvirtError:
+def _fail(err: _LibvirtError, defmsg: str) -> libvirtError:
     _dispatch_error(err)
     return libvirtError(defmsg)
 
@@ -266,27 +274,27 @@ class _LoopThread:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._lock = _threading.Lock()
+        self._loop: _asyncio.AbstractEventLoop | None = None
+        self._thread: _threading.Thread | None = None
         #: set once interpreter exit has begun; no loop is (re)started after that
         self.exiting = False
 
-    def loop(self) -> asyncio.AbstractEventLoop:
+    def loop(self) -> _asyncio.AbstractEventLoop:
         return self._start()[0]
 
-    def _start(self) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+    def _start(self) -> tuple[_asyncio.AbstractEventLoop, _threading.Thread]:
         with self._lock:
             if self.exiting:
                 raise _closed_error()
             loop, thread = self._loop, self._thread
             if loop is None or thread is None or not thread.is_alive():
                 if loop is not None and not loop.is_running():
-                    with contextlib.suppress(Exception):
+                    with _contextlib.suppress(Exception):
                         loop.close()
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-                thread = threading.Thread(
+                loop = _asyncio.new_event_loop()
+                ready = _threading.Event()
+                thread = _threading.Thread(
                     target=_run_loop, args=(loop, ready), name="virtwire-client-loop", daemon=True
                 )
                 thread.start()
@@ -294,7 +302,7 @@ class _LoopThread:
                 self._loop, self._thread = loop, thread
             return loop, thread
 
-    def running(self) -> asyncio.AbstractEventLoop | None:
+    def running(self) -> _asyncio.AbstractEventLoop | None:
         """The loop if its thread is alive; never starts one (safe in finalizers)."""
         loop, thread = self._loop, self._thread
         if self.exiting or loop is None or thread is None or not thread.is_alive():
@@ -303,36 +311,36 @@ class _LoopThread:
             return None
         return loop
 
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        if threading.current_thread() is self._thread:
+    def run(self, coro: _Coroutine[Any, Any, Any]) -> Any:
+        if _threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("virtwire.client.libvirt called from its own loop thread")
         try:
             loop, thread = self._start()
-        except LibvirtError:
+        except _LibvirtError:
             coro.close()
             _park_if_exiting()
             raise
         try:
-            future = asyncio.run_coroutine_threadsafe(coro, loop)
+            future = _asyncio.run_coroutine_threadsafe(coro, loop)
         except RuntimeError:  # closed between _start and here: only at exit
             coro.close()
             _park_if_exiting()
             raise _closed_error() from None
         try:
             while not future.done():
-                concurrent.futures.wait([future], timeout=_LIVENESS_CHECK)
+                _cf.wait([future], timeout=_LIVENESS_CHECK)
                 if not future.done() and not thread.is_alive():
                     future.cancel()
-                    log.error("the client loop thread has stopped")
+                    _log.error("the client loop thread has stopped")
                     raise _closed_error()
             try:
                 return future.result()
-            except concurrent.futures.CancelledError:
+            except _cf.CancelledError:
                 # the loop cancelled it: interpreter exit is winding the connections down
                 _park_if_exiting()
                 raise _closed_error() from None
-            except LibvirtError:
+            except _LibvirtError:
                 _park_if_exiting()  # failed by the goodbye at exit: not the thread's news
                 raise
         except BaseException:
@@ -346,23 +354,23 @@ class _LoopThread:
             loop, thread = self._loop, self._thread
         if loop is None or thread is None or loop.is_closed():
             return
-        if threading.current_thread() is thread:
+        if _threading.current_thread() is thread:
             return
         if thread.is_alive():
             # most of the budget for the goodbyes and task cleanup, the rest for the join
             try:
-                done = asyncio.run_coroutine_threadsafe(_wind_down(timeout * 0.35), loop)
+                done = _asyncio.run_coroutine_threadsafe(_wind_down(timeout * 0.35), loop)
             except RuntimeError:
                 pass
             else:
-                concurrent.futures.wait([done], timeout=timeout * 0.75)
-            with contextlib.suppress(RuntimeError):
+                _cf.wait([done], timeout=timeout * 0.75)
+            with _contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout * 0.25 + 0.5)
         if thread.is_alive():
-            log.warning("the client loop thread did not stop at exit")
+            _log.warning("the client loop thread did not stop at exit")
             return
-        with contextlib.suppress(Exception):
+        with _contextlib.suppress(Exception):
             loop.close()
 
 
@@ -370,19 +378,19 @@ class _LoopThread:
 _LIVENESS_CHECK = 0.5
 # Longest the exit hook waits for goodbyes and task cleanup (a dead server cannot stall it).
 _EXIT_TIMEOUT = 2.0
-_PARKED = threading.Event()  # never set: where daemon threads wait once exit has begun
+_PARKED = _threading.Event()  # never set: where daemon threads wait once exit has begun
 
 
-def _run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-    asyncio.set_event_loop(loop)
+def _run_loop(loop: _asyncio.AbstractEventLoop, ready: _threading.Event) -> None:
+    _asyncio.set_event_loop(loop)
     loop.set_exception_handler(_quiet_exception_handler)
     loop.call_soon(ready.set)
     try:
         loop.run_forever()
     except BaseException:  # a callback raised SystemExit & co.: callers see it die
-        log.exception("client loop thread stopped")
+        _log.exception("client loop thread stopped")
     finally:
-        asyncio.set_event_loop(None)
+        _asyncio.set_event_loop(None)
 
 
 def _park_if_exiting() -> None:
@@ -391,25 +399,25 @@ def _park_if_exiting() -> None:
     libvirt-python's threads simply stop at exit; failing their calls instead would make
     them print errors (and tracebacks) after the application has finished.
     """
-    if _LOOP.exiting and threading.current_thread().daemon:
+    if _LOOP.exiting and _threading.current_thread().daemon:
         _PARKED.wait()
 
 
 async def _wind_down(timeout: float) -> None:
     """On the loop at exit: say goodbye on open connections, then end every task."""
-    closing = [asyncio.ensure_future(conn.close()) for conn in list(_OPEN)]
+    closing = [_asyncio.ensure_future(conn.close()) for conn in list(_OPEN)]
     if closing:
-        await asyncio.wait(closing, timeout=timeout)
-    me = asyncio.current_task()
-    tasks = [task for task in asyncio.all_tasks() if task is not me]
+        await _asyncio.wait(closing, timeout=timeout)
+    me = _asyncio.current_task()
+    tasks = [task for task in _asyncio.all_tasks() if task is not me]
     for task in tasks:
         task.cancel()
     if tasks:
-        await asyncio.wait(tasks, timeout=timeout)
-    await asyncio.get_running_loop().shutdown_asyncgens()
+        await _asyncio.wait(tasks, timeout=timeout)
+    await _asyncio.get_running_loop().shutdown_asyncgens()
 
 
-def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+def _quiet_exception_handler(loop: _asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """Last line of defence for the application's stderr.
 
     Every task of ours is finished and awaited on close, on loss and at exit, so asyncio
@@ -419,27 +427,27 @@ def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str,
     """
     message = str(context.get("message", ""))
     if message.startswith("Task was destroyed but it is pending"):
-        log.debug("%s: %r", message, context.get("task"))
+        _log.debug("%s: %r", message, context.get("task"))
         return
     loop.default_exception_handler(context)
 
 
 _LOOP = _LoopThread()
-_OPEN: weakref.WeakSet[Connection] = weakref.WeakSet()
-_BACKGROUND: set[asyncio.Task[Any]] = set()  # fire-and-forget closes, kept until done
+_OPEN: _weakref.WeakSet[_Connection] = _weakref.WeakSet()
+_BACKGROUND: set[_asyncio.Task[Any]] = set()  # fire-and-forget closes, kept until done
 
 
-@atexit.register
+@_atexit.register
 def _shutdown_at_exit() -> None:
     """Say goodbye (CONNECT_CLOSE) on connections left open and stop the loop, briefly."""
     _LOOP.shutdown(_EXIT_TIMEOUT)
 
 
-def _call(coro: Coroutine[Any, Any, Any], api: str) -> Any:
+def _call(coro: _Coroutine[Any, Any, Any], api: str) -> Any:
     """Run ``coro`` on the loop thread; turn a LibvirtError into libvirtError('<api>() failed')."""
     try:
         return _LOOP.run(coro)
-    except LibvirtError as err:
+    except _LibvirtError as err:
         raise _fail(err, f"{api}() failed") from None
 
 
@@ -466,12 +474,12 @@ class _EventImpl:
 
     def __init__(self) -> None:
         self.registered = False
-        self._lock = threading.Lock()
-        self._run_lock = threading.RLock()  # a callback that runs the loop must not deadlock
-        self._posted: collections.deque[Callable[[], object]] = collections.deque()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        self._lock = _threading.Lock()
+        self._run_lock = _threading.RLock()  # a callback that runs the loop must not deadlock
+        self._posted: _collections.deque[Callable[[], object]] = _collections.deque()
+        self._wake_r, self._wake_w = _os.pipe()
+        _os.set_blocking(self._wake_r, False)
+        _os.set_blocking(self._wake_w, False)
         self._timers: dict[int, list[Any]] = {}  # id -> [interval_ms, cb, opaque, due]
         self._handles: dict[int, list[Any]] = {}  # watch -> [fd, events, cb, opaque]
         self._next_timer = 1
@@ -483,15 +491,15 @@ class _EventImpl:
         self.wake()
 
     def wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"\0")
+        with _contextlib.suppress(BlockingIOError, OSError):
+            _os.write(self._wake_w, b"\0")
 
     # timers (ms; -1 disabled, 0 every iteration) and handles, as virEventAddTimeout/Handle
     def add_timeout(self, timeout: int, cb: Callable[..., object], opaque: Any) -> int:
         with self._lock:
             timer = self._next_timer
             self._next_timer += 1
-            self._timers[timer] = [timeout, cb, opaque, time.monotonic() + max(timeout, 0) / 1000]
+            self._timers[timer] = [timeout, cb, opaque, _time.monotonic() + max(timeout, 0) / 1000]
         self.wake()
         return timer
 
@@ -500,7 +508,7 @@ class _EventImpl:
             entry = self._timers.get(timer)
             if entry is not None:
                 entry[0] = timeout
-                entry[3] = time.monotonic() + max(timeout, 0) / 1000
+                entry[3] = _time.monotonic() + max(timeout, 0) / 1000
         self.wake()
 
     def remove_timeout(self, timer: int) -> int:
@@ -534,7 +542,7 @@ class _EventImpl:
         """One iteration: wait for something to do, do it, return 0."""
         with self._run_lock:
             with self._lock:
-                now = time.monotonic()
+                now = _time.monotonic()
                 timeout = None if self._posted else _IDLE_WAKEUP
                 if self._posted:
                     timeout = 0.0
@@ -544,14 +552,16 @@ class _EventImpl:
                         timeout = wait if timeout is None else min(timeout, wait)
                 handles = {w: list(h) for w, h in self._handles.items()}
             # poll(), not select(): no FD_SETSIZE limit on the application's descriptors
-            poller = select.poll()
-            poller.register(self._wake_r, select.POLLIN)
+            poller = _select.poll()
+            poller.register(self._wake_r, _select.POLLIN)
             wanted: dict[int, int] = {}
             for fd, events, _cb, _opaque in handles.values():
-                mask = (select.POLLIN if events & 1 else 0) | (select.POLLOUT if events & 2 else 0)
+                mask = (_select.POLLIN if events & 1 else 0) | (
+                    _select.POLLOUT if events & 2 else 0
+                )
                 wanted[fd] = wanted.get(fd, 0) | mask
             for fd, mask in wanted.items():
-                with contextlib.suppress(OSError, ValueError):
+                with _contextlib.suppress(OSError, ValueError):
                     poller.register(fd, mask)
             try:
                 if timeout is None:
@@ -562,23 +572,23 @@ class _EventImpl:
             except (OSError, ValueError):
                 ready = {}
             if self._wake_r in ready:
-                with contextlib.suppress(BlockingIOError, OSError):
-                    while os.read(self._wake_r, 4096):
+                with _contextlib.suppress(BlockingIOError, OSError):
+                    while _os.read(self._wake_r, 4096):
                         pass
             for watch, (fd, events, cb, opaque) in handles.items():
                 revents = ready.get(fd, 0)
                 happened = 0
-                if revents & select.POLLIN and events & 1:
+                if revents & _select.POLLIN and events & 1:
                     happened |= VIR_EVENT_HANDLE_READABLE
-                if revents & select.POLLOUT and events & 2:
+                if revents & _select.POLLOUT and events & 2:
                     happened |= VIR_EVENT_HANDLE_WRITABLE
-                if revents & (select.POLLERR | select.POLLNVAL):
+                if revents & (_select.POLLERR | _select.POLLNVAL):
                     happened |= VIR_EVENT_HANDLE_ERROR
-                if revents & select.POLLHUP:
+                if revents & _select.POLLHUP:
                     happened |= VIR_EVENT_HANDLE_HANGUP
                 if happened and watch in self._handles:
                     _run_user(cb, watch, fd, happened, opaque)
-            now = time.monotonic()
+            now = _time.monotonic()
             with self._lock:
                 due_timers = [
                     (timer, entry)
@@ -603,7 +613,7 @@ def _run_user(fn: Callable[..., object], *args: Any) -> None:
     try:
         fn(*args)
     except Exception:
-        traceback.print_exc()
+        _traceback.print_exc()
 
 
 _IMPL = _EventImpl()
@@ -676,16 +686,28 @@ def virEventRemoveHandle(watch: int) -> int:  # noqa: N802
     return _active().remove_handle(watch)
 
 
-def virEventInvokeHandleCallback(  # noqa: N802
+def _eventInvokeHandleCallback(  # noqa: N802  (libvirt-python's name)
     watch: int, fd: int, event: int, opaque: Any, opaquecompat: Any = None
 ) -> None:
     """Run the handle callback an event loop was given with ``addHandle``."""
     _event_impl.invoke_handle_callback(watch, fd, event, opaque, opaquecompat)
 
 
-def virEventInvokeTimeoutCallback(timer: int, opaque: Any, opaquecompat: Any = None) -> None:  # noqa: N802
+def _eventInvokeTimeoutCallback(timer: int, opaque: Any, opaquecompat: Any = None) -> None:  # noqa: N802
     """Run the timeout callback an event loop was given with ``addTimeout``."""
     _event_impl.invoke_timeout_callback(timer, opaque, opaquecompat)
+
+
+def _dispatchEventHandleCallback(watch: int, fd: int, events: int, cbData: dict) -> int:  # noqa: N802, N803
+    """libvirt-python's trampoline for virEventAddHandle callbacks (``cbData`` cb/opaque)."""
+    cbData["cb"](watch, fd, events, cbData["opaque"])
+    return 0
+
+
+def _dispatchEventTimeoutCallback(timer: int, cbData: dict) -> int:  # noqa: N802, N803
+    """libvirt-python's trampoline for virEventAddTimeout callbacks."""
+    cbData["cb"](timer, cbData["opaque"])
+    return 0
 
 
 def _deliver(fn: Callable[[], object]) -> None:
@@ -695,7 +717,7 @@ def _deliver(fn: Callable[[], object]) -> None:
     elif _IMPL.registered:
         _IMPL.post(fn)
     else:  # close callbacks work without an event impl in libvirt too
-        threading.Thread(target=_run_user, args=(fn,), daemon=True).start()
+        _threading.Thread(target=_run_user, args=(fn,), daemon=True).start()
 
 
 # ---------------------------------------------------------------------------------------
@@ -706,13 +728,13 @@ def _deliver(fn: Callable[[], object]) -> None:
 class virConnect:  # noqa: N801
     """A connection (libvirt-python's virConnect)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: _Connection) -> None:
         self._conn = conn
         self._closed = False
         self._close_pending = False
         # live virDomain objects: like C handles they keep the connection referenced, which
         # is what virConnectClose's return value (1 = still referenced) reports
-        self._handles: dict[int, weakref.ref[virDomain]] = {}
+        self._handles: dict[int, _weakref.ref[virDomain]] = {}
         self._callbacks: dict[int, tuple[Callable[..., object], Any]] = {}
         self._legacy: dict[Callable[..., object], Any] = {}
         self._legacy_id: int | None = None
@@ -720,22 +742,22 @@ class virConnect:  # noqa: N801
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _live(self, api: str) -> Connection:
+    def _live(self, api: str) -> _Connection:
         """The async connection, or libvirt's error for a closed virConnect."""
         if self._closed:
             raise _fail(
-                LibvirtError.make(ErrorCode.INVALID_CONN, ErrorDomain.DOMAIN, api),
+                _LibvirtError.make(_ErrorCode.INVALID_CONN, _ErrorDomain.DOMAIN, api),
                 f"{api}() failed",
             )
         return self._conn
 
-    def _api(self, api: str, call: Callable[[Connection], Coroutine[Any, Any, Any]]) -> Any:
+    def _api(self, api: str, call: Callable[[_Connection], _Coroutine[Any, Any, Any]]) -> Any:
         return _call(call(self._live(api)), api)
 
-    def _run(self, coro: Coroutine[Any, Any, Any], api: str) -> Any:
+    def _run(self, coro: _Coroutine[Any, Any, Any], api: str) -> Any:
         return _call(coro, api)
 
-    def _dom(self, dom: Domain) -> virDomain:
+    def _dom(self, dom: _Domain) -> virDomain:
         return virDomain(self, _obj=dom)
 
     def __enter__(self) -> virConnect:
@@ -753,7 +775,7 @@ class virConnect:  # noqa: N801
     def _close_later(self) -> None:
         """Close the async connection without waiting (safe from any thread)."""
         conn = self._conn
-        loop = None if sys.is_finalizing() else _LOOP.running()
+        loop = None if _sys.is_finalizing() else _LOOP.running()
         if loop is None:
             return  # at exit the process closes the socket anyway
 
@@ -762,7 +784,7 @@ class virConnect:  # noqa: N801
             _BACKGROUND.add(task)
             task.add_done_callback(_BACKGROUND.discard)
 
-        with contextlib.suppress(Exception):
+        with _contextlib.suppress(Exception):
             loop.call_soon_threadsafe(start)
             _IMPL.wake()
 
@@ -784,7 +806,7 @@ class virConnect:  # noqa: N801
         """
         if self._closed:  # python3-libvirt then calls virConnectClose(NULL)
             raise _fail(
-                LibvirtError.make(ErrorCode.INVALID_CONN, ErrorDomain.NONE, "virConnectClose"),
+                _LibvirtError.make(_ErrorCode.INVALID_CONN, _ErrorDomain.NONE, "virConnectClose"),
                 "virConnectClose() failed",
             )
         self._closed = True
@@ -810,7 +832,7 @@ class virConnect:  # noqa: N801
                 self._close_pending = False
                 self._close_later()
 
-        handles[key] = weakref.ref(dom, gone)
+        handles[key] = _weakref.ref(dom, gone)
 
     def isAlive(self) -> int:  # noqa: N802
         return 0 if self._closed or not self._conn.is_open else 1
@@ -908,9 +930,9 @@ class virConnect:  # noqa: N801
         hexdigits = uuidstr.replace("-", "").strip() if isinstance(uuidstr, str) else ""
         if len(hexdigits) != 32 or any(ch not in "0123456789abcdefABCDEF" for ch in hexdigits):
             # libvirt's virReportInvalidArg: the API and the argument name in str1/str2
-            err = LibvirtError(
-                ErrorCode.INVALID_ARG,
-                ErrorDomain.DOMAIN,
+            err = _LibvirtError(
+                _ErrorCode.INVALID_ARG,
+                _ErrorDomain.DOMAIN,
                 "Invalid UUID",
                 str1="virDomainLookupByUUIDString",
                 str2="uuidstr",
@@ -939,17 +961,17 @@ class virConnect:  # noqa: N801
     def _require_event_impl(self) -> None:
         if not _have_event_impl():
             raise _fail(
-                LibvirtError.internal_error(
-                    "could not initialize domain event timer", ErrorDomain.NONE
+                _LibvirtError.internal_error(
+                    "could not initialize domain event timer", _ErrorDomain.NONE
                 ),
                 "virConnectDomainEventRegisterAny() failed",
             )
 
-    def _trampoline(self, event: DomainEvent, callback_id: int) -> None:
+    def _trampoline(self, event: _DomainEvent, callback_id: int) -> None:
         """Runs on the loop thread (EventState flush): hand the call to the app's loop."""
         if callback_id not in self._callbacks:
             return
-        args = callback_args(event)
+        args = _callback_args(event)
         ref = event.dom
 
         def call() -> None:
@@ -970,7 +992,7 @@ class virConnect:  # noqa: N801
     ) -> int:
         """Call ``cb(conn, dom, <event fields>, opaque)`` for each ``eventID`` event."""
         self._require_event_impl()
-        if not 0 <= eventID <= max(DomainEventID):
+        if not 0 <= eventID <= max(_DomainEventID):
             # python3-libvirt's C glue fails without setting an error of its own, so the
             # exception carries whatever error this thread saw last; so does ours
             raise libvirtError("virConnectDomainEventRegisterAny() failed")
@@ -1005,7 +1027,7 @@ class virConnect:  # noqa: N801
         def trampoline(event: Any, callback_id: int) -> None:
             if callback_id not in self._callbacks:
                 return
-            args = callback_args(event)
+            args = _callback_args(event)
             ref = getattr(event, type(event).ref_field)
             handle = wire_cls(**{f: getattr(ref, f) for f in wire_cls.__annotations__})
 
@@ -1092,7 +1114,7 @@ class virConnect:  # noqa: N801
     def secretEventDeregisterAny(self, callbackID: int) -> None:  # noqa: N802, N803
         self._object_event_deregister("virConnectSecretEventDeregisterAny", callbackID)
 
-    def _legacy_trampoline(self, event: DomainEvent, _callback_id: int) -> None:
+    def _legacy_trampoline(self, event: _DomainEvent, _callback_id: int) -> None:
         ref, ev, detail = event.dom, event.event, event.detail
 
         def call() -> None:
@@ -1110,7 +1132,7 @@ class virConnect:  # noqa: N801
             conn = self._live("virConnectDomainEventRegister")
             try:
                 self._legacy_id = self._run(
-                    conn.register_event_raw(DomainEventID.LIFECYCLE, self._legacy_trampoline),
+                    conn.register_event_raw(_DomainEventID.LIFECYCLE, self._legacy_trampoline),
                     "virConnectDomainEventRegister",
                 )
             except libvirtError:
@@ -1131,9 +1153,9 @@ class virConnect:  # noqa: N801
         """``cb(conn, reason, opaque)`` when the connection closes (one per connection)."""
         if self._close_cb is not None:
             raise _fail(
-                LibvirtError.make(
-                    ErrorCode.OPERATION_INVALID,
-                    ErrorDomain.REMOTE,
+                _LibvirtError.make(
+                    _ErrorCode.OPERATION_INVALID,
+                    _ErrorDomain.REMOTE,
                     "A close callback is already registered",
                 ),
                 "virConnectRegisterCloseCallback() failed",
@@ -1147,9 +1169,9 @@ class virConnect:  # noqa: N801
     def unregisterCloseCallback(self) -> None:  # noqa: N802
         if self._close_cb is None:
             raise _fail(
-                LibvirtError.make(
-                    ErrorCode.OPERATION_INVALID,
-                    ErrorDomain.REMOTE,
+                _LibvirtError.make(
+                    _ErrorCode.OPERATION_INVALID,
+                    _ErrorDomain.REMOTE,
                     "A different callback was requested",
                 ),
                 "virConnectUnregisterCloseCallback() failed",
@@ -1160,9 +1182,9 @@ class virConnect:  # noqa: N801
         )
         self._close_cb = None  # only now: libvirt keeps it when the server call fails
 
-    def _on_close(self, reason: CloseReason) -> None:
+    def _on_close(self, reason: _CloseReason) -> None:
         entry = self._close_cb
-        if entry is None or (reason is CloseReason.CLIENT and self._closed):
+        if entry is None or (reason is _CloseReason.CLIENT and self._closed):
             return  # libvirt does not call back for the application's own close()
         if _LOOP.exiting:
             return  # our goodbye at interpreter exit is not the application's business
@@ -1170,12 +1192,12 @@ class virConnect:  # noqa: N801
         _deliver(lambda: cb(self, int(reason), opaque))
 
 
-async def _define_flags(conn: Connection, xml: str, flags: int) -> Domain:
+async def _define_flags(conn: _Connection, xml: str, flags: int) -> _Domain:
     ret = await conn.call(
-        rp.RemoteProcedure.REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS,
-        rp.RemoteDomainDefineXmlFlagsArgs(xml=xml, flags=flags),
+        _rp.RemoteProcedure.REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS,
+        _rp.RemoteDomainDefineXmlFlagsArgs(xml=xml, flags=flags),
     )
-    return Domain(conn, _ref(ret.dom))
+    return _Domain(conn, _ref(ret.dom))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1187,18 +1209,18 @@ class virDomain:  # noqa: N801
     """A domain (libvirt-python's virDomain); identity methods need no round trip."""
 
     def __init__(
-        self, conn: virConnect, _obj: Domain | None = None, _ref: DomainRef | None = None
+        self, conn: virConnect, _obj: _Domain | None = None, _ref: _DomainRef | None = None
     ) -> None:
         self._conn = conn
         if _obj is None:
             if _ref is None:
                 raise TypeError("virDomain needs a domain")
-            _obj = Domain(conn._conn, _ref)
+            _obj = _Domain(conn._conn, _ref)
         self._o = _obj
         conn._track(self)
 
     @property
-    def _ref(self) -> DomainRef:
+    def _ref(self) -> _DomainRef:
         return self._o.ref
 
     def _wire(self) -> Any:
@@ -1208,7 +1230,7 @@ class virDomain:  # noqa: N801
         """There is no C object: an integer identifying this wrapper."""
         return id(self)
 
-    def _run(self, coro: Coroutine[Any, Any, Any], api: str) -> Any:
+    def _run(self, coro: _Coroutine[Any, Any, Any], api: str) -> Any:
         return _call(coro, api)
 
     def __eq__(self, other: object) -> bool:
@@ -1250,8 +1272,8 @@ class virDomain:  # noqa: N801
     async def _create_with_flags(self, flags: int) -> None:
         """Always CREATE_WITH_FLAGS (its reply carries the new id), as libvirt's client."""
         ret = await self._o.conn.call(
-            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS,
-            rp.RemoteDomainCreateWithFlagsArgs(dom=self._o._wire(), flags=flags),
+            _rp.RemoteProcedure.REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS,
+            _rp.RemoteDomainCreateWithFlagsArgs(dom=self._o._wire(), flags=flags),
         )
         self._o._set_id(ret.dom.id)
 
@@ -1265,8 +1287,8 @@ class virDomain:  # noqa: N801
 
     async def _destroy_flags(self, flags: int) -> None:
         await self._o.conn.call(
-            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_DESTROY_FLAGS,
-            rp.RemoteDomainDestroyFlagsArgs(dom=self._o._wire(), flags=flags),
+            _rp.RemoteProcedure.REMOTE_PROC_DOMAIN_DESTROY_FLAGS,
+            _rp.RemoteDomainDestroyFlagsArgs(dom=self._o._wire(), flags=flags),
         )
         self._o._set_id(-1)
 
@@ -1290,8 +1312,8 @@ class virDomain:  # noqa: N801
 
     async def _shutdown_flags0(self) -> None:
         await self._o.conn.call(
-            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS,
-            rp.RemoteDomainShutdownFlagsArgs(dom=self._o._wire(), flags=0),
+            _rp.RemoteProcedure.REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS,
+            _rp.RemoteDomainShutdownFlagsArgs(dom=self._o._wire(), flags=0),
         )
 
     def reboot(self, flags: int = 0) -> int:
@@ -1308,8 +1330,8 @@ class virDomain:  # noqa: N801
 
     async def _undefine_flags(self, flags: int) -> None:
         await self._o.conn.call(
-            rp.RemoteProcedure.REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS,
-            rp.RemoteDomainUndefineFlagsArgs(dom=self._o._wire(), flags=flags),
+            _rp.RemoteProcedure.REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS,
+            _rp.RemoteDomainUndefineFlagsArgs(dom=self._o._wire(), flags=flags),
         )
 
     # -- queries ----------------------------------------------------------------------------
@@ -1400,8 +1422,8 @@ class virDomain:  # noqa: N801
 
 def _open(name: str | None, readonly: bool, api: str) -> virConnect:
     try:
-        conn = _LOOP.run(connect(name, readonly))
-    except LibvirtError as err:
+        conn = _LOOP.run(_connect(name, readonly))
+    except _LibvirtError as err:
         raise _fail(err, f"{api}() failed") from None
     _OPEN.add(conn)
     return virConnect(conn)
@@ -1424,7 +1446,7 @@ def openAuth(uri: str | None, auth: Any, flags: int = 0) -> virConnect:  # noqa:
 
 def getVersion(name: str | None = None) -> int:  # noqa: N802
     """virGetVersion: the libvirt library version this module mirrors."""
-    return LIBVIR_VERSION_NUMBER
+    return _LIBVIR_VERSION_NUMBER
 
 
 def virInitialize() -> int:  # noqa: N802
@@ -1461,7 +1483,7 @@ class virStream(_objects._Handle):  # noqa: N801
     def __del__(self) -> None:
         pass
 
-    def _do(self, coro: Coroutine[Any, Any, Any], api: str) -> Any:
+    def _do(self, coro: _Coroutine[Any, Any, Any], api: str) -> Any:
         return _call(coro, api)
 
     def connect(self) -> virConnect:
@@ -1496,7 +1518,7 @@ class virStream(_objects._Handle):  # noqa: N801
         return 0
 
     def _abort_quietly(self) -> None:
-        with contextlib.suppress(Exception):
+        with _contextlib.suppress(Exception):
             self.abort()
 
     def recvAll(self, handler: Callable[..., object], opaque: Any) -> None:  # noqa: N802
@@ -1583,14 +1605,14 @@ del _name, _cls
 
 # event kind -> (libvirt-python class of its object, wire handle struct)
 _OBJECT_EVENT_KINDS: dict[str, tuple[str, type]] = {
-    "network": ("virNetwork", rp.RemoteNonnullNetwork),
-    "storage_pool": ("virStoragePool", rp.RemoteNonnullStoragePool),
-    "node_device": ("virNodeDevice", rp.RemoteNonnullNodeDevice),
-    "secret": ("virSecret", rp.RemoteNonnullSecret),
+    "network": ("virNetwork", _rp.RemoteNonnullNetwork),
+    "storage_pool": ("virStoragePool", _rp.RemoteNonnullStoragePool),
+    "node_device": ("virNodeDevice", _rp.RemoteNonnullNodeDevice),
+    "secret": ("virSecret", _rp.RemoteNonnullSecret),
 }
 
 
-def _fail_api(err: LibvirtError, api: str) -> libvirtError:
+def _fail_api(err: _LibvirtError, api: str) -> libvirtError:
     return _fail(err, f"{api}() failed")
 
 
@@ -1607,3 +1629,6 @@ __all__ = sorted(
      *_objects.make_classes(), *(row.name for row in _objects.API
                                  if row.module == "libvirt" and row.name and row.cls is None)}
 )  # fmt: skip
+
+# not libvirt-python's names: the __future__ flag and the qemu/lxc modules' constant tables
+del annotations, QEMU_CONSTANTS, LXC_CONSTANTS  # noqa: F821

@@ -629,11 +629,11 @@ for _row in API:
 # --------------------------------------------------------------------------------------
 
 
-def _make_method(row: Api, has_self: bool) -> Callable[..., Any]:
+def _make_method(row: Api, has_self: bool, target: str | None = None) -> Callable[..., Any]:
     names = [p.split("=")[0] for p in row.params]
     params = ", ".join((["self"] if has_self else []) + list(row.params))
     values = ", ".join(f"{n!r}: {n}" for n in names)
-    target = "self" if has_self else "None"
+    target = target or ("self" if has_self else "None")
     src = f"def {row.name}({params}):\n    return _invoke({target}, _row, {{{values}}})\n"
     scope: dict[str, Any] = {"_invoke": _invoke, "_row": row}
     exec(compile(src, f"<virtwire.client.api_table {row.c_name}>", "exec"), scope)  # noqa: S102
@@ -641,6 +641,19 @@ def _make_method(row: Api, has_self: bool) -> Callable[..., Any]:
     fn.__doc__ = f"libvirt's {row.c_name} ({row.proc or 'no remote procedure'})."
     fn.__module__ = "virtwire.client.libvirt"
     return fn
+
+
+def bind_module(namespace: dict[str, Any], module: str) -> int:
+    """The functions of ``libvirt_qemu`` / ``libvirt_lxc``: each acts on its first argument
+    (a virDomain or virConnect), which is the object the call goes through."""
+    added = 0
+    for row in API:
+        if row.module == module and row.name and row.name not in namespace:
+            fn = _make_method(row, has_self=False, target=row.params[0].split("=")[0])
+            fn.__module__ = f"virtwire.client.{module}"
+            namespace[row.name] = fn
+            added += 1
+    return added
 
 
 def bind(namespace: dict[str, Any]) -> int:

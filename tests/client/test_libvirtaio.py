@@ -110,9 +110,9 @@ def test_timeouts_and_handles_run_through_the_registered_impl(daemon):
 
 def test_invoke_callbacks_take_the_pair_libvirt_gave():
     calls = []
-    libvirt.virEventInvokeHandleCallback(3, 4, 1, (lambda *a: calls.append(a), "op"))
-    libvirt.virEventInvokeTimeoutCallback(5, (lambda *a: calls.append(a), "op2"))
-    libvirt.virEventInvokeHandleCallback(6, 7, 2, lambda *a: calls.append(a), "compat")
+    libvirt._eventInvokeHandleCallback(3, 4, 1, (lambda *a: calls.append(a), "op"))
+    libvirt._eventInvokeTimeoutCallback(5, (lambda *a: calls.append(a), "op2"))
+    libvirt._eventInvokeHandleCallback(6, 7, 2, lambda *a: calls.append(a), "compat")
     libvirt.virEventInvokeFreeCallback(("anything", None))
     assert calls == [(3, 4, 1, "op"), (5, "op2"), (6, 7, 2, "compat")]
 

@@ -83,6 +83,32 @@ def test_every_constant_with_the_same_value(surfaces):
     assert len(real["constants"]) > 1100
 
 
+# public names of ours that python3-libvirt 9.0 lacks: the event IDs of later libvirt
+LATER_NAMES = {
+    "VIR_DOMAIN_EVENT_ID_NIC_MAC_CHANGE",
+    "VIR_DOMAIN_EVENT_ID_VCPU_REMOVED",
+    "VIR_DOMAIN_EVENT_ID_CHANNEL_LIFECYCLE",
+}
+
+
+def test_the_namespace_holds_libvirt_pythons_names_only(surfaces):
+    """Nothing of ours leaks into the module: every public name is one libvirt-python has
+    (standard-library helpers it imports, like ``sys``, are not required of us)."""
+    real, ours = surfaces
+    assert set(ours["public"]) - set(real["public"]) == LATER_NAMES
+
+
+@pytest.mark.parametrize("module", ["libvirt_qemu", "libvirt_lxc"])
+def test_qemu_and_lxc_modules_have_the_same_functions_and_constants(module):
+    need_peer(have_pylibvirt(), "python3-libvirt for /usr/bin/python3")
+    real = _dump(SYSTEM_PYTHON, module)
+    ours = _dump(sys.executable, f"virtwire.client.{module}")
+    assert {f: _params(s) for f, s in real["functions"].items()} == {
+        f: _params(s) for f, s in ours["functions"].items()
+    }
+    assert real["constants"] == ours["constants"]
+
+
 def test_qemu_and_lxc_functions_are_in_the_table():
     need_peer(have_pylibvirt(), "python3-libvirt for /usr/bin/python3")
     from virtwire.client.api_table import API

@@ -6,6 +6,9 @@ printed results and errors (code, domain, message) must be identical.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.interop.test_client_dropin import REAL_IMPORT, run_both
@@ -182,3 +185,44 @@ def test_object_event_tour_is_identical(libvirtd_peer, run_pylibvirt, tmp_path):
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.splitlines() == real.stdout.splitlines()
     assert "('refresh', 'default-pool', 'r')" in real.stdout
+
+
+QEMU_TOUR = r"""import sys
+import libvirt
+import libvirt_qemu, libvirt_lxc
+
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+dom = c.lookupByName("test")
+for label, fn in [
+    ("monitor", lambda: libvirt_qemu.qemuMonitorCommand(dom, '{"execute":"query-status"}', 0)),
+    ("agent", lambda: libvirt_qemu.qemuAgentCommand(dom, '{"execute":"guest-ping"}', 5, 0)),
+    ("attach", lambda: libvirt_qemu.qemuAttach(c, 1, 0)),
+    ("monitor-events", lambda: libvirt_qemu.qemuMonitorEventRegister(
+        c, None, None, lambda *a: None, None, 0)),
+]:
+    try:
+        print(label, "OK", fn())
+    except libvirt.libvirtError as e:
+        print(label, "ERR", e.get_error_code(), e.get_error_domain(), str(e))
+"""
+
+
+def test_qemu_and_lxc_modules_answer_as_python3_libvirt(libvirtd_peer, run_pylibvirt, tmp_path):
+    """The test driver has no QEMU/LXC calls: the same errors through both modules.
+
+    (lxcEnterCGroup is not compared: libvirt runs it in the client process, on the local
+    host's cgroups, with no remote call; virtwire answers NO_SUPPORT for it.)"""
+    real_imports = "import libvirt\nimport libvirt_qemu, libvirt_lxc\n"
+    assert real_imports in QEMU_TOUR
+    real = run_pylibvirt(QEMU_TOUR, libvirtd_peer.tcp_uri)
+    assert real.returncode == 0, real.stderr
+    mine = tmp_path / "qemu_tour.py"
+    mine.write_text(QEMU_TOUR.replace(
+        real_imports, "from virtwire.client import libvirt, libvirt_lxc, libvirt_qemu\n"))  # fmt: skip
+    ours = subprocess.run([sys.executable, str(mine), libvirtd_peer.tcp_uri],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines() == real.stdout.splitlines()
+    assert "monitor ERR 3" in real.stdout

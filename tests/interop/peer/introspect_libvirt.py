@@ -57,4 +57,5 @@ for name in dir(m):
         res["constants"][name] = obj
     else:
         res["other"].append([name, type(obj).__name__])
+res["public"] = sorted(n for n in dir(m) if not n.startswith("_"))
 json.dump(res, sys.stdout, indent=0, sort_keys=True)
