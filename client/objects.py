@@ -231,7 +231,19 @@ def call(
     struct = struct_of(proc, "args")
     args = None if struct is None else struct(**fields)
     conn = _connection(obj, api)
-    return _RT["call"](_rpc(conn, proc, args, stream), api)
+    result = _RT["call"](_rpc(conn, proc, args, stream), api)
+    status = getattr(result, "ret", 0)
+    if isinstance(status, int) and status < 0:
+        # the server's driver failed without an error: libvirt's remote driver returns -1
+        # and the public API reports its generic failure
+        raise _RT["fail"](_unknown_failure(), api)
+    return result
+
+
+def _unknown_failure() -> LibvirtError:
+    return LibvirtError(
+        ErrorCode.INTERNAL_ERROR, ErrorDomain.NONE, "An error occurred, but the cause is unknown"
+    )
 
 
 def _fields(obj: Any, row: Api, proc: Procedure, values: dict[str, Any]) -> dict[str, Any]:
@@ -250,18 +262,30 @@ def _fields(obj: Any, row: Api, proc: Procedure, values: dict[str, Any]) -> dict
             out[field] = 0
         elif src.startswith("%"):
             value = values[src[1:]]
-            out[field] = [] if value is None else typed_params.to_wire(value, _hints(obj, row))
+            hints = None if value is None else _hints(obj, row, values)
+            out[field] = [] if value is None else typed_params.to_wire(value, hints)
         elif src == "?":
             raise no_support(row.c_name, row.cls)
         else:
             value = values[src]
             if isinstance(value, bool):
                 value = int(value)
+            elif isinstance(value, tuple | list) and annots.get(field) == "bytes":
+                value = _cpumap_bytes(value)  # libvirt-python's cpumap: a tuple of bools
             out[field] = value
     return out
 
 
-def _hints(obj: Any, row: Api) -> dict[str, int] | None:
+def _cpumap_bytes(bits: Any) -> bytes:
+    """A cpumap as libvirt packs it: bit i of byte i // 8 is CPU i."""
+    out = bytearray((len(bits) + 7) // 8)
+    for i, on in enumerate(bits):
+        if on:
+            out[i // 8] |= 1 << (i % 8)
+    return bytes(out)
+
+
+def _hints(obj: Any, row: Api, given: dict[str, Any]) -> dict[str, int] | None:
     """Types for a typed-parameter setter, from its getter (as libvirt-python does)."""
     getter = _GETTER_OF.get(row.c_name)
     if getter is None:
@@ -272,6 +296,8 @@ def _hints(obj: Any, row: Api) -> dict[str, int] | None:
         return None
     values = {p.split("=")[0]: 0 for p in grow.params}
     values.update({k: v for k, v in _LAST_VALUES.get(id(obj), {}).items() if k in values})
+    # the setter's own arguments name the same device/disk the getter must ask about
+    values.update({k: v for k, v in given.items() if k in values and k != "params"})
     try:
         ret = _typed_get(obj, grow, proc, values)
     except LibvirtError:
@@ -592,6 +618,162 @@ def _new_stream(obj: Any, row: Api, values: dict[str, Any]) -> Any:
     return _RT["virStream"](obj, _obj=conn.new_stream(values.get("flags", 0)))
 
 
+# --- shapes found by comparing every no-argument method with python3-libvirt ---------------
+
+
+def _numbered_list(obj: Any, row: Api, values: dict[str, Any]) -> list[Any]:
+    """libvirt-python's virConnectListXxx: ask NumOfXxx first, then list that many."""
+    proc = resolve(row.proc)
+    count_proc = resolve(proc.short_name.replace("_LIST_", "_NUM_OF_", 1))
+    fields = _fields(obj, row, proc, values)
+    count_fields = {k: v for k, v in fields.items() if not k.startswith("max")}
+    count = call(obj, count_proc, count_fields, count_proc.api or row.c_name)
+    n = int(_single(count))
+    bound = next(k for k in fields if k.startswith("max"))
+    ret = call(obj, proc, {**fields, bound: n}, row.c_name)
+    return list(_single(ret))
+
+
+def _cpu_map(obj: Any, row: Api, values: dict[str, Any]) -> tuple[int, list[bool], int]:
+    r = call(obj, resolve("NODE_GET_CPU_MAP"),
+             {"need_map": 1, "need_online": 1, "flags": values.get("flags", 0)}, row.c_name)  # fmt: skip
+    ncpus = int(r.ret)
+    return ncpus, list(_cpu_bits(r.cpumap, (ncpus + 7) // 8, 0, ncpus)), int(r.online)
+
+
+def _control_info(obj: Any, row: Api, values: dict[str, Any]) -> list[int]:
+    r = _ret(obj, row, values)
+    return [int(r.state), int(r.details), int(r.stateTime)]
+
+
+def _disk_errors(obj: Any, row: Api, values: dict[str, Any]) -> dict[str, int]:
+    proc = resolve("DOMAIN_GET_DISK_ERRORS")
+    base = {"dom": obj._wire(), "flags": values.get("flags", 0)}
+    count = call(obj, proc, {**base, "maxerrors": 0}, row.c_name)
+    r = call(obj, proc, {**base, "maxerrors": int(count.nerrors)}, row.c_name)
+    return {e.disk: int(e.error) for e in r.errors}
+
+
+def _emulator_pin_info(obj: Any, row: Api, values: dict[str, Any]) -> tuple[bool, ...]:
+    ncpus = _host_cpus(obj)
+    maplen = (ncpus + 7) // 8
+    r = call(obj, resolve("DOMAIN_GET_EMULATOR_PIN_INFO"),
+             {"dom": obj._wire(), "maplen": maplen, "flags": values.get("flags", 0)},
+             row.c_name)  # fmt: skip
+    return _cpu_bits(r.cpumaps, maplen, 0, ncpus)
+
+
+def _fs_info(obj: Any, row: Api, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    r = _ret(obj, row, values)
+    return [(i.mountpoint, i.name, i.fstype, list(i.dev_aliases)) for i in r.info]
+
+
+def _get_time(obj: Any, row: Api, values: dict[str, Any]) -> dict[str, int]:
+    r = call(obj, resolve("DOMAIN_GET_TIME"),
+             {"dom": obj._wire(), "flags": values.get("flags", 0)}, row.c_name)  # fmt: skip
+    return {"seconds": int(r.seconds), "nseconds": int(r.nseconds)}
+
+
+_VIR_DOMAIN_TIME_SYNC = 1
+
+
+def _set_time(obj: Any, row: Api, values: dict[str, Any]) -> int:
+    when, flags = values.get("time"), values.get("flags", 0)
+    if (
+        when is None
+        and not flags & _VIR_DOMAIN_TIME_SYNC
+        or when is not None
+        and not isinstance(when, dict)
+    ):
+        raise TypeError("time must be a dictionary or None with flags set")
+    when = when or {}
+    call(obj, resolve("DOMAIN_SET_TIME"),
+         {"dom": obj._wire(), "seconds": int(when.get("seconds", 0)),
+          "nseconds": int(when.get("nseconds", 0)), "flags": flags}, row.c_name)  # fmt: skip
+    return 0
+
+
+_VIR_MIGRATE_PEER2PEER = 2
+_FEATURE_MIGRATION_P2P = 4
+_FEATURE_MIGRATION_DIRECT = 5
+
+
+def _migrate_to_uri(obj: Any, row: Api, values: dict[str, Any]) -> Any:
+    """virDomainMigrateToURI*: libvirt first asks the source whether it can migrate that
+    way (peer-to-peer or direct) and refuses with ARGUMENT_UNSUPPORTED when it cannot."""
+    p2p = bool(values.get("flags", 0) & _VIR_MIGRATE_PEER2PEER)
+    feature = _FEATURE_MIGRATION_P2P if p2p else _FEATURE_MIGRATION_DIRECT
+    r = call(obj, resolve("CONNECT_SUPPORTS_FEATURE"), {"feature": feature}, row.c_name)
+    if not r.supported:
+        how = "peer-to-peer" if p2p else "direct"
+        err = LibvirtError.make(ErrorCode.ARGUMENT_UNSUPPORTED, ErrorDomain.DOMAIN,
+                                f"{how} migration is not supported by the source host")  # fmt: skip
+        raise _RT["fail"](err, row.c_name)
+    raise _RT["fail"](no_support(row.c_name, row.cls), row.c_name)  # migration: not yet
+
+
+def _none_on_error(inner: Callable[[Any, Api, dict[str, Any]], Any]) -> Callable[..., Any]:
+    """libvirt-python's C glue returns None (no exception) when these calls fail."""
+
+    def run(obj: Any, row: Api, values: dict[str, Any]) -> Any:
+        try:
+            return inner(obj, row, values)
+        except _RT["libvirtError"]:
+            return None
+
+    return run
+
+
+def _single_value(obj: Any, row: Api, values: dict[str, Any]) -> Any:
+    return _single(_ret(obj, row, values))
+
+
+def _guest_vcpus(obj: Any, row: Api, values: dict[str, Any]) -> dict[str, Any]:
+    return typed_params.from_wire(_ret(obj, row, values).params)
+
+
+def _security_label_list(obj: Any, row: Api, values: dict[str, Any]) -> list[list[Any]]:
+    r = _ret(obj, row, values)
+    return [[_c_string(label.label), int(label.enforcing)] for label in r.labels]
+
+
+def _cpu_model_names(obj: Any, row: Api, values: dict[str, Any]) -> list[str]:
+    r = call(obj, resolve("CONNECT_GET_CPU_MODEL_NAMES"),
+             {"arch": values["arch"], "need_results": 1, "flags": values.get("flags", 0)},
+             row.c_name)  # fmt: skip
+    return list(r.models)
+
+
+def _block_info(obj: Any, row: Api, values: dict[str, Any]) -> list[int]:
+    r = _ret(obj, row, values)
+    return [int(r.capacity), int(r.allocation), int(r.physical)]
+
+
+def _interface_addresses(obj: Any, row: Api, values: dict[str, Any]) -> dict[str, Any]:
+    r = _ret(obj, row, values)
+    return {
+        i.name: {
+            "hwaddr": i.hwaddr,
+            "addrs": [{"type": int(a.type), "addr": a.addr, "prefix": int(a.prefix)}
+                      for a in i.addrs],
+        }
+        for i in r.ifaces
+    }  # fmt: skip
+
+
+def _iothread_info(obj: Any, row: Api, values: dict[str, Any]) -> list[tuple[int, list[bool]]]:
+    ncpus = _host_cpus(obj)
+    r = _ret(obj, row, values)
+    return [(int(t.iothread_id), list(_cpu_bits(t.cpumap, len(t.cpumap), 0, ncpus)))
+            for t in r.info]  # fmt: skip
+
+
+def _c_string(chars: Any) -> str:
+    """A C char array from the wire (signed bytes, NUL-terminated) as text."""
+    raw = bytes(c & 0xFF for c in chars)
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
 _CUSTOM: dict[str, Callable[[Any, Api, dict[str, Any]], Any]] = {
     "virStoragePoolGetInfo": _pool_info,
     "virStorageVolGetInfo": _vol_info,
@@ -611,7 +793,34 @@ _CUSTOM: dict[str, Callable[[Any, Api, dict[str, Any]], Any]] = {
     "virSecretSetValue": _secret_set_value,
     "virDomainRevertToSnapshot": _revert_to_snapshot,
     "virStreamNew": _new_stream,
+    "virNodeGetCPUMap": _cpu_map,
+    "virDomainGetControlInfo": _control_info,
+    "virDomainGetDiskErrors": _disk_errors,
+    "virDomainGetEmulatorPinInfo": _emulator_pin_info,
+    "virDomainGetFSInfo": _fs_info,
+    "virDomainGetTime": _get_time,
+    "virDomainSetTime": _set_time,
+    "virDomainGetGuestVcpus": _none_on_error(_guest_vcpus),
+    "virDomainMigrateGetCompressionCache": _none_on_error(_single_value),
+    "virDomainMigrateGetMaxDowntime": _none_on_error(_single_value),
+    "virDomainGetSecurityLabelList": _security_label_list,
+    "virConnectGetCPUModelNames": _cpu_model_names,
+    "virDomainGetBlockInfo": _block_info,
+    "virDomainInterfaceAddresses": _interface_addresses,
+    "virDomainGetIOThreadInfo": _iothread_info,
+    "virDomainMigrateToURI": _migrate_to_uri,
+    "virDomainMigrateToURI2": _migrate_to_uri,
+    "virDomainMigrateToURI3": _migrate_to_uri,
 }
+for _row in API:
+    if _row.impl == "c-override" and _row.proc and "_PROC_" in _row.proc:
+        _short = _row.proc.split("_PROC_", 1)[1]
+        if (
+            "_LIST_" in _short
+            and "_LIST_ALL_" not in _short
+            and resolve(_short.replace("_LIST_", "_NUM_OF_", 1))
+        ):
+            _CUSTOM.setdefault(_row.c_name, _numbered_list)
 for _name in ("virNetwork", "virStoragePool", "virSecret", "virNWFilter", "virNetworkPort"):
     _CUSTOM[f"{_name}LookupByUUIDString"] = _lookup_by_uuid_string(f"{_name}LookupByUUID")
 
