@@ -768,6 +768,69 @@ def _iothread_info(obj: Any, row: Api, values: dict[str, Any]) -> list[tuple[int
             for t in r.info]  # fmt: skip
 
 
+def _dhcp_leases(obj: Any, row: Api, values: dict[str, Any]) -> list[dict[str, Any]]:
+    r = call(obj, resolve("NETWORK_GET_DHCP_LEASES"),
+             {"net": obj._wire(), "mac": values.get("mac"), "need_results": 1,
+              "flags": values.get("flags", 0)}, row.c_name)  # fmt: skip
+    keys = ("iface", "expirytime", "type", "mac", "iaid", "ipaddr", "prefix", "hostname",
+            "clientid")  # fmt: skip
+    return [{k: getattr(lease, k) for k in keys} for lease in r.leases]
+
+
+def _stats_records(obj: Any, ret: Any) -> list[tuple[Any, dict[str, Any]]]:
+    return [(wrap("virDomain", obj, rec.dom), typed_params.from_wire(rec.params))
+            for rec in ret.retStats]  # fmt: skip
+
+
+def _all_domain_stats(obj: Any, row: Api, values: dict[str, Any]) -> list[tuple[Any, Any]]:
+    r = call(obj, resolve("CONNECT_GET_ALL_DOMAIN_STATS"),
+             {"doms": [], "stats": values.get("stats", 0), "flags": values.get("flags", 0)},
+             row.c_name)  # fmt: skip
+    return _stats_records(obj, r)
+
+
+def _domain_list_stats(obj: Any, row: Api, values: dict[str, Any]) -> list[tuple[Any, Any]]:
+    doms = [d._wire() for d in values["doms"]]
+    r = call(obj, resolve("CONNECT_GET_ALL_DOMAIN_STATS"),
+             {"doms": doms, "stats": values.get("stats", 0), "flags": values.get("flags", 0)},
+             row.c_name)  # fmt: skip
+    return _stats_records(obj, r)
+
+
+def _fs_freeze_thaw(proc_name: str) -> Callable[..., int]:
+    def run(obj: Any, row: Api, values: dict[str, Any]) -> int:
+        r = call(obj, resolve(proc_name),
+                 {"dom": obj._wire(), "mountpoints": list(values.get("mountpoints") or []),
+                  "flags": values.get("flags", 0)}, row.c_name)  # fmt: skip
+        return int(r.filesystems)
+
+    return run
+
+
+def _free_pages(obj: Any, row: Api, values: dict[str, Any]) -> dict[int, dict[int, int]]:
+    pages = [int(p) for p in values["pages"]]
+    start, cells = int(values["startCell"]), int(values["maxCells"])
+    r = call(obj, resolve("NODE_GET_FREE_PAGES"),
+             {"pages": pages, "startCell": start, "cellCount": cells,
+              "flags": values.get("flags", 0)}, row.c_name)  # fmt: skip
+    counts = list(r.counts)
+    return {start + i: {size: int(counts[i * len(pages) + j]) for j, size in enumerate(pages)}
+            for i in range(len(counts) // max(len(pages), 1))}  # fmt: skip
+
+
+def _alloc_pages(obj: Any, row: Api, values: dict[str, Any]) -> int:
+    pages = dict(values["pages"])
+    r = call(obj, resolve("NODE_ALLOC_PAGES"),
+             {"pageSizes": [int(k) for k in pages], "pageCounts": [int(v) for v in pages.values()],
+              "startCell": values.get("startCell", 0), "cellCount": values.get("cellCount", 0),
+              "flags": values.get("flags", 0)}, row.c_name)  # fmt: skip
+    return int(r.ret)
+
+
+def _create_linux(obj: Any, row: Api, values: dict[str, Any]) -> Any:
+    return obj.createXML(values["xmlDesc"], values.get("flags", 0))
+
+
 def _c_string(chars: Any) -> str:
     """A C char array from the wire (signed bytes, NUL-terminated) as text."""
     raw = bytes(c & 0xFF for c in chars)
@@ -808,6 +871,14 @@ _CUSTOM: dict[str, Callable[[Any, Api, dict[str, Any]], Any]] = {
     "virDomainGetBlockInfo": _block_info,
     "virDomainInterfaceAddresses": _interface_addresses,
     "virDomainGetIOThreadInfo": _iothread_info,
+    "virNetworkGetDHCPLeases": _dhcp_leases,
+    "virConnectGetAllDomainStats": _all_domain_stats,
+    "virDomainListGetStats": _domain_list_stats,
+    "virDomainFSFreeze": _fs_freeze_thaw("DOMAIN_FSFREEZE"),
+    "virDomainFSThaw": _fs_freeze_thaw("DOMAIN_FSTHAW"),
+    "virNodeGetFreePages": _free_pages,
+    "virNodeAllocPages": _alloc_pages,
+    "virDomainCreateLinux": _create_linux,
     "virDomainMigrateToURI": _migrate_to_uri,
     "virDomainMigrateToURI2": _migrate_to_uri,
     "virDomainMigrateToURI3": _migrate_to_uri,

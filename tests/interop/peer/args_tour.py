@@ -183,3 +183,33 @@ for label, fn in CALLS:
         print(label, "ERR", e.get_error_code(), e.get_error_domain(), str(e), flush=True)
     except Exception as e:
         print(label, "EXC", type(e).__name__, str(e)[:120], flush=True)
+MORE = [
+    (
+        "conn getAllDomainStats",
+        lambda: [(d.name(), sorted(s)[:6]) for d, s in c.getAllDomainStats(0, 0)],
+    ),
+    (
+        "conn getAllDomainStatsState",
+        lambda: [(d.name(), s) for d, s in c.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 0)],
+    ),
+    (
+        "conn domainListGetStats",
+        lambda: [
+            (d.name(), s)
+            for d, s in c.domainListGetStats(
+                [c.lookupByName("test")], libvirt.VIR_DOMAIN_STATS_STATE, 0
+            )
+        ],
+    ),
+    ("conn allocPages", lambda: c.allocPages({4: 1}, 0, 1, 0)),
+    ("conn createLinux", lambda: c.createLinux("<domain/>", 0)),
+    ("dom fsFreeze", lambda: c.lookupByName("test").fsFreeze(None, 0)),
+    ("dom fsThaw", lambda: c.lookupByName("test").fsThaw(["/"], 0)),
+]
+for label, fn in MORE:
+    try:
+        print(label, "OK", show(fn()), flush=True)
+    except libvirt.libvirtError as e:
+        print(label, "ERR", e.get_error_code(), e.get_error_domain(), str(e), flush=True)
+    except Exception as e:
+        print(label, "EXC", type(e).__name__, str(e)[:120], flush=True)
