@@ -18,8 +18,8 @@ import uuid as _uuid
 from collections.abc import Callable
 from typing import Any
 
-from virtwire.client import typed_params
 from virtwire.client.api_table import API, Api
+from virtwire.protocol import typed_params
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.procedures import PROGRAMS, Procedure, resolve
 

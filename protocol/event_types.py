@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
+from virtwire.protocol.typed_params import TypedParamType, guess_type
+
 __all__ = [
     "DETAIL_ENUMS",
     "EVENT_CLASSES",
@@ -351,18 +353,6 @@ def detail_name(event: int, detail: int) -> str:
         return str(detail)
 
 
-class TypedParamType(IntEnum):
-    """``VIR_TYPED_PARAM_*``: the discriminant of ``remote_typed_param_value``."""
-
-    INT = 1
-    UINT = 2
-    LLONG = 3
-    ULLONG = 4
-    DOUBLE = 5
-    BOOLEAN = 6
-    STRING = 7
-
-
 # ---------------------------------------------------------------------------------------
 # Value types shared by events
 # ---------------------------------------------------------------------------------------
@@ -430,17 +420,12 @@ def typed_params(values: dict[str, Any]) -> tuple[TypedParam, ...]:
     for key, value in values.items():
         if isinstance(value, TypedParam):
             out.append(value)
-        elif isinstance(value, bool):
-            out.append(TypedParam(key, TypedParamType.BOOLEAN, value))
-        elif isinstance(value, int):
-            kind = TypedParamType.ULLONG if value >= 0 else TypedParamType.LLONG
-            out.append(TypedParam(key, kind, value))
-        elif isinstance(value, float):
-            out.append(TypedParam(key, TypedParamType.DOUBLE, value))
-        elif isinstance(value, str):
-            out.append(TypedParam(key, TypedParamType.STRING, value))
-        else:
-            raise TypeError(f"typed parameter {key!r}: unsupported value {value!r}")
+            continue
+        try:
+            kind = guess_type(value)
+        except TypeError:
+            raise TypeError(f"typed parameter {key!r}: unsupported value {value!r}") from None
+        out.append(TypedParam(key, kind, value))
     return tuple(out)
 
 

@@ -1,4 +1,5 @@
-"""The one converter between ``remote_typed_param`` lists and libvirt-python's dicts.
+"""Typed parameters in one place: ``VIR_TYPED_PARAM_*``, and the one converter between
+``remote_typed_param`` lists and libvirt-python's dicts (client, daemon and events use it).
 
 libvirt-python hands typed parameters to Python as a plain ``dict`` (``{"cpu_shares":
 1024}``): INT, UINT, LLONG and ULLONG become ``int``, DOUBLE ``float``, BOOLEAN ``bool``,
@@ -11,14 +12,28 @@ when negative, ``float`` → DOUBLE, ``str`` → STRING) unless ``hints`` names 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from enum import IntEnum
 from typing import Any
 
 from virtwire.protocol.generated import remote_protocol as rp
 
-__all__ = ["INT", "UINT", "LLONG", "ULLONG", "DOUBLE", "BOOLEAN", "STRING",
-           "from_wire", "to_wire", "types_of"]  # fmt: skip
+__all__ = ["INT", "UINT", "LLONG", "ULLONG", "DOUBLE", "BOOLEAN", "STRING", "TypedParamType",
+           "from_wire", "guess_type", "to_wire", "types_of"]  # fmt: skip
 
-INT, UINT, LLONG, ULLONG, DOUBLE, BOOLEAN, STRING = 1, 2, 3, 4, 5, 6, 7
+
+class TypedParamType(IntEnum):
+    """``VIR_TYPED_PARAM_*``: the discriminant of ``remote_typed_param_value``."""
+
+    INT = 1
+    UINT = 2
+    LLONG = 3
+    ULLONG = 4
+    DOUBLE = 5
+    BOOLEAN = 6
+    STRING = 7
+
+
+INT, UINT, LLONG, ULLONG, DOUBLE, BOOLEAN, STRING = TypedParamType
 _INTEGERS = (INT, UINT, LLONG, ULLONG)
 _RANGES = {INT: (-(2**31), 2**31 - 1), UINT: (0, 2**32 - 1),
            LLONG: (-(2**63), 2**63 - 1), ULLONG: (0, 2**64 - 1)}  # fmt: skip
@@ -49,7 +64,9 @@ def types_of(params: Iterable[Any]) -> dict[str, int]:
     return {p.field: int(p.value.type) for p in params}
 
 
-def _guess(value: Any) -> int:
+def guess_type(value: Any) -> TypedParamType:
+    """libvirt-python's type for a value with no declared type: bool → BOOLEAN, int →
+    ULLONG (LLONG when negative), float → DOUBLE, str → STRING."""
     if isinstance(value, bool):
         return BOOLEAN
     if isinstance(value, int):
@@ -73,7 +90,7 @@ def to_wire(values: Mapping[str, Any], hints: Mapping[str, int] | None = None) -
     for key, value in values.items():
         kind = hints.get(key) if hints is not None else None
         if kind is None:
-            kind = _guess(value)
+            kind = guess_type(value)
         if kind in _INTEGERS:
             if isinstance(value, float) or not isinstance(value, int):
                 raise TypeError(f"Attribute {key!r} must be an integer")
