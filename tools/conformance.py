@@ -130,9 +130,9 @@ def render_junit(uri: str, results: list[Result]) -> str:
         )
         evidence = "\n".join([r.doc, *r.evidence.lines()])
         if r.status == "fail":
-            ET.SubElement(case, "failure", message=r.message, type="ConformanceFailure").text = (
-                evidence
-            )
+            ET.SubElement(
+                case, "failure", message=r.message, type="ConformanceFailure"
+            ).text = evidence
         elif r.status == "skip":
             ET.SubElement(case, "skipped", message=r.message)
             ET.SubElement(case, "system-out").text = evidence

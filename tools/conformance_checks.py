@@ -12,13 +12,14 @@ sends error templates in the ``"%1$s"`` form, which compares equal to ``"%s"`` h
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import threading
 import time
 import traceback
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,19 @@ def expect_error(
     if err is None:
         raise CheckFailed(f"{what}: the call succeeded; expected error {expected.message!r}")
     ev.note(f"expected error fields: {error_dict(expected)}")
-    names = ("code", "domain", "message", "level", "dom", "str1", "str2", "str3", "int1", "int2", "net")
+    names = (
+        "code",
+        "domain",
+        "message",
+        "level",
+        "dom",
+        "str1",
+        "str2",
+        "str3",
+        "int1",
+        "int2",
+        "net",
+    )
     got = list(err.fields())
     want = list(expected.fields())
     got[5], want[5] = _template(got[5]), _template(want[5])
@@ -161,9 +174,7 @@ PROC_DEVICE_REMOVED = procedures.resolve("DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED")
 class Context:
     """What every check shares: the target URI, limits, and the keepalive observation."""
 
-    def __init__(
-        self, uri: str, *, timeout: float = 5.0, keepalive_budget: float = 40.0
-    ) -> None:
+    def __init__(self, uri: str, *, timeout: float = 5.0, keepalive_budget: float = 40.0) -> None:
         self.uri_text = uri
         self.uri: ConnectURI = parse_uri(uri)
         self.timeout = timeout
@@ -225,6 +236,32 @@ def find_test_domain(ctx: Context, conn: WireConn) -> Any:
     if state != 1:
         skip(f"domain '{TEST_DOMAIN_NAME}' is not running (state {state})")
     return dom
+
+
+@contextlib.contextmanager
+def running_domain(ctx: Context, conn: WireConn) -> Iterator[Any]:
+    """The test driver's domain 'test'; on other drivers a scratch guest this defines, starts,
+    and destroys and undefines afterwards (skip when the host cannot run one)."""
+    if ctx.driver == "test":
+        yield find_test_domain(ctx, conn)
+        return
+    name = scratch_name()
+    try:
+        dom = conn.call_ok("DOMAIN_DEFINE_XML", xml=minimal_domain_xml(ctx.driver, name)).dom
+    except LibvirtError as err:
+        skip(f"cannot define a scratch {ctx.driver} guest: {err}")
+    try:
+        try:
+            conn.call_ok("DOMAIN_CREATE", dom=dom)
+        except LibvirtError as err:
+            skip(f"cannot start a scratch {ctx.driver} guest: {err}")
+        yield lookup(conn, name)
+    finally:
+        try:
+            if _state(conn, dom) != 5:
+                conn.call_ok("DOMAIN_DESTROY", dom=dom)
+        finally:
+            conn.call_ok("DOMAIN_UNDEFINE", dom=dom)
 
 
 def register(conn: WireConn, event_id: int, dom: Any = None) -> int:
@@ -315,7 +352,12 @@ def _split(ctx: Context, ev: Evidence) -> str:
     in 28 separate one-byte writes (AUTH_LIST, serial 0) and answer it."""
     conn = ctx.connect(ev)
     data = encode_frame(Header(REMOTE_PROGRAM, 1, 66, 0, 0, 0))
-    ev.frame(conn.label, "sent", Frame(Header(REMOTE_PROGRAM, 1, 66, 0, 0, 0), b""), "28 writes of 1 byte")
+    ev.frame(
+        conn.label,
+        "sent",
+        Frame(Header(REMOTE_PROGRAM, 1, 66, 0, 0, 0), b""),
+        "28 writes of 1 byte",
+    )
     for i in range(len(data)):
         conn.sock.sendall(data[i : i + 1])
         time.sleep(0.005)
@@ -370,7 +412,12 @@ def _unknown_program(ctx: Context, ev: Evidence) -> str:
     conn = ctx.connect(ev)
     prog = 0x12345678
     _expect_rpc_error(
-        ctx, ev, conn, {"proc": 3, "prog": prog}, f"Cannot find program {prog} version 1", echo=(prog, 1)
+        ctx,
+        ev,
+        conn,
+        {"proc": 3, "prog": prog},
+        f"Cannot find program {prog} version 1",
+        echo=(prog, 1),
     )
     return "error with the caller's prog/vers echoed"
 
@@ -441,7 +488,11 @@ def _order(ctx: Context, ev: Evidence) -> str:
         echo=(0x12345678, 1),
     )
     _expect_rpc_error(
-        ctx, ev, conn, {"proc": 9999, "status": 2, "payload": b"\xff"}, "Unexpected message status 2"
+        ctx,
+        ev,
+        conn,
+        {"proc": 9999, "status": 2, "payload": b"\xff"},
+        "Unexpected message status 2",
     )
     _expect_rpc_error(ctx, ev, conn, {"proc": 9999, "payload": b"\xff"}, "unknown procedure: 9999")
     return "program > status > procedure > payload"
@@ -572,7 +623,11 @@ def _before_open(ctx: Context, ev: Evidence) -> str:
     SUPPORTS_FEATURE(14))."""
     conn = ctx.connect(ev)
     conn.call_ok("AUTH_LIST")
-    for proc, kw in (("CONNECT_GET_TYPE", {}), ("CONNECT_GET_URI", {}), ("CONNECT_SUPPORTS_FEATURE", {"feature": 14})):
+    for proc, kw in (
+        ("CONNECT_GET_TYPE", {}),
+        ("CONNECT_GET_URI", {}),
+        ("CONNECT_SUPPORTS_FEATURE", {"feature": 14}),
+    ):
         expect_error(
             ev,
             conn.call_error(proc, **kw),
@@ -592,7 +647,9 @@ def _open(ctx: Context, ev: Evidence) -> str:
     conn = ctx.opened(ev)
     kind = conn.call_ok("CONNECT_GET_TYPE").type
     err = conn.call_error("CONNECT_OPEN", name=ctx.open_name, flags=0)
-    expect_error(ev, err, ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection already open", "second OPEN")
+    expect_error(
+        ev, err, ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, "connection already open", "second OPEN"
+    )
     return f"opened {ctx.open_name!r} (type {kind!r})"
 
 
@@ -658,7 +715,11 @@ def _ro_refused(ctx: Context, ev: Evidence) -> str:
     refused = []
     for name, extra in RO_REFUSED:
         proc = procedures.resolve(name)
-        fields = {"xml": minimal_domain_xml(ctx.driver, scratch_name())} if extra is None else {"dom": dom, **extra}
+        fields = (
+            {"xml": minimal_domain_xml(ctx.driver, scratch_name())}
+            if extra is None
+            else {"dom": dom, **extra}
+        )
         expect(proc.changes_state and proc.api, f"registry: {name} is not marked state-changing")
         err = conn.call_error(name, **fields)
         expect_error(
@@ -684,7 +745,12 @@ def _ro_secure(ctx: Context, ev: Evidence) -> str:
     dom = _ro_domain(ctx, conn)
     err = conn.call_error("DOMAIN_GET_XML_DESC", dom=dom, flags=1)
     expect_error(
-        ev, err, ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN, "virDomainGetXMLDesc with secure flag", "secure XML"
+        ev,
+        err,
+        ErrorCode.OPERATION_DENIED,
+        ErrorDomain.DOMAIN,
+        "virDomainGetXMLDesc with secure flag",
+        "secure XML",
     )
     return "refused"
 
@@ -813,46 +879,65 @@ def _interleave(ctx: Context, ev: Evidence) -> str:
     status OK. libvirtd always sends event serial 1 (clients ignore it); the serial seen is
     reported."""
     conn = ctx.opened(ev)
-    dom = find_test_domain(ctx, conn)
-    cb = register(conn, LIFECYCLE)
-    orders = []
-    serials = set()
-    try:
-        for name in ("DOMAIN_SUSPEND", "DOMAIN_RESUME"):
-            serial = conn.send(name, dom=dom)
-            order = None
-            deadline = time.monotonic() + ctx.timeout
-            got_reply = got_event = False
-            while not (got_reply and got_event) and time.monotonic() < deadline:
-                f = conn.next_frame(
-                    max(deadline - time.monotonic(), 0.01),
-                    lambda f: (f.header.type == MessageType.REPLY and f.header.serial == serial)
-                    or (f.header.type == MessageType.MESSAGE and f.header.proc == PROC_LIFECYCLE),
-                )
-                if f.header.type == MessageType.REPLY:
-                    expect(f.header.status == MessageStatus.OK, f"{name} failed")
-                    got_reply = True
-                    order = order or "reply first"
-                else:
-                    expect(f.header.status == MessageStatus.OK, "event status is not OK")
-                    msg = rp.unpack_remote_domain_event_callback_lifecycle_msg(f.payload)
-                    expect(msg.callbackID == cb, f"event callbackID {msg.callbackID}, registered {cb}")
-                    serials.add(f.header.serial)
-                    got_event = True
-                    order = order or "event first"
-            expect(got_reply and got_event, f"{name}: reply {got_reply}, event {got_event}")
-            orders.append(f"{name}: {order}")
-    finally:
-        if conn.call_ok("DOMAIN_GET_STATE", dom=dom, flags=0).state == 3:
-            conn.call_ok("DOMAIN_RESUME", dom=dom)
-    conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=cb)
+    with running_domain(ctx, conn) as dom:
+        cb = register(conn, LIFECYCLE)
+        orders = []
+        serials: set[int] = set()
+        try:
+            for name in ("DOMAIN_SUSPEND", "DOMAIN_RESUME"):
+                orders.append(f"{name}: {_call_and_event(ctx, conn, name, dom, cb, serials)}")
+        finally:
+            if _state(conn, dom) == 3:
+                conn.call_ok("DOMAIN_RESUME", dom=dom)
+        conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=cb)
     return "; ".join(orders) + f"; event serials {sorted(serials)}"
+
+
+def _call_and_event(
+    ctx: Context, conn: WireConn, name: str, dom: Any, cb: int, serials: set[int]
+) -> str:
+    serial = conn.send(name, dom=dom)
+
+    def wanted(f: Frame) -> bool:
+        h = f.header
+        return (h.type == MessageType.REPLY and h.serial == serial) or (
+            h.type == MessageType.MESSAGE and h.proc == PROC_LIFECYCLE
+        )
+
+    order = None
+    deadline = time.monotonic() + ctx.timeout
+    got_reply = got_event = False
+    while not (got_reply and got_event) and time.monotonic() < deadline:
+        try:
+            f = conn.next_frame(max(deadline - time.monotonic(), 0.01), wanted)
+        except TimeoutError:
+            break
+        if f.header.type == MessageType.REPLY:
+            expect(f.header.status == MessageStatus.OK, f"{name} failed")
+            got_reply = True
+            order = order or "reply first"
+        else:
+            expect(f.header.status == MessageStatus.OK, "event status is not OK")
+            msg = rp.unpack_remote_domain_event_callback_lifecycle_msg(f.payload)
+            expect(msg.callbackID == cb, f"event callbackID {msg.callbackID}, registered {cb}")
+            serials.add(f.header.serial)
+            got_event = True
+            order = order or "event first"
+    expect(got_reply and got_event, f"{name}: reply arrived {got_reply}, event arrived {got_event}")
+    return order or ""
 
 
 # --- lifecycle --------------------------------------------------------------------------------------
 
 
-def _step(conn: WireConn, dom: Any, name: str, expected: list[list[tuple[int, int]]], ev: Evidence, timeout: float) -> list[tuple[int, int]]:
+def _step(
+    conn: WireConn,
+    dom: Any,
+    name: str,
+    expected: list[list[tuple[int, int]]],
+    ev: Evidence,
+    timeout: float,
+) -> list[tuple[int, int]]:
     """Call ``name`` on ``dom``; its lifecycle events must be one of ``expected``."""
     conn.call_ok(name, dom=dom)
     want = max(len(e) for e in expected)
@@ -861,7 +946,10 @@ def _step(conn: WireConn, dom: Any, name: str, expected: list[list[tuple[int, in
     frames += conn.events(PROC_LIFECYCLE)
     got = lifecycle_pairs(frames)
     ev.note(f"{name}: lifecycle events {got}")
-    expect(got in [list(e) for e in expected], f"{name}: events {got}, expected {' or '.join(map(str, expected))}")
+    expect(
+        got in [list(e) for e in expected],
+        f"{name}: events {got}, expected {' or '.join(map(str, expected))}",
+    )
     return got
 
 
@@ -871,21 +959,22 @@ def _state(conn: WireConn, dom: Any) -> int:
 
 @check("lifecycle.suspend-resume", "suspend and resume produce SUSPENDED and RESUMED events")
 def _suspend_resume(ctx: Context, ev: Evidence) -> str:
-    """On the test driver's running domain 'test': SUSPEND → event SUSPENDED/PAUSED (3, 0), state
-    PAUSED (3); RESUME → RESUMED/UNPAUSED (4, 0), state RUNNING (1)."""
+    """On the test driver's running domain 'test' (other drivers: a scratch guest the check
+    defines and starts): SUSPEND → event SUSPENDED/PAUSED (3, 0), state PAUSED (3); RESUME →
+    RESUMED/UNPAUSED (4, 0), state RUNNING (1)."""
     conn = ctx.opened(ev)
-    dom = find_test_domain(ctx, conn)
-    cb = register(conn, LIFECYCLE, dom)
-    try:
-        _step(conn, dom, "DOMAIN_SUSPEND", [[(3, 0)]], ev, ctx.timeout)
-        expect(_state(conn, dom) == 3, "not PAUSED after suspend")
-        _step(conn, dom, "DOMAIN_RESUME", [[(4, 0)]], ev, ctx.timeout)
-        expect(_state(conn, dom) == 1, "not RUNNING after resume")
-    finally:
-        if _state(conn, dom) == 3:
-            conn.call_ok("DOMAIN_RESUME", dom=dom)
-    conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=cb)
-    return "(3,0) then (4,0)"
+    with running_domain(ctx, conn) as dom:
+        cb = register(conn, LIFECYCLE, dom)
+        try:
+            _step(conn, dom, "DOMAIN_SUSPEND", [[(3, 0)]], ev, ctx.timeout)
+            expect(_state(conn, dom) == 3, "not PAUSED after suspend")
+            _step(conn, dom, "DOMAIN_RESUME", [[(4, 0)]], ev, ctx.timeout)
+            expect(_state(conn, dom) == 1, "not RUNNING after resume")
+        finally:
+            if _state(conn, dom) == 3:
+                conn.call_ok("DOMAIN_RESUME", dom=dom)
+        conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=cb)
+    return f"{dom.name}: (3,0) then (4,0)"
 
 
 @check("lifecycle.destroy-start", "destroy and start produce STOPPED and STARTED events")
@@ -894,26 +983,26 @@ def _destroy_start(ctx: Context, ev: Evidence) -> str:
     STARTED/BOOTED (2, 0), state RUNNING, a new positive id. (libvirt's QEMU driver sends
     RESUMED (4, 0) before STARTED since QEMU starts paused; that form is accepted too.)"""
     conn = ctx.opened(ev)
-    dom = find_test_domain(ctx, conn)
-    cb = register(conn, LIFECYCLE, dom)
-    try:
-        conn.call_ok("DOMAIN_DESTROY", dom=dom)
-        frames = conn.wait_events(PROC_LIFECYCLE, 1, ctx.timeout)
-        got = lifecycle_pairs(frames)
-        ev.note(f"DOMAIN_DESTROY: lifecycle events {got}")
-        expect(got == [(5, 1)], f"DESTROY: events {got}, expected [(5, 1)]")
-        ev_dom = rp.unpack_remote_domain_event_callback_lifecycle_msg(frames[0].payload).msg.dom
-        expect(ev_dom.id == -1, f"STOPPED event carries id {ev_dom.id}, expected -1")
-        expect(_state(conn, dom) == 5, "not SHUTOFF after destroy")
-        _step(conn, dom, "DOMAIN_CREATE", [[(2, 0)], [(4, 0), (2, 0)]], ev, ctx.timeout)
-        new = lookup(conn, TEST_DOMAIN_NAME)
-        expect(_state(conn, dom) == 1, "not RUNNING after create")
-        expect(new.id > 0, f"id {new.id} after start")
-    finally:
-        if _state(conn, dom) == 5:
-            conn.call_ok("DOMAIN_CREATE", dom=dom)
-    conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=cb)
-    return f"(5,1) then (2,0); new id {new.id}"
+    with running_domain(ctx, conn) as dom:
+        cb = register(conn, LIFECYCLE, dom)
+        try:
+            conn.call_ok("DOMAIN_DESTROY", dom=dom)
+            frames = conn.wait_events(PROC_LIFECYCLE, 1, ctx.timeout)
+            got = lifecycle_pairs(frames)
+            ev.note(f"DOMAIN_DESTROY: lifecycle events {got}")
+            expect(got == [(5, 1)], f"DESTROY: events {got}, expected [(5, 1)]")
+            ev_dom = rp.unpack_remote_domain_event_callback_lifecycle_msg(frames[0].payload).msg.dom
+            expect(ev_dom.id == -1, f"STOPPED event carries id {ev_dom.id}, expected -1")
+            expect(_state(conn, dom) == 5, "not SHUTOFF after destroy")
+            _step(conn, dom, "DOMAIN_CREATE", [[(2, 0)], [(4, 0), (2, 0)]], ev, ctx.timeout)
+            new = lookup(conn, dom.name)
+            expect(_state(conn, dom) == 1, "not RUNNING after create")
+            expect(new.id > 0, f"id {new.id} after start")
+        finally:
+            if _state(conn, dom) == 5:
+                conn.call_ok("DOMAIN_CREATE", dom=dom)
+        conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=cb)
+    return f"{dom.name}: (5,1) then (2,0); new id {new.id}"
 
 
 @check("lifecycle.define-undefine", "define and undefine produce DEFINED and UNDEFINED events")
@@ -990,7 +1079,9 @@ def _dimm(ctx: Context, ev: Evidence) -> str:
         if frames:
             msg = rp.unpack_remote_domain_event_callback_device_removed_msg(frames[0].payload)
             expect(msg.callbackID == removed, f"callbackID {msg.callbackID}, registered {removed}")
-            expect(msg.msg.devAlias == "dimm0", f"devAlias {msg.msg.devAlias!r}, libvirt sends 'dimm0'")
+            expect(
+                msg.msg.devAlias == "dimm0", f"devAlias {msg.msg.devAlias!r}, libvirt sends 'dimm0'"
+            )
             note = "DEVICE_REMOVED dimm0"
         for cb in (added, removed):
             conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=cb)
@@ -1052,10 +1143,12 @@ class KeepaliveObservation:
                         quiet.poll(0.1)
                     except ConnectionClosed:
                         self.quiet_closed = True
-                if self.asked_closed_at is not None:
-                    # watch the quiet one a little longer than the asked one lived
-                    if time.monotonic() - self.start > self.asked_closed_at + 1:
-                        break
+                # watch the quiet one a little longer than the asked one lived
+                if (
+                    self.asked_closed_at is not None
+                    and time.monotonic() - self.start > self.asked_closed_at + 1
+                ):
+                    break
             self.elapsed = time.monotonic() - self.start
             self.asked_pings = [(t - self.start, f) for t, f in asked.received if _is_ka(f)]
             self.quiet_pings = [(t - self.start, f) for t, f in quiet.received if _is_ka(f)]
@@ -1083,7 +1176,8 @@ def _ka_evidence(ev: Evidence, *sources: Evidence) -> None:
 def _expect_ping_frame(f: Frame, proc: int, what: str) -> None:
     h = f.header
     expect(
-        (h.vers, h.proc, h.type, h.serial, h.status, f.payload) == (1, proc, MessageType.MESSAGE, 0, 0, b""),
+        (h.vers, h.proc, h.type, h.serial, h.status, f.payload)
+        == (1, proc, MessageType.MESSAGE, 0, 0, b""),
         f"{what}: expected KEEPALIVE/1 proc {proc} MESSAGE serial 0 status OK with no payload, "
         f"got vers {h.vers} proc {h.proc} type {h.type} serial {h.serial} status {h.status} "
         f"payload {len(f.payload)} bytes",

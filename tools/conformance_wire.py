@@ -227,7 +227,13 @@ class Evidence:
 
     def raw(self, conn: str, data: bytes) -> None:
         self.items.append(
-            {"kind": "sent", "t": self._now(), "conn": conn, "bytes": len(data), "hex": data[:64].hex()}
+            {
+                "kind": "sent",
+                "t": self._now(),
+                "conn": conn,
+                "bytes": len(data),
+                "hex": data[:64].hex(),
+            }
         )
 
     def closed(self, conn: str) -> None:
@@ -360,8 +366,10 @@ class WireConn:
     def reply(self, serial: int, timeout: float | None = None) -> Frame:
         return self.next_frame(
             timeout,
-            lambda f: f.header.type in (MessageType.REPLY, MessageType.REPLY_WITH_FDS)
-            and f.header.serial == serial,
+            lambda f: (
+                f.header.type in (MessageType.REPLY, MessageType.REPLY_WITH_FDS)
+                and f.header.serial == serial
+            ),
         )
 
     def wait_closed(self, timeout: float) -> bool:
