@@ -187,6 +187,14 @@ def main(argv: list[str]) -> int:
     except LibvirtError as exc:
         print(f"virtwire conformance: error: {exc}", file=sys.stderr)
         return 2
+    transport = ctx.uri.effective_transport
+    if transport not in ("tcp", "unix"):
+        print(
+            f"virtwire conformance: error: transport '{transport}' is not supported "
+            "(the suite needs a raw tcp or unix socket)",
+            file=sys.stderr,
+        )
+        return 2
     results = run_checks(ctx, checks)
     _write(render(args.format, args.uri, results, args.verbose), args.output, sys.stdout)
     if args.output:

@@ -346,6 +346,25 @@ def _length_too_large(ctx: Context, ev: Evidence) -> str:
     return expect_no_reply_and_closed(ctx, conn, "length 33554437")
 
 
+@check("framing.length-max-accepted", "a message of exactly MESSAGE_MAX + 4 bytes is accepted")
+def _length_max(ctx: Context, ev: Evidence) -> str:
+    """The boundary: a length word of 33554436 is the largest libvirt reads. The check sends an
+    AUTH_LIST call padded to that size with zero bytes; libvirt decodes the (void) arguments and
+    ignores the bytes after them, so the call is answered normally."""
+    conn = ctx.connect(ev)
+    total = MESSAGE_MAX + 4
+    header = Header(REMOTE_PROGRAM, 1, 66, 0, 0, 0)
+    padding = bytes(total - FRAME_MIN)
+    data = encode_frame(header, padding)
+    ev.frame(
+        conn.label, "sent", Frame(header, b""), f"padded with {len(padding)} zero bytes", total
+    )
+    conn.sock.sendall(data)
+    reply = conn.reply(0, max(ctx.timeout, 10.0))
+    expect(reply.header.status == MessageStatus.OK, "AUTH_LIST of maximal length failed")
+    return f"{total}-byte message answered"
+
+
 @check("framing.split-byte-by-byte", "a call sent one byte per write is still answered")
 def _split(ctx: Context, ev: Evidence) -> str:
     """A stream socket has no message boundaries: the daemon must reassemble a frame that arrives

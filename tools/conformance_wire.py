@@ -212,8 +212,16 @@ class Evidence:
     def note(self, text: str) -> None:
         self.items.append({"kind": "note", "t": self._now(), "text": text})
 
-    def frame(self, conn: str, kind: str, frame: Frame, note: str | None = None) -> None:
-        length = 28 + len(frame.payload) + (4 if frame.header.type in (4, 5) else 0)
+    def frame(
+        self,
+        conn: str,
+        kind: str,
+        frame: Frame,
+        note: str | None = None,
+        length: int | None = None,
+    ) -> None:
+        if length is None:
+            length = 28 + len(frame.payload) + (4 if frame.header.type in (4, 5) else 0)
         item: dict[str, Any] = {
             "kind": kind,
             "t": self._now(),
