@@ -891,6 +891,56 @@ def _dup(ctx: Context, ev: Evidence) -> str:
     return "duplicates refused; registration works again after deregistering"
 
 
+@check("events.domain-filter-and-deregister", "filtered callbacks get only their domain's events")
+def _filter(ctx: Context, ev: Evidence) -> str:
+    """A registration with a domain (316 with dom set) gets only that domain's events; one
+    without gets every domain's; after CALLBACK_DEREGISTER_ANY nothing more arrives for it, and
+    legacy CONNECT_DOMAIN_EVENT_DEREGISTER (106) without a registration fails with
+    INTERNAL_ERROR "domain event 0 not registered"."""
+    conn = ctx.opened(ev)
+    expect_error(
+        ev,
+        conn.call_error("CONNECT_DOMAIN_EVENT_DEREGISTER"),
+        ErrorCode.INTERNAL_ERROR,
+        ErrorDomain.RPC,
+        "domain event 0 not registered",
+        "106 without registration",
+    )
+    with running_domain(ctx, conn) as dom:
+        other = ctx.opened(ev, label="all")
+        filtered = register(conn, LIFECYCLE, dom)
+        unfiltered = register(other, LIFECYCLE)
+        name = scratch_name()
+        try:
+            scratch = conn.call_ok(
+                "DOMAIN_DEFINE_XML", xml=minimal_domain_xml(ctx.driver, name)
+            ).dom
+        except LibvirtError as err:
+            skip(f"cannot define a scratch domain: {err}")
+        try:
+            got = other.wait_events(PROC_LIFECYCLE, 1)
+            expect(lifecycle_pairs(got) == [(0, 0)], f"unfiltered: {lifecycle_pairs(got)}")
+            conn.poll(0.3)
+            stray = conn.events(PROC_LIFECYCLE)
+            expect(not stray, f"the callback filtered on {dom.name!r} got {name!r}'s DEFINED")
+        finally:
+            conn.call_ok("DOMAIN_UNDEFINE", dom=scratch)
+        other.wait_events(PROC_LIFECYCLE, 1)
+        conn.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=filtered)
+        conn.call_ok("DOMAIN_SUSPEND", dom=dom)
+        try:
+            got = other.wait_events(PROC_LIFECYCLE, 1)
+            expect(lifecycle_pairs(got) == [(3, 0)], f"unfiltered after suspend: {got}")
+            conn.poll(0.3)
+            stray = conn.events(PROC_LIFECYCLE)
+            expect(not stray, f"events after deregistering: {lifecycle_pairs(stray)}")
+        finally:
+            conn.call_ok("DOMAIN_RESUME", dom=dom)
+        other.call_ok("CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", callbackID=unfiltered)
+        other.close()
+    return "filter and deregistration honoured"
+
+
 @check("events.between-call-and-reply", "events and replies interleave on one connection")
 def _interleave(ctx: Context, ev: Evidence) -> str:
     """An event caused by a call may reach the client before or after that call's REPLY (libvirt
