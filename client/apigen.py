@@ -843,15 +843,8 @@ _FIELD_ALIASES = {
     "iothreads_id": ("iothread_val",),
     "cpumap": ("cpumap", "vcpumap"),
 }
-_HANDLE_CLASS = {
-    "RemoteNonnullDomain": "virDomain", "RemoteNonnullNetwork": "virNetwork",
-    "RemoteNonnullNetworkPort": "virNetworkPort", "RemoteNonnullInterface": "virInterface",
-    "RemoteNonnullStoragePool": "virStoragePool", "RemoteNonnullStorageVol": "virStorageVol",
-    "RemoteNonnullNodeDevice": "virNodeDevice", "RemoteNonnullSecret": "virSecret",
-    "RemoteNonnullNwfilter": "virNWFilter", "RemoteNonnullNwfilterBinding": "virNWFilterBinding",
-    "RemoteNonnullDomainCheckpoint": "virDomainCheckpoint",
-    "RemoteNonnullDomainSnapshot": "virDomainSnapshot",
-}  # fmt: skip
+# wire handle struct -> the libvirt-python class that wraps it (one table, the drop-in's)
+from virtwire.client.objects import HANDLE_CLASS as _HANDLE_CLASS  # noqa: E402
 
 
 def _camel(name: str) -> str:

@@ -23,12 +23,12 @@ from virtwire.protocol import typed_params
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.procedures import PROGRAMS, Procedure, resolve
 
-__all__ = ["bind"]
+__all__ = ["HANDLE_CLASS", "bind", "bind_module"]
 
 #: filled by virtwire.client.libvirt: "call" (coro, api) -> result, the class objects
 _RT: dict[str, Any] = {}
 
-_HANDLE_CLASS = {
+HANDLE_CLASS = {
     "RemoteNonnullDomain": "virDomain", "RemoteNonnullNetwork": "virNetwork",
     "RemoteNonnullNetworkPort": "virNetworkPort", "RemoteNonnullInterface": "virInterface",
     "RemoteNonnullStoragePool": "virStoragePool", "RemoteNonnullStorageVol": "virStorageVol",
@@ -344,7 +344,7 @@ def _list_elements(obj: Any, ret: Any) -> list[Any]:
     for field, annot in type(ret).__annotations__.items():
         annot = str(annot)
         if annot.startswith("list["):
-            cls_name = _HANDLE_CLASS.get(annot[5:-1])
+            cls_name = HANDLE_CLASS.get(annot[5:-1])
             items = getattr(ret, field)
             if cls_name is None:
                 return list(items)
