@@ -175,14 +175,6 @@ CALLS = [
     ("pool volPath", lambda: pool.storageVolLookupByName("tv.img").path()),
     ("pool volDelete", lambda: pool.storageVolLookupByName("tv.img").delete(0)),
 ]
-CALLS.append(("dom destroy", dom.destroy))
-for label, fn in CALLS:
-    try:
-        print(label, "OK", show(fn()), flush=True)
-    except libvirt.libvirtError as e:
-        print(label, "ERR", e.get_error_code(), e.get_error_domain(), str(e), flush=True)
-    except Exception as e:
-        print(label, "EXC", type(e).__name__, str(e)[:120], flush=True)
 MORE = [
     (
         "conn getAllDomainStats",
@@ -206,7 +198,9 @@ MORE = [
     ("dom fsFreeze", lambda: c.lookupByName("test").fsFreeze(None, 0)),
     ("dom fsThaw", lambda: c.lookupByName("test").fsThaw(["/"], 0)),
 ]
-for label, fn in MORE:
+CALLS += MORE
+CALLS.append(("dom destroy", dom.destroy))
+for label, fn in CALLS:
     try:
         print(label, "OK", show(fn()), flush=True)
     except libvirt.libvirtError as e:
