@@ -233,7 +233,11 @@ class TestInterfaces:
         self.check_flags(flags, 0, "testInterfaceChangeBegin")
         if self._iface_backup is not None:
             raise self.error(ErrorCode.OPERATION_INVALID, "there is another transaction running.")
-        self._iface_backup = copy.deepcopy(self.interfaces)
+        # virInterfaceObjListClone copies the definitions only: a rollback leaves every
+        # interface inactive (as libvirtd 9.0 shows)
+        self._iface_backup = {
+            name: InterfaceObj(copy.deepcopy(obj.defn)) for name, obj in self.interfaces.items()
+        }
 
     def interface_change_commit(self, flags: int) -> None:
         self.check_flags(flags, 0, "testInterfaceChangeCommit")

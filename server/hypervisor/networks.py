@@ -280,6 +280,14 @@ def parse_network(xml: str) -> NetworkDef:
             ipdef.hosts = [_attrs(h, HOST_ATTRS) for h in dhcp.findall("host")]
         ndef.ips.append(ipdef)
     ndef.portgroups = [_attrs(p, ("name", "default")) for p in root.findall("portgroup")]
+    if ndef.forward_mode in ("nat", "route") and not any(
+        ip.attrs.get("address") for ip in ndef.ips
+    ):
+        raise _net_error(
+            ErrorCode.XML_ERROR,
+            f"{ndef.forward_mode} forwarding requested, but no IP address provided "
+            f"for network '{name}'",
+        )
     return ndef
 
 
@@ -359,9 +367,9 @@ def _update_dhcp_host(ndef: NetworkDef, command: int, index: int, xml: str) -> N
             if old.get("mac") == host.get("mac") and host.get("mac"):
                 ip.hosts[i] = host
                 return
+        shown = " ".join(f"\"{k}='{host.get(k, '(null)')}'\"" for k in ("mac", "name", "ip"))
         raise _invalid(
-            f"couldn't locate an existing dhcp host entry with \"mac='{host.get('mac', '')}'\" "
-            f"in network '{ndef.name}'"
+            f"couldn't locate an existing dhcp host entry with {shown} in network '{ndef.name}'"
         )
     if command == CMD_DELETE:
         for old in ip.hosts:
@@ -444,7 +452,7 @@ def update_section(ndef: NetworkDef, command: int, section: int, index: int, xml
         _update_list(ndef, ndef.dns_srvs, srv, dict.copy, command, "DNS SRV record")
     elif name is None or name == "none":
         raise _net_error(
-            ErrorCode.NO_SUPPORT, f"can't update unrecognized section of network '{ndef.name}'"
+            ErrorCode.OPERATION_UNSUPPORTED, "can't update unrecognized section of network"
         )
     else:
         raise _net_error(
