@@ -307,6 +307,9 @@ _OTHER_EVENTS: dict[str, tuple[str, str, int]] = {
 def _other_event_handlers(kind: str, word: str, label: str, id_last: int) -> None:
     register_proc = procedures.resolve(f"CONNECT_{word}_EVENT_REGISTER_ANY")
     assert register_proc is not None and register_proc.api is not None
+    # the args' second field is the filter object (net, pool, dev, secret); events match
+    # on its UUID (a node device: its name), the event's filter_key
+    key_field = "name" if kind == "nodedev" else "uuid"
 
     def register(session: ClientSession, args: Any) -> Any:
         if not 0 <= args.eventID < id_last:
@@ -317,7 +320,9 @@ def _other_event_handlers(kind: str, word: str, label: str, id_last: int) -> Non
             raise LibvirtError.no_support(
                 register_proc.api, ErrorDomain[register_proc.error_domain]
             )
-        callback_id = session.event_relay().register_other(kind, args.eventID)
+        obj = getattr(args, dataclasses.fields(args)[1].name)
+        key = None if obj is None else getattr(obj, key_field)
+        callback_id = session.event_relay().register_other(kind, args.eventID, key)
         return _struct_class(register_proc, "ret")(callback_id)
 
     # libvirt 9.0's remoteDispatchConnectSecretEventDeregisterAny says "node device" (sic)

@@ -33,7 +33,13 @@ from virtwire.protocol.framing import Header, MessageStatus, MessageType, encode
 if TYPE_CHECKING:
     from virtwire.protocol.event_state import EventState
 
-__all__ = ["EventRelay", "Registration", "EVENT_ID_LAST", "LEGACY_EVENT_ID_LAST"]
+__all__ = [
+    "EVENT_ID_LAST",
+    "LEGACY_EVENT_ID_LAST",
+    "OTHER_EVENT_KINDS",
+    "EventRelay",
+    "Registration",
+]
 
 log = logging.getLogger("virtwire.server")
 
@@ -42,6 +48,14 @@ EVENT_ID_LAST = len(events.DomainEventID)
 
 LEGACY_EVENT_ID_LAST = int(events.DomainEventID.DEVICE_REMOVED) + 1
 """Legacy REGISTER_ANY (167/168) only takes IDs 0..15: newer events have no legacy message."""
+
+OTHER_EVENT_KINDS: dict[str, str] = {
+    "network": events.EventKind.NETWORK.value,
+    "storage": events.EventKind.STORAGE_POOL.value,
+    "nodedev": events.EventKind.NODE_DEVICE.value,
+    "secret": events.EventKind.SECRET.value,
+}
+"""``Procedure.driver`` kind of a registration procedure → the ``EventKind`` of its events."""
 
 _MESSAGE_HEADERS: dict[int, Header] = {}
 
@@ -78,10 +92,6 @@ def _rpc_internal(detail: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, detail)
 
 
-def _never_fires(event: object, callback_id: int) -> None:  # pragma: no cover - no such events
-    """The callback of registrations whose events no host emits yet."""
-
-
 class EventRelay:
     """A session's registrations on its driver's event state, and the relay callback."""
 
@@ -101,9 +111,13 @@ class EventRelay:
         """Called by the event state's flush for every matching event."""
         reg = self.registrations.get(callback_id)
         if reg is None:
-            return
+            if callback_id not in self.other:
+                return
+            legacy = False  # network / pool / device / secret events have one (callback) form
+        else:
+            legacy = reg.legacy
         try:
-            proc, msg = events.to_message(event, None if reg.legacy else callback_id)
+            proc, msg = events.to_message(event, None if legacy else callback_id)
             frame = encode_frame(_message_header(proc), msg.pack())
         except Exception:  # an event we cannot encode must not kill the loop
             log.exception("cannot encode event %r for callback %d; dropped", event, callback_id)
@@ -148,14 +162,17 @@ class EventRelay:
 
     # --- other object kinds (CONNECT_NETWORK_EVENT_REGISTER_ANY, ...) --------------------
 
-    def register_other(self, kind: str, event_id: int) -> int:
-        """Register for an event of another object kind; its ID comes from the same
-        counter as the domain registrations (the host's one event state, as in libvirt).
+    def register_other(self, kind: str, event_id: int, key: object = None) -> int:
+        """Register for an event of another object kind (``Procedure.driver`` spelling:
+        ``network``, ``storage``, ``nodedev``, ``secret``), optionally filtered to one
+        object (``key``: the event's ``filter_key`` — UUID, or the node device's name).
 
-        No host emits such events yet: the registration is kept (and answered on
-        deregistration) but never fires, since its event ID (``"network:0"``) matches no
-        domain event."""
-        callback_id = self.events.register(f"{kind}:{event_id}", _never_fires, owner=self.owner)
+        The callback ID comes from the same counter as the domain registrations (the
+        host's one event state, as in libvirt); the event state matches by ``kind`` since
+        event IDs repeat across kinds, and the relay sends the kind's callback message."""
+        callback_id = self.events.register(
+            event_id, self, key=key, owner=self.owner, kind=OTHER_EVENT_KINDS[kind]
+        )
         self.other[callback_id] = kind
         return callback_id
 

@@ -29,6 +29,7 @@ from virtwire.server.hypervisor.driver import (
     UNDEFINED_REMOVED,
     Driver,
 )
+from virtwire.server.hypervisor.interfaces import TestInterfaces
 from virtwire.server.hypervisor.model import (
     DomainObj,
     DomainState,
@@ -37,6 +38,8 @@ from virtwire.server.hypervisor.model import (
     RunningReason,
     ShutoffReason,
 )
+from virtwire.server.hypervisor.networks import TestNetworks
+from virtwire.server.hypervisor.nodedevs import TestNodeDevices
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -149,10 +152,15 @@ CAPABILITIES_XML = """<capabilities>
 """
 
 
-class TestDriver(Driver):
-    """The shared in-memory state behind every ``test:///default`` connection."""
+class TestDriver(TestNetworks, TestInterfaces, TestNodeDevices, Driver):
+    """The shared in-memory state behind every ``test:///default`` connection.
+
+    Networks, interfaces and node devices come from the mixins in ``networks.py``,
+    ``interfaces.py`` and ``nodedevs.py``.
+    """
 
     __test__ = False  # not a pytest test class
+    kinds = Driver.kinds | {"network", "interface", "nodedev"}
 
     fn_prefix = "test"
     type_name = "TEST"
@@ -170,6 +178,9 @@ class TestDriver(Driver):
         self.make_live(obj)
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNKNOWN
         self._mac_counter = 0
+        self.init_networks()
+        self.init_interfaces()
+        self.init_nodedevs()
 
     # -- connection ----------------------------------------------------------------------
 

@@ -80,3 +80,30 @@ def test_duplicate_and_close(state):
     assert len(state) == 3
     relay.close()
     assert len(state) == 1 and relay.registrations == {}
+
+
+def test_other_kinds_are_relayed_with_their_filter(state):
+    from virtwire.protocol import events as ev
+
+    sink = Sink()
+    relay = EventRelay(sink, object(), state)
+    net = ev.NetworkRef("default", bytes(range(16)))
+    all_id = relay.register_other("network", 0)
+    only_other = relay.register_other("network", 0, key=bytes(16))
+    dev_id = relay.register_other("nodedev", 0, key="scsi_host12")
+    state.queue(ev.NetworkLifecycleEvent(net, 3, 0))
+    state.queue(ev.NodeDeviceLifecycleEvent(ev.NodeDeviceRef("scsi_host12"), 0, 0))
+    state.queue(ev.NodeDeviceLifecycleEvent(ev.NodeDeviceRef("other"), 0, 0))
+    state.run()
+    from virtwire.protocol.procedures import resolve
+
+    procs = [int.from_bytes(f[12:16], "big") for f in sink.frames]
+    ids = [int.from_bytes(f[28:32], "big") for f in sink.frames]  # callbackID leads the body
+    assert procs == [
+        resolve("NETWORK_EVENT_LIFECYCLE").number,
+        resolve("NODE_DEVICE_EVENT_LIFECYCLE").number,
+    ]
+    assert ids == [all_id, dev_id] and only_other not in ids
+    relay.deregister_other("network", all_id, "network")
+    with pytest.raises(LibvirtError, match="network event callback"):
+        relay.deregister_other("network", dev_id, "network")
