@@ -37,6 +37,7 @@ from virtwire.server.hypervisor.model import (
     RunningReason,
     ShutoffReason,
 )
+from virtwire.server.hypervisor.storage import StorageMixin
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -149,13 +150,16 @@ CAPABILITIES_XML = """<capabilities>
 """
 
 
-class TestDriver(Driver):
+class TestDriver(StorageMixin, Driver):
     """The shared in-memory state behind every ``test:///default`` connection."""
 
     __test__ = False  # not a pytest test class
 
     fn_prefix = "test"
     type_name = "TEST"
+    # libvirt's test driver serves storage too (server/hypervisor/storage.py); it has no
+    # secret driver, so every secret API answers NO_SUPPORT
+    kinds = frozenset({"hypervisor", "storage"})
     # testConnectSupportsFeature
     features = frozenset({Feature.TYPED_PARAM_STRING, Feature.NETWORK_UPDATE_HAS_CORRECT_ORDER})
     error_domain = ErrorDomain.TEST
@@ -170,6 +174,7 @@ class TestDriver(Driver):
         self.make_live(obj)
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNKNOWN
         self._mac_counter = 0
+        self.init_storage()
 
     # -- connection ----------------------------------------------------------------------
 
