@@ -48,6 +48,7 @@ from virtwire.server.hypervisor.model import (
     ShutoffReason,
 )
 from virtwire.server.hypervisor.persistence import DomainStore
+from virtwire.server.hypervisor.secrets import SecretMixin
 
 log = logging.getLogger("virtwire.server")
 
@@ -104,11 +105,14 @@ CAPABILITIES_XML = """<capabilities>
 UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 
 
-class QemuDriver(Driver):
+class QemuDriver(SecretMixin, Driver):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
 
     fn_prefix = "qemu"
     type_name = "QEMU"
+    # libvirtd's secret driver serves QEMU connections (server/hypervisor/secrets.py)
+    kinds = frozenset({"hypervisor", "secret"})
+    other_event_kinds = frozenset({"network", "storage", "nodedev", "secret"})
     # qemuConnectSupportsFeature
     features = frozenset(
         {
@@ -133,6 +137,7 @@ class QemuDriver(Driver):
     ) -> None:
         super().__init__(uri, schedule)
         self.store = DomainStore(state_dir)
+        self.init_secrets(state_dir)
         self._mac_counter = 0
         self._load()
 

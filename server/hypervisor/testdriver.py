@@ -40,6 +40,7 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.networks import TestNetworks
 from virtwire.server.hypervisor.nodedevs import TestNodeDevices
+from virtwire.server.hypervisor.storage import StorageMixin
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -152,18 +153,20 @@ CAPABILITIES_XML = """<capabilities>
 """
 
 
-class TestDriver(TestNetworks, TestInterfaces, TestNodeDevices, Driver):
+class TestDriver(TestNetworks, TestInterfaces, TestNodeDevices, StorageMixin, Driver):
     """The shared in-memory state behind every ``test:///default`` connection.
 
-    Networks, interfaces and node devices come from the mixins in ``networks.py``,
-    ``interfaces.py`` and ``nodedevs.py``.
+    Networks, interfaces, node devices and storage come from the mixins in ``networks.py``,
+    ``interfaces.py``, ``nodedevs.py`` and ``storage.py``.
     """
 
     __test__ = False  # not a pytest test class
-    kinds = Driver.kinds | {"network", "interface", "nodedev"}
+    kinds = Driver.kinds | {"network", "interface", "nodedev", "storage"}
 
     fn_prefix = "test"
     type_name = "TEST"
+    # libvirt's test driver serves storage too (server/hypervisor/storage.py); it has no
+    # secret driver, so every secret API answers NO_SUPPORT
     # testConnectSupportsFeature
     features = frozenset({Feature.TYPED_PARAM_STRING, Feature.NETWORK_UPDATE_HAS_CORRECT_ORDER})
     error_domain = ErrorDomain.TEST
@@ -181,6 +184,7 @@ class TestDriver(TestNetworks, TestInterfaces, TestNodeDevices, Driver):
         self.init_networks()
         self.init_interfaces()
         self.init_nodedevs()
+        self.init_storage()
 
     # -- connection ----------------------------------------------------------------------
 
