@@ -304,6 +304,11 @@ def server_context(files: TLSFiles, verify_client: bool = True) -> ssl.SSLContex
     """TLS ≥ 1.2, our certificate, the CA (and CRL) to verify clients, certificates required."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # No session tickets: libvirt's client polls once after the handshake and reads one
+    # record expecting the confirmation byte; a TLS 1.3 NewSessionTicket arriving first
+    # makes it fail with "Unable to read TLS confirmation: Resource temporarily unavailable".
+    ctx.num_tickets = 0
+    ctx.options |= ssl.OP_NO_TICKET
     ctx.load_cert_chain(os.fspath(files.cert), os.fspath(files.key))
     ctx.load_verify_locations(cafile=os.fspath(files.ca))
     if files.crl is not None:
