@@ -36,7 +36,9 @@ __all__ = [
 log = logging.getLogger("virtwire.server")
 
 AUTH_SCHEMES = ("none", "sasl", "polkit")
-"""Values libvirt accepts for ``auth_*``; only ``none`` is implemented here."""
+"""Values libvirt accepts for ``auth_*``; only ``none`` is implemented here (on the TLS
+listener the verified client certificate is the authentication, as with libvirt's
+``auth_tls = "none"``)."""
 
 
 class ConfigError(Exception):
@@ -66,6 +68,16 @@ class ServerConfig:
     listen_tcp: int = 0
     listen_addr: str = "127.0.0.1"
     tcp_port: str = "16509"
+    listen_tls: int = 0
+    tls_port: str = "16514"
+    auth_tls: str = "none"
+    key_file: str | None = None
+    cert_file: str | None = None
+    ca_file: str | None = None
+    crl_file: str | None = None
+    tls_no_verify_certificate: int = 0
+    tls_allowed_dn_list: tuple[str, ...] | None = None
+    unix_sock_group: str | None = None
     max_client_queue: int = 1000
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -100,17 +112,23 @@ _KINDS: dict[str, str] = {
     "listen_tcp": "int",
     "listen_addr": "str",
     "tcp_port": "str_or_int",
+    "listen_tls": "int",
+    "tls_port": "str_or_int",
+    "auth_tls": "str",
+    "key_file": "str",
+    "cert_file": "str",
+    "ca_file": "str",
+    "crl_file": "str",
+    "tls_no_verify_certificate": "int",
+    "tls_allowed_dn_list": "str_list",
+    "unix_sock_group": "str",
     "max_client_queue": "int",
 }
 
 # libvirtd keys a copied libvirtd.conf commonly has; accepted with a milder warning.
 _LIBVIRTD_IGNORED = frozenset(
     {
-        "listen_tls",
-        "tls_port",
-        "unix_sock_group",
         "unix_sock_admin_perms",
-        "auth_tls",
         "auth_unix_admin",
         "log_level",
         "log_filters",
@@ -123,7 +141,6 @@ _LIBVIRTD_IGNORED = frozenset(
         "admin_keepalive_required",
         "tcp_min_ssf",
         "access_drivers",
-        "tls_allowed_dn_list",
         "sasl_allowed_username_list",
         "mdns_adv",
         "mdns_name",
@@ -287,6 +304,12 @@ def parse_config_text(text: str, source: str = "<config>") -> ServerConfig:
                 value = str(value)
             elif not isinstance(value, str):
                 raise ConfigError(f"{where}: {key} must be a string or integer, got {_show(value)}")
+        if kind == "str_list":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(
+                    f"{where}: {key} must be a list of quoted strings, got {_show(value)}"
+                )
+            value = tuple(value)
         values[key] = value
     cfg = ServerConfig(**values, warnings=tuple(warnings))  # type: ignore[arg-type]
     _validate(cfg, source)
@@ -323,9 +346,10 @@ def _validate(cfg: ServerConfig, source: str) -> None:
     for name in ("max_anonymous_clients", "keepalive_count"):
         if getattr(cfg, name) < 0:
             raise ConfigError(f"{source}: {name} must not be negative, got {getattr(cfg, name)}")
-    if cfg.listen_tcp not in (0, 1):
-        raise ConfigError(f"{source}: listen_tcp must be 0 or 1, got {cfg.listen_tcp}")
-    for name in ("auth_unix_rw", "auth_unix_ro", "auth_tcp"):
+    for name in ("listen_tcp", "listen_tls", "tls_no_verify_certificate"):
+        if getattr(cfg, name) not in (0, 1):
+            raise ConfigError(f"{source}: {name} must be 0 or 1, got {getattr(cfg, name)}")
+    for name in ("auth_unix_rw", "auth_unix_ro", "auth_tcp", "auth_tls"):
         scheme = getattr(cfg, name)
         if scheme not in AUTH_SCHEMES:
             raise ConfigError(
@@ -335,7 +359,8 @@ def _validate(cfg: ServerConfig, source: str) -> None:
         if scheme != "none":
             raise ConfigError(
                 f"{source}: {name} = {scheme!r} is not supported by virtwire yet; "
-                'only "none" is implemented'
+                'only "none" is implemented (on the TLS listener the verified client '
+                "certificate is the authentication)"
             )
     for name in ("unix_sock_ro_perms", "unix_sock_rw_perms"):
         perms = getattr(cfg, name)
@@ -345,12 +370,13 @@ def _validate(cfg: ServerConfig, source: str) -> None:
             mode = -1
         if not 0 <= mode <= 0o7777:
             raise ConfigError(f'{source}: {name} must be an octal mode like "0700", got {perms!r}')
-    try:
-        port = int(cfg.tcp_port)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"{source}: tcp_port must be a port number, got {cfg.tcp_port!r}")
+    for name in ("tcp_port", "tls_port"):
+        try:
+            port = int(getattr(cfg, name))
+        except ValueError:
+            port = -1
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{source}: {name} must be a port number, got {getattr(cfg, name)!r}")
 
 
 def _known_keys() -> tuple[str, ...]:

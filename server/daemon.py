@@ -8,9 +8,22 @@ pause accepting; a reader callback can.
 
 Sockets follow libvirtd's layout: ``libvirt-sock`` (read-write, mode
 ``unix_sock_rw_perms``) and ``libvirt-sock-ro`` (read-only, ``unix_sock_ro_perms``),
-and TCP only when asked for. Every listener is announced with one
-``listening on unix:/path`` / ``listening on tcp:HOST:PORT`` log line (the real port
-when 0 was asked), which scripts and tests parse.
+and TCP or TLS only when asked for. Every listener is announced with one
+``listening on unix:/path`` / ``listening on tcp:HOST:PORT`` / ``listening on
+tls:HOST:PORT`` log line (the real port when 0 was asked), which scripts and tests parse.
+
+TLS (:mod:`virtwire.server.tls`): the handshake runs before the client becomes a session
+that reads RPC; a client whose certificate passes libvirt's checks and
+``tls_allowed_dn_list`` is sent the one byte ``\x01`` (inside TLS), then served; any other
+is closed with nothing sent and the refusal logged with its address (and DN when the
+handshake got that far). Handshaking clients count against ``max_clients``, as in
+libvirtd, where a client is added to the server when accepted.
+
+Client limits are libvirtd's (``virNetServerCheckLimits``): at ``max_clients`` clients,
+or ``max_anonymous_clients`` clients still waiting to authenticate, stop accepting on
+every listener; start again below both. With only ``auth_* = "none"`` (and TLS client
+certificates, checked before the session starts) no client ever waits to authenticate,
+so, as in libvirtd with those settings, ``max_anonymous_clients`` never bites.
 
 Stopping (SIGTERM/SIGINT or :meth:`Daemon.request_stop`): stop accepting, remove the
 socket files, let every session finish its calls and flush its replies, close them,
@@ -22,10 +35,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import grp
 import logging
 import os
 import signal
 import socket
+import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +49,23 @@ from typing import Any
 from virtwire.server.config import ServerConfig
 from virtwire.server.dispatch import Dispatcher
 from virtwire.server.session import ClientSession, SessionHost
+from virtwire.server.tls import (
+    DEFAULT_CA_FILE,
+    DEFAULT_CERT_FILE,
+    DEFAULT_CRL_FILE,
+    DEFAULT_KEY_FILE,
+    TLSFiles,
+    check_pki,
+    refusal_reason,
+    server_context,
+)
 
 __all__ = ["Daemon", "DaemonError", "ListenSpec", "parse_tcp_address", "run"]
 
 log = logging.getLogger("virtwire.server")
 
 _ACCEPT_BATCH = 64
+_TLS_HANDSHAKE_TIMEOUT = 30.0
 
 
 class DaemonError(Exception):
@@ -48,7 +74,7 @@ class DaemonError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ListenSpec:
-    """One address to listen on: ``kind`` is "unix" (``path``) or "tcp" (``host``, ``port``)."""
+    """One address to listen on: ``kind`` is "unix" (``path``), "tcp" or "tls" (``host``, ``port``)."""
 
     kind: str
     readonly: bool = False
@@ -57,19 +83,19 @@ class ListenSpec:
     port: int = 0
 
 
-def parse_tcp_address(text: str) -> tuple[str, int]:
+def parse_tcp_address(text: str, option: str = "--tcp") -> tuple[str, int]:
     """``HOST:PORT`` or ``[V6]:PORT`` → (host, port); a clear error otherwise."""
     host, sep, port_text = text.rpartition(":")
     if not sep or not host:
-        raise DaemonError(f"--tcp expects HOST:PORT, got {text!r}")
+        raise DaemonError(f"{option} expects HOST:PORT, got {text!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     try:
         port = int(port_text)
     except ValueError:
-        raise DaemonError(f"--tcp: {port_text!r} is not a port number") from None
+        raise DaemonError(f"{option}: {port_text!r} is not a port number") from None
     if not 0 <= port <= 65535:
-        raise DaemonError(f"--tcp: port {port} is out of range")
+        raise DaemonError(f"{option}: port {port} is out of range")
     return host, port
 
 
@@ -82,11 +108,63 @@ class _Listener:
     inode: tuple[int, int] | None = None
 
 
-def _format_tcp(addr: tuple[Any, ...]) -> str:
+def _format_tcp(addr: tuple[Any, ...], kind: str = "tcp") -> str:
     host, port = addr[0], addr[1]
     if ":" in host:
-        return f"tcp:[{host}]:{port}"
-    return f"tcp:{host}:{port}"
+        return f"{kind}:[{host}]:{port}"
+    return f"{kind}:{host}:{port}"
+
+
+def tls_files_from_config(config: ServerConfig, pki_dir: str | os.PathLike[str] | None) -> TLSFiles:
+    """``--pki-dir`` (libvirt's pkipath layout), else ``key_file`` & co., else /etc/pki."""
+    if pki_dir is not None:
+        return TLSFiles.from_pki_dir(pki_dir)
+    crl = config.crl_file
+    if crl is None and os.path.exists(DEFAULT_CRL_FILE):
+        crl = DEFAULT_CRL_FILE
+    return TLSFiles(
+        Path(config.ca_file or DEFAULT_CA_FILE),
+        Path(config.cert_file or DEFAULT_CERT_FILE),
+        Path(config.key_file or DEFAULT_KEY_FILE),
+        Path(crl) if crl else None,
+    )
+
+
+class _TlsGate(asyncio.Protocol):
+    """Runs once the TLS handshake is done: check the client, send ``\x01``, hand over."""
+
+    def __init__(self, daemon: Daemon, session: ClientSession) -> None:
+        self.daemon = daemon
+        self.session = session
+        self.handed_over = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        session = self.session
+        cfg = self.daemon.config
+        dn = ""
+        if not cfg.tls_no_verify_certificate:
+            sslobj = transport.get_extra_info("ssl_object")
+            der = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
+            dn, reason = refusal_reason(der, cfg.tls_allowed_dn_list)
+            if reason is not None:
+                log.warning(
+                    "client %d (%s): TLS client refused: %s; DN %r",
+                    session.client_id,
+                    session.peer,
+                    reason,
+                    dn,
+                )
+                transport.abort()  # like libvirtd: the socket is closed, nothing is sent
+                return
+        log.info("client %d (%s): TLS client accepted, DN %r", session.client_id, session.peer, dn)
+        transport.write(b"\x01")  # virNetServerClientCheckAccess's confirmation byte
+        self.handed_over = True
+        transport.set_protocol(session)  # type: ignore[attr-defined]
+        session.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.handed_over:
+            self.session.connection_lost(exc)
 
 
 class Daemon:
@@ -100,6 +178,7 @@ class Daemon:
         *,
         registry: Any = None,
         dispatcher: Dispatcher | None = None,
+        tls_files: TLSFiles | None = None,
     ) -> None:
         self.config = config
         self.state_dir = Path(state_dir)
@@ -116,6 +195,8 @@ class Daemon:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending_starts: set[asyncio.Task] = set()
         self._retry_handle: asyncio.TimerHandle | None = None
+        self.tls_files = tls_files
+        self._tls_context: ssl.SSLContext | None = None
 
     # --- start ------------------------------------------------------------------------------
 
@@ -133,6 +214,8 @@ class Daemon:
             from virtwire.server.hypervisor import HostRegistry
 
             self.registry = HostRegistry(self.state_dir, self._loop.call_soon)
+        if any(spec.kind == "tls" for spec in self.listens):
+            self._tls_context = self._make_tls_context()
         self._host = SessionHost(
             self.config, self.registry, self.dispatcher or Dispatcher(), self._session_closed
         )
@@ -153,6 +236,27 @@ class Daemon:
             )
         self._resume_accepting()
 
+    def _make_tls_context(self) -> ssl.SSLContext:
+        """libvirt checks its own credentials at start; so do we, with its messages."""
+        files = self.tls_files or tls_files_from_config(self.config, None)
+        self.tls_files = files
+        for path, what in ((files.ca, "CA certificate"), (files.cert, "server certificate"),
+                           (files.key, "server key")):  # fmt: skip
+            if not os.access(path, os.R_OK):
+                raise DaemonError(f"Cannot read {what} '{path}': "
+                                  f"{os.strerror(2 if not path.exists() else 13)}")  # fmt: skip
+        if files.crl is not None and not os.access(files.crl, os.R_OK):
+            raise DaemonError(f"Cannot read CA revocation list '{files.crl}'")
+        defects = [d for d in check_pki(files.ca, [("server", files.cert, files.key)]) if d.fatal]
+        if defects:
+            raise DaemonError(
+                "TLS credentials are not usable:\n  " + "\n  ".join(str(d) for d in defects)
+            )
+        try:
+            return server_context(files, verify_client=not self.config.tls_no_verify_certificate)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise DaemonError(f"cannot load TLS credentials: {exc}") from None
+
     def _bind_unix(self, spec: ListenSpec) -> _Listener:
         assert spec.path is not None
         path = Path(spec.path)
@@ -167,6 +271,8 @@ class Daemon:
                 sock.bind(os.fspath(path))
             finally:
                 os.umask(old_umask)
+            if self.config.unix_sock_group is not None:
+                os.chown(path, -1, self._socket_gid(self.config.unix_sock_group))
             os.chmod(path, self.config.ro_perms if spec.readonly else self.config.rw_perms)
             sock.listen(1000)
             sock.setblocking(False)
@@ -175,6 +281,16 @@ class Daemon:
             sock.close()
             raise DaemonError(f"cannot listen on unix:{path}: {exc.strerror or exc}") from None
         return _Listener(spec, sock, f"unix:{path}", path, (st.st_dev, st.st_ino))
+
+    @staticmethod
+    def _socket_gid(group: str) -> int:
+        """``unix_sock_group``: a group name, or a number (libvirt accepts both)."""
+        try:
+            return grp.getgrnam(group).gr_gid
+        except KeyError:
+            if group.isdigit():
+                return int(group)
+            raise DaemonError(f"unix_sock_group: no group named {group!r}") from None
 
     @staticmethod
     def _remove_stale_socket(path: Path) -> None:
@@ -231,13 +347,13 @@ class Daemon:
                 for done in out:
                     done.sock.close()
                 raise DaemonError(
-                    f"cannot listen on {_format_tcp(addr)}: {exc.strerror or exc}"
+                    f"cannot listen on {_format_tcp(addr, spec.kind)}: {exc.strerror or exc}"
                 ) from None
             bound = sock.getsockname()
             port = bound[1]  # with port 0, every address family shares the first one's port
-            out.append(_Listener(spec, sock, _format_tcp(bound)))
+            out.append(_Listener(spec, sock, _format_tcp(bound, spec.kind)))
         if not out:
-            raise DaemonError(f"no usable address for tcp:{spec.host}:{spec.port}")
+            raise DaemonError(f"no usable address for {spec.kind}:{spec.host}:{spec.port}")
         return out
 
     # --- accepting --------------------------------------------------------------------------
@@ -258,11 +374,9 @@ class Daemon:
 
     def _on_acceptable(self, listener: _Listener) -> None:
         for _ in range(_ACCEPT_BATCH):
-            if len(self.sessions) >= self.config.max_clients:
-                log.warning(
-                    "max_clients (%d) reached; not accepting until a client leaves",
-                    self.config.max_clients,
-                )
+            over = self._over_limit()
+            if over is not None:
+                log.warning("%s reached; not accepting until a client leaves", over)
                 self._pause_accepting()
                 return
             try:
@@ -279,9 +393,20 @@ class Daemon:
                 return
             self._start_session(conn, addr, listener)
 
+    def _over_limit(self) -> str | None:
+        """virNetServerCheckLimits: the limit that stops accepting, or None."""
+        cfg = self.config
+        if len(self.sessions) >= cfg.max_clients:
+            return f"max_clients ({cfg.max_clients})"
+        if cfg.max_anonymous_clients:
+            waiting = sum(1 for s in self.sessions if getattr(s, "auth_pending", False))
+            if waiting >= cfg.max_anonymous_clients:
+                return f"max_anonymous_clients ({cfg.max_anonymous_clients})"
+        return None
+
     def _retry_accepting(self) -> None:
         self._retry_handle = None
-        if len(self.sessions) < self.config.max_clients:
+        if self._over_limit() is None:
             self._resume_accepting()
 
     def _start_session(self, conn: socket.socket, addr: Any, listener: _Listener) -> None:
@@ -296,16 +421,50 @@ class Daemon:
             self._host, self._next_client_id, readonly=listener.spec.readonly, peer=peer
         )
         self.sessions.add(session)
-        task = self._loop.create_task(self._connect(conn, session))
+        task = self._loop.create_task(self._connect(conn, session, listener.spec.kind == "tls"))
         self._pending_starts.add(task)
         task.add_done_callback(self._pending_starts.discard)
 
-    async def _connect(self, conn: socket.socket, session: ClientSession) -> None:
+    async def _connect(self, conn: socket.socket, session: ClientSession, tls: bool) -> None:
         assert self._loop is not None
+        if tls:
+            await self._connect_tls(conn, session)
+            return
         try:
             await self._loop.connect_accepted_socket(lambda: session, sock=conn)
         except Exception as exc:
             log.warning("client %d: could not set up the connection: %s", session.client_id, exc)
+            conn.close()
+            self._session_closed(session)
+
+    async def _connect_tls(self, conn: socket.socket, session: ClientSession) -> None:
+        assert self._loop is not None
+        try:
+            await self._loop.connect_accepted_socket(
+                lambda: _TlsGate(self, session),
+                sock=conn,
+                ssl=self._tls_context,
+                ssl_handshake_timeout=_TLS_HANDSHAKE_TIMEOUT,
+            )
+        except asyncio.CancelledError:  # the daemon is stopping
+            conn.close()
+            self._session_closed(session)
+            raise
+        except Exception as exc:
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                reason = f"certificate verify failed: {exc.verify_message}"
+            elif isinstance(exc, ssl.SSLError):
+                reason = exc.reason or str(exc)
+            elif isinstance(exc, TimeoutError):
+                reason = "handshake timed out"
+            else:
+                reason = str(exc) or type(exc).__name__
+            log.warning(
+                "client %d (%s): TLS client refused: handshake failed: %s",
+                session.client_id,
+                session.peer,
+                reason,
+            )
             conn.close()
             self._session_closed(session)
 
@@ -314,7 +473,7 @@ class Daemon:
         if (
             not self._accepting
             and not self._stopping
-            and len(self.sessions) < self.config.max_clients
+            and self._over_limit() is None
             and self._retry_handle is None
         ):
             self._resume_accepting()
@@ -342,6 +501,8 @@ class Daemon:
             self._retry_handle = None
         self._pause_accepting()
         self._close_listeners()
+        for task in self._pending_starts:  # TLS handshakes still running: give up on them
+            task.cancel()
         if self._pending_starts:
             await asyncio.wait(set(self._pending_starts), timeout=timeout)
         sessions = list(self.sessions)

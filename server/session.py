@@ -6,8 +6,10 @@ each CALL goes through the :class:`~virtwire.server.dispatch.Dispatcher`. Becaus
 simulated drivers are synchronous, a call normally completes inside ``data_received`` and
 its reply is written at once: no task, no queue hop, one ``transport.write`` of the
 already-framed bytes. A handler that returns an awaitable runs as a task and counts
-against ``max_client_requests``; while a client has that many calls in flight we stop
-reading its socket (libvirt does the same), keeping decoded-but-not-started calls aside.
+against ``max_client_requests`` until its reply has been written (a reply waiting in our
+queue because the client is not reading still counts, as on libvirtd's transmit queue);
+while a client has that many calls counted we stop reading its socket (libvirt does the
+same), keeping decoded-but-not-started calls aside.
 
 Outgoing data (replies, events, keepalive) goes straight to the transport while it
 accepts more; when the transport signals back-pressure (the client is not reading) it
@@ -82,7 +84,10 @@ class ClientSession(asyncio.Protocol):
         self._max_queue = cfg.max_client_queue
         self._transport: asyncio.Transport | None = None
         self._write_paused = False
-        self._outq: collections.deque[bytes] = collections.deque()
+        # (framed bytes, is a reply): a reply still here has not been written yet and keeps
+        # counting against max_client_requests, as on libvirtd's transmit queue
+        self._outq: collections.deque[tuple[bytes, bool]] = collections.deque()
+        self._unsent_replies = 0
         self._deferred: collections.deque[bytes] = collections.deque()
         self._backlog: collections.deque[Frame] = collections.deque()
         self._in_flight = 0
@@ -112,7 +117,7 @@ class ClientSession(asyncio.Protocol):
             frames, error = exc.frames, exc
         if frames and not self._closing:
             self._keepalive.received(self._loop.time())
-            if self._backlog or self._in_flight >= self._max_requests:
+            if self._backlog or self._busy() >= self._max_requests:
                 self._backlog.extend(frames)
                 self._pause_reading()
             else:
@@ -148,12 +153,23 @@ class ClientSession(asyncio.Protocol):
         self._write_paused = False
         transport = self._transport
         outq = self._outq
+        written_replies = 0
         while outq and not self._write_paused and transport is not None:
-            transport.write(outq.popleft())
+            data, is_reply = outq.popleft()
+            written_replies += is_reply
+            transport.write(data)
+        if written_replies:
+            self._unsent_replies -= written_replies
+            if not self._closing:
+                self._drain_backlog()
         if transport is not None and not outq and self._closing and self._close_when_flushed:
             transport.close()  # _begin_close already sent any deferred replies
 
     # --- frames in ---------------------------------------------------------------------------
+
+    def _busy(self) -> int:
+        """Calls that count against max_client_requests: running, or replied but unwritten."""
+        return self._in_flight + self._unsent_replies
 
     def _run_frames(self, frames: list[Frame] | collections.deque[Frame]) -> None:
         """Process frames in order until the request limit is reached; keep the rest."""
@@ -162,7 +178,7 @@ class ClientSession(asyncio.Protocol):
             if self._closing:
                 return
             self._run_frame(frame)
-            if self._in_flight >= self._max_requests:
+            if self._busy() >= self._max_requests:
                 rest = list(it)
                 if rest:
                     self._backlog.extend(rest)
@@ -208,20 +224,20 @@ class ClientSession(asyncio.Protocol):
         self._drain_backlog()
 
     def _drain_backlog(self) -> None:
-        while self._backlog and self._in_flight < self._max_requests and not self._closing:
+        while self._backlog and self._busy() < self._max_requests and not self._closing:
             self._run_frame(self._backlog.popleft())
-        if not self._backlog and self._in_flight < self._max_requests:
+        if not self._backlog and self._busy() < self._max_requests:
             self._resume_reading()
 
     def _pause_reading(self) -> None:
         if not self._reading_paused and self._transport is not None and not self._lost:
             self._reading_paused = True
             self._transport.pause_reading()
-            if self._in_flight >= self._max_requests:
+            if self._busy() >= self._max_requests:
                 log.debug(
-                    "client %d: %d calls in flight (max_client_requests); not reading",
+                    "client %d: %d calls in flight or unwritten (max_client_requests); not reading",
                     self.client_id,
-                    self._in_flight,
+                    self._busy(),
                 )
 
     def _resume_reading(self) -> None:
@@ -231,7 +247,7 @@ class ClientSession(asyncio.Protocol):
 
     # --- frames out --------------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, *, reply: bool = False) -> None:
         """Queue one framed message for the client (replies, events, keepalive)."""
         transport = self._transport
         if transport is None or self._lost or transport.is_closing():
@@ -239,7 +255,8 @@ class ClientSession(asyncio.Protocol):
         if wirelog.enabled():
             wirelog.dump_bytes(f"client {self.client_id}", "<-", data)
         if self._write_paused or self._outq:
-            self._outq.append(data)
+            self._outq.append((data, reply))
+            self._unsent_replies += reply
             if len(self._outq) > self._max_queue:
                 log.warning(
                     "client %d: disconnecting: %d messages waiting, over max_client_queue=%d "
@@ -252,7 +269,8 @@ class ClientSession(asyncio.Protocol):
         else:
             transport.write(data)
 
-    send_event = send
+    def send_event(self, data: bytes) -> None:
+        self.send(data)
 
     def _reply(self, data: bytes) -> None:
         """Send a reply, after the events its call queued when there are any.
@@ -268,12 +286,12 @@ class ClientSession(asyncio.Protocol):
                 self._loop.call_soon(self._send_deferred)
             self._deferred.append(data)
         else:
-            self.send(data)
+            self.send(data, reply=True)
 
     def _send_deferred(self) -> None:
         deferred = self._deferred
         while deferred:
-            self.send(deferred.popleft())
+            self.send(deferred.popleft(), reply=True)
         if self._close_when_flushed:
             self._begin_close()
 
@@ -370,7 +388,7 @@ class ClientSession(asyncio.Protocol):
         self._backlog.clear()
         deferred = self._deferred
         while deferred:
-            self.send(deferred.popleft())
+            self.send(deferred.popleft(), reply=True)
         transport = self._transport
         if transport is None or self._lost:
             return
@@ -385,6 +403,7 @@ class ClientSession(asyncio.Protocol):
         self._closing = True
         self._backlog.clear()
         self._outq.clear()
+        self._unsent_replies = 0
         if self._transport is not None and not self._lost:
             self._transport.abort()
 
@@ -414,6 +433,7 @@ class ClientSession(asyncio.Protocol):
             task.cancel()
         self._backlog.clear()
         self._outq.clear()
+        self._unsent_replies = 0
         self.close_driver()
         log.debug("client %d: closed", self.client_id)
         if not self.closed.done():

@@ -26,7 +26,9 @@ TOOLS = {
 
 USAGE = """\
 usage: virtwire [-c URI] VERB [ARGS...]
-       virtwire serve [--state-dir DIR] [--unix PATH] [--unix-ro PATH] [--tcp HOST:PORT] [--config FILE]
+       virtwire serve [--state-dir DIR] [--unix PATH] [--unix-ro PATH] [--tcp HOST:PORT]
+                      [--tls HOST:PORT --pki-dir DIR] [--config FILE]
+       virtwire pki init|check DIR
        virtwire demo
 
 Tools: {tools}

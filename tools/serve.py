@@ -3,14 +3,21 @@
 Usage::
 
     virtwire serve [--state-dir DIR] [--unix PATH] [--unix-ro PATH]
-                   [--tcp HOST:PORT] [--config FILE] [-v]
+                   [--tcp HOST:PORT] [--tls HOST:PORT [--pki-dir DIR]]
+                   [--config FILE] [-v]
 
 Listeners: with none of ``--unix``/``--unix-ro``/``--tcp`` on the command line, the
 daemon listens on ``libvirt-sock`` and ``libvirt-sock-ro`` in ``unix_sock_dir`` (config)
 or ``$XDG_RUNTIME_DIR/virtwire/`` (else ``STATE_DIR/run/``), plus TCP on
-``listen_addr:tcp_port`` only when the config says ``listen_tcp = 1``. Any listener
-option given on the command line replaces that default set: exactly the listed ones are
-opened. There is no network listener unless asked for.
+``listen_addr:tcp_port`` only when the config says ``listen_tcp = 1`` and TLS on
+``listen_addr:tls_port`` only when it says ``listen_tls = 1``. Any listener option given
+on the command line replaces that default set: exactly the listed ones are opened. There
+is no network listener unless asked for.
+
+TLS credentials: ``--pki-dir DIR`` (libvirt's layout: ``cacert.pem``, ``servercert.pem``,
+``serverkey.pem``, optional ``cacrl.pem``; ``virtwire pki init DIR`` makes one), else the
+config's ``ca_file``/``cert_file``/``key_file``/``crl_file``, else libvirt's /etc/pki
+paths.
 """
 
 from __future__ import annotations
@@ -27,7 +34,14 @@ from virtwire.server.config import (
     default_state_dir,
     load_config,
 )
-from virtwire.server.daemon import Daemon, DaemonError, ListenSpec, parse_tcp_address, run
+from virtwire.server.daemon import (
+    Daemon,
+    DaemonError,
+    ListenSpec,
+    parse_tcp_address,
+    run,
+    tls_files_from_config,
+)
 
 __all__ = ["build_parser", "listen_specs", "main"]
 
@@ -48,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unix", metavar="PATH", help="read-write unix socket (libvirt-sock)")
     parser.add_argument("--unix-ro", metavar="PATH", help="read-only unix socket (libvirt-sock-ro)")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="TCP listener (no auth!); port 0 = any")
+    parser.add_argument(
+        "--tls", metavar="HOST:PORT", help="TLS listener (client certificates required)"
+    )
+    parser.add_argument(
+        "--pki-dir", metavar="DIR", help="TLS credentials in libvirt's pkipath layout"
+    )
     parser.add_argument("--config", metavar="FILE", help="libvirtd.conf-style settings file")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
@@ -58,7 +78,7 @@ def listen_specs(
 ) -> list[ListenSpec]:
     """The listeners to open, from the command line or else the defaults/config."""
     specs: list[ListenSpec] = []
-    if args.unix or args.unix_ro or args.tcp:
+    if args.unix or args.unix_ro or args.tcp or getattr(args, "tls", None):
         if args.unix:
             specs.append(ListenSpec("unix", readonly=False, path=Path(args.unix)))
         if args.unix_ro:
@@ -66,12 +86,17 @@ def listen_specs(
         if args.tcp:
             host, port = parse_tcp_address(args.tcp)
             specs.append(ListenSpec("tcp", host=host, port=port))
+        if getattr(args, "tls", None):
+            host, port = parse_tcp_address(args.tls, "--tls")
+            specs.append(ListenSpec("tls", host=host, port=port))
         return specs
     sock_dir = Path(config.unix_sock_dir) if config.unix_sock_dir else default_socket_dir(state_dir)
     specs.append(ListenSpec("unix", readonly=False, path=sock_dir / "libvirt-sock"))
     specs.append(ListenSpec("unix", readonly=True, path=sock_dir / "libvirt-sock-ro"))
     if config.listen_tcp:
         specs.append(ListenSpec("tcp", host=config.listen_addr, port=int(config.tcp_port)))
+    if config.listen_tls:
+        specs.append(ListenSpec("tls", host=config.listen_addr, port=int(config.tls_port)))
     return specs
 
 
@@ -95,7 +120,12 @@ def main(argv: list[str]) -> int:
         config = load_config(args.config)
         state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
         specs = listen_specs(args, config, state_dir)
-        daemon = Daemon(config, state_dir, specs)
+        tls_files = None
+        if any(spec.kind == "tls" for spec in specs):
+            tls_files = tls_files_from_config(config, args.pki_dir)
+        elif args.pki_dir:
+            raise DaemonError("--pki-dir needs a TLS listener (--tls or listen_tls = 1)")
+        daemon = Daemon(config, state_dir, specs, tls_files=tls_files)
         return run(daemon)
     except (ConfigError, DaemonError) as exc:
         print(f"virtwire serve: error: {exc}", file=sys.stderr)
