@@ -42,7 +42,112 @@ __all__ = ["Proxy", "main"]
 log = logging.getLogger("virtwire.proxy")
 
 SYNTH_SERVER = ("127.0.0.1", 16509)
-READ_SIZE = 256 * 1024
+
+
+class _Half(asyncio.Protocol):
+    """One socket of a relayed pair: what it reads is recorded, then written to the other.
+
+    Protocol callbacks rather than streams: a chunk goes from ``data_received`` straight to
+    the peer transport, with no task switch on the way (the relay's latency is mostly that).
+    """
+
+    def __init__(self, link: _Link, from_client: bool) -> None:
+        self.link = link
+        self.from_client = from_client
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        _nodelay(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.link.relay(self.from_client, data)
+
+    def eof_received(self) -> bool:
+        self.link.eof(self.from_client)
+        return True  # keep the other direction open (half-close)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link.lost(self.from_client)
+
+    def pause_writing(self) -> None:  # our peer's output is backed up: stop reading the other
+        other = self.link.half(not self.from_client)
+        if other is not None and other.transport is not None:
+            other.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        other = self.link.half(not self.from_client)
+        if other is not None and other.transport is not None:
+            other.transport.resume_reading()
+
+
+class _Link:
+    """A client connection, its upstream connection and their recording."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.client: _Half | None = None
+        self.upstream: _Half | None = None
+        self.conv: TcpConversation | None = None
+        self.early: list[bytes] = []  # client bytes that came before upstream was up
+        self.eofs: set[bool] = set()
+        self.closed = False
+
+    def half(self, from_client: bool) -> _Half | None:
+        return self.client if from_client else self.upstream
+
+    def relay(self, from_client: bool, data: bytes) -> None:
+        now = time.time_ns()
+        peer = self.half(not from_client)
+        if peer is None or peer.transport is None or self.conv is None:
+            self.early.append(data)
+            return
+        self.conv.data(from_client, data, now)
+        peer.transport.write(data)
+
+    def ready(self) -> None:
+        """The upstream is connected: start the recording, forward what already came."""
+        assert self.client is not None and self.upstream is not None
+        assert self.client.transport is not None and self.upstream.transport is not None
+        self.conv = TcpConversation(
+            self.proxy.writer,
+            self.proxy._client_addr(self.client.transport),
+            self.proxy._server_addr(self.upstream.transport),
+        )
+        self.conv.open(time.time_ns())
+        early, self.early = self.early, []
+        for data in early:
+            self.relay(True, data)
+        if True in self.eofs:
+            self.eofs.discard(True)
+            self.eof(True)
+        self.client.transport.resume_reading()
+
+    def eof(self, from_client: bool) -> None:
+        peer = self.half(not from_client)
+        if self.conv is None or peer is None or peer.transport is None:
+            self.eofs.add(from_client)
+            return
+        self.conv.close(from_client, time.time_ns())
+        self.eofs.add(from_client)
+        if len(self.eofs) == 2 or not peer.transport.can_write_eof():
+            self.close()
+        else:
+            peer.transport.write_eof()
+
+    def lost(self, from_client: bool) -> None:
+        if self.conv is not None:
+            self.conv.close(from_client, time.time_ns())
+        self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for half in (self.client, self.upstream):
+            if half is not None and half.transport is not None:
+                half.transport.close()
+        self.proxy.links.discard(self)
 
 
 class Proxy:
@@ -62,111 +167,79 @@ class Proxy:
         self.writer: PcapngWriter | None = None
         self.server: asyncio.base_events.Server | None = None
         self._ports = itertools.count(40000)
-        self._tasks: set[asyncio.Task] = set()
+        self.links: set[_Link] = set()
+        self._dials: set[asyncio.Task] = set()
         self.connections = 0
 
     async def start(self) -> str:
         self._fh = self.record_path.open("wb")
         self.writer = PcapngWriter(self._fh)
+        loop = asyncio.get_running_loop()
         kind, _, where = self.listen.partition(":")
         if kind == "unix":
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(where)
-            self.server = await asyncio.start_unix_server(self._client, path=where)
+            self.server = await loop.create_unix_server(self._accept, path=where)
             return f"unix:{where}"
         if kind == "tcp":
             host, _, port = where.rpartition(":")
             host = host.strip("[]") or "127.0.0.1"
-            self.server = await asyncio.start_server(self._client, host, int(port))
+            self.server = await loop.create_server(self._accept, host, int(port))
             sockname = self.server.sockets[0].getsockname()
             return f"tcp:{sockname[0]}:{sockname[1]}"
         raise ValueError(f"--listen wants unix:PATH or tcp:HOST:PORT, not {self.listen!r}")
 
-    async def _dial(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        up = self.upstream
-        if up.effective_transport == "unix":
-            return await asyncio.open_unix_connection(up.socket_path(readonly=False))
-        return await asyncio.open_connection(up.effective_host, up.effective_port)
-
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+    def _accept(self) -> _Half:
+        link = _Link(self)
+        self.links.add(link)
         self.connections += 1
-        up_writer = None
-        try:
-            try:
-                up_reader, up_writer = await self._dial()
-            except OSError as exc:
-                log.warning("cannot reach upstream %s: %s", self.upstream.original, exc)
-                writer.close()
-                return
-            conv = TcpConversation(
-                self.writer, self._client_addr(writer), self._server_addr(up_writer)
-            )
-            conv.open(time.time_ns())
-            _tune(writer)
-            _tune(up_writer)
-            done = {True: False, False: False}
-            await asyncio.gather(
-                self._pump(reader, up_writer, conv, True, done),
-                self._pump(up_reader, writer, conv, False, done),
-            )
-        finally:
-            writer.close()
-            if up_writer is not None:
-                up_writer.close()
-            if task is not None:
-                self._tasks.discard(task)
+        link.client = _ClientHalf(link, True)
+        return link.client
 
-    def _client_addr(self, writer: asyncio.StreamWriter) -> tuple[str, int]:
-        peer = writer.get_extra_info("peername")
+    def _dial(self, link: _Link) -> None:
+        task = asyncio.get_running_loop().create_task(self._connect(link))
+        self._dials.add(task)
+        task.add_done_callback(self._dials.discard)
+
+    async def _connect(self, link: _Link) -> None:
+        loop = asyncio.get_running_loop()
+        up = self.upstream
+        half = _Half(link, False)
+        try:
+            if up.effective_transport == "unix":
+                await loop.create_unix_connection(lambda: half, up.socket_path(readonly=False))
+            else:
+                await loop.create_connection(lambda: half, up.effective_host, up.effective_port)
+        except OSError as exc:
+            log.warning("cannot reach upstream %s: %s", up.original, exc)
+            link.close()
+            return
+        link.upstream = half
+        if link.closed:
+            half.transport.close()
+            return
+        link.ready()
+
+    def _client_addr(self, transport: asyncio.BaseTransport) -> tuple[str, int]:
+        peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             return peer[0], peer[1]
         return "127.0.0.1", next(self._ports)
 
-    def _server_addr(self, writer: asyncio.StreamWriter) -> tuple[str, int]:
-        peer = writer.get_extra_info("peername")
+    def _server_addr(self, transport: asyncio.BaseTransport) -> tuple[str, int]:
+        peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             return peer[0], peer[1]
         return SYNTH_SERVER
 
-    async def _pump(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        conv: TcpConversation,
-        from_client: bool,
-        done: dict[bool, bool],
-    ) -> None:
-        try:
-            while True:
-                data = await reader.read(READ_SIZE)
-                now = time.time_ns()
-                if not data:
-                    break
-                conv.data(from_client, data, now)
-                writer.write(data)
-                if writer.transport.get_write_buffer_size() > READ_SIZE:
-                    await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            conv.close(from_client, time.time_ns())
-            done[from_client] = True
-            with contextlib.suppress(OSError, RuntimeError):
-                if writer.can_write_eof() and not done[not from_client]:
-                    writer.write_eof()
-                else:
-                    writer.close()
-
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
-        for task in list(self._tasks):
+        for task in list(self._dials):
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for link in list(self.links):
+            link.close()
+        await asyncio.sleep(0)
         if self._fh is not None:
             self._fh.close()
         kind, _, where = self.listen.partition(":")
@@ -175,8 +248,15 @@ class Proxy:
                 os.unlink(where)
 
 
-def _tune(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
+class _ClientHalf(_Half):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        transport.pause_reading()  # type: ignore[attr-defined]  # until upstream is up
+        self.link.proxy._dial(self.link)
+
+
+def _nodelay(transport: asyncio.BaseTransport) -> None:
+    sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
