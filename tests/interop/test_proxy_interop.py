@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
