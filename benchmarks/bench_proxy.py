@@ -109,15 +109,30 @@ def main() -> int:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
             peer = (str(port), str(base / "peer"))
-            subprocess.run(["bash", str(ROOT / "tests/interop/peer/start-libvirtd.sh"), *peer],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["bash", str(ROOT / "tests/interop/peer/start-libvirtd.sh"), *peer],
+                check=True,
+                capture_output=True,
+            )
             unix_path, tcp_port = str(base / "peer/sock/libvirt-sock"), port
             print("upstream: real libvirtd (test driver)")
         else:
             serve = subprocess.Popen(
-                [sys.executable, "-m", "virtwire.tools.cli", "serve", "--state-dir",
-                 str(base / "state"), "--unix", str(base / "sock"), "--tcp", "127.0.0.1:0"],
-                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "virtwire.tools.cli",
+                    "serve",
+                    "--state-dir",
+                    str(base / "state"),
+                    "--unix",
+                    str(base / "sock"),
+                    "--tcp",
+                    "127.0.0.1:0",
+                ],
+                stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                text=True,
             )
             procs.append(serve)
             _wait_line(serve, r"listening on unix")
@@ -126,15 +141,30 @@ def main() -> int:
             print("upstream: virtwire serve")
         results = {}
         for kind, listen, upstream, direct in (
-            ("unix", f"unix:{base / 'p.sock'}", f"test+unix:///default?socket={unix_path}",
-             _unix(unix_path)),
-            ("tcp", "tcp:127.0.0.1:0", f"test+tcp://127.0.0.1:{tcp_port}/default",
-             _tcp(tcp_port)),
+            (
+                "unix",
+                f"unix:{base / 'p.sock'}",
+                f"test+unix:///default?socket={unix_path}",
+                _unix(unix_path),
+            ),
+            ("tcp", "tcp:127.0.0.1:0", f"test+tcp://127.0.0.1:{tcp_port}/default", _tcp(tcp_port)),
         ):
             px = subprocess.Popen(
-                [sys.executable, "-m", "virtwire.tools.cli", "proxy", "--listen", listen,
-                 "--upstream", upstream, "--record", str(base / f"{kind}.pcapng")],
-                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "virtwire.tools.cli",
+                    "proxy",
+                    "--listen",
+                    listen,
+                    "--upstream",
+                    upstream,
+                    "--record",
+                    str(base / f"{kind}.pcapng"),
+                ],
+                stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                text=True,
             )
             procs.append(px)
             m = _wait_line(px, r"listening on (\S+),")
@@ -149,8 +179,10 @@ def main() -> int:
             proc.terminate()
             proc.wait(10)
         if peer is not None:
-            subprocess.run(["bash", str(ROOT / "tests/interop/peer/stop-libvirtd.sh"), *peer],
-                           capture_output=True)
+            subprocess.run(
+                ["bash", str(ROOT / "tests/interop/peer/stop-libvirtd.sh"), *peer],
+                capture_output=True,
+            )
         shutil.rmtree(base, ignore_errors=True)
     return 0
 

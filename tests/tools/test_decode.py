@@ -547,3 +547,21 @@ def test_docs_decode_example_works_as_printed() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (done.stdout + done.stderr).splitlines() == expected
+
+
+def test_port_auto_ignores_other_protocols(tmp_path) -> None:
+    http = [(True, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), (False, b"HTTP/1.1 200 OK\r\n\r\n" * 50)]
+    lv = [
+        (True, encode_frame(_hdr(3, 0, 1), b"")),
+        (False, encode_frame(_hdr(3, 1, 1), b"\0\0\0\x04TEST")),
+    ]
+    packets = _conversation(http, port=8080, cport=41000) + _conversation(lv, port=23456)
+    records, summary = decode.decode_file(
+        _write(tmp_path / "mix.pcap", packets), decode.DecodeOptions(auto=True)
+    )
+    assert [(r["dst"].rsplit(":", 1)[1], r["type"]) for r in records] == [
+        ("23456", "CALL"),
+        ("40000", "REPLY"),
+    ]
+    assert records[1]["body"] == {"type": "TEST"}
+    assert not summary["malformed"] and not summary["resyncs"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -94,8 +95,15 @@ def _check_recording(record: Path, sent: bytes, got: bytes, server_port: int) ->
     assert len(records) == 7
 
 
-def test_unix_to_unix_bytes_unchanged_and_recorded() -> None:
-    base = Path(tempfile.mkdtemp(prefix="vwp-"))
+@pytest.fixture
+def base():
+    """A short private directory (unix socket paths are limited to ~107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="vwp-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_unix_to_unix_bytes_unchanged_and_recorded(base: Path) -> None:
     daemon = FakeDaemon()
 
     async def scenario():
@@ -117,8 +125,7 @@ def test_unix_to_unix_bytes_unchanged_and_recorded() -> None:
     assert not (base / "p.sock").exists()
 
 
-def test_tcp_to_tcp_uses_real_addresses() -> None:
-    base = Path(tempfile.mkdtemp(prefix="vwp-"))
+def test_tcp_to_tcp_uses_real_addresses(base: Path) -> None:
     daemon = FakeDaemon()
 
     async def scenario():
