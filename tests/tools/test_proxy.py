@@ -70,7 +70,7 @@ async def _round(listen: str, upstream_uri: str, record: Path, connect, daemon: 
             got += data
             replies += sum(f.header.type == MessageType.REPLY for f in decoder.feed(data))
         writer.close()
-        await asyncio.sleep(0.05)
+        await writer.wait_closed()
     finally:
         await p.stop()
     return sent, bytes(got)
