@@ -22,12 +22,15 @@ TOOLS = {
     "conformance": "conformance",
     "pki": "pki",
     "bench": "bench",
+    "fleet": "fleet",
 }
 
 USAGE = """\
 usage: virtwire [-c URI] VERB [ARGS...]
        virtwire serve [--state-dir DIR] [--unix PATH] [--unix-ro PATH] [--tcp HOST:PORT]
                       [--tls HOST:PORT --pki-dir DIR] [--config FILE]
+       virtwire serve --fleet N [--fleet-ports FIRST-LAST] | --fleet-config FILE
+       virtwire fleet list [--state-dir DIR]
        virtwire pki init|check DIR
        virtwire demo
 

@@ -69,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--pki-dir", metavar="DIR", help="TLS credentials in libvirt's pkipath layout"
     )
     parser.add_argument("--config", metavar="FILE", help="libvirtd.conf-style settings file")
+    fleet = parser.add_argument_group("fleet (docs/fleet.md)")
+    fleet.add_argument("--fleet", type=int, metavar="N", help="serve N simulated QEMU hosts")
+    fleet.add_argument(
+        "--fleet-config", metavar="FILE", type=Path, help="TOML file naming hosts and shapes"
+    )
+    fleet.add_argument(
+        "--fleet-ports", metavar="FIRST-LAST", help="one TCP port per host (default 0: ephemeral)"
+    )
+    fleet.add_argument(
+        "--fleet-listen", metavar="ADDR", help="address of the hosts' listeners (127.0.0.1)"
+    )
+    fleet.add_argument(
+        "--fleet-unix-dir", metavar="DIR", type=Path, help="a unix socket per host instead of TCP"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -119,6 +133,10 @@ def main(argv: list[str]) -> int:
     try:
         config = load_config(args.config)
         state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
+        if args.fleet is not None or args.fleet_config is not None:
+            from virtwire.server.fleet import build_fleet, run_fleet
+
+            return run_fleet(build_fleet(args, config, state_dir))
         specs = listen_specs(args, config, state_dir)
         tls_files = None
         if any(spec.kind == "tls" for spec in specs):
