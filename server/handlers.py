@@ -400,10 +400,16 @@ def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
             result = method(driver, *[getattr(args, name) for name in fields])
         else:
             result = method(driver)
+        if wrap is not None and hasattr(type(result), "__await__"):
+            return _wrap_later(result, wrap)  # a coroutine member (migration's Perform)
         return None if wrap is None else wrap(result)
 
     handler.__name__ = handler.__qualname__ = f"generic_{proc.short_name.lower()}"
     return handler
+
+
+async def _wrap_later(pending: Any, wrap: Callable[[Any], Any]) -> Any:
+    return wrap(await pending)
 
 
 def unsupported_handler(proc: Procedure) -> Handler:

@@ -38,6 +38,7 @@ from virtwire.server.hypervisor.driver import (
     SUSPENDED_PAUSED,
     Driver,
 )
+from virtwire.server.hypervisor.migration import MigrationMixin
 from virtwire.server.hypervisor.model import (
     START_PAUSED,
     DomainObj,
@@ -105,7 +106,7 @@ CAPABILITIES_XML = """<capabilities>
 UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 
 
-class QemuDriver(SecretMixin, Driver):
+class QemuDriver(MigrationMixin, SecretMixin, Driver):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
 
     fn_prefix = "qemu"
