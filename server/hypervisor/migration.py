@@ -183,19 +183,23 @@ class MemoryTransfer:
         return self.dirty_rate * (100 - self.throttle) / 100
 
     def step(self, seconds: float, *, paused: bool = False) -> None:
-        """Send for ``seconds`` at the bandwidth; start new passes; notice convergence."""
+        """Send for ``seconds`` at the bandwidth, starting new passes over what the guest
+        dirtied; converged once what is left fits in the downtime (QEMU's threshold:
+        bandwidth x downtime-limit)."""
         budget = self.bandwidth * seconds
-        while not self.converged and budget > 0:
+        while not self.converged:
+            if self.remaining <= self.bandwidth * self.max_downtime:
+                self.converged = True
+                break
+            if budget <= 0:
+                break
             send = min(budget, self.pass_left)
             self.pass_left -= send
             self.processed += send
             budget -= send
             self.dirty = min(self.dirty + self.rate(paused) * send / self.bandwidth, self.total)
             if self.pass_left > 0:
-                break
-            if paused or self.dirty / self.bandwidth <= self.max_downtime:
-                self.converged = True
-                break
+                continue
             self.iteration += 1
             self.new_iterations.append(self.iteration)
             self.pass_left, self.dirty = self.dirty, 0.0
