@@ -134,3 +134,30 @@ def test_fleet_events_are_per_host(tmp_path: Path) -> None:
             await fleet.stop()
 
     asyncio.run(main())
+
+
+def test_container_entrypoint_shards_by_pod_ordinal(tmp_path: Path) -> None:
+    """deploy/fleet-entrypoint.sh: pod virtwire-fleet-7 serves hv-7-0000 … on 17000 …"""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    shim = tmp_path / "bin" / "virtwire"
+    shim.parent.mkdir()
+    shim.write_text('#!/bin/sh\necho "$@"\n')
+    shim.chmod(0o755)
+    env = dict(os.environ, PATH=f"{shim.parent}:{os.environ['PATH']}", HOSTNAME="virtwire-fleet-7",
+               FLEET_HOSTS="3", FLEET_FIRST_PORT="17000", FLEET_STATE=str(tmp_path / "st"))  # fmt: skip
+    out = subprocess.run(["sh", str(root / "deploy" / "fleet-entrypoint.sh")], env=env,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    conf = tmp_path / "st" / "fleet.toml"
+    assert out.split() == [
+        "serve",
+        "--state-dir",
+        str(tmp_path / "st"),
+        "--fleet-config",
+        str(conf),
+    ]
+    hosts, settings = fleet_from_toml(conf)
+    assert [h.hostname for h in hosts] == ["hv-7-0000", "hv-7-0001", "hv-7-0002"]
+    assert settings == {"listen": "0.0.0.0", "ports": "17000-17002"}
