@@ -96,6 +96,7 @@ JOB_STATS_COMPLETED = 1
 MIB = 1024 * 1024
 BANDWIDTH_MAX = (2**63 - 1) // MIB  # QEMU_DOMAIN_MIG_BANDWIDTH_MAX, MiB/s: "unlimited"
 DEFAULT_DOWNTIME_MS = 300  # QEMU's default downtime-limit
+_MAX_LINE = 64 * 1024  # an incoming-migration record longer than this closes the stream
 TICK = 0.05  # seconds of daemon clock between progress updates
 
 PARAM_URI = "migrate_uri"
@@ -232,6 +233,7 @@ class MigrationJob:
     peer_processed: int = 0
     persistent_xml: str | None = None
     paused_at: float | None = None
+    stream_taken: bool = False  # destination: the source's stream is connected
     wall_started: float = field(default_factory=time.time)
 
 
@@ -797,30 +799,53 @@ def _line(record: dict[str, Any]) -> bytes:
 
 
 class _Incoming(asyncio.Protocol):
-    """The destination's incoming migration socket (QEMU's ``-incoming tcp:…``)."""
+    """The destination's incoming migration socket (QEMU's ``-incoming tcp:…``).
+
+    The first line must name the domain's UUID; a connection that does not (a port scan,
+    a stray client) is closed without touching the migration. Only the accepted stream's
+    loss fails the incoming migration.
+    """
 
     def __init__(self, driver: MigrationMixin, obj: DomainObj, job: MigrationJob) -> None:
         self.driver, self.obj, self.job = driver, obj, job
         self.buffer = b""
+        self.accepted = False
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self.job.stream_taken:
+            transport.close()  # one migration stream per incoming migration
 
     def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
         self.buffer += data
+        if len(self.buffer) > _MAX_LINE:
+            self.transport.close()
+            return
         while b"\n" in self.buffer:
             raw, self.buffer = self.buffer.split(b"\n", 1)
             try:
                 record = json.loads(raw)
             except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                self.transport.close()
+                return
+            if not self.accepted:
+                if self.job.stream_taken or record.get("uuid") != domxml.uuid_str(self.obj.uuid):
+                    self.transport.close()
+                    return
+                self.accepted = self.job.stream_taken = True
                 continue
-            self.job.peer_processed = int(record.get("processed", self.job.peer_processed))
-            if record.get("complete"):
+            processed = record.get("processed")
+            if isinstance(processed, int):
+                self.job.peer_processed = processed
+            if record.get("complete") is True:
                 self.job.complete = True
-                assert self.transport is not None
                 self.transport.write(b"ok\n")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.driver._incoming_lost(self.obj, self.job)
+        if self.accepted:
+            self.driver._incoming_lost(self.obj, self.job)

@@ -245,6 +245,12 @@ def test_managed_direct_phases(tmp_path: Path) -> None:
             },
         )
         assert prep.uri_out.startswith("tcp:127.0.0.1:")
+        # a stray connection to the incoming port (a scanner, garbage) changes nothing
+        _, writer = await asyncio.open_connection("127.0.0.1", int(prep.uri_out.rsplit(":", 1)[1]))
+        writer.write(b'{"uuid": "not-this-domain"}\n')
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
         perform = asyncio.ensure_future(src.conn.call(
             "DOMAIN_MIGRATE_PERFORM3_PARAMS",
             {"dom": dom, "dconnuri": None, "params": to_wire({"migrate_uri": prep.uri_out}),
