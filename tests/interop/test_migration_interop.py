@@ -146,52 +146,67 @@ import libvirt
 libvirt.virEventRegisterDefaultImpl()
 threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)],
                  daemon=True).start()
-src_uri, dst_uri, mode, xml = sys.argv[1:5]
-src, dst = libvirt.open(src_uri), libvirt.open(dst_uri)
-seen = {"src": [], "dst": []}
-for side, conn in (("src", src), ("dst", dst)):
+a_uri, b_uri, xml = sys.argv[1:4]
+conns = {"a": libvirt.open(a_uri), "b": libvirt.open(b_uri)}
+seen = {"a": [], "b": []}
+for side, conn in conns.items():
     conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
         lambda c, d, e, det, o: seen[o].append(["lifecycle", e, det]), side)
     conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
         lambda c, d, it, o: seen[o].append(["iteration", it]), side)
     conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
         lambda c, d, params, o: seen[o].append(["job-completed", params["operation"]]), side)
-dom = src.createXML(xml, 0)
-flags = libvirt.VIR_MIGRATE_LIVE
-if mode == "p2p":
-    dom.migrateToURI3(dst_uri, {}, flags | libvirt.VIR_MIGRATE_PEER2PEER)
-    moved = dst.lookupByName("vm")
-else:
-    moved = dom.migrate3(dst, {}, flags)
+def settle(src, dst):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (
+            any(e[0] == "job-completed" for e in seen[src])
+            and ["lifecycle", 4, 1] in seen[dst]):
+        time.sleep(0.02)
+    legs.append({"src": seen[src][:], "dst": seen[dst][:]})
+    seen[src].clear(); seen[dst].clear()
+def leg(src_conn, dst_conn):
+    try:
+        src_conn.lookupByName("vm")
+        gone = False
+    except libvirt.libvirtError as e:
+        gone = e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+    moved = dst_conn.lookupByName("vm")
+    return {"uuid": moved.UUIDString(), "state": moved.state(), "gone": gone,
+            "persistent": moved.isPersistent()}
+legs = []
+dom = conns["a"].createXML(xml, 0)
 deadline = time.monotonic() + 10
-while time.monotonic() < deadline and not (
-        any(e[0] == "job-completed" for e in seen["src"]) and len(seen["dst"]) >= 2):
+while time.monotonic() < deadline and len(seen["a"]) < 2:  # RESUMED, STARTED of createXML
     time.sleep(0.02)
-try:
-    src.lookupByName("vm")
-    gone = False
-except libvirt.libvirtError as e:
-    gone = e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
-print(json.dumps({"uuid": moved.UUIDString(), "state": moved.state(), "gone": gone,
-                  "persistent": moved.isPersistent(), "events": seen}))
+seen["a"].clear()
+# a -> b peer-to-peer (migrateToURI3), then b -> a managed direct (migrate3)
+dom.migrateToURI3(b_uri, {}, libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER)
+settle("a", "b")
+first = leg(conns["a"], conns["b"])
+back = conns["b"].lookupByName("vm").migrate3(conns["a"], {}, libvirt.VIR_MIGRATE_LIVE)
+settle("b", "a")
+second = leg(conns["b"], conns["a"])
+second["returned"] = back.UUIDString()
+print(json.dumps({"results": [first, second], "legs": legs}))
 """
 
 
-@pytest.mark.parametrize("mode", ["p2p", "direct"])
-def test_pylibvirt_migrate(mode: str, virtwire_server_factory, run_pylibvirt) -> None:
+def test_pylibvirt_migrate_p2p_then_direct(virtwire_server_factory, run_pylibvirt) -> None:
+    """migrateToURI3 (p2p) from A to B, then migrate3 (managed direct) back to A."""
     a, b = virtwire_server_factory(), virtwire_server_factory()
-    res = run_pylibvirt(PYLIBVIRT, a.tcp_uri("qemu", "/system"), b.tcp_uri("qemu", "/system"),
-                        mode, XML)  # fmt: skip
+    res = run_pylibvirt(PYLIBVIRT, a.tcp_uri("qemu", "/system"), b.tcp_uri("qemu", "/system"), XML)
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["uuid"] == UUID and out["state"] == [1, 2]  # running, migrated
-    assert out["gone"] and not out["persistent"]  # a transient domain leaves the source
-    booted = [["lifecycle", 4, 0], ["lifecycle", 2, 0]]  # createXML's RESUMED, STARTED
-    src = [e for e in out["events"]["src"] if e not in booted]
-    assert src[0] == ["iteration", 1]
-    assert [e for e in src if e[0] != "iteration"] == [
-        ["lifecycle", 3, 1], ["lifecycle", 5, 3], ["job-completed", 5]]  # fmt: skip
-    assert out["events"]["dst"] == [["lifecycle", 2, 1], ["lifecycle", 4, 1]]
+    for result, leg in zip(out["results"], out["legs"]):
+        assert result["uuid"] == UUID and result["state"] == [1, 2]  # running, migrated
+        assert not result["persistent"]
+        src = leg["src"]
+        assert src[0] == ["iteration", 1]
+        assert [e for e in src if e[0] != "iteration"] == [
+            ["lifecycle", 3, 1], ["lifecycle", 5, 3], ["job-completed", 5]]  # fmt: skip
+        assert leg["dst"] == [["lifecycle", 2, 1], ["lifecycle", 4, 1]]
+    assert all(r["gone"] for r in out["results"])  # a transient domain leaves its source
+    assert out["results"][1]["returned"] == UUID
 
 
 def test_domjobinfo_abort_and_sigkill_mid_migration(tmp_path: Path, run_virsh) -> None:
