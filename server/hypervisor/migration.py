@@ -23,10 +23,12 @@ and persistent for ``--persistent``).
 Events, in libvirt 9.0's order (qemu_migration.c, qemu_process.c): the destination sends
 STARTED MIGRATED in Prepare and, in Finish, DEFINED ADDED/UPDATED (``--persistent``) then
 RESUMED MIGRATED; the source sends MIGRATION_ITERATION per memory pass, SUSPENDED MIGRATED
-at the switch-over, then in Confirm STOPPED MIGRATED and JOB_COMPLETED (and UNDEFINED
-REMOVED with ``--undefinesource``). A failed or aborted migration leaves the domain running
-on the source (RESUMED MIGRATED if it had been paused) and kills the incoming one on the
-destination (STOPPED FAILED).
+at the switch-over, then in Confirm STOPPED MIGRATED and JOB_COMPLETED; ``--undefinesource``
+deletes the source's definition without an UNDEFINED event, as libvirt's Confirm does. A
+failed or aborted migration leaves the domain running on the source (RESUMED MIGRATED if it
+had been paused) and kills the incoming one on the destination (STOPPED FAILED). An
+offline migration (``--offline --persistent``) only moves the definition: DEFINED ADDED on
+the destination, nothing else.
 """
 
 from __future__ import annotations
@@ -57,8 +59,6 @@ from virtwire.server.hypervisor.driver import (
     STARTED,
     STOPPED,
     SUSPENDED,
-    UNDEFINED,
-    UNDEFINED_REMOVED,
 )
 from virtwire.server.hypervisor.model import DomainObj, DomainState
 
@@ -444,8 +444,10 @@ class MigrationMixin:
             if not flags & PERSIST_DEST:
                 raise self.error(ErrorCode.OPERATION_INVALID,
                                  "offline migration must be specified with the persistent flag set")  # fmt: skip
-            raise self.error(ErrorCode.ARGUMENT_UNSUPPORTED,
-                             "offline migration is not supported by virtwire's simulated hosts")  # fmt: skip
+            self._job_busy(obj)
+            obj.config.sync_tree()
+            xml = params.get(PARAM_DEST_XML) or domxml.format_xml(obj.config.tree)
+            return _cookie(self, obj, xml=xml, persistent=params.get(PARAM_PERSIST_XML, xml)), xml
         if not obj.active:
             raise self.not_running()
         self._job_busy(obj)
@@ -486,6 +488,13 @@ class MigrationMixin:
         existing = self._check_clash(ddef, live=True)
         obj = existing or DomainObj(config=ddef, persistent=False)
         self._job_busy(obj)
+        if flags & OFFLINE:  # no QEMU, no incoming stream: Finish only stores the definition
+            job = MigrationJob(OP_MIGRATION_IN, self._clock().now(), flags, phase="prepare")
+            job.persistent_xml, job.complete = cookie.get("persistent"), True
+            self.domains[ddef.uuid] = obj
+            self._jobs()[obj.uuid] = job
+            # libvirt's client wants a URI even here; nothing will connect to it
+            return _cookie(self, obj), "tcp:127.0.0.1:49152"
         host, port = "127.0.0.1", 0
         if params.get(PARAM_URI):
             host, port = parse_migrate_uri(params[PARAM_URI])
@@ -553,6 +562,8 @@ class MigrationMixin:
                 raise self.error(ErrorCode.INVALID_ARG, "dconnuri must not be NULL")
             await self._peer2peer(obj, dconnuri, values, flags)
             return b""
+        if flags & OFFLINE:
+            return _cookie(self, obj)
         if not values.get(PARAM_URI):
             raise self.error(ErrorCode.INVALID_ARG, "migration URI must be specified")
         await self._transfer(obj, values, flags, values[PARAM_URI])
@@ -677,7 +688,8 @@ class MigrationMixin:
             uri = params.get(PARAM_URI) or prep.uri_out
             error: LibvirtError | None = None
             try:
-                await self._transfer(obj, params, flags, uri)
+                if not flags & OFFLINE:
+                    await self._transfer(obj, params, flags, uri)
             except LibvirtError as exc:
                 error = exc
             name = params.get(PARAM_DEST_NAME) or obj.name
@@ -724,7 +736,9 @@ class MigrationMixin:
             self.save(obj, config)
             obj.config, obj.persistent = config, True
             self.lifecycle(obj, DEFINED, DEFINED_UPDATED if was_persistent else DEFINED_ADDED)
-        if flags & PAUSED:
+        if flags & OFFLINE:
+            pass  # qemuMigrationDstFinishOffline: persisted, nothing runs
+        elif flags & PAUSED:
             obj.state, obj.reason = DomainState.PAUSED, 1  # VIR_DOMAIN_PAUSED_USER
             self.lifecycle(obj, SUSPENDED, 0)
         else:
@@ -746,6 +760,9 @@ class MigrationMixin:
         if cancelled:
             self._restore_source(obj)
             return
+        if flags & OFFLINE:
+            self._undefine_source(obj, flags)
+            return
         if job is None or job.operation != OP_MIGRATION_OUT:
             raise self.error(
                 ErrorCode.OPERATION_INVALID,
@@ -762,10 +779,16 @@ class MigrationMixin:
         self.stop(obj, SHUTOFF_MIGRATED)
         self.lifecycle(obj, STOPPED, STOPPED_MIGRATED)
         self.emit(ev.JobCompletedEvent(obj.ref(), tuple(_event_params(values))))
+        self._undefine_source(obj, flags)
+
+    def _undefine_source(self, obj: DomainObj, flags: int) -> None:
+        """qemuMigrationSrcConfirm: an inactive source loses its config with
+        --undefinesource — virDomainDeleteConfig, and no UNDEFINED event is queued."""
+        if obj.active:
+            return
         if flags & UNDEFINE_SOURCE and obj.persistent:
             self.unsave(obj)
             obj.persistent = False
-            self.lifecycle(obj, UNDEFINED, UNDEFINED_REMOVED)
         self.forget_if_transient(obj)
 
 
