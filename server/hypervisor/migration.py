@@ -254,7 +254,7 @@ def _cookie(
     ET.SubElement(root, "name").text = obj.name
     ET.SubElement(root, "uuid").text = domxml.uuid_str(obj.uuid)
     ET.SubElement(root, "hostname").text = driver.connect_get_hostname()
-    host_uuid = getattr(getattr(driver, "shape", None), "uuid", None)
+    host_uuid = _host_uuid(driver)
     if host_uuid:
         ET.SubElement(root, "hostuuid").text = host_uuid
     if xml is not None:
@@ -262,6 +262,11 @@ def _cookie(
     if persistent is not None:
         ET.SubElement(root, "persistent").text = persistent
     return ET.tostring(root, encoding="utf-8") + b"\0"  # C strings: NUL included, as libvirt
+
+
+def _host_uuid(driver: Any) -> str | None:
+    """The simulated host's UUID (fleet hosts have one; a plain daemon's host has none)."""
+    return getattr(getattr(driver, "shape", None), "uuid", None)
 
 
 def _read_cookie(data: bytes | None) -> dict[str, str]:
@@ -476,6 +481,11 @@ class MigrationMixin:
     ) -> tuple[bytes, str | None]:
         self.check_flags(flags, QEMU_MIGRATION_FLAGS, "qemuMigrationDstPrepareDirect")
         cookie = _read_cookie(cookie_in)
+        own = _host_uuid(self)
+        if own is not None and cookie.get("hostuuid") == own:
+            raise self.error(
+                ErrorCode.INTERNAL_ERROR, f"Attempt to migrate guest to the same host {own}"
+            )
         xml = params.get(PARAM_DEST_XML) or cookie.get("domain")
         if not xml:
             raise self.error(ErrorCode.OPERATION_FAILED, "no domain XML passed")

@@ -314,6 +314,11 @@ def test_refusals(tmp_path: Path) -> None:
         await src.conn.call("DOMAIN_ABORT_JOB", {"dom": dom})
         await _until(job.done, clock, 0.05)
         assert isinstance(job.exception(), LibvirtError)
+        # to itself: libvirt compares the host UUIDs of the cookie
+        job = _perform(src, dom, fleet.members[0].uri, LIVE | PEER2PEER)
+        await _until(job.done, clock, 0.05)
+        with pytest.raises(LibvirtError, match="Attempt to migrate guest to the same host"):
+            job.result()
         # the same UUID running on the destination already
         await dst.conn.call("DOMAIN_CREATE_XML", {"xml_desc": XML.format(rate=0), "flags": 0})
         job = _perform(src, dom, fleet.members[1].uri, LIVE | PEER2PEER)
