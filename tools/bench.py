@@ -46,7 +46,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 REFERENCE = "pylibvirt@libvirtd"
 DAEMON_REFERENCE = "daemon@libvirtd"
 SYNC_CLIENTS = ("pylibvirt", "dropin")
-SERVERS = ("libvirtd", "virtwire")
+SERVERS = ("libvirtd", "virtwire", "uvloop")  # uvloop: `virtwire serve --event-loop uvloop`
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,7 @@ def combos_for(w: Workload) -> list[str]:
 
 
 COMBOS = sorted({c for w in WORKLOADS for c in combos_for(w)})
+DEFAULT_COMBOS = [c for c in COMBOS if not c.endswith("@uvloop")]
 
 
 @dataclass
@@ -128,7 +129,7 @@ class Settings:
     event_duration: float = 0.6
     rss_connections: int = 500
     workloads: list[str] = field(default_factory=lambda: [w.id for w in WORKLOADS])
-    combos: list[str] = field(default_factory=lambda: list(COMBOS))
+    combos: list[str] = field(default_factory=lambda: list(DEFAULT_COMBOS))
 
 
 QUICK = {
@@ -232,7 +233,12 @@ class Bench:
     def setup(self) -> None:
         """Start the servers and the client workers, all at once (their imports dominate)."""
         servers, clients = self._needed()
-        makers = {"libvirtd": LibvirtdServer, "virtwire": VirtwireServer, "echo": EchoServer}
+        makers = {
+            "libvirtd": LibvirtdServer,
+            "virtwire": VirtwireServer,
+            "uvloop": lambda: VirtwireServer(["--event-loop", "uvloop"], name="uvloop"),
+            "echo": EchoServer,
+        }
         kinds = {
             "pylibvirt": "libvirt",
             "dropin": "virtwire.client.libvirt",
@@ -508,6 +514,11 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
     ap.add_argument("--rss-connections", type=int, help="idle connections for the RSS figure")
     ap.add_argument("-w", "--workloads", help="comma list of: " + ",".join(w.id for w in WORKLOADS))
     ap.add_argument("-c", "--combos", help="comma list of: " + ",".join(COMBOS))
+    ap.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="also `virtwire serve --event-loop uvloop` (server uvloop; needs uvloop)",
+    )
     ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
     ap.add_argument("--plot", metavar="FILE.png", help="a chart (needs matplotlib)")
     ap.add_argument("--list", action="store_true", help="list workloads and combinations")
@@ -530,6 +541,8 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
         bad = [x for x in s.combos if x not in COMBOS]
         if bad:
             ap.error(f"unknown combination(s): {', '.join(bad)}")
+    if args.uvloop and not args.combos:
+        s.combos = list(COMBOS)
     if s.rounds < 1:
         ap.error("--rounds must be at least 1")
     return args, s

@@ -288,7 +288,8 @@ class VirtwireServer(_Server):
 
     name = "virtwire"
 
-    def __init__(self, extra_args: list[str] | None = None) -> None:
+    def __init__(self, extra_args: list[str] | None = None, name: str = "virtwire") -> None:
+        self.name = name
         self.proc: subprocess.Popen | None = None
         self.extra_args = extra_args or []
         self.log: list[str] = []
