@@ -180,6 +180,7 @@ class Connection:
         self._gap_callbacks: list[Callable[[ConnectionGap], object]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._batch: list[tuple[int, int]] = []  # (prog, serial) of CALLs not yet written
         self._reconnect_task: asyncio.Task[None] | None = None
         self._reconnect_schedule: ReconnectSchedule | None = None
         self._streams: set[EventStream] = set()
@@ -408,6 +409,18 @@ class Connection:
             link.writer.write(data)
         except (ConnectionError, RuntimeError, OSError) as exc:
             raise closed_error() from exc
+
+    def _flush_batch(self, link: _Link) -> None:
+        """Write the CALLs gathered this loop turn; if that fails, so do those calls."""
+        batch, self._batch = self._batch, []
+        try:
+            self._flush(link)
+        except LibvirtError as exc:
+            for prog, serial in batch:
+                self._core.abandon_call(prog, serial)
+                future = link.waiters.pop(serial, None)
+                if future is not None and not future.done():
+                    future.set_exception(exc)
 
     def _arm(self) -> None:
         """One timer, at the core's next wake-up (keepalive or the nearest call deadline)."""
@@ -649,13 +662,21 @@ class Connection:
             assert state is not None
             stream._attach(link, state)
             link.streams[serial] = stream
-        try:
-            self._flush(link)
-        except LibvirtError:
-            core.abandon_call(prog, serial)
-            link.waiters.pop(serial, None)
-            raise
-        self._arm()
+        if stream is None and (self._batch or len(link.waiters) > 1):
+            # other calls are in flight: write once this loop turn is over, together with
+            # the CALLs the other tasks start in it (one send for a burst, not one each)
+            self._batch.append((prog, serial))
+            if len(self._batch) == 1:
+                self._loop.call_soon(self._flush_batch, link)
+        else:
+            try:
+                self._flush(link)
+            except LibvirtError:
+                core.abandon_call(prog, serial)
+                link.waiters.pop(serial, None)
+                raise
+        if timeout is not None:
+            self._arm()
         try:
             return await future
         except asyncio.CancelledError:
