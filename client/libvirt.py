@@ -7,8 +7,12 @@ unchanged: the same functions (``open``, ``openReadOnly``, ``virEventRegisterDef
 signatures and constants.
 
 How it works — and why: the asyncio core (:mod:`virtwire.client.connection`) runs on one
-private loop thread per process (a daemon thread started on first use); every blocking
-method here submits a coroutine to it and waits. It is not a second implementation.
+private loop thread per process (a daemon thread started on first use). It is not a second
+implementation. A plain call (encode, one RPC, decode: see :func:`_drivable_codes`) runs
+its coroutine on the calling thread and hands only the CALL to the loop, then blocks on a
+:class:`~virtwire.client.connection.ThreadWaiter` that the loop's reader resolves; anything
+that needs the loop itself (open, close, events, streams, keepalive) is submitted to it
+as a coroutine and waited for.
 User callbacks never run on that thread: as in libvirt-python, event and close callbacks
 are delivered by :func:`virEventRunDefaultImpl` in whatever thread the application runs it
 (the usual pattern is a daemon thread looping on it). The loop thread only posts them to

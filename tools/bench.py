@@ -22,11 +22,9 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,7 +38,6 @@ from virtwire.tools.bench_servers import (
     ServerUnavailable,
     VirtwireServer,
     python_env,
-    rss_per_connection,
 )
 
 __all__ = ["COMBOS", "WORKLOADS", "main", "run"]
@@ -140,9 +137,9 @@ class Settings:
 
 QUICK = {
     "rounds": 1,
-    "duration": 0.15,
-    "connect_iters": 8,
-    "event_duration": 0.15,
+    "duration": 0.1,
+    "connect_iters": 5,
+    "event_duration": 0.1,
     "rss_connections": 50,
 }
 
@@ -191,6 +188,19 @@ class Worker:
             self.proc.wait(5)
 
 
+def bytecode_cache() -> Path:
+    """Where our Python children keep bytecode when PYTHONDONTWRITEBYTECODE is set.
+
+    Kept between runs (``$VIRTWIRE_BENCH_PYCACHE``, else ``$XDG_CACHE_HOME/virtwire/
+    bench-pycache``): compiling the generated codecs takes 4-10 s on a busy machine.
+    """
+    given = os.environ.get("VIRTWIRE_BENCH_PYCACHE")
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "virtwire" / "bench-pycache"
+
+
 def _have_pylibvirt() -> bool:
     if not os.path.exists(SYSTEM_PYTHON):
         return False
@@ -213,7 +223,6 @@ class Bench:
         self.errors: list[str] = []
         # workload id -> combo -> list of result dicts (one per round)
         self.runs: dict[str, dict[str, list[dict]]] = {}
-        self.tmp: Path | None = None  # bytecode cache of our Python children
 
     def say(self, text: str) -> None:
         print(text, file=self.log, flush=True)
@@ -239,17 +248,7 @@ class Bench:
     def setup(self) -> None:
         """Start the servers and the client workers, all at once (their imports dominate)."""
         servers, clients = self._needed()
-        self.tmp = Path(tempfile.mkdtemp(prefix="vwbench-"))
-        pycache = self.tmp / "pycache"
-        env = python_env(pycache)
-        if "PYTHONPYCACHEPREFIX" in env and ({"virtwire", "uvloop"} & servers):
-            # compile once before the daemons start: a daemon that compiles the generated
-            # codecs itself keeps ~300 MB of freed heap, which hides its per-connection RSS
-            subprocess.run(
-                [sys.executable, "-c", "import virtwire.tools.serve, virtwire.server.handlers"],
-                env=env,
-                check=False,
-            )
+        pycache = bytecode_cache()
         makers = {
             "libvirtd": LibvirtdServer,
             "virtwire": lambda: VirtwireServer(pycache=pycache),
@@ -286,24 +285,45 @@ class Bench:
             except ServerUnavailable as exc:
                 self.skipped[client] = str(exc)
 
-        threads = [threading.Thread(target=start_server, args=(n,)) for n in sorted(servers)]
-        threads += [threading.Thread(target=start_worker, args=(c,)) for c in sorted(clients)]
+        ours = {"virtwire", "uvloop", "dropin", "async"}  # import virtwire: need the cache
+        first = [threading.Thread(target=start_server, args=(n,)) for n in servers - ours]
+        first += [threading.Thread(target=start_worker, args=(c,)) for c in clients - ours]
+        for t in first:
+            t.start()
+        env = python_env(pycache)
+        if "PYTHONPYCACHEPREFIX" in env and (ours & (servers | clients)):
+            # compile once before our daemons start: a daemon that compiles the generated
+            # codecs itself keeps ~300 MB of freed heap, which hides its per-connection RSS
+            subprocess.run(
+                [sys.executable, "-c", "import virtwire.tools.serve, virtwire.server.handlers"],
+                env=env,
+                check=False,
+            )
+        then = [threading.Thread(target=start_server, args=(n,)) for n in servers & ours]
+        then += [threading.Thread(target=start_worker, args=(c,)) for c in clients & ours]
+        for t in then:
+            t.start()
+        for t in first + then:
+            t.join()
+
+    def teardown(self) -> None:
+        """Stop every worker and server (by PID), all at once."""
+
+        def stop(thing: Any) -> None:
+            with contextlib.suppress(Exception):
+                if isinstance(thing, Worker):
+                    thing.close()
+                else:
+                    thing.stop()
+
+        things = [*self.workers.values(), *self.servers.values()]
+        threads = [threading.Thread(target=stop, args=(t,)) for t in things]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-
-    def teardown(self) -> None:
-        for worker in self.workers.values():
-            worker.close()
         self.workers.clear()
-        for server in self.servers.values():
-            with contextlib.suppress(Exception):
-                server.stop()
         self.servers.clear()
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
 
     # -- one measurement ------------------------------------------------------------------
 
@@ -323,8 +343,8 @@ class Bench:
             return None
         if client == "daemon":
             if w.kind == "startup":
-                return {"value": server.startup_ms()}
-            return rss_per_connection(server.pid, server.port, s.rss_connections)
+                return server.fresh()
+            return server.fresh(s.rss_connections)["rss"]
         worker = self.workers.get(client)
         if worker is None:
             return None
@@ -576,6 +596,9 @@ def main(argv: list[str] | None = None) -> int:
         for w in WORKLOADS:
             print(f"{w.id:<10} {w.title}: {', '.join(combos_for(w))}")
         return 0
+    if sys.dont_write_bytecode:  # our own imports of the codecs use the cache too
+        sys.pycache_prefix = str(bytecode_cache())
+        sys.dont_write_bytecode = False
     summary = run(settings)
     print(table(summary))
     if args.json:

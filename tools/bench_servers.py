@@ -19,10 +19,6 @@ import threading
 import time
 from pathlib import Path
 
-from virtwire.protocol import procedures
-from virtwire.protocol.constants import PROTOCOL_VERSION, REMOTE_PROGRAM
-from virtwire.protocol.framing import Header, MessageStatus, MessageType, encode_frame
-
 __all__ = [
     "EchoServer",
     "LibvirtdServer",
@@ -78,6 +74,12 @@ def peer_scripts() -> Path | None:
 
 
 def _frame(name: str, serial: int, payload: bytes = b"") -> bytes:
+    # imported here: the generated codecs are big, and bench.main first sets up a
+    # bytecode cache for them (see bench.bytecode_cache)
+    from virtwire.protocol import procedures
+    from virtwire.protocol.constants import PROTOCOL_VERSION, REMOTE_PROGRAM
+    from virtwire.protocol.framing import Header, MessageStatus, MessageType, encode_frame
+
     proc = procedures.by_name(name)
     assert proc is not None
     header = Header(
@@ -87,6 +89,8 @@ def _frame(name: str, serial: int, payload: bytes = b"") -> bytes:
 
 
 def _open_payload(name: str) -> bytes:
+    from virtwire.protocol import procedures
+
     proc = procedures.by_name("REMOTE_PROC_CONNECT_OPEN")
     assert proc is not None and proc.args is not None
     from virtwire.protocol.generated import remote_protocol as rp
@@ -244,8 +248,10 @@ class LibvirtdServer(_Server):
         )
         self._cleanup_dir()
 
-    def startup_ms(self) -> float:
-        """A second libvirtd with the same settings: start → first answered call."""
+    def fresh(self, rss_connections: int = 0) -> dict:
+        """A second libvirtd with the same settings: start → first answered call (ms), then
+        its RSS per idle connection over ``rss_connections`` (a fresh heap, not one that
+        earlier workloads have grown)."""
         assert self.base is not None
         port = free_port()
         d = self.base / f"startup-{port}"
@@ -277,16 +283,22 @@ class LibvirtdServer(_Server):
             "-p",
             str(d / "libvirtd.pid"),
         ]
+        pidfile = d / "libvirtd.pid"
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             cmd, cwd=d, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
             ok = first_reply(port, time.monotonic() + _START_TIMEOUT)
-            elapsed = (time.perf_counter() - t0) * 1e3
-        finally:
+            result = {"value": (time.perf_counter() - t0) * 1e3}
             proc.wait(10)  # the -d parent exits once the daemon is set up
-            pidfile = d / "libvirtd.pid"
+            if ok and rss_connections:
+                pid = int(pidfile.read_text().split()[0])
+                result["rss"] = rss_per_connection(pid, port, rss_connections)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
             if pidfile.exists():
                 pid = int(pidfile.read_text().split()[0])
                 os.kill(pid, signal.SIGTERM)
@@ -295,7 +307,7 @@ class LibvirtdServer(_Server):
             shutil.rmtree(d, ignore_errors=True)
         if not ok:
             raise ServerUnavailable("the second libvirtd did not answer")
-        return elapsed
+        return result
 
 
 class VirtwireServer(_Server):
@@ -366,8 +378,9 @@ class VirtwireServer(_Server):
                 proc.wait(5)
         self._cleanup_dir()
 
-    def startup_ms(self) -> float:
-        """A second `virtwire serve`: start → first answered call."""
+    def fresh(self, rss_connections: int = 0) -> dict:
+        """A second `virtwire serve`: start → first answered call (ms), then its RSS per
+        idle connection over ``rss_connections``."""
         base = Path(tempfile.mkdtemp(prefix="vwbench-vw-"))
         port = free_port()
         t0 = time.perf_counter()
@@ -380,7 +393,9 @@ class VirtwireServer(_Server):
         )
         try:
             ok = first_reply(port, time.monotonic() + _START_TIMEOUT)
-            elapsed = (time.perf_counter() - t0) * 1e3
+            result = {"value": (time.perf_counter() - t0) * 1e3}
+            if ok and rss_connections:
+                result["rss"] = rss_per_connection(proc.pid, port, rss_connections)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -391,7 +406,7 @@ class VirtwireServer(_Server):
             shutil.rmtree(base, ignore_errors=True)
         if not ok:
             raise ServerUnavailable("the second virtwire serve did not answer")
-        return elapsed
+        return result
 
 
 class EchoServer(_Server):

@@ -148,7 +148,7 @@ class SyncClient:
             dom = gen.lookupByName("test")
             if dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
                 dom.resume()
-            settle = time.monotonic() + 0.1
+            settle = time.monotonic() + 0.05
             while time.monotonic() < settle:  # late events of the resume above
                 time.sleep(0.01)
             with lock:
