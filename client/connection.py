@@ -541,7 +541,12 @@ class Connection:
         the loop's reader resolves the :class:`ThreadWaiter` this thread blocks on."""
         payload = _encode_args(procedure, args)
         waiter = ThreadWaiter(self, procedure.program)
-        self._loop.call_soon_threadsafe(self._start_threaded, procedure, payload, timeout, waiter)
+        try:
+            self._loop.call_soon_threadsafe(
+                self._start_threaded, procedure, payload, timeout, waiter
+            )
+        except RuntimeError:  # the loop is closed (interpreter exit)
+            raise closed_error() from None
         reply = await waiter
         return _decode_ret(procedure, reply)
 
