@@ -28,6 +28,7 @@ import contextlib
 import logging
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,6 +164,7 @@ class Connection:
             reconnect = ReconnectPolicy()
         self._reconnect: ReconnectPolicy | None = reconnect or None
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self.event_state = EventState(self._loop.call_soon)
         self._core = ClientCore()
         self._link: _Link | None = None
@@ -178,6 +180,7 @@ class Connection:
         self._gap_callbacks: list[Callable[[ConnectionGap], object]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._batch: list[tuple[int, int]] = []  # (prog, serial) of CALLs not yet written
         self._reconnect_task: asyncio.Task[None] | None = None
         self._reconnect_schedule: ReconnectSchedule | None = None
         self._streams: set[EventStream] = set()
@@ -407,6 +410,18 @@ class Connection:
         except (ConnectionError, RuntimeError, OSError) as exc:
             raise closed_error() from exc
 
+    def _flush_batch(self, link: _Link) -> None:
+        """Write the CALLs gathered this loop turn; if that fails, so do those calls."""
+        batch, self._batch = self._batch, []
+        try:
+            self._flush(link)
+        except LibvirtError as exc:
+            for prog, serial in batch:
+                self._core.abandon_call(prog, serial)
+                future = link.waiters.pop(serial, None)
+                if future is not None and not future.done():
+                    future.set_exception(exc)
+
     def _arm(self) -> None:
         """One timer, at the core's next wake-up (keepalive or the nearest call deadline)."""
         wake = self._core.next_wakeup()
@@ -512,8 +527,80 @@ class Connection:
         if timeout is _DEFAULT:
             timeout = self.call_timeout
         procedure = _resolve(proc, prog)
+        if stream is None and threading.get_ident() != self._loop_thread:
+            # driven by the sync facade on its own thread (see ThreadWaiter)
+            return await self._call_from_thread(procedure, args, timeout)
         link = await self._usable_link(timeout)
         return await self._call_on(link, procedure, args, timeout=timeout, stream=stream)
+
+    async def _call_from_thread(
+        self, procedure: procedures.Procedure, args: Any, timeout: float | None
+    ) -> Any:
+        """A call from a thread other than the loop's: encode and decode here, and hand only
+        the CALL to the loop (one ``call_soon_threadsafe``, no task, no concurrent future);
+        the loop's reader resolves the :class:`ThreadWaiter` this thread blocks on."""
+        payload = _encode_args(procedure, args)
+        waiter = ThreadWaiter(self, procedure.program)
+        try:
+            self._loop.call_soon_threadsafe(
+                self._start_threaded, procedure, payload, timeout, waiter
+            )
+        except RuntimeError:  # the loop is closed (interpreter exit)
+            raise closed_error() from None
+        reply = await waiter
+        return _decode_ret(procedure, reply)
+
+    def _start_threaded(
+        self,
+        procedure: procedures.Procedure,
+        payload: bytes,
+        timeout: float | None,
+        waiter: ThreadWaiter,
+    ) -> None:
+        """On the loop: what :meth:`_call_raw` does before it waits, with a thread waiter."""
+        link = self._link
+        if self._state != "open" or link is None or not link.alive:
+            # reconnecting (wait for it) or closed (its error): the ordinary path decides
+            task = self._loop.create_task(self._call_threaded_slow(procedure, payload, timeout))
+            task.add_done_callback(waiter.resolve_from)
+            return
+        core = self._core
+        try:
+            serial = core.start_call(
+                procedure.program, procedure.number, payload, now=self._loop.time(), timeout=timeout
+            )
+        except LibvirtError as exc:
+            waiter.set_exception(exc)
+            return
+        waiter.serial = serial
+        link.waiters[serial] = waiter  # type: ignore[assignment]
+        try:
+            self._flush(link)
+        except LibvirtError as exc:
+            core.abandon_call(procedure.program, serial)
+            link.waiters.pop(serial, None)
+            waiter.set_exception(exc)
+            return
+        if timeout is not None:
+            self._arm()
+
+    async def _call_threaded_slow(
+        self, procedure: procedures.Procedure, payload: bytes, timeout: float | None
+    ) -> bytes:
+        link = await self._usable_link(timeout)
+        return await self._call_raw(
+            link, procedure.number, payload, prog=procedure.program, timeout=timeout
+        )
+
+    def _abandon_threaded(self, waiter: ThreadWaiter) -> None:
+        """On the loop: the blocked thread gave up (KeyboardInterrupt): drop its call."""
+        link = self._link
+        if waiter.serial is None or link is None:
+            return
+        self._core.abandon_call(waiter.prog, waiter.serial)
+        link.waiters.pop(waiter.serial, None)
+        if link.alive:
+            self._arm()
 
     def new_stream(self, flags: int = 0) -> Stream:
         """virStreamNew: a stream to hand to :meth:`call` (``stream=``) of a stream procedure."""
@@ -552,21 +639,7 @@ class Connection:
             timeout=timeout,
             stream=stream,
         )
-        if procedure.ret is None:
-            return None
-        try:
-            return procedure.ret.unpack(reply)
-        except TrailingBytes as extra:  # libvirt's client ignores bytes after the value too
-            return extra.value
-        except Exception as exc:
-            if procedure.program == REMOTE_PROGRAM and procedure.number in (
-                P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER,
-                P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER,
-            ):
-                return None  # libvirt's client decodes these replies as void
-            raise LibvirtError.make(
-                ErrorCode.RPC, ErrorDomain.RPC, f"Unable to decode message payload: {exc}"
-            ) from exc
+        return _decode_ret(procedure, reply)
 
     async def _call_raw(
         self,
@@ -594,13 +667,21 @@ class Connection:
             assert state is not None
             stream._attach(link, state)
             link.streams[serial] = stream
-        try:
-            self._flush(link)
-        except LibvirtError:
-            core.abandon_call(prog, serial)
-            link.waiters.pop(serial, None)
-            raise
-        self._arm()
+        if stream is None and (self._batch or len(link.waiters) > 1):
+            # other calls are in flight: write once this loop turn is over, together with
+            # the CALLs the other tasks start in it (one send for a burst, not one each)
+            self._batch.append((prog, serial))
+            if len(self._batch) == 1:
+                self._loop.call_soon(self._flush_batch, link)
+        else:
+            try:
+                self._flush(link)
+            except LibvirtError:
+                core.abandon_call(prog, serial)
+                link.waiters.pop(serial, None)
+                raise
+        if timeout is not None:
+            self._arm()
         try:
             return await future
         except asyncio.CancelledError:
@@ -1144,6 +1225,87 @@ def _encode_args(procedure: procedures.Procedure, args: Any) -> bytes:
         raise LibvirtError.make(
             ErrorCode.RPC, ErrorDomain.RPC, f"Unable to encode message payload: {exc}"
         ) from exc
+
+
+def _decode_ret(procedure: procedures.Procedure, reply: bytes) -> Any:
+    """The ret struct of ``procedure`` from its REPLY payload (None for a void ret)."""
+    if procedure.ret is None:
+        return None
+    try:
+        return procedure.ret.unpack(reply)
+    except TrailingBytes as extra:  # libvirt's client ignores bytes after the value too
+        return extra.value
+    except Exception as exc:
+        if procedure.program == REMOTE_PROGRAM and procedure.number in (
+            P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER,
+            P.REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER,
+        ):
+            return None  # libvirt's client decodes these replies as void
+        raise LibvirtError.make(
+            ErrorCode.RPC, ErrorDomain.RPC, f"Unable to decode message payload: {exc}"
+        ) from exc
+
+
+class ThreadWaiter:
+    """What a thread blocked in the sync facade waits on: the reply payload of one call.
+
+    It has the part of an asyncio future's interface the connection uses on its waiters
+    (``done``, ``set_result``, ``set_exception``), called on the loop thread, and a blocking
+    :meth:`wait` for the calling thread. ``await waiter`` yields the waiter itself to the
+    driver of the coroutine (``virtwire.client.libvirt``), which blocks in :meth:`wait`
+    and resumes the coroutine; awaited on an event loop it would be an error.
+    """
+
+    __slots__ = ("_conn", "_done", "_error", "_lock", "_result", "prog", "serial")
+
+    def __init__(self, conn: Connection, prog: int) -> None:
+        self._conn = conn
+        self.prog = prog
+        self.serial: int | None = None
+        self._done = False
+        self._result: bytes = b""
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, payload: bytes) -> None:
+        if not self._done:
+            self._result = payload
+            self._done = True
+            self._lock.release()
+
+    def set_exception(self, error: BaseException) -> None:
+        if not self._done:
+            self._error = error
+            self._done = True
+            self._lock.release()
+
+    def resolve_from(self, task: asyncio.Task[bytes]) -> None:
+        if task.cancelled():
+            self.set_exception(closed_error())
+        elif task.exception() is not None:
+            self.set_exception(task.exception())  # type: ignore[arg-type]
+        else:
+            self.set_result(task.result())
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` s for the reply; True once it is there."""
+        return self._done or self._lock.acquire(timeout=timeout)
+
+    def abandon(self) -> None:
+        """The waiting thread gives up: tell the loop to drop the call."""
+        with contextlib.suppress(RuntimeError):
+            self._conn._loop.call_soon_threadsafe(self._conn._abandon_threaded, self)
+
+    def __await__(self) -> Any:
+        if not self._done:
+            yield self
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _parse_uuid(text: str) -> bytes:

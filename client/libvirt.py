@@ -7,8 +7,12 @@ unchanged: the same functions (``open``, ``openReadOnly``, ``virEventRegisterDef
 signatures and constants.
 
 How it works — and why: the asyncio core (:mod:`virtwire.client.connection`) runs on one
-private loop thread per process (a daemon thread started on first use); every blocking
-method here submits a coroutine to it and waits. It is not a second implementation.
+private loop thread per process (a daemon thread started on first use). It is not a second
+implementation. A plain call (encode, one RPC, decode: see :func:`_drivable_codes`) runs
+its coroutine on the calling thread and hands only the CALL to the loop, then blocks on a
+:class:`~virtwire.client.connection.ThreadWaiter` that the loop's reader resolves; anything
+that needs the loop itself (open, close, events, streams, keepalive) is submitted to it
+as a coroutine and waited for.
 User callbacks never run on that thread: as in libvirt-python, event and close callbacks
 are delivered by :func:`virEventRunDefaultImpl` in whatever thread the application runs it
 (the usual pattern is a daemon thread looping on it). The loop thread only posts them to
@@ -29,6 +33,7 @@ import atexit as _atexit
 import collections as _collections
 import concurrent.futures as _cf
 import contextlib as _contextlib
+import inspect as _inspect
 import logging as _logging
 import os as _os
 import select as _select
@@ -47,6 +52,7 @@ from virtwire.client import event_impl as _event_impl
 from virtwire.client import objects as _objects
 from virtwire.client.connection import CloseReason as _CloseReason
 from virtwire.client.connection import Connection as _Connection
+from virtwire.client.connection import ThreadWaiter as _ThreadWaiter
 from virtwire.client.connection import _closed_error, _ref
 from virtwire.client.connection import connect as _connect
 from virtwire.client.constants import *  # noqa: F403  (libvirt's public constants)
@@ -321,6 +327,8 @@ class _LoopThread:
             coro.close()
             _park_if_exiting()
             raise
+        if _drivable(coro):
+            return _drive(coro, thread)
         try:
             future = _asyncio.run_coroutine_threadsafe(coro, loop)
         except RuntimeError:  # closed between _start and here: only at exit
@@ -372,6 +380,70 @@ class _LoopThread:
             return
         with _contextlib.suppress(Exception):
             loop.close()
+
+
+def _drivable_codes() -> frozenset[Any]:
+    """The coroutines that only encode, call and decode: safe to run on the calling thread.
+
+    Their one await is :meth:`Connection.call`, which from a foreign thread hands just the
+    CALL to the loop and returns a :class:`ThreadWaiter`; everything else in them is plain
+    Python. Anything that needs the loop itself (open, close, event registration, streams,
+    keepalive) is not listed and runs on the loop as a task.
+    """
+    from virtwire.client import objects
+
+    codes = {objects._rpc.__code__, _Connection.call.__code__}
+    for name in (
+        "get_type", "get_version", "get_lib_version", "get_hostname", "get_uri",
+        "get_capabilities", "get_max_vcpus", "node_get_info", "node_get_security_model",
+        "num_of_domains", "list_domains", "num_of_defined_domains", "list_defined_domains",
+        "list_all_domains", "lookup_by_name", "lookup_by_uuid", "lookup_by_id", "define_xml",
+        "create_xml",
+    ):  # fmt: skip
+        codes.add(getattr(_Connection, name).__code__)
+    for value in vars(_Domain).values():
+        if _inspect.iscoroutinefunction(value):
+            codes.add(value.__code__)
+    return frozenset(codes)
+
+
+_DRIVABLE: frozenset[Any] | None = None
+
+
+def _drivable(coro: Any) -> bool:
+    global _DRIVABLE
+    if _DRIVABLE is None:
+        _DRIVABLE = _drivable_codes()
+    code = getattr(coro, "cr_code", None)
+    if code not in _DRIVABLE or getattr(coro, "cr_frame", None) is None:
+        return False
+    # a stream call needs the loop (the stream attaches to the link there)
+    return coro.cr_frame.f_locals.get("stream") is None
+
+
+def _drive(coro: Any, thread: _threading.Thread) -> Any:
+    """Run a drivable coroutine on this thread, blocking on each :class:`ThreadWaiter`."""
+    waiter: Any = None
+    try:
+        waiter = coro.send(None)
+        while True:
+            if not isinstance(waiter, _ThreadWaiter):
+                raise RuntimeError(f"virtwire: {coro!r} awaited {waiter!r} off the loop")
+            while not waiter.wait(_LIVENESS_CHECK):
+                if not thread.is_alive():
+                    _log.error("the client loop thread has stopped")
+                    raise _closed_error()
+            waiter = coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    except _LibvirtError:
+        _park_if_exiting()
+        raise
+    except BaseException:
+        if isinstance(waiter, _ThreadWaiter) and not waiter.done():
+            waiter.abandon()  # e.g. KeyboardInterrupt: do not leave the call registered
+        coro.close()
+        raise
 
 
 # How often a blocked API call checks that the loop thread is still there.

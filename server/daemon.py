@@ -564,7 +564,25 @@ async def _run_async(daemon: Daemon) -> None:
             loop.remove_signal_handler(sig)
 
 
-def run(daemon: Daemon) -> int:
-    """Run ``daemon`` until SIGTERM/SIGINT; 0 after a clean shutdown."""
-    asyncio.run(_run_async(daemon))
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+def run(daemon: Daemon, event_loop: str = "asyncio") -> int:
+    """Run ``daemon`` until SIGTERM/SIGINT; 0 after a clean shutdown.
+
+    ``event_loop="uvloop"`` runs it on uvloop (the optional extra ``virtwire[uvloop]``).
+    """
+    factory = None
+    if event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            raise DaemonError(
+                "--event-loop uvloop needs the uvloop package (pip install 'virtwire[uvloop]')"
+            ) from None
+        factory = uvloop.new_event_loop
+    elif event_loop != "asyncio":
+        raise DaemonError(f"unknown event loop {event_loop!r} (one of {', '.join(EVENT_LOOPS)})")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_run_async(daemon))
     return 0

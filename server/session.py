@@ -96,6 +96,9 @@ class ClientSession(asyncio.Protocol):
         self._closing = False  # no more calls: CONNECT_CLOSE, shutdown, or an error
         self._close_when_flushed = False
         self._lost = False
+        # while the frames of one read run, what they send is gathered here and written
+        # with one transport.write (one send syscall) when the batch is done
+        self._cork: list[bytes] | None = None
         self.closed: asyncio.Future[None] = self._loop.create_future()
 
     # --- asyncio.Protocol -----------------------------------------------------------------
@@ -120,8 +123,14 @@ class ClientSession(asyncio.Protocol):
             if self._backlog or self._busy() >= self._max_requests:
                 self._backlog.extend(frames)
                 self._pause_reading()
-            else:
+            elif len(frames) == 1:
                 self._run_frames(frames)
+            else:
+                self._cork = []
+                try:
+                    self._run_frames(frames)
+                finally:
+                    self._uncork()
         if error is not None:
             # like libvirtd: the messages before the bad one are answered, then it closes
             log.warning("client %d: closing connection: %s", self.client_id, error)
@@ -254,6 +263,10 @@ class ClientSession(asyncio.Protocol):
             return
         if wirelog.enabled():
             wirelog.dump_bytes(f"client {self.client_id}", "<-", data)
+        cork = self._cork
+        if cork is not None and not self._write_paused and not self._outq:
+            cork.append(data)
+            return
         if self._write_paused or self._outq:
             self._outq.append((data, reply))
             self._unsent_replies += reply
@@ -268,6 +281,16 @@ class ClientSession(asyncio.Protocol):
                 self.abort()
         else:
             transport.write(data)
+
+    def _uncork(self) -> None:
+        """Write what the batch gathered, in order, in one go."""
+        cork, self._cork = self._cork, None
+        if not cork:
+            return
+        transport = self._transport
+        if transport is None or self._lost or transport.is_closing():
+            return
+        transport.write(cork[0] if len(cork) == 1 else b"".join(cork))
 
     def send_event(self, data: bytes) -> None:
         self.send(data)
@@ -386,6 +409,7 @@ class ClientSession(asyncio.Protocol):
         self._closing = True
         self._close_when_flushed = True
         self._backlog.clear()
+        self._uncork()  # replies gathered before the close go out first
         deferred = self._deferred
         while deferred:
             self.send(deferred.popleft(), reply=True)
@@ -403,6 +427,7 @@ class ClientSession(asyncio.Protocol):
         self._closing = True
         self._backlog.clear()
         self._outq.clear()
+        self._cork = None
         self._unsent_replies = 0
         if self._transport is not None and not self._lost:
             self._transport.abort()

@@ -35,6 +35,7 @@ from virtwire.server.config import (
     load_config,
 )
 from virtwire.server.daemon import (
+    EVENT_LOOPS,
     Daemon,
     DaemonError,
     ListenSpec,
@@ -82,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fleet.add_argument(
         "--fleet-unix-dir", metavar="DIR", type=Path, help="a unix socket per host instead of TCP"
+    )
+    parser.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        default="asyncio",
+        help="asyncio (default) or uvloop (optional extra virtwire[uvloop])",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
@@ -144,7 +151,7 @@ def main(argv: list[str]) -> int:
         elif args.pki_dir:
             raise DaemonError("--pki-dir needs a TLS listener (--tls or listen_tls = 1)")
         daemon = Daemon(config, state_dir, specs, tls_files=tls_files)
-        return run(daemon)
+        return run(daemon, args.event_loop)
     except (ConfigError, DaemonError) as exc:
         print(f"virtwire serve: error: {exc}", file=sys.stderr)
         return 1

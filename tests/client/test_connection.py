@@ -665,3 +665,29 @@ def test_undecodable_reply_is_an_rpc_error(arun):
             await daemon.stop()
 
     arun(scenario())
+
+
+def test_calls_started_in_one_loop_turn_share_one_write(arun):
+    async def scenario():
+        daemon = await _daemon()
+        try:
+            async with await vc.connect(daemon.uri) as conn:
+                writer = conn._link.writer
+                writes: list[int] = []
+                real_write = writer.write
+
+                def counting_write(data):
+                    writes.append(len(data))
+                    return real_write(data)
+
+                writer.write = counting_write
+                results = await asyncio.gather(*(conn.get_hostname() for _ in range(20)))
+                assert results == ["fakehost"] * 20
+                # the first goes out at once, the 19 started in the same turn together
+                assert len(writes) == 2, writes
+                lone = await conn.get_hostname()  # nothing else in flight: written at once
+                assert lone == "fakehost" and len(writes) == 3
+        finally:
+            await daemon.stop()
+
+    arun(scenario())

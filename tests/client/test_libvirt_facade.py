@@ -223,3 +223,31 @@ def test_close_is_deferred_while_domains_live(fake):
     del dom
     gc.collect()
     _wait(session.closed.is_set)
+
+
+def test_plain_calls_run_on_the_calling_thread(fake, monkeypatch):
+    """getLibVersion & co. block on a ThreadWaiter: no task on the loop thread per call."""
+
+    def no_task(*args, **kwargs):
+        raise AssertionError("a plain call was run as a task on the loop thread")
+
+    conn = libvirt.open(fake.daemon.uri)
+    try:
+        monkeypatch.setattr(libvirt._asyncio, "run_coroutine_threadsafe", no_task)
+        results: list = []
+
+        def worker() -> None:
+            for _ in range(20):
+                results.append((conn.getHostname(), conn.lookupByName("test").name()))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert results == [("fakehost", "test")] * 80
+        with pytest.raises(libvirt.libvirtError):
+            conn.lookupByName("nosuch")  # errors come back the same way
+    finally:
+        monkeypatch.undo()
+        conn.close()

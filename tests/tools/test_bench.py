@@ -1,0 +1,102 @@
+"""`virtwire bench`: the quick run against real libvirtd, and the report's structure (not speeds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from virtwire.tools import bench
+
+from tests.conftest import need_peer
+from tests.interop.conftest import have_libvirtd, have_pylibvirt
+
+
+def _fake_summary() -> dict:
+    b = bench.Bench(bench.Settings(rounds=3, workloads=["lib1", "async64", "rss"]))
+    for combo, values in {
+        "pylibvirt@libvirtd": [100.0, 110.0, 90.0],
+        "pylibvirt@virtwire": [200.0, 220.0, 180.0],
+        "floor": [400.0, 400.0, 400.0],
+    }.items():
+        b.runs.setdefault("lib1", {})[combo] = [{"value": v} for v in values]
+    b.runs["lib4"] = {"pylibvirt@libvirtd": [{"value": 50.0}]}
+    b.runs["async64"] = {"async@virtwire": [{"value": 500.0}]}
+    b.runs["rss"] = {"daemon@libvirtd": [{"value": 8.0}], "daemon@virtwire": [{"value": 4.0}]}
+    return b.summary()
+
+
+def test_summary_medians_spread_and_ratios() -> None:
+    s = _fake_summary()
+    rows = s["results"]["lib1"]["metrics"]["value"]["combos"]
+    assert rows["pylibvirt@virtwire"]["median"] == 200.0
+    assert rows["pylibvirt@virtwire"]["spread_pct"] == pytest.approx(20.0)
+    assert rows["pylibvirt@virtwire"]["vs_libvirtd"] == pytest.approx(2.0)
+    assert rows["pylibvirt@virtwire"]["vs_floor"] == pytest.approx(0.5)
+    assert rows["pylibvirt@libvirtd"]["vs_libvirtd"] == pytest.approx(1.0)
+    # async is measured against python3-libvirt's 4-thread figure, as the targets say
+    assert s["results"]["async64"]["metrics"]["value"]["combos"]["async@virtwire"][
+        "vs_libvirtd"
+    ] == pytest.approx(10.0)
+    # lower is better for memory: half libvirtd's RSS is a 2x ratio
+    rss = s["results"]["rss"]["metrics"]["value"]["combos"]["daemon@virtwire"]
+    assert rss["vs_libvirtd"] == pytest.approx(2.0)
+    text = bench.table(s)
+    assert re.search(r"pylibvirt@virtwire\s+200\s+calls/s\s+±10%\s+2\.00x\s+0\.50x", text)
+
+
+def test_options() -> None:
+    with pytest.raises(SystemExit):
+        bench._parse(["-w", "nosuch"])
+    with pytest.raises(SystemExit):
+        bench._parse(["-c", "virsh@libvirtd"])
+    _, quick = bench._parse(["--quick", "--rounds", "2"])
+    assert quick.rounds == 2 and quick.duration == bench.QUICK["duration"]
+    assert "pylibvirt@uvloop" not in quick.combos
+    _, with_uvloop = bench._parse(["--uvloop"])
+    assert "pylibvirt@uvloop" in with_uvloop.combos
+
+
+@pytest.mark.interop
+def test_quick_run_side_by_side(tmp_path: Path) -> None:
+    need_peer(have_libvirtd(), "libvirtd (Debian package libvirt-daemon) and virsh")
+    need_peer(have_pylibvirt(), "python3-libvirt for /usr/bin/python3")
+    tmp = Path(tempfile.gettempdir())
+    before = {p.name for p in tmp.glob("vwbench-*")}
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "virtwire.tools.cli", "bench", "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(out.read_text())
+    assert summary["skipped"] == {} and summary["errors"] == []
+    assert set(summary["results"]) == {w.id for w in bench.WORKLOADS}
+    for w in bench.WORKLOADS:
+        metrics = summary["results"][w.id]["metrics"]
+        assert set(metrics) == {m.key for m in w.metrics}
+        for block in metrics.values():
+            wanted = set(bench.combos_for(w)) & set(bench.DEFAULT_COMBOS)
+            assert set(block["combos"]) == wanted, w.id
+            for row in block["combos"].values():
+                assert set(row) >= {"median", "min", "max", "spread_pct", "runs", "vs_libvirtd"}
+                assert len(row["runs"]) == 1 and row["median"] >= 0
+    lib1 = summary["results"]["lib1"]["metrics"]["value"]["combos"]
+    assert lib1["pylibvirt@libvirtd"]["vs_libvirtd"] == 1.0
+    events = set(bench.combos_for(bench._BY_ID["events"])) & set(bench.DEFAULT_COMBOS)
+    assert summary["results"]["events"]["lost"] == dict.fromkeys(events, 0)
+    # the table: a header, every workload, every combination, ratios
+    for w in bench.WORKLOADS:
+        assert w.title in done.stdout
+    assert "vs libvirtd" in done.stdout and "pylibvirt@virtwire" in done.stdout
+    # every server it started is gone, and so are its directories
+    for pid in re.findall(r"pid (\d+) on", done.stderr):
+        assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    assert {p.name for p in tmp.glob("vwbench-*")} == before

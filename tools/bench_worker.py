@@ -1,0 +1,347 @@
+"""The client side of `virtwire bench`: one measuring process per client kind.
+
+Self-contained on purpose (standard library plus the client under test), because the
+python3-libvirt worker runs under Debian's ``/usr/bin/python3``, where virtwire is not
+installed. Run as::
+
+    PYTHON bench_worker.py libvirt                   # python3-libvirt (C library)
+    PYTHON bench_worker.py virtwire.client.libvirt   # virtwire's drop-in
+    PYTHON bench_worker.py async                     # virtwire's asyncio client
+    PYTHON bench_worker.py floor                     # the floor's client (no library)
+    PYTHON bench_worker.py echo-server               # the floor: prints its port, echoes
+
+A client worker prints ``ready``, then reads one JSON request per line on stdin and answers
+one JSON line each, until stdin closes. Requests: ``rpc`` (call, threads or inflight,
+duration), ``connect`` (iters), ``events`` (duration) and ``floor`` (host, port, inflight,
+duration: 28-byte frames over a blocking socket against the echo server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import socket
+import statistics
+import struct
+import sys
+import threading
+import time
+
+# one keepalive-sized frame: length 28 + a 24-byte header (prog 'keep', PING)
+FLOOR_FRAME = struct.pack(">IIIIiIi", 28, 0x6B656570, 1, 1, 2, 0, 0)
+FRAME_LEN = len(FLOOR_FRAME)
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(p / 100.0 * (len(s) - 1)))))]
+
+
+# ------------------------------------------------------------------------------------------
+# sync clients: python3-libvirt and the drop-in share this code (same API)
+# ------------------------------------------------------------------------------------------
+
+
+class SyncClient:
+    def __init__(self, module: str) -> None:
+        self.lv = importlib.import_module(module)
+        self.lv.registerErrorHandler(lambda ctx, err: None, None)
+        self._loop_started = False
+
+    def rpc(self, req: dict) -> dict:
+        lv = self.lv
+        conn = lv.open(req["uri"])
+        try:
+            call = req["call"]
+            if call == "getLibVersion":
+                fn = conn.getLibVersion
+            elif call == "lookupByName":
+
+                def fn() -> object:
+                    return conn.lookupByName("test")
+
+            else:
+                raise ValueError(f"unknown call {call}")
+            for _ in range(30):
+                fn()
+            nthreads = int(req.get("threads", 1))
+            counts = [0] * nthreads
+            stop = threading.Event()
+            barrier = threading.Barrier(nthreads + 1)
+
+            def worker(i: int) -> None:
+                barrier.wait()
+                n = 0
+                while not stop.is_set():
+                    fn()
+                    n += 1
+                counts[i] = n
+
+            threads = [threading.Thread(target=worker, args=(i,)) for i in range(nthreads)]
+            for t in threads:
+                t.start()
+            barrier.wait()
+            t0 = time.perf_counter()
+            time.sleep(float(req["duration"]))
+            stop.set()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - t0
+            total = sum(counts)
+            return {"calls": total, "seconds": elapsed, "value": total / elapsed}
+        finally:
+            conn.close()
+
+    def connect(self, req: dict) -> dict:
+        lv = self.lv
+        uri = req["uri"]
+        keeper = lv.open(uri)  # keeps the shared test:///default state alive
+        try:
+            for _ in range(3):
+                lv.open(uri).close()
+            times = []
+            for _ in range(int(req["iters"])):
+                t0 = time.perf_counter()
+                lv.open(uri).close()
+                times.append((time.perf_counter() - t0) * 1e3)
+        finally:
+            keeper.close()
+        return {"value": statistics.median(times), "p99": pct(times, 99), "n": len(times)}
+
+    def _ensure_loop(self) -> None:
+        if self._loop_started:
+            return
+        lv = self.lv
+        lv.virEventRegisterDefaultImpl()
+
+        def loop() -> None:
+            while True:
+                lv.virEventRunDefaultImpl()
+
+        threading.Thread(target=loop, name="bench-event-loop", daemon=True).start()
+        self._loop_started = True
+
+    def events(self, req: dict) -> dict:
+        """Suspend/resume 'test' in a loop; a second connection receives LIFECYCLE events."""
+        lv = self.lv
+        self._ensure_loop()
+        uri = req["uri"]
+        listener = lv.open(uri)
+        got: list[float] = []
+        lock = threading.Lock()
+        done = threading.Event()
+        expected = [None]
+
+        def cb(conn, dom, event, detail, opaque):  # noqa: ANN001
+            t = time.perf_counter()
+            with lock:
+                got.append(t)
+                if expected[0] is not None and len(got) >= expected[0]:
+                    done.set()
+
+        cbid = listener.domainEventRegisterAny(None, lv.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+        gen = lv.open(uri)
+        try:
+            dom = gen.lookupByName("test")
+            if dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
+                dom.resume()
+            settle = time.monotonic() + 0.05
+            while time.monotonic() < settle:  # late events of the resume above
+                time.sleep(0.01)
+            with lock:
+                got.clear()
+            starts: list[float] = []
+            t_end = time.perf_counter() + float(req["duration"])
+            t0 = time.perf_counter()
+            i = 0
+            while i % 2 or time.perf_counter() < t_end:
+                s = time.perf_counter()
+                if i % 2 == 0:
+                    dom.suspend()
+                else:
+                    dom.resume()
+                starts.append(s)
+                i += 1
+            gen_elapsed = time.perf_counter() - t0
+            with lock:
+                expected[0] = len(starts)
+                if len(got) >= len(starts):
+                    done.set()
+            done.wait(timeout=10)
+            with lock:
+                received = list(got)
+        finally:
+            try:
+                listener.domainEventDeregisterAny(cbid)
+            except lv.libvirtError:
+                pass
+            gen.close()
+            listener.close()
+        n = min(len(received), len(starts))
+        lat = [(received[k] - starts[k]) * 1e6 for k in range(n)]
+        return {
+            "value": len(received) / gen_elapsed,
+            "calls": len(starts),
+            "received": len(received),
+            "lost": len(starts) - len(received),
+            "latency_median_us": statistics.median(lat) if lat else None,
+            "latency_p99_us": pct(lat, 99),
+        }
+
+
+# ------------------------------------------------------------------------------------------
+# the asyncio client
+# ------------------------------------------------------------------------------------------
+
+
+class AsyncClient:
+    def __init__(self) -> None:
+        self.client = importlib.import_module("virtwire.client")
+        self.loop = asyncio.new_event_loop()
+
+    def rpc(self, req: dict) -> dict:
+        return self.loop.run_until_complete(self._rpc(req))
+
+    async def _rpc(self, req: dict) -> dict:
+        conn = await self.client.connect(req["uri"])
+        try:
+            call = req["call"]
+            if call == "getLibVersion":
+                fn = conn.get_lib_version
+            else:
+
+                def fn():  # noqa: ANN202
+                    return conn.lookup_by_name("test")
+
+            for _ in range(30):
+                await fn()
+            inflight = int(req.get("inflight", 1))
+            stop = False
+            counts = [0] * inflight
+
+            async def worker(i: int) -> None:
+                n = 0
+                while not stop:
+                    await fn()
+                    n += 1
+                counts[i] = n
+
+            tasks = [asyncio.ensure_future(worker(i)) for i in range(inflight)]
+            t0 = time.perf_counter()
+            await asyncio.sleep(float(req["duration"]))
+            stop = True
+            await asyncio.gather(*tasks)
+            elapsed = time.perf_counter() - t0
+            total = sum(counts)
+            return {"calls": total, "seconds": elapsed, "value": total / elapsed}
+        finally:
+            await conn.close()
+
+    def connect(self, req: dict) -> dict:
+        return self.loop.run_until_complete(self._connect(req))
+
+    async def _connect(self, req: dict) -> dict:
+        uri = req["uri"]
+        keeper = await self.client.connect(uri)
+        times = []
+        try:
+            for _ in range(int(req["iters"])):
+                t0 = time.perf_counter()
+                await (await self.client.connect(uri)).close()
+                times.append((time.perf_counter() - t0) * 1e3)
+        finally:
+            await keeper.close()
+        return {"value": statistics.median(times), "p99": pct(times, 99), "n": len(times)}
+
+
+# ------------------------------------------------------------------------------------------
+# the floor: 28-byte frames echoed over the same transport
+# ------------------------------------------------------------------------------------------
+
+
+def floor(req: dict) -> dict:
+    inflight = int(req.get("inflight", 1))
+    sock = socket.create_connection((req["host"], int(req["port"])))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        duration = float(req["duration"])
+        done = 0
+        buffered = 0
+        sock.sendall(FLOOR_FRAME * inflight)
+        t_end = time.perf_counter() + duration
+        t0 = time.perf_counter()
+        sending = True
+        outstanding = inflight
+        while outstanding:
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("echo server closed")
+            buffered += len(data)
+            frames, buffered = divmod(buffered, FRAME_LEN)
+            done += frames
+            outstanding -= frames
+            if sending and time.perf_counter() >= t_end:
+                sending = False
+            if sending and frames:
+                sock.sendall(FLOOR_FRAME * frames)
+                outstanding += frames
+        elapsed = time.perf_counter() - t0
+        return {"calls": done, "seconds": elapsed, "value": done / elapsed}
+    finally:
+        sock.close()
+
+
+class _Echo(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buf = b""
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data
+        whole = len(buf) - len(buf) % FRAME_LEN
+        if whole:
+            self.transport.write(buf[:whole])  # type: ignore[attr-defined]
+        self.buf = buf[whole:]
+
+
+def echo_server() -> None:
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(_Echo, "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    print(port, flush=True)
+    # runs until stdin closes (the bench's way of stopping it, besides SIGTERM)
+    reader_done = loop.run_in_executor(None, sys.stdin.read)
+    loop.run_until_complete(reader_done)
+    server.close()
+
+
+def main() -> int:
+    kind = sys.argv[1]
+    if kind == "echo-server":
+        echo_server()
+        return 0
+    client: object = None
+    if kind == "async":
+        client = AsyncClient()
+    elif kind != "floor":
+        client = SyncClient(kind)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            op = req["op"]
+            result = floor(req) if op == "floor" else getattr(client, op)(req)
+        except Exception as exc:  # report, keep serving
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
