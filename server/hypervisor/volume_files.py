@@ -1,0 +1,159 @@
+"""Storage volumes as real files: creation, cloning, wiping, resizing and probing.
+
+What libvirt's local file backend (storage_util.c) does to a file in a ``dir`` pool, without
+external tools: raw volumes are sparse files (``ftruncate`` to the capacity, ``fallocate``
+for a requested allocation); a ``qcow2`` volume gets a qcow2 header naming its virtual size
+(enough for a refresh to find the format and capacity again; no guest ever reads it).
+Allocation is what the file system reports (``st_blocks`` * 512). Holes are found with
+``SEEK_DATA``/``SEEK_HOLE``, as ``virFileInData`` does, so clones stay sparse.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+QCOW2_MAGIC = b"QFI\xfb"
+QCOW2_VERSION = 3
+QCOW2_CLUSTER_BITS = 16
+QCOW2_HEADER_LEN = 104  # the version 3 header's length field
+BLOCK = 512  # the unit of st_blocks
+COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What a refresh learns from a volume file."""
+
+    format: str
+    capacity: int
+    allocation: int
+
+
+def qcow2_header(capacity: int) -> bytes:
+    """A qcow2 v3 header (no L1 table: an image of unallocated clusters)."""
+    head = struct.pack(
+        ">4sIQIIQIIQQIIQQQII",
+        QCOW2_MAGIC,
+        QCOW2_VERSION,
+        0,  # backing file offset
+        0,  # backing file size
+        QCOW2_CLUSTER_BITS,
+        capacity,
+        0,  # crypt method
+        0,  # l1 size
+        0,  # l1 table offset
+        0,  # refcount table offset
+        0,  # refcount table clusters
+        0,  # snapshots
+        0,  # snapshots offset
+        0,  # incompatible features
+        0,  # compatible features
+        0,  # autoclear features
+        4,  # refcount order
+    )
+    return head + struct.pack(">I", QCOW2_HEADER_LEN)
+
+
+def probe(path: Path) -> FileInfo:
+    """virStorageBackendRefreshLocal for one file: format, capacity, allocation."""
+    st = path.stat()
+    allocation = st.st_blocks * BLOCK
+    with path.open("rb") as handle:
+        head = handle.read(32)
+    if len(head) >= 32 and head[:4] == QCOW2_MAGIC:
+        return FileInfo("qcow2", struct.unpack(">Q", head[24:32])[0], allocation)
+    return FileInfo("raw", st.st_size, allocation)
+
+
+def create(path: Path, fmt: str, capacity: int, allocation: int) -> None:
+    """A new volume file; fails with FileExistsError if one is there."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        if fmt == "qcow2":
+            os.write(fd, qcow2_header(capacity))
+        else:
+            os.ftruncate(fd, capacity)
+            if allocation:
+                os.posix_fallocate(fd, 0, min(allocation, capacity))
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+
+
+def data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
+    """(offset, length) of each data run below ``size`` (virFileInData, repeated)."""
+    pos = 0
+    while pos < size:
+        try:
+            start = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # only a hole up to the end
+                return
+            raise
+        if start >= size:
+            return
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        yield start, end - start
+        pos = end
+
+
+def clone(source: Path, target: Path, capacity: int) -> None:
+    """storageBackendCreateRaw from an input volume: copy the data runs, keep holes."""
+    fd_out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd_in = os.open(source, os.O_RDONLY)
+        try:
+            size = os.fstat(fd_in).st_size
+            for offset, length in data_extents(fd_in, size):
+                done = 0
+                while done < length:
+                    chunk = os.pread(fd_in, min(COPY_CHUNK, length - done), offset + done)
+                    if not chunk:
+                        break
+                    os.pwrite(fd_out, chunk, offset + done)
+                    done += len(chunk)
+            os.ftruncate(fd_out, max(size, capacity))
+        finally:
+            os.close(fd_in)
+        os.fsync(fd_out)
+    except BaseException:
+        os.close(fd_out)
+        target.unlink(missing_ok=True)
+        raise
+    os.close(fd_out)
+
+
+def wipe_zero(path: Path) -> None:
+    """VIR_STORAGE_VOL_WIPE_ALG_ZERO: the same size, every byte zero (holes punched)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        size = os.fstat(fd).st_size
+        os.ftruncate(fd, 0)
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def resize(path: Path, capacity: int, allocate: bool) -> None:
+    """virStorageFileResize for a raw file: truncate, optionally allocating the growth."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        old = os.fstat(fd).st_size
+        os.ftruncate(fd, capacity)
+        if allocate and capacity > old:
+            os.posix_fallocate(fd, old, capacity - old)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["FileInfo", "clone", "create", "data_extents", "probe", "resize", "wipe_zero"]
