@@ -21,6 +21,7 @@ import logging
 import os
 from pathlib import Path
 
+from virtwire.protocol.constants import LEGACY_PAYLOAD_MAX
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.event_types import StoragePoolEventLifecycleType as PoolEvent
 from virtwire.protocol.generated.remote_protocol import (
@@ -58,6 +59,9 @@ RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK = 1, 2, 4
 DELETE_ZEROED, DELETE_WITH_SNAPSHOTS = 1, 2
 WIPE_ALG_ZERO = 0
 VOL_GET_PHYSICAL = 1
+# VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM == VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM
+SPARSE_STREAM = 1
+STREAM_CHUNK = LEGACY_PAYLOAD_MAX  # what libvirtd reads from a volume at a time
 
 
 class QemuStorage(StorageMixin):
@@ -409,6 +413,30 @@ class QemuStorage(StorageMixin):
         obj, found, _ = self._vol_file(vol)
         self._vol_fill(obj, found)
         return super().storage_vol_get_xml_desc(vol, flags)
+
+    # -- streams (server/streams.py moves the bytes) ----------------------------------------
+
+    def storage_vol_upload(
+        self, vol: VolHandle, offset: int, length: int, flags: int
+    ) -> volume_files.FileSink:
+        self.check_flags(flags, SPARSE_STREAM, self.storage_function("VolUpload"))  # type: ignore[attr-defined]
+        _, found, path = self._vol_file(vol)
+        try:
+            return volume_files.FileSink(path, offset, length)
+        except OSError as exc:
+            raise self._system_error(exc, f"Unable to open '{found.target.path}'") from None
+
+    def storage_vol_download(
+        self, vol: VolHandle, offset: int, length: int, flags: int
+    ) -> volume_files.FileSource:
+        self.check_flags(flags, SPARSE_STREAM, self.storage_function("VolDownload"))  # type: ignore[attr-defined]
+        _, found, path = self._vol_file(vol)
+        try:
+            return volume_files.FileSource(
+                path, offset, length, sparse=bool(flags & SPARSE_STREAM), chunk=STREAM_CHUNK
+            )
+        except OSError as exc:
+            raise self._system_error(exc, f"Unable to open '{found.target.path}'") from None
 
     def connect_find_storage_pool_sources(self, type: str, src_spec: str, flags: int) -> str:  # noqa: A002
         raise self.storage_error(

@@ -10,6 +10,7 @@ Allocation is what the file system reports (``st_blocks`` * 512). Holes are foun
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import struct
@@ -156,4 +157,120 @@ def resize(path: Path, capacity: int, allocate: bool) -> None:
         os.close(fd)
 
 
-__all__ = ["FileInfo", "clone", "create", "data_extents", "probe", "resize", "wipe_zero"]
+_FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 1, 2
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
+
+
+def punch_hole(fd: int, offset: int, length: int) -> None:
+    """Make ``length`` bytes at ``offset`` read as zeros and take no space (or write zeros)."""
+    if length <= 0:
+        return
+    size = os.fstat(fd).st_size
+    end = offset + length
+    inside = min(end, size) - offset
+    if inside > 0:
+        mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+        if _libc.fallocate(fd, mode, offset, inside) != 0:
+            zeros = bytes(min(inside, COPY_CHUNK))
+            done = 0
+            while done < inside:
+                done += os.pwrite(fd, zeros[: inside - done], offset + done)
+    if end > size:
+        os.ftruncate(fd, end)
+
+
+class FileSink:
+    """The receiving end of STORAGE_VOL_UPLOAD: data written from ``offset``, holes punched."""
+
+    def __init__(self, path: Path, offset: int, length: int) -> None:
+        self.fd = os.open(path, os.O_WRONLY)
+        self.pos = offset
+        self.end = offset + length if length else None
+
+    def _advance(self, count: int) -> int:
+        if self.end is not None and self.pos + count > self.end:
+            raise OverflowError("more data than the requested length")
+        start = self.pos
+        self.pos += count
+        return start
+
+    def write(self, data: bytes) -> None:
+        start = self._advance(len(data))
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self.fd, view, start)
+            view, start = view[written:], start + written
+
+    def hole(self, length: int) -> None:
+        punch_hole(self.fd, self._advance(length), length)
+
+    def finish(self) -> None:
+        os.fsync(self.fd)
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class FileSource:
+    """The sending end of STORAGE_VOL_DOWNLOAD: ("data", bytes) and ("hole", length)."""
+
+    def __init__(self, path: Path, offset: int, length: int, *, sparse: bool, chunk: int) -> None:
+        self.fd = os.open(path, os.O_RDONLY)
+        size = os.fstat(self.fd).st_size
+        self.pos = min(offset, size)
+        self.end = min(offset + length, size) if length else size
+        self.sparse = sparse
+        self.chunk = chunk
+
+    def _in_data(self) -> tuple[bool, int]:
+        """virFileInData: is ``pos`` in data, and how long the run lasts (to ``end``)."""
+        try:
+            data = os.lseek(self.fd, self.pos, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            data = self.end
+        if data > self.pos:
+            return False, min(data, self.end) - self.pos
+        hole = os.lseek(self.fd, self.pos, os.SEEK_HOLE)
+        return True, min(hole, self.end) - self.pos
+
+    def __iter__(self) -> Iterator[tuple[str, bytes | int]]:
+        try:
+            while self.pos < self.end:
+                in_data, run = self._in_data()
+                if not in_data and self.sparse:
+                    self.pos += run
+                    yield "hole", run
+                    continue
+                count = min(run, self.chunk)
+                data = os.pread(self.fd, count, self.pos) if in_data else bytes(count)
+                if not data:
+                    return
+                self.pos += len(data)
+                yield "data", data
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+__all__ = [
+    "FileInfo",
+    "FileSink",
+    "FileSource",
+    "clone",
+    "create",
+    "data_extents",
+    "probe",
+    "punch_hole",
+    "resize",
+    "wipe_zero",
+]
