@@ -15,11 +15,15 @@ with the network driver's texts.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import logging
 import random
+import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.protocol.generated.remote_protocol import RemoteNetworkDhcpLease as Lease
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullNetwork as Net
 from virtwire.server.hypervisor.networks import (
     _STP_MODES,
@@ -43,6 +47,8 @@ NETWORKS_DIR = "networks"
 XML_INACTIVE = 1  # VIR_NETWORK_XML_INACTIVE
 BRIDGE_TEMPLATE = "virbr{}"
 QEMU_MAC_PREFIX = "52:54:00"
+LEASE_SECONDS = 3600  # dnsmasq's default lease time, as libvirt starts it
+IP_ADDR_TYPE_IPV4 = 0  # VIR_IP_ADDR_TYPE_IPV4
 
 
 class QemuNetworks(TestNetworks):
@@ -206,6 +212,57 @@ class QemuNetworks(TestNetworks):
                 if not obj.active:
                     obj.defn = before
                 raise
+
+    # -- DHCP leases ---------------------------------------------------------------------------
+
+    def network_get_dhcp_leases(
+        self, net: Net, mac: str | None, need_results: int, flags: int
+    ) -> tuple[list[Lease], int]:
+        """networkGetDHCPLeases: what dnsmasq would have handed to the running guests."""
+        self.check_flags(flags, 0, self.net_function("NetworkGetDHCPLeases"))
+        obj = self._net_obj(net)
+        leases = []
+        if obj.active:
+            for dom in getattr(self, "domains", {}).values():
+                if dom.live is None:
+                    continue
+                for iface in dom.live.devices:
+                    lease = self._lease(obj.defn, dom.live.name, iface)
+                    if lease is not None and (mac is None or lease.mac == mac.lower()):
+                        leases.append(lease)
+        return (leases if need_results else []), len(leases)
+
+    def _lease(self, ndef: NetworkDef, guest: str, iface: ET.Element) -> Lease | None:
+        if iface.tag != "interface" or iface.get("type") != "network":
+            return None
+        source = iface.find("source")
+        mac_elem = iface.find("mac")
+        if source is None or source.get("network") != ndef.name or mac_elem is None:
+            return None
+        mac = (mac_elem.get("address") or "").lower()
+        for ip in ndef.ips:
+            if ip.family != "ipv4" or not ip.ranges:
+                continue
+            first = ipaddress.IPv4Address(ip.ranges[0]["start"])
+            last = ipaddress.IPv4Address(ip.ranges[0]["end"])
+            size = int(last) - int(first) + 1
+            # dnsmasq picks from the range by a hash of the MAC: stable across restarts
+            address = first + int(mac.replace(":", "")[-6:] or "0", 16) % size
+            prefix = ipaddress.IPv4Network(
+                f"0.0.0.0/{ip.attrs.get('netmask') or ip.attrs.get('prefix') or '24'}"
+            ).prefixlen
+            return Lease(
+                iface=ndef.bridge or "",
+                expirytime=int(time.time()) + LEASE_SECONDS,
+                type=IP_ADDR_TYPE_IPV4,
+                mac=mac,
+                iaid=None,
+                ipaddr=str(address),
+                prefix=prefix,
+                hostname=guest,
+                clientid=f"01:{mac}",
+            )
+        return None
 
 
 __all__ = ["QemuNetworks"]
