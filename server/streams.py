@@ -5,14 +5,14 @@ that call's REPLY, data moves in STREAM messages (status CONTINUE, raw bytes) an
 STREAM_HOLE messages (``remote_stream_hole``), only when the call asked for a sparse stream:
 
 * **upload** (client → daemon): each STREAM/CONTINUE is written to the sink, each
-  STREAM_HOLE skips (punches) its length; the client's STREAM/OK (``virStreamFinish``) is
-  answered with an empty STREAM/OK; a STREAM/ERROR (``virStreamAbort``) with a REPLY/ERROR
-  "stream aborted at client request".
+  STREAM_HOLE skips (punches) its length; the client's STREAM/OK (``virStreamFinish``)
+  and STREAM/ERROR (``virStreamAbort``) are both confirmed with an empty STREAM/OK; a
+  failed write or finish is a REPLY/ERROR (``virNetServerProgramSendReplyError``).
 * **download** (daemon → client): the source is read in chunks of at most
   ``LEGACY_PAYLOAD_MAX`` bytes, holes as STREAM_HOLE (``virFileInData``), then an empty
   STREAM/CONTINUE marks the end; the client's own STREAM/OK is confirmed with an empty STREAM/OK.
 
-A failure while the stream runs is a STREAM/ERROR carrying the error, as
+A failure while reading a download is a STREAM/ERROR carrying the error, as
 ``virNetServerProgramSendStreamError`` sends it. Writing is paced by the connection's
 output queue, so a slow reader never makes the daemon buffer a whole volume.
 """
@@ -20,6 +20,7 @@ output queue, so a slow reader never makes the daemon buffer a whole volume.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ log = logging.getLogger("virtwire.server")
 STREAM_TYPES = (MessageType.STREAM, MessageType.STREAM_HOLE)
 QUEUE_HIGH = 32  # queued messages above which a download waits for the client
 PACE_SECONDS = 0.002
+
+# virFDStreamWrite past the requested length, as virReportSystemError(ENOSPC) words it
+NO_SPACE = "cannot write to stream: No space left on device"
 
 StreamKey = tuple[int, int, int]  # (program, procedure, serial)
 
@@ -153,6 +157,14 @@ class SessionStreams:
         payload = err.to_remote_error().pack()
         self.session.send(stream.frame(MessageType.STREAM, MessageStatus.ERROR, payload))
 
+    def _fail_reply(self, stream: ServerStream, err: LibvirtError) -> None:
+        """A failed write or finish (daemonStreamHandleWrite/Finish): a REPLY/ERROR."""
+        self.streams.pop(self._key(stream.header), None)
+        stream.close()
+        h = stream.header
+        reply = Header(h.prog, h.vers, h.proc, MessageType.REPLY, h.serial, MessageStatus.ERROR)
+        self.session.send(encode_frame(reply, err.to_remote_error().pack()))
+
     def on_frame(self, frame: Frame) -> None:
         """A STREAM or STREAM_HOLE message from the client."""
         header = frame.header
@@ -161,12 +173,10 @@ class SessionStreams:
             log.debug("client %s: no stream for serial %d", self.session.client_id, header.serial)
             return
         if header.status == MessageStatus.ERROR:
+            # daemonStreamHandleAbort: the abort is confirmed like a finish
             self.streams.pop(self._key(header), None)
             stream.close()
-            err = _stream_error(ErrorCode.RPC, "stream aborted at client request")
-            h = stream.header
-            reply = Header(h.prog, h.vers, h.proc, MessageType.REPLY, h.serial, MessageStatus.ERROR)
-            self.session.send(encode_frame(reply, err.to_remote_error().pack()))
+            self.session.send(stream.frame(MessageType.STREAM, MessageStatus.OK))
             return
         if header.status == MessageStatus.OK:
             self.streams.pop(self._key(header), None)
@@ -174,30 +184,35 @@ class SessionStreams:
                 if stream.sink is not None:
                     stream.sink.finish()
             except OSError as exc:
-                self._fail(stream, _stream_error(ErrorCode.SYSTEM_ERROR, f"unable to sync: {exc}"))
+                self._fail_reply(
+                    stream, _stream_error(ErrorCode.SYSTEM_ERROR, f"unable to sync: {exc}")
+                )
                 return
             stream.close()
             self.session.send(stream.frame(MessageType.STREAM, MessageStatus.OK))
             return
         if stream.sink is None:
-            self._fail(stream, _stream_error(ErrorCode.RPC, "stream is not open for writing"))
+            self._fail_reply(stream, _stream_error(ErrorCode.RPC, "stream is not open for writing"))
             return
         try:
             if header.type == MessageType.STREAM_HOLE:
                 if not stream.sparse:
-                    self._fail(
+                    self._fail_reply(
                         stream,
-                        _stream_error(ErrorCode.OPERATION_UNSUPPORTED, "Unexpected stream hole"),
+                        _stream_error(ErrorCode.RPC, "Unexpected stream hole"),
                     )
                     return
                 length, _flags = decode_stream_hole(frame.payload)
                 stream.sink.hole(length)
             else:
                 stream.sink.write(frame.payload)
-        except OverflowError:
-            self._fail(stream, _stream_error(ErrorCode.OPERATION_FAILED, "stream: too much data"))
-        except (OSError, ValueError) as exc:
-            self._fail(stream, _stream_error(ErrorCode.SYSTEM_ERROR, f"unable to write: {exc}"))
+        except OverflowError:  # a hole past the requested length
+            self._fail_reply(stream, _stream_error(ErrorCode.SYSTEM_ERROR, NO_SPACE))
+        except OSError as exc:
+            text = NO_SPACE if exc.errno == errno.ENOSPC else f"unable to write: {exc.strerror}"
+            self._fail_reply(stream, _stream_error(ErrorCode.SYSTEM_ERROR, text))
+        except ValueError as exc:  # a malformed STREAM_HOLE payload
+            self._fail_reply(stream, _stream_error(ErrorCode.RPC, str(exc)))
 
     def close(self) -> None:
         """The connection ended: every stream is aborted (the partial upload stays)."""

@@ -196,6 +196,11 @@ class FileSink:
         return start
 
     def write(self, data: bytes) -> None:
+        """virFDStreamWrite: what fits in the requested length is written, then ENOSPC."""
+        room = None if self.end is None else self.end - self.pos
+        if room is not None and len(data) > room:
+            self.write(data[:room])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         start = self._advance(len(data))
         view = memoryview(data)
         while view:

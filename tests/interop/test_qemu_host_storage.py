@@ -171,3 +171,44 @@ def test_streams_need_a_storage_driver(virtwire_server, run_virsh, tmp_path):
     assert "this function is not supported by the connection driver: virStorageVolUpload" in (
         proc.stderr
     )
+
+
+ABORT_SCRIPT = """
+import sys, libvirt
+conn = libvirt.open(sys.argv[1])
+pool = conn.storagePoolLookupByName("default")
+vol = pool.createXML("<volume><name>s.img</name><capacity>8192</capacity>"
+                     "<allocation>0</allocation></volume>", 0)
+st = conn.newStream(0)
+vol.upload(st, 0, 4096, 0)
+st.send(b"a" * 4096)
+st.abort()  # confirmed: no error
+print("aborted")
+st = conn.newStream(0)
+vol.upload(st, 0, 10, 0)
+st.send(b"b" * 100)
+try:
+    st.finish()
+except libvirt.libvirtError as e:
+    print("too much:", e.get_error_message())
+st = conn.newStream(0)
+vol.upload(st, 0, 0, 0)
+try:
+    st.sendHole(4096, 0)  # not a sparse upload
+    st.finish()
+except libvirt.libvirtError as e:
+    print("hole:", e.get_error_message())
+print("alive", conn.getVersion() > 0)
+"""
+
+
+def test_upload_abort_and_errors(virtwire_server, run_virsh, run_pylibvirt):
+    uri = virtwire_server.unix_uri("qemu", "/system")
+    make_pool(run_virsh, uri)
+    proc = run_pylibvirt(ABORT_SCRIPT, uri)
+    assert "aborted" in proc.stdout, proc.stderr
+    assert "alive True" in proc.stdout, proc.stdout + proc.stderr
+    # what the aborted upload sent stays; the second wrote only its 10 bytes (libvirt's
+    # virFDStreamWrite stops at the requested length)
+    data = (pool_files(virtwire_server) / "s.img").read_bytes()
+    assert data[:4096] == b"b" * 10 + b"a" * 4086
