@@ -457,3 +457,34 @@ def build_table(driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
             proc, handler, needs_conn=needs_conn, readonly_if=_READONLY_IF.get(proc.name)
         )
     return table
+
+
+# --- streams (server/streams.py) ---------------------------------------------------------------
+
+VIR_STORAGE_VOL_SPARSE_STREAM = 1  # ..._UPLOAD_SPARSE_STREAM == ..._DOWNLOAD_SPARSE_STREAM
+
+
+def _stream_opener(name: str, member: str, upload: bool) -> None:
+    proc = procedures.resolve(name)
+    assert proc is not None
+
+    @serves(name)
+    def handler(session: ClientSession, args: Any) -> None:
+        # remoteDispatchStorageVolUpload/Download: the API opens the stream, the daemon
+        # attaches it to the call's serial
+        driver = session.drivers.get("storage")
+        method = getattr(driver, member, None)
+        if method is None:
+            raise LibvirtError.no_support(proc.api or name, ErrorDomain[proc.error_domain])
+        end = method(args.vol, args.offset, args.length, args.flags)
+        header = session.current_header
+        assert header is not None
+        sparse = bool(args.flags & VIR_STORAGE_VOL_SPARSE_STREAM)
+        if upload:
+            session.streams.open_upload(header, end, sparse=sparse)
+        else:
+            session.streams.open_download(header, end, sparse=sparse)
+
+
+_stream_opener("STORAGE_VOL_UPLOAD", "storage_vol_upload", upload=True)
+_stream_opener("STORAGE_VOL_DOWNLOAD", "storage_vol_download", upload=False)

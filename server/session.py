@@ -32,9 +32,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from virtwire.protocol import wirelog
-from virtwire.protocol.framing import Frame, FrameDecoder, ProtocolError
+from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
 from virtwire.server.relay import EventRelay
+from virtwire.server.streams import STREAM_TYPES, SessionStreams
 
 if TYPE_CHECKING:
     from virtwire.server.config import ServerConfig
@@ -100,6 +101,8 @@ class ClientSession(asyncio.Protocol):
         # with one transport.write (one send syscall) when the batch is done
         self._cork: list[bytes] | None = None
         self.closed: asyncio.Future[None] = self._loop.create_future()
+        self.streams = SessionStreams(self)
+        self.current_header: Header | None = None  # of the call being dispatched
 
     # --- asyncio.Protocol -----------------------------------------------------------------
 
@@ -203,11 +206,17 @@ class ClientSession(asyncio.Protocol):
             if pong is not None:
                 self.send(pong)
             return
+        if header.type in STREAM_TYPES:
+            self.streams.on_frame(frame)
+            return
+        self.current_header = header
         result = self._dispatch(self, frame)
+        self.current_header = None
         if result is None:
             return
         if type(result) is bytes:
             self._reply(result)
+            self.streams.after_reply()
             if self._close_when_flushed and not self._deferred:
                 self._begin_close()
             return
@@ -325,6 +334,11 @@ class ClientSession(asyncio.Protocol):
         """Messages waiting because the client is not reading fast enough."""
         return len(self._outq)
 
+    @property
+    def is_gone(self) -> bool:
+        """The connection is closing or closed: nothing more will be written."""
+        return self._lost or self._closing
+
     # --- what handlers call --------------------------------------------------------------
 
     def open_driver(self, uri: str) -> None:
@@ -428,6 +442,7 @@ class ClientSession(asyncio.Protocol):
         self._backlog.clear()
         self._outq.clear()
         self._cork = None
+        self.streams.close()
         self._unsent_replies = 0
         if self._transport is not None and not self._lost:
             self._transport.abort()

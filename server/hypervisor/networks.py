@@ -476,6 +476,14 @@ class TestNetworks:
     check_flags: Any
     emit: Any
 
+    def net_error(self, code: ErrorCode, detail: str | None = None) -> LibvirtError:
+        """An error of the network driver; the test driver reports in its own domain."""
+        return self.error(code, detail)
+
+    def net_function(self, member: str) -> str:
+        """libvirt's C function for a member (``NetworkUpdate`` -> ``testNetworkUpdate``)."""
+        return f"test{member}"
+
     def init_networks(self) -> None:
         self.networks = {}
         default = parse_network(DEFAULT_NETWORK_XML)
@@ -487,13 +495,13 @@ class TestNetworks:
         for obj in self.networks.values():
             if obj.name == name:
                 return obj
-        raise self.error(ErrorCode.NO_NETWORK, f"no network with matching name '{name}'")
+        raise self.net_error(ErrorCode.NO_NETWORK, f"no network with matching name '{name}'")
 
     def _net_by_uuid(self, uuid: bytes) -> NetworkObj:
         obj = self.networks.get(bytes(uuid))
         if obj is None:
             text = str(uuidlib.UUID(bytes=bytes(uuid))) if len(uuid) == 16 else uuid.hex()
-            raise self.error(ErrorCode.NO_NETWORK, f"no network with matching uuid '{text}'")
+            raise self.net_error(ErrorCode.NO_NETWORK, f"no network with matching uuid '{text}'")
         return obj
 
     def _net_event(self, obj: NetworkObj, event: int) -> None:
@@ -524,7 +532,7 @@ class TestNetworks:
         return self._net_names(False, maxnames)
 
     def connect_list_all_networks(self, need_results: int, flags: int) -> tuple[list[Net], int]:
-        self.check_flags(flags, LIST_FILTERS_ALL, "testConnectListAllNetworks")
+        self.check_flags(flags, LIST_FILTERS_ALL, self.net_function("ConnectListAllNetworks"))
         nets = [o.handle() for o in self.networks.values() if _net_matches(o, flags)]
         return (nets if need_results else []), len(nets)
 
@@ -564,7 +572,7 @@ class TestNetworks:
         return self.network_define_xml_flags(xml, 0)
 
     def network_define_xml_flags(self, xml: str, flags: int) -> Net:
-        self.check_flags(flags, DEFINE_VALIDATE, "testNetworkDefineXMLFlags")
+        self.check_flags(flags, DEFINE_VALIDATE, self.net_function("NetworkDefineXMLFlags"))
         obj = self._assign(parse_network(xml), live=False)
         self._net_event(obj, DEFINED)
         return obj.handle()
@@ -573,7 +581,7 @@ class TestNetworks:
         return self.network_create_xml_flags(xml, 0)
 
     def network_create_xml_flags(self, xml: str, flags: int) -> Net:
-        self.check_flags(flags, 0, "testNetworkCreateXMLFlags")
+        self.check_flags(flags, 0, self.net_function("NetworkCreateXMLFlags"))
         obj = self._assign(parse_network(xml), live=True)
         obj.active = True
         self._net_event(obj, STARTED)
@@ -582,14 +590,16 @@ class TestNetworks:
     def network_undefine(self, net: Net) -> None:
         obj = self._net_by_name(net.name)
         if obj.active:
-            raise self.error(ErrorCode.OPERATION_INVALID, f"Network '{net.name}' is still running")
+            raise self.net_error(
+                ErrorCode.OPERATION_INVALID, f"Network '{net.name}' is still running"
+            )
         self._net_event(obj, UNDEFINED)
         del self.networks[obj.defn.uuid]
 
     def network_create(self, net: Net) -> None:
         obj = self._net_by_name(net.name)
         if obj.active:
-            raise self.error(
+            raise self.net_error(
                 ErrorCode.OPERATION_INVALID, f"Network '{net.name}' is already running"
             )
         obj.active = True
@@ -606,13 +616,13 @@ class TestNetworks:
     # -- queries -----------------------------------------------------------------------------
 
     def network_get_xml_desc(self, net: Net, flags: int) -> str:
-        self.check_flags(flags, 0, "testNetworkGetXMLDesc")
+        self.check_flags(flags, 0, self.net_function("NetworkGetXMLDesc"))
         return self._net_by_name(net.name).defn.format()
 
     def network_get_bridge_name(self, net: Net) -> str:
         obj = self._net_by_name(net.name)
         if not obj.defn.bridge:
-            raise self.error(
+            raise self.net_error(
                 ErrorCode.INTERNAL_ERROR, f"network '{obj.name}' does not have a bridge name."
             )
         return obj.defn.bridge
@@ -632,7 +642,9 @@ class TestNetworks:
     def network_update(
         self, net: Net, command: int, section: int, parent_index: int, xml: str, flags: int
     ) -> None:
-        self.check_flags(flags, UPDATE_AFFECT_LIVE | UPDATE_AFFECT_CONFIG, "testNetworkUpdate")
+        self.check_flags(
+            flags, UPDATE_AFFECT_LIVE | UPDATE_AFFECT_CONFIG, self.net_function("NetworkUpdate")
+        )
         obj = self._net_by_uuid(net.uuid)
         if not flags & (UPDATE_AFFECT_LIVE | UPDATE_AFFECT_CONFIG):
             flags |= UPDATE_AFFECT_LIVE if obj.active else UPDATE_AFFECT_CONFIG

@@ -49,6 +49,8 @@ from virtwire.server.hypervisor.model import (
     ShutoffReason,
 )
 from virtwire.server.hypervisor.persistence import DomainStore
+from virtwire.server.hypervisor.qemu_networks import QemuNetworks
+from virtwire.server.hypervisor.qemu_storage import QemuStorage
 from virtwire.server.hypervisor.secrets import SecretMixin
 
 log = logging.getLogger("virtwire.server")
@@ -106,13 +108,14 @@ CAPABILITIES_XML = """<capabilities>
 UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 
 
-class QemuDriver(MigrationMixin, SecretMixin, Driver):
+class QemuDriver(MigrationMixin, QemuNetworks, QemuStorage, SecretMixin, Driver):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
 
     fn_prefix = "qemu"
     type_name = "QEMU"
-    # libvirtd's secret driver serves QEMU connections (server/hypervisor/secrets.py)
-    kinds = frozenset({"hypervisor", "secret"})
+    # libvirtd's secret, network and storage drivers serve QEMU connections
+    # (server/hypervisor/secrets.py, qemu_networks.py, qemu_storage.py)
+    kinds = frozenset({"hypervisor", "secret", "network", "storage"})
     other_event_kinds = frozenset({"network", "storage", "nodedev", "secret"})
     # qemuConnectSupportsFeature
     features = frozenset(
@@ -139,6 +142,8 @@ class QemuDriver(MigrationMixin, SecretMixin, Driver):
         super().__init__(uri, schedule)
         self.store = DomainStore(state_dir)
         self.init_secrets(state_dir)
+        self.init_qemu_networks(state_dir)
+        self.init_qemu_storage(state_dir)
         self._mac_counter = 0
         self._load()
 

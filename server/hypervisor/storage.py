@@ -713,11 +713,19 @@ def format_volume(pool: PoolDef, vol: VolDef) -> str:
 class StorageMixin:
     """``testStorageDriver`` for a host that composes it (``TestDriver``).
 
-    Needs ``self.events`` (the host's EventState), ``self.error(code, detail)`` (errors in
+    Needs ``self.events`` (the host's EventState), ``self.storage_error(code, detail)`` (errors in
     the host's domain, TEST) and ``self.check_flags(flags, allowed, function)``.
     """
 
     pools: list[PoolObj]
+
+    def storage_error(self, code: ErrorCode, detail: str | None = None) -> LibvirtError:
+        """An error of the storage driver; the test driver reports in its own domain."""
+        return self.error(code, detail)  # type: ignore[attr-defined]
+
+    def storage_function(self, member: str) -> str:
+        """libvirt's C function for a member (``PoolBuild`` -> ``testStoragePoolBuild``)."""
+        return f"testStorage{member}"
 
     def init_storage(self) -> None:
         """testOpenDefault: ``default-pool``, running, persistent, no volumes."""
@@ -733,7 +741,7 @@ class StorageMixin:
         for obj in self.pools:
             if obj.name == name:
                 return obj
-        raise self.error(  # type: ignore[attr-defined]
+        raise self.storage_error(  # type: ignore[attr-defined]
             ErrorCode.NO_STORAGE_POOL, f"no storage pool with matching name '{name}'"
         )
 
@@ -741,7 +749,7 @@ class StorageMixin:
         for obj in self.pools:
             if obj.uuid == bytes(uuid):
                 return obj
-        raise self.error(  # type: ignore[attr-defined]
+        raise self.storage_error(  # type: ignore[attr-defined]
             ErrorCode.NO_STORAGE_POOL,
             f"no storage pool with matching uuid '{domxml.uuid_str(bytes(uuid))}'",
         )
@@ -749,7 +757,7 @@ class StorageMixin:
     def _active_pool(self, name: str) -> PoolObj:
         obj = self._pool_by_name(name)
         if not obj.active:
-            raise self.error(  # type: ignore[attr-defined]
+            raise self.storage_error(  # type: ignore[attr-defined]
                 ErrorCode.OPERATION_INVALID, f"storage pool '{name}' is not active"
             )
         return obj
@@ -757,7 +765,7 @@ class StorageMixin:
     def _inactive_pool(self, name: str) -> PoolObj:
         obj = self._pool_by_name(name)
         if obj.active:
-            raise self.error(  # type: ignore[attr-defined]
+            raise self.storage_error(  # type: ignore[attr-defined]
                 ErrorCode.OPERATION_INVALID, f"storage pool '{name}' is active"
             )
         return obj
@@ -765,7 +773,7 @@ class StorageMixin:
     def _vol(self, obj: PoolObj, name: str) -> VolDef:
         vol = obj.vol(name)
         if vol is None:
-            raise self.error(  # type: ignore[attr-defined]
+            raise self.storage_error(  # type: ignore[attr-defined]
                 ErrorCode.NO_STORAGE_VOL, f"no storage vol with matching name '{name}'"
             )
         return vol
@@ -815,7 +823,7 @@ class StorageMixin:
         # virStoragePoolTypeFromString: "dir" is 0, which the test driver takes for "unknown"
         index = POOL_TYPES.index(type) if type in POOL_TYPES else -1
         if index == 0:
-            raise self.error(ErrorCode.INTERNAL_ERROR, f"unknown storage pool type {type}")  # type: ignore[attr-defined]
+            raise self.storage_error(ErrorCode.INTERNAL_ERROR, f"unknown storage pool type {type}")  # type: ignore[attr-defined]
         source = None
         if src_spec and index > 0:
             source = parse_pool_source(
@@ -825,11 +833,11 @@ class StorageMixin:
             return SOURCES_LOGICAL_XML
         if type == "netfs":
             if source is None or not source.hosts:
-                raise self.error(  # type: ignore[attr-defined]
+                raise self.storage_error(  # type: ignore[attr-defined]
                     ErrorCode.INVALID_ARG, "hostname must be specified for netfs sources"
                 )
             return SOURCES_NETFS_XML.format(host=source.hosts[0][0])
-        raise self.error(  # type: ignore[attr-defined]
+        raise self.storage_error(  # type: ignore[attr-defined]
             ErrorCode.NO_SUPPORT, f"pool type '{type}' does not support source discovery"
         )
 
@@ -881,7 +889,7 @@ class StorageMixin:
         return existing
 
     def storage_pool_create_xml(self, xml: str, flags: int) -> PoolHandle:
-        self.check_flags(flags, 0, "testStoragePoolCreateXML")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("PoolCreateXML"))  # type: ignore[attr-defined]
         pool = parse_pool(xml)
         obj = self._add_pool(pool, check_live=True)
         obj.config.capacity, obj.config.allocation = DEFAULT_POOL_CAP, DEFAULT_POOL_ALLOC
@@ -892,7 +900,7 @@ class StorageMixin:
         return obj.handle()
 
     def storage_pool_define_xml(self, xml: str, flags: int) -> PoolHandle:
-        self.check_flags(flags, 1, "testStoragePoolDefineXML")  # type: ignore[attr-defined]  # VALIDATE
+        self.check_flags(flags, 1, self.storage_function("PoolDefineXML"))  # type: ignore[attr-defined]  # VALIDATE
         pool = parse_pool(xml)
         obj = self._add_pool(pool, check_live=False)
         self._pool_event(obj, PoolEvent.DEFINED)
@@ -907,12 +915,12 @@ class StorageMixin:
         self.pools.remove(obj)
 
     def storage_pool_build(self, pool: PoolHandle, flags: int) -> None:
-        self.check_flags(flags, 0, "testStoragePoolBuild")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("PoolBuild"))  # type: ignore[attr-defined]
         obj = self._inactive_pool(pool.name)
         self._pool_event(obj, PoolEvent.CREATED)
 
     def storage_pool_create(self, pool: PoolHandle, flags: int) -> None:
-        self.check_flags(flags, 0, "testStoragePoolCreate")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("PoolCreate"))  # type: ignore[attr-defined]
         obj = self._inactive_pool(pool.name)
         obj.active = True
         self._pool_event(obj, PoolEvent.STARTED)
@@ -925,12 +933,12 @@ class StorageMixin:
             self.pools.remove(obj)
 
     def storage_pool_delete(self, pool: PoolHandle, flags: int) -> None:
-        self.check_flags(flags, 0, "testStoragePoolDelete")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("PoolDelete"))  # type: ignore[attr-defined]
         obj = self._inactive_pool(pool.name)
         self._pool_event(obj, PoolEvent.DELETED)
 
     def storage_pool_refresh(self, pool: PoolHandle, flags: int) -> None:
-        self.check_flags(flags, 0, "testStoragePoolRefresh")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("PoolRefresh"))  # type: ignore[attr-defined]
         obj = self._active_pool(pool.name)
         self.events.queue(ev.StoragePoolRefreshEvent(obj.ref()))  # type: ignore[attr-defined]
 
@@ -943,7 +951,7 @@ class StorageMixin:
         return state, cfg.capacity, cfg.allocation, cfg.available
 
     def storage_pool_get_xml_desc(self, pool: PoolHandle, flags: int) -> str:
-        self.check_flags(flags, 0, "testStoragePoolGetXMLDesc")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("PoolGetXMLDesc"))  # type: ignore[attr-defined]
         return format_pool(self._pool_by_name(pool.name).config)
 
     def storage_pool_get_autostart(self, pool: PoolHandle) -> int:
@@ -953,7 +961,7 @@ class StorageMixin:
     def storage_pool_set_autostart(self, pool: PoolHandle, autostart: int) -> None:
         obj = self._pool_by_name(pool.name)
         if not obj.persistent:
-            raise self.error(ErrorCode.INVALID_ARG, "pool has no config file")  # type: ignore[attr-defined]
+            raise self.storage_error(ErrorCode.INVALID_ARG, "pool has no config file")  # type: ignore[attr-defined]
         obj.autostart = autostart != 0
 
     def storage_pool_is_active(self, pool: PoolHandle) -> int:
@@ -976,10 +984,10 @@ class StorageMixin:
     def storage_pool_list_all_volumes(
         self, pool: PoolHandle, need_results: int, flags: int
     ) -> tuple[list[VolHandle], int]:
-        self.check_flags(flags, 0, "testStoragePoolListAllVolumes")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("PoolListAllVolumes"))  # type: ignore[attr-defined]
         obj = self._pool_by_uuid(pool.uuid)
         if not obj.active:
-            raise self.error(ErrorCode.OPERATION_INVALID, "storage pool is not active")  # type: ignore[attr-defined]
+            raise self.storage_error(ErrorCode.OPERATION_INVALID, "storage pool is not active")  # type: ignore[attr-defined]
         vols = [obj.vol_handle(v) for v in obj.volumes]
         if len(vols) > REMOTE_STORAGE_VOL_LIST_MAX:
             raise LibvirtError.make(
@@ -1002,7 +1010,7 @@ class StorageMixin:
             for vol in obj.volumes:
                 if (vol.key if attr == "key" else vol.target.path) == value:
                     return obj.vol_handle(vol)
-        raise self.error(  # type: ignore[attr-defined]
+        raise self.storage_error(  # type: ignore[attr-defined]
             ErrorCode.NO_STORAGE_VOL, f"no storage vol with matching {attr} '{value}'"
         )
 
@@ -1015,7 +1023,7 @@ class StorageMixin:
     def _add_volume(self, obj: PoolObj, vol: VolDef) -> VolHandle:
         cfg = obj.config
         if cfg.allocation + vol.allocation > cfg.capacity:
-            raise self.error(  # type: ignore[attr-defined]
+            raise self.storage_error(  # type: ignore[attr-defined]
                 ErrorCode.INTERNAL_ERROR, f"Not enough free space in pool for volume '{vol.name}'"
             )
         vol.target.path = f"{cfg.target_path}/{vol.name}"
@@ -1026,30 +1034,30 @@ class StorageMixin:
         return obj.vol_handle(vol)
 
     def storage_vol_create_xml(self, pool: PoolHandle, xml: str, flags: int) -> VolHandle:
-        self.check_flags(flags, 0, "testStorageVolCreateXML")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("VolCreateXML"))  # type: ignore[attr-defined]
         obj = self._active_pool(pool.name)
         vol = parse_volume(obj.config, xml)
         if obj.vol(vol.name) is not None:
-            raise self.error(ErrorCode.OPERATION_FAILED, "storage vol already exists")  # type: ignore[attr-defined]
+            raise self.storage_error(ErrorCode.OPERATION_FAILED, "storage vol already exists")  # type: ignore[attr-defined]
         return self._add_volume(obj, vol)
 
     def storage_vol_create_xml_from(
         self, pool: PoolHandle, xml: str, clonevol: VolHandle, flags: int
     ) -> VolHandle:
-        self.check_flags(flags, 0, "testStorageVolCreateXMLFrom")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("VolCreateXMLFrom"))  # type: ignore[attr-defined]
         obj = self._active_pool(pool.name)
         vol = parse_volume(obj.config, xml)
         if obj.vol(vol.name) is not None:
-            raise self.error(ErrorCode.OPERATION_FAILED, "storage vol already exists")  # type: ignore[attr-defined]
+            raise self.storage_error(ErrorCode.OPERATION_FAILED, "storage vol already exists")  # type: ignore[attr-defined]
         # the test driver looks the original up in the *target* pool, by name
         if obj.vol(clonevol.name) is None:
-            raise self.error(  # type: ignore[attr-defined]
+            raise self.storage_error(  # type: ignore[attr-defined]
                 ErrorCode.NO_STORAGE_VOL, f"no storage vol with matching name '{clonevol.name}'"
             )
         return self._add_volume(obj, vol)
 
     def storage_vol_delete(self, vol: VolHandle, flags: int) -> None:
-        self.check_flags(flags, 0, "testStorageVolDelete")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("VolDelete"))  # type: ignore[attr-defined]
         obj = self._active_pool(vol.pool)
         found = self._vol(obj, vol.name)
         obj.config.allocation -= found.allocation
@@ -1062,7 +1070,7 @@ class StorageMixin:
         return _VOL_TYPE_FOR_POOL[obj.config.type], found.capacity, found.allocation
 
     def storage_vol_get_xml_desc(self, vol: VolHandle, flags: int) -> str:
-        self.check_flags(flags, 0, "testStorageVolGetXMLDesc")  # type: ignore[attr-defined]
+        self.check_flags(flags, 0, self.storage_function("VolGetXMLDesc"))  # type: ignore[attr-defined]
         obj = self._active_pool(vol.pool)
         return format_volume(obj.config, self._vol(obj, vol.name))
 
