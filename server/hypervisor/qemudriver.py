@@ -38,6 +38,7 @@ from virtwire.server.hypervisor.driver import (
     SUSPENDED_PAUSED,
     Driver,
 )
+from virtwire.server.hypervisor.hostfacts import QemuHostFacts
 from virtwire.server.hypervisor.model import (
     START_PAUSED,
     DomainObj,
@@ -60,6 +61,9 @@ CAPABILITIES_XML = """<capabilities>
     <cpu>
       <arch>x86_64</arch>
       <topology sockets='1' dies='1' cores='8' threads='1'/>
+      <pages unit='KiB' size='4'/>
+      <pages unit='KiB' size='2048'/>
+      <pages unit='KiB' size='1048576'/>
     </cpu>
     <power_management/>
     <iommu support='no'/>
@@ -105,7 +109,7 @@ CAPABILITIES_XML = """<capabilities>
 UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 
 
-class QemuDriver(SecretMixin, Driver):
+class QemuDriver(QemuHostFacts, SecretMixin, Driver):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
 
     fn_prefix = "qemu"
@@ -130,6 +134,7 @@ class QemuDriver(SecretMixin, Driver):
     error_domain = ErrorDomain.QEMU
     virt_types = ("qemu", "kvm")
     default_arch = "x86_64"
+    capabilities_base = CAPABILITIES_XML  # its <topology> comes from hostfacts.py
     set_memory_function = "qemuDomainSetMemoryFlags"
 
     def __init__(
@@ -164,9 +169,6 @@ class QemuDriver(SecretMixin, Driver):
 
     def connect_get_version(self) -> int:
         return QEMU_VERSION
-
-    def connect_get_capabilities(self) -> str:
-        return CAPABILITIES_XML
 
     def node_get_info(self) -> NodeInfo:
         return NodeInfo("x86_64", 16 * 1024 * 1024, 8, 2400, 1, 1, 8, 1)

@@ -1,0 +1,70 @@
+"""Host facts, domain tuning and stats of test:///default: real virsh against a private
+libvirtd 9.0 and against `virtwire serve`, output compared after normalising only the
+counters libvirt's test driver derives from the wall clock.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.interop.test_server_networks import assert_same, both
+
+pytestmark = pytest.mark.interop
+
+HOST_SCRIPT = "; ".join(
+    [
+        "capabilities",
+        "freecell --all",
+        "freecell 0",
+        "freecell 1",
+        "freecell 2",
+        "freecell --cellno 0",
+        "nodeinfo",
+        "nodecpustats",
+        "nodecpustats 1",
+        "nodecpustats --percent",
+        "nodememstats",
+        "nodecpumap",
+        "nodecpumap --pretty",
+        "freepages --all",
+        "freepages --cellno 1 --pagesize 4",
+    ]
+)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "unix"])
+def test_host_facts_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh, transport):
+    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, HOST_SCRIPT, transport)
+    assert "socket_id='1'" in theirs.stdout and "Total:       6144 KiB" in theirs.stdout
+    assert_same(theirs, ours)
+
+
+def test_topology_counts_from_capabilities(virtwire_server, libvirtd_peer, run_virsh):
+    """What a topology tool computes (sockets / cores / threads) is the same on both."""
+
+    def count(text: str) -> tuple[int, int, int]:
+        cpus = re.findall(r"<cpu id='(\d+)' socket_id='(\d+)' die_id='\d+' core_id='(\d+)'", text)
+        return (
+            len({s for _, s, _ in cpus}),
+            len({(s, c) for _, s, c in cpus}),
+            len(cpus),
+        )
+
+    theirs = run_virsh(libvirtd_peer.tcp_uri, "capabilities").stdout
+    ours = run_virsh(virtwire_server.tcp_uri(), "capabilities").stdout
+    assert count(theirs) == (2, 16, 16)
+    assert count(ours) == count(theirs)
+
+
+def test_free_memory_pylibvirt(virtwire_server, libvirtd_peer, run_pylibvirt):
+    script = """
+import sys, libvirt
+c = libvirt.open(sys.argv[1])
+print(c.getFreeMemory(), c.getCellsFreeMemory(0, 8), c.getCPUMap(), c.getCPUStats(-1))
+"""
+    theirs = run_pylibvirt(script, libvirtd_peer.tcp_uri)
+    ours = run_pylibvirt(script, virtwire_server.tcp_uri())
+    assert theirs.stdout.startswith("3145728 [2097152, 4194304]")
+    assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)

@@ -1,0 +1,117 @@
+"""Host facts of the simulated hosts: NUMA topology, free memory, node CPU/memory stats."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from virtwire.protocol.errors import ErrorCode, LibvirtError
+from virtwire.server.hypervisor.hostfacts import HOST_UPTIME_AT_START_NS
+from virtwire.server.hypervisor.qemudriver import QemuDriver
+from virtwire.server.hypervisor.testdriver import TestDriver
+
+GUEST = (
+    "<domain type='qemu'><name>g1</name><memory unit='KiB'>2097152</memory><vcpu>2</vcpu>"
+    "<os><type>hvm</type></os><devices/></domain>"
+)
+GiB = 1024**3
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.ns = 10**12
+
+    def __call__(self) -> int:
+        return self.ns
+
+
+@pytest.fixture
+def qemu(tmp_path):
+    drv = QemuDriver("qemu:///system", lambda fn: None, tmp_path)
+    drv.now_ns = FakeClock()
+    return drv
+
+
+def test_test_driver_values_are_libvirts():
+    drv = TestDriver("test:///default", lambda fn: None)
+    assert drv.node_get_free_memory() == 3145728
+    assert drv.node_get_cells_free_memory(0, 8) == [2097152, 4194304]
+    assert drv.node_get_cells_free_memory(1, 8) == [4194304]
+    with pytest.raises(LibvirtError) as err:
+        drv.node_get_cells_free_memory(2, 1)
+    assert err.value.code == ErrorCode.INVALID_ARG
+    assert drv.node_get_cpu_map(1, 1, 0) == (b"\x15", 3, 8)
+    params, n = drv.node_get_cpu_stats(-1, 0, 0)
+    assert (params, n) == ([], 4)
+    params, n = drv.node_get_cpu_stats(-1, 2, 0)
+    assert [(p.field, p.value) for p in params] == [
+        ("user", 9797400000),
+        ("kernel", 34678723400000),
+    ]
+    with pytest.raises(LibvirtError) as err:
+        drv.node_get_cpu_stats(-1, 4, 1)
+    assert err.value.code == ErrorCode.INVALID_ARG
+    assert "testNodeGetCPUStats" in str(err.value)
+
+
+def test_test_capabilities_topology():
+    caps = TestDriver("test:///default", lambda fn: None).connect_get_capabilities()
+    cpus = re.findall(r"<cpu id='(\d+)' socket_id='(\d+)' die_id='0' core_id='(\d+)'", caps)
+    assert len(cpus) == 16 and {s for _, s, _ in cpus} == {"0", "1"}
+    assert "<pages unit='KiB' size='8'>524288</pages>" in caps
+
+
+def test_qemu_topology_matches_node_info(qemu):
+    info = qemu.node_get_info()
+    caps = qemu.connect_get_capabilities()
+    cpus = re.findall(r"<cpu id='(\d+)' socket_id='(\d+)' die_id='0' core_id='(\d+)'", caps)
+    assert len(cpus) == info.cpus == info.sockets * info.cores * info.threads
+    assert len({s for _, s, _ in cpus}) == info.sockets
+    assert f"<cells num='{info.nodes}'>" in caps
+    cell_mem = sum(int(m) for m in re.findall(r"<memory unit='KiB'>(\d+)</memory>", caps))
+    assert cell_mem == info.memory
+
+
+def test_qemu_free_memory_accounts_for_running_guests(qemu):
+    before = qemu.node_get_free_memory()
+    assert before == 15 * GiB
+    dom = qemu.domain_define_xml(GUEST)
+    assert qemu.node_get_free_memory() == before  # defined, not running
+    qemu.domain_create(dom)
+    assert qemu.node_get_free_memory() == before - 2 * GiB
+    assert qemu.node_get_cells_free_memory(0, 1) == [before - 2 * GiB]
+    stats, n = qemu.node_get_memory_stats(4, -1, 0)
+    assert {p.field: p.value for p in stats}["free"] * 1024 == before - 2 * GiB
+    counts = qemu.node_get_free_pages([4, 2048], 0, 1, 0)
+    assert counts == [(before - 2 * GiB) // 4096, 0]
+    qemu.domain_destroy(dom)
+    assert qemu.node_get_free_memory() == before
+
+
+def test_qemu_cpu_stats_grow_with_the_clock(qemu):
+    def stats(cpu):
+        params, _ = qemu.node_get_cpu_stats(cpu, 4, 0)
+        return {p.field: p.value for p in params}
+
+    first = stats(-1)
+    assert sum(first.values()) == HOST_UPTIME_AT_START_NS * 8
+    qemu.now_ns.ns += 10 * 10**9
+    later = stats(-1)
+    assert sum(later.values()) == (HOST_UPTIME_AT_START_NS + 10 * 10**9) * 8
+    assert all(later[k] >= first[k] for k in first) and later["idle"] > first["idle"]
+    assert sum(stats(3).values()) * 8 == sum(later.values())
+    with pytest.raises(LibvirtError) as err:
+        stats(8)
+    assert "Invalid cpuNum in virHostCPUGetStatsLinux" in str(err.value)
+
+
+def test_qemu_range_errors(qemu):
+    with pytest.raises(LibvirtError) as err:
+        qemu.node_get_cells_free_memory(1, 1)
+    assert str(err.value) == "internal error: start cell 1 out of range (0-0)"
+    with pytest.raises(LibvirtError) as err:
+        qemu.node_get_memory_stats(4, 1, 0)
+    assert "cellNum in virHostMemGetStats must be less than or equal to 0" in str(err.value)
+    with pytest.raises(LibvirtError) as err:
+        qemu.node_get_free_pages([16], 0, 1, 0)
+    assert "page size 16 is not available on node 0" in str(err.value)
