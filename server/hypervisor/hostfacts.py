@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from virtwire.server.hypervisor.model import DomainObj
 
 __all__ = [
+    "invalid_arg",
     "HostCpu",
     "HostCell",
     "HostTopology",
@@ -149,6 +150,14 @@ QEMU_TOPOLOGY = HostTopology(
 def daemon_error(detail: str) -> LibvirtError:
     """A check libvirtd's dispatcher makes before calling the driver (domain RPC)."""
     return LibvirtError.make(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, detail)
+
+
+def invalid_arg(domain: ErrorDomain, function: str, argname: str, message: str) -> LibvirtError:
+    """virReportInvalidArg: the message as written (no template), str1 the C function,
+    str2 the argument's name, ints 0."""
+    return LibvirtError(
+        ErrorCode.INVALID_ARG, domain, message, str1=function, str2=argname, int1=0, int2=0
+    )
 
 
 class HostFactsMixin:
@@ -322,7 +331,12 @@ class QemuHostFacts(HostFactsMixin):
     def cpu_stats(self, cpu_num: int) -> list[tuple[str, int]]:
         ncpus = self.host_topology.num_cpus
         if cpu_num != VIR_NODE_CPU_STATS_ALL_CPUS and not 0 <= cpu_num < ncpus:
-            raise self.error(ErrorCode.INVALID_ARG, "Invalid cpuNum in virHostCPUGetStatsLinux")
+            raise invalid_arg(
+                ErrorDomain.NONE,
+                "virHostCPUGetStatsLinux",
+                "cpuNum",
+                "Invalid cpuNum in virHostCPUGetStatsLinux",
+            )
         width = ncpus if cpu_num == VIR_NODE_CPU_STATS_ALL_CPUS else 1
         wall = self.host_uptime_ns() * width
         guests = sum(o.cpu_time() for o in self.domains.values() if o.active)
@@ -350,8 +364,10 @@ class QemuHostFacts(HostFactsMixin):
         self.check_flags(flags, 0, "qemuNodeGetMemoryStats")
         ncells = len(self.host_topology.cells)
         if cell_num != VIR_NODE_MEMORY_STATS_ALL_CELLS and not (0 <= cell_num < ncells):
-            raise self.error(
-                ErrorCode.INVALID_ARG,
+            raise invalid_arg(
+                ErrorDomain.NONE,
+                "virHostMemGetStats",
+                "cellNum",
                 f"cellNum in virHostMemGetStats must be less than or equal to {ncells - 1}",
             )
         total = sum(c.memory_kib for c in self.host_topology.cells)

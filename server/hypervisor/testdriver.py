@@ -42,6 +42,7 @@ from virtwire.server.hypervisor.model import (
 from virtwire.server.hypervisor.networks import TestNetworks
 from virtwire.server.hypervisor.nodedevs import TestNodeDevices
 from virtwire.server.hypervisor.storage import StorageMixin
+from virtwire.server.hypervisor.tuning import TestTuning
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -155,7 +156,7 @@ CAPABILITIES_XML = """<capabilities>
 
 
 class TestDriver(
-    TestHostFacts, TestNetworks, TestInterfaces, TestNodeDevices, StorageMixin, Driver
+    TestHostFacts, TestTuning, TestNetworks, TestInterfaces, TestNodeDevices, StorageMixin, Driver
 ):
     """The shared in-memory state behind every ``test:///default`` connection.
 

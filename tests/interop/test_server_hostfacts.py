@@ -68,3 +68,48 @@ print(c.getFreeMemory(), c.getCellsFreeMemory(0, 8), c.getCPUMap(), c.getCPUStat
     ours = run_pylibvirt(script, virtwire_server.tcp_uri())
     assert theirs.stdout.startswith("3145728 [2097152, 4194304]")
     assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
+
+
+_VCPU_TIME = re.compile(r"(CPU time:\s+)\d+\.\d+s")
+
+TUNING_SCRIPT = "; ".join(
+    [
+        "vcpupin test",
+        "vcpupin test --config",
+        "vcpupin test --live --config",
+        "vcpupin test 1 2-3",
+        "vcpupin test",
+        "vcpupin test 1",
+        "vcpupin test 5 1",
+        "vcpupin test 0 1 --config",
+        "vcpuinfo test",
+        "vcpuinfo test --pretty",
+        "emulatorpin test",
+        "emulatorpin test 2,4",
+        "emulatorpin test",
+        "emulatorpin test --config",
+        "emulatorpin test 1 --live --config",
+        "dumpxml test",
+        "dumpxml test --inactive",
+        "schedinfo test",
+        "schedinfo test --set weight=10",
+        "schedinfo test --set cap=10",
+        "schedinfo test --config",
+        "schedinfo nope",
+        "destroy test",
+        "vcpuinfo test",
+        "vcpupin test 0 1",
+        "vcpupin test",
+        "emulatorpin test",
+        "vcpupin test --live",
+    ]
+)
+
+
+@pytest.mark.parametrize("transport", ["tcp"])
+def test_tuning_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh, transport):
+    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, TUNING_SCRIPT, transport)
+    assert "CPU Affinity" in theirs.stdout and "2-3" in theirs.stdout
+    theirs.stdout = _VCPU_TIME.sub(r"\1<t>", theirs.stdout)
+    ours.stdout = _VCPU_TIME.sub(r"\1<t>", ours.stdout)
+    assert_same(theirs, ours)

@@ -115,3 +115,27 @@ def test_qemu_range_errors(qemu):
     with pytest.raises(LibvirtError) as err:
         qemu.node_get_free_pages([16], 0, 1, 0)
     assert "page size 16 is not available on node 0" in str(err.value)
+
+
+def test_qemu_vcpu_pins_live_and_config_persist(tmp_path, qemu):
+    from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain
+
+    dom = qemu.domain_define_xml(GUEST)
+    qemu.domain_create(dom)
+    qemu.domain_pin_vcpu_flags(dom, 1, b"\x0c", 1 | 2)  # live + config: CPUs 2-3
+    maps, n = qemu.domain_get_vcpu_pin_info(dom, 2, 1, 2)
+    assert (maps, n) == (b"\xff\x0c", 2)
+    infos, cpumaps = qemu.domain_get_vcpus(dom, 2, 1)
+    assert [i.cpu for i in infos] == [7, 3] and cpumaps == b"\xff\x0c"
+    with pytest.raises(LibvirtError) as err:
+        qemu.domain_pin_vcpu_flags(dom, 1, b"\x00", 1)
+    assert "Empty cpu list for pinning" in str(err.value)
+    with pytest.raises(LibvirtError) as err:
+        qemu.domain_get_vcpu_pin_info(dom, 2, 1, 1 | 2)
+    assert str(err.value).startswith("Flags 'VIR_DOMAIN_AFFECT_LIVE'")
+    qemu.domain_pin_emulator(dom, b"\x01", 2)
+    again = QemuDriver("qemu:///system", lambda fn: None, tmp_path)
+    dom2 = RemoteNonnullDomain(name="g1", uuid=dom.uuid, id=-1)
+    assert again.domain_get_vcpu_pin_info(dom2, 2, 1, 0) == (b"\xff\x0c", 2)
+    assert again.domain_get_emulator_pin_info(dom2, 1, 0) == (b"\x01", 1)
+    assert "<vcpupin vcpu='1' cpuset='2-3'/>" in again.domain_get_xml_desc(dom2, 0)
