@@ -50,6 +50,7 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.persistence import DomainStore
 from virtwire.server.hypervisor.secrets import SecretMixin
+from virtwire.server.hypervisor.stats import QemuStats
 from virtwire.server.hypervisor.tuning import QemuTuning
 
 log = logging.getLogger("virtwire.server")
@@ -110,7 +111,7 @@ CAPABILITIES_XML = """<capabilities>
 UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 
 
-class QemuDriver(QemuHostFacts, QemuTuning, SecretMixin, Driver):
+class QemuDriver(QemuHostFacts, QemuTuning, QemuStats, SecretMixin, Driver):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
 
     fn_prefix = "qemu"

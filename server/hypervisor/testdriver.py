@@ -41,6 +41,7 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.networks import TestNetworks
 from virtwire.server.hypervisor.nodedevs import TestNodeDevices
+from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.tuning import TestTuning
 
@@ -156,7 +157,14 @@ CAPABILITIES_XML = """<capabilities>
 
 
 class TestDriver(
-    TestHostFacts, TestTuning, TestNetworks, TestInterfaces, TestNodeDevices, StorageMixin, Driver
+    TestHostFacts,
+    TestTuning,
+    TestStats,
+    TestNetworks,
+    TestInterfaces,
+    TestNodeDevices,
+    StorageMixin,
+    Driver,
 ):
     """The shared in-memory state behind every ``test:///default`` connection.
 

@@ -113,3 +113,48 @@ def test_tuning_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh, tran
     theirs.stdout = _VCPU_TIME.sub(r"\1<t>", theirs.stdout)
     ours.stdout = _VCPU_TIME.sub(r"\1<t>", ours.stdout)
     assert_same(theirs, ours)
+
+
+# the test driver's block/interface counters are fractions of the wall clock
+_CLOCK_COUNTER = re.compile(
+    r"^((?:vda|/guest/diskimage1|testnet0|aa:bb:cc:dd:ee:ff) \w+) \d+$", re.M
+)
+
+STATS_SCRIPT = "; ".join(
+    [
+        "dommemstat test",
+        "dommemstat test --period 2",
+        "dumpxml test",
+        "dommemstat test --period 0 --config",
+        "dommemstat test --period 3 --live --config",
+        "domblkstat test vda",
+        "domblkstat test /guest/diskimage1",
+        "domblkstat test vdb",
+        "domblkstat test",
+        "domifstat test testnet0",
+        "domifstat test aa:bb:cc:dd:ee:ff",
+        "domifstat test eth9",
+        "domstats",
+        "domstats test",
+        "domstats --state",
+        "domstats --cpu-total",
+        "domstats --cpu-total --enforce",
+        "domstats --list-active",
+        "domstats --list-inactive",
+        "domstats nope",
+        "domstats test --iothread",
+        "destroy test",
+        "dommemstat test",
+        "domblkstat test vda",
+        "domifstat test testnet0",
+        "domstats",
+    ]
+)
+
+
+def test_stats_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
+    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, STATS_SCRIPT)
+    assert "rss 1048576" in theirs.stdout and "state.state=1" in theirs.stdout
+    for res in (theirs, ours):
+        res.stdout = _CLOCK_COUNTER.sub(r"\1 <n>", res.stdout)
+    assert_same(theirs, ours)

@@ -139,3 +139,48 @@ def test_qemu_vcpu_pins_live_and_config_persist(tmp_path, qemu):
     assert again.domain_get_vcpu_pin_info(dom2, 2, 1, 0) == (b"\xff\x0c", 2)
     assert again.domain_get_emulator_pin_info(dom2, 1, 0) == (b"\x01", 1)
     assert "<vcpupin vcpu='1' cpuset='2-3'/>" in again.domain_get_xml_desc(dom2, 0)
+
+
+NET_GUEST = GUEST.replace(
+    "<devices/>",
+    "<devices><disk type='file' device='disk'><source file='/a.img'/>"
+    "<target dev='vda' bus='virtio'/></disk><interface type='network'>"
+    "<mac address='52:54:00:00:00:01'/><source network='default'/>"
+    "<target dev='vnet0'/></interface><memballoon model='virtio'/></devices>",
+)
+
+
+def test_qemu_counters_grow_with_uptime(qemu):
+    from virtwire.protocol import typed_params as tp
+
+    dom = qemu.domain_define_xml(NET_GUEST)
+    qemu.domain_create(dom)
+    obj = qemu.find(dom)
+    obj.started_ns = qemu.now_ns.ns  # the guest starts on the fake clock
+    blk0 = qemu.domain_block_stats(dom, "vda")
+    net0 = qemu.domain_interface_stats(dom, "52:54:00:00:00:01")
+    cpu0 = tp.from_wire(qemu.connect_get_all_domain_stats([], 0, 0)[0].params)["cpu.time"]
+    qemu.now_ns.ns += 60 * 10**9
+    blk1 = qemu.domain_block_stats(dom, "/a.img")
+    net1 = qemu.domain_interface_stats(dom, "vnet0")
+    assert blk1[0] == blk0[0] + 60 * 40 and blk1[2] == blk0[2] + 60 * 12
+    assert net1[1] == net0[1] + 60 * 25 and net1[0] > net0[0]
+    assert qemu.domain_block_stats(dom, "") == blk1  # one disk: the sum is that disk
+    rec = qemu.connect_get_all_domain_stats([], 0, 0)
+    stats = tp.from_wire(rec[0].params)
+    assert stats["cpu.time"] == cpu0 + 60 * 10**9 * 2 // 10
+    assert stats["net.0.name"] == "vnet0" and stats["net.0.rx.pkts"] == net1[1]
+    assert stats["block.0.rd.reqs"] == blk1[0] and stats["balloon.current"] == 2097152
+    assert stats["vcpu.current"] == 2 and stats["state.state"] == 1
+    mem = {m.tag: m.val for m in qemu.domain_memory_stats(dom, 16, 0)}
+    assert mem[6] == 2097152  # actual balloon
+    with pytest.raises(LibvirtError) as err:
+        qemu.domain_interface_stats(dom, "eth9")
+    assert str(err.value) == "invalid argument: 'eth9' is not a known interface"
+    with pytest.raises(LibvirtError) as err:
+        qemu.connect_get_all_domain_stats([], 0x100, 0x80000000)
+    assert "Stats types bits 0x100 are not supported" in str(err.value)
+    qemu.domain_destroy(dom)
+    assert qemu.connect_get_all_domain_stats([], 0, 0x2)[0].params[0].value.value == 5
+    with pytest.raises(LibvirtError):
+        qemu.domain_block_stats(dom, "vda")
