@@ -35,6 +35,7 @@ Dom = rp.RemoteNonnullDomain
 REMOTE_VCPUINFO_MAX = 16384
 REMOTE_CPUMAPS_MAX = 8388608
 VIR_VCPU_RUNNING = 1
+VIR_TYPED_PARAM_STRING_OKAY = 4
 VIR_DOMAIN_SCHEDULER_WEIGHT = "weight"
 AFFECT = ModificationImpact.LIVE | ModificationImpact.CONFIG
 
@@ -141,8 +142,9 @@ def set_vcpu_pin(ddef: DomainDef, vcpu: int, cpus: set[int]) -> None:
             pin.set("cpuset", format_cpuset(cpus))
             return
     elem = ET.Element("vcpupin", {"vcpu": str(vcpu), "cpuset": format_cpuset(cpus)})
-    # vcpupins in vCPU order, first in <cputune>
-    at = sum(1 for p in pins if int(p.get("vcpu", "0")) < vcpu)
+    # vcpupins in vCPU order, after <cputune>'s scalar settings
+    scalars = sum(1 for child in tune if child.tag in _SCHED_TAGS)
+    at = scalars + sum(1 for p in pins if int(p.get("vcpu", "0")) < vcpu)
     tune.insert(at, elem)
 
 
@@ -158,7 +160,8 @@ def set_emulator_pin(ddef: DomainDef, cpus: set[int]) -> None:
     pin = tune.find("emulatorpin")
     if pin is None:
         pin = ET.Element("emulatorpin")
-        tune.insert(len(tune.findall("vcpupin")), pin)
+        scalars = sum(1 for child in tune if child.tag in _SCHED_TAGS)
+        tune.insert(scalars + len(tune.findall("vcpupin")), pin)
     pin.set("cpuset", format_cpuset(cpus))
 
 
@@ -349,13 +352,111 @@ class TestTuning(TuningMixin):
         self.find(dom)
 
 
-class QemuTuning(TuningMixin):
-    """The QEMU driver: vCPU pins with --live/--config, vCPU time from the guest's uptime."""
+# qemuDomainGetSchedulerParametersFlags on a cgroup v2 host: (name, <cputune> element, type,
+# the live value when unset); the config answer for an unset one is 0
+QUOTA_MAX = 17592186044415  # VIR_CGROUP_CPU_QUOTA_MAX ("max")
+PERIOD_RANGE, QUOTA_RANGE = (1000, 1000000), (1000, QUOTA_MAX)
+QEMU_SCHED_PARAMS = (
+    ("cpu_shares", "shares", tp.ULLONG, 100),
+    ("vcpu_period", "period", tp.ULLONG, 100000),
+    ("vcpu_quota", "quota", tp.LLONG, QUOTA_MAX),
+    ("emulator_period", "emulator_period", tp.ULLONG, 100000),
+    ("emulator_quota", "emulator_quota", tp.LLONG, QUOTA_MAX),
+    ("global_period", "global_period", tp.ULLONG, 100000),
+    ("global_quota", "global_quota", tp.LLONG, QUOTA_MAX),
+    ("iothread_period", "iothread_period", tp.ULLONG, 100000),
+    ("iothread_quota", "iothread_quota", tp.LLONG, QUOTA_MAX),
+)
+_SCHED_TAGS = tuple(tag for _n, tag, _t, _d in QEMU_SCHED_PARAMS)
 
-    pin_vcpu_flags = AFFECT
 
-    def vcpu_time(self, obj: DomainObj, vcpu: int) -> int:
-        return obj.cpu_time() // max(obj.current.vcpus, 1)
+class QemuScheduler:
+    """The QEMU driver's "posix" scheduler: CPU shares and bandwidth, kept in <cputune>."""
+
+    if TYPE_CHECKING:
+
+        def error(self, code: ErrorCode, detail: str | None = None) -> LibvirtError: ...
+        def check_flags(self, flags: int, allowed: int, function: str) -> None: ...
+        def find(self, dom: Dom) -> DomainObj: ...
+        def impact(self, obj: DomainObj, flags: int) -> tuple[bool, bool]: ...
+        def one_def(self, obj: DomainObj, flags: int) -> DomainDef: ...
+        def save(self, obj: DomainObj, config: DomainDef | None = None) -> None: ...
+
+    def domain_get_scheduler_type(self, dom: Dom) -> tuple[str, int]:
+        self.find(dom)
+        return "posix", len(QEMU_SCHED_PARAMS)
+
+    def domain_get_scheduler_parameters(self, dom: Dom, nparams: int) -> list[rp.RemoteTypedParam]:
+        return self.domain_get_scheduler_parameters_flags(dom, nparams, 0)
+
+    def domain_get_scheduler_parameters_flags(
+        self, dom: Dom, nparams: int, flags: int = 0
+    ) -> list[rp.RemoteTypedParam]:
+        self.check_flags(
+            flags, AFFECT | VIR_TYPED_PARAM_STRING_OKAY, "qemuDomainGetSchedulerParametersFlags"
+        )
+        obj = self.find(dom)
+        ddef = self.one_def(obj, flags & AFFECT)
+        live = ddef is obj.live
+        values, types = {}, {}
+        for name, tag, kind, default in QEMU_SCHED_PARAMS[: max(nparams, 0)]:
+            tune = ddef.tree.find("cputune")
+            elem = tune.find(tag) if tune is not None else None
+            text = elem.text if elem is not None and elem.text else None
+            values[name] = int(text) if text is not None else (default if live else 0)
+            types[name] = kind
+        return tp.to_wire(values, types)
+
+    def domain_set_scheduler_parameters(self, dom: Dom, params: list[rp.RemoteTypedParam]) -> None:
+        self.domain_set_scheduler_parameters_flags(dom, params, 0)
+
+    def domain_set_scheduler_parameters_flags(
+        self, dom: Dom, params: list[rp.RemoteTypedParam], flags: int = 0
+    ) -> None:
+        self.check_flags(flags, AFFECT, "qemuDomainSetSchedulerParametersFlags")
+        known = {name: (tag, kind) for name, tag, kind, _d in QEMU_SCHED_PARAMS}
+        for param in params:
+            if param.field not in known:
+                raise self.error(ErrorCode.INVALID_ARG, f"parameter '{param.field}' not supported")
+            _tag, kind = known[param.field]
+            if param.value.type != kind:
+                raise self.error(
+                    ErrorCode.INVALID_ARG,
+                    f"invalid type '{_TYPE_NAMES.get(param.value.type, '?')}' for parameter "
+                    f"'{param.field}', expected '{_TYPE_NAMES[kind]}'",
+                )
+            value = int(param.value.value)
+            low_high = PERIOD_RANGE if param.field.endswith("period") else QUOTA_RANGE
+            if (
+                param.field != "cpu_shares"
+                and value
+                and not (low_high[0] <= value <= low_high[1] or (kind == tp.LLONG and value == -1))
+            ):
+                raise self.error(
+                    ErrorCode.INVALID_ARG,
+                    f"value of '{param.field}' is out of range [{low_high[0]}, {low_high[1]}]",
+                )
+        obj = self.find(dom)
+        live, config = self.impact(obj, flags)
+        targets = ([obj.live] if live and obj.live else []) + ([obj.config] if config else [])
+        for ddef in targets:
+            for param in params:
+                set_cputune_value(ddef, known[param.field][0], int(param.value.value))
+        if config:
+            self.save(obj)
+
+
+def set_cputune_value(ddef: DomainDef, tag: str, value: int) -> None:
+    """<cputune>'s scalar children in virDomainCputuneDefFormat's order, before the pins."""
+    tune = _cputune(ddef, create=True)
+    assert tune is not None
+    elem = tune.find(tag)
+    if elem is None:
+        elem = ET.Element(tag)
+        rank = _SCHED_TAGS.index(tag)
+        at = sum(1 for child in tune if child.tag in _SCHED_TAGS[:rank])
+        tune.insert(at, elem)
+    elem.text = str(value)
 
 
 _TYPE_NAMES = {
@@ -367,3 +468,16 @@ _TYPE_NAMES = {
     tp.BOOLEAN: "boolean",
     tp.STRING: "string",
 }
+
+
+class QemuTuning(QemuScheduler, TuningMixin):
+    """The QEMU driver: vCPU pins with --live/--config, vCPU time from the guest's uptime."""
+
+    pin_vcpu_flags = AFFECT
+
+    if TYPE_CHECKING:
+
+        def cpu_ns(self, obj: DomainObj) -> int: ...  # stats.QemuStats
+
+    def vcpu_time(self, obj: DomainObj, vcpu: int) -> int:
+        return self.cpu_ns(obj) // max(obj.current.vcpus, 1)

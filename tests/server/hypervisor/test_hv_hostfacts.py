@@ -184,3 +184,26 @@ def test_qemu_counters_grow_with_uptime(qemu):
     assert qemu.connect_get_all_domain_stats([], 0, 0x2)[0].params[0].value.value == 5
     with pytest.raises(LibvirtError):
         qemu.domain_block_stats(dom, "vda")
+
+
+def test_qemu_scheduler_live_and_config(tmp_path, qemu):
+    from virtwire.protocol import typed_params as tp
+
+    dom = qemu.domain_define_xml(GUEST)
+    assert qemu.domain_get_scheduler_type(dom) == ("posix", 9)
+    cfg = tp.from_wire(qemu.domain_get_scheduler_parameters_flags(dom, 9, 0))
+    assert cfg["cpu_shares"] == 0  # shut off: the definition's values
+    qemu.domain_create(dom)
+    live = tp.from_wire(qemu.domain_get_scheduler_parameters_flags(dom, 9, 0))
+    assert live["cpu_shares"] == 100 and live["vcpu_quota"] == 17592186044415
+    qemu.domain_set_scheduler_parameters_flags(
+        dom, tp.to_wire({"cpu_shares": 512}, {"cpu_shares": tp.ULLONG}), 1 | 2
+    )
+    with pytest.raises(LibvirtError) as err:
+        qemu.domain_set_scheduler_parameters_flags(
+            dom, tp.to_wire({"vcpu_period": 10}, {"vcpu_period": tp.ULLONG}), 0
+        )
+    assert "value of 'vcpu_period' is out of range [1000, 1000000]" in str(err.value)
+    again = QemuDriver("qemu:///system", lambda fn: None, tmp_path)
+    params = again.domain_get_scheduler_parameters_flags(dom, 1, 2)
+    assert tp.from_wire(params) == {"cpu_shares": 512}
