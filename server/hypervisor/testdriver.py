@@ -29,6 +29,7 @@ from virtwire.server.hypervisor.driver import (
     UNDEFINED_REMOVED,
     Driver,
 )
+from virtwire.server.hypervisor.guestinfo import TestGuestInfo
 from virtwire.server.hypervisor.hostfacts import TestHostFacts
 from virtwire.server.hypervisor.interfaces import TestInterfaces
 from virtwire.server.hypervisor.model import (
@@ -160,6 +161,7 @@ class TestDriver(
     TestHostFacts,
     TestTuning,
     TestStats,
+    TestGuestInfo,
     TestNetworks,
     TestInterfaces,
     TestNodeDevices,

@@ -158,3 +158,34 @@ def test_stats_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
     for res in (theirs, ours):
         res.stdout = _CLOCK_COUNTER.sub(r"\1 <n>", res.stdout)
     assert_same(theirs, ours)
+
+
+GUEST_SCRIPT = "; ".join(
+    [
+        "domtime test",
+        "domtime test --time 1234567890",
+        "domtime test",
+        "domtime test --pretty",
+        "domtime test --sync",
+        "domtime test",
+        "domhostname test",
+        "suspend test",
+        "domtime test",
+        "domhostname test",
+        "resume test",
+        "domtime test --time 42",
+        "destroy test",
+        "domhostname test",
+        "domtime test",
+        "domtime test --time 5",
+        "start test",
+        "domtime test",
+        "domhostname nope",
+    ]
+)
+
+
+def test_guest_info_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
+    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, GUEST_SCRIPT)
+    assert "testhost" in theirs.stdout and "Time: 627319920" in theirs.stdout
+    assert_same(theirs, ours)
