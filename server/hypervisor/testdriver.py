@@ -42,6 +42,7 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.networks import TestNetworks
 from virtwire.server.hypervisor.nodedevs import TestNodeDevices
+from virtwire.server.hypervisor.snapshots import TestSnapshots
 from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.tuning import TestTuning
@@ -162,6 +163,7 @@ class TestDriver(
     TestTuning,
     TestStats,
     TestGuestInfo,
+    TestSnapshots,
     TestNetworks,
     TestInterfaces,
     TestNodeDevices,

@@ -189,3 +189,63 @@ def test_guest_info_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
     theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, GUEST_SCRIPT)
     assert "testhost" in theirs.stdout and "Time: 627319920" in theirs.stdout
     assert_same(theirs, ours)
+
+
+_CREATED = re.compile(r"<creationTime>\d+</creationTime>|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}")
+
+SNAPSHOT_SCRIPT = "; ".join(
+    [
+        "snapshot-list test",
+        "snapshot-current test",
+        "snapshot-create-as test s1 --description hello",
+        "snapshot-create-as test s2",
+        "snapshot-create-as test s1",
+        "snapshot-list test",
+        "snapshot-list test --tree",
+        "snapshot-list test --parent",
+        "snapshot-list test --roots",
+        "snapshot-list test --leaves",
+        "snapshot-list test --no-leaves",
+        "snapshot-list test --active",
+        "snapshot-list test --inactive",
+        "snapshot-list test --from s1",
+        "snapshot-list test --from s1 --descendants",
+        "snapshot-current test --name",
+        "snapshot-current test",
+        "snapshot-dumpxml test s1",
+        "snapshot-info test s1",
+        "snapshot-info test s2",
+        "snapshot-parent test s2",
+        "snapshot-parent test s1",
+        "snapshot-dumpxml test nope",
+        "destroy test",
+        "snapshot-create-as test off",
+        "snapshot-dumpxml test off",
+        "snapshot-list test --tree",
+        "snapshot-revert test s1",
+        "list --all",
+        "snapshot-current test --name",
+        "snapshot-revert test off",
+        "list --all",
+        "snapshot-revert test s2 --paused",
+        "list --all",
+        "snapshot-create-as test s3",
+        "snapshot-list test --tree",
+        "snapshot-delete test s2",
+        "snapshot-list test --parent",
+        "snapshot-delete test s1 --children-only",
+        "snapshot-list test --parent",
+        "snapshot-current test --name",
+        "snapshot-delete test s1 --children",
+        "snapshot-list test",
+        "snapshot-current test",
+    ]
+)
+
+
+def test_snapshots_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
+    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, SNAPSHOT_SCRIPT)
+    assert "s2" in theirs.stdout and "<domainsnapshot>" in theirs.stdout
+    for res in (theirs, ours):
+        res.stdout = _CREATED.sub("<time>", res.stdout)
+    assert_same(theirs, ours)
