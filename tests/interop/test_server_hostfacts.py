@@ -229,6 +229,11 @@ SNAPSHOT_SCRIPT = "; ".join(
         "list --all",
         "snapshot-revert test s2 --paused",
         "list --all",
+        "domstate test --reason",
+        "snapshot-revert test s1",
+        "domstate test --reason",
+        "snapshot-revert test off",
+        "domstate test --reason",
         "snapshot-create-as test s3",
         "snapshot-list test --tree",
         "snapshot-delete test s2",
@@ -249,3 +254,41 @@ def test_snapshots_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
     for res in (theirs, ours):
         res.stdout = _CREATED.sub("<time>", res.stdout)
     assert_same(theirs, ours)
+
+
+SNAPSHOT_EVENTS = r"""
+import sys, time, libvirt
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+seen = []
+def cb(conn, dom, event, detail, opaque):
+    seen.append((dom.name(), event, detail))
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+d = c.lookupByName("test")
+s1 = d.snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>")
+d.destroy()
+off = d.snapshotCreateXML("<domainsnapshot><name>off</name></domainsnapshot>")
+d.revertToSnapshot(s1)
+d.revertToSnapshot(s1, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
+d.revertToSnapshot(off)
+d.revertToSnapshot(off, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING)
+d.create()
+d.snapshotCreateXML("<domainsnapshot><name>h</name></domainsnapshot>",
+                    libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_HALT)
+print(d.info()[0], d.snapshotCurrent().getName(), d.snapshotNum(), d.hasCurrentSnapshot())
+print([s.getName() for s in s1.listAllChildren()], off.getParent().getName(),
+      s1.isCurrent(), s1.hasMetadata(), sorted(d.snapshotListNames()))
+c.defineXML("<domain type='test'><name>marker</name><memory>1024</memory>"
+            "<os><type>hvm</type></os></domain>")
+deadline = time.monotonic() + 10
+while not any(n == "marker" for n, _, _ in seen) and time.monotonic() < deadline:
+    libvirt.virEventRunDefaultImpl()
+print(seen)
+"""
+
+
+def test_snapshot_events_match_libvirtd(virtwire_server, libvirtd_peer, run_pylibvirt):
+    theirs = run_pylibvirt(SNAPSHOT_EVENTS, libvirtd_peer.tcp_uri)
+    ours = run_pylibvirt(SNAPSHOT_EVENTS, virtwire_server.tcp_uri())
+    assert "('test', 2, 3)" in theirs.stdout, theirs.stderr  # STARTED FROM_SNAPSHOT
+    assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
