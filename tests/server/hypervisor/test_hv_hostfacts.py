@@ -207,3 +207,14 @@ def test_qemu_scheduler_live_and_config(tmp_path, qemu):
     again = QemuDriver("qemu:///system", lambda fn: None, tmp_path)
     params = again.domain_get_scheduler_parameters_flags(dom, 1, 2)
     assert tp.from_wire(params) == {"cpu_shares": 512}
+
+
+def test_qemu_job_info_idle(qemu):
+    dom = qemu.domain_define_xml(GUEST)
+    with pytest.raises(LibvirtError) as err:
+        qemu.domain_get_job_info(dom)
+    assert str(err.value) == "Requested operation is not valid: domain is not running"
+    assert qemu.domain_get_job_stats(dom, 1) == (0, [])  # completed: none kept
+    qemu.domain_create(dom)
+    assert qemu.domain_get_job_info(dom) == (0,) * 12
+    assert qemu.domain_get_job_stats(dom, 0) == (0, [])
