@@ -46,6 +46,10 @@ STATS_NOWAIT, STATS_BACKING = 0x20000000, 0x40000000
 STATS_ENFORCE = 0x80000000
 LIST_FILTERS = 0xFF
 JOB_NONE = 0  # virDomainJobType
+REMOTE_NODE_CPU_STATS_MAX = 16
+REMOTE_DOMAIN_GET_CPU_STATS_NCPUS_MAX = 128
+VIR_TYPED_PARAM_STRING_OKAY = 4
+TEST_TOTAL_CPUTIME = 48772617035
 JOB_STATS_COMPLETED, JOB_STATS_KEEP_COMPLETED = 0x1, 0x2
 
 
@@ -220,6 +224,56 @@ class TestStats(StatsMixin):
         m = 1_000_000
         return (base // 10, base // 100, base // m, base // (2 * m),
                 base // 20, base // 110, base // (3 * m), base // (4 * m))  # fmt: skip
+
+    # -- cpu-stats (virDomainGetCPUStats) ---------------------------------------------------
+
+    def domain_get_cpu_stats(
+        self, dom: Dom, nparams: int, start_cpu: int, ncpus: int, flags: int = 0
+    ) -> tuple[list[rp.RemoteTypedParam], int]:
+        """remoteDispatchDomainGetCPUStats around testDomainGetCPUStats: the per-CPU
+        parameters come as one sparse array (CPU-major), empty slots left out."""
+        if nparams > REMOTE_NODE_CPU_STATS_MAX:
+            raise self.error(ErrorCode.INTERNAL_ERROR, "nparams too large")
+        if ncpus > REMOTE_DOMAIN_GET_CPU_STATS_NCPUS_MAX:
+            raise self.error(ErrorCode.INTERNAL_ERROR, "ncpus too large")
+        self.check_flags(flags, VIR_TYPED_PARAM_STRING_OKAY, "testDomainGetCPUStats")
+        obj, _ddef = self.running_def(dom)
+        if start_cpu == -1:
+            total = [("cpu_time", TEST_TOTAL_CPUTIME), ("user_time", 5540000000),
+                     ("system_time", 6460000000)]  # fmt: skip
+            if nparams == 0:
+                return [], len(total)
+            chosen = total[: min(nparams, 3)]
+            return _ullongs(chosen), len(chosen)
+        total_cpus = self.domain_cpu_count(obj)
+        if nparams == 0 and ncpus != 0:
+            return [], 2
+        if ncpus == 0:
+            return [], total_cpus
+        if start_cpu >= total_cpus:
+            raise self.error(
+                ErrorCode.INVALID_ARG,
+                f"start_cpu {start_cpu} larger than maximum of {total_cpus - 1}",
+            )
+        percpu = TEST_TOTAL_CPUTIME // total_cpus
+        out = []
+        for cpu in range(start_cpu, min(total_cpus, start_cpu + ncpus)):
+            row = [("cpu_time", percpu + cpu)]
+            if nparams > 1:
+                row.append(("vcpu_time", percpu + cpu - 1234567890))
+            out += row
+        return _ullongs(out), min(nparams, 2)
+
+    def domain_cpu_count(self, obj: DomainObj) -> int:
+        """testDomainGetPercpuStats' total_cpus: the node info's cores (2)."""
+        return 2
+
+
+def _ullongs(pairs: list[tuple[str, int]]) -> list[rp.RemoteTypedParam]:
+    """ULLONG typed parameters; names repeat (one set per CPU), so no dict on the way."""
+    return [
+        rp.RemoteTypedParam(field=k, value=rp.RemoteTypedParamValue(tp.ULLONG, v)) for k, v in pairs
+    ]
 
 
 class QemuStats(StatsMixin):
