@@ -34,38 +34,28 @@ HOST_SCRIPT = "; ".join(
 )
 
 
-@pytest.mark.parametrize("transport", ["tcp", "unix"])
-def test_host_facts_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh, transport):
-    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, HOST_SCRIPT, transport)
-    assert "socket_id='1'" in theirs.stdout and "Total:       6144 KiB" in theirs.stdout
-    assert_same(theirs, ours)
+def _topology(text: str) -> tuple[int, int, int]:
+    """What a topology tool computes from the capabilities: sockets, cores, threads."""
+    cpus = re.findall(r"<cpu id='(\d+)' socket_id='(\d+)' die_id='\d+' core_id='(\d+)'", text)
+    return len({s for _, s, _ in cpus}), len({(s, c) for _, s, c in cpus}), len(cpus)
 
 
-def test_topology_counts_from_capabilities(virtwire_server, libvirtd_peer, run_virsh):
-    """What a topology tool computes (sockets / cores / threads) is the same on both."""
-
-    def count(text: str) -> tuple[int, int, int]:
-        cpus = re.findall(r"<cpu id='(\d+)' socket_id='(\d+)' die_id='\d+' core_id='(\d+)'", text)
-        return (
-            len({s for _, s, _ in cpus}),
-            len({(s, c) for _, s, c in cpus}),
-            len(cpus),
-        )
-
-    theirs = run_virsh(libvirtd_peer.tcp_uri, "capabilities").stdout
-    ours = run_virsh(virtwire_server.tcp_uri(), "capabilities").stdout
-    assert count(theirs) == (2, 16, 16)
-    assert count(ours) == count(theirs)
-
-
-def test_free_memory_pylibvirt(virtwire_server, libvirtd_peer, run_pylibvirt):
-    script = """
+FREE_MEMORY = """
 import sys, libvirt
 c = libvirt.open(sys.argv[1])
 print(c.getFreeMemory(), c.getCellsFreeMemory(0, 8), c.getCPUMap(), c.getCPUStats(-1))
 """
-    theirs = run_pylibvirt(script, libvirtd_peer.tcp_uri)
-    ours = run_pylibvirt(script, virtwire_server.tcp_uri())
+
+
+def test_host_facts_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh, run_pylibvirt):
+    for transport in ("tcp", "unix"):
+        theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, HOST_SCRIPT, transport)
+        assert "socket_id='1'" in theirs.stdout and "Total:       6144 KiB" in theirs.stdout
+        assert_same(theirs, ours)
+    assert _topology(theirs.stdout) == (2, 16, 16)
+    assert _topology(ours.stdout) == _topology(theirs.stdout)
+    theirs = run_pylibvirt(FREE_MEMORY, libvirtd_peer.tcp_uri)
+    ours = run_pylibvirt(FREE_MEMORY, virtwire_server.tcp_uri())
     assert theirs.stdout.startswith("3145728 [2097152, 4194304]")
     assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
 
@@ -106,9 +96,7 @@ TUNING_SCRIPT = "; ".join(
 )
 
 
-@pytest.mark.parametrize("transport", ["tcp"])
-def test_tuning_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh, transport):
-    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, TUNING_SCRIPT, transport)
+def check_tuning(theirs, ours):
     assert "CPU Affinity" in theirs.stdout and "2-3" in theirs.stdout
     theirs.stdout = _VCPU_TIME.sub(r"\1<t>", theirs.stdout)
     ours.stdout = _VCPU_TIME.sub(r"\1<t>", ours.stdout)
@@ -157,8 +145,7 @@ STATS_SCRIPT = "; ".join(
 )
 
 
-def test_stats_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
-    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, STATS_SCRIPT)
+def check_stats(theirs, ours):
     assert "rss 1048576" in theirs.stdout and "state.state=1" in theirs.stdout
     for res in (theirs, ours):
         res.stdout = _CLOCK_COUNTER.sub(r"\1 <n>", res.stdout)
@@ -190,8 +177,7 @@ GUEST_SCRIPT = "; ".join(
 )
 
 
-def test_guest_info_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
-    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, GUEST_SCRIPT)
+def check_guest_info(theirs, ours):
     assert "testhost" in theirs.stdout and "Time: 627319920" in theirs.stdout
     assert_same(theirs, ours)
 
@@ -253,12 +239,23 @@ SNAPSHOT_SCRIPT = "; ".join(
 )
 
 
-def test_snapshots_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
-    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, SNAPSHOT_SCRIPT)
+def check_snapshots(theirs, ours):
     assert "s2" in theirs.stdout and "<domainsnapshot>" in theirs.stdout
     for res in (theirs, ours):
         res.stdout = _CREATED.sub("<time>", res.stdout)
     assert_same(theirs, ours)
+
+
+def test_domain_scripts_match_libvirtd(virtwire_server, libvirtd_peer, run_virsh):
+    """Each script starts from the fresh default state: test:///default starts afresh when
+    its last connection closes, in libvirtd and in virtwire alike."""
+    for script, check in (
+        (TUNING_SCRIPT, check_tuning),
+        (STATS_SCRIPT, check_stats),
+        (GUEST_SCRIPT, check_guest_info),
+        (SNAPSHOT_SCRIPT, check_snapshots),
+    ):
+        check(*both(run_virsh, libvirtd_peer, virtwire_server, script))
 
 
 SNAPSHOT_EVENTS = r"""
