@@ -48,8 +48,9 @@ from virtwire.server.config import ServerConfig
 from virtwire.server.daemon import Daemon, DaemonError, ListenSpec
 from virtwire.server.dispatch import Dispatcher
 from virtwire.server.hypervisor.driver import Driver
+from virtwire.server.hypervisor.hostfacts import qemu_topology
 from virtwire.server.hypervisor.persistence import atomic_write
-from virtwire.server.hypervisor.qemudriver import CAPABILITIES_XML, QemuDriver
+from virtwire.server.hypervisor.qemudriver import QemuDriver
 from virtwire.server.hypervisor.registry import QEMU_DIRS, HostRegistry, normalise
 
 __all__ = [
@@ -168,21 +169,17 @@ class FleetQemuDriver(QemuDriver):
         shape: HostShape,
     ) -> None:
         self.shape = shape
+        self.host_topology = qemu_topology(shape.cpus, shape.memory_mib * 1024)
         super().__init__(uri, schedule, state_dir)
 
     def connect_get_hostname(self) -> str:
         return self.shape.hostname
 
     def connect_get_capabilities(self) -> str:
-        cpus, kib = self.shape.cpus, self.shape.memory_mib * 1024
-        return (
-            CAPABILITIES_XML.replace(
-                "  <host>\n", f"  <host>\n    <uuid>{self.shape.uuid}</uuid>\n", 1
-            )
-            .replace("cores='8'", f"cores='{cpus}'")
-            .replace("<memory unit='KiB'>16777216</memory>", f"<memory unit='KiB'>{kib}</memory>")
-            .replace("<cpus num='8'/>", f"<cpus num='{cpus}'/>")
-        )
+        caps = super().connect_get_capabilities()  # the <topology> from host_topology
+        return caps.replace(
+            "  <host>\n", f"  <host>\n    <uuid>{self.shape.uuid}</uuid>\n", 1
+        ).replace("cores='8'", f"cores='{self.shape.cpus}'", 1)
 
     def node_get_info(self) -> NodeInfo:
         cpus = self.shape.cpus

@@ -38,6 +38,7 @@ from virtwire.server.hypervisor.driver import (
     SUSPENDED_PAUSED,
     Driver,
 )
+from virtwire.server.hypervisor.hostfacts import QemuHostFacts
 from virtwire.server.hypervisor.migration import MigrationMixin
 from virtwire.server.hypervisor.model import (
     START_PAUSED,
@@ -52,6 +53,8 @@ from virtwire.server.hypervisor.persistence import DomainStore
 from virtwire.server.hypervisor.qemu_networks import QemuNetworks
 from virtwire.server.hypervisor.qemu_storage import QemuStorage
 from virtwire.server.hypervisor.secrets import SecretMixin
+from virtwire.server.hypervisor.stats import QemuStats
+from virtwire.server.hypervisor.tuning import QemuTuning
 
 log = logging.getLogger("virtwire.server")
 
@@ -63,6 +66,9 @@ CAPABILITIES_XML = """<capabilities>
     <cpu>
       <arch>x86_64</arch>
       <topology sockets='1' dies='1' cores='8' threads='1'/>
+      <pages unit='KiB' size='4'/>
+      <pages unit='KiB' size='2048'/>
+      <pages unit='KiB' size='1048576'/>
     </cpu>
     <power_management/>
     <iommu support='no'/>
@@ -108,7 +114,16 @@ CAPABILITIES_XML = """<capabilities>
 UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 
 
-class QemuDriver(MigrationMixin, QemuNetworks, QemuStorage, SecretMixin, Driver):
+class QemuDriver(
+    MigrationMixin,
+    QemuHostFacts,
+    QemuTuning,
+    QemuStats,
+    QemuNetworks,
+    QemuStorage,
+    SecretMixin,
+    Driver,
+):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
 
     fn_prefix = "qemu"
@@ -134,6 +149,7 @@ class QemuDriver(MigrationMixin, QemuNetworks, QemuStorage, SecretMixin, Driver)
     error_domain = ErrorDomain.QEMU
     virt_types = ("qemu", "kvm")
     default_arch = "x86_64"
+    capabilities_base = CAPABILITIES_XML  # its <topology> comes from hostfacts.py
     set_memory_function = "qemuDomainSetMemoryFlags"
 
     def __init__(
@@ -170,9 +186,6 @@ class QemuDriver(MigrationMixin, QemuNetworks, QemuStorage, SecretMixin, Driver)
 
     def connect_get_version(self) -> int:
         return QEMU_VERSION
-
-    def connect_get_capabilities(self) -> str:
-        return CAPABILITIES_XML
 
     def node_get_info(self) -> NodeInfo:
         return NodeInfo("x86_64", 16 * 1024 * 1024, 8, 2400, 1, 1, 8, 1)

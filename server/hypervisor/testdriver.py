@@ -29,6 +29,8 @@ from virtwire.server.hypervisor.driver import (
     UNDEFINED_REMOVED,
     Driver,
 )
+from virtwire.server.hypervisor.guestinfo import TestGuestInfo
+from virtwire.server.hypervisor.hostfacts import TestHostFacts
 from virtwire.server.hypervisor.interfaces import TestInterfaces
 from virtwire.server.hypervisor.model import (
     DomainObj,
@@ -40,7 +42,10 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.networks import TestNetworks
 from virtwire.server.hypervisor.nodedevs import TestNodeDevices
+from virtwire.server.hypervisor.snapshots import TestSnapshots
+from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
+from virtwire.server.hypervisor.tuning import TestTuning
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -153,7 +158,18 @@ CAPABILITIES_XML = """<capabilities>
 """
 
 
-class TestDriver(TestNetworks, TestInterfaces, TestNodeDevices, StorageMixin, Driver):
+class TestDriver(
+    TestHostFacts,
+    TestTuning,
+    TestStats,
+    TestGuestInfo,
+    TestSnapshots,
+    TestNetworks,
+    TestInterfaces,
+    TestNodeDevices,
+    StorageMixin,
+    Driver,
+):
     """The shared in-memory state behind every ``test:///default`` connection.
 
     Networks, interfaces, node devices and storage come from the mixins in ``networks.py``,
@@ -172,6 +188,7 @@ class TestDriver(TestNetworks, TestInterfaces, TestNodeDevices, StorageMixin, Dr
     error_domain = ErrorDomain.TEST
     virt_types = domxml.VIRT_TYPES
     default_arch = "i686"
+    capabilities_base = CAPABILITIES_XML  # its <topology> comes from hostfacts.py
 
     def __init__(self, uri: str, schedule: Callable[[Callable[[], None]], object]) -> None:
         super().__init__(uri, schedule)
@@ -190,9 +207,6 @@ class TestDriver(TestNetworks, TestInterfaces, TestNodeDevices, StorageMixin, Dr
 
     def connect_get_version(self) -> int:
         return 2
-
-    def connect_get_capabilities(self) -> str:
-        return CAPABILITIES_XML
 
     def node_get_info(self) -> NodeInfo:
         return NodeInfo("i686", 3 * 1024 * 1024, 16, 1400, 2, 2, 2, 2)

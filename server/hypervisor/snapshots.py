@@ -1,0 +1,391 @@
+"""Domain snapshots of ``test:///default``, as libvirt 9.0's test driver keeps them.
+
+Snapshots live in memory per domain (``testDomainSnapshotCreateXML`` and friends): each
+records the domain's definition and state when it was taken, its parent (the current
+snapshot at the time) and becomes the current one. Reverting replaces the domain's
+definition and state with the snapshot's, raising the test driver's lifecycle events
+(``STOPPED FROM_SNAPSHOT``, ``STARTED FROM_SNAPSHOT``, ``SUSPENDED FROM_SNAPSHOT``);
+deleting can take the descendants along (``--children``) or only them
+(``--children-only``); the children of a deleted snapshot move to its parent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import defusedxml.ElementTree as SafeET
+from virtwire.protocol.errors import ErrorCode, LibvirtError
+from virtwire.protocol.generated import remote_protocol as rp
+from virtwire.server.hypervisor import domxml
+from virtwire.server.hypervisor.model import DomainState
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from virtwire.server.hypervisor.domxml import DomainDef
+    from virtwire.server.hypervisor.model import DomainObj
+
+__all__ = ["TestSnapshots"]
+
+Dom = rp.RemoteNonnullDomain
+Snap = rp.RemoteNonnullDomainSnapshot
+
+# virDomainSnapshotCreateFlags
+CREATE_REDEFINE, CREATE_CURRENT, CREATE_NO_METADATA, CREATE_HALT = 0x1, 0x2, 0x4, 0x8
+CREATE_DISK_ONLY, CREATE_REUSE_EXT, CREATE_QUIESCE, CREATE_ATOMIC = 0x10, 0x20, 0x40, 0x80
+CREATE_LIVE, CREATE_VALIDATE = 0x100, 0x200
+# virDomainSnapshotListFlags
+LIST_ROOTS = LIST_DESCENDANTS = 0x1
+LIST_METADATA, LIST_LEAVES, LIST_NO_LEAVES, LIST_NO_METADATA = 0x2, 0x4, 0x8, 0x10
+LIST_INACTIVE, LIST_ACTIVE, LIST_DISK_ONLY, LIST_INTERNAL = 0x20, 0x40, 0x80, 0x100
+LIST_EXTERNAL, LIST_TOPOLOGICAL = 0x200, 0x400
+LIST_ALL = 0x7FF
+# virDomainSnapshotRevertFlags / DeleteFlags
+REVERT_RUNNING, REVERT_PAUSED, REVERT_FORCE = 0x1, 0x2, 0x4
+DELETE_CHILDREN, DELETE_METADATA_ONLY, DELETE_CHILDREN_ONLY = 0x1, 0x2, 0x4
+XML_SECURE = 0x1
+
+# lifecycle events and reasons "from snapshot"
+EV_STARTED, EV_SUSPENDED, EV_STOPPED = 2, 3, 5
+STARTED_FROM_SNAPSHOT, SUSPENDED_FROM_SNAPSHOT, STOPPED_FROM_SNAPSHOT = 3, 5, 6
+RUNNING_FROM_SNAPSHOT, SHUTOFF_FROM_SNAPSHOT, PAUSED_FROM_SNAPSHOT = 4, 7, 7
+
+_STATE_NAMES = {
+    DomainState.RUNNING: "running",
+    DomainState.PAUSED: "paused",
+    DomainState.SHUTOFF: "shutoff",
+}
+
+
+@dataclass(slots=True)
+class Snapshot:
+    name: str
+    description: str | None
+    state: str
+    created: int
+    parent: str | None
+    domain: DomainDef
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("running", "paused")
+
+
+@dataclass(slots=True)
+class SnapshotList:
+    items: dict[str, Snapshot]
+    current: str | None = None
+
+    def children(self, name: str | None) -> list[Snapshot]:
+        return [s for s in self.items.values() if s.parent == name]
+
+    def descendants(self, name: str) -> Iterator[Snapshot]:
+        for child in self.children(name):
+            yield child
+            yield from self.descendants(child.name)
+
+
+class TestSnapshots:
+    """The test driver's snapshot members (see the module docstring)."""
+
+    if TYPE_CHECKING:  # provided by Driver / TestDriver
+
+        def error(self, code: ErrorCode, detail: str | None = None) -> LibvirtError: ...
+        def check_flags(self, flags: int, allowed: int, function: str) -> None: ...
+        def find(self, dom: Dom) -> DomainObj: ...
+        def make_live(self, obj: DomainObj, ddef: DomainDef | None = None) -> None: ...
+        def stop(self, obj: DomainObj, reason: int) -> None: ...
+        def lifecycle(self, obj: DomainObj, event: int, detail: int) -> None: ...
+
+    wall_s = staticmethod(lambda: int(time.time()))
+
+    def snapshot_lists(self) -> dict[bytes, SnapshotList]:
+        lists = self.__dict__.get("_snapshot_lists")
+        if lists is None:
+            lists = self.__dict__["_snapshot_lists"] = {}
+        return lists
+
+    def snaps_of(self, obj: DomainObj) -> SnapshotList:
+        return self.snapshot_lists().setdefault(obj.uuid, SnapshotList({}))
+
+    def _snap(self, snap: Snap) -> tuple[DomainObj, SnapshotList, Snapshot]:
+        obj = self.find(snap.dom)
+        snaps = self.snaps_of(obj)
+        found = snaps.items.get(snap.name)
+        if found is None:
+            raise self.error(
+                ErrorCode.NO_DOMAIN_SNAPSHOT,
+                f"no domain snapshot with matching name '{snap.name}'",
+            )
+        return obj, snaps, found
+
+    @staticmethod
+    def _handle(obj: DomainObj, name: str) -> Snap:
+        return Snap(name=name, dom=obj.handle())
+
+    # -- create ------------------------------------------------------------------------------
+
+    def domain_snapshot_create_xml(self, dom: Dom, xml_desc: str, flags: int = 0) -> Snap:
+        self.check_flags(
+            flags,
+            CREATE_REDEFINE | CREATE_CURRENT | CREATE_HALT | CREATE_QUIESCE | CREATE_ATOMIC
+            | CREATE_LIVE | CREATE_VALIDATE,
+            "testDomainSnapshotCreateXML",
+        )  # fmt: skip
+        obj = self.find(dom)
+        if flags & CREATE_REDEFINE:
+            raise self.error(ErrorCode.NO_SUPPORT, "snapshot redefinition")
+        if not obj.persistent and flags & CREATE_HALT:
+            raise self.error(
+                ErrorCode.OPERATION_INVALID, "cannot halt after transient domain snapshot"
+            )
+        name, description = _parse_snapshot(xml_desc, self)
+        created = self.wall_s()
+        name = name or str(created)
+        snaps = self.snaps_of(obj)
+        if name in snaps.items:
+            raise LibvirtError.make(
+                ErrorCode.OPERATION_FAILED, self.error_domain_of_moments(),
+                f"domain moment {name} already exists",
+            )  # fmt: skip
+        snap = Snapshot(
+            name=name,
+            description=description,
+            state=_STATE_NAMES.get(obj.state, "shutoff"),
+            created=created,
+            parent=snaps.current,
+            domain=obj.current.copy(),
+        )
+        snaps.items[name] = snap
+        if flags & CREATE_HALT and obj.active:
+            self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
+            self.lifecycle(obj, EV_STOPPED, STOPPED_FROM_SNAPSHOT)
+        snaps.current = name
+        return self._handle(obj, name)
+
+    @staticmethod
+    def error_domain_of_moments() -> int:
+        from virtwire.protocol.errors import ErrorDomain
+
+        return ErrorDomain.DOMAIN
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _filtered(self, snaps: list[Snapshot], all_snaps: SnapshotList, flags: int) -> list:
+        out = []
+        for s in snaps:
+            leaf = not all_snaps.children(s.name)
+            leaves = flags & (LIST_LEAVES | LIST_NO_LEAVES)
+            if leaves == LIST_LEAVES and not leaf or leaves == LIST_NO_LEAVES and leaf:
+                continue
+            if flags & LIST_NO_METADATA and not flags & LIST_METADATA:
+                continue
+            states = flags & (LIST_INACTIVE | LIST_ACTIVE | LIST_DISK_ONLY)
+            if states and not (
+                (states & LIST_INACTIVE and not s.active) or (states & LIST_ACTIVE and s.active)
+            ):
+                continue
+            if flags & LIST_EXTERNAL and not flags & LIST_INTERNAL:
+                continue
+            out.append(s)
+        return out
+
+    def _list(self, obj: DomainObj, flags: int) -> list[Snapshot]:
+        snaps = self.snaps_of(obj)
+        pool = list(snaps.items.values())
+        if flags & LIST_ROOTS:
+            pool = snaps.children(None)
+        return self._filtered(pool, snaps, flags)
+
+    def _children(self, obj: DomainObj, snaps: SnapshotList, snap: Snapshot, flags: int) -> list:
+        pool = (
+            list(snaps.descendants(snap.name))
+            if flags & LIST_DESCENDANTS
+            else snaps.children(snap.name)
+        )
+        return self._filtered(pool, snaps, flags)
+
+    def domain_snapshot_num(self, dom: Dom, flags: int = 0) -> int:
+        self.check_flags(flags, LIST_ALL, "testDomainSnapshotNum")
+        return len(self._list(self.find(dom), flags))
+
+    def domain_snapshot_list_names(self, dom: Dom, maxnames: int, flags: int = 0) -> list[str]:
+        self.check_flags(flags, LIST_ALL, "testDomainSnapshotListNames")
+        return [s.name for s in self._list(self.find(dom), flags)][: max(maxnames, 0)]
+
+    def domain_list_all_snapshots(
+        self, dom: Dom, need_results: int, flags: int = 0
+    ) -> tuple[list[Snap], int]:
+        self.check_flags(flags, LIST_ALL, "testDomainListAllSnapshots")
+        obj = self.find(dom)
+        found = self._list(obj, flags)
+        handles = [self._handle(obj, s.name) for s in found] if need_results else []
+        return handles, len(found)
+
+    def domain_snapshot_num_children(self, snap: Snap, flags: int = 0) -> int:
+        self.check_flags(flags, LIST_ALL, "testDomainSnapshotNumChildren")
+        obj, snaps, found = self._snap(snap)
+        return len(self._children(obj, snaps, found, flags))
+
+    def domain_snapshot_list_children_names(
+        self, snap: Snap, maxnames: int, flags: int = 0
+    ) -> list[str]:
+        self.check_flags(flags, LIST_ALL, "testDomainSnapshotListChildrenNames")
+        obj, snaps, found = self._snap(snap)
+        return [s.name for s in self._children(obj, snaps, found, flags)][: max(maxnames, 0)]
+
+    def domain_snapshot_list_all_children(
+        self, snapshot: Snap, need_results: int, flags: int = 0
+    ) -> tuple[list[Snap], int]:
+        self.check_flags(flags, LIST_ALL, "testDomainSnapshotListAllChildren")
+        obj, snaps, found = self._snap(snapshot)
+        kids = self._children(obj, snaps, found, flags)
+        handles = [self._handle(obj, s.name) for s in kids] if need_results else []
+        return handles, len(kids)
+
+    def domain_snapshot_lookup_by_name(self, dom: Dom, name: str, flags: int = 0) -> Snap:
+        self.check_flags(flags, 0, "testDomainSnapshotLookupByName")
+        obj, _snaps, found = self._snap(Snap(name=name, dom=dom))
+        return self._handle(obj, found.name)
+
+    def domain_has_current_snapshot(self, dom: Dom, flags: int = 0) -> int:
+        self.check_flags(flags, 0, "testDomainHasCurrentSnapshot")
+        return int(self.snaps_of(self.find(dom)).current is not None)
+
+    def domain_snapshot_get_parent(self, snap: Snap, flags: int = 0) -> Snap:
+        self.check_flags(flags, 0, "testDomainSnapshotGetParent")
+        obj, _snaps, found = self._snap(snap)
+        if found.parent is None:
+            raise self.error(
+                ErrorCode.NO_DOMAIN_SNAPSHOT, f"snapshot '{found.name}' does not have a parent"
+            )
+        return self._handle(obj, found.parent)
+
+    def domain_snapshot_current(self, dom: Dom, flags: int = 0) -> Snap:
+        self.check_flags(flags, 0, "testDomainSnapshotCurrent")
+        obj = self.find(dom)
+        current = self.snaps_of(obj).current
+        if current is None:
+            raise self.error(
+                ErrorCode.NO_DOMAIN_SNAPSHOT, "the domain does not have a current snapshot"
+            )
+        return self._handle(obj, current)
+
+    def domain_snapshot_is_current(self, snap: Snap, flags: int = 0) -> int:
+        self.check_flags(flags, 0, "testDomainSnapshotIsCurrent")
+        _obj, snaps, found = self._snap(snap)
+        return int(snaps.current == found.name)
+
+    def domain_snapshot_has_metadata(self, snap: Snap, flags: int = 0) -> int:
+        self.check_flags(flags, 0, "testDomainSnapshotHasMetadata")
+        self._snap(snap)
+        return 1
+
+    def domain_snapshot_get_xml_desc(self, snap: Snap, flags: int = 0) -> str:
+        self.check_flags(flags, XML_SECURE, "testDomainSnapshotGetXMLDesc")
+        _obj, _snaps, found = self._snap(snap)
+        return format_snapshot(found)
+
+    # -- revert and delete -------------------------------------------------------------------
+
+    def domain_revert_to_snapshot(self, snap: Snap, flags: int = 0) -> None:
+        self.check_flags(
+            flags, REVERT_RUNNING | REVERT_PAUSED | REVERT_FORCE, "testDomainRevertToSnapshot"
+        )
+        obj, snaps, found = self._snap(snap)
+        if not obj.persistent and not found.active and not flags & (REVERT_RUNNING | REVERT_PAUSED):
+            raise self.error(
+                ErrorCode.OPERATION_INVALID,
+                "transient domain needs to request run or pause to revert to inactive snapshot",
+            )
+        snaps.current = None
+        config = found.domain.copy()
+        if found.active:
+            if obj.active:
+                self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
+                self.lifecycle(obj, EV_STOPPED, STOPPED_FROM_SNAPSHOT)
+            obj.config = config
+            self.make_live(obj)
+            obj.state, obj.reason = DomainState.RUNNING, RUNNING_FROM_SNAPSHOT
+            self.lifecycle(obj, EV_STARTED, STARTED_FROM_SNAPSHOT)
+            if not flags & REVERT_RUNNING and (found.state == "paused" or flags & REVERT_PAUSED):
+                obj.state, obj.reason = DomainState.PAUSED, PAUSED_FROM_SNAPSHOT
+                self.lifecycle(obj, EV_SUSPENDED, SUSPENDED_FROM_SNAPSHOT)
+        else:
+            obj.config = config
+            if obj.active:
+                self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
+                self.lifecycle(obj, EV_STOPPED, STOPPED_FROM_SNAPSHOT)
+            if flags & (REVERT_RUNNING | REVERT_PAUSED):
+                # the test driver only raises the events here; the domain stays shut off
+                self.lifecycle(obj, EV_STARTED, STARTED_FROM_SNAPSHOT)
+                if flags & REVERT_PAUSED:
+                    self.lifecycle(obj, EV_SUSPENDED, SUSPENDED_FROM_SNAPSHOT)
+        snaps.current = found.name
+
+    def domain_snapshot_delete(self, snap: Snap, flags: int = 0) -> None:
+        self.check_flags(
+            flags,
+            DELETE_CHILDREN | DELETE_METADATA_ONLY | DELETE_CHILDREN_ONLY,
+            "testDomainSnapshotDelete",
+        )
+        _obj, snaps, found = self._snap(snap)
+        if flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY):
+            gone = [s.name for s in snaps.descendants(found.name)]
+            for name in gone:
+                del snaps.items[name]
+            if snaps.current in gone:
+                snaps.current = found.name
+        else:
+            for child in snaps.children(found.name):
+                child.parent = found.parent
+        if not flags & DELETE_CHILDREN_ONLY:
+            if snaps.current == found.name:
+                snaps.current = found.parent
+            del snaps.items[found.name]
+
+
+def _parse_snapshot(xml: str, driver: TestSnapshots) -> tuple[str | None, str | None]:
+    """virDomainSnapshotDefParseString, the parts the test driver keeps: name, description."""
+    try:
+        root = SafeET.fromstring(xml)
+    except Exception as exc:  # defusedxml raises several kinds
+        raise LibvirtError.make(
+            ErrorCode.XML_DETAIL, driver.error_domain_of_moments(), f"(domain_snapshot): {exc}"
+        ) from exc
+    if root.tag != "domainsnapshot":
+        raise LibvirtError.make(
+            ErrorCode.XML_ERROR, driver.error_domain_of_moments(), "domainsnapshot"
+        )
+    name = root.findtext("name")
+    description = root.findtext("description")
+    return (name.strip() or None) if name else None, description
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def format_snapshot(snap: Snapshot) -> str:
+    """virDomainSnapshotDefFormat for an internal snapshot of the test driver."""
+    out = ["<domainsnapshot>", f"  <name>{_escape(snap.name)}</name>"]
+    if snap.description is not None:
+        out.append(f"  <description>{_escape(snap.description)}</description>")
+    out.append(f"  <state>{snap.state}</state>")
+    if snap.parent is not None:
+        out += ["  <parent>", f"    <name>{_escape(snap.parent)}</name>", "  </parent>"]
+    out.append(f"  <creationTime>{snap.created}</creationTime>")
+    out.append(f"  <memory snapshot='{'internal' if snap.active else 'no'}'/>")
+    out.append("  <disks>")
+    for disk in snap.domain.devices.findall("disk"):
+        target = disk.find("target")
+        if target is not None and disk.get("device", "disk") in ("disk", "lun"):
+            out.append(f"    <disk name='{target.get('dev')}' snapshot='internal'/>")
+    out.append("  </disks>")
+    snap.domain.sync_tree()
+    dom_xml = domxml.format_xml(snap.domain.tree).rstrip("\n")
+    out += ["  " + line for line in dom_xml.split("\n")]
+    out.append("</domainsnapshot>")
+    return "\n".join(out) + "\n"
