@@ -22,6 +22,7 @@ TOOLS = {
     "conformance": "conformance",
     "pki": "pki",
     "bench": "bench",
+    "inject": "inject",
 }
 
 USAGE = """\
@@ -29,6 +30,7 @@ usage: virtwire [-c URI] VERB [ARGS...]
        virtwire serve [--state-dir DIR] [--unix PATH] [--unix-ro PATH] [--tcp HOST:PORT]
                       [--tls HOST:PORT --pki-dir DIR] [--config FILE]
        virtwire pki init|check DIR
+       virtwire inject -c URI fail|delay|refuse|drop|stall-events|release-events|list|reset ...
        virtwire demo
 
 Tools: {tools}
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: '{verb}' is not available in this build", file=sys.stderr)
                 return 1
             raise
+        if verb == "inject" and uri is not None:
+            rest = ["-c", uri, *rest]
         return int(module.main(rest) or 0)
     from virtwire.tools import virsh
 
