@@ -25,13 +25,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from virtwire.server.config import CONTROL_SOCKET_NAME
 from virtwire.server.faults import FaultError, FaultTable
 
 __all__ = ["CONTROL_SOCKET_NAME", "ControlServer", "handle_request"]
 
 log = logging.getLogger("virtwire.server.faults")
 
-CONTROL_SOCKET_NAME = "virtwire-inject-sock"
 _MAX_REQUEST = 64 * 1024
 
 

@@ -30,9 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from virtwire.protocol.errors import ErrorCode, ErrorDomain
-from virtwire.server.config import default_socket_dir, default_state_dir
-from virtwire.server.control import CONTROL_SOCKET_NAME
+from virtwire.server.config import CONTROL_SOCKET_NAME, default_socket_dir, default_state_dir
 
 __all__ = ["build_parser", "control_socket_for", "main", "request"]
 
@@ -66,10 +64,13 @@ def request(path: Path, message: dict[str, Any], timeout: float = _TIMEOUT) -> d
     return json.loads(data)
 
 
-def _enum_value(enum_cls: Any, text: str, what: str) -> int:
+def _enum_value(enum_name: str, text: str, what: str) -> int:
     text = text.strip()
     if text.lstrip("-").isdigit():
         return int(text)
+    from virtwire.protocol import errors  # only for names: keeps the command quick
+
+    enum_cls = getattr(errors, enum_name)
     name = text.upper().removeprefix("VIR_ERR_").removeprefix("VIR_FROM_")
     try:
         return int(enum_cls[name])
@@ -78,11 +79,11 @@ def _enum_value(enum_cls: Any, text: str, what: str) -> int:
 
 
 def _code(text: str) -> int:
-    return _enum_value(ErrorCode, text, "error code")
+    return _enum_value("ErrorCode", text, "error code")
 
 
 def _domain(text: str) -> int:
-    return _enum_value(ErrorDomain, text, "error domain")
+    return _enum_value("ErrorDomain", text, "error domain")
 
 
 def _count(parser: argparse.ArgumentParser) -> None:
