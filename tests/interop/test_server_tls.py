@@ -20,6 +20,7 @@ import virtwire.client as vc
 from virtwire.tools import pki
 
 from tests.interop.conftest import free_port
+from tests.interop.live_capture import capturing
 
 pytestmark = pytest.mark.interop
 
@@ -133,6 +134,20 @@ class TlsLibvirtd:
         self.pki = {k: base / k for k in pki_dirs}
 
 
+def established_to(port: int) -> int:
+    """Established TCP connections whose local port is ``port`` (accepted or in the
+    listen backlog), from /proc/net/tcp{,6}."""
+    count = 0
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as table:
+            next(table)
+            for line in table:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -242,7 +257,13 @@ def test_max_clients_third_virsh_waits_then_is_served(tls_server, pki_dirs, run_
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
-            await asyncio.sleep(1.5)
+            # condition wait: the third virsh's connection sits in the listen backlog
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while established_to(port) < 3:
+                assert loop.time() < deadline, "the third virsh never connected"
+                await asyncio.sleep(0.02)
+            assert "max_clients (2) reached" in server.log
             assert third.returncode is None, "the third client was not held back"
             await a.close()
             out, err = await asyncio.wait_for(third.communicate(), 20)
@@ -260,33 +281,16 @@ def test_max_clients_third_virsh_waits_then_is_served(tls_server, pki_dirs, run_
     assert "max_clients (2) reached" in server.log
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+@pytest.mark.skipif(
+    shutil.which("tshark") is None or shutil.which("dumpcap") is None, reason="needs tshark"
+)
 def test_capture_of_a_tls_session_has_no_clear_text_rpc(tls_server, pki_dirs, run_virsh, tmp_path):
     server, port = tls_server()
     pcap = tmp_path / "tls.pcap"
-    cap = subprocess.Popen(
-        ["tshark", "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", str(pcap)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert cap.stderr is not None
-        for line in cap.stderr:  # "Capturing on 'Loopback: lo'"
-            if "Capturing on" in line:
-                break
-        else:
-            pytest.skip("tshark could not capture on lo")
-        time.sleep(1.0)  # "Capturing on" comes a moment before the capture really runs
+    with capturing(pcap, port):
         r = run_virsh(f"test+tls://localhost:{port}/default?pkipath={pki_dirs['good']}",
                       "dumpxml", "test")  # fmt: skip
         assert r.returncode == 0 and "<name>test</name>" in r.stdout
-        time.sleep(0.5)
-    finally:
-        cap.send_signal(signal.SIGINT)
-        try:
-            cap.wait(10)
-        except subprocess.TimeoutExpired:
-            cap.kill()
-            cap.wait()
     raw = pcap.read_bytes()
     assert len(raw) > 2000  # the session was captured
     for clear in (b"test:///default", b"<name>test</name>", b"\x20\x00\x80\x86", b"<domain"):
