@@ -98,28 +98,36 @@ async def _open_tcp(uri: ConnectURI | None, readonly: bool) -> StreamPair:
         ) from exc
 
 
-def _tls_credentials(uri: ConnectURI) -> tuple[str, str, str]:
-    """(CA, client certificate, client key) where libvirt looks for them.
+SYSTEM_CACERT = "/etc/pki/CA/cacert.pem"
+SYSTEM_CLIENT_CERT = "/etc/pki/libvirt/clientcert.pem"
+SYSTEM_CLIENT_KEY = "/etc/pki/libvirt/private/clientkey.pem"
 
-    ``pkipath=DIR`` → DIR/{cacert,clientcert,clientkey}.pem; else, for a non-root user whose
-    ``~/.pki/libvirt`` holds all three, those; else the system PKI in /etc/pki.
+
+def _tls_credentials(uri: ConnectURI) -> tuple[str, str, str]:
+    """(CA, client certificate, client key) where libvirt looks for them
+    (``virNetTLSContextLocateCredentials``).
+
+    ``pkipath=DIR`` → DIR/{cacert,clientcert,clientkey}.pem, whether they exist or not.
+    Else, for a non-root user, ``~/.pki/libvirt/cacert.pem`` when it exists and the
+    ``clientcert.pem``/``clientkey.pem`` pair there when both exist; whatever is missing
+    comes from the system PKI (/etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,
+    /etc/pki/libvirt/private/clientkey.pem), which root always uses.
     """
     pkipath = uri.param("pkipath")
     if pkipath:
         base = pkipath.rstrip("/")
         return f"{base}/cacert.pem", f"{base}/clientcert.pem", f"{base}/clientkey.pem"
+    cacert, cert, key = SYSTEM_CACERT, SYSTEM_CLIENT_CERT, SYSTEM_CLIENT_KEY
     if os.geteuid() != 0:
         user = os.path.join(os.path.expanduser("~"), ".pki", "libvirt")
-        files = tuple(
-            os.path.join(user, n) for n in ("cacert.pem", "clientcert.pem", "clientkey.pem")
-        )
-        if all(os.path.exists(f) for f in files):
-            return files  # type: ignore[return-value]
-    return (
-        "/etc/pki/CA/cacert.pem",
-        "/etc/pki/libvirt/clientcert.pem",
-        "/etc/pki/libvirt/private/clientkey.pem",
-    )
+        user_ca = os.path.join(user, "cacert.pem")
+        user_cert = os.path.join(user, "clientcert.pem")
+        user_key = os.path.join(user, "clientkey.pem")
+        if os.path.exists(user_ca):
+            cacert = user_ca
+        if os.path.exists(user_cert) and os.path.exists(user_key):  # a pair, as in libvirt
+            cert, key = user_cert, user_key
+    return cacert, cert, key
 
 
 def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
