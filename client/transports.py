@@ -22,6 +22,7 @@ import os
 import re
 import ssl
 from collections.abc import Awaitable, Callable
+from errno import EIO
 
 from cryptography.exceptions import InvalidSignature
 from virtwire.client.uri import ConnectURI
@@ -135,19 +136,21 @@ def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
     cacert, cert, key = _tls_credentials(uri)
     no_verify = uri.flag_param("no_verify")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    for path, what in ((cacert, "CA certificate"), (cert, "certificate"), (key, "private key")):
-        if not os.access(path, os.R_OK):
-            err = os.strerror(2 if not os.path.exists(path) else 13)
-            raise _system_error(f"Cannot read {what} '{path}': {err}")
+    # libvirt's client needs the CA; a missing certificate or key is skipped (the client
+    # then offers none, and a daemon that wants one refuses it)
+    if not os.path.exists(cacert):
+        raise _system_error(f"Cannot read CA certificate '{cacert}': {os.strerror(2)}", 2)
+    with_cert = os.path.exists(cert) and os.path.exists(key)
     if not uri.flag_param("no_sanity"):
-        _sanity_check(cacert, cert)
+        _sanity_check(cacert, cert if os.access(cert, os.R_OK) else None)
     try:
         if no_verify:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         else:
             ctx.load_verify_locations(cafile=cacert)
-        ctx.load_cert_chain(cert, key)
+        if with_cert:
+            ctx.load_cert_chain(cert, key)
     except (ssl.SSLError, OSError) as exc:
         raise LibvirtError.make(
             ErrorCode.AUTH_FAILED, ErrorDomain.RPC, f"unable to load TLS credentials: {exc}"
@@ -155,11 +158,13 @@ def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
     return ctx
 
 
-def _sanity_check(cacert: str, cert: str) -> None:
+def _sanity_check(cacert: str, cert: str | None) -> None:
     """libvirt checks its own certificate against the CA before dialling (``no_sanity=1``
     skips it), so a wrong PKI fails with a clear local message instead of a refusal."""
     from cryptography import x509
 
+    if cert is None:  # nothing of ours to check (virNetTLSContextSanityCheckCredentials)
+        return
     try:
         with open(cacert, "rb") as f:
             cas = x509.load_pem_x509_certificates(f.read())
@@ -214,8 +219,11 @@ async def _open_tls(uri: ConnectURI | None, readonly: bool) -> StreamPair:
     # The daemon sends one byte (1) once it has accepted our certificate and address.
     try:
         check = await reader.readexactly(1)
-    except (asyncio.IncompleteReadError, OSError, ssl.SSLError):
-        check = b""
+    except (asyncio.IncompleteReadError, OSError, ssl.SSLError) as exc:
+        # a daemon refusing us drops the connection without a TLS close: GnuTLS reports
+        # that as EIO and libvirt as a failed read
+        writer.close()
+        raise _system_error(f"Unable to read TLS confirmation: {os.strerror(EIO)}", EIO) from exc
     if check != b"\x01":
         writer.close()
         raise LibvirtError.make(
