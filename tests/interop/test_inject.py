@@ -70,13 +70,24 @@ conn = libvirt.open(URI)
 dom = conn.lookupByName("test")
 dom.destroy()
 errors = [error_of(dom.create) for _ in range(3)]
-print(json.dumps({"errors": errors, "active": dom.isActive()}))
+active = dom.isActive()
+dom.destroy()
+inject("fail", "DOMAIN_CREATE", "--code", "OPERATION_FAILED", "--domain", "QEMU", "--forever")
+forever = [error_of(dom.create) for _ in range(2)]
+inject("reset")
+after_reset = error_of(dom.create)
+print(json.dumps({"errors": errors, "active": active, "forever": forever,
+                  "after_reset": after_reset, "still_active": dom.isActive()}))
 """,
     )
     domain = int(ErrorDomain[by_name("REMOTE_PROC_DOMAIN_CREATE").error_domain])
     assert result["errors"] == [[int(ErrorCode.INTERNAL_ERROR), domain, "boom"]] * 2 + [None]
     assert result["active"] == 1
-    assert "fault set" in virtwire_server.log and virtwire_server.log.count("fault fired") == 2
+    failed = [int(ErrorCode.OPERATION_FAILED), int(ErrorDomain.QEMU)]
+    assert [e[:2] for e in result["forever"]] == [failed, failed]
+    assert result["forever"][0][2] == "injected failure of REMOTE_PROC_DOMAIN_CREATE"
+    assert result["after_reset"] is None and result["still_active"] == 1
+    assert "fault set" in virtwire_server.log and virtwire_server.log.count("fault fired") == 4
     assert "no faults" in run_virtwire("inject", "--socket", sock, "list").stdout
 
 
