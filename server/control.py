@@ -57,7 +57,9 @@ def handle_request(
             return {"ok": True, "fault": fault.describe()}
         if op == "delay":
             fault = faults.add_delay(
-                str(request["procedure"]), float(request["seconds"]), count=_count(request)
+                str(request["procedure"]),
+                float(request["seconds"]),
+                count=_count(request, None),
             )
             return {"ok": True, "fault": fault.describe()}
         if op == "refuse":
@@ -87,10 +89,10 @@ def handle_request(
     return {"ok": False, "error": f"unknown operation {op!r}"}
 
 
-def _count(request: dict[str, Any]) -> int | None:
-    """``count``: a number, or absent/"forever"/0 for until reset."""
-    value = request.get("count")
-    if value in (None, "forever", 0):
+def _count(request: dict[str, Any], default: int | None = 1) -> int | None:
+    """``count``: a number, or "forever" (until reset); absent: ``default``."""
+    value = request.get("count", default)
+    if value is None or value == "forever":
         return None
     return int(value)
 

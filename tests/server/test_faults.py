@@ -126,3 +126,34 @@ def test_control_requests():
     for bad in ({"op": "nope"}, {"op": "fail"}, {"op": "fail", "procedure": "X", "code": 1}):
         answer = handle_request(table, lambda: sessions, bad)
         assert answer["ok"] is False and answer["error"]
+
+
+def test_control_socket_is_private_and_answers(daemon_thread):
+    import os
+    import shutil
+    import stat
+    import subprocess
+
+    from virtwire.server.config import CONTROL_SOCKET_NAME
+    from virtwire.tools.inject import control_socket_for, request
+
+    path = daemon_thread.unix_path.parent / CONTROL_SOCKET_NAME
+    assert control_socket_for(f"test+unix:///default?socket={daemon_thread.unix_path}") == path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    answer = request(path, {"op": "fail", "procedure": "CONNECT_GET_VERSION", "code": 1})
+    assert answer["ok"] and answer["fault"]["target"] == "REMOTE_PROC_CONNECT_GET_VERSION"
+    c = daemon_thread.tcp()
+    c.prologue()
+    err = c.call_error(4)  # CONNECT_GET_VERSION fails once, with the injected error
+    assert (err.code, err.message) == (1, "injected failure of REMOTE_PROC_CONNECT_GET_VERSION")
+    assert c.call_raw(4, b"").header.status == 0
+    assert request(path, {"op": "bogus"}) == {"ok": False, "error": "unknown operation 'bogus'"}
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        # another user cannot even connect (mode 0600, owned by the daemon's user)
+        probe = subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+             "/usr/bin/python3", "-c",
+             f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({str(path)!r})"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert probe.returncode != 0 and "PermissionError" in probe.stderr, probe.stderr
