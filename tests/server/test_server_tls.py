@@ -175,7 +175,8 @@ def test_refused_clients_do_not_disturb_a_connected_one(tls_daemon, pkis, caplog
             assert not plain.startswith(b"\x00\x00"), plain  # nothing that looks like RPC
             with pytest.raises(LibvirtError) as exc:
                 await get_type(d.uri(pkis["other_dn"]))
-            assert "server verification" in str(exc.value)
+            # what libvirt's client says when the daemon drops it after the handshake
+            assert str(exc.value) == "Unable to read TLS confirmation: Input/output error"
             dom = await conn.lookup_by_name("test")
             assert (await dom.info()).state == 1
             return await conn.get_hostname()
