@@ -22,6 +22,7 @@ import os
 import re
 import ssl
 from collections.abc import Awaitable, Callable
+from errno import EIO
 
 from cryptography.exceptions import InvalidSignature
 from virtwire.client.uri import ConnectURI
@@ -98,28 +99,36 @@ async def _open_tcp(uri: ConnectURI | None, readonly: bool) -> StreamPair:
         ) from exc
 
 
-def _tls_credentials(uri: ConnectURI) -> tuple[str, str, str]:
-    """(CA, client certificate, client key) where libvirt looks for them.
+SYSTEM_CACERT = "/etc/pki/CA/cacert.pem"
+SYSTEM_CLIENT_CERT = "/etc/pki/libvirt/clientcert.pem"
+SYSTEM_CLIENT_KEY = "/etc/pki/libvirt/private/clientkey.pem"
 
-    ``pkipath=DIR`` → DIR/{cacert,clientcert,clientkey}.pem; else, for a non-root user whose
-    ``~/.pki/libvirt`` holds all three, those; else the system PKI in /etc/pki.
+
+def _tls_credentials(uri: ConnectURI) -> tuple[str, str, str]:
+    """(CA, client certificate, client key) where libvirt looks for them
+    (``virNetTLSContextLocateCredentials``).
+
+    ``pkipath=DIR`` → DIR/{cacert,clientcert,clientkey}.pem, whether they exist or not.
+    Else, for a non-root user, ``~/.pki/libvirt/cacert.pem`` when it exists and the
+    ``clientcert.pem``/``clientkey.pem`` pair there when both exist; whatever is missing
+    comes from the system PKI (/etc/pki/CA/cacert.pem, /etc/pki/libvirt/clientcert.pem,
+    /etc/pki/libvirt/private/clientkey.pem), which root always uses.
     """
     pkipath = uri.param("pkipath")
     if pkipath:
         base = pkipath.rstrip("/")
         return f"{base}/cacert.pem", f"{base}/clientcert.pem", f"{base}/clientkey.pem"
+    cacert, cert, key = SYSTEM_CACERT, SYSTEM_CLIENT_CERT, SYSTEM_CLIENT_KEY
     if os.geteuid() != 0:
         user = os.path.join(os.path.expanduser("~"), ".pki", "libvirt")
-        files = tuple(
-            os.path.join(user, n) for n in ("cacert.pem", "clientcert.pem", "clientkey.pem")
-        )
-        if all(os.path.exists(f) for f in files):
-            return files  # type: ignore[return-value]
-    return (
-        "/etc/pki/CA/cacert.pem",
-        "/etc/pki/libvirt/clientcert.pem",
-        "/etc/pki/libvirt/private/clientkey.pem",
-    )
+        user_ca = os.path.join(user, "cacert.pem")
+        user_cert = os.path.join(user, "clientcert.pem")
+        user_key = os.path.join(user, "clientkey.pem")
+        if os.path.exists(user_ca):
+            cacert = user_ca
+        if os.path.exists(user_cert) and os.path.exists(user_key):  # a pair, as in libvirt
+            cert, key = user_cert, user_key
+    return cacert, cert, key
 
 
 def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
@@ -127,19 +136,21 @@ def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
     cacert, cert, key = _tls_credentials(uri)
     no_verify = uri.flag_param("no_verify")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    for path, what in ((cacert, "CA certificate"), (cert, "certificate"), (key, "private key")):
-        if not os.access(path, os.R_OK):
-            err = os.strerror(2 if not os.path.exists(path) else 13)
-            raise _system_error(f"Cannot read {what} '{path}': {err}")
+    # libvirt's client needs the CA; a missing certificate or key is skipped (the client
+    # then offers none, and a daemon that wants one refuses it)
+    if not os.path.exists(cacert):
+        raise _system_error(f"Cannot read CA certificate '{cacert}': {os.strerror(2)}", 2)
+    with_cert = os.path.exists(cert) and os.path.exists(key)
     if not uri.flag_param("no_sanity"):
-        _sanity_check(cacert, cert)
+        _sanity_check(cacert, cert if os.access(cert, os.R_OK) else None)
     try:
         if no_verify:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         else:
             ctx.load_verify_locations(cafile=cacert)
-        ctx.load_cert_chain(cert, key)
+        if with_cert:
+            ctx.load_cert_chain(cert, key)
     except (ssl.SSLError, OSError) as exc:
         raise LibvirtError.make(
             ErrorCode.AUTH_FAILED, ErrorDomain.RPC, f"unable to load TLS credentials: {exc}"
@@ -147,11 +158,13 @@ def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
     return ctx
 
 
-def _sanity_check(cacert: str, cert: str) -> None:
+def _sanity_check(cacert: str, cert: str | None) -> None:
     """libvirt checks its own certificate against the CA before dialling (``no_sanity=1``
     skips it), so a wrong PKI fails with a clear local message instead of a refusal."""
     from cryptography import x509
 
+    if cert is None:  # nothing of ours to check (virNetTLSContextSanityCheckCredentials)
+        return
     try:
         with open(cacert, "rb") as f:
             cas = x509.load_pem_x509_certificates(f.read())
@@ -206,8 +219,11 @@ async def _open_tls(uri: ConnectURI | None, readonly: bool) -> StreamPair:
     # The daemon sends one byte (1) once it has accepted our certificate and address.
     try:
         check = await reader.readexactly(1)
-    except (asyncio.IncompleteReadError, OSError, ssl.SSLError):
-        check = b""
+    except (asyncio.IncompleteReadError, OSError, ssl.SSLError) as exc:
+        # a daemon refusing us drops the connection without a TLS close: GnuTLS reports
+        # that as EIO and libvirt as a failed read
+        writer.close()
+        raise _system_error(f"Unable to read TLS confirmation: {os.strerror(EIO)}", EIO) from exc
     if check != b"\x01":
         writer.close()
         raise LibvirtError.make(

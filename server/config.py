@@ -25,6 +25,7 @@ from pathlib import Path
 
 __all__ = [
     "AUTH_SCHEMES",
+    "CONTROL_SOCKET_NAME",
     "ConfigError",
     "ServerConfig",
     "default_socket_dir",
@@ -166,6 +167,10 @@ def default_state_dir() -> Path:
         os.path.expanduser("~"), ".local", "state"
     )
     return Path(base) / "virtwire"
+
+
+CONTROL_SOCKET_NAME = "virtwire-inject-sock"
+"""The fault-injection control socket (server/control.py), next to ``libvirt-sock``."""
 
 
 def default_socket_dir(state_dir: Path) -> Path:

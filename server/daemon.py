@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from virtwire.server.config import ServerConfig
+from virtwire.server.control import CONTROL_SOCKET_NAME, ControlServer
 from virtwire.server.dispatch import Dispatcher
 from virtwire.server.session import ClientSession, SessionHost
 from virtwire.server.tls import (
@@ -197,6 +198,7 @@ class Daemon:
         self._retry_handle: asyncio.TimerHandle | None = None
         self.tls_files = tls_files
         self._tls_context: ssl.SSLContext | None = None
+        self._control: ControlServer | None = None
 
     # --- start ------------------------------------------------------------------------------
 
@@ -210,15 +212,17 @@ class Daemon:
             raise DaemonError(
                 f"cannot create state directory {self.state_dir}: {exc.strerror or exc}"
             ) from None
+        if self.dispatcher is None:
+            self.dispatcher = Dispatcher()
         if self.registry is None:
             from virtwire.server.hypervisor import HostRegistry
 
-            self.registry = HostRegistry(self.state_dir, self._loop.call_soon)
+            self.registry = HostRegistry(
+                self.state_dir, self._loop.call_soon, self.dispatcher.faults
+            )
         if any(spec.kind == "tls" for spec in self.listens):
             self._tls_context = self._make_tls_context()
-        self._host = SessionHost(
-            self.config, self.registry, self.dispatcher or Dispatcher(), self._session_closed
-        )
+        self._host = SessionHost(self.config, self.registry, self.dispatcher, self._session_closed)
         try:
             for spec in self.listens:
                 if spec.kind == "unix":
@@ -234,7 +238,31 @@ class Daemon:
                 listener.display,
                 " (read-only)" if listener.spec.readonly else "",
             )
+        await self._start_control()
         self._resume_accepting()
+
+    def control_socket_path(self) -> Path:
+        """Where ``virtwire inject`` finds this daemon: next to the read-write unix socket,
+        else in ``STATE_DIR/run``."""
+        for spec in self.listens:
+            if spec.kind == "unix" and not spec.readonly and spec.path is not None:
+                return Path(spec.path).parent / CONTROL_SOCKET_NAME
+        return self.state_dir / "run" / CONTROL_SOCKET_NAME
+
+    async def _start_control(self) -> None:
+        """The fault-injection socket; a daemon that cannot make it still serves clients."""
+        assert self.dispatcher is not None
+        path = self.control_socket_path()
+        if len(os.fsencode(path)) >= 108:
+            log.warning("fault injection disabled: socket path too long: %s", path)
+            return
+        control = ControlServer(path, self.dispatcher.faults, lambda: list(self.sessions))
+        try:
+            await control.start()
+        except OSError as exc:
+            log.warning("fault injection disabled: cannot listen on %s: %s", path, exc)
+            return
+        self._control = control
 
     def _make_tls_context(self) -> ssl.SSLContext:
         """libvirt checks its own credentials at start; so do we, with its messages."""
@@ -501,6 +529,9 @@ class Daemon:
             self._retry_handle = None
         self._pause_accepting()
         self._close_listeners()
+        control, self._control = self._control, None
+        if control is not None:
+            await control.close()
         for task in self._pending_starts:  # TLS handshakes still running: give up on them
             task.cancel()
         if self._pending_starts:

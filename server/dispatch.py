@@ -20,7 +20,9 @@ libvirt's order, so that clients see exactly the errors they see from libvirtd (
 7. a read-only client is refused state-changing procedures (``Procedure.changes_state``;
    a few only for some flags) with OPERATION_DENIED "read only access prevents virXxx" in
    the procedure's ``error_domain``;
-8. the handler runs; a :class:`LibvirtError` becomes an error reply.
+8. an injected fault (:mod:`virtwire.server.faults`, ``virtwire inject``) may fail the
+   call or delay it (as a task: the loop keeps serving);
+9. the handler runs; a :class:`LibvirtError` becomes an error reply.
 
 The table depends on the driver class behind the connection (which members it defines),
 so it is built once per class (:meth:`Dispatcher.table_for`) and looked up per call by the
@@ -34,6 +36,7 @@ counts it against ``max_client_requests``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from collections.abc import Awaitable, Callable
@@ -51,6 +54,7 @@ from virtwire.protocol.constants import (
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.framing import Frame, Header, MessageStatus, MessageType, encode_frame
 from virtwire.protocol.procedures import Procedure
+from virtwire.server.faults import FaultTable
 from virtwire.xdr.runtime import TrailingBytes
 
 if TYPE_CHECKING:
@@ -145,6 +149,7 @@ class Dispatcher:
         """``table``: use this one table whatever the driver (tests); default: built from
         the registry per driver class by :func:`virtwire.server.handlers.build_table`."""
         self._fixed = table
+        self.faults = FaultTable()  # injected faults (virtwire inject), consulted per call
         self._tables: dict[type | None, dict[TableKey, ProcedureHandler]] = {}
 
     def table_for(self, driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
@@ -215,6 +220,13 @@ class Dispatcher:
                 raise LibvirtError.operation_denied_readonly(
                     entry.readonly_api, entry.readonly_domain
                 )
+            if self.faults.armed:  # fault injection: the one hook (server/faults.py)
+                fault = self.faults.on_call(entry.name, session.client_id)
+                if fault is not None:
+                    if not fault.delay and fault.error is not None:
+                        raise fault.error
+                    pending = _delayed(fault.delay, fault.error, entry.handler, session, args)
+                    return self._finish_later(session, header, entry, pending)
             result = entry.handler(session, args)
             if result is not None and hasattr(type(result), "__await__"):
                 return self._finish_later(session, header, entry, result)
@@ -246,6 +258,19 @@ class Dispatcher:
             return error_reply(
                 header, rpc_error(ErrorCode.INTERNAL_ERROR, f"{entry.name} failed: {exc}")
             )
+
+
+async def _delayed(
+    seconds: float, error: LibvirtError | None, handler: Handler, session: Any, args: Any
+) -> Any:
+    """An injected latency: wait without blocking the loop, then fail or run the call."""
+    await asyncio.sleep(seconds)
+    if error is not None:
+        raise error
+    result = handler(session, args)
+    if result is not None and hasattr(type(result), "__await__"):
+        result = await result
+    return result
 
 
 def make_entry(

@@ -302,7 +302,8 @@ class ClientSession(asyncio.Protocol):
         transport.write(cork[0] if len(cork) == 1 else b"".join(cork))
 
     def send_event(self, data: bytes) -> None:
-        self.send(data)
+        if not self.host.dispatcher.faults.hold_event(self, data):  # stalled events (inject)
+            self.send(data)
 
     def _reply(self, data: bytes) -> None:
         """Send a reply, after the events its call queued when there are any.

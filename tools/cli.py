@@ -23,6 +23,7 @@ TOOLS = {
     "pki": "pki",
     "bench": "bench",
     "fleet": "fleet",
+    "inject": "inject",
 }
 
 USAGE = """\
@@ -32,6 +33,7 @@ usage: virtwire [-c URI] VERB [ARGS...]
        virtwire serve --fleet N [--fleet-ports FIRST-LAST] | --fleet-config FILE
        virtwire fleet list [--state-dir DIR]
        virtwire pki init|check DIR
+       virtwire inject -c URI fail|delay|refuse|drop|stall-events|release-events|list|reset ...
        virtwire demo
 
 Tools: {tools}
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: '{verb}' is not available in this build", file=sys.stderr)
                 return 1
             raise
+        if verb == "inject" and uri is not None:
+            rest = ["-c", uri, *rest]
         return int(module.main(rest) or 0)
     from virtwire.tools import virsh
 

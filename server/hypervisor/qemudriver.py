@@ -21,6 +21,7 @@ from virtwire.protocol.constants import Feature
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.records import NodeInfo
+from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor import devices, domxml, memory
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.driver import (
@@ -128,6 +129,7 @@ class QemuDriver(
 
     fn_prefix = "qemu"
     type_name = "QEMU"
+    faults: FaultTable | None = None  # injected guest refusals (server/faults.py)
     # libvirtd's secret, network and storage drivers serve QEMU connections
     # (server/hypervisor/secrets.py, qemu_networks.py, qemu_storage.py)
     kinds = frozenset({"hypervisor", "secret", "network", "storage"})
@@ -311,6 +313,8 @@ class QemuDriver(
             raise self.not_running()
         if obj.state != DomainState.RUNNING:
             raise self.error(ErrorCode.OPERATION_INVALID, "domain is not running")
+        if self.faults is not None and self.faults.guest_refuses("shutdown", f"domain {obj.name}"):
+            return  # the guest ignores the ACPI power button: the request succeeds, nothing happens
         # The simulated guest powers off at once: QEMU's SHUTDOWN (guest-initiated,
         # since the guest OS acts on the ACPI request) and then the process exit.
         self.lifecycle(obj, SHUTDOWN, SHUTDOWN_GUEST)
@@ -491,6 +495,8 @@ class QemuDriver(
                 f"live detach of device '{elem.tag}' is not supported",
             )
         behaviour = live.unplug
+        if self.faults is not None and self.faults.guest_refuses("unplug", f"device {alias}"):
+            behaviour = "refuse"
         if behaviour == "ignore":
             return
         if behaviour == "refuse":

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor.driver import Driver
 from virtwire.server.hypervisor.qemudriver import QemuDriver
 from virtwire.server.hypervisor.testdriver import TestDriver
@@ -25,8 +26,14 @@ QEMU_DIRS = {"qemu:///system": "qemu-system", "qemu:///session": "qemu-session"}
 class HostRegistry:
     """Owns the simulated hosts of one daemon."""
 
-    def __init__(self, state_dir: Path, schedule: Callable[[Callable[[], None]], object]) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        schedule: Callable[[Callable[[], None]], object],
+        faults: FaultTable | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir)
+        self.faults = faults  # injected guest refusals (virtwire inject), for the QEMU hosts
         self.schedule = schedule
         self._test: TestDriver | None = None
         self._test_users = 0
@@ -45,6 +52,7 @@ class HostRegistry:
             driver = self._qemu.get(name)
             if driver is None:
                 driver = QemuDriver(name, self.schedule, self.state_dir / QEMU_DIRS[name])
+                driver.faults = self.faults
                 self._qemu[name] = driver
             return driver
         raise LibvirtError.make(ErrorCode.NO_CONNECT, ErrorDomain.NONE, uri_name)

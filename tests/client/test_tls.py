@@ -66,6 +66,7 @@ def pki(tmp_path_factory) -> Path:
     cli = _cert("client", "virtwire test CA", cli_key, ca_key)
     pem = serialization.Encoding.PEM
     (base / "cacert.pem").write_bytes(ca.public_bytes(pem))
+    (base / "cakey.pem").write_bytes(_pem_key(ca_key))
     (base / "servercert.pem").write_bytes(srv.public_bytes(pem))
     (base / "serverkey.pem").write_bytes(_pem_key(srv_key))
     (base / "clientcert.pem").write_bytes(cli.public_bytes(pem))
@@ -159,5 +160,111 @@ def test_tls_missing_credentials(arun, tmp_path):
         assert str(info.value) == (
             f"Cannot read CA certificate '{tmp_path}/cacert.pem': No such file or directory"
         )
+
+    arun(scenario())
+
+
+def _as_user(monkeypatch, home: Path) -> Path:
+    """Pretend to be a normal user whose $HOME is ``home``; returns ~/.pki/libvirt."""
+    import os
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("HOME", str(home))
+    user = home / ".pki" / "libvirt"
+    user.mkdir(parents=True)
+    return user
+
+
+SYSTEM = (
+    "/etc/pki/CA/cacert.pem",
+    "/etc/pki/libvirt/clientcert.pem",
+    "/etc/pki/libvirt/private/clientkey.pem",
+)
+
+
+@pytest.mark.parametrize(
+    "present, expected",
+    [
+        ((), SYSTEM),
+        (("cacert.pem",), ("USER/cacert.pem", SYSTEM[1], SYSTEM[2])),
+        # the certificate and key go as a pair (virNetTLSContextLocateCredentials)
+        (("clientcert.pem",), SYSTEM),
+        (("clientcert.pem", "clientkey.pem"), (SYSTEM[0], "USER/clientcert.pem", "USER/clientkey.pem")),
+        (("cacert.pem", "clientcert.pem", "clientkey.pem"),
+         ("USER/cacert.pem", "USER/clientcert.pem", "USER/clientkey.pem")),
+    ],
+)  # fmt: skip
+def test_tls_default_locations_for_a_user(monkeypatch, tmp_path, present, expected):
+    from virtwire.client.transports import _tls_credentials
+    from virtwire.client.uri import parse_uri
+
+    user = _as_user(monkeypatch, tmp_path)
+    for name in present:
+        (user / name).write_text("x")
+    got = _tls_credentials(parse_uri("test+tls://127.0.0.1/default"))
+    assert got == tuple(p.replace("USER", str(user)) for p in expected)
+
+
+def test_tls_default_locations_for_root(monkeypatch, tmp_path):
+    import os
+
+    from virtwire.client.transports import _tls_credentials
+    from virtwire.client.uri import parse_uri
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    user = tmp_path / ".pki" / "libvirt"
+    user.mkdir(parents=True)
+    for name in ("cacert.pem", "clientcert.pem", "clientkey.pem"):
+        (user / name).write_text("x")  # ignored: root always uses /etc/pki
+    assert _tls_credentials(parse_uri("test+tls://127.0.0.1/default")) == SYSTEM
+
+
+def test_tls_connects_with_the_users_pki(arun, pki, monkeypatch, tmp_path):
+    user = _as_user(monkeypatch, tmp_path)
+    for name in ("cacert.pem", "clientcert.pem", "clientkey.pem"):
+        (user / name).write_bytes((pki / name).read_bytes())
+
+    async def scenario():
+        daemon = FakeDaemon()
+        port = await daemon.start_tls(_server_context(pki))
+        try:
+            async with await vc.connect(f"test+tls://127.0.0.1:{port}/default") as conn:
+                assert await conn.get_lib_version() == 9000000
+        finally:
+            await daemon.stop()
+
+    arun(scenario())
+
+
+def test_tls_hostname_must_match_unless_no_verify(arun, pki, tmp_path):
+    """A server whose certificate (from our CA) names another host: libvirt's error, and
+    no_verify=1 connects anyway."""
+    ca_key = serialization.load_pem_private_key((pki / "cakey.pem").read_bytes(), None)
+    elsewhere_key = ec.generate_private_key(ec.SECP256R1())
+    cert = _cert("elsewhere.example", "virtwire test CA", elsewhere_key, ca_key,
+                 san=[x509.DNSName("elsewhere.example")])  # fmt: skip
+    srv = tmp_path / "srv"
+    srv.mkdir()
+    (srv / "servercert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (srv / "serverkey.pem").write_bytes(_pem_key(elsewhere_key))
+    (srv / "cacert.pem").write_bytes((pki / "cacert.pem").read_bytes())
+
+    async def scenario():
+        daemon = FakeDaemon()
+        port = await daemon.start_tls(_server_context(srv))
+        try:
+            for host in ("127.0.0.1", "localhost"):
+                base = f"test+tls://{host}:{port}/default?pkipath={pki}"
+                with pytest.raises(LibvirtError) as info:
+                    await vc.connect(base)
+                assert info.value.code == ErrorCode.AUTH_FAILED
+                assert str(info.value) == (
+                    "authentication failed: Failed to verify peer's certificate"
+                )
+                async with await vc.connect(base + "&no_verify=1") as conn:
+                    assert await conn.get_lib_version() == 9000000
+        finally:
+            await daemon.stop()
 
     arun(scenario())

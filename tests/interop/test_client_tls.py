@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.interop.conftest import free_port
+from tests.interop.conftest import SYSTEM_PYTHON, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -240,3 +240,78 @@ def test_tls_async_api(tls_libvirtd):
             return await conn.get_type(), (await dom.info()).state
 
     assert asyncio.run(asyncio.wait_for(scenario(), 30)) == ("TEST", 1)
+
+
+DEFAULT_PKI_SCRIPT = r"""import os, sys
+if sys.argv[2] != "real":  # ours, run as root, told it is the user (os.geteuid decides)
+    os.geteuid = lambda: int(sys.argv[2])
+    from virtwire.client import libvirt
+else:
+    import libvirt
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+try:
+    print("OK", libvirt.open(sys.argv[1]).getType())
+except libvirt.libvirtError as e:
+    print("ERR", e.get_error_code(), e.get_error_domain(), str(e))
+"""
+
+
+@pytest.mark.skipif(os.path.exists("/etc/pki"), reason="a system PKI exists on this machine")
+def test_default_pki_locations_side_by_side_with_python3_libvirt(tls_libvirtd):
+    """No pkipath: a normal user's ~/.pki/libvirt (the CA alone, the certificate and key as
+    a pair), else /etc/pki; root always /etc/pki. Real python3-libvirt runs as the peer
+    user; ours as root told the peer user's uid."""
+    import pwd
+
+    uid = pwd.getpwnam(PEER_USER).pw_uid
+    base = Path(tempfile.mkdtemp(prefix="vwhome-"))
+    try:
+        os.chmod(base, 0o755)
+        script = base / "open.py"
+        script.write_text(DEFAULT_PKI_SCRIPT)
+        uri = f"test+tls://127.0.0.1:{tls_libvirtd.port}/default"
+        layouts = {
+            "all": ("cacert.pem", "clientcert.pem", "clientkey.pem"),
+            "ca only": ("cacert.pem",),
+            "pair only": ("clientcert.pem", "clientkey.pem"),
+            "nothing": (),
+        }
+        results = {}
+        for name, files in layouts.items():
+            home = base / name.replace(" ", "_")
+            user = home / ".pki" / "libvirt"
+            user.mkdir(parents=True)
+            for f in files:
+                shutil.copy(tls_libvirtd.pki / f, user / f)
+            subprocess.run(["chown", "-R", f"{PEER_USER}:", str(home)], check=True)
+            env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+            real = subprocess.run(
+                ["setpriv", f"--reuid={PEER_USER}", f"--regid={PEER_USER}", "--clear-groups",
+                 SYSTEM_PYTHON, str(script), uri, "real"],
+                capture_output=True, text=True, timeout=60, env=env,
+            )  # fmt: skip
+            ours = subprocess.run(
+                [sys.executable, str(script), uri, str(uid)],
+                capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(home)},
+            )  # fmt: skip
+            assert real.returncode == 0 and ours.returncode == 0, real.stderr + ours.stderr
+            results[name] = (real.stdout.strip(), ours.stdout.strip())
+        # root: /etc/pki whatever $HOME holds
+        root = [
+            subprocess.run(
+                [python, str(script), uri, which], capture_output=True, text=True, timeout=60,
+                env={**os.environ, "HOME": str(base / "all")},
+            ).stdout.strip()
+            for python, which in ((SYSTEM_PYTHON, "real"), (sys.executable, "0"))
+        ]  # fmt: skip
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    for name, (real, ours) in results.items():
+        print(f"{name}: libvirt {real!r} / virtwire {ours!r}")
+        assert ours == real, name
+    assert results["all"][0] == "OK TEST"
+    # no certificate of our own is no local error: the client offers none, the daemon refuses
+    assert "Unable to read TLS confirmation" in results["ca only"][0]
+    assert "/etc/pki/CA/cacert.pem" in results["pair only"][0]
+    print(f"root: libvirt {root[0]!r} / virtwire {root[1]!r}")
+    assert root[0] == root[1] and "/etc/pki/CA/cacert.pem" in root[0]

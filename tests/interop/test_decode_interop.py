@@ -8,12 +8,8 @@ serial and status. Where the dissector is known to be wrong, a test shows both o
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import signal
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +19,7 @@ from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.tools import decode
 
 from tests.conftest import need_peer
+from tests.interop.live_capture import capturing
 
 pytestmark = pytest.mark.interop
 
@@ -37,31 +34,6 @@ def have_tshark() -> bool:
 @pytest.fixture(scope="module")
 def tshark_ok() -> None:
     need_peer(have_tshark(), "tshark + dumpcap + libvirt-wireshark dissector")
-
-
-@contextlib.contextmanager
-def capturing(path: Path, port: int) -> Iterator[Path]:
-    """dumpcap on lo for ``tcp port PORT`` while the block runs; stopped by its PID."""
-    cap = subprocess.Popen(
-        ["dumpcap", "-q", "-P", "-i", "lo", "-f", f"tcp port {port}", "-w", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            if path.exists() and path.stat().st_size > 0:
-                break
-            time.sleep(0.05)
-        time.sleep(0.3)
-        yield path
-        time.sleep(0.5)
-    finally:
-        cap.send_signal(signal.SIGINT)
-        try:
-            cap.wait(10)
-        except subprocess.TimeoutExpired:
-            cap.kill()
-            cap.wait(5)
 
 
 def tshark_headers(path: Path, port: int) -> list[tuple[int, int, int, int, int, int]]:

@@ -5,12 +5,17 @@ capture showing no clear-text RPC."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime
 import os
+import queue
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +23,11 @@ from pathlib import Path
 import pytest
 import virtwire.client as vc
 from virtwire.tools import pki
+from virtwire.tools.demo import DIMM_XML, DOMAIN_XML
 
-from tests.interop.conftest import free_port
+from tests.conftest import need_peer
+from tests.interop.conftest import SYSTEM_PYTHON, free_port, have_pylibvirt
+from tests.interop.live_capture import capturing
 
 pytestmark = pytest.mark.interop
 
@@ -40,9 +48,11 @@ def pki_dirs() -> Iterator[dict[str, Path]]:
         x509.load_pem_x509_certificate((good / "cacert.pem").read_bytes()),
         serialization.load_pem_private_key((good / "cakey.pem").read_bytes(), None),  # type: ignore[arg-type]
     )
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
     for name, issued in (
         ("other_ca", pki.issue(pki.make_ca("other CA"), "virtwire client", "client")),
         ("other_dn", pki.issue(ca, "intruder", "client")),
+        ("expired", pki.issue(ca, "virtwire client", "client", days=1, start=past)),
     ):
         d = base / name
         d.mkdir()
@@ -131,6 +141,20 @@ class TlsLibvirtd:
     def __init__(self, base: Path, port: int, pki_dirs: dict[str, Path]) -> None:
         self.base, self.port = base, port
         self.pki = {k: base / k for k in pki_dirs}
+
+
+def established_to(port: int) -> int:
+    """Established TCP connections whose local port is ``port`` (accepted or in the
+    listen backlog), from /proc/net/tcp{,6}."""
+    count = 0
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as table:
+            next(table)
+            for line in table:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
 
 
 def _port_open(port: int) -> bool:
@@ -242,7 +266,13 @@ def test_max_clients_third_virsh_waits_then_is_served(tls_server, pki_dirs, run_
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
-            await asyncio.sleep(1.5)
+            # condition wait: the third virsh's connection sits in the listen backlog
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while established_to(port) < 3:
+                assert loop.time() < deadline, "the third virsh never connected"
+                await asyncio.sleep(0.02)
+            assert "max_clients (2) reached" in server.log
             assert third.returncode is None, "the third client was not held back"
             await a.close()
             out, err = await asyncio.wait_for(third.communicate(), 20)
@@ -260,33 +290,16 @@ def test_max_clients_third_virsh_waits_then_is_served(tls_server, pki_dirs, run_
     assert "max_clients (2) reached" in server.log
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+@pytest.mark.skipif(
+    shutil.which("tshark") is None or shutil.which("dumpcap") is None, reason="needs tshark"
+)
 def test_capture_of_a_tls_session_has_no_clear_text_rpc(tls_server, pki_dirs, run_virsh, tmp_path):
     server, port = tls_server()
     pcap = tmp_path / "tls.pcap"
-    cap = subprocess.Popen(
-        ["tshark", "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", str(pcap)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert cap.stderr is not None
-        for line in cap.stderr:  # "Capturing on 'Loopback: lo'"
-            if "Capturing on" in line:
-                break
-        else:
-            pytest.skip("tshark could not capture on lo")
-        time.sleep(1.0)  # "Capturing on" comes a moment before the capture really runs
+    with capturing(pcap, port):
         r = run_virsh(f"test+tls://localhost:{port}/default?pkipath={pki_dirs['good']}",
                       "dumpxml", "test")  # fmt: skip
         assert r.returncode == 0 and "<name>test</name>" in r.stdout
-        time.sleep(0.5)
-    finally:
-        cap.send_signal(signal.SIGINT)
-        try:
-            cap.wait(10)
-        except subprocess.TimeoutExpired:
-            cap.kill()
-            cap.wait()
     raw = pcap.read_bytes()
     assert len(raw) > 2000  # the session was captured
     for clear in (b"test:///default", b"<name>test</name>", b"\x20\x00\x80\x86", b"<domain"):
@@ -299,3 +312,138 @@ def test_capture_of_a_tls_session_has_no_clear_text_rpc(tls_server, pki_dirs, ru
     # TLS 1.3 labels encrypted records with an opaque type of 23 (application data)
     kinds = {k for field in records.split() for k in field.split(",")}
     assert "22" in kinds and "23" in kinds, records  # handshake and application-data records
+
+
+GOOD_CLIENT = """
+import sys, threading, libvirt
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+libvirt.virEventRegisterDefaultImpl()
+def loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+conn = libvirt.open(sys.argv[1])
+added = threading.Event()
+aliases = []
+def on_added(c, dom, alias, opaque):
+    aliases.append(alias); added.set()
+conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, on_added, None)
+print("ready", flush=True)
+for line in sys.stdin:
+    cmd = line.strip()
+    try:
+        if cmd == "ping":
+            print("ok", conn.getLibVersion(), len(conn.listAllDomains(0)), flush=True)
+        elif cmd == "event":
+            print("event" if added.wait(20) else "no-event", ",".join(aliases), flush=True)
+        elif cmd == "quit":
+            break
+    except libvirt.libvirtError as e:
+        print("error", e, flush=True)
+conn.close()
+"""
+
+
+class LineProcess:
+    """A subprocess driven line by line, each answer awaited with a deadline."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def ask(self, command: str | None, timeout: float = 30) -> str:
+        if command is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        line = self.lines.get(timeout=timeout)
+        if line is None:
+            raise AssertionError("the client died: " + (self.proc.stderr.read() or ""))
+        return line
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                assert self.proc.stdin is not None
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def _no_cert_tls_client(port: int, ca: Path) -> bytes | Exception:
+    """A TLS client that trusts the CA but offers no certificate: what does it get?"""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            return tls.recv(1)
+    except (OSError, ssl.SSLError) as exc:
+        return exc
+
+
+def test_qemu_tls_dimm_hotplug_event_while_bad_clients_are_refused(
+    tls_server, pki_dirs, run_virsh, tmp_path
+):
+    """virsh over qemu+tls:// attaches a DIMM, a python3-libvirt client connected over TLS
+    the whole time gets DEVICE_ADDED and no error, while every bad client is refused."""
+    need_peer(have_pylibvirt(), "python3-libvirt for /usr/bin/python3")
+    server, port = tls_server('tls_allowed_dn_list = ["O=virtwire,CN=virtwire client"]\n')
+    good = f"qemu+tls://localhost:{port}/system?pkipath={pki_dirs['good']}"
+    script = tmp_path / "good_client.py"
+    script.write_text(GOOD_CLIENT)
+    client = LineProcess([SYSTEM_PYTHON, str(script), good])
+    try:
+        assert client.ask(None) == "ready"
+        dom_xml, dimm_xml = tmp_path / "dom.xml", tmp_path / "dimm.xml"
+        dom_xml.write_text(DOMAIN_XML)
+        dimm_xml.write_text(DIMM_XML)
+        for args in (("define", str(dom_xml)), ("start", "demo-vm")):
+            r = run_virsh(good, *args)
+            assert r.returncode == 0, r.stderr + server.log
+        r = run_virsh(good, "list")
+        assert r.returncode == 0 and "demo-vm" in r.stdout and "running" in r.stdout
+        assert client.ask("ping").startswith("ok ")
+
+        # the refused ones: each fails, and the good client goes on as if nothing happened
+        bad = {
+            "other CA": f"qemu+tls://localhost:{port}/system?pkipath={pki_dirs['other_ca']}&no_sanity=1",
+            "expired": f"qemu+tls://localhost:{port}/system?pkipath={pki_dirs['expired']}&no_sanity=1",
+            "DN not listed": f"qemu+tls://localhost:{port}/system?pkipath={pki_dirs['other_dn']}",
+            "plain TCP": f"qemu+tcp://localhost:{port}/system",
+        }
+        for what, uri in bad.items():
+            r = run_virsh(uri, "list", timeout=60)
+            assert r.returncode != 0, (what, r.stdout)
+            print(f"{what}: rc {r.returncode}: {r.stderr.strip()}")
+            assert client.ask("ping").startswith("ok "), what
+        got = _no_cert_tls_client(port, pki_dirs["good"] / "cacert.pem")
+        assert got != b"\x01" and (isinstance(got, Exception) or got == b""), got
+        assert client.ask("ping").startswith("ok ")
+
+        r = run_virsh(good, "attach-device", "demo-vm", str(dimm_xml), "--live")
+        assert r.returncode == 0, r.stderr + server.log
+        assert client.ask("event") == "event memdimm0"
+        r = run_virsh(good, "dumpxml", "demo-vm")
+        assert "<memory model='dimm'" in r.stdout and "dimm0" in r.stdout
+        assert client.ask("ping").startswith("ok ")
+    finally:
+        client.stop()
+    log = server.log
+    assert log.count("TLS client refused") >= 5, log
+    assert "not on tls_allowed_dn_list; DN 'O=virtwire,CN=intruder'" in log
+    assert "certificate verify failed" in log

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 
 import pytest
 from virtwire.protocol import procedures
-from virtwire.protocol.constants import LXC_PROGRAM, QEMU_PROGRAM
+from virtwire.protocol.constants import LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM
 from virtwire.protocol.framing import MessageStatus, MessageType
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.dispatch import Dispatcher
@@ -312,3 +313,53 @@ def run_event_case(port: int) -> list[bytes]:
 
 def test_event_frames_identical_to_libvirtd(virtwire_server, libvirtd_peer):
     assert run_event_case(virtwire_server.tcp_port) == run_event_case(libvirtd_peer.port)
+
+
+# libvirt validates these arguments before its read-only check: give valid ones, so that
+# the read-only check is what both daemons answer
+_RO_VALID_ARGS = {
+    "REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL": {"pid_value": 1},
+    "REMOTE_PROC_DOMAIN_RENAME": {"new_name": "renamed"},
+    "REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU": {"xmlCPUs": ["<cpu/>"]},
+    "REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE": {
+        "params": [rp.RemoteTypedParam("x", rp.RemoteTypedParamValue(1, 0))]
+    },
+}
+# these need file descriptors passed with the call (CALL_WITH_FDS) before anything is checked
+_RO_NEEDS_FDS = {"REMOTE_PROC_DOMAIN_OPEN_GRAPHICS", "REMOTE_PROC_DOMAIN_FD_ASSOCIATE"}
+
+
+def run_ro_registry(port: int) -> dict[str, bytes]:
+    """Every state-changing REMOTE procedure of the registry on a read-only connection."""
+    from tests.server.test_server_dispatch import _READONLY_NEVER, _READONLY_WHEN, CALLABLE
+
+    client = WireClient(socket.create_connection(("127.0.0.1", port)))
+    exchange(client, 66, b"", {})
+    exchange(client, 1, RO_OPEN, {})
+    out = {}
+    for proc in CALLABLE:
+        if (
+            not proc.changes_state
+            or proc.program != REMOTE_PROGRAM
+            or proc.name in _READONLY_NEVER | _RO_NEEDS_FDS
+        ):
+            continue
+        args = zero_args(proc)
+        changes = {**_READONLY_WHEN.get(proc.name, {}), **_RO_VALID_ARGS.get(proc.name, {})}
+        if changes:
+            args = dataclasses.replace(args, **changes)
+        payload = proc.args.pack(args) if proc.args is not None else b""
+        out[proc.name] = exchange(client, proc.number, payload, {})
+    return out
+
+
+def test_every_state_changing_procedure_refused_read_only_like_libvirtd(
+    virtwire_server, libvirtd_peer
+):
+    theirs = run_ro_registry(libvirtd_peer.port)
+    ours = run_ro_registry(virtwire_server.tcp_port)
+    assert len(theirs) > 190
+    denied = [name for name, reply in theirs.items() if b"read only access prevents" in reply]
+    assert len(denied) == len(theirs)  # libvirtd refuses every one of them read-only
+    wrong = {name: (theirs[name], ours[name]) for name in theirs if ours[name] != theirs[name]}
+    assert wrong == {}

@@ -3,6 +3,7 @@ libvirt's NO_SUPPORT (raw frames against the in-process daemon)."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -11,6 +12,7 @@ from virtwire.protocol.constants import LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRA
 from virtwire.protocol.errors import ErrorCode, ErrorDomain
 from virtwire.protocol.framing import MessageStatus
 from virtwire.protocol.generated import remote_protocol as rp
+from virtwire.server import handlers
 from virtwire.server.dispatch import Dispatcher
 from virtwire.server.handlers import HAND_WRITTEN
 from virtwire.server.hypervisor import QemuDriver, TestDriver
@@ -245,3 +247,46 @@ def test_sysinfo_is_served_by_the_test_driver_only(daemon_thread):
     q.prologue("qemu:///session")
     err = q.call_error(203, rp.RemoteConnectGetSysinfoArgs(flags=0))
     assert (err.code, err.domain, err.str2) == (3, ErrorDomain.DOMAIN, "virConnectGetSysinfo")
+
+
+# libvirt checks read-only access for these only with some arguments (handlers._READONLY_IF):
+# the arguments that make it check
+_READONLY_WHEN = {
+    "REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS": {"flags": handlers.VIR_DOMAIN_VCPU_GUEST},
+    "REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES": {
+        "source": handlers.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT
+    },
+}
+# the daemon answers before libvirt's read-only check is reached (the callback lookup)
+_READONLY_NEVER = {"QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER"}
+
+
+@pytest.mark.parametrize("uri", ["test:///default", "qemu:///session"])
+def test_every_state_changing_procedure_is_refused_read_only(daemon_thread, uri):
+    """The whole registry: each ``changes_state`` procedure answers OPERATION_DENIED with
+    libvirt's text and the procedure's error domain on the read-only socket."""
+    changing = [p for p in CALLABLE if p.changes_state and p.name not in _READONLY_NEVER]
+    assert len(changing) > 150  # the registry's flag is really set
+    c = daemon_thread.unix(readonly=True)
+    c.prologue(uri)
+    wrong = []
+    for proc in changing:
+        args = zero_args(proc)
+        if proc.name in _READONLY_WHEN:
+            args = dataclasses.replace(args, **_READONLY_WHEN[proc.name])
+        payload = proc.args.pack(args) if proc.args is not None else b""
+        reply = c.call_raw(proc.number, payload, prog=proc.program)
+        if reply.header.status != MessageStatus.ERROR:
+            wrong.append((proc.name, "succeeded"))
+            continue
+        err = rp.unpack_remote_error(reply.payload)
+        want = (
+            ErrorCode.OPERATION_DENIED,
+            ErrorDomain[proc.error_domain],
+            f"operation forbidden: read only access prevents {proc.api}",
+        )
+        if (err.code, err.domain, err.message) != want:
+            wrong.append((proc.name, err.code, err.domain, err.message))
+    assert wrong == []
+    # and the same connection still reads
+    assert c.call_raw(procedures.resolve("CONNECT_GET_VERSION").number, b"").header.status == 0
