@@ -53,7 +53,9 @@ def watch_hotplug(conn: libvirt.virConnect, on_change: Callable[[str, str, int],
     """Call ``on_change(domain, device_alias, memory_kib)`` when a device is added to a domain
     (a DIMM hot-plug, say); returns the callback id (``conn.domainEventDeregisterAny``)."""
 
-    def added(_conn: libvirt.virConnect, dom: libvirt.virDomain, alias: str, _opaque: object) -> None:
+    def added(
+        _conn: libvirt.virConnect, dom: libvirt.virDomain, alias: str, _opaque: object
+    ) -> None:
         on_change(dom.name(), alias, dom.info()[2])
 
     return conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, added, None)

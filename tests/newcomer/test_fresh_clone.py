@@ -36,8 +36,9 @@ def _check_demo(result: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.mark.slow
 def test_run_demo_from_a_fresh_clone_and_another_directory(tmp_path: Path) -> None:
-    if shutil.which("git") is None:
-        pytest.skip("git not installed")
+    # a clone of the committed tree (HEAD): uncommitted edits are not part of it
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout")
     as_user = _normal_user_prefix()
     # a normal user cannot enter pytest's private (0700) temporary directory: when one runs
     # the demo, the clone lives in a world-traversable directory of its own, removed below
