@@ -58,6 +58,11 @@ def sources(defs_dir: Path = DEFS_DIR) -> list[Path]:
     return sorted(defs_dir.glob("*.x"))
 
 
+# what a generated module's header tells its reader to run (`python -m virtwire.xdr X.x`
+# alone fails on libvirt's files: their header constants come from C headers)
+REGENERATE_COMMAND = "python -m virtwire.protocol.regenerate"
+
+
 def constants_for(text: str) -> dict[str, int]:
     """The header constants a ``.x`` text actually mentions."""
     return {
@@ -70,13 +75,13 @@ def constants_for(text: str) -> dict[str, int]:
 def generate(source: Path) -> str:
     """Compile ``source`` in memory and return the generated module text.
 
-    The text is exactly what ``python -m virtwire.xdr <defs/X.x> --const ...`` writes
-    (the generator names the source by its file name only, so the output does not depend
-    on where the checkout lives).
+    The text is what ``python -m virtwire.xdr <defs/X.x> --const ...`` writes, except that
+    its header names this module's command (the generator names the source by its file
+    name only, so the output does not depend on where the checkout lives).
     """
     try:
         spec = parse_file(source, constants_for(source.read_text(encoding="utf-8")))
-        return codegen.generate(spec)
+        return codegen.generate(spec, regenerate_command=REGENERATE_COMMAND)
     except XdrError as err:
         raise RegenerateError(f"cannot compile {source.name}: {err}") from err
 

@@ -8,6 +8,7 @@ and a broken optional tool cannot break the others.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -35,6 +36,7 @@ usage: virtwire [-c URI] VERB [ARGS...]
        virtwire pki init|check DIR
        virtwire inject -c URI fail|delay|refuse|drop|stall-events|release-events|list|reset ...
        virtwire demo
+       virtwire --version
 
 Tools: {tools}
 virsh-style verbs: {verbs}
@@ -50,8 +52,22 @@ def _virsh_verbs() -> list[str]:
     return sorted(getattr(virsh, "VERBS", ()))
 
 
+def available_tools() -> list[str]:
+    """The sub-commands whose module exists in this build (others add theirs to TOOLS)."""
+    return [name for name, module in TOOLS.items() if _has_module(f"virtwire.tools.{module}")]
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
 def _usage() -> str:
-    return USAGE.format(tools=", ".join(TOOLS), verbs=", ".join(_virsh_verbs()) or "(none)")
+    return USAGE.format(
+        tools=", ".join(available_tools()), verbs=", ".join(_virsh_verbs()) or "(none)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
