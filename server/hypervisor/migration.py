@@ -403,7 +403,7 @@ class MigrationMixin:
         obj = self.find(dom)
         job = self._jobs().get(obj.uuid)
         if job is None or job.phase in ("begin", "confirm"):
-            return (JOB_NONE,) + (0,) * 11
+            return super().domain_get_job_info(dom)  # type: ignore[misc]  # no job (stats.py)
         v = {k: val for k, (_, val) in self._job_values(obj, job).items()}
         return (JOB_UNBOUNDED, v["time_elapsed"], 0, v["data_total"], v["data_processed"],
                 v["data_remaining"], v["memory_total"], v["memory_processed"],
@@ -415,11 +415,11 @@ class MigrationMixin:
         if flags & JOB_STATS_COMPLETED:
             done = self._completed().get(obj.uuid)
             if done is None:
-                return JOB_NONE, []
+                return super().domain_get_job_stats(dom, flags)  # type: ignore[misc]
             return JOB_COMPLETED, self._wire(done)
         job = self._jobs().get(obj.uuid)
         if job is None or job.phase in ("begin", "confirm"):
-            return JOB_NONE, []
+            return super().domain_get_job_stats(dom, flags)  # type: ignore[misc]  # no job
         return JOB_UNBOUNDED, self._wire(self._job_values(obj, job))
 
     def domain_abort_job(self, dom: Dom) -> None:
