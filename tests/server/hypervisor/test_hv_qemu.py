@@ -436,3 +436,22 @@ def test_unwritable_state_fails_with_system_error_and_keeps_memory_state(drv, mo
     assert message == f"cannot remove config {drv.store.path_for('hp1')}: Permission denied"
     assert drv.domain_is_persistent(dom)
     assert [d.name for d in drv.connect_list_all_domains(0)] == ["hp1"]
+
+
+def test_state_dir_skips_links_and_non_utf8_files(tmp_path, caplog):
+    """issue 14 #5: a symlink is never followed and a non-UTF-8 file does not stop the
+    store from loading the good definitions; both are skipped and logged."""
+    from virtwire.server.hypervisor.persistence import DomainStore
+
+    store = DomainStore(tmp_path / "st")
+    store.save("good", domain_xml("good"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:first line of the target\n")
+    (store.directory / "link.xml").symlink_to(secret)
+    (store.directory / "bad.xml").write_bytes(b"<domain>\xff\xfe</domain>")
+    with caplog.at_level("WARNING", logger="virtwire.server"):
+        loaded = store.load_all()
+    assert [p.name for p, _ in loaded] == ["good.xml"]
+    assert "link.xml: not a regular file" in caplog.text
+    assert "bad.xml: not UTF-8 (byte 8)" in caplog.text
+    assert "first line" not in caplog.text
