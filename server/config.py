@@ -53,6 +53,8 @@ class ServerConfig:
     ``max_client_queue`` is ours: libvirtd has no bound on a client's outgoing queue; we
     disconnect a client whose queue passes it (logged), so that a client that stops
     reading cannot make the daemon grow without limit and no event is dropped silently.
+    ``max_client_queue_bytes`` is ours too: the same bound in bytes of framed messages
+    (a few large replies or many events weigh what they weigh, not one message each).
     """
 
     max_clients: int = 5000
@@ -80,6 +82,7 @@ class ServerConfig:
     tls_allowed_dn_list: tuple[str, ...] | None = None
     unix_sock_group: str | None = None
     max_client_queue: int = 1000
+    max_client_queue_bytes: int = 64 * 1024 * 1024
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -124,6 +127,7 @@ _KINDS: dict[str, str] = {
     "tls_allowed_dn_list": "str_list",
     "unix_sock_group": "str",
     "max_client_queue": "int",
+    "max_client_queue_bytes": "int",
 }
 
 # libvirtd keys a copied libvirtd.conf commonly has; accepted with a milder warning.
@@ -344,7 +348,7 @@ def _show(value: object) -> str:
 
 def _validate(cfg: ServerConfig, source: str) -> None:
     """Range checks; an unsupported auth scheme stops the daemon with a clear message."""
-    positive = ("max_clients", "max_client_requests", "max_client_queue")
+    positive = ("max_clients", "max_client_requests", "max_client_queue", "max_client_queue_bytes")
     for name in positive:
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{source}: {name} must be at least 1, got {getattr(cfg, name)}")

@@ -337,10 +337,13 @@ class Daemon:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
             return
-        except OSError:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            return
+        except OSError as exc:
+            # a busy daemon (backlog full: EAGAIN or a timeout) is alive: only a refused
+            # connection proves the socket stale
+            raise DaemonError(
+                f"{path} is in use (connecting to it failed with {exc.strerror or exc!r}); "
+                "another daemon may be listening on it"
+            ) from None
         finally:
             probe.close()
         raise DaemonError(f"another daemon is already listening on unix:{path}")

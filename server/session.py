@@ -13,8 +13,8 @@ same), keeping decoded-but-not-started calls aside.
 
 Outgoing data (replies, events, keepalive) goes straight to the transport while it
 accepts more; when the transport signals back-pressure (the client is not reading) it
-waits in our own queue, counted in messages. Passing ``max_client_queue`` disconnects the
-client with a logged reason: memory stays bounded and no event is ever dropped while the
+waits in our own queue, counted in messages and in bytes. Passing ``max_client_queue`` or
+``max_client_queue_bytes`` disconnects the client with a logged reason: memory stays bounded and no event is ever dropped while the
 connection lives.
 
 Keepalive is libvirt's (spec §2): every client gets a :class:`KeepAlive`, PINGs are
@@ -83,6 +83,8 @@ class ClientSession(asyncio.Protocol):
         self._ka_handle: asyncio.TimerHandle | None = None
         self._max_requests = cfg.max_client_requests
         self._max_queue = cfg.max_client_queue
+        self._max_queue_bytes = cfg.max_client_queue_bytes
+        self._queued_bytes = 0  # framed bytes waiting in _outq
         self._transport: asyncio.Transport | None = None
         self._write_paused = False
         # (framed bytes, is a reply): a reply still here has not been written yet and keeps
@@ -169,6 +171,7 @@ class ClientSession(asyncio.Protocol):
         while outq and not self._write_paused and transport is not None:
             data, is_reply = outq.popleft()
             written_replies += is_reply
+            self._queued_bytes -= len(data)
             transport.write(data)
         if written_replies:
             self._unsent_replies -= written_replies
@@ -279,15 +282,9 @@ class ClientSession(asyncio.Protocol):
         if self._write_paused or self._outq:
             self._outq.append((data, reply))
             self._unsent_replies += reply
-            if len(self._outq) > self._max_queue:
-                log.warning(
-                    "client %d: disconnecting: %d messages waiting, over max_client_queue=%d "
-                    "(the client is not reading)",
-                    self.client_id,
-                    len(self._outq),
-                    self._max_queue,
-                )
-                self.abort()
+            self._queued_bytes += len(data)
+            if len(self._outq) > self._max_queue or self._queued_bytes > self._max_queue_bytes:
+                self._overflow()
         else:
             transport.write(data)
 
@@ -300,6 +297,20 @@ class ClientSession(asyncio.Protocol):
         if transport is None or self._lost or transport.is_closing():
             return
         transport.write(cork[0] if len(cork) == 1 else b"".join(cork))
+
+    def _overflow(self) -> None:
+        """The outgoing queue passed its bound: say why, and drop the connection."""
+        log.warning(
+            "client %d: disconnecting: %d messages (%d bytes) waiting to be written, over "
+            "max_client_queue=%d or max_client_queue_bytes=%d (the client reads its socket "
+            "slower than it makes us write, or not at all)",
+            self.client_id,
+            len(self._outq),
+            self._queued_bytes,
+            self._max_queue,
+            self._max_queue_bytes,
+        )
+        self.abort()
 
     def send_event(self, data: bytes) -> None:
         if not self.host.dispatcher.faults.hold_event(self, data):  # stalled events (inject)
@@ -444,6 +455,7 @@ class ClientSession(asyncio.Protocol):
         self._outq.clear()
         self._cork = None
         self.streams.close()
+        self._queued_bytes = 0
         self._unsent_replies = 0
         if self._transport is not None and not self._lost:
             self._transport.abort()
@@ -474,6 +486,7 @@ class ClientSession(asyncio.Protocol):
             task.cancel()
         self._backlog.clear()
         self._outq.clear()
+        self._queued_bytes = 0
         self._unsent_replies = 0
         self.close_driver()
         log.debug("client %d: closed", self.client_id)

@@ -449,10 +449,11 @@ class Driver:
             raise self.error(
                 ErrorCode.OPERATION_INVALID, "cannot set autostart for transient domain"
             )
-        obj.autostart = bool(autostart)
-        self.save_autostart(obj)
+        enabled = bool(autostart)
+        self.save_autostart(obj, enabled)  # may fail: the flag changes only once stored
+        obj.autostart = enabled
 
-    def save_autostart(self, obj: DomainObj) -> None:
+    def save_autostart(self, obj: DomainObj, enabled: bool) -> None:
         """Hook: persist the autostart flag (QEMU keeps it on disk)."""
 
     def on_balloon(self, obj: DomainObj, kib: int) -> None:

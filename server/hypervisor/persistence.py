@@ -92,6 +92,16 @@ class DomainStore:
                 log.info("removing leftover temporary file %s", entry)
                 entry.unlink(missing_ok=True)
                 continue
-            if entry.suffix == SUFFIX and entry.is_file():
-                out.append((entry, entry.read_text(encoding="utf-8")))
+            if entry.suffix != SUFFIX:
+                continue
+            if entry.is_symlink() or not entry.is_file():
+                # never followed: a link's target (any file on the host) must not be read
+                log.warning("skipping %s: not a regular file", entry)
+                continue
+            try:
+                out.append((entry, entry.read_bytes().decode("utf-8")))
+            except UnicodeDecodeError as exc:
+                log.warning("skipping %s: not UTF-8 (byte %d)", entry, exc.start)
+            except OSError as exc:
+                log.warning("skipping %s: %s", entry, exc.strerror or exc)
         return out

@@ -231,12 +231,32 @@ class QemuDriver(
             self.lifecycle(obj, DEFINED, DEFINED_UPDATED)
 
     def unsave(self, obj: DomainObj) -> None:
-        self.store.delete(obj.name)
-        self.store.set_autostart(obj.name, False)
+        path = self.store.path_for(obj.name)
+        try:
+            self.store.delete(obj.name)
+        except OSError as exc:  # virDomainDeleteConfig's text
+            raise self._system_error(
+                f"cannot remove config {path}", exc, ErrorDomain.DOMAIN
+            ) from None
+        self.save_autostart(obj, False)
         obj.autostart = False
 
-    def save_autostart(self, obj: DomainObj) -> None:
-        self.store.set_autostart(obj.name, obj.autostart)
+    def save_autostart(self, obj: DomainObj, enabled: bool) -> None:
+        path = self.store.autostart_path(obj.name)
+        try:
+            self.store.set_autostart(obj.name, enabled)
+        except OSError as exc:  # qemuDomainSetAutostart's texts
+            what = (
+                f"Failed to create symlink '{path}'"
+                if enabled
+                else (f"Failed to delete symlink '{path}'")
+            )
+            raise self._system_error(what, exc, ErrorDomain.QEMU) from None
+
+    @staticmethod
+    def _system_error(what: str, exc: OSError, domain: ErrorDomain) -> LibvirtError:
+        """virReportSystemError: SYSTEM_ERROR (38) with the errno's text appended."""
+        return LibvirtError.make(ErrorCode.SYSTEM_ERROR, domain, f"{what}: {exc.strerror or exc}")
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -195,3 +195,16 @@ def test_rw_socket_is_not_read_only(daemon_thread):
     c.prologue()
     c.call(34, rp.RemoteDomainSuspendArgs(dom=TEST_DOM))
     c.call(28, rp.RemoteDomainResumeArgs(dom=TEST_DOM))
+
+
+def test_name_of_string_max_gets_a_reply(daemon_thread, client):
+    """issue 14 #4: a 4 MiB name (REMOTE_STRING_MAX exactly) to lookupByName is answered
+    with libvirtd's NO_DOMAIN (42), and the connection keeps serving; one byte more is a
+    decode error (39), also answered."""
+    limit = 4194304
+    err = rpc_error_of(client.call_raw(23, struct.pack(">I", limit) + b"a" * limit))
+    assert (err.code, err.domain) == (42, 12)
+    assert len(err.message) < 1024  # the error text does not carry the 4 MiB name back
+    err = rpc_error_of(client.call_raw(23, struct.pack(">I", limit + 1) + b"a" * (limit + 4)))
+    assert err.code == 39
+    assert client.call(3).type == "TEST"

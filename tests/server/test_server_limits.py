@@ -127,3 +127,47 @@ def test_unknown_socket_group_is_a_start_error(make_daemon):
 
     with pytest.raises(DaemonError, match="unix_sock_group: no group named 'no-such-group-x'"):
         make_daemon(unix_sock_group="no-such-group-x")
+
+
+def test_queued_bytes_over_the_bound_disconnects(tmp_path, caplog):
+    """issue 14 #1: the outgoing queue is bounded in bytes, not only in messages."""
+
+    async def main():
+        s, t, closed = make_session(tmp_path, max_client_queue=1000, max_client_queue_bytes=4096)
+        s.data_received(call(1, 0, OPEN))
+        s.pause_writing()  # the client stops reading
+        event = b"\x00\x00\x04\x00" + bytes(1020)  # 1 KiB per message
+        for _ in range(4):
+            s.send_event(event)
+        assert not t.aborted and s.queued == 4  # exactly at the bound: kept
+        s.send_event(event)
+        assert t.aborted
+        s.connection_lost(None)
+        assert closed == [s]
+
+    with caplog.at_level("WARNING", logger="virtwire.server"):
+        asyncio.run(main())
+    assert "5 messages (5120 bytes) waiting to be written" in caplog.text
+    assert "max_client_queue_bytes=4096" in caplog.text
+
+
+def test_queued_bytes_come_back_down_when_written(tmp_path):
+    async def main():
+        s, t, _ = make_session(tmp_path, max_client_queue=1000, max_client_queue_bytes=4096)
+        s.data_received(call(1, 0, OPEN))
+        event = b"\x00\x00\x04\x00" + bytes(1020)
+        for _ in range(10):  # 10 KiB in all, never more than 3 KiB waiting
+            s.pause_writing()
+            for _ in range(3):
+                s.send_event(event)
+            s.resume_writing()
+        assert not t.aborted and s.queued == 0
+        s.connection_lost(None)
+
+    asyncio.run(main())
+
+
+def test_max_client_queue_bytes_is_a_config_key():
+    assert parse_config_text("max_client_queue_bytes = 1048576").max_client_queue_bytes == 1 << 20
+    with pytest.raises(ConfigError, match="max_client_queue_bytes must be at least 1"):
+        parse_config_text("max_client_queue_bytes = 0")

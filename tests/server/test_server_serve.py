@@ -214,3 +214,33 @@ def test_unusable_state_dir(base):
     err = s.proc.stderr.read()
     s.proc.stderr.close()
     assert "cannot create state directory" in err and "Traceback" not in err
+
+
+def test_busy_socket_is_not_taken_for_stale(tmp_path):
+    """issue 14 #6: only ECONNREFUSED makes a socket stale; a daemon whose backlog is full
+    (connect times out or says EAGAIN) keeps its socket."""
+    import socket as socket_mod
+
+    from virtwire.server.daemon import Daemon, DaemonError
+
+    path = tmp_path / "busy-sock"
+    listener = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+    fillers = []
+    try:
+        listener.bind(str(path))
+        listener.listen(0)
+        while True:  # fill the backlog: nothing is ever accepted
+            c = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+            c.setblocking(False)
+            fillers.append(c)
+            try:
+                c.connect(str(path))
+            except BlockingIOError:
+                break
+        with pytest.raises(DaemonError, match="is in use"):
+            Daemon._remove_stale_socket(path)
+        assert path.exists()
+    finally:
+        for c in fillers:
+            c.close()
+        listener.close()

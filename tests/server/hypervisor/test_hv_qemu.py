@@ -408,3 +408,50 @@ def test_virtio_mem_alias(drv, running, recorder_for):
         ("DeviceAddedEvent", "memvirtiomem0"),
         ("DeviceAddedEvent", "memvirtiomem1"),
     ]
+
+
+def test_unwritable_state_fails_with_system_error_and_keeps_memory_state(drv, monkeypatch):
+    """issue 14 #5: setAutostart and undefine that cannot store their change fail with
+    SYSTEM_ERROR (38) and leave the in-memory state as it was."""
+    from virtwire.server.hypervisor import persistence
+
+    dom = drv.domain_define_xml_flags(domain_xml())
+    blocker = drv.store.directory / "autostart"
+    blocker.write_text("")  # a file where the autostart directory goes: mkdir fails
+    with pytest.raises(LibvirtError) as ei:
+        drv.domain_set_autostart(dom, 1)
+    code, domain, message = err(ei)
+    assert (code, domain) == (38, 10)  # qemuDomainSetAutostart: VIR_FROM_QEMU
+    assert message.startswith(f"Failed to create symlink '{blocker / 'hp1.xml'}': ")
+    assert drv.domain_get_autostart(dom) == 0
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(persistence, "remove", refuse)
+    with pytest.raises(LibvirtError) as ei:
+        drv.domain_undefine_flags(dom)
+    code, domain, message = err(ei)
+    assert (code, domain) == (38, 20)  # virDomainDeleteConfig: VIR_FROM_DOMAIN
+    assert message == f"cannot remove config {drv.store.path_for('hp1')}: Permission denied"
+    assert drv.domain_is_persistent(dom)
+    assert [d.name for d in drv.connect_list_all_domains(0)] == ["hp1"]
+
+
+def test_state_dir_skips_links_and_non_utf8_files(tmp_path, caplog):
+    """issue 14 #5: a symlink is never followed and a non-UTF-8 file does not stop the
+    store from loading the good definitions; both are skipped and logged."""
+    from virtwire.server.hypervisor.persistence import DomainStore
+
+    store = DomainStore(tmp_path / "st")
+    store.save("good", domain_xml("good"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:first line of the target\n")
+    (store.directory / "link.xml").symlink_to(secret)
+    (store.directory / "bad.xml").write_bytes(b"<domain>\xff\xfe</domain>")
+    with caplog.at_level("WARNING", logger="virtwire.server"):
+        loaded = store.load_all()
+    assert [p.name for p, _ in loaded] == ["good.xml"]
+    assert "link.xml: not a regular file" in caplog.text
+    assert "bad.xml: not UTF-8 (byte 8)" in caplog.text
+    assert "first line" not in caplog.text
