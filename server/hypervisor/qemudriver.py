@@ -235,7 +235,7 @@ class QemuDriver(
         try:
             self.store.delete(obj.name)
         except OSError as exc:  # virDomainDeleteConfig's text
-            raise self._system_error(
+            raise self._config_error(
                 f"cannot remove config {path}", exc, ErrorDomain.DOMAIN
             ) from None
         self.save_autostart(obj, False)
@@ -251,10 +251,10 @@ class QemuDriver(
                 if enabled
                 else (f"Failed to delete symlink '{path}'")
             )
-            raise self._system_error(what, exc, ErrorDomain.QEMU) from None
+            raise self._config_error(what, exc, ErrorDomain.QEMU) from None
 
     @staticmethod
-    def _system_error(what: str, exc: OSError, domain: ErrorDomain) -> LibvirtError:
+    def _config_error(what: str, exc: OSError, domain: ErrorDomain) -> LibvirtError:
         """virReportSystemError: SYSTEM_ERROR (38) with the errno's text appended."""
         return LibvirtError.make(ErrorCode.SYSTEM_ERROR, domain, f"{what}: {exc.strerror or exc}")
 
