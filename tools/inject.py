@@ -186,6 +186,11 @@ def _describe(f: dict[str, Any]) -> str:
     return f"guest refuses {f['target']}, {times}"
 
 
+def message_for(argv: list[str]) -> dict[str, Any]:
+    """The control request for ``virtwire inject ACTION ...`` arguments (no -c/--socket)."""
+    return _message(build_parser().parse_args(["--socket", "-", *argv]))
+
+
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ process (``mode="subprocess"``) are gone. Options, per test with the ``virtwire`
 process) or "subprocess" (``python -m virtwire serve``: a separate process, as a real
 libvirtd would be; what the test's own asyncio or fork use cannot disturb). ``tcp``: also
 listen on 127.0.0.1, port chosen by the kernel. Unknown options are an error (host fixtures
-such as a test-driver XML file, fault injection and TLS options come with those features).
+such as a test-driver XML file and TLS options come with those features). Faults are\ninjected at run time with ``virtwire_daemon.inject(...)``.
 ``--virtwire-mode`` on the pytest command line sets the default mode.
 """
 
@@ -71,6 +71,22 @@ class VirtwireDaemon:
                 raise ValueError("no TCP listener: use @pytest.mark.virtwire(tcp=True)")
             return f"{driver}+tcp://{self.tcp[0]}:{self.tcp[1]}{path}"
         raise ValueError(f"unknown transport {transport!r} (unix or tcp)")
+
+    def inject(self, *args: str) -> dict[str, Any]:
+        """Fault injection (docs/server.md), with ``virtwire inject``'s arguments::
+
+            virtwire_daemon.inject("fail", "DOMAIN_CREATE", "--code", "OPERATION_FAILED")
+            virtwire_daemon.inject("reset")
+
+        Returns the daemon's answer; a refused request raises ``RuntimeError``."""
+        from virtwire.server.config import CONTROL_SOCKET_NAME
+        from virtwire.tools import inject
+
+        message = inject.message_for(list(args))
+        answer = inject.request(self.socket.parent / CONTROL_SOCKET_NAME, message)
+        if not answer.get("ok"):
+            raise RuntimeError(f"virtwire inject {' '.join(args)}: {answer.get('error')}")
+        return answer
 
     @property
     def uris(self) -> dict[str, str]:

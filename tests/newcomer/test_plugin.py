@@ -39,6 +39,27 @@ def test_inprocess_daemon_serves_both_hosts(virtwire_daemon: VirtwireDaemon) -> 
         conn.close()
 
 
+@pytest.mark.parametrize("mode", ["inprocess", "subprocess"])
+def test_faults_through_the_fixture(request: pytest.FixtureRequest, mode: str) -> None:
+    request.applymarker(pytest.mark.virtwire(mode=mode))
+    daemon: VirtwireDaemon = request.getfixturevalue("virtwire_daemon")
+    daemon.inject("fail", "CONNECT_GET_HOSTNAME", "--code", "OPERATION_FAILED", "--message", "x")
+    conn = libvirt.open(daemon.uri("test"))
+    try:
+        with pytest.raises(libvirt.libvirtError) as err:
+            conn.getHostname()
+        assert err.value.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED
+        assert conn.getHostname()  # the count (1) is spent
+        daemon.inject("fail", "CONNECT_GET_HOSTNAME", "--code", "1", "--forever")
+        assert len(daemon.inject("list")["faults"]) == 1
+        daemon.inject("reset")
+        assert conn.getHostname()
+    finally:
+        conn.close()
+    with pytest.raises(RuntimeError):
+        daemon.inject("fail", "NO_SUCH_PROCEDURE", "--code", "1")
+
+
 @pytest.mark.virtwire(mode="subprocess", tcp=True)
 def test_subprocess_daemon_with_tcp(virtwire_daemon: VirtwireDaemon) -> None:
     assert virtwire_daemon.process is not None and virtwire_daemon.process.poll() is None
