@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from virtwire.protocol import wirelog
 from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
+from virtwire.server.hypervisor.driver import CALLER
 from virtwire.server.relay import EventRelay
 from virtwire.server.streams import STREAM_TYPES, SessionStreams
 
@@ -213,18 +214,22 @@ class ClientSession(asyncio.Protocol):
             self.streams.on_frame(frame)
             return
         self.current_header = header
-        result = self._dispatch(self, frame)
-        self.current_header = None
-        if result is None:
-            return
-        if type(result) is bytes:
-            self._reply(result)
-            self.streams.after_reply()
-            if self._close_when_flushed and not self._deferred:
-                self._begin_close()
-            return
+        caller = CALLER.set(self)  # who calls (close callbacks); a task started here keeps it
+        try:
+            result = self._dispatch(self, frame)
+            self.current_header = None
+            if result is None:
+                return
+            if type(result) is bytes:
+                self._reply(result)
+                self.streams.after_reply()
+                if self._close_when_flushed and not self._deferred:
+                    self._begin_close()
+                return
+            task = self._loop.create_task(self._finish(result))
+        finally:
+            CALLER.reset(caller)
         self._in_flight += 1
-        task = self._loop.create_task(self._finish(result))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -373,6 +378,10 @@ class ClientSession(asyncio.Protocol):
         driver, self.driver = self.driver, None
         self.drivers = {}
         if driver is not None:
+            try:
+                driver.connection_closed(self)
+            except Exception:
+                log.exception("client %d: the driver's close callback failed", self.client_id)
             try:
                 self.host.registry.close(driver)
             except Exception:

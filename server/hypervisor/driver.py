@@ -8,6 +8,7 @@ scheduler delivers them on a later loop turn, as libvirt's zero-delay timer does
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import logging
 import socket
@@ -29,6 +30,12 @@ from virtwire.server.hypervisor.model import (
     ListFlags,
     ModificationImpact,
     ShutoffReason,
+)
+
+# the client connection whose call runs now (set by the session around each call, copied into
+# the tasks it starts): what libvirt's close callbacks (virCloseCallbacks) are keyed by
+CALLER: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "virtwire_caller", default=None
 )
 
 log = logging.getLogger("virtwire.server")
@@ -463,6 +470,10 @@ class Driver:
 
     def close(self) -> None:
         """Called by the registry when the host goes away."""
+
+    def connection_closed(self, owner: object) -> None:
+        """Hook: a client connection of this host closed (libvirt's close callbacks: what
+        that connection left half done, such as an incoming migration, is cleaned up)."""
 
 
 def _matches_filter(obj: DomainObj, flags: int) -> bool:

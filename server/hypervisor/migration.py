@@ -52,6 +52,7 @@ from virtwire.protocol.typed_params import INT, ULLONG, from_wire, to_wire
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.domxml import GUEST_NS
 from virtwire.server.hypervisor.driver import (
+    CALLER,
     DEFINED,
     DEFINED_ADDED,
     DEFINED_UPDATED,
@@ -234,6 +235,7 @@ class MigrationJob:
     persistent_xml: str | None = None
     paused_at: float | None = None
     stream_taken: bool = False  # destination: the source's stream is connected
+    owner: object = None  # destination: the connection that prepared it (close callback)
     wall_started: float = field(default_factory=time.time)
 
 
@@ -501,6 +503,7 @@ class MigrationMixin:
         if flags & OFFLINE:  # no QEMU, no incoming stream: Finish only stores the definition
             job = MigrationJob(OP_MIGRATION_IN, self._clock().now(), flags, phase="prepare")
             job.persistent_xml, job.complete = cookie.get("persistent"), True
+            job.owner = CALLER.get()
             self.domains[ddef.uuid] = obj
             self._jobs()[obj.uuid] = job
             # libvirt's client wants a URI even here; nothing will connect to it
@@ -510,7 +513,7 @@ class MigrationMixin:
             host, port = parse_migrate_uri(params[PARAM_URI])
         host = params.get(PARAM_LISTEN_ADDRESS) or host
         job = MigrationJob(OP_MIGRATION_IN, self._clock().now(), flags, phase="prepare")
-        job.persistent_xml = cookie.get("persistent")
+        job.persistent_xml, job.owner = cookie.get("persistent"), CALLER.get()
         loop = asyncio.get_running_loop()
         try:
             job.incoming = await loop.create_server(
@@ -550,6 +553,23 @@ class MigrationMixin:
         if job.complete or self._jobs().get(obj.uuid) is not job:
             return
         self._fail_incoming(obj, job)
+
+    def connection_closed(self, owner: object) -> None:
+        """qemuMigrationDstPrepareCleanup as a close callback: the connection that prepared an
+        incoming migration went away before Finish (a failed or abandoned migration), so the
+        incoming domain goes, as libvirt's destination does."""
+        super().connection_closed(owner)  # type: ignore[misc]
+        for uuid, job in list(self._jobs().items()):
+            if job.operation != OP_MIGRATION_IN or owner is None or job.owner is not owner:
+                continue
+            obj = self.domains.get(uuid)
+            if obj is None:
+                self._jobs().pop(uuid, None)
+                continue
+            log.warning("domain %s: incoming migration abandoned by its client", obj.name)
+            self._fail_incoming(obj, job)
+            if not obj.active and not obj.persistent:
+                self.domains.pop(uuid, None)
 
     def _fail_incoming(self, obj: DomainObj, job: MigrationJob) -> None:
         self._jobs().pop(obj.uuid, None)

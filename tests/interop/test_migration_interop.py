@@ -279,3 +279,31 @@ def test_domjobinfo_abort_and_sigkill_mid_migration(tmp_path: Path, run_virsh) -
                 proc.kill()
             proc.communicate(timeout=10)
         fleet.stop()
+
+
+@pytest.mark.parametrize(
+    "phase", ["DOMAIN_MIGRATE_PREPARE3_PARAMS", "DOMAIN_MIGRATE_FINISH3_PARAMS"]
+)
+def test_injected_failure_leaves_the_domain_on_the_source(
+    virtwire_server_factory, tmp_path: Path, run_virsh, run_virtwire, phase: str
+) -> None:
+    """`virtwire inject fail` on the destination's Prepare or Finish: the p2p migration fails
+    with the injected error and, as libvirt leaves it, the domain runs on the source only."""
+    a, b = virtwire_server_factory(), virtwire_server_factory()
+    src, dst = a.tcp_uri("qemu", "/system"), b.tcp_uri("qemu", "/system")
+    xml_file = tmp_path / "vm.xml"
+    xml_file.write_text(XML)
+    assert run_virsh(src, "define", str(xml_file)).returncode == 0
+    assert run_virsh(src, "start", "vm").returncode == 0
+    control = b.unix_path.parent / "virtwire-inject-sock"
+    res = run_virtwire("inject", "--socket", str(control), "fail", phase,
+                       "--code", "OPERATION_FAILED", "--message", f"injected in {phase}")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    res = run_virsh(src, "migrate", "--live", "--p2p", "vm", dst)
+    assert res.returncode != 0 and f"injected in {phase}" in res.stderr, res.stderr
+    assert run_virsh(src, "domstate", "vm").stdout.strip() == "running"
+    assert "vm" not in run_virsh(dst, "list", "--all", "--name").stdout.split()
+    # the fault is spent: the next attempt moves the domain
+    res = run_virsh(src, "migrate", "--live", "--p2p", "vm", dst)
+    assert res.returncode == 0, res.stderr
+    assert run_virsh(dst, "domstate", "vm").stdout.strip() == "running"
