@@ -34,6 +34,8 @@ gdbus wait --session --timeout 20 org.libvirt || echo "org.libvirt never appeare
 call() { gdbus call --session --dest org.libvirt --object-path "$1" --method "$2" $3; }
 call /org/libvirt/QEMU org.libvirt.Connect.ListSecrets 0
 call /org/libvirt/QEMU org.libvirt.Connect.ListDomains 0
+call /org/libvirt/QEMU org.libvirt.Connect.ListNetworks 0
+call /org/libvirt/QEMU org.libvirt.Connect.ListStoragePools 0
 dom=$(call /org/libvirt/QEMU org.libvirt.Connect.DomainLookupByName dbus1 | sed "s/.*'\\(.*\\)'.*/\\1/")
 echo "domain $dom"
 call "$dom" org.libvirt.Domain.GetStats "0 0"
@@ -58,7 +60,10 @@ def test_libvirt_dbus_session_reaches_virtwire(tmp_path, virtwire_server, run_vi
     qemu = virtwire_server.unix_uri("qemu", "/session")
     xml = tmp_path / "dbus1.xml"
     xml.write_text(GUEST_XML)
-    done = run_virsh(qemu, f"define {xml}; start dbus1")
+    done = run_virsh(
+        qemu, f"define {xml}; start dbus1; pool-define-as dbuspool dir --target /dbuspool; "
+        "pool-build dbuspool; pool-start dbuspool"
+    )
     assert done.returncode == 0, done.stderr
     runtime = tmp_path / "run"
     (runtime / "libvirt").mkdir(parents=True)
@@ -90,6 +95,9 @@ def test_libvirt_dbus_session_reaches_virtwire(tmp_path, virtwire_server, run_vi
     out = res.stdout
     assert "(@ao [],)" in out, (out, res.stderr)  # ListSecrets: none yet
     assert "/org/libvirt/QEMU/domain/_" in out, (out, res.stderr)
+    # ListNetworks: the QEMU host's default network; ListStoragePools: the pool made above
+    assert "objectpath '/org/libvirt/QEMU/network/_" in out, out
+    assert "objectpath '/org/libvirt/QEMU/storagepool/_" in out, out
     # Domain.GetStats: virtwire's QEMU domstats groups, as libvirt-dbus relays them
     assert "'state.state': <<1>>" in out and "'block.0.name': <<'vda'>>" in out, out
     assert "'cpu.time': <<uint64" in out and "'net.count': <<uint32 0>>" in out, out
