@@ -61,8 +61,9 @@ def test_libvirt_dbus_session_reaches_virtwire(tmp_path, virtwire_server, run_vi
     xml = tmp_path / "dbus1.xml"
     xml.write_text(GUEST_XML)
     done = run_virsh(
-        qemu, f"define {xml}; start dbus1; pool-define-as dbuspool dir --target /dbuspool; "
-        "pool-build dbuspool; pool-start dbuspool"
+        qemu,
+        f"define {xml}; start dbus1; pool-define-as dbuspool dir --target /dbuspool; "
+        "pool-build dbuspool; pool-start dbuspool",
     )
     assert done.returncode == 0, done.stderr
     runtime = tmp_path / "run"
