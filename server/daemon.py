@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import grp
 import logging
 import os
@@ -168,6 +169,36 @@ class _TlsGate(asyncio.Protocol):
             self.session.connection_lost(exc)
 
 
+STATE_LOCK_NAME = "daemon.lock"
+
+
+def lock_state_dir(state_dir: Path) -> int:
+    """Take ``STATE_DIR/daemon.lock`` (flock, released by the kernel when the process dies):
+    a second daemon on the same state directory would race the first over every file."""
+    path = state_dir / STATE_LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise DaemonError(f"cannot open {path}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        try:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        except OSError:
+            holder = ""
+        os.close(fd)
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise DaemonError(
+                f"state directory {state_dir} is in use by another virtwire daemon{who}"
+            ) from None
+        raise DaemonError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class Daemon:
     """The whole server: a host registry, the dispatcher, listeners and sessions."""
 
@@ -180,8 +211,12 @@ class Daemon:
         registry: Any = None,
         dispatcher: Dispatcher | None = None,
         tls_files: TLSFiles | None = None,
+        lock_state: bool = True,
     ) -> None:
         self.config = config
+        # one daemon per state directory (a fleet locks its root once, not every host's)
+        self.lock_state = lock_state
+        self._lock_fd: int | None = None
         self.state_dir = Path(state_dir)
         self.listens = listens
         self.registry = registry
@@ -212,6 +247,15 @@ class Daemon:
             raise DaemonError(
                 f"cannot create state directory {self.state_dir}: {exc.strerror or exc}"
             ) from None
+        if self.lock_state:
+            self._lock_fd = lock_state_dir(self.state_dir)
+        try:
+            await self._start_locked()
+        except BaseException:
+            self._unlock()
+            raise
+
+    async def _start_locked(self) -> None:
         if self.dispatcher is None:
             self.dispatcher = Dispatcher()
         if self.registry is None:
@@ -552,7 +596,13 @@ class Daemon:
                     await result
             except Exception:
                 log.exception("closing the simulated hosts failed")
+        self._unlock()
         log.info("stopped")
+
+    def _unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # releases the flock
 
     def _close_listeners(self) -> None:
         for listener in self.listeners:

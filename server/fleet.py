@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import resource
 import tomllib
@@ -45,7 +46,7 @@ from typing import Any
 
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.config import ServerConfig
-from virtwire.server.daemon import Daemon, DaemonError, ListenSpec
+from virtwire.server.daemon import Daemon, DaemonError, ListenSpec, lock_state_dir
 from virtwire.server.dispatch import Dispatcher
 from virtwire.server.hypervisor.driver import Driver
 from virtwire.server.hypervisor.hostfacts import qemu_topology
@@ -224,6 +225,7 @@ class Fleet:
     unix_dir: Path | None = None
     members: list[FleetMember] = field(default_factory=list)
     _stop: asyncio.Event | None = None
+    _lock_fd: int | None = None
 
     def __post_init__(self) -> None:
         check_hostnames(self.hosts)
@@ -237,6 +239,8 @@ class Fleet:
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self._lock_fd is None:
+            self._lock_fd = lock_state_dir(self.state_dir)  # one daemon per state directory
         _raise_fd_limit(len(self.hosts) * 2 + 64)
         dispatcher = Dispatcher()
         try:
@@ -249,7 +253,12 @@ class Fleet:
                     spec = ListenSpec("tcp", host=self.listen, port=port)
                 registry = FleetRegistry(host_dir, loop.call_soon, shape)
                 daemon = Daemon(
-                    self.config, host_dir, [spec], registry=registry, dispatcher=dispatcher
+                    self.config,
+                    host_dir,
+                    [spec],
+                    registry=registry,
+                    dispatcher=dispatcher,
+                    lock_state=False,  # the fleet holds its root's lock
                 )
                 await daemon.start()
                 member = FleetMember(shape, daemon)
@@ -296,6 +305,9 @@ class Fleet:
             self.manifest_path.unlink()
         except FileNotFoundError:
             pass
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def driver_of(self, hostname: str) -> Driver:
         """The ``qemu:///system`` driver of one host (built if nobody opened it yet)."""

@@ -133,11 +133,17 @@ def test_stale_socket_replaced_live_socket_refused(base):
     first = Serve(["--state-dir", str(base / "st"), "--unix", str(sock)])
     try:
         first.wait_listening(1)
-        second = Serve(["--state-dir", str(base / "st"), "--unix", str(sock)])
+        second = Serve(["--state-dir", str(base / "st2"), "--unix", str(sock)])
         assert second.proc.wait(15) == 1
         err = second.proc.stderr.read()
         assert "already listening" in err
         assert sock.exists()
+        # the same state directory: refused by its lock before any socket is touched
+        third = Serve(["--state-dir", str(base / "st"), "--unix", str(base / "other-sock")])
+        assert third.proc.wait(15) == 1
+        err = third.proc.stderr.read()
+        assert f"is in use by another virtwire daemon (pid {first.proc.pid})" in err, err
+        assert not (base / "other-sock").exists()
     finally:
         assert first.stop() == 0
 
