@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.processes import stop_process
+
 
 class FleetProcess:
     """``virtwire serve --state-dir DIR --fleet …``; its log goes to ``DIR/../fleet.log``."""
@@ -49,16 +51,7 @@ class FleetProcess:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        return proc.returncode
+        return stop_process(proc, sig, timeout)
 
     def kill9(self) -> None:
         self.stop(signal.SIGKILL)

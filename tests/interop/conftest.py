@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_peer
+from tests.processes import stop_process
 
 PEER_DIR = Path(__file__).parent / "peer"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -154,16 +155,7 @@ class VirtwireServer:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        return proc.returncode
+        return stop_process(proc, sig, timeout)
 
     def kill9(self) -> None:
         self.stop(signal.SIGKILL)
