@@ -102,6 +102,7 @@ async def _open_tcp(uri: ConnectURI | None, readonly: bool) -> StreamPair:
 SYSTEM_CACERT = "/etc/pki/CA/cacert.pem"
 SYSTEM_CLIENT_CERT = "/etc/pki/libvirt/clientcert.pem"
 SYSTEM_CLIENT_KEY = "/etc/pki/libvirt/private/clientkey.pem"
+SYSTEM_CACRL = "/etc/pki/CA/cacrl.pem"
 
 
 def _tls_credentials(uri: ConnectURI) -> tuple[str, str, str]:
@@ -131,6 +132,20 @@ def _tls_credentials(uri: ConnectURI) -> tuple[str, str, str]:
     return cacert, cert, key
 
 
+def _tls_crl(uri: ConnectURI) -> str:
+    """The CA's revocation list where libvirt looks for it: DIR/cacrl.pem with ``pkipath``,
+    else a normal user's ``~/.pki/libvirt/cacrl.pem`` when it exists, else the system's.
+    A missing file means no list (libvirt skips a non-existent CRL)."""
+    pkipath = uri.param("pkipath")
+    if pkipath:
+        return f"{pkipath.rstrip('/')}/cacrl.pem"
+    if os.geteuid() != 0:
+        user = os.path.join(os.path.expanduser("~"), ".pki", "libvirt", "cacrl.pem")
+        if os.path.exists(user):
+            return user
+    return SYSTEM_CACRL
+
+
 def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
     """A client context with libvirt's PKI files; ``no_verify=1`` skips server checks."""
     cacert, cert, key = _tls_credentials(uri)
@@ -149,6 +164,10 @@ def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
             ctx.verify_mode = ssl.CERT_NONE
         else:
             ctx.load_verify_locations(cafile=cacert)
+            crl = _tls_crl(uri)
+            if os.path.exists(crl):  # a revoked server certificate then fails verification
+                ctx.load_verify_locations(cafile=crl)
+                ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
         if with_cert:
             ctx.load_cert_chain(cert, key)
     except (ssl.SSLError, OSError) as exc:

@@ -108,6 +108,31 @@ def _write_pki(pki: Path) -> None:
     (pki / "serverkey.pem").write_bytes(key_bytes(srv_key))
     (pki / "clientcert.pem").write_bytes(cli.public_bytes(pem))
     (pki / "clientkey.pem").write_bytes(key_bytes(cli_key))
+    # client PKIs with a revocation list: one revokes the server's certificate, one another
+    for suffix, serial in (("-revoked", srv.serial_number), ("-crl", cli.serial_number + 1)):
+        d = pki.with_name(pki.name + suffix)
+        d.mkdir()
+        for name in ("cacert.pem", "clientcert.pem", "clientkey.pem"):
+            shutil.copy(pki / name, d / name)
+        (d / "cacrl.pem").write_bytes(_crl(ca_key, serial).public_bytes(pem))
+
+
+def _crl(ca_key, revoked_serial: int) -> x509.CertificateRevocationList:
+    now = datetime.datetime.now(datetime.UTC)
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(revoked_serial)
+        .revocation_date(now - datetime.timedelta(minutes=5))
+        .build()
+    )
+    return (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(_name("test CA"))
+        .last_update(now - datetime.timedelta(hours=1))
+        .next_update(now + datetime.timedelta(days=1))
+        .add_revoked_certificate(entry)
+        .sign(ca_key, hashes.SHA256())
+    )
 
 
 def _port_open(port: int) -> bool:
@@ -209,6 +234,8 @@ conn.close()
 show("hostname-mismatch", lambda: libvirt.open(f"test+tls://localhost:{port}/default?pkipath={pki}"))
 show("no-verify", lambda: libvirt.open(f"test+tls://localhost:{port}/default?pkipath={pki}&no_verify=1").getType())
 show("no-pki", lambda: libvirt.open(f"test+tls://127.0.0.1:{port}/default?pkipath={pki}/none"))
+show("server-revoked", lambda: libvirt.open(f"test+tls://127.0.0.1:{port}/default?pkipath={pki}-revoked"))
+show("other-revoked", lambda: libvirt.open(f"test+tls://127.0.0.1:{port}/default?pkipath={pki}-crl").getType())
 """
 
 
@@ -228,6 +255,11 @@ def test_tls_side_by_side_with_python3_libvirt(tls_libvirtd, run_pylibvirt, tmp_
     assert lines[0] == "type OK 'TEST'"
     assert (
         "hostname-mismatch ERR 45 7 authentication failed: Failed to verify peer's certificate"
+        in lines
+    )
+    assert "other-revoked OK 'TEST'" in lines
+    assert (
+        "server-revoked ERR 45 7 authentication failed: Failed to verify peer's certificate"
         in lines
     )
     assert ours.stdout == real.stdout
