@@ -235,7 +235,7 @@ class MigrationJob:
     persistent_xml: str | None = None
     paused_at: float | None = None
     stream_taken: bool = False  # destination: the source's stream is connected
-    owner: object = None  # destination: the connection that prepared it (close callback)
+    owner: object = None  # the connection that drives the next phase (close callback)
     wall_started: float = field(default_factory=time.time)
 
 
@@ -555,21 +555,35 @@ class MigrationMixin:
         self._fail_incoming(obj, job)
 
     def connection_closed(self, owner: object) -> None:
-        """qemuMigrationDstPrepareCleanup as a close callback: the connection that prepared an
-        incoming migration went away before Finish (a failed or abandoned migration), so the
-        incoming domain goes, as libvirt's destination does."""
+        """libvirt's migration close callbacks: the connection that prepared an incoming
+        migration went away before Finish (a failed or abandoned migration), so the incoming
+        domain goes (qemuMigrationDstPrepareCleanup); the one that ran Perform went away
+        before Confirm, so the source's job ends (qemuMigrationAnyConnectionClosed)."""
         super().connection_closed(owner)  # type: ignore[misc]
         for uuid, job in list(self._jobs().items()):
-            if job.operation != OP_MIGRATION_IN or owner is None or job.owner is not owner:
+            if owner is None or job.owner is not owner:
                 continue
             obj = self.domains.get(uuid)
             if obj is None:
                 self._jobs().pop(uuid, None)
                 continue
+            if job.operation == OP_MIGRATION_OUT:
+                self._outgoing_abandoned(obj, job)
+                continue
             log.warning("domain %s: incoming migration abandoned by its client", obj.name)
             self._fail_incoming(obj, job)
             if not obj.active and not obj.persistent:
                 self.domains.pop(uuid, None)
+
+    def _outgoing_abandoned(self, obj: DomainObj, job: MigrationJob) -> None:
+        """qemuMigrationAnyConnectionClosed at PERFORM3_DONE: the client that drove a managed
+        migration went away between Perform and Confirm. Nobody knows whether the destination
+        runs the guest, so the job ends and the source stays paused, as libvirt leaves it."""
+        if job.phase != "confirm":
+            return
+        log.warning("domain %s: migration finished but we don't know if the domain was "
+                    "successfully started on destination or not", obj.name)  # fmt: skip
+        self._jobs().pop(obj.uuid, None)
 
     def _fail_incoming(self, obj: DomainObj, job: MigrationJob) -> None:
         self._jobs().pop(obj.uuid, None)
@@ -597,6 +611,9 @@ class MigrationMixin:
         if not values.get(PARAM_URI):
             raise self.error(ErrorCode.INVALID_ARG, "migration URI must be specified")
         await self._transfer(obj, values, flags, values[PARAM_URI])
+        job = self._jobs().get(obj.uuid)
+        if job is not None:  # Confirm is the client's next step: a close callback till then
+            job.owner = CALLER.get()
         return _cookie(self, obj)
 
     def _start_out_job(self, obj: DomainObj, params: dict[str, Any], flags: int) -> MigrationJob:

@@ -349,3 +349,40 @@ def test_offline_migration_moves_the_definition(tmp_path: Path) -> None:
         assert src.events == []
 
     run_fleet(tmp_path, body)
+
+
+def test_client_gone_between_perform_and_confirm(tmp_path: Path) -> None:
+    """The client of a managed migration vanishes after Perform: the source's job ends and
+    the guest stays paused there (libvirt cannot know whether the destination runs it)."""
+
+    async def body(fleet, clock, src, dst, dom) -> None:
+        ctl = await connect(fleet.members[0].uri)
+        begin = await ctl.call(
+            "DOMAIN_MIGRATE_BEGIN3_PARAMS", {"dom": dom, "params": [], "flags": LIVE}
+        )
+        prep = await dst.conn.call(
+            "DOMAIN_MIGRATE_PREPARE3_PARAMS",
+            {"params": to_wire({"destination_xml": begin.xml}), "cookie_in": begin.cookie_out,
+             "flags": LIVE},
+        )  # fmt: skip
+        perform = asyncio.ensure_future(ctl.call(
+            "DOMAIN_MIGRATE_PERFORM3_PARAMS",
+            {"dom": dom, "dconnuri": None, "params": to_wire({"migrate_uri": prep.uri_out}),
+             "cookie_in": prep.cookie_out, "flags": LIVE}))  # fmt: skip
+        await _until(perform.done, clock, 0.05)
+        perform.result()
+        busy = await src.conn.call("DOMAIN_GET_JOB_INFO", {"dom": dom})
+        assert busy.type == 0  # between Perform and Confirm no job is reported ...
+        with pytest.raises(LibvirtError, match="another migration job is already running"):
+            await src.conn.call(  # ... but the domain is still in one
+                "DOMAIN_MIGRATE_BEGIN3_PARAMS", {"dom": dom, "params": [], "flags": LIVE}
+            )
+        await ctl.close()
+        await _until(lambda: not fleet.driver_of("host-0000")._jobs())
+        assert await _state(src, dom) == (3, 2)  # PAUSED, PAUSED_MIGRATION
+        again = await src.conn.call(
+            "DOMAIN_MIGRATE_BEGIN3_PARAMS", {"dom": dom, "params": [], "flags": LIVE}
+        )
+        assert "<name>vm</name>" in again.xml
+
+    run_fleet(tmp_path, body)
