@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 from pathlib import Path
 
 from virtwire.protocol.constants import LEGACY_PAYLOAD_MAX
@@ -105,8 +106,9 @@ class QemuStorage(StorageMixin):
         return self.storage_error(ErrorCode.SYSTEM_ERROR, f"{what}: {exc.strerror or exc}")
 
     def host_path(self, path: str) -> Path:
-        """Where a path of the simulated host lives in the daemon's file system."""
-        return self.storage_root / path.lstrip("/")
+        """Where a path of the simulated host lives in the daemon's file system: always
+        inside its root (``..`` cannot climb out of it, as ``/..`` is ``/``)."""
+        return self.storage_root / posixpath.normpath(posixpath.join("/", path)).lstrip("/")
 
     def _pool_backend(self, pool: PoolDef) -> None:
         """virStorageBackendForType."""

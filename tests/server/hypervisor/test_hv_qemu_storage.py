@@ -89,3 +89,18 @@ def test_clone_keeps_holes(tmp_path):
     assert volume_files.probe(dst).format == "raw"
     volume_files.create(tmp_path / "q", "qcow2", 3 * MIB, 0)
     assert volume_files.probe(tmp_path / "q").capacity == 3 * MIB
+
+
+def test_pool_paths_stay_inside_the_hosts_root(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    drv = make(state)
+    xml = POOL.replace("<name>p</name>", "<name>up</name>").replace("/images", "/../../../out")
+    pool = drv.storage_pool_define_xml(xml, 0)
+    drv.storage_pool_create(pool, 1)  # with --build
+    vol = drv.storage_vol_create_xml(
+        pool, "<volume><name>v</name><capacity>1024</capacity></volume>", 0
+    )
+    assert (state / "root/out/v").is_file()
+    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "out").exists()
+    drv.storage_vol_delete(vol, 0)
