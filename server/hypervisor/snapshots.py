@@ -67,6 +67,8 @@ class Snapshot:
     created: int
     parent: str | None
     domain: DomainDef
+    # (target, location) per disk as the QEMU host aligned them; None: every disk internal
+    disks: list[tuple[str, str]] | None = None
 
     @property
     def active(self) -> bool:
@@ -384,7 +386,9 @@ def format_snapshot(snap: Snapshot) -> str:
     out.append(f"  <creationTime>{snap.created}</creationTime>")
     out.append(f"  <memory snapshot='{'internal' if snap.active else 'no'}'/>")
     out.append("  <disks>")
-    for disk in snap.domain.devices.findall("disk"):
+    if snap.disks is not None:
+        out += [f"    <disk name='{_escape(n)}' snapshot='{loc}'/>" for n, loc in snap.disks]
+    for disk in snap.domain.devices.findall("disk") if snap.disks is None else []:
         target = disk.find("target")
         if target is not None and disk.get("device", "disk") in ("disk", "lun"):
             out.append(f"    <disk name='{target.get('dev')}' snapshot='internal'/>")
