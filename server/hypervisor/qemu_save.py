@@ -37,7 +37,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.driver import RESUMED, STARTED, STOPPED, SUSPENDED, SUSPENDED_PAUSED
-from virtwire.server.hypervisor.model import DomainObj, DomainState, ListFlags, PausedReason
+from virtwire.server.hypervisor.model import DomainObj, DomainState, ListFlags
 from virtwire.server.hypervisor.persistence import fsync_dir
 from virtwire.server.hypervisor.qemu_snapshots import invalid_arg, plain_definition
 from virtwire.server.hypervisor.qemu_storage import ROOT_DIR
@@ -66,7 +66,7 @@ START_PAUSED, START_FORCE_BOOT = 0x1, 0x4
 UNDEFINE_MANAGED_SAVE = 0x1
 # lifecycle details and state reasons
 STOPPED_SAVED, STARTED_RESTORED, SUSPENDED_RESTORED, RESUMED_FROM_SNAPSHOT = 4, 2, 4, 2
-SHUTOFF_SAVED, RUNNING_RESTORED, PAUSED_SAVE = 5, 3, 3
+SHUTOFF_SAVED, RUNNING_RESTORED, PAUSED_SAVE, PAUSED_MIGRATION = 5, 3, 3, 2
 
 
 @dataclass(slots=True)
@@ -236,7 +236,8 @@ class QemuSave:
     ) -> None:
         """qemuSaveImageStartVM: start with CPUs paused, STARTED RESTORED, then resume."""
         self.make_live(obj, ddef)
-        obj.state, obj.reason = DomainState.PAUSED, PausedReason.USER
+        # qemuProcessStart with an incoming stream leaves it paused "for migration"
+        obj.state, obj.reason = DomainState.PAUSED, PAUSED_MIGRATION
         self.lifecycle(obj, STARTED, STARTED_RESTORED)
         if was_running and not start_paused:
             obj.state, obj.reason = DomainState.RUNNING, RUNNING_RESTORED
