@@ -23,15 +23,17 @@ adds what ``src/qemu/qemu_snapshot.c`` does differently:
 from __future__ import annotations
 
 import logging
+import stat
 import uuid as uuid_mod
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import defusedxml.ElementTree as SafeET
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
-from virtwire.server.hypervisor import devices, domxml
+from virtwire.server.hypervisor import devices, domxml, volume_files
 from virtwire.server.hypervisor.driver import (
     DEFINED,
     RESUMED,
@@ -117,6 +119,7 @@ class QemuSnapshots(TestSnapshots):
         def save(self, obj: DomainObj, config: DomainDef | None = None) -> None: ...
         def parse(self, xml: str) -> DomainDef: ...
         def has_managed_save(self, obj: DomainObj) -> bool: ...
+        def save_host_path(self, path: str) -> Path: ...
 
         domains: dict[bytes, DomainObj]
         error_domain: ErrorDomain
@@ -161,7 +164,7 @@ class QemuSnapshots(TestSnapshots):
             if dom_elem is None:
                 raise ValueError("snapshot without a domain")
             disks = [
-                (d.get("name", ""), d.get("snapshot", "internal"))
+                (d.get("name", ""), d.get("snapshot", "internal"), _src(d))
                 for d in elem.findall("disks/disk")
             ]
             snap = Snapshot(
@@ -209,7 +212,7 @@ class QemuSnapshots(TestSnapshots):
                 ErrorCode.OPERATION_INVALID, "cannot halt after transient domain snapshot"
             )
         name, description = _parse_snapshot(xml_desc, self)
-        memory, disk_requests = _parse_locations(xml_desc)
+        memory, requests = _parse_locations(xml_desc)
         if flags & CREATE_REDEFINE:
             raise self.error(ErrorCode.NO_SUPPORT, "snapshot redefinition")
         created = self.wall_s()
@@ -229,21 +232,28 @@ class QemuSnapshots(TestSnapshots):
                 ErrorCode.OPERATION_UNSUPPORTED,
                 "live snapshot creation is supported only during full system snapshots",
             )
-        state = _SNAP_STATES.get(DomainState(obj.state), "shutoff")
-        if flags & CREATE_DISK_ONLY or memory == "external" or "external" in disk_requests.values():
+        if memory == "external":
             raise self.error(
                 ErrorCode.OPERATION_UNSUPPORTED,
-                "external snapshots are not supported by this simulated host "
-                "(internal snapshots of qcow2 disks are)",
+                "snapshots with an external memory state are not supported by this "
+                "simulated host (internal and disk-only snapshots are)",
             )
-        if obj.active and memory == "no":
+        disk_only = bool(flags & CREATE_DISK_ONLY)
+        state = _SNAP_STATES.get(DomainState(obj.state), "shutoff")
+        if disk_only:  # qemuSnapshotCreateAlignDisks
+            state = "disk-snapshot" if obj.active else "shutoff"
+        elif obj.active and memory == "no":
             raise self.error(
                 ErrorCode.OPERATION_UNSUPPORTED,
                 "internal snapshot of a running VM must include the memory state",
             )
         taken = plain_definition(obj.current)
-        disks = self._snap_align_disks(taken, disk_requests)
-        self._snap_prepare(obj, taken, disks, with_memory=obj.active)
+        disks = self._snap_align_disks(
+            taken, requests, "external" if disk_only else "internal", name
+        )
+        self._snap_prepare(
+            obj, taken, disks, disk_only=disk_only, reuse=bool(flags & CREATE_REUSE_EXT)
+        )
         snaps = self.snaps_of(obj)
         if name in snaps.items and not flags & CREATE_NO_METADATA:
             raise LibvirtError.make(
@@ -257,9 +267,12 @@ class QemuSnapshots(TestSnapshots):
             created=created,
             parent=snaps.current,
             domain=taken,
-            disks=[(d[0], d[1]) for d in disks],
+            disks=[(d.target, d.location, d.path) for d in disks],
         )
-        self._snap_take(obj, flags)
+        if disk_only:
+            self._snap_take_external(obj, disks, flags)
+        else:
+            self._snap_take(obj, flags)
         if not flags & CREATE_NO_METADATA:
             previous = snaps.current
             snaps.items[name] = snap
@@ -272,70 +285,106 @@ class QemuSnapshots(TestSnapshots):
                 raise
         return self._snap_handle(obj, name)
 
-    def _snap_align_disks(self, ddef: DomainDef, requests: dict[str, str]) -> list[tuple]:
-        """virDomainSnapshotAlignDisks(INTERNAL): (target, location, elem) per domain disk."""
+    def _snap_align_disks(
+        self, ddef: DomainDef, requests: dict[str, _DiskRequest], default: str, name: str
+    ) -> list[_SnapDisk]:
+        """virDomainSnapshotAlignDisks + AssignExternalNames: one entry per domain disk."""
         disks = [(devices.disk_target(d) or "", d) for d in ddef.devices.findall("disk")]
-        targets = {t for t, _ in disks}
-        for requested in requests:
-            if requested not in targets:
-                raise LibvirtError.make(
-                    ErrorCode.CONFIG_UNSUPPORTED,
-                    ErrorDomain.DOMAIN_SNAPSHOT,
-                    f"no disk named '{requested}'",
-                )
+        if len(requests) > len(disks):
+            raise _snap_conf_error("too many disk snapshot requests for domain")
+        by_target = dict(disks)
+        require_match = default == "internal"
         out = []
         for target, elem in disks:
-            location = requests.get(target) or ""
-            if location not in ("", "no", "internal"):
-                raise LibvirtError.make(
-                    ErrorCode.CONFIG_UNSUPPORTED,
-                    ErrorDomain.DOMAIN_SNAPSHOT,
-                    f"disk '{target}' must use snapshot mode 'internal'",
-                )
+            req = requests.get(target)
+            on_domain = elem.get("snapshot") or ""
+            if req is None:  # defaults for the disks not asked for
+                location = "no" if _disk_source(elem) is None else (on_domain or default)
+                out.append(_SnapDisk(target, location, elem, None, None))
+                continue
+            location = req.location
             if not location:
-                if _disk_source(elem) is None:
-                    location = "no"  # empty drives are never snapshotted
-                else:
-                    location = elem.get("snapshot") or "internal"
-            out.append((target, location, elem))
+                use_domain = on_domain and (not require_match or on_domain == "no")
+                location = on_domain if use_domain else default
+            elif (
+                require_match
+                and location != default
+                and not (location == "no" and on_domain == "no")
+            ):
+                raise _snap_conf_error(f"disk '{target}' must use snapshot mode '{default}'")
+            if req.path and location != "external":
+                raise _snap_conf_error(
+                    f"file '{req.path}' for disk '{target}' requires use of external snapshot mode"
+                )
+            out.append(_SnapDisk(target, location, elem, req.path, req.fmt))
+        for requested in requests:
+            if requested not in by_target:
+                raise _snap_conf_error(f"no disk named '{requested}'")
+        for i, disk in enumerate(out):
+            if disk.location != "external" or disk.path:
+                continue
+            origin = _disk_source(disk.elem) if disk.elem.get("type", "file") == "file" else None
+            if origin is None:
+                raise _snap_conf_error(
+                    f"cannot generate external snapshot name for disk '{disk.target}' "
+                    "without source"
+                )
+            if not self.save_host_path(origin).is_file():
+                raise _snap_conf_error(
+                    f"source for disk '{disk.target}' is not a regular file; refusing to "
+                    "generate external snapshot name"
+                )
+            stem, dot, ext = origin.rpartition(".")
+            base = stem if dot and "/" not in ext else origin
+            disk.path = f"{base}.{name}"
+            for other in out[:i]:
+                if other.path == disk.path:
+                    raise _snap_conf_error(
+                        f"cannot generate external snapshot name for disk '{disk.target}': "
+                        f"collision with disk '{other.target}'"
+                    )
         return out
 
     def _snap_prepare(
-        self, obj: DomainObj, ddef: DomainDef, disks: list[tuple], *, with_memory: bool
-    ) -> None:
-        """qemuSnapshotPrepare for internal snapshots."""
+        self, obj: DomainObj, ddef: DomainDef, disks: list[_SnapDisk], *, disk_only: bool,
+        reuse: bool,
+    ) -> None:  # fmt: skip
+        """qemuSnapshotPrepare."""
         found_internal = forbid_internal = False
-        for target, location, elem in disks:
-            if location == "internal":
+        external = 0
+        with_memory = obj.active and not disk_only
+        for disk in disks:
+            target, elem = disk.target, disk.elem
+            if disk.location == "internal":
                 found_internal = True
-                kind = elem.get("type", "file")
-                if not obj.active and kind not in LOCAL_TYPES:
-                    if kind == "network":
-                        protocol = elem.find("source")
-                        proto = protocol.get("protocol", "none") if protocol is not None else "none"
-                        raise self.error(
-                            ErrorCode.INTERNAL_ERROR,
-                            "internal inactive snapshots are not supported on 'network' "
-                            f"disks using '{proto}' protocol",
-                        )
-                    raise self.error(
-                        ErrorCode.INTERNAL_ERROR,
-                        f"internal inactive snapshots are not supported on '{kind}' disks",
-                    )
-                fmt = disk_format(elem)
-                if fmt is not None and fmt != "qcow2":
+                if disk_only and obj.active:
                     raise self.error(
                         ErrorCode.CONFIG_UNSUPPORTED,
-                        f"internal snapshot for disk {target} unsupported for storage type {fmt}",
+                        "active qemu domains require external disk snapshots; disk "
+                        f"{target} requested internal",
                     )
+                self._snap_check_internal(obj, disk)
+            elif disk.location == "external":
+                self._snap_check_external(obj, disk, reuse)
+                external += 1
             elif _disk_source(elem) is not None and elem.find("readonly") is None:
                 forbid_internal = True
-        if not found_internal and not with_memory:
+        if not found_internal and not external and not with_memory:
             raise self.error(ErrorCode.CONFIG_UNSUPPORTED, "nothing selected for snapshot")
         if (with_memory and not found_internal) or (found_internal and forbid_internal):
             raise self.error(
                 ErrorCode.CONFIG_UNSUPPORTED,
                 "internal and full system snapshots require all disks to be selected for snapshot",
+            )
+        if disk_only and not external:
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                "disk-only snapshots require at least one disk to be selected for snapshot",
+            )
+        if found_internal and external:
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                "mixing internal and external targets for a snapshot is not yet supported",
             )
         os_elem = ddef.tree.find("os")
         loader = os_elem.find("loader") if os_elem is not None else None
@@ -344,6 +393,115 @@ class QemuSnapshots(TestSnapshots):
                 ErrorCode.OPERATION_UNSUPPORTED,
                 "internal snapshots of a VM with pflash based firmware are not supported",
             )
+
+    def _snap_check_internal(self, obj: DomainObj, disk: _SnapDisk) -> None:
+        """qemuSnapshotPrepareDiskInternal and the qcow2 requirement."""
+        elem = disk.elem
+        kind = elem.get("type", "file")
+        if not obj.active and kind not in LOCAL_TYPES:
+            if kind == "network":
+                src = elem.find("source")
+                proto = src.get("protocol", "none") if src is not None else "none"
+                raise self.error(
+                    ErrorCode.INTERNAL_ERROR,
+                    "internal inactive snapshots are not supported on 'network' "
+                    f"disks using '{proto}' protocol",
+                )
+            raise self.error(
+                ErrorCode.INTERNAL_ERROR,
+                f"internal inactive snapshots are not supported on '{kind}' disks",
+            )
+        fmt = disk_format(elem)
+        if fmt is not None and fmt != "qcow2":
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                f"internal snapshot for disk {disk.target} unsupported for storage type {fmt}",
+            )
+
+    def _snap_check_external(self, obj: DomainObj, disk: _SnapDisk, reuse: bool) -> None:
+        """qemuSnapshotPrepareDiskExternal for a file overlay in the simulated root."""
+        disk.fmt = disk.fmt or "qcow2"
+        if disk.fmt not in ("qcow2", "qed"):
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                f"external snapshot format for disk {disk.target} is unsupported: {disk.fmt}",
+            )
+        kind = disk.elem.get("type", "file")
+        if obj.active:
+            if disk.elem.get("device") == "lun":
+                raise self.error(
+                    ErrorCode.CONFIG_UNSUPPORTED,
+                    "external active snapshots are not supported on scsi passthrough devices",
+                )
+            if kind not in ("file", "block", "network"):
+                raise self.error(
+                    ErrorCode.INTERNAL_ERROR,
+                    f"external active snapshots are not supported on '{kind}' disks",
+                )
+        elif kind not in LOCAL_TYPES:
+            raise self.error(
+                ErrorCode.INTERNAL_ERROR,
+                f"external inactive snapshots are not supported on '{kind}' disks",
+            )
+        assert disk.path is not None
+        host = self.save_host_path(disk.path)
+        try:
+            st = host.lstat()
+        except FileNotFoundError as exc:
+            if reuse:
+                raise self.error(
+                    ErrorCode.SYSTEM_ERROR,
+                    f"missing existing file for disk {disk.target}: {disk.path}: {exc.strerror}",
+                ) from None
+            return
+        if not stat.S_ISREG(st.st_mode):
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                f"mismatch between configured type for snapshot disk '{disk.target}' and the "
+                f"type of existing file '{disk.path}'",
+            )
+        if not reuse and st.st_size > 0:
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                f"external snapshot file for disk {disk.target} already exists and is not a "
+                f"block device: {disk.path}",
+            )
+
+    def _snap_take_external(self, obj: DomainObj, disks: list[_SnapDisk], flags: int) -> None:
+        """qemuSnapshotCreate{Active,Inactive}External: new qcow2 overlays become the
+        disks' images, in the live and the persistent definition; no pause."""
+        chosen = [d for d in disks if d.location == "external"]
+        for disk in chosen:
+            assert disk.path is not None
+            host = self.save_host_path(disk.path)
+            if flags & CREATE_REUSE_EXT and host.exists():
+                continue
+            base = _disk_source(disk.elem)
+            base_host = self.save_host_path(base) if base else None
+            try:
+                capacity = volume_files.probe(base_host).capacity if base_host else 0
+            except OSError:
+                capacity = 0
+            try:
+                host.parent.mkdir(parents=True, exist_ok=True)
+                host.unlink(missing_ok=True)  # an empty file is overwritten, as qemu-img does
+                volume_files.create(host, "qcow2", capacity, 0)
+            except OSError as exc:
+                raise self.error(
+                    ErrorCode.SYSTEM_ERROR,
+                    f"failed to create image file '{disk.path}': {exc.strerror or exc}",
+                ) from None
+        targets = {d.target: (d.path, d.fmt) for d in chosen}
+        if obj.persistent:
+            config = obj.config.copy()
+            _point_disks(config, targets)
+            self.save(obj, config)
+            obj.config = config
+        if obj.live is not None:
+            _point_disks(obj.live, targets)
+        if flags & CREATE_HALT and obj.active:
+            self.lifecycle(obj, STOPPED, STOPPED_FROM_SNAPSHOT)
+            self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
 
     def _snap_take(self, obj: DomainObj, flags: int) -> None:
         """qemuSnapshotCreateActiveInternal: savevm between paused CPUs; --halt stops."""
@@ -381,6 +539,10 @@ class QemuSnapshots(TestSnapshots):
             raise self.error(
                 ErrorCode.OPERATION_INVALID,
                 "transient domain needs to request run or pause to revert to inactive snapshot",
+            )
+        if found.external:
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED, "revert to external snapshot not supported yet"
             )
         if not flags & REVERT_FORCE and self.has_managed_save(obj) and not found.active:
             raise self.error(
@@ -429,9 +591,80 @@ class QemuSnapshots(TestSnapshots):
             DELETE_CHILDREN | DELETE_METADATA_ONLY | DELETE_CHILDREN_ONLY,
             "qemuSnapshotDelete",
         )
-        obj, _snaps, _found = self._snap_lookup(snap)
+        obj, snaps, found = self._snap_lookup(snap)
+        if not flags & DELETE_METADATA_ONLY:
+            self._snap_delete_validate(obj, snaps, found, flags)
+            if found.external and not flags & DELETE_CHILDREN_ONLY:
+                self._snap_commit_external(obj, snaps, found)
         super().domain_snapshot_delete(snap, flags)
         self._snap_persist(obj)
+
+    def _snap_delete_validate(
+        self, obj: DomainObj, snaps: SnapshotList, found: Snapshot, flags: int
+    ) -> None:
+        """qemuSnapshotDeleteValidate."""
+        if not found.external and obj.live is not None:
+            for target, location, _path in found.disks or []:
+                if location != "internal":
+                    continue
+                now = devices.find_disk(obj.live, target)
+                then = devices.find_disk(found.domain, target)
+                if now is None or then is None or _disk_source(now) != _disk_source(then):
+                    raise self.error(
+                        ErrorCode.OPERATION_UNSUPPORTED,
+                        f"disk image '{target}' for internal snapshot '{found.name}' is not "
+                        "the same as disk image currently used by VM",
+                    )
+        if flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY):
+            kinds = {s.external for s in snaps.descendants(found.name)}
+            if kinds == {True, False}:
+                raise self.error(
+                    ErrorCode.CONFIG_UNSUPPORTED,
+                    "deletion of external and internal children disk snapshots not supported",
+                )
+            if True in kinds:
+                raise self.error(
+                    ErrorCode.CONFIG_UNSUPPORTED,
+                    "deletion of external children disk snapshots not supported",
+                )
+        if found.external and flags & DELETE_CHILDREN:
+            raise self.error(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                "deletion of external disk snapshots with children not supported",
+            )
+
+    def _snap_commit_external(self, obj: DomainObj, snaps: SnapshotList, found: Snapshot) -> None:
+        """Block commit of each overlay into the image below it: whoever used the overlay
+        (the domain, or the snapshot taken on top of it) uses that image again, and the
+        overlay file goes."""
+        commits = []
+        for target, location, overlay in found.disks or []:
+            if location != "external" or overlay is None:
+                continue
+            below = devices.find_disk(found.domain, target)
+            if below is None:
+                raise self.error(
+                    ErrorCode.OPERATION_FAILED, f"failed to find disk '{target}' in snapshot VM XML"
+                )
+            base = (_disk_source(below), disk_format(below))
+            users = [
+                d for d in (obj.live, obj.config) if d is not None and _uses(d, target, overlay)
+            ]
+            users += [
+                s.domain for s in snaps.children(found.name) if _uses(s.domain, target, overlay)
+            ]
+            if not users:
+                raise self.error(
+                    ErrorCode.OPERATION_FAILED,
+                    "VM disk source and snapshot disk source are not the same",
+                )
+            commits.append((target, overlay, base, users))
+        for target, overlay, base, users in commits:
+            for ddef in users:
+                _point_disks(ddef, {target: base})
+            self.save_host_path(overlay).unlink(missing_ok=True)
+        if obj.persistent:
+            self.save(obj)
 
     def domain_snapshot_has_metadata(self, snap: Snap, flags: int = 0) -> int:
         self.check_flags(flags, 0, "qemuDomainSnapshotHasMetadata")
@@ -487,17 +720,76 @@ def _disk_source(elem: ET.Element) -> str | None:
     return None
 
 
-def _parse_locations(xml: str) -> tuple[str, dict[str, str]]:
-    """The <memory snapshot=...> and per-disk locations a snapshot request asks for."""
+@dataclass(slots=True)
+class _DiskRequest:
+    location: str  # "" (default), "no", "internal", "external", "manual"
+    path: str | None
+    fmt: str | None
+
+
+@dataclass(slots=True)
+class _SnapDisk:
+    target: str
+    location: str
+    elem: ET.Element
+    path: str | None  # the external overlay
+    fmt: str | None
+
+
+def _src(elem: ET.Element) -> str | None:
+    src = elem.find("source")
+    return src.get("file") if src is not None else None
+
+
+def _parse_locations(xml: str) -> tuple[str, dict[str, _DiskRequest]]:
+    """virDomainSnapshotDefParse's <memory snapshot=...> and <disks> requests."""
     root = SafeET.fromstring(xml)
     mem = root.find("memory")
     memory = (mem.get("snapshot") or "") if mem is not None else ""
-    disks = {}
+    if mem is not None and not memory and mem.get("file"):
+        memory = "external"
+    disks: dict[str, _DiskRequest] = {}
     for disk in root.findall("disks/disk"):
-        disks[disk.get("name", "")] = disk.get("snapshot") or (
-            "external" if disk.find("source") is not None else ""
-        )
+        name = disk.get("name", "")
+        if name in disks:
+            raise _snap_conf_error(f"disk '{name}' specified twice")
+        driver = disk.find("driver")
+        fmt = driver.get("type") if driver is not None else None
+        path = _src(disk)
+        location = disk.get("snapshot") or ("external" if path or fmt else "")
+        disks[name] = _DiskRequest(location, path, fmt)
     return memory, disks
+
+
+def _uses(ddef: DomainDef, target: str, path: str) -> bool:
+    disk = devices.find_disk(ddef, target)
+    return disk is not None and _disk_source(disk) == path
+
+
+def _snap_conf_error(text: str) -> LibvirtError:
+    return LibvirtError.make(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN_SNAPSHOT, text)
+
+
+def _point_disks(ddef: DomainDef, targets: dict[str, tuple[str | None, str | None]]) -> None:
+    """Make each named disk use its new image (a qcow2 overlay, or a committed base)."""
+    for elem in ddef.devices.findall("disk"):
+        target = devices.disk_target(elem)
+        if target not in targets:
+            continue
+        path, fmt = targets[target]
+        src = elem.find("source")
+        if src is None:
+            src = ET.SubElement(elem, "source")
+        if path is not None:
+            src.set("file", path)
+        driver = elem.find("driver")
+        if driver is None:
+            driver = ET.Element("driver", {"name": "qemu"})
+            elem.insert(0, driver)
+        if fmt:
+            driver.set("type", fmt)
+        elif "type" in driver.attrib:
+            del driver.attrib["type"]
 
 
 def _format_stored(uuid: bytes, snaps: SnapshotList) -> str:

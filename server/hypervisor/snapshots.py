@@ -67,12 +67,40 @@ class Snapshot:
     created: int
     parent: str | None
     domain: DomainDef
-    # (target, location) per disk as the QEMU host aligned them; None: every disk internal
-    disks: list[tuple[str, str]] | None = None
+    # (target, location, external file) per disk as the QEMU host aligned them; None:
+    # every disk internal (the test driver)
+    disks: list[tuple[str, str, str | None]] | None = None
 
     @property
     def active(self) -> bool:
         return self.state in ("running", "paused")
+
+    @property
+    def external(self) -> bool:
+        """virDomainSnapshotDefIsExternal (no external memory is ever taken here)."""
+        return any(loc == "external" for _n, loc, _p in self.disks or [])
+
+
+STATUS_FILTERS = LIST_INACTIVE | LIST_ACTIVE | LIST_DISK_ONLY
+LOCATION_FILTERS = LIST_INTERNAL | LIST_EXTERNAL
+
+
+def _passes_filters(snap: Snapshot, flags: int) -> bool:
+    """virDomainSnapshotFilter; a whole group of filters set is no filter."""
+    if flags & STATUS_FILTERS == STATUS_FILTERS:
+        flags &= ~STATUS_FILTERS
+    if flags & LOCATION_FILTERS == LOCATION_FILTERS:
+        flags &= ~LOCATION_FILTERS
+    if flags & STATUS_FILTERS:
+        if not flags & LIST_INACTIVE and snap.state == "shutoff":
+            return False
+        if not flags & LIST_DISK_ONLY and snap.state == "disk-snapshot":
+            return False
+        if not flags & LIST_ACTIVE and snap.state not in ("shutoff", "disk-snapshot"):
+            return False
+    if flags & LIST_INTERNAL and snap.external:
+        return False
+    return not (flags & LIST_EXTERNAL and not snap.external)
 
 
 @dataclass(slots=True)
@@ -185,12 +213,7 @@ class TestSnapshots:
                 continue
             if flags & LIST_NO_METADATA and not flags & LIST_METADATA:
                 continue
-            states = flags & (LIST_INACTIVE | LIST_ACTIVE | LIST_DISK_ONLY)
-            if states and not (
-                (states & LIST_INACTIVE and not s.active) or (states & LIST_ACTIVE and s.active)
-            ):
-                continue
-            if flags & LIST_EXTERNAL and not flags & LIST_INTERNAL:
+            if not _passes_filters(s, flags):
                 continue
             out.append(s)
         return out
@@ -386,8 +409,16 @@ def format_snapshot(snap: Snapshot) -> str:
     out.append(f"  <creationTime>{snap.created}</creationTime>")
     out.append(f"  <memory snapshot='{'internal' if snap.active else 'no'}'/>")
     out.append("  <disks>")
-    if snap.disks is not None:
-        out += [f"    <disk name='{_escape(n)}' snapshot='{loc}'/>" for n, loc in snap.disks]
+    for name, loc, path in snap.disks or []:
+        if path is None:
+            out.append(f"    <disk name='{_escape(name)}' snapshot='{loc}'/>")
+            continue
+        out += [
+            f"    <disk name='{_escape(name)}' snapshot='{loc}' type='file'>",
+            "      <driver type='qcow2'/>",
+            f"      <source file='{_escape(path)}'/>",
+            "    </disk>",
+        ]
     for disk in snap.domain.devices.findall("disk") if snap.disks is None else []:
         target = disk.find("target")
         if target is not None and disk.get("device", "disk") in ("disk", "lun"):
