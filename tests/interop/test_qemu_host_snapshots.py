@@ -160,3 +160,27 @@ def test_pylibvirt_receives_the_lifecycle_events_in_qemu_order(virtwire_server, 
         "(2, 2)",  # start restores the managed image: STARTED RESTORED
         "(3, 4)",  # still paused
     ]
+
+
+def test_virsh_disk_only_snapshot_of_a_pool_volume(virtwire_server, run_virsh, tmp_path):
+    uri = virtwire_server.unix_uri("qemu", "/system")
+    images = "/var/lib/libvirt/images"
+    virsh_ok(run_virsh, uri, "pool-define-as", "default", "dir", "--target", images)
+    virsh_ok(run_virsh, uri, "pool-start", "default", "--build")
+    virsh_ok(run_virsh, uri, "vol-create-as", "default", "g1.qcow2", "1G", "--format", "qcow2")
+    guest = tmp_path / "g1.xml"
+    guest.write_text(GUEST)
+    virsh_ok(run_virsh, uri, "define", str(guest))
+    virsh_ok(run_virsh, uri, "start", "g1")
+    out = virsh_ok(run_virsh, uri, "snapshot-create-as", "g1", "d1", "--disk-only")
+    assert out.strip() == "Domain snapshot d1 created"
+    assert f"vda      {images}/g1.d1" in virsh_ok(run_virsh, uri, "domblklist", "g1")
+    assert virsh_ok(run_virsh, uri, "snapshot-list", "g1", "--external", "--name").strip() == "d1"
+    info = virsh_ok(run_virsh, uri, "snapshot-info", "g1", "d1")
+    assert "State:          disk-snapshot" in info and "Location:       external" in info
+    virsh_ok(run_virsh, uri, "pool-refresh", "default")
+    assert f"{images}/g1.d1" in virsh_ok(run_virsh, uri, "vol-list", "default")  # a real file
+    bad = run_virsh(uri, "snapshot-revert", "g1", "d1")
+    assert "revert to external snapshot not supported yet" in bad.stderr
+    virsh_ok(run_virsh, uri, "snapshot-delete", "g1", "d1")
+    assert f"vda      {images}/g1.qcow2" in virsh_ok(run_virsh, uri, "domblklist", "g1")
