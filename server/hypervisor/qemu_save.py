@@ -129,6 +129,7 @@ class QemuSave:
 
     def save_host_path(self, path: str) -> Path:
         """Where the simulated host's ``path`` lives in the daemon's file system."""
+        path = path.split("\0", 1)[0]  # what libvirtd's C string holds
         norm = posixpath.normpath(posixpath.join("/", path))
         return self.save_root / norm.lstrip("/")
 

@@ -354,6 +354,30 @@ def test_save_and_restore_through_a_real_file(tmp_path, scheduler, recorder_for)
     assert err(exc) == (38, 10, "Failed to open file '/nowhere.save': No such file or directory")
 
 
+def test_save_paths_stay_inside_the_simulated_root(tmp_path, scheduler):
+    drv = HostRegistry(tmp_path, scheduler).open("qemu:///system")
+    dom = drv.domain_define_xml_flags(guest_xml())
+    root = tmp_path / "qemu-system" / "root"
+    for given, lands in [
+        ("../../../../escape.save", "escape.save"),
+        ("rel/dir/x.save", "rel/dir/x.save"),
+        ("/tmp/nul.save\0/../../../etc", "tmp/nul.save"),
+    ]:
+        drv.domain_create_with_flags(dom)
+        drv.domain_save(dom, given)
+        assert (root / lands).is_file(), given
+    assert not (tmp_path / "escape.save").exists()
+    link = root / "tmp" / "link.save"
+    link.symlink_to(tmp_path / "outside")
+    drv.domain_create_with_flags(dom)
+    with pytest.raises(LibvirtError) as exc:
+        drv.domain_save(dom, "/tmp/link.save")
+    assert exc.value.message.startswith("Failed to create file '/tmp/link.save'")
+    with pytest.raises(LibvirtError):
+        drv.domain_restore("/tmp/link.save")  # never followed
+    assert not (tmp_path / "outside").exists() and drv.domain_is_active(dom)
+
+
 def test_restore_of_an_unknown_domain_makes_it_transient(drv, dom):
     drv.domain_create_with_flags(dom)
     drv.domain_save(dom, "/tmp/keep.save")
