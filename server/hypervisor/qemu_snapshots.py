@@ -214,7 +214,7 @@ class QemuSnapshots(TestSnapshots):
         name, description = _parse_snapshot(xml_desc, self)
         memory, requests = _parse_locations(xml_desc)
         if flags & CREATE_REDEFINE:
-            raise self.error(ErrorCode.NO_SUPPORT, "snapshot redefinition")
+            return self._snap_redefine(obj, xml_desc, flags)
         created = self.wall_s()
         name = name or str(created)
         if not flags & CREATE_NO_METADATA:
@@ -283,6 +283,74 @@ class QemuSnapshots(TestSnapshots):
                 del snaps.items[name]
                 snaps.current = previous
                 raise
+        return self._snap_handle(obj, name)
+
+    def _snap_redefine(self, obj: DomainObj, xml_desc: str, flags: int) -> Snap:
+        """qemuSnapshotRedefine: take the metadata as given (nothing is done to disks)."""
+        root = SafeET.fromstring(xml_desc)
+        name = (root.findtext("name") or "").strip()
+        if not name:
+            raise _snap_error(ErrorCode.XML_ERROR, "a redefined snapshot must have a name")
+        created = (root.findtext("creationTime") or "").strip()
+        if not created.lstrip("-").isdigit():
+            raise _snap_error(
+                ErrorCode.INTERNAL_ERROR, "missing creationTime from existing snapshot"
+            )
+        state = (root.findtext("state") or "").strip()
+        if not state:
+            raise _snap_error(ErrorCode.XML_ERROR, "missing state from existing snapshot")
+        if state not in _REDEFINE_STATES:
+            raise _snap_error(
+                ErrorCode.CONFIG_UNSUPPORTED, f"Invalid state '{state}' in domain snapshot XML"
+            )
+        dom_elem = root.find("domain")
+        domain = obj.config.copy()  # an old snapshot without <domain>: the current one
+        if dom_elem is not None:
+            domain = self.parse(ET.tostring(dom_elem, encoding="unicode"))
+            if domain.uuid != obj.uuid:
+                raise _snap_error(
+                    ErrorCode.INVALID_ARG,
+                    f"definition for snapshot {name} must use uuid {domxml.uuid_str(obj.uuid)}",
+                )
+        snaps = self.snaps_of(obj)
+        parent = (root.findtext("parent/name") or "").strip() or None
+        _check_parent(snaps, name, parent)
+        _memory, requests = _parse_locations(xml_desc)
+        external = state == "disk-snapshot" or any(
+            r.location == "external" for r in requests.values()
+        )
+        disks = []
+        for elem in domain.devices.findall("disk"):
+            target = devices.disk_target(elem) or ""
+            req = requests.get(target)
+            if req is not None and req.location:
+                disks.append((target, req.location, req.path))
+            elif _disk_source(elem) is None:
+                disks.append((target, "no", None))
+            else:
+                disks.append((target, "external" if external else "internal", None))
+        snap = Snapshot(
+            name=name,
+            description=root.findtext("description"),
+            state=state,
+            created=int(created),
+            parent=parent,
+            domain=domain,
+            disks=disks,
+        )
+        previous = (snaps.items.get(name), snaps.current)
+        snaps.items[name] = snap
+        if flags & CREATE_CURRENT:
+            snaps.current = name
+        try:
+            self._snap_persist(obj)
+        except LibvirtError:
+            if previous[0] is None:
+                del snaps.items[name]
+            else:
+                snaps.items[name] = previous[0]
+            snaps.current = previous[1]
+            raise
         return self._snap_handle(obj, name)
 
     def _snap_align_disks(
@@ -691,6 +759,7 @@ class QemuSnapshots(TestSnapshots):
         super().domain_undefine_flags(dom, flags)  # type: ignore[misc]
 
 
+_REDEFINE_STATES = ("running", "paused", "shutoff", "shutdown", "crashed", "disk-snapshot")
 _SNAP_STATES = {
     DomainState.RUNNING: "running",
     DomainState.PAUSED: "paused",
@@ -764,6 +833,27 @@ def _parse_locations(xml: str) -> tuple[str, dict[str, _DiskRequest]]:
 def _uses(ddef: DomainDef, target: str, path: str) -> bool:
     disk = devices.find_disk(ddef, target)
     return disk is not None and _disk_source(disk) == path
+
+
+def _snap_error(code: ErrorCode, text: str) -> LibvirtError:
+    return LibvirtError.make(code, ErrorDomain.DOMAIN_SNAPSHOT, text)
+
+
+def _check_parent(snaps: SnapshotList, name: str, parent: str | None) -> None:
+    """virDomainMomentCheckCycles."""
+    if parent is None:
+        return
+    if parent == name:
+        raise _snap_error(ErrorCode.INVALID_ARG, f"cannot set moment {name} as its own parent")
+    other = snaps.items.get(parent)
+    if other is None:
+        raise _snap_error(ErrorCode.INVALID_ARG, f"parent {parent} for moment {name} not found")
+    while other is not None and other.parent is not None:
+        if other.parent == name:
+            raise _snap_error(
+                ErrorCode.INVALID_ARG, f"parent {other.name} would create cycle to {name}"
+            )
+        other = snaps.items.get(other.parent)
 
 
 def _snap_conf_error(text: str) -> LibvirtError:

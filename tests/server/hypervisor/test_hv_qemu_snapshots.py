@@ -479,3 +479,40 @@ def test_disk_only_snapshots_make_qcow2_overlays(tmp_path, scheduler, recorder_f
     drv2.domain_snapshot_delete(snap(dom, "d1"), 0)  # block commit back into the base
     assert not overlay.exists()
     assert "<source file='/var/lib/libvirt/images/g1.img'/>" in drv2.domain_get_xml_desc(dom, 2)
+
+
+def test_redefine_takes_the_metadata_back(drv, dom):
+    drv.domain_create_with_flags(dom)
+    drv.domain_snapshot_create_xml(dom, snap_xml("a"), 0)
+    drv.domain_snapshot_create_xml(dom, snap_xml("b"), 0)
+    saved = {n: drv.domain_snapshot_get_xml_desc(snap(dom, n), 0) for n in ("a", "b")}
+    drv.domain_snapshot_delete(snap(dom, "a"), 0x2 | 0x1)  # metadata only, with children
+    assert drv.domain_list_all_snapshots(dom, 1, 0)[1] == 0
+    drv.domain_snapshot_create_xml(dom, saved["a"], 0x1)  # --redefine
+    drv.domain_snapshot_create_xml(dom, saved["b"], 0x1 | 0x2)  # --redefine --current
+    assert {n: drv.domain_snapshot_get_xml_desc(snap(dom, n), 0) for n in ("a", "b")} == saved
+    assert drv.domain_snapshot_current(dom, 0).name == "b"
+    edited = saved["a"].replace(
+        "<state>running</state>", "<state>running</state><description>x</description>", 1
+    )
+    drv.domain_snapshot_create_xml(dom, edited, 0x1)  # snapshot-edit: replaces it
+    assert "<description>x</description>" in drv.domain_snapshot_get_xml_desc(snap(dom, "a"), 0)
+    cases = [
+        ("<domainsnapshot><state>running</state></domainsnapshot>", "must have a name"),
+        ("<domainsnapshot><name>n</name><state>x</state><creationTime>1</creationTime>"
+         "</domainsnapshot>", "Invalid state 'x' in domain snapshot XML"),
+        ("<domainsnapshot><name>n</name><state>shutoff</state><creationTime>1</creationTime>"
+         "<parent><name>zz</name></parent></domainsnapshot>", "parent zz for moment n not found"),
+        (saved["a"].replace("<name>a</name>", "<name>c</name>", 1).replace(
+            "<creationTime>", "<parent><name>b</name></parent><creationTime>", 1),
+         None),
+        (saved["a"].replace("<creationTime>", "<parent><name>c</name></parent><creationTime>", 1),
+         "would create cycle to a"),
+    ]  # fmt: skip
+    for xml, text in cases:
+        if text is None:
+            drv.domain_snapshot_create_xml(dom, xml, 0x1)
+            continue
+        with pytest.raises(LibvirtError) as exc:
+            drv.domain_snapshot_create_xml(dom, xml, 0x1)
+        assert text in exc.value.message
