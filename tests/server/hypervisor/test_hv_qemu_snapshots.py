@@ -516,3 +516,14 @@ def test_redefine_takes_the_metadata_back(drv, dom):
         with pytest.raises(LibvirtError) as exc:
             drv.domain_snapshot_create_xml(dom, xml, 0x1)
         assert text in exc.value.message
+
+
+def test_a_domain_with_snapshots_does_not_migrate(drv, dom):
+    drv.domain_create_with_flags(dom)
+    drv.domain_snapshot_create_xml(dom, snap_xml("s"), 0)
+    with pytest.raises(LibvirtError) as exc:
+        drv.domain_migrate_begin3_params(dom, [], 0x1)  # LIVE
+    assert err(exc) == (55, 10, "Requested operation is not valid: cannot migrate domain with "
+                        "1 snapshots")  # fmt: skip
+    drv.domain_snapshot_delete(snap(dom, "s"), 0)
+    assert drv.domain_migrate_begin3_params(dom, [], 0x1)[1].startswith("<domain")
