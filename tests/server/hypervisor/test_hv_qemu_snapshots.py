@@ -232,6 +232,8 @@ def test_revert_restores_the_definition(drv, dom):
 
 def test_undefine_with_snapshots_needs_the_metadata_flag(drv, dom):
     drv.domain_snapshot_create_xml(dom, snap_xml("s"), 0)
+    assert [d.name for d in drv.connect_list_all_domains(0x1000)] == ["g1"]  # HAS_SNAPSHOT
+    assert drv.connect_list_all_domains(0x2000) == []  # NO_SNAPSHOT
     with pytest.raises(LibvirtError) as exc:
         drv.domain_undefine_flags(dom, 0)
     assert err(exc) == (55, 10, "Requested operation is not valid: cannot delete inactive "
