@@ -444,6 +444,11 @@ class MigrationMixin:
             )
         if flags & POSTCOPY:
             raise self.error(ErrorCode.ARGUMENT_UNSUPPORTED, "post-copy migration is not supported")
+        snapshots = getattr(self, "snapshot_count", lambda _obj: 0)(obj)  # qemu_snapshots.py
+        if snapshots:  # qemuMigrationSrcIsAllowed (remote)
+            raise self.error(
+                ErrorCode.OPERATION_INVALID, f"cannot migrate domain with {snapshots} snapshots"
+            )
         if flags & OFFLINE:
             if flags & (NON_SHARED_DISK | NON_SHARED_INC):
                 raise self.error(ErrorCode.OPERATION_INVALID,

@@ -51,7 +51,10 @@ from virtwire.server.hypervisor.model import (
     ShutoffReason,
 )
 from virtwire.server.hypervisor.persistence import DomainStore
+from virtwire.server.hypervisor.qemu_checkpoints import QemuCheckpoints
 from virtwire.server.hypervisor.qemu_networks import QemuNetworks
+from virtwire.server.hypervisor.qemu_save import QemuSave
+from virtwire.server.hypervisor.qemu_snapshots import QemuSnapshots
 from virtwire.server.hypervisor.qemu_storage import QemuStorage
 from virtwire.server.hypervisor.secrets import SecretMixin
 from virtwire.server.hypervisor.stats import QemuStats
@@ -123,6 +126,9 @@ class QemuDriver(
     QemuNetworks,
     QemuStorage,
     SecretMixin,
+    QemuSnapshots,
+    QemuCheckpoints,
+    QemuSave,
     Driver,
 ):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
@@ -162,6 +168,9 @@ class QemuDriver(
         self.init_secrets(state_dir)
         self.init_qemu_networks(state_dir)
         self.init_qemu_storage(state_dir)
+        self.init_qemu_snapshots(state_dir)
+        self.init_qemu_checkpoints(state_dir)
+        self.init_qemu_save(state_dir)
         self._mac_counter = 0
         self._load()
 
@@ -180,8 +189,9 @@ class QemuDriver(
             obj.autostart = self.store.is_autostart(ddef.name)
             self.domains[ddef.uuid] = obj
         for obj in list(self.domains.values()):
-            if obj.autostart:
-                # as libvirtd does at daemon start; no client can be listening yet
+            # as libvirtd does at daemon start (a managed save image is restored); no
+            # client can be listening yet
+            if obj.autostart and not self.managed_save_autostart(obj):
                 self._start(obj, 0)
 
     # -- connection -----------------------------------------------------------------------
@@ -296,7 +306,8 @@ class QemuDriver(
         obj = self.find(dom)
         if obj.active:
             raise self.error(ErrorCode.OPERATION_INVALID, "domain is already running")
-        self._start(obj, flags)
+        if not self.managed_save_start(obj, flags):  # qemuDomainObjStart
+            self._start(obj, flags)
         return obj.handle()
 
     def domain_create_xml(self, xml: str, flags: int = 0) -> Dom:

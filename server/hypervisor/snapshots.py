@@ -67,10 +67,40 @@ class Snapshot:
     created: int
     parent: str | None
     domain: DomainDef
+    # (target, location, external file) per disk as the QEMU host aligned them; None:
+    # every disk internal (the test driver)
+    disks: list[tuple[str, str, str | None]] | None = None
 
     @property
     def active(self) -> bool:
         return self.state in ("running", "paused")
+
+    @property
+    def external(self) -> bool:
+        """virDomainSnapshotDefIsExternal (no external memory is ever taken here)."""
+        return any(loc == "external" for _n, loc, _p in self.disks or [])
+
+
+STATUS_FILTERS = LIST_INACTIVE | LIST_ACTIVE | LIST_DISK_ONLY
+LOCATION_FILTERS = LIST_INTERNAL | LIST_EXTERNAL
+
+
+def _passes_filters(snap: Snapshot, flags: int) -> bool:
+    """virDomainSnapshotFilter; a whole group of filters set is no filter."""
+    if flags & STATUS_FILTERS == STATUS_FILTERS:
+        flags &= ~STATUS_FILTERS
+    if flags & LOCATION_FILTERS == LOCATION_FILTERS:
+        flags &= ~LOCATION_FILTERS
+    if flags & STATUS_FILTERS:
+        if not flags & LIST_INACTIVE and snap.state == "shutoff":
+            return False
+        if not flags & LIST_DISK_ONLY and snap.state == "disk-snapshot":
+            return False
+        if not flags & LIST_ACTIVE and snap.state not in ("shutoff", "disk-snapshot"):
+            return False
+    if flags & LIST_INTERNAL and snap.external:
+        return False
+    return not (flags & LIST_EXTERNAL and not snap.external)
 
 
 @dataclass(slots=True)
@@ -91,6 +121,7 @@ class TestSnapshots:
     """The test driver's snapshot members (see the module docstring)."""
 
     if TYPE_CHECKING:  # provided by Driver / TestDriver
+        fn_prefix: str
 
         def error(self, code: ErrorCode, detail: str | None = None) -> LibvirtError: ...
         def check_flags(self, flags: int, allowed: int, function: str) -> None: ...
@@ -110,7 +141,7 @@ class TestSnapshots:
     def snaps_of(self, obj: DomainObj) -> SnapshotList:
         return self.snapshot_lists().setdefault(obj.uuid, SnapshotList({}))
 
-    def _snap(self, snap: Snap) -> tuple[DomainObj, SnapshotList, Snapshot]:
+    def _snap_lookup(self, snap: Snap) -> tuple[DomainObj, SnapshotList, Snapshot]:
         obj = self.find(snap.dom)
         snaps = self.snaps_of(obj)
         found = snaps.items.get(snap.name)
@@ -122,7 +153,7 @@ class TestSnapshots:
         return obj, snaps, found
 
     @staticmethod
-    def _handle(obj: DomainObj, name: str) -> Snap:
+    def _snap_handle(obj: DomainObj, name: str) -> Snap:
         return Snap(name=name, dom=obj.handle())
 
     # -- create ------------------------------------------------------------------------------
@@ -132,7 +163,7 @@ class TestSnapshots:
             flags,
             CREATE_REDEFINE | CREATE_CURRENT | CREATE_HALT | CREATE_QUIESCE | CREATE_ATOMIC
             | CREATE_LIVE | CREATE_VALIDATE,
-            "testDomainSnapshotCreateXML",
+            f"{self.fn_prefix}DomainSnapshotCreateXML",
         )  # fmt: skip
         obj = self.find(dom)
         if flags & CREATE_REDEFINE:
@@ -163,7 +194,7 @@ class TestSnapshots:
             self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
             self.lifecycle(obj, EV_STOPPED, STOPPED_FROM_SNAPSHOT)
         snaps.current = name
-        return self._handle(obj, name)
+        return self._snap_handle(obj, name)
 
     @staticmethod
     def error_domain_of_moments() -> int:
@@ -173,7 +204,7 @@ class TestSnapshots:
 
     # -- queries -----------------------------------------------------------------------------
 
-    def _filtered(self, snaps: list[Snapshot], all_snaps: SnapshotList, flags: int) -> list:
+    def _snap_filtered(self, snaps: list[Snapshot], all_snaps: SnapshotList, flags: int) -> list:
         out = []
         for s in snaps:
             leaf = not all_snaps.children(s.name)
@@ -182,119 +213,118 @@ class TestSnapshots:
                 continue
             if flags & LIST_NO_METADATA and not flags & LIST_METADATA:
                 continue
-            states = flags & (LIST_INACTIVE | LIST_ACTIVE | LIST_DISK_ONLY)
-            if states and not (
-                (states & LIST_INACTIVE and not s.active) or (states & LIST_ACTIVE and s.active)
-            ):
-                continue
-            if flags & LIST_EXTERNAL and not flags & LIST_INTERNAL:
+            if not _passes_filters(s, flags):
                 continue
             out.append(s)
         return out
 
-    def _list(self, obj: DomainObj, flags: int) -> list[Snapshot]:
+    def _snap_list(self, obj: DomainObj, flags: int) -> list[Snapshot]:
         snaps = self.snaps_of(obj)
         pool = list(snaps.items.values())
         if flags & LIST_ROOTS:
             pool = snaps.children(None)
-        return self._filtered(pool, snaps, flags)
+        return self._snap_filtered(pool, snaps, flags)
 
-    def _children(self, obj: DomainObj, snaps: SnapshotList, snap: Snapshot, flags: int) -> list:
+    def _snap_children(
+        self, obj: DomainObj, snaps: SnapshotList, snap: Snapshot, flags: int
+    ) -> list:
         pool = (
             list(snaps.descendants(snap.name))
             if flags & LIST_DESCENDANTS
             else snaps.children(snap.name)
         )
-        return self._filtered(pool, snaps, flags)
+        return self._snap_filtered(pool, snaps, flags)
 
     def domain_snapshot_num(self, dom: Dom, flags: int = 0) -> int:
-        self.check_flags(flags, LIST_ALL, "testDomainSnapshotNum")
-        return len(self._list(self.find(dom), flags))
+        self.check_flags(flags, LIST_ALL, f"{self.fn_prefix}DomainSnapshotNum")
+        return len(self._snap_list(self.find(dom), flags))
 
     def domain_snapshot_list_names(self, dom: Dom, maxnames: int, flags: int = 0) -> list[str]:
-        self.check_flags(flags, LIST_ALL, "testDomainSnapshotListNames")
-        return [s.name for s in self._list(self.find(dom), flags)][: max(maxnames, 0)]
+        self.check_flags(flags, LIST_ALL, f"{self.fn_prefix}DomainSnapshotListNames")
+        return [s.name for s in self._snap_list(self.find(dom), flags)][: max(maxnames, 0)]
 
     def domain_list_all_snapshots(
         self, dom: Dom, need_results: int, flags: int = 0
     ) -> tuple[list[Snap], int]:
-        self.check_flags(flags, LIST_ALL, "testDomainListAllSnapshots")
+        self.check_flags(flags, LIST_ALL, f"{self.fn_prefix}DomainListAllSnapshots")
         obj = self.find(dom)
-        found = self._list(obj, flags)
-        handles = [self._handle(obj, s.name) for s in found] if need_results else []
+        found = self._snap_list(obj, flags)
+        handles = [self._snap_handle(obj, s.name) for s in found] if need_results else []
         return handles, len(found)
 
     def domain_snapshot_num_children(self, snap: Snap, flags: int = 0) -> int:
-        self.check_flags(flags, LIST_ALL, "testDomainSnapshotNumChildren")
-        obj, snaps, found = self._snap(snap)
-        return len(self._children(obj, snaps, found, flags))
+        self.check_flags(flags, LIST_ALL, f"{self.fn_prefix}DomainSnapshotNumChildren")
+        obj, snaps, found = self._snap_lookup(snap)
+        return len(self._snap_children(obj, snaps, found, flags))
 
     def domain_snapshot_list_children_names(
         self, snap: Snap, maxnames: int, flags: int = 0
     ) -> list[str]:
-        self.check_flags(flags, LIST_ALL, "testDomainSnapshotListChildrenNames")
-        obj, snaps, found = self._snap(snap)
-        return [s.name for s in self._children(obj, snaps, found, flags)][: max(maxnames, 0)]
+        self.check_flags(flags, LIST_ALL, f"{self.fn_prefix}DomainSnapshotListChildrenNames")
+        obj, snaps, found = self._snap_lookup(snap)
+        return [s.name for s in self._snap_children(obj, snaps, found, flags)][: max(maxnames, 0)]
 
     def domain_snapshot_list_all_children(
         self, snapshot: Snap, need_results: int, flags: int = 0
     ) -> tuple[list[Snap], int]:
-        self.check_flags(flags, LIST_ALL, "testDomainSnapshotListAllChildren")
-        obj, snaps, found = self._snap(snapshot)
-        kids = self._children(obj, snaps, found, flags)
-        handles = [self._handle(obj, s.name) for s in kids] if need_results else []
+        self.check_flags(flags, LIST_ALL, f"{self.fn_prefix}DomainSnapshotListAllChildren")
+        obj, snaps, found = self._snap_lookup(snapshot)
+        kids = self._snap_children(obj, snaps, found, flags)
+        handles = [self._snap_handle(obj, s.name) for s in kids] if need_results else []
         return handles, len(kids)
 
     def domain_snapshot_lookup_by_name(self, dom: Dom, name: str, flags: int = 0) -> Snap:
-        self.check_flags(flags, 0, "testDomainSnapshotLookupByName")
-        obj, _snaps, found = self._snap(Snap(name=name, dom=dom))
-        return self._handle(obj, found.name)
+        self.check_flags(flags, 0, f"{self.fn_prefix}DomainSnapshotLookupByName")
+        obj, _snaps, found = self._snap_lookup(Snap(name=name, dom=dom))
+        return self._snap_handle(obj, found.name)
 
     def domain_has_current_snapshot(self, dom: Dom, flags: int = 0) -> int:
-        self.check_flags(flags, 0, "testDomainHasCurrentSnapshot")
+        self.check_flags(flags, 0, f"{self.fn_prefix}DomainHasCurrentSnapshot")
         return int(self.snaps_of(self.find(dom)).current is not None)
 
     def domain_snapshot_get_parent(self, snap: Snap, flags: int = 0) -> Snap:
-        self.check_flags(flags, 0, "testDomainSnapshotGetParent")
-        obj, _snaps, found = self._snap(snap)
+        self.check_flags(flags, 0, f"{self.fn_prefix}DomainSnapshotGetParent")
+        obj, _snaps, found = self._snap_lookup(snap)
         if found.parent is None:
             raise self.error(
                 ErrorCode.NO_DOMAIN_SNAPSHOT, f"snapshot '{found.name}' does not have a parent"
             )
-        return self._handle(obj, found.parent)
+        return self._snap_handle(obj, found.parent)
 
     def domain_snapshot_current(self, dom: Dom, flags: int = 0) -> Snap:
-        self.check_flags(flags, 0, "testDomainSnapshotCurrent")
+        self.check_flags(flags, 0, f"{self.fn_prefix}DomainSnapshotCurrent")
         obj = self.find(dom)
         current = self.snaps_of(obj).current
         if current is None:
             raise self.error(
                 ErrorCode.NO_DOMAIN_SNAPSHOT, "the domain does not have a current snapshot"
             )
-        return self._handle(obj, current)
+        return self._snap_handle(obj, current)
 
     def domain_snapshot_is_current(self, snap: Snap, flags: int = 0) -> int:
-        self.check_flags(flags, 0, "testDomainSnapshotIsCurrent")
-        _obj, snaps, found = self._snap(snap)
+        self.check_flags(flags, 0, f"{self.fn_prefix}DomainSnapshotIsCurrent")
+        _obj, snaps, found = self._snap_lookup(snap)
         return int(snaps.current == found.name)
 
     def domain_snapshot_has_metadata(self, snap: Snap, flags: int = 0) -> int:
-        self.check_flags(flags, 0, "testDomainSnapshotHasMetadata")
-        self._snap(snap)
+        self.check_flags(flags, 0, f"{self.fn_prefix}DomainSnapshotHasMetadata")
+        self._snap_lookup(snap)
         return 1
 
     def domain_snapshot_get_xml_desc(self, snap: Snap, flags: int = 0) -> str:
-        self.check_flags(flags, XML_SECURE, "testDomainSnapshotGetXMLDesc")
-        _obj, _snaps, found = self._snap(snap)
+        self.check_flags(flags, XML_SECURE, f"{self.fn_prefix}DomainSnapshotGetXMLDesc")
+        _obj, _snaps, found = self._snap_lookup(snap)
         return format_snapshot(found)
 
     # -- revert and delete -------------------------------------------------------------------
 
     def domain_revert_to_snapshot(self, snap: Snap, flags: int = 0) -> None:
         self.check_flags(
-            flags, REVERT_RUNNING | REVERT_PAUSED | REVERT_FORCE, "testDomainRevertToSnapshot"
+            flags,
+            REVERT_RUNNING | REVERT_PAUSED | REVERT_FORCE,
+            f"{self.fn_prefix}DomainRevertToSnapshot",
         )
-        obj, snaps, found = self._snap(snap)
+        obj, snaps, found = self._snap_lookup(snap)
         if not obj.persistent and not found.active and not flags & (REVERT_RUNNING | REVERT_PAUSED):
             raise self.error(
                 ErrorCode.OPERATION_INVALID,
@@ -329,9 +359,9 @@ class TestSnapshots:
         self.check_flags(
             flags,
             DELETE_CHILDREN | DELETE_METADATA_ONLY | DELETE_CHILDREN_ONLY,
-            "testDomainSnapshotDelete",
+            f"{self.fn_prefix}DomainSnapshotDelete",
         )
-        _obj, snaps, found = self._snap(snap)
+        _obj, snaps, found = self._snap_lookup(snap)
         if flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY):
             gone = [s.name for s in snaps.descendants(found.name)]
             for name in gone:
@@ -379,7 +409,17 @@ def format_snapshot(snap: Snapshot) -> str:
     out.append(f"  <creationTime>{snap.created}</creationTime>")
     out.append(f"  <memory snapshot='{'internal' if snap.active else 'no'}'/>")
     out.append("  <disks>")
-    for disk in snap.domain.devices.findall("disk"):
+    for name, loc, path in snap.disks or []:
+        if path is None:
+            out.append(f"    <disk name='{_escape(name)}' snapshot='{loc}'/>")
+            continue
+        out += [
+            f"    <disk name='{_escape(name)}' snapshot='{loc}' type='file'>",
+            "      <driver type='qcow2'/>",
+            f"      <source file='{_escape(path)}'/>",
+            "    </disk>",
+        ]
+    for disk in snap.domain.devices.findall("disk") if snap.disks is None else []:
         target = disk.find("target")
         if target is not None and disk.get("device", "disk") in ("disk", "lun"):
             out.append(f"    <disk name='{target.get('dev')}' snapshot='internal'/>")
