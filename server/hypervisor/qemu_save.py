@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import posixpath
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,6 @@ from virtwire.server.hypervisor.driver import RESUMED, STARTED, STOPPED, SUSPEND
 from virtwire.server.hypervisor.model import DomainObj, DomainState, ListFlags
 from virtwire.server.hypervisor.persistence import fsync_dir
 from virtwire.server.hypervisor.qemu_snapshots import invalid_arg, plain_definition
-from virtwire.server.hypervisor.qemu_storage import ROOT_DIR
 
 if TYPE_CHECKING:
     from virtwire.server.hypervisor.domxml import DomainDef
@@ -105,8 +103,6 @@ def read_image(path: Path) -> bytes:
 class QemuSave:
     """save / restore / managed save members of a QEMU host (see the module docstring)."""
 
-    save_root: Path
-
     if TYPE_CHECKING:  # provided by Driver / QemuDriver
         error_domain: ErrorDomain
         domains: dict[bytes, DomainObj]
@@ -121,17 +117,14 @@ class QemuSave:
         def forget_if_transient(self, obj: DomainObj) -> None: ...
         def not_running(self) -> LibvirtError: ...
         def _check_clash(self, ddef: DomainDef, *, live: bool) -> DomainObj | None: ...
-
-    def init_qemu_save(self, state_dir: Path) -> None:
-        self.save_root = state_dir / ROOT_DIR
+        def host_path(self, path: str) -> Path: ...
 
     # -- paths ------------------------------------------------------------------------------
 
     def save_host_path(self, path: str) -> Path:
-        """Where the simulated host's ``path`` lives in the daemon's file system."""
-        path = path.split("\0", 1)[0]  # what libvirtd's C string holds
-        norm = posixpath.normpath(posixpath.join("/", path))
-        return self.save_root / norm.lstrip("/")
+        """Where the simulated host's ``path`` lives in the daemon's file system (inside
+        the host's root, as for storage: :meth:`QemuStorage.host_path`)."""
+        return self.host_path(path.split("\0", 1)[0])  # what libvirtd's C string holds
 
     def managed_save_path(self, obj: DomainObj) -> str:
         return f"{MANAGED_SAVE_DIR}/{obj.name}.save"

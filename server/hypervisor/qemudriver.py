@@ -170,7 +170,6 @@ class QemuDriver(
         self.init_qemu_storage(state_dir)
         self.init_qemu_snapshots(state_dir)
         self.init_qemu_checkpoints(state_dir)
-        self.init_qemu_save(state_dir)
         self._mac_counter = 0
         self._load()
 
