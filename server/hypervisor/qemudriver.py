@@ -51,6 +51,7 @@ from virtwire.server.hypervisor.model import (
     ShutoffReason,
 )
 from virtwire.server.hypervisor.persistence import DomainStore
+from virtwire.server.hypervisor.qemu_domain_extras import QemuDomainExtras
 from virtwire.server.hypervisor.qemu_networks import QemuNetworks
 from virtwire.server.hypervisor.qemu_storage import QemuStorage
 from virtwire.server.hypervisor.secrets import SecretMixin
@@ -118,6 +119,7 @@ UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 class QemuDriver(
     MigrationMixin,
     QemuHostFacts,
+    QemuDomainExtras,
     QemuTuning,
     QemuStats,
     QemuNetworks,
