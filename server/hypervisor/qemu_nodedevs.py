@@ -193,6 +193,15 @@ class QemuNodeDevices(TestNodeDevices):
     def init_qemu_nodedevs(self, host_uuid: str) -> None:
         self.devices = qemu_host_devices(host_uuid)  # type: ignore[assignment]
 
+    def _dev(self, name: str) -> HostDevice:  # type: ignore[override]
+        """nodeDeviceObjFindByName: its error is in domain NODEDEV."""
+        dev = self.devices.get(name)
+        if dev is None:
+            raise _nodedev_error(
+                ErrorCode.NO_NODE_DEVICE, f"no node device with matching name '{name}'"
+            )
+        return dev  # type: ignore[return-value]
+
     def node_num_of_devices(self, cap: str | None, flags: int) -> int:
         self.check_flags(flags, 0, "nodeNumOfDevices")
         return len(self._with_cap(cap))
