@@ -1,5 +1,5 @@
 """Real virsh and python3-libvirt against `virtwire serve` on qemu:///system: vCPU hot-plug,
-pinning, metadata, schedinfo, blkiotune, memtune, guest agent answers, cpu-stats,
+pinning (vCPUs, emulator, IOThreads), metadata, schedinfo, blkiotune, memtune, guest agent answers, cpu-stats,
 cpu-models (compared with libvirtd 9.0), node devices, nwfilters and their bindings, the
 METADATA_CHANGE and TUNABLE events, and persistence across a restart."""
 
@@ -15,6 +15,7 @@ GUEST = """<domain type='kvm'>
   <name>g1</name>
   <memory unit='KiB'>1048576</memory>
   <vcpu current='2'>4</vcpu>
+  <iothreads>1</iothreads>
   <os><type>hvm</type></os>
   <devices>
     <disk type='file' device='disk'>
@@ -63,6 +64,9 @@ def test_virsh_tuning_tour(virtwire_server, run_virsh, tmp_path: Path):
     assert " 1      2-3" in pins and " 0      0-7" in pins
     virsh_ok(run_virsh, uri, "emulatorpin", "g1", "0-1", "--config")
     assert "*: 0-1" in virsh_ok(run_virsh, uri, "emulatorpin", "g1", "--config")
+    virsh_ok(run_virsh, uri, "iothreadpin", "g1", "1", "0-1", "--config")
+    assert " 1             0-1" in virsh_ok(run_virsh, uri, "iothreadinfo", "g1", "--config")
+    assert " 1             0-7" in virsh_ok(run_virsh, uri, "iothreadinfo", "g1")
     virsh_ok(run_virsh, uri, "metadata", "g1", "--uri", "http://example.org/app", "--key",
              "app", "--set", "<item n='1'>x</item>", "--config")  # fmt: skip
     out = virsh_ok(run_virsh, uri, "metadata", "g1", "--uri", "http://example.org/app", "--config")
@@ -120,7 +124,7 @@ def test_virsh_tuning_tour(virtwire_server, run_virsh, tmp_path: Path):
                  "<app:item xmlns:app='http://example.org/app' n='1'>x</app:item>",
                  "<weight>300</weight>", "<hard_limit unit='KiB'>2097152</hard_limit>",
                  "<shares>512</shares>", "<vcpupin vcpu='1' cpuset='2-3'/>",
-                 "<emulatorpin cpuset='0-1'/>"):  # fmt: skip
+                 "<emulatorpin cpuset='0-1'/>", "<iothreadpin iothread='1' cpuset='0-1'/>"):  # fmt: skip
         assert part in xml
     assert virsh_ok(run_virsh, uri, "nwfilter-dumpxml", "no-mac-spoofing") == dump
 

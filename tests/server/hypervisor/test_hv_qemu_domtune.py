@@ -382,3 +382,37 @@ def test_tuning_survives_restart(tmp_path, scheduler):
     weight = again.domain_get_blkio_parameters(dom, 1, CONFIG)[0][0]
     assert weight.value.value == 250
     assert "<emulatorpin cpuset='0,2'/>" in again.domain_get_xml_desc(dom, 2)
+
+
+# -- IOThreads --------------------------------------------------------------------------------
+
+
+def test_iothreads_info_pin_add_del(drv, recorder_for):
+    xml = guest_xml(vcpus="<vcpu>2</vcpu><iothreads>2</iothreads>").replace(
+        "<target dev='vdb' bus='virtio'/>", "<driver name='qemu' iothread='2'/><target dev='vdb'/>"
+    )
+    dom = drv.domain_create_with_flags(drv.domain_define_xml_flags(xml))
+    rec = recorder_for(drv)
+    info, count = drv.domain_get_io_thread_info(dom, 0)
+    assert count == 2 and [(i.iothread_id, i.cpumap) for i in info] == [(1, b"\xff"), (2, b"\xff")]
+    drv.domain_pin_io_thread(dom, 2, b"\x06", LIVE | CONFIG)
+    (event,) = rec.take()
+    assert [(p.field, p.value) for p in event.params] == [("cputune.iothreadpin2", "1-2")]
+    assert "<iothreadpin iothread='2' cpuset='1-2'/>" in drv.domain_get_xml_desc(dom, 2)
+    drv.domain_add_io_thread(dom, 5, LIVE | CONFIG)
+    assert [i.iothread_id for i in drv.domain_get_io_thread_info(dom, CONFIG)[0]] == [1, 2, 5]
+    with pytest.raises(LibvirtError) as exc:
+        drv.domain_add_io_thread(dom, 5, LIVE)
+    assert err(exc)[2] == "invalid argument: an IOThread is already using iothread_id '5'"
+    with pytest.raises(LibvirtError) as exc:
+        drv.domain_del_io_thread(dom, 2, CONFIG)
+    assert err(exc)[2] == (
+        "invalid argument: cannot remove IOThread 2 since it is being used by disk 'vdb'"
+    )
+    with pytest.raises(LibvirtError) as exc:
+        drv.domain_del_io_thread(dom, 0, LIVE)
+    assert err(exc) == (ErrorCode.INVALID_ARG, ErrorDomain.QEMU,
+                        "invalid argument: invalid value of 0 for iothread_id")  # fmt: skip
+    drv.domain_del_io_thread(dom, 1, CONFIG)
+    assert [i.iothread_id for i in drv.domain_get_io_thread_info(dom, CONFIG)[0]] == [2, 5]
+    assert [i.iothread_id for i in drv.domain_get_io_thread_info(dom, LIVE)[0]] == [1, 2, 5]
