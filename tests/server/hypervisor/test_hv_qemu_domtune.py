@@ -416,3 +416,12 @@ def test_iothreads_info_pin_add_del(drv, recorder_for):
     drv.domain_del_io_thread(dom, 1, CONFIG)
     assert [i.iothread_id for i in drv.domain_get_io_thread_info(dom, CONFIG)[0]] == [2, 5]
     assert [i.iothread_id for i in drv.domain_get_io_thread_info(dom, LIVE)[0]] == [1, 2, 5]
+
+
+def test_test_driver_counts_current_and_maximum(registry):
+    """testDomainGetVcpusFlags: <vcpu current> is the count, the text the maximum."""
+    drv = registry.open("test:///default")
+    xml = "<domain type='test'><name>t2</name><memory>1024</memory><vcpu current='1'>3</vcpu>"
+    dom = drv.domain_define_xml_flags(xml + "<os><type>hvm</type></os></domain>")
+    assert (drv.domain_get_vcpus_flags(dom, 0), drv.domain_get_vcpus_flags(dom, MAXIMUM)) == (1, 3)
+    assert drv.domain_get_info(dom).nr_virt_cpu == 1
