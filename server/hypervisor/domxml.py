@@ -189,7 +189,7 @@ class DomainDef:
     uuid: bytes
     virt_type: str
     os_type: str
-    vcpus: int
+    vcpus: int  # online vCPUs (virDomainDefGetVcpus)
     # initial memory without memory devices; <memory> = base + sum(device sizes)
     base_memory: int
     current_memory: int
@@ -197,6 +197,10 @@ class DomainDef:
     max_memory_slots: int = 0
     numa_cells: int = 0
     unplug: str = "ack"
+    max_vcpus: int = 0  # virDomainDefGetVcpusMax (<vcpu>'s text); see vcpus.py
+
+    def __post_init__(self) -> None:
+        self.max_vcpus = self.max_vcpus or self.vcpus
 
     def copy(self) -> DomainDef:
         return copy.deepcopy(self)
@@ -245,6 +249,9 @@ def _insert_after(parent: ET.Element, tag: str, after: tuple[str, ...]) -> ET.El
 def parse_domain(text: str, virt_types: tuple[str, ...], default_arch: str) -> DomainDef:
     """Parse and validate a domain document with libvirt's error codes and texts."""
     root = parse_document(text)
+    from virtwire.server.hypervisor.metadata import remember_prefixes
+
+    remember_prefixes(root, text)
     if root.tag != "domain":
         raise LibvirtError.make(
             ErrorCode.XML_ERROR,
@@ -326,6 +333,9 @@ def parse_domain(text: str, virt_types: tuple[str, ...], default_arch: str) -> D
     if vcpus < 1:
         raise _xml_error("Invalid number of vCPUs")
     vcpu_el.set("placement", vcpu_el.get("placement") or "static")
+    from virtwire.server.hypervisor.vcpus import parse_online_count
+
+    max_vcpus, vcpus = vcpus, parse_online_count(root, vcpus)
 
     cells = root.findall("cpu/numa/cell")
     unplug = "ack"
@@ -342,6 +352,7 @@ def parse_domain(text: str, virt_types: tuple[str, ...], default_arch: str) -> D
         virt_type=virt_type,
         os_type=os_type,
         vcpus=vcpus,
+        max_vcpus=max_vcpus,
         base_memory=0,
         current_memory=0,
         max_memory=max_memory,
@@ -392,7 +403,10 @@ def parse_device(text: str) -> ET.Element:
 
 def format_xml(elem: ET.Element) -> str:
     """Serialise with libvirt-like two-space indentation and a trailing newline."""
+    from virtwire.server.hypervisor.metadata import literal_namespaces
+
     clone = copy.deepcopy(elem)
+    literal_namespaces(clone)  # <metadata> children keep their own prefix and xmlns
     for node in clone.iter():
         if node.text is not None and not node.text.strip() and len(node):
             node.text = None

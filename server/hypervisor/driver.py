@@ -445,7 +445,8 @@ class Driver:
         self.check_flags(flags, 0xF, f"{self.fn_prefix}DomainGetVcpusFlags")
         obj = self.find(dom)
         live, config = self.impact(obj, flags & 0x3)
-        return (obj.config if config else obj.current).vcpus
+        ddef = obj.config if config else obj.current
+        return ddef.max_vcpus if flags & 0x4 else ddef.vcpus  # VIR_DOMAIN_VCPU_MAXIMUM
 
     def connect_get_max_vcpus(self, virt_type: str | None) -> int:
         return 255

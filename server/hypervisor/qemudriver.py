@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -50,9 +51,12 @@ from virtwire.server.hypervisor.model import (
     RunningReason,
     ShutoffReason,
 )
+from virtwire.server.hypervisor.nwfilters import QemuNWFilters
 from virtwire.server.hypervisor.persistence import DomainStore
 from virtwire.server.hypervisor.qemu_checkpoints import QemuCheckpoints
+from virtwire.server.hypervisor.qemu_domain_extras import QemuDomainExtras
 from virtwire.server.hypervisor.qemu_networks import QemuNetworks
+from virtwire.server.hypervisor.qemu_nodedevs import QemuNodeDevices
 from virtwire.server.hypervisor.qemu_save import QemuSave
 from virtwire.server.hypervisor.qemu_snapshots import QemuSnapshots
 from virtwire.server.hypervisor.qemu_storage import QemuStorage
@@ -121,6 +125,7 @@ UNPLUG_REJECTED = "unplug of device was rejected by the guest"
 class QemuDriver(
     MigrationMixin,
     QemuHostFacts,
+    QemuDomainExtras,
     QemuTuning,
     QemuStats,
     QemuNetworks,
@@ -129,6 +134,8 @@ class QemuDriver(
     QemuSnapshots,
     QemuCheckpoints,
     QemuSave,
+    QemuNodeDevices,
+    QemuNWFilters,
     Driver,
 ):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
@@ -136,9 +143,9 @@ class QemuDriver(
     fn_prefix = "qemu"
     type_name = "QEMU"
     faults: FaultTable | None = None  # injected guest refusals (server/faults.py)
-    # libvirtd's secret, network and storage drivers serve QEMU connections
-    # (server/hypervisor/secrets.py, qemu_networks.py, qemu_storage.py)
-    kinds = frozenset({"hypervisor", "secret", "network", "storage"})
+    # libvirtd's secret, network, storage, nodedev and nwfilter drivers serve QEMU connections
+    # (secrets.py, qemu_networks.py, qemu_storage.py, qemu_nodedevs.py, nwfilters.py)
+    kinds = frozenset({"hypervisor", "secret", "network", "storage", "nodedev", "nwfilter"})
     other_event_kinds = frozenset({"network", "storage", "nodedev", "secret"})
     # qemuConnectSupportsFeature
     features = frozenset(
@@ -170,6 +177,8 @@ class QemuDriver(
         self.init_qemu_storage(state_dir)
         self.init_qemu_snapshots(state_dir)
         self.init_qemu_checkpoints(state_dir)
+        self.init_qemu_nodedevs(str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, uri)))
+        self.init_qemu_nwfilters(state_dir)
         self._mac_counter = 0
         self._load()
 

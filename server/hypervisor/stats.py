@@ -391,7 +391,7 @@ class QemuStats(StatsMixin):
                 put(f"balloon.{name}", mem[tag])
         if stats & STATS_VCPU:
             put("vcpu.current", ddef.vcpus, tp.UINT)
-            put("vcpu.maximum", ddef.vcpus, tp.UINT)
+            put("vcpu.maximum", ddef.max_vcpus, tp.UINT)
             for i in range(ddef.vcpus):
                 put(f"vcpu.{i}.state", 1, tp.INT)
                 put(f"vcpu.{i}.time", self.cpu_ns(obj) // max(ddef.vcpus, 1))

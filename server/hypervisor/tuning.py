@@ -234,15 +234,18 @@ class TuningMixin:
             if not cpus:
                 raise self.error(ErrorCode.INVALID_ARG, "Empty cpu list for pinning")
             targets = ([obj.live] if live and obj.live else []) + ([obj.config] if config else [])
-        for ddef in targets:
-            if vcpu >= ddef.vcpus:
-                raise self.error(
-                    ErrorCode.INVALID_ARG, f"requested vcpu '{vcpu}' is not present in the domain"
-                )
+        for ddef in reversed(targets):  # QEMU checks the persistent definition first
+            self.check_pin_vcpu(ddef, vcpu, live=ddef is obj.live)
         for ddef in targets:
             set_vcpu_pin(ddef, vcpu, cpus)
         if obj.config in targets:
             self.save(obj)
+
+    def check_pin_vcpu(self, ddef: DomainDef, vcpu: int, *, live: bool) -> None:
+        if vcpu >= ddef.vcpus:
+            raise self.error(
+                ErrorCode.INVALID_ARG, f"requested vcpu '{vcpu}' is not present in the domain"
+            )
 
     def domain_get_vcpu_pin_info(
         self, dom: Dom, ncpumaps: int, maplen: int, flags: int = 0
@@ -253,7 +256,7 @@ class TuningMixin:
             raise self.error(ErrorCode.INTERNAL_ERROR, "maxinfo * maplen > REMOTE_CPUMAPS_MAX")
         obj = self.find(dom)
         ddef = self.one_def(obj, flags)
-        count = min(ddef.vcpus, ncpumaps)
+        count = min(ddef.max_vcpus, ncpumaps)
         maps = b"".join(to_map(self.effective_pin(ddef, i), maplen) for i in range(count))
         return maps + bytes((ncpumaps - count) * maplen), count
 
@@ -481,3 +484,12 @@ class QemuTuning(QemuScheduler, TuningMixin):
 
     def vcpu_time(self, obj: DomainObj, vcpu: int) -> int:
         return self.cpu_ns(obj) // max(obj.current.vcpus, 1)
+
+    def check_pin_vcpu(self, ddef: DomainDef, vcpu: int, *, live: bool) -> None:
+        """qemuDomainPinVcpuFlags: any vCPU up to the maximum (the texts name the live
+        maximum but the persistent *current* count, as libvirt 9.0 does)."""
+        if vcpu >= ddef.max_vcpus:
+            which, count = ("live", ddef.max_vcpus) if live else ("persistent", ddef.vcpus)
+            raise self.error(
+                ErrorCode.INVALID_ARG, f"vcpu {vcpu} is out of range of {which} cpu count {count}"
+            )
