@@ -45,6 +45,7 @@ from virtwire.server.hypervisor.nodedevs import TestNodeDevices
 from virtwire.server.hypervisor.snapshots import TestSnapshots
 from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
+from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
 from virtwire.server.hypervisor.tuning import TestTuning
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
@@ -163,6 +164,7 @@ class TestDriver(
     TestTuning,
     TestStats,
     TestGuestInfo,
+    TestCheckpoints,
     TestSnapshots,
     TestNetworks,
     TestInterfaces,
