@@ -46,6 +46,7 @@ from virtwire.server.hypervisor.snapshots import TestSnapshots
 from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
+from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
 from virtwire.server.hypervisor.tuning import TestTuning
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
@@ -160,6 +161,7 @@ CAPABILITIES_XML = """<capabilities>
 
 
 class TestDriver(
+    TestDomainExtras,
     TestHostFacts,
     TestTuning,
     TestStats,
@@ -231,12 +233,27 @@ class TestDriver(
         return "linux"  # testDomainGetOSType's fixed answer
 
     def domain_get_security_label(self, dom: Dom) -> tuple[str, int]:
-        self.find(dom)
+        # testDomainGetSecurityLabel: only a running domain has a label
+        if not self.find(dom).active:
+            return "", 0
         return "libvirt-test", 1
 
     def domain_undefine_flags(self, dom: Dom, flags: int = 0) -> None:
-        self.check_flags(flags, 0x7F, "testDomainUndefineFlags")
+        # VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        self.check_flags(flags, 0x3, "testDomainUndefineFlags")
         obj = self.find(dom)
+        if obj.uuid in self.managed_saves() and not flags & 0x1:
+            raise self.error(
+                ErrorCode.OPERATION_INVALID,
+                "Refusing to undefine while domain managed save image exists",
+            )
+        nsnapshots = len(self.snaps_of(obj).items)
+        if not obj.active and nsnapshots and not flags & 0x2:
+            raise self.error(
+                ErrorCode.OPERATION_INVALID,
+                f"cannot delete inactive domain with {nsnapshots} snapshots",
+            )
+        self.managed_saves().discard(obj.uuid)
         # The test driver lets a transient domain be "undefined" too.
         self.lifecycle(obj, UNDEFINED, UNDEFINED_REMOVED)
         if obj.active:
@@ -245,6 +262,7 @@ class TestDriver(
             del self.domains[obj.uuid]
 
     def _start(self, obj: DomainObj, ddef: domxml.DomainDef | None = None) -> None:
+        self.managed_saves().discard(obj.uuid)  # testDomainStartState
         self.make_live(obj, ddef)
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
         self.lifecycle(obj, STARTED, STARTED_BOOTED)
