@@ -17,6 +17,7 @@ driver reports the wall clock).
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
@@ -426,6 +427,10 @@ class TestDomainExtras:
                 ErrorCode.OPERATION_INVALID, "domain has to be shutoff before renaming"
             )
         new_name = new_name or ""
+        if new_name == obj.name:
+            raise LibvirtError.make(
+                ErrorCode.OPERATION_INVALID, ErrorDomain.DOMAIN, "Can't rename domain to itself"
+            )
         for other in self.domains.values():
             if other.name == new_name:
                 raise LibvirtError.make(
@@ -576,30 +581,20 @@ class TestDomainExtras:
     def _extras_net_find(self, ddef: DomainDef, device: str) -> ET.Element:
         """virDomainNetFind: by MAC address (when it parses as one) or target device."""
         nets = ddef.devices.findall("interface")
-        if device.count(":") == 5:
-            found = [n for n in nets if (n.find("mac") is not None and
-                     (n.find("mac").get("address") or "").lower() == device.lower())]  # fmt: skip
-            if len(found) > 1:
-                raise LibvirtError.make(
-                    ErrorCode.OPERATION_FAILED,
-                    ErrorDomain.DOMAIN,
-                    f"multiple devices matching MAC address {device} found",
-                )
-            if found:
-                return found[0]
-            raise LibvirtError.make(
-                ErrorCode.DEVICE_MISSING,
-                ErrorDomain.DOMAIN,
-                f"no device matching MAC address {device} found",
-            )
-        for net in nets:
-            target = net.find("target")
-            if target is not None and target.get("dev") == device:
-                return net
+        if re.fullmatch(r"[0-9A-Fa-f]{1,2}(:[0-9A-Fa-f]{1,2}){5}", device):
+            want = [int(x, 16) for x in device.split(":")]
+            for net in nets:
+                mac = net.find("mac")
+                text = (mac.get("address") or "") if mac is not None else ""
+                if text and [int(x, 16) for x in text.split(":")] == want:
+                    return net
+        else:
+            for net in nets:
+                target = net.find("target")
+                if target is not None and target.get("dev") == device:
+                    return net
         raise LibvirtError.make(
-            ErrorCode.DEVICE_MISSING,
-            ErrorDomain.DOMAIN,
-            f"no interface with matching name '{device}' found",
+            ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, f"'{device}' is not a known interface"
         )
 
     def domain_get_block_io_tune(
