@@ -8,6 +8,8 @@ devices are refused.
 
 from __future__ import annotations
 
+import secrets
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 from virtwire.protocol import events as ev
@@ -48,6 +50,9 @@ from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
 from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
 from virtwire.server.hypervisor.tuning import TestTuning
+
+# virDomainNetDefParseXML drops these names from an inactive definition (libvirt made them)
+GENERATED_IFNAMES = ("vnet", "macvtap", "macvlan")
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -224,6 +229,33 @@ class TestDriver(
         return SYSINFO_XML
 
     # -- domains ------------------------------------------------------------------------
+
+    def parse(self, xml: str) -> domxml.DomainDef:
+        """virDomainDefParse (inactive) + testDomainGenerateIfnames: interfaces without a MAC
+        get a random 52:54:00 one, generated tap names (vnet*, macvtap*, macvlan*) are
+        dropped, and every interface without a name is called testnetN (the first N free)."""
+        ddef = super().parse(xml)
+        nets = ddef.devices.findall("interface")
+        for net in nets:
+            devices.ensure_mac(net, secrets.randbits(24))
+            target = net.find("target")
+            if target is not None and (target.get("dev") or "").startswith(GENERATED_IFNAMES):
+                del target.attrib["dev"]
+                if not target.attrib and not len(target):
+                    net.remove(target)
+        for net in nets:
+            target = net.find("target")
+            if target is not None and target.get("dev"):
+                continue
+            taken = {t.get("dev") for t in (n.find("target") for n in nets) if t is not None}
+            name = next(f"testnet{i}" for i in range(1024) if f"testnet{i}" not in taken)
+            if target is None:
+                target = ET.Element("target")
+                children = list(net)
+                after = [i for i, c in enumerate(children) if c.tag in ("mac", "source")]
+                net.insert(after[-1] + 1 if after else 0, target)
+            target.set("dev", name)
+        return ddef
 
     def connect_get_max_vcpus(self, virt_type: str | None) -> int:
         return 32  # testConnectGetMaxVcpus
