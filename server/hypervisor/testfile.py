@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import stat
+import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
@@ -167,6 +168,43 @@ def _indented(elem: ET.Element) -> str:
     return "".join(f"  {line}\n" for line in domxml.format_xml(elem).splitlines())
 
 
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _format_system(cap: ET.Element, name: str) -> str:
+    """virNodeDeviceCapSystemDefFormat (the parser needs the hardware UUID)."""
+    raw = (cap.findtext("hardware/uuid") or "").strip()
+    if not raw:
+        raise LibvirtError.make(
+            ErrorCode.INTERNAL_ERROR, ErrorDomain.NODEDEV, f"no system UUID supplied for '{name}'"
+        )
+    try:
+        uuid = str(uuidlib.UUID(raw))
+    except ValueError:
+        raise LibvirtError.make(
+            ErrorCode.INTERNAL_ERROR,
+            ErrorDomain.NODEDEV,
+            f"malformed uuid element for '{name}'",
+        ) from None
+    out = ["  <capability type='system'>\n"]
+    product = cap.findtext("product")
+    if product is not None:
+        out.append(f"    <product>{_esc(product)}</product>\n")
+    out.append("    <hardware>\n")
+    for key in ("vendor", "version", "serial"):
+        value = cap.findtext(f"hardware/{key}")
+        if value is not None:
+            out.append(f"      <{key}>{_esc(value)}</{key}>\n")
+    out += [f"      <uuid>{uuid}</uuid>\n", "    </hardware>\n", "    <firmware>\n"]
+    for key in ("vendor", "version", "release_date"):
+        value = cap.findtext(f"firmware/{key}")
+        if value is not None:
+            out.append(f"      <{key}>{_esc(value)}</{key}>\n")
+    out += ["    </firmware>\n", "  </capability>\n"]
+    return "".join(out)
+
+
 def parse_node_device(elem: ET.Element) -> NodeDevice:
     """A ``<device>``: FC SCSI hosts are modelled; other capabilities are kept as written."""
     name = (elem.findtext("name") or "").strip()
@@ -192,7 +230,10 @@ def parse_node_device(elem: ET.Element) -> NodeDevice:
             first.find("capability[@type='vport_ops']") is not None,
         )
         return NodeDevice(name, parent or "computer", host)
-    body = "".join(_indented(c) for c in caps)
+    # a system capability is printed as libvirt formats it, the others as written
+    body = "".join(
+        _format_system(c, name) if c.get("type") == "system" else _indented(c) for c in caps
+    )
     return NodeDevice(
         name,
         parent or ("computer" if first.get("type") != "system" else None),
