@@ -678,3 +678,149 @@ class TestDomainExtras:
             full[bit // 8] |= 1 << (bit % 8)
         info = [rp.RemoteDomainIothreadInfo(iothread_id=i, cpumap=bytes(full)) for i in ids]
         return info, len(info)
+
+    # -- tuning setters ----------------------------------------------------------------------
+
+    def _extras_validate(
+        self, params: list[rp.RemoteTypedParam], kinds: dict[str, int]
+    ) -> dict[str, Any]:
+        """virTypedParamsValidate: known fields of the expected types."""
+        for param in params:
+            want = kinds.get(param.field)
+            if want is None:
+                raise _invalid_arg(f"parameter '{param.field}' not supported")
+            got = int(param.value.type)
+            if got != want:
+                raise _invalid_arg(
+                    f"invalid type '{_TYPE_NAMES[got]}' for parameter '{param.field}', "
+                    f"expected '{_TYPE_NAMES[want]}'"
+                )
+        return tp.from_wire(params)
+
+    def domain_set_memory_parameters(
+        self, dom: Dom, params: list[rp.RemoteTypedParam], flags: int = 0
+    ) -> None:
+        self.check_flags(flags, AFFECT_BOTH, "testDomainSetMemoryParameters")
+        values = self._extras_validate(params, dict.fromkeys(MEMTUNE_FIELDS, tp.ULLONG))
+        obj = self.find(dom)
+        ddef = self.one_def(obj, flags)
+        current = obj.current.tree.find("memtune")
+
+        def limit(key: str) -> int:
+            elem = current.find(key) if current is not None else None
+            return _int_text(elem, MEMORY_PARAM_UNLIMITED)
+
+        if "hard_limit" in values or "swap_hard_limit" in values:
+            mem = values.get("hard_limit", limit("hard_limit"))
+            swap = values.get("swap_hard_limit", limit("swap_hard_limit"))
+            if mem > swap:
+                raise _invalid_arg(
+                    "memory hard_limit tunable value must be lower than or equal to swap_hard_limit"
+                )
+        tune = _extras_child(ddef.tree, "memtune", TOP_ORDER)
+        for key in MEMTUNE_FIELDS:
+            if key in values:
+                _extras_set_text(tune, key, values[key], MEMTUNE_FIELDS, unit="KiB")
+        for elem in list(tune):
+            if _int_text(elem, MEMORY_PARAM_UNLIMITED) >= MEMORY_PARAM_UNLIMITED:
+                tune.remove(elem)
+        if not len(tune):
+            ddef.tree.remove(tune)
+
+    def domain_set_blkio_parameters(
+        self, dom: Dom, params: list[rp.RemoteTypedParam], flags: int = 0
+    ) -> None:
+        self.check_flags(flags, AFFECT_BOTH, "testDomainSetBlkioParameters")
+        kinds = {"weight": tp.UINT} | dict.fromkeys(BLKIO_DEVICE_FIELDS, tp.STRING)
+        values = self._extras_validate(params, kinds)
+        ddef = self.one_def(self.find(dom), flags)
+        if any(key in values for key in BLKIO_DEVICE_FIELDS):
+            raise self.error(ErrorCode.NO_SUPPORT, "per-device blkio tuning")
+        if "weight" in values:
+            tune = _extras_child(ddef.tree, "blkiotune", TOP_ORDER)
+            _extras_set_text(tune, "weight", values["weight"], ("weight",))
+            if not values["weight"]:
+                tune.remove(tune.find("weight"))  # type: ignore[arg-type]
+                if not len(tune):
+                    ddef.tree.remove(tune)
+
+    def domain_set_interface_parameters(
+        self, dom: Dom, device: str, params: list[rp.RemoteTypedParam], flags: int = 0
+    ) -> None:
+        self.check_flags(flags, AFFECT_BOTH, "testDomainSetInterfaceParameters")
+        kinds = {f"{d}.{k}": tp.UINT for d, k in BANDWIDTH_FIELDS}
+        values = self._extras_validate(params, kinds)
+        ddef = self.one_def(self.find(dom), flags)
+        net = self._extras_net_find(ddef, device)
+        new: dict[str, dict[str, int]] = {"inbound": {}, "outbound": {}}
+        for field_name, value in values.items():
+            direction, key = field_name.split(".")
+            new[direction][key] = value
+        bandwidth = net.find("bandwidth")
+        had = bandwidth is not None
+        if bandwidth is None:
+            bandwidth = ET.Element("bandwidth")
+        for direction in ("inbound", "outbound"):
+            rate = new[direction]
+            mandatory = rate.get("average") or (direction == "inbound" and rate.get("floor"))
+            specified = "average" in rate or (direction == "inbound" and "floor" in rate)
+            old = bandwidth.find(direction)
+            if mandatory:
+                if old is not None:
+                    bandwidth.remove(old)
+                elem = ET.Element(direction)
+                for key in ("average", "peak", "floor", "burst"):
+                    if rate.get(key):
+                        elem.set(key, str(rate[key]))
+                bandwidth.insert(0 if direction == "inbound" else len(bandwidth), elem)
+            elif specified and had and old is not None:
+                bandwidth.remove(old)
+        if not had:
+            index = max(
+                (i + 1 for i, c in enumerate(net) if c.tag in NET_BEFORE_BANDWIDTH), default=0
+            )
+            net.insert(index, bandwidth)
+        if not len(bandwidth):
+            net.remove(bandwidth)
+
+
+_TYPE_NAMES = {
+    1: "int", 2: "uint", 3: "llong", 4: "ullong", 5: "double", 6: "boolean", 7: "string",
+}  # fmt: skip
+MEMTUNE_FIELDS = ("hard_limit", "soft_limit", "swap_hard_limit")
+BLKIO_DEVICE_FIELDS = (
+    "device_weight", "device_read_iops_sec", "device_write_iops_sec",
+    "device_read_bytes_sec", "device_write_bytes_sec",
+)  # fmt: skip
+# virDomainDefFormat's order of the top-level elements up to <memtune>
+TOP_ORDER = (
+    "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
+    "currentMemory", "blkiotune", "memtune",
+)  # fmt: skip
+NET_BEFORE_BANDWIDTH = ("mac", "source", "vlan", "virtualport")
+
+
+def _extras_child(parent: ET.Element, tag: str, order: tuple[str, ...]) -> ET.Element:
+    """``parent``'s ``tag`` child, created at its place in ``order`` when missing."""
+    found = parent.find(tag)
+    if found is not None:
+        return found
+    before = order[: order.index(tag)]
+    index = max((i + 1 for i, c in enumerate(parent) if c.tag in before), default=0)
+    elem = ET.Element(tag)
+    parent.insert(index, elem)
+    return elem
+
+
+def _extras_set_text(
+    parent: ET.Element, tag: str, value: int, order: tuple[str, ...], unit: str | None = None
+) -> None:
+    elem = parent.find(tag)
+    if elem is None:
+        elem = ET.Element(tag)
+        rank = order.index(tag)
+        index = sum(1 for c in parent if c.tag in order and order.index(c.tag) < rank)
+        parent.insert(index, elem)
+    if unit:
+        elem.set("unit", unit)
+    elem.text = str(value)
