@@ -783,6 +783,36 @@ class TestDomainExtras:
         if not len(bandwidth):
             net.remove(bandwidth)
 
+    # -- lifecycle actions -------------------------------------------------------------------
+
+    def domain_set_lifecycle_action(self, dom: Dom, type: int, action: int, flags: int = 0) -> None:
+        self.check_flags(flags, AFFECT_BOTH, "testDomainSetLifecycleAction")
+        known = type < len(LIFECYCLE_TYPES) and action < len(LIFECYCLE_ACTIONS)
+        if known and type != 2 and LIFECYCLE_ACTIONS[action].startswith("coredump"):
+            raise LibvirtError.make(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                ErrorDomain.DOMAIN,
+                f"Lifecycle event '{LIFECYCLE_TYPES[type]}' doesn't support "
+                f"'{LIFECYCLE_ACTIONS[action]}' action",
+            )
+        obj = self.find(dom)
+        live, config = self.impact(obj, flags)  # type: ignore[attr-defined]
+        targets = ([obj.live] if live and obj.live is not None else []) + (
+            [obj.config] if config else []
+        )
+        if type >= len(LIFECYCLE_TYPES) or action >= len(LIFECYCLE_ACTIONS):
+            return  # testDomainModifyLifecycleAction ignores what it does not know
+        for ddef in targets:
+            elem = ddef.tree.find(f"on_{LIFECYCLE_TYPES[type]}")
+            if elem is None:
+                elem = ET.SubElement(ddef.tree, f"on_{LIFECYCLE_TYPES[type]}")
+            elem.text = LIFECYCLE_ACTIONS[action]
+
+
+LIFECYCLE_TYPES = ("poweroff", "reboot", "crash")
+LIFECYCLE_ACTIONS = (
+    "destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart",
+)  # fmt: skip
 
 _TYPE_NAMES = {
     1: "int", 2: "uint", 3: "llong", 4: "ullong", 5: "double", 6: "boolean", 7: "string",

@@ -171,6 +171,18 @@ TOUR = [
         "destroy test; reset test; inject-nmi test; domfsinfo test; domifaddr test",
     ),
     (
+        "dom-tuning-set",
+        "memtune test --hard-limit 1000; memtune test --soft-limit 500 --swap-hard-limit 2000; "
+        "memtune test; memtune test --hard-limit 3000; memtune test --hard-limit -1; "
+        "blkiotune test --weight 500; blkiotune test; "
+        "domiftune test testnet0 --inbound 200,300,400 --outbound 10; domiftune test testnet0; "
+        "dumpxml test; domiftune test testnet0 --inbound 0; domiftune test testnet0; "
+        "set-lifecycle-action test poweroff restart; "
+        "set-lifecycle-action test reboot coredump-destroy; "
+        "set-lifecycle-action test crash coredump-restart --config; dumpxml test --inactive; "
+        "destroy test; memtune test --hard-limit 5; memtune test --config; dumpxml test",
+    ),
+    (
         "dom-rename",
         "domrename test t2; destroy test; domrename test t2; list --all; "
         "dominfo t2; domrename t2 t2",
@@ -203,24 +215,22 @@ TOUR = [
 
 XFAIL = {
     # differences the tour found that virtwire does not serve yet (see docs/hosts.md)
-    "dom-tuning-set": "setters of memtune/blkiotune/numatune/domiftune/blkdeviotune",
-    "dom-vcpus-iothreads": "setvcpus, iothreadadd/del/pin/set, set-lifecycle-action",
+    "dom-tuning-set-more": "numatune and blkdeviotune setters, per-device blkiotune",
+    "dom-vcpus-iothreads": "setvcpus, setmaxmem, iothreadadd/del/pin/set",
     "dom-save-dump-screenshot": "save/restore/dump/screenshot write or stream real data",
 }
 TOUR_XFAIL = [
     (
-        "dom-tuning-set",
-        "memtune test --hard-limit 1000; memtune test; blkiotune test --weight 500; "
-        "blkiotune test; numatune test --mode strict; "
-        "domiftune test testnet0 --inbound 100; domiftune test testnet0; "
-        "blkdeviotune test vda --total-bytes-sec 10",
+        "dom-tuning-set-more",
+        "numatune test --mode strict; numatune test --nodeset 0; "
+        "blkdeviotune test vda --total-bytes-sec 10; "
+        "blkiotune test --device-weights /dev/vda,100",
     ),
     (
         "dom-vcpus-iothreads",
         "setvcpus test 1; vcpucount test; setmaxmem test 1G; "
         "iothreadadd test 1; iothreadinfo test; iothreaddel test 1; "
-        "iothreadpin test 1 0; iothreadset test 1 --poll-max-ns 10; "
-        "set-lifecycle-action test poweroff restart",
+        "iothreadpin test 1 0; iothreadset test 1 --poll-max-ns 10",
     ),
     (
         "dom-save-dump-screenshot",
