@@ -36,6 +36,13 @@ __all__ = ["TestDomainExtras", "X86_CPU_MODELS"]
 
 Dom = rp.RemoteNonnullDomain
 
+# virConnectListAllDomainsFlags: (has, has not) per kind
+LIST_GROUPS = {
+    "managed": (1 << 8, 1 << 9),
+    "snapshot": (1 << 12, 1 << 13),
+    "checkpoint": (1 << 14, 1 << 15),
+}
+LIST_MOMENT_FILTERS = sum(a | b for a, b in LIST_GROUPS.values())
 # VIR_DOMAIN_CONTROL_* and VIR_DOMAIN_CONTROL_ERROR_REASON_*
 CONTROL_OK, CONTROL_JOB, CONTROL_OCCUPIED, CONTROL_ERROR = 0, 1, 2, 3
 PROCESS_SIGNAL_LAST = 65  # VIR_DOMAIN_PROCESS_SIGNAL_LAST
@@ -141,6 +148,13 @@ BANDWIDTH_FIELDS = (
 )  # fmt: skip
 
 
+def _group_keeps(flags: int, yes: int, no: int, has: bool) -> bool:
+    """One filter group of virDomainObjListExport: both bits or neither keep everything."""
+    if bool(flags & yes) == bool(flags & no):
+        return True
+    return has if flags & yes else not has
+
+
 def _invalid_arg(detail: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.INVALID_ARG, ErrorDomain.TEST, detail)
 
@@ -199,6 +213,25 @@ class TestDomainExtras:
     def managed_saves(self) -> set[bytes]:
         """The domains with a managed save image (testDomainObj's hasManagedSave)."""
         return self.__dict__.setdefault("_managed_saves", set())
+
+    # -- listing filters the base driver cannot know ---------------------------------------
+
+    def connect_list_all_domains(self, flags: int = 0) -> list[Dom]:
+        """virDomainObjListExport's managed-save, snapshot and checkpoint filters."""
+        found = super().connect_list_all_domains(flags & ~LIST_MOMENT_FILTERS)  # type: ignore[misc]
+        out = []
+        for handle in found:
+            obj = self.find(handle)
+            has = {
+                "managed": obj.uuid in self.managed_saves(),
+                "snapshot": bool(self.snaps_of(obj).items),  # type: ignore[attr-defined]
+                "checkpoint": bool(self.chk_list_of(obj).items),  # type: ignore[attr-defined]
+            }
+            if all(
+                _group_keeps(flags, yes, no, has[kind]) for kind, (yes, no) in LIST_GROUPS.items()
+            ):
+                out.append(handle)
+        return out
 
     # -- dominfo, domcontrol -----------------------------------------------------------------
 

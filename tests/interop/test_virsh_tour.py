@@ -47,6 +47,10 @@ NODISK_XML = (
     "<domain type='test'><name>nodisk</name><memory>1024</memory>"
     "<os><type>hvm</type></os></domain>\n"
 )
+SNAP_REDEFINE_XML = (
+    "<domainsnapshot><name>r1</name><creationTime>5</creationTime><state>running</state>"
+    "</domainsnapshot>\n"
+)
 CPU_XML = "<cpu><arch>x86_64</arch><model>Nehalem</model></cpu>\n"
 
 FILES = {
@@ -56,6 +60,7 @@ FILES = {
     "chkredef": CHK_REDEFINE_XML,
     "nodisk": NODISK_XML,
     "cpu": CPU_XML,
+    "snapredef": SNAP_REDEFINE_XML,
 }
 
 # (id, commands): {name} is the path of FILES[name]
@@ -181,6 +186,23 @@ TOUR = [
         "set-lifecycle-action test reboot coredump-destroy; "
         "set-lifecycle-action test crash coredump-restart --config; dumpxml test --inactive; "
         "destroy test; memtune test --hard-limit 5; memtune test --config; dumpxml test",
+    ),
+    (
+        "snapshot-redefine",
+        "snapshot-create test {snapredef} --redefine; snapshot-create-as test s1; "
+        "snapshot-create-as test s2; snapshot-create-as test s3; snapshot-current test s2; "
+        "snapshot-current test --name; snapshot-info test --current; "
+        "snapshot-revert test --current; snapshot-delete test s2 --metadata; "
+        "snapshot-list test --topological; snapshot-list test --tree; "
+        "snapshot-create-as test s4 --disk-only; snapshot-create-as test s5 --no-metadata",
+    ),
+    (
+        "list-moment-filters",
+        "list --with-snapshot --name; snapshot-create-as test s1; list --with-snapshot --name; "
+        "list --all --without-snapshot; list --with-checkpoint; snapshot-delete test s1; "
+        "checkpoint-create-as test c1; list --with-checkpoint --name; list --without-checkpoint; "
+        "managedsave test; list --all --managed-save; list --all --no-managed-save; "
+        "list --all --with-snapshot --without-snapshot",
     ),
     (
         "dom-rename",
