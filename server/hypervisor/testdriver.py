@@ -1,9 +1,8 @@
 """``test:///default``: libvirt's built-in test driver, in memory.
 
 Starts from libvirt's default configuration (one running domain ``test``, id 1), reports
-driver errors in domain TEST with the texts libvirt 9.0 uses, and hot-plugs disks and
-interfaces live with an immediate DEVICE_ADDED as the newer test driver does; memory
-devices are refused.
+driver errors in domain TEST with the texts libvirt 9.0 uses. Like libvirt 9.0's test
+driver it has no device hot-plug (attach/detach are NO_SUPPORT).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from virtwire.protocol import events as ev
 from virtwire.protocol.constants import Feature
 from virtwire.protocol.errors import ErrorCode, ErrorDomain
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
@@ -37,7 +35,6 @@ from virtwire.server.hypervisor.interfaces import TestInterfaces
 from virtwire.server.hypervisor.model import (
     DomainObj,
     DomainState,
-    ModificationImpact,
     PausedReason,
     RunningReason,
     ShutoffReason,
@@ -206,7 +203,6 @@ class TestDriver(
         self.domains[default.uuid] = obj
         self.make_live(obj)
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNKNOWN
-        self._mac_counter = 0
         self.init_networks()
         self.init_interfaces()
         self.init_nodedevs()
@@ -351,62 +347,6 @@ class TestDriver(
 
     # -- devices ---------------------------------------------------------------------------
 
-    def _live_only(self, obj: DomainObj, flags: int, function: str) -> None:
-        self.check_flags(flags, int(ModificationImpact.LIVE | ModificationImpact.CONFIG), function)
-        if not flags & (ModificationImpact.LIVE | ModificationImpact.CONFIG):
-            flags = ModificationImpact.LIVE if obj.active else ModificationImpact.CONFIG
-        if flags & ModificationImpact.CONFIG:
-            self.check_flags(int(ModificationImpact.CONFIG), 0, function)
-        if not obj.active:
-            raise self.not_running()
-
-    def domain_attach_device(self, dom: Dom, xml: str) -> None:
-        # virDomainAttachDevice is AttachDeviceFlags(AFFECT_LIVE) in every driver
-        self.domain_attach_device_flags(dom, xml, ModificationImpact.LIVE)
-
-    def domain_attach_device_flags(self, dom: Dom, xml: str, flags: int = 0) -> None:
-        obj = self.find(dom)
-        elem = domxml.parse_device(xml)
-        self._live_only(obj, flags, "testDomainAttachDeviceFlags")
-        live = obj.live
-        assert live is not None
-        if elem.tag == "interface":
-            devices.ensure_mac(elem, self._next_mac())
-            alias = devices.next_net_alias(live)
-        elif elem.tag == "disk":
-            target = devices.disk_target(elem)
-            if not target:
-                raise self.conf_error(ErrorCode.XML_ERROR, "missing disk target")
-            if devices.find_disk(live, target) is not None:
-                raise self.error(ErrorCode.OPERATION_FAILED, f"target {target} already exists")
-            alias = devices.disk_alias(elem)
-        else:
-            raise self.error(
-                ErrorCode.OPERATION_UNSUPPORTED,
-                f"live attach of device '{elem.tag}' is not supported",
-            )
-        devices.set_alias(elem, alias)
-        live.devices.append(elem)
-        self.emit(ev.DeviceAddedEvent(obj.ref(), alias))
-
-    def _next_mac(self) -> int:
-        self._mac_counter += 1
-        return self._mac_counter
-
-    # No domain_detach_device(_flags): libvirt's test driver lacks them (NO_SUPPORT).
-
-    def domain_detach_device_alias(self, dom: Dom, alias: str, flags: int = 0) -> None:
-        obj = self.find(dom)
-        self._live_only(obj, flags, "testDomainDetachDeviceAlias")
-        live = obj.live
-        assert live is not None
-        elem = devices.find_by_alias(live, alias)
-        if elem is None:
-            raise devices.alias_missing(alias)
-        if elem.tag not in ("disk", "interface"):
-            raise self.error(
-                ErrorCode.OPERATION_UNSUPPORTED,
-                f"live detach of device '{elem.tag}' is not supported",
-            )
-        live.devices.remove(elem)
-        self.emit(ev.DeviceRemovedEvent(obj.ref(), alias))
+    # No domain_attach_device(_flags), domain_detach_device(_flags) or
+    # domain_detach_device_alias: libvirt 9.0's test driver has none of them, so virsh's
+    # attach-device, attach-disk, attach-interface and their detach commands are NO_SUPPORT.

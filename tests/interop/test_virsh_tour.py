@@ -205,6 +205,21 @@ TOUR = [
         "list --all --with-snapshot --without-snapshot",
     ),
     (
+        "dom-hotplug-unsupported",
+        "attach-disk test /nonexistent/d.img vdb; attach-interface test network default; "
+        "attach-device test {nat}; attach-disk test /nonexistent/e.img vdc --config; "
+        "detach-disk test vda; detach-interface test network; detach-device test {nat}; "
+        "detach-device-alias test net0; domblklist test; domiflist test",
+    ),
+    (
+        "dom-description",
+        "desc test; desc test --title; desc test --live hello; desc test; "
+        "desc test --title --live T1; desc test --title; dumpxml test; "
+        "desc test --config 'x y'; desc test --live --config hi; desc test --config; "
+        "desc test --live ''; desc test; destroy test; desc test; dumpxml test; "
+        "metadata test http://example.com/",
+    ),
+    (
         "dom-rename",
         "domrename test t2; destroy test; domrename test t2; list --all; "
         "dominfo t2; domrename t2 t2",
@@ -240,8 +255,14 @@ XFAIL = {
     "dom-tuning-set-more": "numatune and blkdeviotune setters, per-device blkiotune",
     "dom-vcpus-iothreads": "setvcpus, setmaxmem, iothreadadd/del/pin/set",
     "dom-save-dump-screenshot": "save/restore/dump/screenshot write or stream real data",
+    "dom-metadata-element": "custom <metadata> elements (libxml2's formatting)",
 }
 TOUR_XFAIL = [
+    (
+        "dom-metadata-element",
+        "metadata test http://example.com/ --key ex --set '<a>b</a>'; "
+        "metadata test http://example.com/; dumpxml test",
+    ),
     (
         "dom-tuning-set-more",
         "numatune test --mode strict; numatune test --nodeset 0; "
