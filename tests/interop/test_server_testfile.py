@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.interop.conftest import VirtwireServer
 from tests.interop.test_server_networks import same_text
 
 pytestmark = pytest.mark.interop
@@ -177,15 +178,28 @@ def node_dir(libvirtd_peer):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def both(run_virsh, libvirtd_peer, virtwire_server, path: str, script: str):
+@pytest.fixture(scope="module")
+def file_server():
+    """One daemon for the module: every connection to a file opens its own host anyway."""
+    base = Path(tempfile.mkdtemp(prefix="vw-"))
+    server = VirtwireServer(base=base)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def both(run_virsh, libvirtd_peer, server, path: str, script: str):
     theirs = run_virsh(f"test+tcp://127.0.0.1:{libvirtd_peer.port}{path}", script)
-    ours = run_virsh(virtwire_server.tcp_uri(path=path), script)
+    ours = run_virsh(server.tcp_uri(path=path), script)
     return theirs, ours
 
 
-def test_node_file_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh, node_dir):
+def test_node_file_matches_libvirtd(file_server, libvirtd_peer, run_virsh, node_dir):
     path = _write(node_dir, "node.xml", NODE_XML)
-    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, path, SCRIPT)
+    theirs, ours = both(run_virsh, libvirtd_peer, file_server, path, SCRIPT)
     assert "web1.img" in theirs.stdout and "CPU(s):              6" in theirs.stdout
     assert theirs.returncode == 0, theirs.stderr
     same_text(theirs.stdout, ours.stdout)
@@ -194,17 +208,17 @@ def test_node_file_matches_libvirtd(virtwire_server, libvirtd_peer, run_virsh, n
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
-def test_bad_node_files_fail_alike(virtwire_server, libvirtd_peer, run_virsh, node_dir, name):
+def test_bad_node_files_fail_alike(file_server, libvirtd_peer, run_virsh, node_dir, name):
     path = _write(node_dir, f"{name}.xml", BAD_FILES[name])
-    theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, path, "list --all")
+    theirs, ours = both(run_virsh, libvirtd_peer, file_server, path, "list --all")
     same_text(theirs.stdout, ours.stdout)
     same_text(theirs.stderr, ours.stderr)
     assert ours.returncode == theirs.returncode
 
 
-def test_missing_file_and_bare_path_fail_alike(virtwire_server, libvirtd_peer, run_virsh, tmp_path):
+def test_missing_file_and_bare_path_fail_alike(file_server, libvirtd_peer, run_virsh, tmp_path):
     for path in (str(tmp_path / "nosuch.xml"), "/"):
-        theirs, ours = both(run_virsh, libvirtd_peer, virtwire_server, path, "list")
+        theirs, ours = both(run_virsh, libvirtd_peer, file_server, path, "list")
         assert theirs.returncode == 1
         same_text(theirs.stderr, ours.stderr)
         assert ours.returncode == theirs.returncode
@@ -219,9 +233,9 @@ print(a.lookupByName("web1").isActive(), b.lookupByName("web1").isActive())
 """
 
 
-def test_each_connection_gets_its_own_host(virtwire_server, libvirtd_peer, run_pylibvirt, node_dir):
+def test_each_connection_gets_its_own_host(file_server, libvirtd_peer, run_pylibvirt, node_dir):
     path = _write(node_dir, "node.xml", NODE_XML)
     theirs = run_pylibvirt(TWO_CONNECTIONS, f"test+tcp://127.0.0.1:{libvirtd_peer.port}{path}")
-    ours = run_pylibvirt(TWO_CONNECTIONS, virtwire_server.tcp_uri(path=path))
+    ours = run_pylibvirt(TWO_CONNECTIONS, file_server.tcp_uri(path=path))
     assert theirs.stdout == "0 1\n", theirs.stderr
     assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
