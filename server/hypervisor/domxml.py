@@ -416,7 +416,12 @@ def format_xml(elem: ET.Element) -> str:
     text = ET.tostring(clone, encoding="unicode", short_empty_elements=True)
     # libvirt writes attributes in single quotes; only rewrite inside tags.
     text = re.sub(r"<[^>]*>", _single_quote_attrs, text)
+    # virDomainDefFormat always opens and closes <devices>, even with none inside
+    text = _EMPTY_DEVICES.sub(r"\1<devices>\n\1</devices>", text)
     return text + "\n"
+
+
+_EMPTY_DEVICES = re.compile(r"^( *)<devices/>$", re.M)
 
 
 def _single_quote_attrs(match: re.Match[str]) -> str:

@@ -138,9 +138,25 @@ class IpDef:
             for host in self.hosts:
                 out += f"      <host{_fmt_attrs(host, HOST_ATTRS)}/>\n"
             out += "    </dhcp>\n"
-        if out.endswith(">\n") and out.count("\n") == 1:
-            return f"  <ip{_fmt_attrs(self.attrs, IP_ATTRS)}/>\n"
+        # virNetworkIPDefFormat always closes <ip> on its own line, even when empty
         return out + "  </ip>\n"
+
+
+def _format_nat(nat: dict[str, str] | None) -> list[str]:
+    """virNetworkForwardNatDefFormat, at the indentation of <forward>'s children."""
+    if not nat:
+        return []
+    head = "    <nat" + (f" ipv6='{_q(nat['ipv6'])}'" if "ipv6" in nat else "")
+    if not any(k in nat for k in ("addr_start", "addr_end", "port_start", "port_end")):
+        return [head + "/>\n"]
+    out = [head + ">\n"]
+    if "addr_start" in nat:
+        end = f" end='{_q(nat['addr_end'])}'" if "addr_end" in nat else ""
+        out.append(f"      <address start='{_q(nat['addr_start'])}'{end}/>\n")
+    if "port_start" in nat or "port_end" in nat:
+        end = f" end='{_q(nat['port_end'])}'" if "port_end" in nat else ""
+        out.append(f"      <port start='{_q(nat.get('port_start', '0'))}'{end}/>\n")
+    return out + ["    </nat>\n"]
 
 
 @dataclass
@@ -152,6 +168,8 @@ class NetworkDef:
     forward_mode: str | None = None  # None: isolated (no <forward>)
     forward_dev: str | None = None
     forward_ifaces: list[str] = field(default_factory=list)
+    # <forward mode='nat'><nat ipv6=…><address start end/><port start end/></nat>
+    forward_nat: dict[str, str] | None = None
     bridge: str | None = None
     stp: bool = True
     delay: str = "0"
@@ -175,8 +193,10 @@ class NetworkDef:
             dev = self.forward_dev or (self.forward_ifaces[0] if self.forward_ifaces else None)
             head = "  <forward" + (f" dev='{_q(dev)}'" if dev else "")
             head += f" mode='{self.forward_mode}'"
-            if self.forward_ifaces:
+            nat = _format_nat(self.forward_nat) if self.forward_mode == "nat" else []
+            if self.forward_ifaces or nat:
                 out.append(head + ">\n")
+                out.extend(nat)
                 out.extend(f"    <interface dev='{_q(i)}'/>\n" for i in self.forward_ifaces)
                 out.append("  </forward>\n")
             else:
@@ -252,6 +272,20 @@ def parse_network(xml: str) -> NetworkDef:
         ndef.forward_mode = mode
         ndef.forward_dev = fwd.get("dev")
         ndef.forward_ifaces = [i.get("dev", "") for i in fwd.findall("interface")]
+        nat = fwd.find("nat")
+        if nat is not None:
+            addr, port = nat.find("address"), nat.find("port")
+            ndef.forward_nat = {
+                k: v
+                for k, v in (
+                    ("ipv6", nat.get("ipv6")),
+                    ("addr_start", addr.get("start") if addr is not None else None),
+                    ("addr_end", addr.get("end") if addr is not None else None),
+                    ("port_start", port.get("start") if port is not None else None),
+                    ("port_end", port.get("end") if port is not None else None),
+                )
+                if v
+            }
     br = root.find("bridge")
     if br is not None:
         ndef.bridge = br.get("name")

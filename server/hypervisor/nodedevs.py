@@ -109,10 +109,16 @@ class NodeDevice:
     name: str
     parent: str | None
     scsi: ScsiHost | None = None  # None: the system device
+    # a device of a test:///PATH.xml host that is not an FC SCSI host: its capability
+    # types and <capability> elements as written (server/hypervisor/testfile.py)
+    raw_caps: tuple[str, ...] = ()
+    raw_body: str | None = None
 
     @property
     def caps(self) -> list[str]:
         """The top-level capabilities (what listCaps/numOfCaps count in the test driver)."""
+        if self.raw_body is not None:
+            return list(self.raw_caps)
         return ["scsi_host"] if self.scsi else ["system"]
 
     def has_cap(self, cap: str) -> bool:
@@ -127,7 +133,10 @@ class NodeDevice:
         out = f"<device>\n  <name>{self.name}</name>\n"
         if self.parent:
             out += f"  <parent>{self.parent}</parent>\n"
-        out += self.scsi.format() if self.scsi else SYSTEM_BODY
+        if self.raw_body is not None:
+            out += self.raw_body
+        else:
+            out += self.scsi.format() if self.scsi else SYSTEM_BODY
         return out + "</device>\n"
 
     def handle(self) -> Dev:

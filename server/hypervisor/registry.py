@@ -16,6 +16,7 @@ from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor.driver import Driver
 from virtwire.server.hypervisor.qemudriver import QemuDriver
 from virtwire.server.hypervisor.testdriver import TestDriver
+from virtwire.server.hypervisor.testfile import TestFileDriver, is_test_file_uri
 
 log = logging.getLogger("virtwire.server")
 
@@ -48,6 +49,9 @@ class HostRegistry:
                 log.info("test:///default: fresh state")
             self._test_users += 1
             return self._test
+        if is_test_file_uri(name):
+            # testOpenFromFile: no state shared between connections to the same file
+            return TestFileDriver(name, self.schedule)
         if name in QEMU_DIRS:
             driver = self._qemu.get(name)
             if driver is None:
@@ -65,6 +69,8 @@ class HostRegistry:
                 self._test.close()
                 self._test = None
                 self._test_users = 0
+        elif isinstance(driver, TestFileDriver):
+            driver.close()
 
 
 def normalise(uri_name: str) -> str:

@@ -1,16 +1,16 @@
 """``test:///default``: libvirt's built-in test driver, in memory.
 
 Starts from libvirt's default configuration (one running domain ``test``, id 1), reports
-driver errors in domain TEST with the texts libvirt 9.0 uses, and hot-plugs disks and
-interfaces live with an immediate DEVICE_ADDED as the newer test driver does; memory
-devices are refused.
+driver errors in domain TEST with the texts libvirt 9.0 uses. Like libvirt 9.0's test
+driver it has no device hot-plug (attach/detach are NO_SUPPORT).
 """
 
 from __future__ import annotations
 
+import secrets
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from virtwire.protocol import events as ev
 from virtwire.protocol.constants import Feature
 from virtwire.protocol.errors import ErrorCode, ErrorDomain
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
@@ -35,7 +35,6 @@ from virtwire.server.hypervisor.interfaces import TestInterfaces
 from virtwire.server.hypervisor.model import (
     DomainObj,
     DomainState,
-    ModificationImpact,
     PausedReason,
     RunningReason,
     ShutoffReason,
@@ -45,7 +44,12 @@ from virtwire.server.hypervisor.nodedevs import TestNodeDevices
 from virtwire.server.hypervisor.snapshots import TestSnapshots
 from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
+from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
+from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
 from virtwire.server.hypervisor.tuning import TestTuning
+
+# virDomainNetDefParseXML drops these names from an inactive definition (libvirt made them)
+GENERATED_IFNAMES = ("vnet", "macvtap", "macvlan")
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -159,10 +163,12 @@ CAPABILITIES_XML = """<capabilities>
 
 
 class TestDriver(
+    TestDomainExtras,
     TestHostFacts,
     TestTuning,
     TestStats,
     TestGuestInfo,
+    TestCheckpoints,
     TestSnapshots,
     TestNetworks,
     TestInterfaces,
@@ -197,7 +203,6 @@ class TestDriver(
         self.domains[default.uuid] = obj
         self.make_live(obj)
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNKNOWN
-        self._mac_counter = 0
         self.init_networks()
         self.init_interfaces()
         self.init_nodedevs()
@@ -221,6 +226,33 @@ class TestDriver(
 
     # -- domains ------------------------------------------------------------------------
 
+    def parse(self, xml: str) -> domxml.DomainDef:
+        """virDomainDefParse (inactive) + testDomainGenerateIfnames: interfaces without a MAC
+        get a random 52:54:00 one, generated tap names (vnet*, macvtap*, macvlan*) are
+        dropped, and every interface without a name is called testnetN (the first N free)."""
+        ddef = super().parse(xml)
+        nets = ddef.devices.findall("interface")
+        for net in nets:
+            devices.ensure_mac(net, secrets.randbits(24))
+            target = net.find("target")
+            if target is not None and (target.get("dev") or "").startswith(GENERATED_IFNAMES):
+                del target.attrib["dev"]
+                if not target.attrib and not len(target):
+                    net.remove(target)
+        for net in nets:
+            target = net.find("target")
+            if target is not None and target.get("dev"):
+                continue
+            taken = {t.get("dev") for t in (n.find("target") for n in nets) if t is not None}
+            name = next(f"testnet{i}" for i in range(1024) if f"testnet{i}" not in taken)
+            if target is None:
+                target = ET.Element("target")
+                children = list(net)
+                after = [i for i, c in enumerate(children) if c.tag in ("mac", "source")]
+                net.insert(after[-1] + 1 if after else 0, target)
+            target.set("dev", name)
+        return ddef
+
     def connect_get_max_vcpus(self, virt_type: str | None) -> int:
         return 32  # testConnectGetMaxVcpus
 
@@ -229,12 +261,27 @@ class TestDriver(
         return "linux"  # testDomainGetOSType's fixed answer
 
     def domain_get_security_label(self, dom: Dom) -> tuple[str, int]:
-        self.find(dom)
+        # testDomainGetSecurityLabel: only a running domain has a label
+        if not self.find(dom).active:
+            return "", 0
         return "libvirt-test", 1
 
     def domain_undefine_flags(self, dom: Dom, flags: int = 0) -> None:
-        self.check_flags(flags, 0x7F, "testDomainUndefineFlags")
+        # VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        self.check_flags(flags, 0x3, "testDomainUndefineFlags")
         obj = self.find(dom)
+        if obj.uuid in self.managed_saves() and not flags & 0x1:
+            raise self.error(
+                ErrorCode.OPERATION_INVALID,
+                "Refusing to undefine while domain managed save image exists",
+            )
+        nsnapshots = len(self.snaps_of(obj).items)
+        if not obj.active and nsnapshots and not flags & 0x2:
+            raise self.error(
+                ErrorCode.OPERATION_INVALID,
+                f"cannot delete inactive domain with {nsnapshots} snapshots",
+            )
+        self.managed_saves().discard(obj.uuid)
         # The test driver lets a transient domain be "undefined" too.
         self.lifecycle(obj, UNDEFINED, UNDEFINED_REMOVED)
         if obj.active:
@@ -243,6 +290,7 @@ class TestDriver(
             del self.domains[obj.uuid]
 
     def _start(self, obj: DomainObj, ddef: domxml.DomainDef | None = None) -> None:
+        self.managed_saves().discard(obj.uuid)  # testDomainStartState
         self.make_live(obj, ddef)
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
         self.lifecycle(obj, STARTED, STARTED_BOOTED)
@@ -299,62 +347,6 @@ class TestDriver(
 
     # -- devices ---------------------------------------------------------------------------
 
-    def _live_only(self, obj: DomainObj, flags: int, function: str) -> None:
-        self.check_flags(flags, int(ModificationImpact.LIVE | ModificationImpact.CONFIG), function)
-        if not flags & (ModificationImpact.LIVE | ModificationImpact.CONFIG):
-            flags = ModificationImpact.LIVE if obj.active else ModificationImpact.CONFIG
-        if flags & ModificationImpact.CONFIG:
-            self.check_flags(int(ModificationImpact.CONFIG), 0, function)
-        if not obj.active:
-            raise self.not_running()
-
-    def domain_attach_device(self, dom: Dom, xml: str) -> None:
-        # virDomainAttachDevice is AttachDeviceFlags(AFFECT_LIVE) in every driver
-        self.domain_attach_device_flags(dom, xml, ModificationImpact.LIVE)
-
-    def domain_attach_device_flags(self, dom: Dom, xml: str, flags: int = 0) -> None:
-        obj = self.find(dom)
-        elem = domxml.parse_device(xml)
-        self._live_only(obj, flags, "testDomainAttachDeviceFlags")
-        live = obj.live
-        assert live is not None
-        if elem.tag == "interface":
-            devices.ensure_mac(elem, self._next_mac())
-            alias = devices.next_net_alias(live)
-        elif elem.tag == "disk":
-            target = devices.disk_target(elem)
-            if not target:
-                raise self.conf_error(ErrorCode.XML_ERROR, "missing disk target")
-            if devices.find_disk(live, target) is not None:
-                raise self.error(ErrorCode.OPERATION_FAILED, f"target {target} already exists")
-            alias = devices.disk_alias(elem)
-        else:
-            raise self.error(
-                ErrorCode.OPERATION_UNSUPPORTED,
-                f"live attach of device '{elem.tag}' is not supported",
-            )
-        devices.set_alias(elem, alias)
-        live.devices.append(elem)
-        self.emit(ev.DeviceAddedEvent(obj.ref(), alias))
-
-    def _next_mac(self) -> int:
-        self._mac_counter += 1
-        return self._mac_counter
-
-    # No domain_detach_device(_flags): libvirt's test driver lacks them (NO_SUPPORT).
-
-    def domain_detach_device_alias(self, dom: Dom, alias: str, flags: int = 0) -> None:
-        obj = self.find(dom)
-        self._live_only(obj, flags, "testDomainDetachDeviceAlias")
-        live = obj.live
-        assert live is not None
-        elem = devices.find_by_alias(live, alias)
-        if elem is None:
-            raise devices.alias_missing(alias)
-        if elem.tag not in ("disk", "interface"):
-            raise self.error(
-                ErrorCode.OPERATION_UNSUPPORTED,
-                f"live detach of device '{elem.tag}' is not supported",
-            )
-        live.devices.remove(elem)
-        self.emit(ev.DeviceRemovedEvent(obj.ref(), alias))
+    # No domain_attach_device(_flags), domain_detach_device(_flags) or
+    # domain_detach_device_alias: libvirt 9.0's test driver has none of them, so virsh's
+    # attach-device, attach-disk, attach-interface and their detach commands are NO_SUPPORT.

@@ -118,7 +118,7 @@ def test_no_support_fields(daemon_thread):
         ("NETWORK_GET_DHCP_LEASES", ErrorDomain.NETWORK, "virNetworkGetDHCPLeases"),
         ("STORAGE_VOL_RESIZE", ErrorDomain.STORAGE, "virStorageVolResize"),
         ("CONNECT_LIST_ALL_SECRETS", ErrorDomain.SECRET, "virConnectListAllSecrets"),
-        ("DOMAIN_GET_BLOCK_INFO", ErrorDomain.DOMAIN, "virDomainGetBlockInfo"),
+        ("DOMAIN_BLOCK_RESIZE", ErrorDomain.DOMAIN, "virDomainBlockResize"),
         ("DOMAIN_DETACH_DEVICE", ErrorDomain.DOMAIN, "virDomainDetachDevice"),
         ("QEMU_PROC_DOMAIN_MONITOR_COMMAND", ErrorDomain.NONE, "virDomainQemuMonitorCommand"),
         ("LXC_PROC_DOMAIN_OPEN_NAMESPACE", ErrorDomain.NONE, "virDomainLxcOpenNamespace"),
