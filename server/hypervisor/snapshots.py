@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from virtwire.protocol.errors import ErrorCode, LibvirtError
+from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.model import DomainState
@@ -350,9 +350,9 @@ def _parse_snapshot(xml: str, driver: TestSnapshots) -> tuple[str | None, str | 
     """virDomainSnapshotDefParseString, the parts the test driver keeps: name, description."""
     try:
         root = domxml.parse_document(xml, "domain_snapshot")
-    except LibvirtError as exc:  # libxml2's errors, in the snapshot domain
+    except LibvirtError as exc:  # libxml2's errors, in virXMLParse's domain for snapshots
         raise LibvirtError(
-            exc.code, driver.error_domain_of_moments(), exc.message, str1=exc.str1, str2=exc.str2
+            exc.code, ErrorDomain.DOMAIN_SNAPSHOT, exc.message, str1=exc.str1, str2=exc.str2
         ) from None
     if root.tag != "domainsnapshot":
         raise LibvirtError.make(
