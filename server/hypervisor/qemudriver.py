@@ -222,10 +222,11 @@ class QemuDriver(
             self.store.save(config.name, domxml.format_xml(config.tree))
         except OSError as exc:
             path = self.store.path_for(config.name)
+            # libvirtd 9.0's virFileRewrite (it writes PATH.new, then renames)
             raise LibvirtError.make(
                 ErrorCode.SYSTEM_ERROR,
-                ErrorDomain.DOMAIN,
-                f"cannot save config file '{path}': {exc.strerror or exc}",
+                ErrorDomain.NONE,
+                f"Failed to create file '{path}.new': {exc.strerror or exc}",
             ) from None
 
     def _commit_config(self, obj: DomainObj, new_config: DomainDef, live: bool) -> None:
