@@ -82,6 +82,10 @@ def parse_document(
         reason = _libxml2_reason(str(exc).split(":")[0], text, line, column)
         lines = text.splitlines() or [""]
         context = lines[line - 1] if 0 < line <= len(lines) else ""
+        if reason.startswith("Opening and ending tag mismatch"):
+            # expat stops at the closing tag's name, libxml2 after the whole tag
+            end_tag = re.match(r"/?[\w.:-]+\s*>?", context[column:])
+            column += end_tag.end() if end_tag else 0
         raise _xml_detail(what, line, reason, context, column) from None
 
 
@@ -89,8 +93,9 @@ def _xml_detail(
     what: str, line: int, reason: str, context: str | None, column: int
 ) -> LibvirtError:
     """libvirt's catchXMLError text: "(what):LINE: reason", the line, a caret under the column."""
-    shown = "(null)" if context is None else context[:80]
-    caret = "-" * min(column, len(shown)) + "^"
+    # the whole line, as libvirt 9.0 prints it; a tab stays a tab in the caret line
+    shown = "(null)" if context is None else context
+    caret = "".join("\t" if ch == "\t" else "-" for ch in shown[:column]) + "^"
     return LibvirtError.make(
         ErrorCode.XML_DETAIL, ErrorDomain.DOMAIN, f"({what}):{line}: {reason}\n{shown}\n{caret}"
     )

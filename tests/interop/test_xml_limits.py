@@ -65,6 +65,9 @@ for total in (257, 258):
 run("depth multiline", lambda: conn.defineXML(
     "<domain type='test'>\n<name>dm</name>\n<description>\n" + "<a>\n" * 300 + "</a>\n" * 300
     + "</description><os><type>hvm</type></os></domain>").name())
+run("long line mismatch", lambda: conn.defineXML(
+    "<domain type='test'><name>" + "x" * 100 + "</name><memory>1024</memory>"
+    "<os><type>hvm</type></os></domainz>").name())
 d256 = deep(256)
 run("net define", lambda: conn.networkDefineXML(
     "<network><name>n1</name><description>%s</description></network>" % d256).name())
@@ -125,6 +128,7 @@ def test_refusals_match_libvirtd(
     assert real["depth 257"][0] == "ok" and real["depth 258"][1:3] == [35, 20]
     assert real["big define"] == ["ok", "big"]
     assert real["big dumpxml"][1:] == [39, 7, "Unable to encode message payload"]
+    assert len(real["long line mismatch"][3].split("\n")[1]) > 80  # the whole line is shown
     _not_utf8_matches(virtwire_server, libvirtd_peer, tmp_path)
 
 

@@ -113,7 +113,7 @@ def test_arbitrary_text_gives_libvirt_error(text):
         ("not xml", "(domain_definition):1: Start tag expected, '<' not found\nnot xml\n^"),
         (
             "<a><b></a>",
-            "(domain_definition):1: Opening and ending tag mismatch: b line 1 and a\n<a><b></a>\n--------^",
+            "(domain_definition):1: Opening and ending tag mismatch: b line 1 and a\n<a><b></a>\n----------^",
         ),
     ],
 )

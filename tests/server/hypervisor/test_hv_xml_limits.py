@@ -281,3 +281,20 @@ def test_a_stored_domain_holding_an_attached_deep_device_loads_again(registry):
         domxml.parse_document(stored)  # deeper than one client document may be
     assert domxml.parse_document(stored, max_depth=STORED_MAX_DEPTH) is not None
     assert drv.parse(stored, max_depth=STORED_MAX_DEPTH).name == "keep"
+
+
+def test_a_syntax_error_shows_the_whole_line_as_libvirt_does():
+    """libvirt 9.0's catchXMLError copies the whole line (no 80-column cut)."""
+    text = (
+        "<domain type='test'><name>" + "x" * 100 + "</name><memory>1024</memory>"
+        "<os><type>hvm</type></os></domainz>"
+    )
+    code, domain, message = refusal(domxml.parse_document, text)
+    assert (code, domain) == (35, 20)
+    assert message == (
+        "(domain_definition):1: Opening and ending tag mismatch: domain line 1 and domainz\n"
+        + text
+        + "\n"
+        + "-" * len(text)  # libxml2 stops after the closing tag
+        + "^"
+    )
