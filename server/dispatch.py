@@ -55,7 +55,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.framing import Frame, Header, MessageStatus, MessageType, encode_frame
 from virtwire.protocol.procedures import Procedure
 from virtwire.server.faults import FaultTable
-from virtwire.xdr.runtime import TrailingBytes
+from virtwire.xdr.runtime import TrailingBytes, XdrError
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
@@ -119,9 +119,12 @@ def error_reply(header: Header, err: LibvirtError) -> bytes:
 _REPLY_PREFIX = struct.Struct(">IIIiiIi")
 
 
+ENCODE_FAILED = "Unable to encode message payload"
+
+
 def _ok_reply(header: Header, payload: bytes) -> bytes:
     if len(payload) > PAYLOAD_MAX:
-        return error_reply(header, rpc_error(ErrorCode.RPC, "Unable to encode message payload"))
+        return error_reply(header, rpc_error(ErrorCode.RPC, ENCODE_FAILED))
     return (
         _REPLY_PREFIX.pack(
             FRAME_MIN + len(payload),
@@ -243,7 +246,13 @@ class Dispatcher:
     def _encode_ret(header: Header, entry: ProcedureHandler, result: Any) -> bytes:
         if entry.ret is None:
             return _ok_reply(header, b"")
-        return _ok_reply(header, entry.ret.pack(result))
+        try:
+            payload = entry.ret.pack(result)
+        except XdrError as exc:  # a string over REMOTE_STRING_MAX, an int out of range, ...
+            # virNetMessageEncodePayload fails and the client gets that error, not a reply
+            log.debug("client: %s reply not encodable: %s", entry.name, exc)
+            return error_reply(header, rpc_error(ErrorCode.RPC, ENCODE_FAILED))
+        return _ok_reply(header, payload)
 
     async def _finish_later(
         self, session: ClientSession, header: Header, entry: ProcedureHandler, pending: Awaitable

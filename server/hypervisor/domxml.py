@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import defusedxml
-import defusedxml.ElementTree as DET
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.server.hypervisor import xmllimits
 
 # The namespace of virtwire's guest-behaviour metadata (see docs/hosts.md).
 GUEST_NS = "https://virtwire.dev/xmlns/guest/1.0"
@@ -43,26 +43,6 @@ VIRT_TYPES = (
     "ch",
 )
 
-_UNITS = {
-    "b": 1,
-    "bytes": 1,
-    "kb": 1000,
-    "k": 1024,
-    "kib": 1024,
-    "mb": 1000**2,
-    "m": 1024**2,
-    "mib": 1024**2,
-    "gb": 1000**3,
-    "g": 1024**3,
-    "gib": 1024**3,
-    "tb": 1000**4,
-    "t": 1024**4,
-    "tib": 1024**4,
-    "pb": 1000**5,
-    "p": 1024**5,
-    "pib": 1024**5,
-}
-
 ET.register_namespace("vw", GUEST_NS)
 
 
@@ -70,16 +50,31 @@ def _xml_error(detail: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.XML_ERROR, ErrorDomain.DOMAIN, detail)
 
 
-def parse_document(text: str, what: str = "domain_definition") -> ET.Element:
+def parse_document(
+    text: str, what: str = "domain_definition", max_depth: int = xmllimits.LIBXML_MAX_DEPTH
+) -> ET.Element:
     """Parse untrusted XML text; a document that is not well-formed is XML_DETAIL.
 
     A DOCTYPE is allowed but entity declarations are not (they are how "billion laughs"
     and external-entity attacks work); such a document is reported as not acceptable XML.
+    Bytes that are not UTF-8 and nesting deeper than libxml2 allows are refused with
+    libxml2's texts (:mod:`virtwire.server.hypervisor.xmllimits`).
     """
     if not text or not text.strip():
         raise _xml_detail(what, 1, "Document is empty", None, 0)
+    bad = xmllimits.first_bad_byte(text)
+    if bad is not None:
+        data, offset = bad
+        reason = xmllimits.not_utf8_reason(data, offset)
+        raise xmllimits.detail_error(what, ErrorDomain.DOMAIN, data, offset, reason)
     try:
-        return DET.fromstring(text, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        return xmllimits.parse_limited(text, max_depth)
+    except xmllimits.TooDeep as deep:
+        data = text.encode("utf-8")
+        reason = xmllimits.DEPTH_REASON
+        raise xmllimits.detail_error(
+            what, ErrorDomain.DOMAIN, data, deep.byte_index, reason
+        ) from None
     except defusedxml.DefusedXmlException:
         raise _xml_detail(what, 1, "entity declarations are not allowed", None, 0) from None
     except ET.ParseError as exc:
@@ -87,6 +82,10 @@ def parse_document(text: str, what: str = "domain_definition") -> ET.Element:
         reason = _libxml2_reason(str(exc).split(":")[0], text, line, column)
         lines = text.splitlines() or [""]
         context = lines[line - 1] if 0 < line <= len(lines) else ""
+        if reason.startswith("Opening and ending tag mismatch"):
+            # expat stops at the closing tag's name, libxml2 after the whole tag
+            end_tag = re.match(r"/?[\w.:-]+\s*>?", context[column:])
+            column += end_tag.end() if end_tag else 0
         raise _xml_detail(what, line, reason, context, column) from None
 
 
@@ -94,8 +93,9 @@ def _xml_detail(
     what: str, line: int, reason: str, context: str | None, column: int
 ) -> LibvirtError:
     """libvirt's catchXMLError text: "(what):LINE: reason", the line, a caret under the column."""
-    shown = "(null)" if context is None else context[:80]
-    caret = "-" * min(column, len(shown)) + "^"
+    # the whole line, as libvirt 9.0 prints it; a tab stays a tab in the caret line
+    shown = "(null)" if context is None else context
+    caret = "".join("\t" if ch == "\t" else "-" for ch in shown[:column]) + "^"
     return LibvirtError.make(
         ErrorCode.XML_DETAIL, ErrorDomain.DOMAIN, f"({what}):{line}: {reason}\n{shown}\n{caret}"
     )
@@ -145,24 +145,20 @@ def _libxml2_reason(expat: str, text: str, line: int, column: int) -> str:
     return expat
 
 
-def parse_size_kib(elem: ET.Element | None, default_unit: str = "KiB") -> int | None:
-    """Read a scaled integer element (``<memory unit='GiB'>2</memory>``) as KiB, rounding up."""
+def parse_size_kib(
+    elem: ET.Element | None, default_unit: str = "KiB", xpath: str | None = None
+) -> int | None:
+    """Read a scaled integer element (``<memory unit='GiB'>2</memory>``) as KiB, rounding up,
+    with virDomainParseMemory's limits and errors (``xpath`` names the element in them)."""
     if elem is None:
         return None
-    text = (elem.text or "").strip()
-    unit = (elem.get("unit") or default_unit).lower()
-    if unit not in _UNITS:
-        raise _xml_error(f"unknown suffix '{elem.get('unit')}'")
-    try:
-        value = int(text)
-    except ValueError:
-        raise _xml_error(
-            f"Invalid value '{text}' for element or attribute './{elem.tag}'"
-        ) from None
-    if value < 0:
-        raise _xml_error(f"Invalid value '{text}' for element or attribute './{elem.tag}'")
-    nbytes = value * _UNITS[unit]
-    return -(-nbytes // 1024)
+    text = elem.text or ""
+    if not text:  # virXPathString: an empty string is no value
+        return None
+    unit = elem.get("unit") or None
+    if unit is None and default_unit.lower() != "kib":
+        unit = default_unit
+    return xmllimits.memory_kib(text, unit, xpath or f"./{elem.tag}")
 
 
 def set_size_kib(elem: ET.Element, kib: int) -> None:
@@ -246,9 +242,14 @@ def _insert_after(parent: ET.Element, tag: str, after: tuple[str, ...]) -> ET.El
     return new
 
 
-def parse_domain(text: str, virt_types: tuple[str, ...], default_arch: str) -> DomainDef:
+def parse_domain(
+    text: str,
+    virt_types: tuple[str, ...],
+    default_arch: str,
+    max_depth: int = xmllimits.LIBXML_MAX_DEPTH,
+) -> DomainDef:
     """Parse and validate a domain document with libvirt's error codes and texts."""
-    root = parse_document(text)
+    root = parse_document(text, max_depth=max_depth)
     from virtwire.server.hypervisor.metadata import remember_prefixes
 
     remember_prefixes(root, text)
@@ -309,13 +310,13 @@ def parse_domain(text: str, virt_types: tuple[str, ...], default_arch: str) -> D
     type_el.text = os_type
     type_el.set("arch", type_el.get("arch") or default_arch)
 
-    memory = parse_size_kib(root.find("memory"))
+    memory = parse_size_kib(root.find("memory"), xpath="./memory[1]")
     if memory is None or memory == 0:
         # libvirt accepts a missing <memory> in parsing; a guest needs some, though.
         memory = 0
-    current = parse_size_kib(root.find("currentMemory"))
+    current = parse_size_kib(root.find("currentMemory"), xpath="./currentMemory[1]")
     max_el = root.find("maxMemory")
-    max_memory = parse_size_kib(max_el)
+    max_memory = parse_size_kib(max_el, xpath="./maxMemory[1]")
     slots = 0
     if max_el is not None:
         slots = _int_attr(max_el, "slots", "Failed to parse memory slot count") or 0
@@ -326,10 +327,10 @@ def parse_domain(text: str, virt_types: tuple[str, ...], default_arch: str) -> D
     if vcpu_el is None:
         vcpu_el = _insert_after(root, "vcpu", ("currentMemory", "memory", "maxMemory", "uuid"))
         vcpu_el.text = "1"
-    try:
-        vcpus = int((vcpu_el.text or "1").strip())
-    except ValueError:
-        raise _xml_error("maximum vcpus count must be an integer") from None
+    vcpus = xmllimits.strtoui(vcpu_el.text or "")
+    if vcpus is None:  # virStrToLong_ui: an unsigned int, "-1" wrapping to UINT_MAX
+        raise _xml_error("maximum vcpus count must be an integer")
+    vcpu_el.text = str(vcpus)
     if vcpus < 1:
         raise _xml_error("Invalid number of vCPUs")
     vcpu_el.set("placement", vcpu_el.get("placement") or "static")
@@ -366,6 +367,10 @@ def parse_domain(text: str, virt_types: tuple[str, ...], default_arch: str) -> D
 
         parse_memory_device(dev)
     dev_total = ddef.total_memory()
+    if max(memory, dev_total) >= xmllimits.MEMORY_MAX_KIB:
+        # each size is below the bound; memory devices together must be too (info's
+        # unsigned hyper and a later parse of the stored document)
+        raise LibvirtError.make(ErrorCode.OVERFLOW, ErrorDomain.DOMAIN, "size value too large")
     ddef.base_memory = max(memory - dev_total, 0)
     total = ddef.base_memory + dev_total
     ddef.current_memory = total if current is None or current == 0 or current > total else current

@@ -31,6 +31,7 @@ from virtwire.server.hypervisor.model import (
     ModificationImpact,
     ShutoffReason,
 )
+from virtwire.server.hypervisor.xmllimits import INT_MAX, LIBXML_MAX_DEPTH
 
 # the client connection whose call runs now (set by the session around each call, copied into
 # the tasks it starts): what libvirt's close callbacks (virCloseCallbacks) are keyed by
@@ -195,10 +196,14 @@ class Driver:
 
     # -- define / undefine --------------------------------------------------------------------
 
-    def parse(self, xml: str) -> DomainDef:
-        ddef = domxml.parse_domain(xml, self.virt_types, self.default_arch)
+    def parse(self, xml: str, max_depth: int = LIBXML_MAX_DEPTH) -> DomainDef:
+        ddef = domxml.parse_domain(xml, self.virt_types, self.default_arch, max_depth)
+        self.check_vcpu_limit(ddef)
         domxml.apply_defaults(ddef)
         return ddef
+
+    def check_vcpu_limit(self, ddef: DomainDef) -> None:
+        """The host's validation of the vCPU count (the test driver has none)."""
 
     def _check_clash(self, ddef: DomainDef, *, live: bool) -> DomainObj | None:
         """virDomainObjListAdd's checks; returns the existing object with this UUID."""
@@ -319,8 +324,14 @@ class Driver:
     def domain_get_info(self, dom: Dom) -> DomainInfo:
         obj = self.find(dom)
         cur = obj.current
+        # virDomainInfo.nrVirtCpu is an unsigned short: C keeps the low 16 bits (libvirtd
+        # 9.0 answers 1 for a domain of 65537 vCPUs)
         return DomainInfo(
-            int(obj.state), cur.total_memory(), cur.current_memory, cur.vcpus, obj.cpu_time()
+            int(obj.state),
+            cur.total_memory(),
+            cur.current_memory,
+            cur.vcpus & 0xFFFF,
+            obj.cpu_time(),
         )
 
     def domain_get_state(self, dom: Dom, flags: int = 0) -> tuple[int, int]:
@@ -446,7 +457,16 @@ class Driver:
         obj = self.find(dom)
         live, config = self.impact(obj, flags & 0x3)
         ddef = obj.config if config else obj.current
-        return ddef.max_vcpus if flags & 0x4 else ddef.vcpus  # VIR_DOMAIN_VCPU_MAXIMUM
+        count = ddef.max_vcpus if flags & 0x4 else ddef.vcpus  # VIR_DOMAIN_VCPU_MAXIMUM
+        if count > INT_MAX:
+            # the driver's int return is negative: an error no one reported, which
+            # virDispatchError turns into its generic failure
+            raise LibvirtError(
+                ErrorCode.INTERNAL_ERROR,
+                ErrorDomain.NONE,
+                "An error occurred, but the cause is unknown",
+            )
+        return count
 
     def connect_get_max_vcpus(self, virt_type: str | None) -> int:
         return 255

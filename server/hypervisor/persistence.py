@@ -7,10 +7,13 @@ file holds either the old or the new document, never a torn one.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import tempfile
 from pathlib import Path
+
+from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 
 log = logging.getLogger("virtwire.server")
 
@@ -90,7 +93,10 @@ class DomainStore:
         for entry in sorted(self.directory.iterdir()):
             if entry.name.startswith(".") and entry.name.endswith(".tmp"):
                 log.info("removing leftover temporary file %s", entry)
-                entry.unlink(missing_ok=True)
+                try:
+                    entry.unlink(missing_ok=True)
+                except OSError as exc:  # a read-only directory: leave it, it is never read
+                    log.warning("cannot remove %s: %s", entry, exc.strerror or exc)
                 continue
             if entry.suffix != SUFFIX:
                 continue
@@ -105,3 +111,25 @@ class DomainStore:
             except OSError as exc:
                 log.warning("skipping %s: %s", entry, exc.strerror or exc)
         return out
+
+
+def unusable_state_error(exc: OSError) -> LibvirtError:
+    """What a host whose directory cannot be made or read answers CONNECT_OPEN with.
+
+    libvirtd refuses to start when a driver cannot create or open its directories
+    ("Failed to create state dir PATH", "cannot open directory 'PATH'", both
+    SYSTEM_ERROR); per connection, the closest is that error for the open. Existing
+    directories that are only read-only are fine: the host opens and its changes fail.
+    """
+    path = exc.filename
+    code = exc.errno
+    if isinstance(exc, FileExistsError):
+        code = errno.ENOTDIR  # g_mkdir_with_parents on a path that is not a directory
+    reason = os.strerror(code) if code else str(exc)
+    if path is not None and Path(path).is_dir():
+        return LibvirtError.make(
+            ErrorCode.SYSTEM_ERROR, ErrorDomain.NONE, f"cannot open directory '{path}': {reason}"
+        )
+    return LibvirtError.make(
+        ErrorCode.SYSTEM_ERROR, ErrorDomain.QEMU, f"Failed to create state dir {path}: {reason}"
+    )

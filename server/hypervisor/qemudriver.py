@@ -63,11 +63,15 @@ from virtwire.server.hypervisor.qemu_storage import QemuStorage
 from virtwire.server.hypervisor.secrets import SecretMixin
 from virtwire.server.hypervisor.stats import QemuStats
 from virtwire.server.hypervisor.tuning import QemuTuning
+from virtwire.server.hypervisor.xmllimits import STORED_MAX_DEPTH
 
 log = logging.getLogger("virtwire.server")
 
 QEMU_VERSION = 7002000  # QEMU 7.2.0, as Debian bookworm ships
 
+# the machine types' maxCpus in CAPABILITIES_XML (pc = pc-i440fx-7.2, q35 = pc-q35-7.2)
+PC_MAX_VCPUS = 255
+Q35_MAX_VCPUS = 288
 CAPABILITIES_XML = """<capabilities>
 
   <host>
@@ -186,7 +190,8 @@ class QemuDriver(
         """Read every stored definition; all start shut off (transient ones are gone)."""
         for path, text in self.store.load_all():
             try:
-                ddef = self.parse(text)
+                # a stored domain may hold an attached device as deep as libxml2 allows
+                ddef = self.parse(text, max_depth=STORED_MAX_DEPTH)
             except LibvirtError as exc:
                 log.error("ignoring unreadable domain file %s: %s", path, exc)
                 continue
@@ -235,10 +240,11 @@ class QemuDriver(
             self.store.save(config.name, domxml.format_xml(config.tree))
         except OSError as exc:
             path = self.store.path_for(config.name)
+            # libvirtd 9.0's virFileRewrite (it writes PATH.new, then renames)
             raise LibvirtError.make(
                 ErrorCode.SYSTEM_ERROR,
-                ErrorDomain.DOMAIN,
-                f"cannot save config file '{path}': {exc.strerror or exc}",
+                ErrorDomain.NONE,
+                f"Failed to create file '{path}.new': {exc.strerror or exc}",
             ) from None
 
     def _commit_config(self, obj: DomainObj, new_config: DomainDef, live: bool) -> None:
@@ -275,6 +281,18 @@ class QemuDriver(
     def _config_error(what: str, exc: OSError, domain: ErrorDomain) -> LibvirtError:
         """virReportSystemError: SYSTEM_ERROR (38) with the errno's text appended."""
         return LibvirtError.make(ErrorCode.SYSTEM_ERROR, domain, f"{what}: {exc.strerror or exc}")
+
+    def check_vcpu_limit(self, ddef: DomainDef) -> None:
+        """qemuValidateDomainVCpuTopology: at most the machine type's maxCpus (capabilities)."""
+        type_el = ddef.tree.find("os/type")
+        machine = (type_el.get("machine") if type_el is not None else None) or "pc"
+        limit = Q35_MAX_VCPUS if "q35" in machine else PC_MAX_VCPUS
+        if ddef.vcpus > limit:
+            raise LibvirtError.make(
+                ErrorCode.CONFIG_UNSUPPORTED,
+                ErrorDomain.QEMU,
+                f"Maximum CPUs greater than specified machine type limit {limit}",
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor.driver import Driver
+from virtwire.server.hypervisor.persistence import unusable_state_error
 from virtwire.server.hypervisor.qemudriver import QemuDriver
 from virtwire.server.hypervisor.testdriver import TestDriver
 from virtwire.server.hypervisor.testfile import TestFileDriver, is_test_file_uri
@@ -55,7 +56,12 @@ class HostRegistry:
         if name in QEMU_DIRS:
             driver = self._qemu.get(name)
             if driver is None:
-                driver = QemuDriver(name, self.schedule, self.state_dir / QEMU_DIRS[name])
+                try:
+                    driver = QemuDriver(name, self.schedule, self.state_dir / QEMU_DIRS[name])
+                except OSError as exc:  # not kept: a later open tries again
+                    err = unusable_state_error(exc)
+                    log.warning("%s: %s", name, err.message)
+                    raise err from None
                 driver.faults = self.faults
                 self._qemu[name] = driver
             return driver

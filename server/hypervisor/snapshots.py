@@ -16,8 +16,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import defusedxml.ElementTree as SafeET
-from virtwire.protocol.errors import ErrorCode, LibvirtError
+from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.model import DomainState
@@ -449,11 +448,11 @@ class TestSnapshots:
 def _parse_snapshot(xml: str, driver: TestSnapshots) -> tuple[str | None, str | None]:
     """virDomainSnapshotDefParseString, the parts the test driver keeps: name, description."""
     try:
-        root = SafeET.fromstring(xml)
-    except Exception as exc:  # defusedxml raises several kinds
-        raise LibvirtError.make(
-            ErrorCode.XML_DETAIL, driver.error_domain_of_moments(), f"(domain_snapshot): {exc}"
-        ) from exc
+        root = domxml.parse_document(xml, "domain_snapshot")
+    except LibvirtError as exc:  # libxml2's errors, in virXMLParse's domain for snapshots
+        raise LibvirtError(
+            exc.code, ErrorDomain.DOMAIN_SNAPSHOT, exc.message, str1=exc.str1, str2=exc.str2
+        ) from None
     if root.tag != "domainsnapshot":
         raise LibvirtError.make(
             ErrorCode.XML_ERROR, driver.error_domain_of_moments(), "domainsnapshot"

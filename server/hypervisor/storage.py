@@ -30,6 +30,7 @@ from virtwire.protocol.generated.remote_protocol import (
     RemoteNonnullStorageVol as VolHandle,
 )
 from virtwire.server.hypervisor import domxml
+from virtwire.server.hypervisor.xmllimits import ULLONG_MAX
 
 DEFAULT_POOL_UUID = "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"
 DEFAULT_POOL_XML = f"""<pool type='dir'>
@@ -483,14 +484,17 @@ def parse_pool(text: str) -> PoolDef:
 
 def parse_size(value: str, unit: str | None) -> int:
     """virStorageSize: a decimal count scaled by ``unit`` (virScaleInteger)."""
-    if not re.fullmatch(r"\s*\+?\d+", value):
-        raise _xml_err("malformed capacity element")
+    if not re.fullmatch(r"\s*\+?\d+", value) or int(value) > ULLONG_MAX:
+        raise _xml_err("malformed capacity element")  # virStrToLong_ullp failed
     number = int(value)
     scale = _SCALE.get((unit or "").lower())
+    # virScaleInteger's errors are reported from util/ (domain NONE), as libvirtd sends them
     if scale is None:
-        raise _err(ErrorCode.INVALID_ARG, f"unknown suffix '{unit}'")
+        raise LibvirtError.make(ErrorCode.INVALID_ARG, ErrorDomain.NONE, f"unknown suffix '{unit}'")
     if number > LLONG_MAX // scale:
-        raise _err(ErrorCode.OVERFLOW, f"value too large: {value}{unit or ''}")
+        raise LibvirtError.make(
+            ErrorCode.OVERFLOW, ErrorDomain.NONE, f"value too large: {number}{unit or ''}"
+        )
     return number * scale
 
 

@@ -1,0 +1,191 @@
+"""What libvirt refuses at the door of every XML API: bad UTF-8, deep nesting, huge sizes.
+
+libvirtd 9.0 parses client XML with libxml2 (no ``XML_PARSE_HUGE``) and reads sizes with
+``virParseScaledValue``/``virScaleInteger``; these are the same checks with the same codes
+and texts (compared side by side with libvirtd in ``tests/interop/test_xml_limits.py``):
+
+- a byte that is not UTF-8 is XML_DETAIL ``Input is not proper UTF-8, indicate encoding !``
+  with libxml2's ``Bytes: 0x.. 0x.. 0x.. 0x..`` line;
+- an element opened while 257 are already open is XML_DETAIL ``Excessive depth in
+  document: 256 use XML_PARSE_HUGE option``;
+- a size that is not an unsigned 64-bit decimal is XML_ERROR (domain XML) ``Invalid value
+  'V' for element or attribute 'XPATH'``, one above 2^63-1 bytes after scaling is OVERFLOW
+  ``value too large: VUNIT`` (domain NONE), an unknown unit INVALID_ARG ``unknown suffix``.
+
+So nothing a client stores can later fail to format or to fit its XDR field.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import defusedxml.ElementTree as DET
+from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+
+# libxml2's xmlParserMaxDepth: an element may start while at most this many are open
+LIBXML_MAX_DEPTH = 256
+# a stored domain: an attached device (its own limit) sits two levels down, in <devices>
+STORED_MAX_DEPTH = LIBXML_MAX_DEPTH + 2
+# virMemoryMaxValue() on a 64-bit host: sizes are bounded by off_t
+MEMORY_MAX_BYTES = (1 << 63) - 1
+# virDomainParseMemory refuses a KiB value at or above this
+MEMORY_MAX_KIB = -(-MEMORY_MAX_BYTES // 1024)
+UINT_MAX = (1 << 32) - 1
+ULLONG_MAX = (1 << 64) - 1
+INT_MAX = (1 << 31) - 1
+
+
+class TooDeep(Exception):
+    """Raised from the parser's start handler: the byte offset of the refused element."""
+
+    def __init__(self, byte_index: int) -> None:
+        super().__init__(byte_index)
+        self.byte_index = byte_index
+
+
+class _DepthLimitedParser(DET.DefusedXMLParser):
+    """defusedxml's parser counting open elements, as libxml2 does without XML_PARSE_HUGE."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(
+            target=ET.TreeBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+        expat = self.parser
+        start, end = expat.StartElementHandler, expat.EndElementHandler
+        depth = 0
+
+        def on_start(*args: object) -> object:
+            nonlocal depth
+            if depth > max_depth:
+                raise TooDeep(expat.CurrentByteIndex)
+            depth += 1
+            return start(*args)
+
+        def on_end(*args: object) -> object:
+            nonlocal depth
+            depth -= 1
+            return end(*args)
+
+        expat.StartElementHandler = on_start
+        expat.EndElementHandler = on_end
+
+
+def parse_limited(text: str, max_depth: int = LIBXML_MAX_DEPTH) -> ET.Element:
+    """``DET.fromstring`` with libxml2's depth limit (raises :class:`TooDeep`)."""
+    parser = _DepthLimitedParser(max_depth)
+    parser.feed(text)
+    return parser.close()
+
+
+def _line_at(data: bytes, offset: int) -> tuple[int, bytes, int]:
+    """(line number, the line's bytes, column in bytes) of ``offset``, as catchXMLError."""
+    start = max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
+    ends = [i for i in (data.find(b"\n", offset), data.find(b"\r", offset)) if i >= 0]
+    end = min(ends) if ends else len(data)
+    return data.count(b"\n", 0, offset) + 1, data[start:end], offset - start
+
+
+def detail_error(what: str, domain: int, data: bytes, offset: int, reason: str) -> LibvirtError:
+    """libvirt's catchXMLError text: "(what):LINE: reason", the whole line, a caret."""
+    line, context, column = _line_at(data, offset)
+    caret = "".join("\t" if b == 9 else "-" for b in context[:column]) + "^"
+    shown = context.decode("utf-8", "surrogateescape")
+    return LibvirtError.make(
+        ErrorCode.XML_DETAIL, domain, f"({what}):{line}: {reason}{shown}\n{caret}"
+    )
+
+
+def first_bad_byte(text: str) -> tuple[bytes, int] | None:
+    """The client's bytes and the offset of the first one that is not UTF-8, if any.
+
+    Strings from the wire are decoded with ``surrogateescape``: a byte that was not UTF-8
+    is a lone surrogate here.
+    """
+    for index, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff":
+            data = text.encode("utf-8", "surrogateescape")
+            return data, len(text[:index].encode("utf-8", "surrogateescape"))
+    return None
+
+
+def not_utf8_reason(data: bytes, offset: int) -> str:
+    """libxml2's xmlCurrentChar encoding error (four bytes shown when four remain)."""
+    text = "Input is not proper UTF-8, indicate encoding !\n"
+    if len(data) - offset < 4:
+        return text
+    shown = " ".join(f"0x{b:02X}" for b in data[offset : offset + 4])
+    return f"{text}Bytes: {shown}\n"
+
+
+DEPTH_REASON = f"Excessive depth in document: {LIBXML_MAX_DEPTH} use XML_PARSE_HUGE option\n"
+
+
+# -- scaled integers (virScaleInteger) ---------------------------------------------------------
+
+
+def strtoull(text: str) -> int | None:
+    """virStrToLong_ullp: leading blanks and '+' allowed, nothing after, no sign '-'."""
+    body = text.lstrip(" \t\n\v\f\r")
+    digits = body[1:] if body.startswith("+") else body
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    value = int(digits)
+    return value if value <= ULLONG_MAX else None
+
+
+def strtoui(text: str) -> int | None:
+    """virStrToLong_ui: an unsigned int; "-N" wraps (libvirt keeps "-1" as UINT_MAX)."""
+    body = text.lstrip(" \t\n\v\f\r")
+    negative = body.startswith("-")
+    digits = body[1:] if body[:1] in ("+", "-") else body
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    value = int(digits)
+    if value > UINT_MAX:
+        return None
+    return (-value) & UINT_MAX if negative else value
+
+
+def unit_scale(unit: str | None, default: int) -> int:
+    """virScaleInteger's suffixes; an unknown one is INVALID_ARG ``unknown suffix``."""
+    if not unit:
+        return default
+    if unit in ("b", "byte", "bytes"):
+        return 1
+    if len(unit) == 1 or unit[1:].lower() == "ib":
+        base = 1024
+    elif unit[1].lower() == "b" and len(unit) == 2:
+        base = 1000
+    else:
+        raise LibvirtError.make(ErrorCode.INVALID_ARG, ErrorDomain.NONE, f"unknown suffix '{unit}'")
+    power = "kmgtpe".find(unit[0].lower()) + 1
+    if power == 0:
+        raise LibvirtError.make(ErrorCode.INVALID_ARG, ErrorDomain.NONE, f"unknown suffix '{unit}'")
+    return base**power
+
+
+def scaled_value(
+    text: str, unit: str | None, xpath: str, scale: int, limit: int, domain: int = ErrorDomain.XML
+) -> int:
+    """virParseScaledValue: the value in bytes, with libvirt's errors."""
+    value = strtoull(text)
+    if value is None:
+        raise LibvirtError.make(
+            ErrorCode.XML_ERROR,
+            domain,
+            f"Invalid value '{text}' for element or attribute '{xpath}'",
+        )
+    factor = unit_scale(unit, scale)
+    if value and value > limit // factor:
+        raise LibvirtError.make(
+            ErrorCode.OVERFLOW, ErrorDomain.NONE, f"value too large: {value}{unit or ''}"
+        )
+    return value * factor
+
+
+def memory_kib(text: str, unit: str | None, xpath: str) -> int:
+    """virDomainParseMemory: KiB, rounded up, below 2^53."""
+    kib = -(-scaled_value(text, unit, xpath, 1024, MEMORY_MAX_BYTES) // 1024)
+    if kib >= MEMORY_MAX_KIB:
+        raise LibvirtError.make(ErrorCode.OVERFLOW, ErrorDomain.DOMAIN, "size value too large")
+    return kib
