@@ -112,6 +112,8 @@ def plain_definition(ddef: DomainDef) -> DomainDef:
 class QemuSnapshots(TestSnapshots):
     """The snapshot members of a QEMU host (see the module docstring)."""
 
+    snapshot_delete_flags = DELETE_CHILDREN | DELETE_METADATA_ONLY | DELETE_CHILDREN_ONLY
+
     snap_store: DomainStore
 
     if TYPE_CHECKING:  # provided by Driver / QemuDriver / QemuSave
@@ -654,11 +656,7 @@ class QemuSnapshots(TestSnapshots):
     # -- delete ------------------------------------------------------------------------------
 
     def domain_snapshot_delete(self, snap: Snap, flags: int = 0) -> None:
-        self.check_flags(
-            flags,
-            DELETE_CHILDREN | DELETE_METADATA_ONLY | DELETE_CHILDREN_ONLY,
-            "qemuSnapshotDelete",
-        )
+        self.check_flags(flags, self.snapshot_delete_flags, "qemuSnapshotDelete")
         obj, snaps, found = self._snap_lookup(snap)
         if not flags & DELETE_METADATA_ONLY:
             self._snap_delete_validate(obj, snaps, found, flags)

@@ -126,6 +126,9 @@ class SnapshotList:
 class TestSnapshots:
     """The test driver's snapshot members (see the module docstring)."""
 
+    # what virDomainSnapshotDelete accepts: no METADATA_ONLY in the test driver
+    snapshot_delete_flags = DELETE_CHILDREN | DELETE_CHILDREN_ONLY
+
     if TYPE_CHECKING:  # provided by Driver / TestDriver
         fn_prefix: str
 
@@ -424,11 +427,7 @@ class TestSnapshots:
         snaps.current = found.name
 
     def domain_snapshot_delete(self, snap: Snap, flags: int = 0) -> None:
-        self.check_flags(
-            flags,
-            DELETE_CHILDREN | DELETE_CHILDREN_ONLY,  # no METADATA_ONLY in the test driver
-            f"{self.fn_prefix}DomainSnapshotDelete",
-        )
+        self.check_flags(flags, self.snapshot_delete_flags, f"{self.fn_prefix}DomainSnapshotDelete")
         _obj, snaps, found = self._snap_lookup(snap)
         if flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY):
             gone = [s.name for s in snaps.descendants(found.name)]

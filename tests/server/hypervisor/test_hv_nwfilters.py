@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullNwfilterBinding as Binding
 from virtwire.server.hypervisor import HostRegistry
 from virtwire.server.hypervisor.nwfilter_defaults import DEFAULT_FILTERS
 from virtwire.server.hypervisor.nwfilters import format_filter, parse_filter
+
+from tests.libvirt_source import libvirt_src_tree
 
 LIST_ACTIVE = 1 << 31
 GUEST = (
@@ -83,16 +82,10 @@ def test_default_filters(drv):
     )
 
 
-def _libvirt_filters() -> Path | None:
-    src = os.environ.get("VIRTWIRE_LIBVIRT_SRC")
-    path = Path(src) / "src" / "nwfilter" / "xml" if src else None
-    return path if path is not None and path.is_dir() else None
-
-
-@pytest.mark.skipif(_libvirt_filters() is None, reason="VIRTWIRE_LIBVIRT_SRC not set")
+@pytest.mark.interop
 def test_default_filters_are_libvirts():
     shipped = {}
-    for path in sorted(_libvirt_filters().glob("*.xml")):  # type: ignore[union-attr]
+    for path in sorted((libvirt_src_tree() / "src" / "nwfilter" / "xml").glob("*.xml")):
         fdef = parse_filter(path.read_text())
         shipped[fdef.name] = fdef
     assert set(shipped) == set(DEFAULT_FILTERS)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from virtwire.protocol import typed_params as tp
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.hypervisor import HostRegistry
 from virtwire.server.hypervisor.qemu_cpu import PPC64_MODELS, X86_MODELS
+
+from tests.libvirt_source import libvirt_src_tree
 
 AGENT = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
 LIVE, CONFIG, MAXIMUM, GUEST = 1, 2, 4, 8
@@ -340,15 +340,9 @@ def test_cpu_models(drv):
     assert err(exc)[2] == "invalid argument: cannot find architecture z80"
 
 
-def _libvirt_src() -> Path | None:
-    src = os.environ.get("VIRTWIRE_LIBVIRT_SRC")
-    path = Path(src) / "src" if src else None
-    return path if path is not None and (path / "cpu_map" / "index.xml").exists() else None
-
-
-@pytest.mark.skipif(_libvirt_src() is None, reason="VIRTWIRE_LIBVIRT_SRC not set")
+@pytest.mark.interop
 def test_cpu_models_match_libvirt_cpu_map():
-    cpu_map = _libvirt_src() / "cpu_map"  # type: ignore[operator]
+    cpu_map = libvirt_src_tree() / "src" / "cpu_map"
     index = ET.parse(cpu_map / "index.xml").getroot()
 
     def models(arch: str, prefix: str) -> list[str]:

@@ -218,14 +218,6 @@ def test_every_xml_api_of_the_host_refuses_deep_documents(registry, host):
             0,
         ),
         (
-            "device_definition",
-            20,
-            drv.domain_attach_device_flags,
-            dom,
-            f"<interface type='network'><source network='default'/><x>{deep}</x></interface>",
-            1,
-        ),
-        (
             "network_definition",
             19,
             drv.network_define_xml_flags,
@@ -241,6 +233,17 @@ def test_every_xml_api_of_the_host_refuses_deep_documents(registry, host):
             0,
         ),
     ]
+    if host.startswith("qemu"):  # libvirt 9.0's test driver has no device hot-plug
+        calls.append(
+            (
+                "device_definition",
+                20,
+                drv.domain_attach_device_flags,
+                dom,
+                f"<interface type='network'><source network='default'/><x>{deep}</x></interface>",
+                1,
+            )
+        )
     if host.startswith("test"):
         calls.append(
             (
