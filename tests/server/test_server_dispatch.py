@@ -106,8 +106,9 @@ def test_every_procedure_answers(daemon_thread, uri):
         ):
             assert err.domain == ErrorDomain[proc.error_domain], proc.name
             assert err.message.endswith(f": {proc.api}")
-    # test:///default serves networks, interfaces, node devices and storage
-    assert sum(1 for code in answers.values() if code == ErrorCode.NO_SUPPORT) > 150
+    # both hosts leave some of libvirt's API unserved and serve far more than domains
+    unsupported = sum(1 for code in answers.values() if code == ErrorCode.NO_SUPPORT)
+    assert 50 < unsupported < len(CALLABLE) - 200, unsupported
     assert c.call(3).type in ("TEST", "QEMU")
 
 
