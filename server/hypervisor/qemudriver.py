@@ -23,6 +23,7 @@ from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as D
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor import devices, domxml, memory
+from virtwire.server.hypervisor.console import QemuConsoles
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.driver import (
     DEFINED,
@@ -53,6 +54,7 @@ from virtwire.server.hypervisor.model import (
 from virtwire.server.hypervisor.persistence import DomainStore
 from virtwire.server.hypervisor.qemu_networks import QemuNetworks
 from virtwire.server.hypervisor.qemu_storage import QemuStorage
+from virtwire.server.hypervisor.screen import QemuScreenshot
 from virtwire.server.hypervisor.secrets import SecretMixin
 from virtwire.server.hypervisor.stats import QemuStats
 from virtwire.server.hypervisor.tuning import QemuTuning
@@ -123,6 +125,8 @@ class QemuDriver(
     QemuNetworks,
     QemuStorage,
     SecretMixin,
+    QemuScreenshot,
+    QemuConsoles,
     Driver,
 ):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""

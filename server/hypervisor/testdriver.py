@@ -42,6 +42,7 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.networks import TestNetworks
 from virtwire.server.hypervisor.nodedevs import TestNodeDevices
+from virtwire.server.hypervisor.screen import TestScreenshot
 from virtwire.server.hypervisor.snapshots import TestSnapshots
 from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
@@ -168,6 +169,7 @@ class TestDriver(
     TestInterfaces,
     TestNodeDevices,
     StorageMixin,
+    TestScreenshot,
     Driver,
 ):
     """The shared in-memory state behind every ``test:///default`` connection.
