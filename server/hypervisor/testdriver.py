@@ -47,6 +47,7 @@ from virtwire.server.hypervisor.snapshots import TestSnapshots
 from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.tuning import TestTuning
+from virtwire.server.hypervisor.vhba import TestVhbaPools
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -168,6 +169,7 @@ class TestDriver(
     TestNetworks,
     TestInterfaces,
     TestNodeDevices,
+    TestVhbaPools,
     StorageMixin,
     TestScreenshot,
     Driver,
