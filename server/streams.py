@@ -129,7 +129,8 @@ class SessionStreams:
 
         def send(data: bytes) -> None:
             if self.streams.get(key) is stream and not self.session.is_gone:
-                for start in range(0, len(data), LEGACY_PAYLOAD_MAX):
+                # b"" is the end of the data (the guest's pty closed): an empty CONTINUE
+                for start in range(0, max(len(data), 1), LEGACY_PAYLOAD_MAX):
                     chunk = data[start : start + LEGACY_PAYLOAD_MAX]
                     self.session.send(
                         stream.frame(MessageType.STREAM, MessageStatus.CONTINUE, chunk)

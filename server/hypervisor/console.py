@@ -3,11 +3,12 @@
 ``qemuDomainOpenConsole`` takes the flags SAFE and FORCE only, needs a running domain
 (``domain is not running``), finds the character device by alias (consoles, then serials,
 then parallels) or takes the first console / serial (``cannot find character device
-<null>``), requires a ``pty`` source (``character device serial0 is not using a PTY``) and
+<null>``), requires a ``pty`` source (``character device console0 is not using a PTY``) and
 hands the stream to ``virChrdevOpen``: one session per device; a second open is ``Active
 console session exists for this domain`` unless FORCE, which aborts the first session (its
 client gets the STREAM/ERROR ``stream had I/O failure`` that libvirtd sends when a stream's
-fd fails under it) and opens the new one.
+fd fails under it) and opens the new one. When the guest stops, its pty closes: the client
+reads the end of the stream (an empty STREAM/CONTINUE) and finishes it normally.
 
 Behind the stream is a simulated booted Linux guest on its serial line: it greets with
 ``\\r\\n<name> login: ``, echoes what is typed (raw terminal input, CR ends a line; not the
@@ -125,6 +126,7 @@ class ConsoleSession:
         self._send: Callable[[bytes], None] | None = None
         self._fail: Callable[[str], None] | None = None
         self.closed = False
+        self.ended = False  # the guest's end of the line is gone
 
     def attach(self, send: Callable[[bytes], None], fail: Callable[[str], None]) -> None:
         """server/streams.py: where the guest's output goes, how the stream is failed."""
@@ -135,7 +137,7 @@ class ConsoleSession:
         self._output(self.terminal.greeting())
 
     def _output(self, data: bytes) -> None:
-        if data and self._send is not None and not self.closed:
+        if data and self._send is not None and not self.closed and not self.ended:
             self._send(data)
 
     # -- Sink ------------------------------------------------------------------------------
@@ -152,7 +154,18 @@ class ConsoleSession:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            if not self.ended:
+                self._release(self)
+
+    def hangup(self) -> None:
+        """The guest stopped and its pty closed: the client reads the end of the stream
+        (an empty STREAM/CONTINUE) and the device is free again; the stream stays open
+        until the client finishes it."""
+        if not self.closed and not self.ended:
+            self.ended = True
             self._release(self)
+            if self._send is not None:
+                self._send(b"")
 
     def abort(self, reason: str) -> None:
         """The device was taken over (FORCE): the stream fails under its client."""
@@ -162,21 +175,27 @@ class ConsoleSession:
             fail(reason)
 
 
-def character_devices(devices: ET.Element) -> list[tuple[str, str, ET.Element]]:
-    """(kind, alias, element) of every console, serial and parallel, in lookup order, with
-    the aliases libvirt's QEMU driver gives them (the first console of a serial is
-    ``serial0``)."""
-    found: list[tuple[str, str, ET.Element]] = []
-    serials = devices.findall("serial")
-    for index, elem in enumerate(devices.findall("console")):
+def character_devices(devices: ET.Element) -> list[tuple[str, str, str, ET.Element]]:
+    """(kind, alias, pty, element) of every console, serial and parallel, in lookup order.
+
+    Aliases are libvirt's QEMU ones (``console0``, ``serial0``, ``parallel0``); ``pty`` names
+    the device behind it: the first console of a guest with a serial line is that serial
+    (libvirt prints its XML with ``serial0``'s alias, yet looks it up as ``console0``), and
+    a guest with only ``<console>`` gets it as ``serial0`` too (libvirt converts it)."""
+    found: list[tuple[str, str, str, ET.Element]] = []
+    consoles, serials = devices.findall("console"), devices.findall("serial")
+    for index, elem in enumerate(consoles):
         target = elem.find("target")
         ttype = target.get("type") if target is not None else None
-        alias = "serial0" if index == 0 and ttype in (None, "serial") else f"console{index}"
-        found.append(("console", alias, elem))
+        pty = "serial0" if index == 0 and ttype in (None, "serial") else f"console{index}"
+        found.append(("console", f"console{index}", pty, elem))
+    if not serials and found and found[0][2] == "serial0":
+        found.append(("serial", "serial0", "serial0", found[0][3]))
     for index, elem in enumerate(serials):
-        found.append(("serial", f"serial{index}", elem))
+        found.append(("serial", f"serial{index}", f"serial{index}", elem))
     for index, elem in enumerate(devices.findall("parallel")):
-        found.append(("parallel", f"parallel{index}", elem))
+        alias = f"parallel{index}"
+        found.append(("parallel", alias, alias, elem))
     return found
 
 
@@ -209,14 +228,13 @@ class QemuConsoles:
         if chosen is None:
             shown = "<null>" if dev_name is None else dev_name
             raise self.error(ErrorCode.INTERNAL_ERROR, f"cannot find character device {shown}")
-        _, alias, elem = chosen
+        _, alias, pty, elem = chosen
         if elem.get("type", "pty") != "pty":
             raise self.error(
                 ErrorCode.INTERNAL_ERROR,
                 f"character device {dev_name or alias} is not using a PTY",
             )
-        # a console and the serial it mirrors are one device (one pty)
-        key = (obj.uuid, alias)
+        key = (obj.uuid, pty)  # virChrdevOpen: one session per pty
         table = self._console_table()
         current = table.get(key)
         if current is not None:
@@ -233,10 +251,10 @@ class QemuConsoles:
         return session
 
     def stop(self, obj: Any, reason: int) -> None:
-        """The guest stopped: its ptys close under any open console (poll's HANGUP)."""
+        """The guest stopped: its ptys close under any open console (end of stream)."""
         table = self._console_table()
         for key in [k for k in table if k[0] == obj.uuid]:
-            table[key].abort("stream had unexpected termination")
+            table[key].hangup()
         super().stop(obj, reason)  # type: ignore[misc]
 
 
