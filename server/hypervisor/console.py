@@ -181,7 +181,8 @@ def character_devices(devices: ET.Element) -> list[tuple[str, str, str, ET.Eleme
     Aliases are libvirt's QEMU ones (``console0``, ``serial0``, ``parallel0``); ``pty`` names
     the device behind it: the first console of a guest with a serial line is that serial
     (libvirt prints its XML with ``serial0``'s alias, yet looks it up as ``console0``), and
-    a guest with only ``<console>`` gets it as ``serial0`` too (libvirt converts it)."""
+    a guest with only ``<console>`` gets it as ``serial0`` too, one with only ``<serial>``
+    gets ``console0`` (libvirt adds them)."""
     found: list[tuple[str, str, str, ET.Element]] = []
     consoles, serials = devices.findall("console"), devices.findall("serial")
     for index, elem in enumerate(consoles):
@@ -191,6 +192,8 @@ def character_devices(devices: ET.Element) -> list[tuple[str, str, str, ET.Eleme
         found.append(("console", f"console{index}", pty, elem))
     if not serials and found and found[0][2] == "serial0":
         found.append(("serial", "serial0", "serial0", found[0][3]))
+    if serials and not consoles:  # virDomainDefAddConsoleCompat: console0 = serial0
+        found.append(("console", "console0", "serial0", serials[0]))
     for index, elem in enumerate(serials):
         found.append(("serial", f"serial{index}", f"serial{index}", elem))
     for index, elem in enumerate(devices.findall("parallel")):
