@@ -488,3 +488,34 @@ def _stream_opener(name: str, member: str, upload: bool) -> None:
 
 _stream_opener("STORAGE_VOL_UPLOAD", "storage_vol_upload", upload=True)
 _stream_opener("STORAGE_VOL_DOWNLOAD", "storage_vol_download", upload=False)
+
+
+def _hypervisor_member(session: ClientSession, name: str, member: str) -> Any:
+    """The driver's method for a stream-opening domain API, or libvirt's NO_SUPPORT."""
+    proc = procedures.resolve(name)
+    assert proc is not None
+    method = getattr(session.drivers.get("hypervisor"), member, None)
+    if method is None:
+        raise LibvirtError.no_support(proc.api or name, ErrorDomain[proc.error_domain])
+    return method
+
+
+@serves("DOMAIN_SCREENSHOT")
+def domain_screenshot(session: ClientSession, args: Any) -> Any:
+    # remoteDispatchDomainScreenshot: the API opens a download stream on the call's serial
+    method = _hypervisor_member(session, "DOMAIN_SCREENSHOT", "domain_screenshot")
+    mime, source = method(args.dom, args.screen, args.flags)
+    header = session.current_header
+    assert header is not None
+    session.streams.open_download(header, source, sparse=False)
+    return rp.RemoteDomainScreenshotRet(mime)
+
+
+@serves("DOMAIN_OPEN_CONSOLE")
+def domain_open_console(session: ClientSession, args: Any) -> None:
+    # remoteDispatchDomainOpenConsole: a stream both ways (server/hypervisor/console.py)
+    method = _hypervisor_member(session, "DOMAIN_OPEN_CONSOLE", "domain_open_console")
+    console = method(args.dom, args.dev_name, args.flags)
+    header = session.current_header
+    assert header is not None
+    session.streams.open_console(header, console)

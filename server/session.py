@@ -497,6 +497,7 @@ class ClientSession(asyncio.Protocol):
         self._outq.clear()
         self._queued_bytes = 0
         self._unsent_replies = 0
+        self.streams.close()  # open streams are aborted (libvirtd's daemonRemoveClientStream)
         self.close_driver()
         log.debug("client %d: closed", self.client_id)
         if not self.closed.done():

@@ -12,6 +12,11 @@ STREAM_HOLE messages (``remote_stream_hole``), only when the call asked for a sp
   ``LEGACY_PAYLOAD_MAX`` bytes, holes as STREAM_HOLE (``virFileInData``), then an empty
   STREAM/CONTINUE marks the end; the client's own STREAM/OK is confirmed with an empty STREAM/OK.
 
+* **console** (both ways, DOMAIN_OPEN_CONSOLE): the client's STREAM/CONTINUE data is typed
+  into the guest's terminal, what the guest writes back goes out as STREAM/CONTINUE; finish
+  and abort are confirmed as for an upload. A console taken over by another client (FORCE)
+  or whose guest stops fails with a STREAM/ERROR, as libvirtd's ``daemonStreamEvent`` does.
+
 A failure while reading a download is a STREAM/ERROR carrying the error, as
 ``virNetServerProgramSendStreamError`` sends it. Writing is paced by the connection's
 output queue, so a slow reader never makes the daemon buffer a whole volume.
@@ -26,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from virtwire.protocol.constants import LEGACY_PAYLOAD_MAX
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.framing import (
     Frame,
@@ -57,6 +63,13 @@ class Sink(Protocol):
     def hole(self, length: int) -> None: ...
     def finish(self) -> None: ...
     def close(self) -> None: ...
+
+
+class Duplex(Sink, Protocol):
+    """A sink that also writes back (a console): ``attach`` gives it the way out."""
+
+    def attach(self, send: Any, fail: Any) -> None: ...
+    def start(self) -> None: ...
 
 
 class Source(Protocol):
@@ -95,6 +108,7 @@ class SessionStreams:
         self.session = session
         self.streams: dict[StreamKey, ServerStream] = {}
         self._to_start: list[ServerStream] = []
+        self._to_greet: list[Duplex] = []
 
     @staticmethod
     def _key(header: Header) -> StreamKey:
@@ -108,8 +122,32 @@ class SessionStreams:
         self.streams[self._key(header)] = stream
         self._to_start.append(stream)
 
+    def open_console(self, header: Header, console: Duplex) -> None:
+        stream = ServerStream(header, False, sink=console)
+        key = self._key(header)
+        self.streams[key] = stream
+
+        def send(data: bytes) -> None:
+            if self.streams.get(key) is stream and not self.session.is_gone:
+                # b"" is the end of the data (the guest's pty closed): an empty CONTINUE
+                for start in range(0, max(len(data), 1), LEGACY_PAYLOAD_MAX):
+                    chunk = data[start : start + LEGACY_PAYLOAD_MAX]
+                    self.session.send(
+                        stream.frame(MessageType.STREAM, MessageStatus.CONTINUE, chunk)
+                    )
+
+        def fail(text: str) -> None:
+            if self.streams.get(key) is stream:
+                self._fail(stream, _stream_error(ErrorCode.RPC, text))
+
+        console.attach(send, fail)
+        self._to_greet.append(console)
+
     def after_reply(self) -> None:
         """The opening call's REPLY is queued: downloads may start sending."""
+        loop = asyncio.get_running_loop()
+        while self._to_greet:
+            loop.call_soon(self._to_greet.pop().start)
         while self._to_start:
             stream = self._to_start.pop()
             loop = asyncio.get_running_loop()
@@ -220,6 +258,7 @@ class SessionStreams:
             stream.close()
         self.streams.clear()
         self._to_start.clear()
+        self._to_greet.clear()
 
 
 def _items(source: Source) -> Iterable[tuple[str, Any]]:

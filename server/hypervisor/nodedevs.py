@@ -278,6 +278,10 @@ class TestNodeDevices:
             raise _nodedev_error("Could not find parent device for 'new device'")
         if not pdev.has_cap("vports"):
             raise _nodedev_error(f"Parent device {pdev.name} is not capable of vport operations")
+        return self.mock_create_vport(wwnn, wwpn).handle()
+
+    def mock_create_vport(self, wwnn: str, wwpn: str) -> NodeDevice:
+        """testNodeDeviceMockCreateVport: ``scsi_host11`` copied as ``scsi_host12``."""
         template = self.devices.get("scsi_host11")
         if template is None or template.scsi is None:
             raise self.error(
@@ -289,7 +293,7 @@ class TestNodeDevices:
         new.scsi.wwnn, new.scsi.wwpn = wwnn, wwpn
         self.devices[new.name] = new
         self._dev_event(new.name, CREATED)
-        return new.handle()
+        return new
 
     def node_device_destroy(self, name: str) -> None:
         dev = self._dev(name)

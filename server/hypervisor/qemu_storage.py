@@ -22,6 +22,7 @@ import os
 import posixpath
 from pathlib import Path
 
+from virtwire.protocol import events as ev
 from virtwire.protocol.constants import LEGACY_PAYLOAD_MAX
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.event_types import StoragePoolEventLifecycleType as PoolEvent
@@ -422,11 +423,26 @@ class QemuStorage(StorageMixin):
         self, vol: VolHandle, offset: int, length: int, flags: int
     ) -> volume_files.FileSink:
         self.check_flags(flags, SPARSE_STREAM, self.storage_function("VolUpload"))  # type: ignore[attr-defined]
-        _, found, path = self._vol_file(vol)
+        obj, found, path = self._vol_file(vol)
         try:
-            return volume_files.FileSink(path, offset, length)
+            return volume_files.FileSink(
+                path, offset, length, on_close=lambda: self._upload_closed(obj.name)
+            )
         except OSError as exc:
             raise self._system_error(exc, f"Unable to open '{found.target.path}'") from None
+
+    def _upload_closed(self, pool_name: str) -> None:
+        """virStorageVolPoolRefreshThread: once an upload's stream closes (finished or
+        aborted), the pool is refreshed and a REFRESH event sent, whatever the refresh
+        found."""
+        obj = next((o for o in self.pools if o.name == pool_name), None)
+        if obj is None:
+            return
+        try:
+            self._pool_refresh_dir(obj)
+        except LibvirtError:
+            log.debug("refreshing pool %s after an upload failed", pool_name)
+        self.events.queue(ev.StoragePoolRefreshEvent(obj.ref()))  # type: ignore[attr-defined]
 
     def storage_vol_download(
         self, vol: VolHandle, offset: int, length: int, flags: int

@@ -24,6 +24,7 @@ from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as D
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor import devices, domxml, memory
+from virtwire.server.hypervisor.console import QemuConsoles
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.driver import (
     DEFINED,
@@ -60,6 +61,7 @@ from virtwire.server.hypervisor.qemu_nodedevs import QemuNodeDevices
 from virtwire.server.hypervisor.qemu_save import QemuSave
 from virtwire.server.hypervisor.qemu_snapshots import QemuSnapshots
 from virtwire.server.hypervisor.qemu_storage import QemuStorage
+from virtwire.server.hypervisor.screen import QemuScreenshot
 from virtwire.server.hypervisor.secrets import SecretMixin
 from virtwire.server.hypervisor.stats import QemuStats
 from virtwire.server.hypervisor.tuning import QemuTuning
@@ -140,6 +142,8 @@ class QemuDriver(
     QemuSave,
     QemuNodeDevices,
     QemuNWFilters,
+    QemuScreenshot,
+    QemuConsoles,
     Driver,
 ):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""

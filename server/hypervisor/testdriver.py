@@ -41,12 +41,14 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.networks import TestNetworks
 from virtwire.server.hypervisor.nodedevs import TestNodeDevices
+from virtwire.server.hypervisor.screen import TestScreenshot
 from virtwire.server.hypervisor.snapshots import TestSnapshots
 from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
 from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
 from virtwire.server.hypervisor.tuning import TestTuning
+from virtwire.server.hypervisor.vhba import TestVhbaPools
 
 # virDomainNetDefParseXML drops these names from an inactive definition (libvirt made them)
 GENERATED_IFNAMES = ("vnet", "macvtap", "macvlan")
@@ -173,7 +175,9 @@ class TestDriver(
     TestNetworks,
     TestInterfaces,
     TestNodeDevices,
+    TestVhbaPools,
     StorageMixin,
+    TestScreenshot,
     Driver,
 ):
     """The shared in-memory state behind every ``test:///default`` connection.

@@ -14,7 +14,7 @@ import ctypes
 import errno
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,10 +183,13 @@ def punch_hole(fd: int, offset: int, length: int) -> None:
 class FileSink:
     """The receiving end of STORAGE_VOL_UPLOAD: data written from ``offset``, holes punched."""
 
-    def __init__(self, path: Path, offset: int, length: int) -> None:
+    def __init__(
+        self, path: Path, offset: int, length: int, on_close: Callable[[], None] | None = None
+    ) -> None:
         self.fd = os.open(path, os.O_WRONLY)
         self.pos = offset
         self.end = offset + length if length else None
+        self.on_close = on_close  # the storage driver's stream close callback
 
     def _advance(self, count: int) -> int:
         if self.end is not None and self.pos + count > self.end:
@@ -218,6 +221,9 @@ class FileSink:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+            on_close, self.on_close = self.on_close, None
+            if on_close is not None:
+                on_close()
 
 
 class FileSource:
