@@ -92,6 +92,7 @@ class ClientSession(asyncio.Protocol):
         # counting against max_client_requests, as on libvirtd's transmit queue
         self._outq: collections.deque[tuple[bytes, bool]] = collections.deque()
         self._unsent_replies = 0
+        self._corked_replies = 0  # replies gathered by the batch's cork, not yet written
         self._deferred: collections.deque[bytes] = collections.deque()
         self._backlog: collections.deque[Frame] = collections.deque()
         self._in_flight = 0
@@ -132,11 +133,7 @@ class ClientSession(asyncio.Protocol):
             elif len(frames) == 1:
                 self._run_frames(frames)
             else:
-                self._cork = []
-                try:
-                    self._run_frames(frames)
-                finally:
-                    self._uncork()
+                self._run_batch(frames)
         if error is not None:
             # like libvirtd: the messages before the bad one are answered, then it closes
             log.warning("client %d: closing connection: %s", self.client_id, error)
@@ -185,7 +182,7 @@ class ClientSession(asyncio.Protocol):
 
     def _busy(self) -> int:
         """Calls that count against max_client_requests: running, or replied but unwritten."""
-        return self._in_flight + self._unsent_replies
+        return self._in_flight + self._unsent_replies + self._corked_replies
 
     def _run_frames(self, frames: list[Frame] | collections.deque[Frame]) -> None:
         """Process frames in order until the request limit is reached; keep the rest."""
@@ -200,6 +197,21 @@ class ClientSession(asyncio.Protocol):
                     self._backlog.extend(rest)
                 self._pause_reading()
                 return
+
+    def _run_batch(self, frames: list[Frame]) -> None:
+        """The frames of one read, their replies written with one ``transport.write``.
+
+        Corked replies count against max_client_requests until that write, so a read
+        holding hundreds of pipelined calls runs only as many as the limit allows; the
+        rest wait in the backlog until their predecessors' replies are written.
+        """
+        self._cork = []
+        try:
+            self._run_frames(frames)
+        finally:
+            self._uncork()
+        if self._backlog and self._busy() < self._max_requests:
+            self._drain_backlog()
 
     def _run_frame(self, frame: Frame) -> None:
         if wirelog.enabled():
@@ -283,6 +295,7 @@ class ClientSession(asyncio.Protocol):
         cork = self._cork
         if cork is not None and not self._write_paused and not self._outq:
             cork.append(data)
+            self._corked_replies += reply
             return
         if self._write_paused or self._outq:
             self._outq.append((data, reply))
@@ -296,6 +309,7 @@ class ClientSession(asyncio.Protocol):
     def _uncork(self) -> None:
         """Write what the batch gathered, in order, in one go."""
         cork, self._cork = self._cork, None
+        self._corked_replies = 0
         if not cork:
             return
         transport = self._transport

@@ -35,6 +35,30 @@ def test_a_reply_counts_until_written(tmp_path):
     asyncio.run(main())
 
 
+def test_one_read_of_many_calls_runs_only_up_to_the_limit(tmp_path):
+    """Hundreds of pipelined calls arrive in one read and the client reads nothing: the
+    batch's corked replies count until written, and once the transport's buffer is full
+    (asyncio's pause_writing) the rest wait unread, instead of each producing a reply."""
+
+    async def main():
+        s, t, _ = make_session(tmp_path, max_client_requests=2, max_client_queue=1000)
+        s.data_received(call(1, 0, OPEN))
+        real_write = t.write
+
+        def write_then_full(data: bytes) -> None:
+            real_write(data)
+            s.pause_writing()  # what asyncio does past its high-water mark
+
+        t.write = write_then_full
+        s.data_received(b"".join(call(3, n) for n in range(1, 301)))
+        replies = len(t.frames()) - 1 + s.queued
+        assert replies == 4  # two corked and written, two waiting: the limit, not 300
+        assert not t.reading
+        s.connection_lost(None)
+
+    asyncio.run(main())
+
+
 def test_events_do_not_count_against_max_client_requests(tmp_path):
     async def main():
         s, t, _ = make_session(tmp_path, max_client_requests=1, max_client_queue=100)
