@@ -79,6 +79,10 @@ def parse_document(text: str, what: str = "domain_definition") -> ET.Element:
     if not text or not text.strip():
         raise _xml_detail(what, 1, "Document is empty", None, 0)
     try:
+        text.encode()
+    except UnicodeEncodeError as exc:  # invalid UTF-8 from the wire (lone surrogates)
+        raise _not_utf8(what, text, exc.start) from None
+    try:
         return DET.fromstring(text, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException:
         raise _xml_detail(what, 1, "entity declarations are not allowed", None, 0) from None
@@ -99,6 +103,15 @@ def _xml_detail(
     return LibvirtError.make(
         ErrorCode.XML_DETAIL, ErrorDomain.DOMAIN, f"({what}):{line}: {reason}\n{shown}\n{caret}"
     )
+
+
+def _not_utf8(what: str, text: str, start: int) -> LibvirtError:
+    """libxml2's "Input is not proper UTF-8" (XML_DETAIL), with the first bytes it shows."""
+    line = text.count("\n", 0, start) + 1
+    raw = text[start : start + 4].encode("utf-8", "surrogateescape")[:4]
+    shown = " ".join(f"0x{b:02X}" for b in raw)
+    reason = f"Input is not proper UTF-8, indicate encoding !\nBytes: {shown}"
+    return _xml_detail(what, line, reason, None, 0)
 
 
 _TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)[^<>]*?(/?)>")
