@@ -9,12 +9,11 @@ import asyncio
 import time
 
 from virtwire.protocol.generated import remote_protocol as rp
-from virtwire.protocol.procedures import resolve
 from virtwire.protocol.keepalive import PONG_FRAME
+from virtwire.protocol.procedures import resolve
 from virtwire.server.dispatch import Dispatcher
 
 from tests.server.wire import TEST_DOM, slow_table
-
 
 SUSPEND = resolve("DOMAIN_SUSPEND").number
 RESUME = resolve("DOMAIN_RESUME").number
