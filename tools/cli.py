@@ -26,6 +26,7 @@ TOOLS = {
     "fleet": "fleet",
     "inject": "inject",
     "fuzz": "fuzz",
+    "load": "load",
 }
 
 USAGE = """\
@@ -37,6 +38,7 @@ usage: virtwire [-c URI] VERB [ARGS...]
        virtwire pki init|check DIR
        virtwire inject -c URI fail|delay|refuse|drop|stall-events|release-events|list|reset ...
        virtwire fuzz [--minutes N] [--target frames|codecs|domxml|session] [--seed S]
+       virtwire load [--clients N] [--rounds N] [--events N]
        virtwire demo
        virtwire --version
 
