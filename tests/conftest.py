@@ -27,7 +27,7 @@ def need_peer(available: bool, what: str) -> None:
 
 # --- hygiene: no thread, child process, fd/socket or asyncio task left behind by a test ---------
 
-HYGIENE = os.environ.get("VIRTWIRE_HYGIENE", "warn")  # fail | warn | off
+HYGIENE = os.environ.get("VIRTWIRE_HYGIENE", "fail")  # fail | warn | off
 _LEAKS: list[tuple[str, list[str]]] = []
 
 
