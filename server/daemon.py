@@ -352,6 +352,9 @@ class Daemon:
         except OSError as exc:
             sock.close()
             raise DaemonError(f"cannot listen on unix:{path}: {exc.strerror or exc}") from None
+        except BaseException:  # an unknown unix_sock_group: the socket must not stay open
+            sock.close()
+            raise
         return _Listener(spec, sock, f"unix:{path}", path, (st.st_dev, st.st_ino))
 
     @staticmethod

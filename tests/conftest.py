@@ -11,6 +11,8 @@ import os
 
 import pytest
 
+from tests import hygiene
+
 REQUIRE_PEERS = os.environ.get("VIRTWIRE_REQUIRE_PEERS") == "1"
 
 
@@ -21,3 +23,33 @@ def need_peer(available: bool, what: str) -> None:
     if REQUIRE_PEERS:
         pytest.fail(f"required peer missing: {what} (VIRTWIRE_REQUIRE_PEERS=1)")
     pytest.skip(f"peer missing: {what}")
+
+
+# --- hygiene: no thread, child process, fd/socket or asyncio task left behind by a test ---------
+
+HYGIENE = os.environ.get("VIRTWIRE_HYGIENE", "fail")  # fail | warn | off
+_LEAKS: list[tuple[str, list[str]]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(request: pytest.FixtureRequest):
+    """Snapshot before the test (after its module/session fixtures), compare after its own
+    fixtures are torn down; see tests/hygiene.py for what counts and the known exceptions."""
+    if HYGIENE == "off" or request.node.get_closest_marker("leaves_process_state"):
+        yield
+        return
+    before = hygiene.snapshot()
+    yield
+    found = hygiene.leftovers(before)
+    if found:
+        _LEAKS.append((request.node.nodeid, found))
+        if HYGIENE == "fail":
+            pytest.fail("left behind: " + "; ".join(found), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if not _LEAKS:
+        return
+    terminalreporter.section(f"hygiene: {len(_LEAKS)} test(s) left something behind")
+    for nodeid, found in _LEAKS:
+        terminalreporter.write_line(f"{nodeid}: " + "; ".join(found))

@@ -25,6 +25,8 @@ TOOLS = {
     "bench": "bench",
     "fleet": "fleet",
     "inject": "inject",
+    "fuzz": "fuzz",
+    "load": "load",
 }
 
 USAGE = """\
@@ -35,6 +37,8 @@ usage: virtwire [-c URI] VERB [ARGS...]
        virtwire fleet list [--state-dir DIR]
        virtwire pki init|check DIR
        virtwire inject -c URI fail|delay|refuse|drop|stall-events|release-events|list|reset ...
+       virtwire fuzz [--minutes N] [--target frames|codecs|domxml|session] [--seed S]
+       virtwire load [--clients N] [--rounds N] [--events N]
        virtwire demo
        virtwire --version
 

@@ -46,6 +46,8 @@ def _uri(d: DaemonThread) -> str:
     return f"test+unix:///default?socket={d.unix_path}"
 
 
+# a registered event implementation lasts the process (as in libvirt) with its wake-up pipe
+@pytest.mark.leaves_process_state
 def test_asyncio_impl_delivers_events_on_the_loop_thread(daemon):
     seen: list[tuple[int, int, str]] = []
 
@@ -77,6 +79,7 @@ def test_asyncio_impl_delivers_events_on_the_loop_thread(daemon):
     ]
 
 
+@pytest.mark.leaves_process_state  # the registered impl's wake-up pipe, as above
 def test_timeouts_and_handles_run_through_the_registered_impl(daemon):
     async def main() -> list[str]:
         log: list[str] = []
@@ -102,7 +105,11 @@ def test_timeouts_and_handles_run_through_the_registered_impl(daemon):
 
         libvirt.virEventAddHandle(r, libvirt.VIR_EVENT_HANDLE_READABLE, on_fd, None)
         __import__("os").write(w, b"x")
-        await asyncio.wait_for(readable.wait(), 10)
+        try:
+            await asyncio.wait_for(readable.wait(), 10)
+        finally:
+            __import__("os").close(r)
+            __import__("os").close(w)
         return log
 
     assert asyncio.run(main()) == ["t", "t", "t"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
 import pytest
 from virtwire.protocol import procedures
@@ -38,10 +39,11 @@ def rpc_error_of(reply):
 
 
 @pytest.fixture
-def client(daemon_thread) -> WireClient:
+def client(daemon_thread) -> Iterator[WireClient]:
     c = daemon_thread.tcp()
     c.prologue()
-    return c
+    yield c
+    c.close()
 
 
 @pytest.mark.parametrize("proc", [9999, 0, -5, 318, 354, 107])

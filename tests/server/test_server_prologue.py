@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from virtwire.protocol.errors import LibvirtError
 from virtwire.protocol.framing import MessageStatus, MessageType
@@ -66,10 +68,11 @@ def test_open_unknown_uri_is_no_connect(daemon_thread):
 
 
 @pytest.fixture
-def client(daemon_thread) -> WireClient:
+def client(daemon_thread) -> Iterator[WireClient]:
     c = daemon_thread.unix()
     c.prologue()
-    return c
+    yield c
+    c.close()
 
 
 def test_connection_queries(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -25,8 +26,18 @@ class FakeDaemon:
     def __init__(self) -> None:
         self.received = bytearray()
         self.sent = bytearray()
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def close(self) -> None:
+        """Close the accepted connections (a closed server does not close them)."""
+        for writer in self.writers:
+            writer.close()
+        for writer in self.writers:
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
         decoder = FrameDecoder()
         first = True
         while data := await reader.read(65536):
@@ -118,6 +129,7 @@ def test_unix_to_unix_bytes_unchanged_and_recorded(base: Path) -> None:
             )
         finally:
             up.close()
+            await daemon.close()
 
     sent, got = asyncio.run(scenario())
     assert bytes(daemon.received) == sent and bytes(daemon.sent) == got
@@ -141,6 +153,7 @@ def test_tcp_to_tcp_uses_real_addresses(base: Path) -> None:
             )
         finally:
             up.close()
+            await daemon.close()
         return result, port
 
     (sent, got), port = asyncio.run(scenario())
