@@ -391,7 +391,9 @@ class ClientSession(asyncio.Protocol):
         """This client's registrations on its driver's event state (created on first use)."""
         relay = self._relay
         if relay is None:
-            relay = self._relay = EventRelay(self, self, self.driver.events)
+            relay = self._relay = EventRelay(
+                self, self, self.driver.events, self.host.config.max_client_event_callbacks
+            )
         return relay
 
     def close_after_reply(self) -> None:
