@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import defusedxml
 import defusedxml.ElementTree as DET
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.server.hypervisor.xmlformat import UnsupportedTree, format_tree
 
 # The namespace of virtwire's guest-behaviour metadata (see docs/hosts.md).
 GUEST_NS = "https://virtwire.dev/xmlns/guest/1.0"
@@ -79,6 +80,11 @@ def parse_document(text: str, what: str = "domain_definition") -> ET.Element:
     if not text or not text.strip():
         raise _xml_detail(what, 1, "Document is empty", None, 0)
     try:
+        if "<!" not in text:
+            # no DOCTYPE, hence no entity can be declared: ElementTree's C parser is safe
+            # here and 3 times faster than defusedxml's pure-Python one (a 4 MB document:
+            # 0.7 s instead of 2.1 s of event-loop time)
+            return ET.fromstring(text)
         return DET.fromstring(text, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException:
         raise _xml_detail(what, 1, "entity declarations are not allowed", None, 0) from None
@@ -391,7 +397,18 @@ def parse_device(text: str) -> ET.Element:
 
 
 def format_xml(elem: ET.Element) -> str:
-    """Serialise with libvirt-like two-space indentation and a trailing newline."""
+    """Serialise with libvirt-like two-space indentation and a trailing newline.
+
+    One pass over the tree (:mod:`xmlformat`); a tree with comments or processing
+    instructions takes the slower path through a copy and ``ET.indent`` (same text)."""
+    try:
+        return format_tree(elem)
+    except UnsupportedTree:
+        return format_xml_by_indent(elem)
+
+
+def format_xml_by_indent(elem: ET.Element) -> str:
+    """The reference serialisation: copy, strip blank text, ``ET.indent``, single quotes."""
     clone = copy.deepcopy(elem)
     for node in clone.iter():
         if node.text is not None and not node.text.strip() and len(node):
