@@ -35,6 +35,7 @@ from virtwire.protocol import wirelog
 from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
 from virtwire.server.hypervisor.driver import CALLER
+from virtwire.server.logthrottle import LogThrottle
 from virtwire.server.relay import EventRelay
 from virtwire.server.streams import STREAM_TYPES, SessionStreams
 
@@ -61,6 +62,8 @@ class SessionHost:
         self.registry = registry
         self.dispatcher = dispatcher
         self.on_closed = on_closed
+        # repeated warnings per peer (bad frames, failing calls) are rate-limited
+        self.log_throttle = LogThrottle(log)
 
 
 class ClientSession(asyncio.Protocol):
@@ -139,7 +142,14 @@ class ClientSession(asyncio.Protocol):
                     self._uncork()
         if error is not None:
             # like libvirtd: the messages before the bad one are answered, then it closes
-            log.warning("client %d: closing connection: %s", self.client_id, error)
+            self.host.log_throttle.log(
+                logging.WARNING,
+                self.peer,
+                "client %d (%s): closing connection: %s",
+                self.client_id,
+                self.peer,
+                error,
+            )
             self._begin_close()
 
     def eof_received(self) -> bool:
