@@ -27,6 +27,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol
 
 from virtwire.protocol.errors import ErrorDomain, LibvirtError
@@ -68,6 +69,25 @@ class EventCallback:
     """The object kind of the events it wants (``EventKind`` value): IDs are per kind."""
 
 
+_Bucket = dict[int, EventCallback]
+"""Callback ID -> record, in registration order (IDs only grow, so also in ID order)."""
+
+
+def _add(index: dict[Any, _Bucket], key: Any, cb: EventCallback) -> None:
+    bucket = index.get(key)
+    if bucket is None:
+        bucket = index[key] = {}
+    bucket[cb.callback_id] = cb
+
+
+def _discard(index: dict[Any, _Bucket], key: Any, callback_id: int) -> None:
+    bucket = index.get(key)
+    if bucket is not None:
+        bucket.pop(callback_id, None)
+        if not bucket:
+            del index[key]
+
+
 class EventState:
     """Callback list, FIFO event queue, and a flush deferred through ``schedule(fn)``.
 
@@ -75,12 +95,27 @@ class EventState:
     never synchronously, or events would be dispatched inside :meth:`queue`.
     Thread-safe: the internal lock is never held while a callback runs or ``schedule`` is
     called.
+
+    Registrations are indexed, so that no operation costs O(all registrations) (a client
+    registering 100,000 domain-filtered callbacks must not slow down everybody's events):
+    by (kind, event ID, filter key) for dispatch — an event visits the unfiltered bucket
+    and its object's bucket only, merged back into registration order —, by (kind, event
+    ID) for :meth:`count` with ``any_key``, by owner for :meth:`deregister_owner`, and by
+    the duplicate-check identity (kind, event ID, key, owner, legacy). Registering,
+    deregistering and dispatching one event cost O(matching registrations).
     """
 
     def __init__(self, schedule: Callable[[Callable[[], None]], object]) -> None:
         self._schedule = schedule
         self._lock = threading.Lock()
-        self._callbacks: list[EventCallback] = []
+        # every record, deleted-but-not-yet-purged ones included (only during a flush)
+        self._callbacks: _Bucket = {}
+        self._live = 0
+        self._by_filter: dict[tuple[str, int, Any], _Bucket] = {}
+        self._by_event: dict[tuple[str, int], _Bucket] = {}
+        self._by_owner: dict[int, _Bucket] = {}
+        self._by_identity: dict[tuple[str, int, Any, int, bool], _Bucket] = {}
+        self._doomed: list[int] = []  # marked deleted during a flush, purged at its end
         self._queue: list[tuple[Any, int]] = []
         self._next_id = 0
         self._dispatching = False
@@ -107,27 +142,24 @@ class EventState:
         tracked", as libvirt does (the daemon registers every relay with legacy=False, so
         legacy and callback-style registrations of one client collide there too).
         """
+        identity = (kind, event_id, key, id(owner), legacy)
         with self._lock:
-            for cb in self._callbacks:
-                if (
-                    not cb.deleted
-                    and cb.event_id == event_id
-                    and cb.kind == kind
-                    and cb.owner is owner
-                    and cb.key == key
-                    and cb.legacy == legacy
-                    and (cb.callback is callback or cb.callback == callback)
-                ):
+            for cb in self._by_identity.get(identity, {}).values():
+                if cb.callback is callback or cb.callback == callback:
                     raise LibvirtError.invalid_arg(
                         "event callback already tracked", ErrorDomain.NONE
                     )
             callback_id = self._next_id
             self._next_id += 1
-            self._callbacks.append(
-                EventCallback(
-                    callback_id, event_id, callback, key, remote_id, legacy, owner, kind=kind
-                )
+            cb = EventCallback(
+                callback_id, event_id, callback, key, remote_id, legacy, owner, kind=kind
             )
+            self._callbacks[callback_id] = cb
+            self._live += 1
+            _add(self._by_filter, (kind, event_id, key), cb)
+            _add(self._by_event, (kind, event_id), cb)
+            _add(self._by_owner, id(owner), cb)
+            _add(self._by_identity, identity, cb)
         return callback_id
 
     def deregister(self, callback_id: int) -> EventCallback:
@@ -136,57 +168,58 @@ class EventState:
         Unknown IDs raise INVALID_ARG "could not find event callback N for deletion".
         """
         with self._lock:
-            for index, cb in enumerate(self._callbacks):
-                if cb.callback_id == callback_id and not cb.deleted:
-                    self._remove_locked(index)
-                    return cb
+            cb = self._callbacks.get(callback_id)
+            if cb is not None and not cb.deleted:
+                self._remove_locked(cb)
+                return cb
         raise LibvirtError.invalid_arg(
             f"could not find event callback {callback_id} for deletion", ErrorDomain.NONE
         )
 
     def deregister_owner(self, owner: Any) -> list[EventCallback]:
         """Remove every callback of ``owner`` (a connection going away); return them."""
-        removed: list[EventCallback] = []
         with self._lock:
-            for index in range(len(self._callbacks) - 1, -1, -1):
-                cb = self._callbacks[index]
-                if cb.owner is owner and not cb.deleted:
-                    removed.append(cb)
-                    self._remove_locked(index)
-        removed.reverse()
+            removed = list(self._by_owner.get(id(owner), {}).values())
+            for cb in removed:
+                self._remove_locked(cb)
         return removed
 
-    def _remove_locked(self, index: int) -> None:
+    def _remove_locked(self, cb: EventCallback) -> None:
+        cb.deleted = True
+        self._live -= 1
+        callback_id = cb.callback_id
+        _discard(self._by_filter, (cb.kind, cb.event_id, cb.key), callback_id)
+        _discard(self._by_event, (cb.kind, cb.event_id), callback_id)
+        _discard(self._by_owner, id(cb.owner), callback_id)
+        _discard(
+            self._by_identity, (cb.kind, cb.event_id, cb.key, id(cb.owner), cb.legacy), callback_id
+        )
         if self._dispatching:
-            self._callbacks[index].deleted = True
+            self._doomed.append(callback_id)
         else:
-            self._callbacks[index].deleted = True
-            del self._callbacks[index]
+            del self._callbacks[callback_id]
             if not self._callbacks:
                 self._queue.clear()
 
     def set_remote_id(self, callback_id: int, remote_id: int) -> None:
         """Record the server-side ID feeding a local callback (unknown IDs are ignored)."""
         with self._lock:
-            for cb in self._callbacks:
-                if cb.callback_id == callback_id and not cb.deleted:
-                    cb.remote_id = remote_id
-                    return
+            cb = self._callbacks.get(callback_id)
+            if cb is not None and not cb.deleted:
+                cb.remote_id = remote_id
 
     # --- queries ---------------------------------------------------------------------------
 
     def find(self, callback_id: int) -> EventCallback | None:
         """The live record of ``callback_id``, or None."""
         with self._lock:
-            for cb in self._callbacks:
-                if cb.callback_id == callback_id and not cb.deleted:
-                    return cb
-        return None
+            cb = self._callbacks.get(callback_id)
+        return None if cb is None or cb.deleted else cb
 
     def registrations(self) -> Iterator[EventCallback]:
         """The live records, in registration order (a snapshot)."""
         with self._lock:
-            snapshot = [cb for cb in self._callbacks if not cb.deleted]
+            snapshot = [cb for cb in self._callbacks.values() if not cb.deleted]
         return iter(snapshot)
 
     def count(
@@ -205,15 +238,11 @@ class EventState:
         A client deregisters on the server when this drops to 0.
         """
         with self._lock:
-            return sum(
-                1
-                for cb in self._callbacks
-                if not cb.deleted
-                and cb.event_id == event_id
-                and cb.kind == kind
-                and cb.owner is owner
-                and (any_key or cb.key == key)
-            )
+            if any_key:
+                bucket = self._by_event.get((kind, event_id), {})
+            else:
+                bucket = self._by_filter.get((kind, event_id, key), {})
+            return sum(1 for cb in bucket.values() if cb.owner is owner)
 
     def remote_id_for(
         self, event_id: int, key: Any, owner: Any = None, *, kind: str = "domain"
@@ -225,21 +254,13 @@ class EventState:
         registration. Callbacks still waiting for their ID (remote_id < 0) do not count.
         """
         with self._lock:
-            for cb in self._callbacks:
-                if (
-                    not cb.deleted
-                    and cb.event_id == event_id
-                    and cb.kind == kind
-                    and cb.owner is owner
-                    and cb.key == key
-                    and cb.remote_id >= 0
-                ):
+            for cb in self._by_filter.get((kind, event_id, key), {}).values():
+                if cb.owner is owner and cb.remote_id >= 0:
                     return cb.remote_id
         return None
 
     def __len__(self) -> int:
-        with self._lock:
-            return sum(1 for cb in self._callbacks if not cb.deleted)
+        return self._live
 
     @property
     def pending(self) -> int:
@@ -268,7 +289,7 @@ class EventState:
         with self._lock:
             if self._dispatching:
                 # Re-entered (a callback, or a scheduler that runs at once): the outer
-                # flush owns the list and schedules another flush for what is left.
+                # flush owns the records and schedules another flush for what is left.
                 self._flush_missed = True
                 return
             self._dispatching = True
@@ -278,7 +299,9 @@ class EventState:
                 self._dispatch(event, remote_id)
         finally:
             with self._lock:
-                self._callbacks = [cb for cb in self._callbacks if not cb.deleted]
+                for callback_id in self._doomed:
+                    del self._callbacks[callback_id]
+                self._doomed.clear()
                 if not self._callbacks:
                     self._queue.clear()
                 self._dispatching = False
@@ -287,23 +310,28 @@ class EventState:
             if again:
                 self._schedule(self.flush)
 
-    def _dispatch(self, event: Any, remote_id: int) -> None:
-        with self._lock:
-            snapshot = list(self._callbacks)
+    def _matching(self, event: Any) -> list[EventCallback]:
+        """The live callbacks an event may reach, in registration order (a snapshot)."""
         event_id = event.event_id
         kind = getattr(event, "kind", "domain")
         key = getattr(event, "filter_key", _NO_KEY)
         if key is _NO_KEY:  # events about no object match unfiltered callbacks only
             key = getattr(getattr(event, "dom", None), "uuid", None)
-        for cb in snapshot:
+        with self._lock:
+            unfiltered = self._by_filter.get((kind, event_id, None))
+            filtered = None if key is None else self._by_filter.get((kind, event_id, key))
+            if not filtered:
+                return list(unfiltered.values()) if unfiltered else []
+            if not unfiltered:
+                return list(filtered.values())
+            both = list(unfiltered.values()) + list(filtered.values())
+        both.sort(key=attrgetter("callback_id"))
+        return both
+
+    def _dispatch(self, event: Any, remote_id: int) -> None:
+        for cb in self._matching(event):
             # Re-check `deleted` at call time: an earlier callback may have removed it.
-            if (
-                cb.deleted
-                or cb.event_id != event_id
-                or cb.kind != kind
-                or cb.remote_id != remote_id
-                or (cb.key is not None and cb.key != key)
-            ):
+            if cb.deleted or cb.remote_id != remote_id:
                 continue
             try:
                 cb.callback(event, cb.callback_id)

@@ -26,6 +26,7 @@ from pathlib import Path
 __all__ = [
     "AUTH_SCHEMES",
     "CONTROL_SOCKET_NAME",
+    "MAX_CLIENT_EVENT_CALLBACKS",
     "ConfigError",
     "ServerConfig",
     "default_socket_dir",
@@ -42,6 +43,10 @@ listener the verified client certificate is the authentication, as with libvirt'
 ``auth_tls = "none"``)."""
 
 
+MAX_CLIENT_EVENT_CALLBACKS = 4096
+"""Default of ``max_client_event_callbacks``: event registrations one client may hold."""
+
+
 class ConfigError(Exception):
     """A configuration file (or option) the daemon cannot start with."""
 
@@ -55,6 +60,9 @@ class ServerConfig:
     reading cannot make the daemon grow without limit and no event is dropped silently.
     ``max_client_queue_bytes`` is ours too: the same bound in bytes of framed messages
     (a few large replies or many events weigh what they weigh, not one message each).
+    ``max_client_event_callbacks`` is ours: libvirt 9.0 has no limit on the event
+    callbacks one client registers (any UUID may be given as the domain filter); past it a
+    registration fails with an RPC error, as libvirtd's other per-call limits do.
     """
 
     max_clients: int = 5000
@@ -83,6 +91,7 @@ class ServerConfig:
     unix_sock_group: str | None = None
     max_client_queue: int = 1000
     max_client_queue_bytes: int = 64 * 1024 * 1024
+    max_client_event_callbacks: int = MAX_CLIENT_EVENT_CALLBACKS
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -128,6 +137,7 @@ _KINDS: dict[str, str] = {
     "unix_sock_group": "str",
     "max_client_queue": "int",
     "max_client_queue_bytes": "int",
+    "max_client_event_callbacks": "int",
 }
 
 # libvirtd keys a copied libvirtd.conf commonly has; accepted with a milder warning.
@@ -348,7 +358,13 @@ def _show(value: object) -> str:
 
 def _validate(cfg: ServerConfig, source: str) -> None:
     """Range checks; an unsupported auth scheme stops the daemon with a clear message."""
-    positive = ("max_clients", "max_client_requests", "max_client_queue", "max_client_queue_bytes")
+    positive = (
+        "max_clients",
+        "max_client_requests",
+        "max_client_queue",
+        "max_client_queue_bytes",
+        "max_client_event_callbacks",
+    )
     for name in positive:
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{source}: {name} must be at least 1, got {getattr(cfg, name)}")

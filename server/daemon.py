@@ -537,7 +537,9 @@ class Daemon:
                 reason = "handshake timed out"
             else:
                 reason = str(exc) or type(exc).__name__
-            log.warning(
+            session.host.log_throttle.log(
+                logging.WARNING,
+                session.peer,
                 "client %d (%s): TLS client refused: handshake failed: %s",
                 session.client_id,
                 session.peer,

@@ -55,6 +55,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.framing import Frame, Header, MessageStatus, MessageType, encode_frame
 from virtwire.protocol.procedures import Procedure
 from virtwire.server.faults import FaultTable
+from virtwire.server.logthrottle import LogThrottle
 from virtwire.xdr.runtime import TrailingBytes, XdrError
 
 if TYPE_CHECKING:
@@ -143,6 +144,46 @@ _CALL_TYPES = (MessageType.CALL, MessageType.CALL_WITH_FDS)
 
 PROGRAMS = frozenset({REMOTE_PROGRAM, QEMU_PROGRAM, LXC_PROGRAM})
 """The programs libvirtd serves on its main sockets (ADMIN has its own socket)."""
+
+
+_FALLBACK_THROTTLE = LogThrottle(log)
+"""For sessions built without a daemon's :class:`SessionHost` (tests, embedders)."""
+
+
+def _throttle(session: ClientSession) -> tuple[LogThrottle, str]:
+    host = getattr(session, "host", None)
+    throttle = getattr(host, "log_throttle", None) or _FALLBACK_THROTTLE
+    return throttle, str(getattr(session, "peer", "?"))
+
+
+def _log_call_error(session: ClientSession, name: str, err: LibvirtError) -> None:
+    """A libvirt error for the client (expected): one line, the traceback only at DEBUG;
+    rate-limited per peer."""
+    throttle, peer = _throttle(session)
+    throttle.log(
+        logging.INFO,
+        peer,
+        "client %s (%s): %s failed: %s",
+        session.client_id,
+        peer,
+        name,
+        err.message,
+        exc_info=log.isEnabledFor(logging.DEBUG),
+    )
+
+
+def _log_call_bug(session: ClientSession, name: str) -> None:
+    """Anything else is a bug of ours: logged with its traceback (rate-limited per peer)."""
+    throttle, peer = _throttle(session)
+    throttle.log(
+        logging.ERROR,
+        peer,
+        "client %s (%s): %s failed",
+        session.client_id,
+        peer,
+        name,
+        exc_info=True,
+    )
 
 
 class Dispatcher:
@@ -235,9 +276,10 @@ class Dispatcher:
                 return self._finish_later(session, header, entry, result)
             return self._encode_ret(header, entry, result)
         except LibvirtError as err:
+            _log_call_error(session, entry.name, err)
             return error_reply(header, err)
         except Exception as exc:  # a bug must cost one call, never the daemon
-            log.exception("client %s: %s failed", session.client_id, entry.name)
+            _log_call_bug(session, entry.name)
             return error_reply(
                 header, rpc_error(ErrorCode.INTERNAL_ERROR, f"{entry.name} failed: {exc}")
             )
@@ -261,9 +303,10 @@ class Dispatcher:
             result = await pending
             return self._encode_ret(header, entry, result)
         except LibvirtError as err:
+            _log_call_error(session, entry.name, err)
             return error_reply(header, err)
         except Exception as exc:
-            log.exception("client %s: %s failed", session.client_id, entry.name)
+            _log_call_bug(session, entry.name)
             return error_reply(
                 header, rpc_error(ErrorCode.INTERNAL_ERROR, f"{entry.name} failed: {exc}")
             )

@@ -17,6 +17,13 @@ callbackID) for it; the event state itself sees an ordinary registration.
 Events arrive here from the event state's zero-delay flush (never on the read path); each
 becomes one MESSAGE frame with **serial 1** (as libvirtd sends) pushed onto the session's
 bounded send queue.
+
+A client may hold at most ``max_callbacks`` registrations (all object kinds together;
+``max_client_event_callbacks`` in the daemon's config). libvirt 9.0 has no such limit, and
+its domain filter takes any UUID, so one read-only client could otherwise register without
+bound; past the limit the call fails with VIR_ERR_RPC "Too many event callbacks 'N' for
+limit 'M'" (the wording of libvirtd's other per-call limits, e.g. "Too many CPU models")
+and the connection goes on.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from virtwire.protocol import events
 from virtwire.protocol.constants import PROTOCOL_VERSION, REMOTE_PROGRAM
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.framing import Header, MessageStatus, MessageType, encode_frame
+from virtwire.server.config import MAX_CLIENT_EVENT_CALLBACKS
 
 if TYPE_CHECKING:
     from virtwire.protocol.event_state import EventState
@@ -95,10 +103,25 @@ def _rpc_internal(detail: str) -> LibvirtError:
 class EventRelay:
     """A session's registrations on its driver's event state, and the relay callback."""
 
-    __slots__ = ("sink", "owner", "events", "registrations", "other", "__weakref__")
+    __slots__ = (
+        "sink",
+        "owner",
+        "events",
+        "registrations",
+        "other",
+        "max_callbacks",
+        "__weakref__",
+    )
 
-    def __init__(self, sink: EventSink, owner: object, event_state: EventState) -> None:
+    def __init__(
+        self,
+        sink: EventSink,
+        owner: object,
+        event_state: EventState,
+        max_callbacks: int = MAX_CLIENT_EVENT_CALLBACKS,
+    ) -> None:
         self.sink = sink
+        self.max_callbacks = max_callbacks
         self.owner = owner
         self.events = event_state
         self.registrations: dict[int, Registration] = {}
@@ -128,6 +151,7 @@ class EventRelay:
 
     def register(self, event_id: int, dom_uuid: bytes | None = None, *, legacy: bool) -> int:
         """Register this client for ``event_id`` (optionally filtered to one domain)."""
+        self._check_limit()
         callback_id = self.events.register(event_id, self, key=dom_uuid, owner=self.owner)
         self.registrations[callback_id] = Registration(callback_id, event_id, legacy, dom_uuid)
         return callback_id
@@ -170,6 +194,7 @@ class EventRelay:
         The callback ID comes from the same counter as the domain registrations (the
         host's one event state, as in libvirt); the event state matches by ``kind`` since
         event IDs repeat across kinds, and the relay sends the kind's callback message."""
+        self._check_limit()
         callback_id = self.events.register(
             event_id, self, key=key, owner=self.owner, kind=OTHER_EVENT_KINDS[kind]
         )
@@ -183,6 +208,13 @@ class EventRelay:
             raise _rpc_internal(f"{label} event callback {callback_id} not registered")
         del self.other[callback_id]
         self.events.deregister(callback_id)
+
+    def _check_limit(self) -> None:
+        held = len(self.registrations) + len(self.other)
+        if held >= self.max_callbacks:
+            raise LibvirtError.rpc(
+                f"Too many event callbacks '{held + 1}' for limit '{self.max_callbacks}'"
+            )
 
     def _drop(self, callback_id: int) -> None:
         del self.registrations[callback_id]

@@ -35,6 +35,7 @@ from virtwire.protocol import wirelog
 from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
 from virtwire.server.hypervisor.driver import CALLER
+from virtwire.server.logthrottle import LogThrottle
 from virtwire.server.relay import EventRelay
 from virtwire.server.streams import STREAM_TYPES, SessionStreams
 
@@ -61,6 +62,8 @@ class SessionHost:
         self.registry = registry
         self.dispatcher = dispatcher
         self.on_closed = on_closed
+        # repeated warnings per peer (bad frames, failing calls) are rate-limited
+        self.log_throttle = LogThrottle(log)
 
 
 class ClientSession(asyncio.Protocol):
@@ -136,7 +139,14 @@ class ClientSession(asyncio.Protocol):
                 self._run_batch(frames)
         if error is not None:
             # like libvirtd: the messages before the bad one are answered, then it closes
-            log.warning("client %d: closing connection: %s", self.client_id, error)
+            self.host.log_throttle.log(
+                logging.WARNING,
+                self.peer,
+                "client %d (%s): closing connection: %s",
+                self.client_id,
+                self.peer,
+                error,
+            )
             self._begin_close()
 
     def eof_received(self) -> bool:
@@ -405,7 +415,9 @@ class ClientSession(asyncio.Protocol):
         """This client's registrations on its driver's event state (created on first use)."""
         relay = self._relay
         if relay is None:
-            relay = self._relay = EventRelay(self, self, self.driver.events)
+            relay = self._relay = EventRelay(
+                self, self, self.driver.events, self.host.config.max_client_event_callbacks
+            )
         return relay
 
     def close_after_reply(self) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import defusedxml
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.hypervisor import xmllimits
+from virtwire.server.hypervisor.xmlformat import UnsupportedTree, format_tree
 
 # The namespace of virtwire's guest-behaviour metadata (see docs/hosts.md).
 GUEST_NS = "https://virtwire.dev/xmlns/guest/1.0"
@@ -407,7 +408,23 @@ def parse_device(text: str) -> ET.Element:
 
 
 def format_xml(elem: ET.Element) -> str:
-    """Serialise with libvirt-like two-space indentation and a trailing newline."""
+    """Serialise with libvirt-like two-space indentation and a trailing newline.
+
+    One pass over the tree (:mod:`xmlformat`); a tree with comments or processing
+    instructions, or with namespaced ``<metadata>`` children (which keep their own prefix
+    and xmlns), takes the slower path through a copy and ``ET.indent``."""
+    from virtwire.server.hypervisor.metadata import has_namespaced_metadata
+
+    if not has_namespaced_metadata(elem):
+        try:
+            return format_tree(elem)
+        except UnsupportedTree:
+            pass
+    return format_xml_by_indent(elem)
+
+
+def format_xml_by_indent(elem: ET.Element) -> str:
+    """The reference serialisation: copy, strip blank text, ``ET.indent``, single quotes."""
     from virtwire.server.hypervisor.metadata import literal_namespaces
 
     clone = copy.deepcopy(elem)

@@ -60,6 +60,12 @@ def remember_prefixes(root: ET.Element, text: str) -> None:
             child.set(PREFIX_ATTR, prefixes[uri])
 
 
+def has_namespaced_metadata(root: ET.Element) -> bool:
+    """Whether :func:`literal_namespaces` has anything to do for ``root``."""
+    meta = root.find("metadata")
+    return meta is not None and any(_split(child.tag)[0] is not None for child in meta)
+
+
 def literal_namespaces(root: ET.Element) -> None:
     """In a copy about to be serialised: ``{uri}tag`` under ``<metadata>`` → ``key:tag``
     with ``xmlns:key`` declared on the metadata child, as libvirt formats it."""

@@ -349,3 +349,68 @@ def test_event_without_a_domain_reaches_unfiltered_callbacks_only(
     state.queue(ConnectionClosed(1))
     loop.run()
     assert [name for name, _, _ in log] == ["all"]
+
+
+# --- cost: indexed registrations (issue 14, finding 2) -----------------------------------------
+
+
+class CountingKey:
+    """A filter key that counts how often the event state compares or hashes it."""
+
+    ops = 0
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        CountingKey.ops += 1
+        return hash(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        CountingKey.ops += 1
+        return isinstance(other, CountingKey) and other.value == self.value
+
+
+@dataclass(frozen=True)
+class KeyedEvent:
+    filter_key: object
+    event_id = LIFECYCLE
+
+
+def test_domain_filtered_registration_costs_do_not_grow_with_their_number(
+    state: EventState,
+) -> None:
+    """20,000 filtered registrations of one client: key work per registration is bounded
+    (a scan of the whole list made 20,000 registrations cost ~2*10^8 comparisons)."""
+    relay, owner = Recorder("relay", []), object()
+    n, chunk = 20_000, 1_000
+    for start in range(0, 2 * n, chunk):  # checked per chunk: a quadratic state fails early
+        CountingKey.ops = 0
+        for i in range(start, start + chunk):
+            state.register(LIFECYCLE, relay, key=CountingKey(i), owner=owner)
+        assert CountingKey.ops <= 8 * chunk, f"{CountingKey.ops} key operations at {start}"
+    assert len(state) == 2 * n
+    CountingKey.ops = 0
+    assert len(state.deregister_owner(owner)) == 2 * n
+    assert CountingKey.ops <= 8 * 2 * n and len(state) == 0
+
+
+def test_event_reaches_its_subscriber_past_many_unrelated_registrations(
+    state: EventState, loop: FakeLoop
+) -> None:
+    log: list = []
+    crowd, owner = Recorder("crowd", log), object()
+    for i in range(20_000):
+        state.register(LIFECYCLE, crowd, key=i.to_bytes(16, "big"), owner=owner)
+    target = CountingKey(-1)
+    mine = state.register(LIFECYCLE, Recorder("mine", log), key=target)
+    anyone = state.register(LIFECYCLE, Recorder("anyone", log))
+    event = KeyedEvent(CountingKey(-1))
+    CountingKey.ops = 0
+    state.queue(event)
+    loop.run()
+    assert log == [("mine", event, mine), ("anyone", event, anyone)]  # registration order
+    assert CountingKey.ops <= 8  # one bucket lookup, not 20,000 comparisons
+    CountingKey.ops = 0
+    state.deregister(mine)
+    assert CountingKey.ops <= 8

@@ -92,7 +92,7 @@ def test_connect_open_of_an_unusable_host_is_an_error_reply_without_traceback(
     blocked.write_text("a file where the host's directory belongs\n")
     client = daemon_thread.unix()
     client.call(procedures.resolve("AUTH_LIST").number)
-    with caplog.at_level(logging.DEBUG, logger="virtwire.server"):
+    with caplog.at_level(logging.INFO, logger="virtwire.server"):  # the default verbosity
         err = client.call_error(
             CONNECT_OPEN.number, rp.RemoteConnectOpenArgs(name="qemu:///system", flags=0)
         )
