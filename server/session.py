@@ -220,7 +220,7 @@ class ClientSession(asyncio.Protocol):
             self._run_frames(frames)
         finally:
             self._uncork()
-        if self._backlog and self._busy() < self._max_requests:
+        if self._busy() < self._max_requests:  # the cork was what held the limit
             self._drain_backlog()
 
     def _run_frame(self, frame: Frame) -> None:

@@ -59,6 +59,20 @@ def test_one_read_of_many_calls_runs_only_up_to_the_limit(tmp_path):
     asyncio.run(main())
 
 
+def test_a_read_of_exactly_the_limit_keeps_reading(tmp_path):
+    """A batch that reaches the limit with its last frame: once its replies are written,
+    nothing counts any more, and the connection must read on."""
+
+    async def main():
+        s, t, _ = make_session(tmp_path, max_client_requests=3, max_client_queue=100)
+        s.data_received(call(1, 0, OPEN))
+        s.data_received(b"".join(call(3, n) for n in range(1, 4)))
+        assert len(t.frames()) == 4 and t.reading
+        s.connection_lost(None)
+
+    asyncio.run(main())
+
+
 def test_events_do_not_count_against_max_client_requests(tmp_path):
     async def main():
         s, t, _ = make_session(tmp_path, max_client_requests=1, max_client_queue=100)
