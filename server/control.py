@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from virtwire.server import benchgen
 from virtwire.server.config import CONTROL_SOCKET_NAME
 from virtwire.server.faults import FaultError, FaultTable
 
@@ -199,7 +198,9 @@ class ControlServer:
                 except ValueError as exc:
                     answer: dict[str, Any] = {"ok": False, "error": f"bad request: {exc}"}
                 else:
-                    if request.get("op") in benchgen.OPS:
+                    if str(request.get("op", "")).startswith("bench-"):
+                        from virtwire.server import benchgen  # bench only: loaded when asked
+
                         answer = await benchgen.handle(self.sessions(), request)
                     else:
                         answer = handle_request(self.faults, self.sessions, request)

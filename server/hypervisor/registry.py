@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor.driver import Driver
-from virtwire.server.hypervisor.qemudriver import QemuDriver
 from virtwire.server.hypervisor.testdriver import TestDriver
+
+if TYPE_CHECKING:
+    from virtwire.server.hypervisor.qemudriver import QemuDriver
 
 log = logging.getLogger("virtwire.server")
 
@@ -51,6 +54,8 @@ class HostRegistry:
         if name in QEMU_DIRS:
             driver = self._qemu.get(name)
             if driver is None:
+                from virtwire.server.hypervisor.qemudriver import QemuDriver
+
                 driver = QemuDriver(name, self.schedule, self.state_dir / QEMU_DIRS[name])
                 driver.faults = self.faults
                 self._qemu[name] = driver
