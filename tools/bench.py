@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -640,12 +641,18 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
     return args, s
 
 
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args, settings = _parse(list(sys.argv[1:] if argv is None else argv))
     if args.list:
         for w in WORKLOADS:
             print(f"{w.id:<10} {w.title}: {', '.join(combos_for(w))}")
         return 0
+    # a SIGTERM (e.g. `timeout`) still runs the teardown: no libvirtd is left behind
+    signal.signal(signal.SIGTERM, _terminated)
     if sys.dont_write_bytecode:  # our own imports of the codecs use the cache too
         sys.pycache_prefix = str(bytecode_cache())
         sys.dont_write_bytecode = False
