@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 import threading
@@ -137,7 +138,42 @@ class _Link:
         self.streams: dict[int, Stream] = {}  # serial of the opening call -> stream
         self.reader_task: asyncio.Task[None] | None = None
         self.alive = True
+        self.direct = False  # received bytes go straight to the connection (_read_directly)
         self.hangup_on_eof = _hangup_on_eof(writer)
+        # a plain socket's fd: other threads may then write their CALLs themselves
+        self.fd: int | None = _plain_fd(writer)
+        self.rest_pending = False  # the rest of a partly written CALL waits for the loop
+
+
+def _read_directly(link: _Link, sink: Callable[[bytes], None]) -> None:
+    """Have an asyncio StreamReader hand received bytes to ``sink`` at once.
+
+    asyncio's stream protocol calls ``reader.feed_data`` from the transport's
+    ``data_received``; the bytes would wait in the reader's buffer for the reader task's
+    next step (one more loop iteration per reply). With the instance's ``feed_data``
+    replaced, the read loop only ever sees the end of the stream or an error. Readers of
+    other types (the ssh/ext pipes) keep the task-based path.
+    """
+    reader = link.reader
+    if type(reader) is not asyncio.StreamReader:
+        return
+    buffered = bytes(reader._buffer)  # nothing is expected before our first call
+    reader._buffer.clear()
+    reader.feed_data = sink  # type: ignore[method-assign]
+    link.direct = True
+    if buffered:
+        sink(buffered)
+
+
+def _plain_fd(writer: Any) -> int | None:
+    """The fd of a plain (not TLS, not pipe) asyncio socket transport, else None."""
+    transport = getattr(writer, "transport", None)
+    if transport is None or transport.get_extra_info("sslcontext") is not None:
+        return None
+    if type(transport).__name__ != "_SelectorSocketTransport":
+        return None
+    sock = transport.get_extra_info("socket")
+    return None if sock is None else sock.fileno()
 
 
 class Connection:
@@ -167,6 +203,9 @@ class Connection:
         self._loop_thread = threading.get_ident()
         self.event_state = EventState(self._loop.call_soon)
         self._core = ClientCore()
+        # held while serials are handed out and while anything is written to the socket:
+        # the loop thread and threads writing their own CALLs (_send_from_thread)
+        self._wlock = threading.RLock()
         self._link: _Link | None = None
         self._state = "new"
         self._ready = asyncio.Event()
@@ -231,6 +270,7 @@ class Connection:
         link = _Link(reader, writer)
         self._link = link
         self._core.connection_made(self._loop.time())
+        _read_directly(link, lambda data: self._on_data(link, data))
         link.reader_task = self._loop.create_task(self._read_loop(link))
         try:
             await self._prologue(link)
@@ -363,6 +403,17 @@ class Connection:
             reason, detail = CloseReason.ERROR, repr(exc)
         self._on_link_lost(link, reason, detail)
 
+    def _on_data(self, link: _Link, data: bytes) -> None:
+        """Bytes straight from the transport's ``data_received`` (see :func:`_read_directly`):
+        replies resolve their waiters in the same loop turn, without a reader task step."""
+        if not link.alive or not data:
+            return
+        try:
+            self._process(link, self._core.receive_data(data, self._loop.time()))
+        except Exception as exc:  # a bug must not leave waiters hanging
+            log.exception("reader failed")
+            self._on_link_lost(link, CloseReason.ERROR, repr(exc))
+
     def add_frame_listener(self, listener: Callable[[Frame], object]) -> None:
         """Call ``listener(frame)`` for every frame received, before it is routed.
 
@@ -406,7 +457,8 @@ class Connection:
         if not link.alive:
             raise closed_error()
         try:
-            link.writer.write(data)
+            with self._wlock:
+                link.writer.write(data)
         except (ConnectionError, RuntimeError, OSError) as exc:
             raise closed_error() from exc
 
@@ -475,7 +527,8 @@ class Connection:
         """Fail every waiter, close the socket, tell the close callbacks (later turn)."""
         if not link.alive:
             return
-        link.alive = False
+        with self._wlock:  # a thread writing its own CALL sees it dead, or its waiter is here
+            link.alive = False
         if link is self._link:
             self._disarm()
             for event in self._core.connection_lost(reason, detail):
@@ -541,14 +594,62 @@ class Connection:
         the loop's reader resolves the :class:`ThreadWaiter` this thread blocks on."""
         payload = _encode_args(procedure, args)
         waiter = ThreadWaiter(self, procedure.program)
-        try:
-            self._loop.call_soon_threadsafe(
-                self._start_threaded, procedure, payload, timeout, waiter
-            )
-        except RuntimeError:  # the loop is closed (interpreter exit)
-            raise closed_error() from None
+        if timeout is not None or not self._send_from_thread(procedure, payload, waiter):
+            try:
+                self._loop.call_soon_threadsafe(
+                    self._start_threaded, procedure, payload, timeout, waiter
+                )
+            except RuntimeError:  # the loop is closed (interpreter exit)
+                raise closed_error() from None
         reply = await waiter
         return _decode_ret(procedure, reply)
+
+    def _send_from_thread(
+        self, procedure: procedures.Procedure, payload: bytes, waiter: ThreadWaiter
+    ) -> bool:
+        """Write a CALL from the calling thread, as python3-libvirt does: the loop wakes
+        only for the reply. False when the loop must send it (not a plain socket, not
+        open, or the transport still holds unwritten bytes that must go first)."""
+        link = self._link
+        fd = None if link is None else link.fd
+        if fd is None or self._state != "open":
+            return False
+        assert link is not None
+        with self._wlock:
+            if not link.alive or link.rest_pending or link.writer.transport.get_write_buffer_size():
+                return False
+            try:
+                serial, frame = self._core.start_call_frame(
+                    procedure.program, procedure.number, payload
+                )
+            except LibvirtError as exc:
+                waiter.set_exception(exc)
+                return True
+            waiter.serial = serial
+            link.waiters[serial] = waiter  # type: ignore[assignment]
+            try:
+                written = os.write(fd, frame)
+            except (BlockingIOError, InterruptedError):
+                written = 0
+            except OSError as exc:  # the loop fails this call with the connection
+                self._loop.call_soon_threadsafe(
+                    self._on_link_lost, link, CloseReason.ERROR, exc.strerror or str(exc)
+                )
+                return True
+            if written < len(frame):
+                link.rest_pending = True
+                self._loop.call_soon_threadsafe(self._write_rest, link, frame[written:])
+        return True
+
+    def _write_rest(self, link: _Link, rest: bytes) -> None:
+        """On the loop: the part of a CALL another thread could not write at once."""
+        with self._wlock:
+            link.rest_pending = False
+            if link.alive:
+                try:
+                    link.writer.write(rest)
+                except (ConnectionError, RuntimeError, OSError) as exc:
+                    self._on_link_lost(link, CloseReason.ERROR, str(exc))
 
     def _start_threaded(
         self,
@@ -566,9 +667,14 @@ class Connection:
             return
         core = self._core
         try:
-            serial = core.start_call(
-                procedure.program, procedure.number, payload, now=self._loop.time(), timeout=timeout
-            )
+            with self._wlock:
+                serial = core.start_call(
+                    procedure.program,
+                    procedure.number,
+                    payload,
+                    now=self._loop.time(),
+                    timeout=timeout,
+                )
         except LibvirtError as exc:
             waiter.set_exception(exc)
             return
@@ -657,9 +763,15 @@ class Connection:
         core = self._core
         if stream is not None:
             stream._check_unused()
-        serial = core.start_call(
-            prog, proc, payload, now=self._loop.time(), timeout=timeout, stream=stream is not None
-        )
+        with self._wlock:
+            serial = core.start_call(
+                prog,
+                proc,
+                payload,
+                now=self._loop.time(),
+                timeout=timeout,
+                stream=stream is not None,
+            )
         future: asyncio.Future[bytes] = self._loop.create_future()
         link.waiters[serial] = future
         if stream is not None:

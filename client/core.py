@@ -382,6 +382,24 @@ class ClientCore:
         Raises ``closed_error()`` when the connection is closed and LibvirtError RPC when
         the payload cannot be framed.
         """
+        serial, data = self._frame_call(prog, proc, payload, now, timeout)
+        if stream:
+            self._streams[(prog, serial)] = StreamState(prog, proc, serial)
+        self._queue(data)
+        return serial
+
+    def start_call_frame(self, prog: int, proc: int, payload: bytes = b"") -> tuple[int, bytes]:
+        """:meth:`start_call` for a caller that writes the CALL itself: no deadline, no
+        stream, nothing queued. Returns (serial, the framed CALL); the caller must write
+        it before anything :meth:`data_to_send` returns later."""
+        serial, data = self._frame_call(prog, proc, payload, 0.0, None)
+        if wirelog.enabled():
+            wirelog.dump_bytes("server", "<-", data)
+        return serial, data
+
+    def _frame_call(
+        self, prog: int, proc: int, payload: bytes, now: float, timeout: float | None
+    ) -> tuple[int, bytes]:
         if not self.is_open:
             raise closed_error()
         serial = self.next_serial()
@@ -396,10 +414,7 @@ class ClientCore:
         self._pending[(prog, PROTOCOL_VERSION, serial)] = _Call(
             prog, proc, serial, deadline, timeout
         )
-        if stream:
-            self._streams[(prog, serial)] = StreamState(prog, proc, serial)
-        self._queue(data)
-        return serial
+        return serial, data
 
     def abandon_call(self, prog: int, serial: int) -> None:
         """The waiter gave up (cancelled): a late reply is then dropped, not fatal."""

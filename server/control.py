@@ -9,7 +9,8 @@ program; nothing a libvirt client can reach changes.
 The protocol is one JSON object per line each way: a request ``{"op": ..., ...}``, an
 answer ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``. Operations:
 ``fail``, ``delay``, ``refuse``, ``stall-events``, ``release-events``, ``drop``,
-``clients``, ``list``, ``reset`` (see :mod:`virtwire.tools.inject`).
+``clients``, ``list``, ``reset`` (see :mod:`virtwire.tools.inject`), and the bench-only
+event generator ``bench-device-added`` (:mod:`virtwire.server.benchgen`).
 """
 
 from __future__ import annotations
@@ -197,7 +198,12 @@ class ControlServer:
                 except ValueError as exc:
                     answer: dict[str, Any] = {"ok": False, "error": f"bad request: {exc}"}
                 else:
-                    answer = handle_request(self.faults, self.sessions, request)
+                    if str(request.get("op", "")).startswith("bench-"):
+                        from virtwire.server import benchgen  # bench only: loaded when asked
+
+                        answer = await benchgen.handle(self.sessions(), request)
+                    else:
+                        answer = handle_request(self.faults, self.sessions, request)
                 writer.write(json.dumps(answer).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -45,22 +45,15 @@ import ssl
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from virtwire.server.config import ServerConfig
 from virtwire.server.control import CONTROL_SOCKET_NAME, ControlServer
 from virtwire.server.dispatch import Dispatcher
 from virtwire.server.session import ClientSession, SessionHost
-from virtwire.server.tls import (
-    DEFAULT_CA_FILE,
-    DEFAULT_CERT_FILE,
-    DEFAULT_CRL_FILE,
-    DEFAULT_KEY_FILE,
-    TLSFiles,
-    check_pki,
-    refusal_reason,
-    server_context,
-)
+
+if TYPE_CHECKING:  # server.tls (cryptography, ~50 ms) is imported only when TLS is used
+    from virtwire.server.tls import TLSFiles
 
 __all__ = ["Daemon", "DaemonError", "ListenSpec", "parse_tcp_address", "run"]
 
@@ -118,6 +111,14 @@ def _format_tcp(addr: tuple[Any, ...], kind: str = "tcp") -> str:
 
 
 def tls_files_from_config(config: ServerConfig, pki_dir: str | os.PathLike[str] | None) -> TLSFiles:
+    from virtwire.server.tls import (
+        DEFAULT_CA_FILE,
+        DEFAULT_CERT_FILE,
+        DEFAULT_CRL_FILE,
+        DEFAULT_KEY_FILE,
+        TLSFiles,
+    )
+
     """``--pki-dir`` (libvirt's pkipath layout), else ``key_file`` & co., else /etc/pki."""
     if pki_dir is not None:
         return TLSFiles.from_pki_dir(pki_dir)
@@ -147,6 +148,8 @@ class _TlsGate(asyncio.Protocol):
         if not cfg.tls_no_verify_certificate:
             sslobj = transport.get_extra_info("ssl_object")
             der = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
+            from virtwire.server.tls import refusal_reason
+
             dn, reason = refusal_reason(der, cfg.tls_allowed_dn_list)
             if reason is not None:
                 log.warning(
@@ -310,6 +313,8 @@ class Daemon:
 
     def _make_tls_context(self) -> ssl.SSLContext:
         """libvirt checks its own credentials at start; so do we, with its messages."""
+        from virtwire.server.tls import check_pki, server_context
+
         files = self.tls_files or tls_files_from_config(self.config, None)
         self.tls_files = files
         for path, what in ((files.ca, "CA certificate"), (files.cert, "server certificate"),

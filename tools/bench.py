@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from virtwire.tools.bench_servers import (
     ServerUnavailable,
     VirtwireServer,
     python_env,
+    raise_fd_limit,
 )
 
 __all__ = ["COMBOS", "WORKLOADS", "main", "run"]
@@ -94,6 +96,18 @@ WORKLOADS: tuple[Workload, ...] = (
             Metric("latency_p99_us", "µs latency p99", False),
         ),
     ),
+    Workload(
+        "flood",
+        "DEVICE_ADDED flood, daemon generator",
+        "flood",
+        metrics=(Metric("value", "events/s", True),),
+    ),
+    Workload(
+        "fanout",
+        "one hot-plug → N registered clients",
+        "fanout",
+        metrics=(Metric("value", "ms until all have it", False),),
+    ),
     Workload("startup", "daemon start → first answered call", "startup", metrics=_MS),
     Workload(
         "rss",
@@ -116,7 +130,11 @@ def combos_for(w: Workload) -> list[str]:
     if w.kind == "connect":
         return [f"{c}@{s}" for c in (*SYNC_CLIENTS, "async") for s in SERVERS]
     if w.kind == "events":
-        return [f"{c}@{s}" for c in SYNC_CLIENTS for s in SERVERS]
+        return [f"{c}@{s}" for c in (*SYNC_CLIENTS, "async") for s in SERVERS]
+    if w.kind == "flood":  # the generator is virtwire's own: no libvirtd figure
+        return [f"{c}@{s}" for c in (*SYNC_CLIENTS, "async") for s in SERVERS if s != "libvirtd"]
+    if w.kind == "fanout":
+        return [f"{c}@{s}" for c in (*SYNC_CLIENTS, "async") for s in SERVERS]
     return [f"daemon@{s}" for s in SERVERS]
 
 
@@ -131,6 +149,8 @@ class Settings:
     connect_iters: int = 60
     event_duration: float = 0.6
     rss_connections: int = 500
+    flood_events: int = 100_000
+    fanout_clients: int = 1000
     workloads: list[str] = field(default_factory=lambda: [w.id for w in WORKLOADS])
     combos: list[str] = field(default_factory=lambda: list(DEFAULT_COMBOS))
 
@@ -141,6 +161,8 @@ QUICK = {
     "connect_iters": 5,
     "event_duration": 0.1,
     "rss_connections": 50,
+    "flood_events": 2000,
+    "fanout_clients": 20,
 }
 
 
@@ -248,6 +270,7 @@ class Bench:
     def setup(self) -> None:
         """Start the servers and the client workers, all at once (their imports dominate)."""
         servers, clients = self._needed()
+        raise_fd_limit()  # inherited by the servers and workers
         pycache = bytecode_cache()
         makers = {
             "libvirtd": LibvirtdServer,
@@ -352,6 +375,21 @@ class Bench:
             return worker.ask(op="rpc", uri=server.uri, duration=s.duration, **w.params)
         if w.kind == "connect":
             return worker.ask(op="connect", uri=server.uri, iters=s.connect_iters)
+        if w.kind == "flood":
+            return worker.ask(
+                op="flood", uri=server.uri, control=str(server.control), count=s.flood_events
+            )
+        if w.kind == "fanout":
+            # libvirt 9.0's test driver has no device hot-plug: libvirtd's clients wait for
+            # the LIFECYCLE event of a suspend instead (a frame of the same size); virtwire's
+            # hot-plug into a guest of its QEMU host (qemu:///session)
+            hotplug_uri = server.hotplug_uri
+            return worker.ask(
+                op="fanout",
+                uri=hotplug_uri or server.uri,
+                clients=s.fanout_clients,
+                trigger="hotplug" if hotplug_uri else "suspend",
+            )
         return worker.ask(op="events", uri=server.uri, duration=s.event_duration)
 
     def run(self) -> None:
@@ -418,9 +456,14 @@ class Bench:
                     "combos": rows,
                 }
             extra = {}
-            if w.kind == "events":
+            if w.kind in ("events", "flood", "fanout"):
                 extra["lost"] = {
                     c: sum(r.get("lost", 0) for r in runs) for c, runs in self.runs[w.id].items()
+                }
+            if w.kind == "flood":
+                extra["out_of_order"] = {
+                    c: sum(r.get("out_of_order", 0) for r in runs)
+                    for c, runs in self.runs[w.id].items()
                 }
             results[w.id] = {"title": w.title, "metrics": metrics, **extra}
         return {
@@ -436,6 +479,8 @@ class Bench:
                 "connect_iters": self.s.connect_iters,
                 "event_duration_s": self.s.event_duration,
                 "rss_connections": self.s.rss_connections,
+                "flood_events": self.s.flood_events,
+                "fanout_clients": self.s.fanout_clients,
                 "transport": "tcp 127.0.0.1",
             },
             "results": results,
@@ -490,7 +535,7 @@ def table(summary: dict) -> str:
                     f"{(_fmt(vs) + 'x') if vs else '-':>11} {(_fmt(fl) + 'x') if fl else '-':>8}"
                 )
                 title = ""
-        if w.kind == "events" and any(res.get("lost", {}).values()):
+        if w.kind in ("events", "flood", "fanout") and any(res.get("lost", {}).values()):
             lines.append(f"{'':<36} events lost: {res['lost']}")
     lines.append("")
     lines.append(
@@ -554,6 +599,8 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
     ap.add_argument("--connect-iters", type=int, help="open+close iterations per measurement")
     ap.add_argument("--event-duration", type=float, help="seconds of the event generator")
     ap.add_argument("--rss-connections", type=int, help="idle connections for the RSS figure")
+    ap.add_argument("--flood-events", type=int, help="events of one generator run (flood)")
+    ap.add_argument("--fanout-clients", type=int, help="registered clients (fanout)")
     ap.add_argument("-w", "--workloads", help="comma list of: " + ",".join(w.id for w in WORKLOADS))
     ap.add_argument("-c", "--combos", help="comma list of: " + ",".join(COMBOS))
     ap.add_argument(
@@ -569,7 +616,15 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
     if args.quick:
         for k, v in QUICK.items():
             setattr(s, k, v)
-    for name in ("rounds", "duration", "connect_iters", "event_duration", "rss_connections"):
+    for name in (
+        "rounds",
+        "duration",
+        "connect_iters",
+        "event_duration",
+        "rss_connections",
+        "flood_events",
+        "fanout_clients",
+    ):
         value = getattr(args, name)
         if value is not None:
             setattr(s, name, value)
@@ -590,12 +645,18 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
     return args, s
 
 
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args, settings = _parse(list(sys.argv[1:] if argv is None else argv))
     if args.list:
         for w in WORKLOADS:
             print(f"{w.id:<10} {w.title}: {', '.join(combos_for(w))}")
         return 0
+    # a SIGTERM (e.g. `timeout`) still runs the teardown: no libvirtd is left behind
+    signal.signal(signal.SIGTERM, _terminated)
     if sys.dont_write_bytecode:  # our own imports of the codecs use the cache too
         sys.pycache_prefix = str(bytecode_cache())
         sys.dont_write_bytecode = False

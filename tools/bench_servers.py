@@ -9,6 +9,7 @@ answered call, and the resident memory each idle connection costs.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ __all__ = [
     "VirtwireServer",
     "free_port",
     "python_env",
+    "raise_fd_limit",
     "rss_kib",
     "rss_per_connection",
 ]
@@ -34,6 +36,7 @@ LIBVIRTD = "/usr/sbin/libvirtd"
 PEER_USER = "libvirt-peer"
 WORKER = Path(__file__).with_name("bench_worker.py")
 _START_TIMEOUT = 30.0
+CONTROL_SOCKET_NAME = "virtwire-inject-sock"  # server/config.py (not imported: see _frame)
 
 
 class ServerUnavailable(Exception):
@@ -52,6 +55,17 @@ def python_env(pycache: Path | None) -> dict[str, str]:
     if pycache is not None and env.pop("PYTHONDONTWRITEBYTECODE", None):
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
+
+
+def raise_fd_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit, for us and the servers we start (a fanout
+    holds a socket per client on both sides; 1024, a common soft limit, is too few)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        return want
+    return soft
 
 
 def free_port() -> int:
@@ -170,6 +184,11 @@ class _Server:
     @property
     def uri(self) -> str:
         return f"test+tcp://127.0.0.1:{self.port}/default"
+
+    @property
+    def hotplug_uri(self) -> str | None:
+        """Where a device can be hot-plugged (None: libvirt 9.0's test driver cannot)."""
+        return None
 
     def _cleanup_dir(self) -> None:
         if self.base is not None:
@@ -327,6 +346,10 @@ class VirtwireServer(_Server):
         self.extra_args = extra_args or []
         self.log: list[str] = []
 
+    @property
+    def hotplug_uri(self) -> str | None:
+        return f"qemu+tcp://127.0.0.1:{self.port}/session"
+
     def _command(self, base: Path, port: int) -> list[str]:
         return [
             sys.executable,
@@ -366,6 +389,12 @@ class VirtwireServer(_Server):
         if not ready.wait(_START_TIMEOUT) or self.proc.poll() is not None:
             self.stop()
             raise ServerUnavailable("virtwire serve did not start: " + "".join(self.log)[-500:])
+
+    @property
+    def control(self) -> Path:
+        """The daemon's owner-only control socket (no unix listener: STATE_DIR/run)."""
+        assert self.base is not None
+        return self.base / "state" / "run" / CONTROL_SOCKET_NAME
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

@@ -12,8 +12,11 @@ installed. Run as::
 
 A client worker prints ``ready``, then reads one JSON request per line on stdin and answers
 one JSON line each, until stdin closes. Requests: ``rpc`` (call, threads or inflight,
-duration), ``connect`` (iters), ``events`` (duration) and ``floor`` (host, port, inflight,
-duration: 28-byte frames over a blocking socket against the echo server).
+duration), ``connect`` (iters), ``events`` (duration), ``flood`` (control, count: the
+daemon's bench-only generator pushes DEVICE_ADDED events ``bench-0``.. to one listener,
+checked in sequence), ``fanout`` (clients, trigger ``hotplug`` or ``suspend``: that many
+connections registered, the time until one event reached them all) and ``floor`` (host,
+port, inflight, duration: 28-byte frames over a blocking socket against the echo server).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import resource
 import socket
 import statistics
 import struct
@@ -31,6 +35,125 @@ import time
 # one keepalive-sized frame: length 28 + a 24-byte header (prog 'keep', PING)
 FLOOR_FRAME = struct.pack(">IIIIiIi", 28, 0x6B656570, 1, 1, 2, 0, 0)
 FRAME_LEN = len(FLOOR_FRAME)
+
+
+# the device a fanout hot-plugs (virtwire's test driver; libvirtd's has no hot-plug)
+HOTPLUG_XML = "<interface type='network'><source network='default'/></interface>"
+# the QEMU host's guest the fanout hot-plugs into (libvirt 9.0's test driver has no hot-plug)
+HOTPLUG_DOMAIN = "bench-hotplug"
+HOTPLUG_DOMAIN_XML = (
+    f"<domain type='kvm'><name>{HOTPLUG_DOMAIN}</name><memory unit='MiB'>128</memory>"
+    "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>"
+)
+ALIAS_PREFIX = "bench-"  # the daemon's generator names its devices bench-0, bench-1, ...
+DEVICE_ADDED = 19  # VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
+LIFECYCLE = 0  # VIR_DOMAIN_EVENT_ID_LIFECYCLE
+AFFECT_LIVE = 1  # VIR_DOMAIN_AFFECT_LIVE
+EVENT_TIMEOUT = 60.0
+
+
+def raise_fd_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit (a fanout opens a socket per client)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        return want
+    return soft
+
+
+def control_request(path: str, message: dict, timeout: float = EVENT_TIMEOUT) -> dict:
+    """One JSON request on the daemon's control socket (server/control.py)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    answer = json.loads(data or b"{}")
+    if not answer.get("ok"):
+        raise RuntimeError(f"control {message.get('op')}: {answer.get('error', 'no answer')}")
+    return answer
+
+
+class SeqCheck:
+    """The generator's events as they arrive: count, order, time of the last one."""
+
+    def __init__(self, count: int, on_done: object = None) -> None:
+        self.count = count
+        self.next = 0
+        self.got = 0
+        self.out_of_order = 0
+        self.t_last = 0.0
+        self.done = threading.Event()
+        self.on_done = on_done
+
+    def see(self, alias: str) -> None:
+        t = time.perf_counter()
+        if not alias.startswith(ALIAS_PREFIX):
+            return
+        n = int(alias[len(ALIAS_PREFIX) :])
+        if n != self.next:
+            self.out_of_order += 1
+        self.next = n + 1
+        self.got += 1
+        self.t_last = t
+        if self.got >= self.count:
+            self.done.set()
+            if callable(self.on_done):
+                self.on_done()
+
+    def result(self, t0: float, answer: dict) -> dict:
+        elapsed = (self.t_last - t0) if self.got else 0.0
+        return {
+            "value": self.got / elapsed if elapsed > 0 else 0.0,
+            "received": self.got,
+            "lost": self.count - self.got,
+            "out_of_order": self.out_of_order,
+            "daemon_seconds": answer.get("seconds"),
+        }
+
+
+class FanoutCount:
+    """Callbacks of N clients for one event: the time the last one ran."""
+
+    def __init__(self, n: int, on_done: object = None) -> None:
+        self.n = n
+        self.armed = False
+        self.got = 0
+        self.t_last = 0.0
+        self.alias: str | None = None
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.on_done = on_done
+
+    def see(self, alias: str | None = None) -> None:
+        t = time.perf_counter()
+        with self.lock:
+            if not self.armed:
+                return
+            self.got += 1
+            self.t_last = t
+            if alias is not None:
+                self.alias = alias
+            last = self.got == self.n
+        if last:
+            self.done.set()
+            if callable(self.on_done):
+                self.on_done()
+
+    def result(self, t0: float, setup_s: float) -> dict:
+        return {
+            "value": (self.t_last - t0) * 1e3 if self.got else None,
+            "clients": self.n,
+            "received": self.got,
+            "lost": self.n - self.got,
+            "setup_s": setup_s,
+        }
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -191,6 +314,92 @@ class SyncClient:
             "latency_p99_us": pct(lat, 99),
         }
 
+    def flood(self, req: dict) -> dict:
+        """One listener; the daemon's generator pushes ``count`` DEVICE_ADDED events."""
+        lv = self.lv
+        self._ensure_loop()
+        count = int(req["count"])
+        seq = SeqCheck(count)
+        conn = lv.open(req["uri"])
+        try:
+
+            def cb(_conn, _dom, alias, _opaque):  # noqa: ANN001
+                seq.see(alias)
+
+            cbid = conn.domainEventRegisterAny(None, DEVICE_ADDED, cb, None)
+            try:
+                t0 = time.perf_counter()
+                answer = control_request(
+                    req["control"], {"op": "bench-device-added", "count": count, "domain": "test"}
+                )
+                seq.done.wait(EVENT_TIMEOUT)
+            finally:
+                conn.domainEventDeregisterAny(cbid)
+        finally:
+            conn.close()
+        return seq.result(t0, answer)
+
+    def fanout(self, req: dict) -> dict:
+        """``clients`` connections registered for one event; one hot-plug (or suspend)."""
+        lv = self.lv
+        self._ensure_loop()
+        n = int(req["clients"])
+        hotplug = req["trigger"] == "hotplug"
+        uri = req["uri"]
+        counter = FanoutCount(n)
+        if hotplug:
+
+            def cb(_conn, _dom, alias, _opaque):  # noqa: ANN001
+                counter.see(alias)
+
+        else:
+
+            def cb(_conn, _dom, _event, _detail, _opaque):  # noqa: ANN001
+                counter.see()
+
+        gen = lv.open(uri)
+        if hotplug:
+            try:
+                dom = gen.lookupByName(HOTPLUG_DOMAIN)
+            except lv.libvirtError:
+                dom = gen.defineXML(HOTPLUG_DOMAIN_XML)
+            if not dom.isActive():
+                dom.create()
+        else:
+            dom = gen.lookupByName("test")
+        if dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
+            dom.resume()
+        conns = []
+        try:
+            t_setup = time.perf_counter()
+            for _ in range(n):
+                c = lv.open(uri)
+                conns.append(c)
+                c.domainEventRegisterAny(None, DEVICE_ADDED if hotplug else LIFECYCLE, cb, None)
+            setup_s = time.perf_counter() - t_setup
+            with counter.lock:
+                counter.armed = True
+            t0 = time.perf_counter()
+            if hotplug:
+                dom.attachDeviceFlags(HOTPLUG_XML, AFFECT_LIVE)
+            else:
+                dom.suspend()
+            counter.done.wait(EVENT_TIMEOUT)
+        finally:
+            for c in conns:
+                try:
+                    c.close()
+                except lv.libvirtError:
+                    pass
+            try:
+                if hotplug and counter.alias:
+                    dom.detachDeviceAlias(counter.alias, AFFECT_LIVE)
+                elif not hotplug and dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
+                    dom.resume()
+            finally:
+                gen.close()
+        return counter.result(t0, setup_s)
+
 
 # ------------------------------------------------------------------------------------------
 # the asyncio client
@@ -255,6 +464,166 @@ class AsyncClient:
         finally:
             await keeper.close()
         return {"value": statistics.median(times), "p99": pct(times, 99), "n": len(times)}
+
+    def events(self, req: dict) -> dict:
+        return self.loop.run_until_complete(self._events(req))
+
+    async def _events(self, req: dict) -> dict:
+        """Suspend/resume 'test' in a loop; a second connection receives LIFECYCLE events."""
+        uri = req["uri"]
+        listener = await self.client.connect(uri)
+        gen = await self.client.connect(uri)
+        got: list[float] = []
+        expected = [None]
+        done = asyncio.Event()
+
+        def cb(_event: object) -> None:
+            got.append(time.perf_counter())
+            if expected[0] is not None and len(got) >= expected[0]:
+                done.set()
+
+        cbid = await listener.register_event(LIFECYCLE, cb)
+        try:
+            dom = await gen.lookup_by_name("test")
+            if (await dom.info()).state == 3:  # VIR_DOMAIN_PAUSED
+                await dom.resume()
+            await asyncio.sleep(0.05)  # late events of the resume above
+            got.clear()
+            starts: list[float] = []
+            t_end = time.perf_counter() + float(req["duration"])
+            t0 = time.perf_counter()
+            i = 0
+            while i % 2 or time.perf_counter() < t_end:
+                s = time.perf_counter()
+                await (dom.suspend() if i % 2 == 0 else dom.resume())
+                starts.append(s)
+                i += 1
+            gen_elapsed = time.perf_counter() - t0
+            expected[0] = len(starts)
+            if len(got) >= len(starts):
+                done.set()
+            try:
+                await asyncio.wait_for(done.wait(), 10)
+            except TimeoutError:
+                pass
+            received = list(got)
+        finally:
+            await listener.deregister_event(cbid)
+            await gen.close()
+            await listener.close()
+        n = min(len(received), len(starts))
+        lat = [(received[k] - starts[k]) * 1e6 for k in range(n)]
+        return {
+            "value": len(received) / gen_elapsed,
+            "calls": len(starts),
+            "received": len(received),
+            "lost": len(starts) - len(received),
+            "latency_median_us": statistics.median(lat) if lat else None,
+            "latency_p99_us": pct(lat, 99),
+        }
+
+    def flood(self, req: dict) -> dict:
+        return self.loop.run_until_complete(self._flood(req))
+
+    async def _flood(self, req: dict) -> dict:
+        count = int(req["count"])
+        finished = self.loop.create_future()
+        seq = SeqCheck(count, lambda: finished.done() or finished.set_result(None))
+        conn = await self.client.connect(req["uri"])
+        try:
+            cbid = await conn.register_event(DEVICE_ADDED, lambda e: seq.see(e.dev_alias))
+            try:
+                t0 = time.perf_counter()
+                answer = await self._control(
+                    req["control"], {"op": "bench-device-added", "count": count, "domain": "test"}
+                )
+                await asyncio.wait_for(asyncio.shield(finished), EVENT_TIMEOUT)
+            except TimeoutError:
+                pass
+            finally:
+                await conn.deregister_event(cbid)
+        finally:
+            await conn.close()
+        return seq.result(t0, answer)
+
+    @staticmethod
+    async def _control(path: str, message: dict) -> dict:
+        reader, writer = await asyncio.open_unix_connection(path)
+        try:
+            writer.write(json.dumps(message).encode() + b"\n")
+            line = await asyncio.wait_for(reader.readline(), EVENT_TIMEOUT)
+        finally:
+            writer.close()
+        answer = json.loads(line or b"{}")
+        if not answer.get("ok"):
+            raise RuntimeError(f"control {message.get('op')}: {answer.get('error', 'no answer')}")
+        return answer
+
+    def fanout(self, req: dict) -> dict:
+        return self.loop.run_until_complete(self._fanout(req))
+
+    async def _fanout(self, req: dict) -> dict:
+        n = int(req["clients"])
+        hotplug = req["trigger"] == "hotplug"
+        uri = req["uri"]
+        finished = self.loop.create_future()
+        counter = FanoutCount(n, lambda: finished.done() or finished.set_result(None))
+        gate = asyncio.Semaphore(64)  # not more connects at once than a listen backlog takes
+
+        def cb(event: object) -> None:
+            counter.see(getattr(event, "dev_alias", None))
+
+        async def one() -> object:
+            async with gate:
+                conn = await self.client.connect(uri)
+                try:
+                    await conn.register_event(DEVICE_ADDED if hotplug else LIFECYCLE, cb)
+                except BaseException:
+                    await conn.close()
+                    raise
+                return conn
+
+        gen = await self.client.connect(uri)
+        conns: list = []
+        try:
+            if hotplug:
+                try:
+                    dom = await gen.lookup_by_name(HOTPLUG_DOMAIN)
+                except self.client.LibvirtError:
+                    dom = await gen.define_xml(HOTPLUG_DOMAIN_XML)
+                if not await dom.is_active():
+                    await dom.create()
+            else:
+                dom = await gen.lookup_by_name("test")
+            if (await dom.info()).state == 3:  # VIR_DOMAIN_PAUSED
+                await dom.resume()
+            t_setup = time.perf_counter()
+            made = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+            conns = [c for c in made if not isinstance(c, BaseException)]
+            errors = [c for c in made if isinstance(c, BaseException)]
+            if errors:
+                raise errors[0]
+            setup_s = time.perf_counter() - t_setup
+            counter.armed = True
+            t0 = time.perf_counter()
+            if hotplug:
+                await dom.attach_device(HOTPLUG_XML, AFFECT_LIVE)
+            else:
+                await dom.suspend()
+            try:
+                await asyncio.wait_for(asyncio.shield(finished), EVENT_TIMEOUT)
+            except TimeoutError:
+                pass
+        finally:
+            await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+            try:
+                if hotplug and counter.alias:
+                    await dom.detach_device_alias(counter.alias, AFFECT_LIVE)
+                elif not hotplug and (await dom.info()).state == 3:
+                    await dom.resume()
+            finally:
+                await gen.close()
+        return counter.result(t0, setup_s)
 
 
 # ------------------------------------------------------------------------------------------
@@ -323,6 +692,7 @@ def echo_server() -> None:
 
 def main() -> int:
     kind = sys.argv[1]
+    raise_fd_limit()
     if kind == "echo-server":
         echo_server()
         return 0

@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor.driver import Driver
 from virtwire.server.hypervisor.persistence import unusable_state_error
-from virtwire.server.hypervisor.qemudriver import QemuDriver
 from virtwire.server.hypervisor.testdriver import TestDriver
 from virtwire.server.hypervisor.testfile import TestFileDriver, is_test_file_uri
+
+if TYPE_CHECKING:
+    from virtwire.server.hypervisor.qemudriver import QemuDriver
 
 log = logging.getLogger("virtwire.server")
 
@@ -56,6 +59,8 @@ class HostRegistry:
         if name in QEMU_DIRS:
             driver = self._qemu.get(name)
             if driver is None:
+                from virtwire.server.hypervisor.qemudriver import QemuDriver
+
                 try:
                     driver = QemuDriver(name, self.schedule, self.state_dir / QEMU_DIRS[name])
                 except OSError as exc:  # not kept: a later open tries again

@@ -100,3 +100,44 @@ def test_quick_run_side_by_side(tmp_path: Path) -> None:
     for pid in re.findall(r"pid (\d+) on", done.stderr):
         assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text()
     assert {p.name for p in tmp.glob("vwbench-*")} == before
+
+
+def _bench_json(tmp_path: Path, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "virtwire.tools.cli", "bench", "--json", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(out.read_text()), done
+
+
+def test_flood_fanout_and_async_events_against_virtwire(tmp_path: Path) -> None:
+    """Tiny versions of the generator flood, the fanout and the async client's events,
+    virtwire only (no peer needed): every event arrives, in order, and is counted."""
+    combos = "async@virtwire,dropin@virtwire"
+    summary, done = _bench_json(
+        tmp_path,
+        "--quick",
+        "-w",
+        "flood,fanout,events",
+        "-c",
+        combos,
+        "--flood-events",
+        "3000",
+        "--fanout-clients",
+        "30",
+    )
+    assert summary["errors"] == [] and summary["skipped"] == {}
+    assert summary["params"]["flood_events"] == 3000
+    assert summary["params"]["fanout_clients"] == 30
+    for wid in ("flood", "fanout", "events"):
+        res = summary["results"][wid]
+        assert set(res["metrics"]["value"]["combos"]) == set(combos.split(",")), wid
+        assert res["lost"] == dict.fromkeys(combos.split(","), 0), wid
+        for row in res["metrics"]["value"]["combos"].values():
+            assert row["median"] > 0, wid
+    assert summary["results"]["flood"]["out_of_order"] == dict.fromkeys(combos.split(","), 0)
+    assert "DEVICE_ADDED flood" in done.stdout and "registered clients" in done.stdout
