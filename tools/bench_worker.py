@@ -409,6 +409,7 @@ class SyncClient:
 class AsyncClient:
     def __init__(self) -> None:
         self.client = importlib.import_module("virtwire.client")
+        self.errors = importlib.import_module("virtwire.protocol.errors")
         self.loop = asyncio.new_event_loop()
 
     def rpc(self, req: dict) -> dict:
@@ -589,7 +590,7 @@ class AsyncClient:
             if hotplug:
                 try:
                     dom = await gen.lookup_by_name(HOTPLUG_DOMAIN)
-                except self.client.LibvirtError:
+                except self.errors.LibvirtError:
                     dom = await gen.define_xml(HOTPLUG_DOMAIN_XML)
                 if not await dom.is_active():
                     await dom.create()
