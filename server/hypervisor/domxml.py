@@ -415,12 +415,17 @@ def format_xml(elem: ET.Element) -> str:
     and xmlns), takes the slower path through a copy and ``ET.indent``."""
     from virtwire.server.hypervisor.metadata import has_namespaced_metadata
 
+    text = None
     if not has_namespaced_metadata(elem):
         try:
-            return format_tree(elem)
+            text = format_tree(elem)
         except UnsupportedTree:
             pass
-    return format_xml_by_indent(elem)
+    if text is None:
+        text = format_xml_by_indent(elem)
+    if "<devices/>" in text:  # virDomainDefFormat always opens and closes <devices>
+        text = _EMPTY_DEVICES.sub(r"\1<devices>\n\1</devices>", text)
+    return text
 
 
 def format_xml_by_indent(elem: ET.Element) -> str:
@@ -438,8 +443,6 @@ def format_xml_by_indent(elem: ET.Element) -> str:
     text = ET.tostring(clone, encoding="unicode", short_empty_elements=True)
     # libvirt writes attributes in single quotes; only rewrite inside tags.
     text = re.sub(r"<[^>]*>", _single_quote_attrs, text)
-    # virDomainDefFormat always opens and closes <devices>, even with none inside
-    text = _EMPTY_DEVICES.sub(r"\1<devices>\n\1</devices>", text)
     return text + "\n"
 
 
