@@ -369,13 +369,14 @@ class SyncClient:
             dom = gen.lookupByName("test")
         if dom.info()[0] == lv.VIR_DOMAIN_PAUSED:
             dom.resume()
-        conns = []
+        conns: list[tuple[object, int | None]] = []
         try:
             t_setup = time.perf_counter()
             for _ in range(n):
                 c = lv.open(uri)
-                conns.append(c)
-                c.domainEventRegisterAny(None, DEVICE_ADDED if hotplug else LIFECYCLE, cb, None)
+                conns.append((c, None))
+                event = DEVICE_ADDED if hotplug else LIFECYCLE
+                conns[-1] = (c, c.domainEventRegisterAny(None, event, cb, None))
             setup_s = time.perf_counter() - t_setup
             with counter.lock:
                 counter.armed = True
@@ -386,8 +387,12 @@ class SyncClient:
                 dom.suspend()
             counter.done.wait(EVENT_TIMEOUT)
         finally:
-            for c in conns:
+            for c, cbid in conns:
+                # a registered callback holds a reference on its connection: without the
+                # deregistration, close() leaves it open (libvirtd reaches max_clients)
                 try:
+                    if cbid is not None:
+                        c.domainEventDeregisterAny(cbid)
                     c.close()
                 except lv.libvirtError:
                     pass

@@ -26,13 +26,14 @@ from virtwire.protocol import typed_params as tp
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.records import DomainInfo
+from virtwire.server.hypervisor.cpu_models import cpu_model_names
 from virtwire.server.hypervisor.model import DomainState
 
 if TYPE_CHECKING:
     from virtwire.server.hypervisor.domxml import DomainDef
     from virtwire.server.hypervisor.model import DomainObj
 
-__all__ = ["TestDomainExtras", "X86_CPU_MODELS"]
+__all__ = ["TestDomainExtras"]
 
 Dom = rp.RemoteNonnullDomain
 
@@ -67,69 +68,6 @@ PERF_EVENTS = (
     "task_clock", "page_faults", "context_switches", "cpu_migrations", "page_faults_min",
     "page_faults_maj", "alignment_faults", "emulation_faults",
 )  # fmt: skip
-
-# libvirt 9.0's cpu_map/index.xml, the x86 models in its order (virCPUGetModels)
-X86_CPU_MODELS = (
-    "486", "pentium", "pentium2", "pentium3", "pentiumpro", "coreduo", "n270", "core2duo",
-    "qemu32", "kvm32", "cpu64-rhel5", "cpu64-rhel6", "qemu64", "kvm64", "Conroe", "Penryn",
-    "Nehalem", "Nehalem-IBRS", "Westmere", "Westmere-IBRS", "SandyBridge", "SandyBridge-IBRS",
-    "IvyBridge", "IvyBridge-IBRS", "Haswell-noTSX", "Haswell-noTSX-IBRS", "Haswell",
-    "Haswell-IBRS", "Broadwell-noTSX", "Broadwell-noTSX-IBRS", "Broadwell", "Broadwell-IBRS",
-    "Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Server",
-    "Skylake-Server-IBRS", "Skylake-Server-noTSX-IBRS", "Cascadelake-Server",
-    "Cascadelake-Server-noTSX", "Icelake-Client", "Icelake-Client-noTSX", "Icelake-Server",
-    "Icelake-Server-noTSX", "Cooperlake", "Snowridge", "athlon", "phenom", "Opteron_G1",
-    "Opteron_G2", "Opteron_G3", "Opteron_G4", "Opteron_G5", "EPYC", "EPYC-IBPB", "EPYC-Rome",
-    "EPYC-Milan", "Dhyana",
-)  # fmt: skip
-X86_ARCHES = ("i686", "x86_64")
-PPC64_ARCHES = ("ppc64", "ppc64le")
-PPC64_CPU_MODELS = (
-    "POWER6", "POWER7", "POWER8", "POWER9", "POWER10", "POWERPC_e5500", "POWERPC_e6500",
-)  # fmt: skip
-# the CPU drivers without a model list ("all CPU models are accepted")
-ANY_MODEL_ARCHES = ("s390", "s390x", "armv6l", "armv7b", "armv7l", "aarch64")
-# virArchFromString's names (VIR_ARCH_NONE excluded)
-KNOWN_ARCHES = frozenset(
-    [
-        "alpha",
-        "armv6l",
-        "armv7l",
-        "armv7b",
-        "aarch64",
-        "cris",
-        "i686",
-        "ia64",
-        "lm32",
-        "m68k",
-        "microblaze",
-        "microblazeel",
-        "mips",
-        "mipsel",
-        "mips64",
-        "mips64el",
-        "openrisc",
-        "parisc",
-        "parisc64",
-        "ppc",
-        "ppcle",
-        "ppc64",
-        "ppc64le",
-        "ppcemb",
-        "riscv32",
-        "riscv64",
-        "s390",
-        "s390x",
-        "sh4",
-        "sh4eb",
-        "sparc",
-        "sparc64",
-        "unicore32",
-        "x86_64",
-        "xtensa",
-        "xtensaeb",
-    ]
-)
 
 BLOCK_INFO = (1099511627776, 1099506450432, 1099511627776)  # allocation, capacity, physical
 MOUNTPOINTS = ("/", "/boot")
@@ -506,18 +444,7 @@ class TestDomainExtras:
         self, arch: str, need_results: int, flags: int = 0
     ) -> tuple[list[str], int]:
         self.check_flags(flags, 0, "testConnectGetCPUModelNames")
-        if arch not in KNOWN_ARCHES:
-            raise _invalid_arg(f"cannot find architecture {arch}")
-        if arch in X86_ARCHES:
-            models = list(X86_CPU_MODELS)
-        elif arch in PPC64_ARCHES:
-            models = list(PPC64_CPU_MODELS)
-        elif arch in ANY_MODEL_ARCHES:
-            models = []
-        else:
-            raise self.error(
-                ErrorCode.NO_SUPPORT, f"'{arch}' architecture is not supported by CPU driver"
-            )
+        models = cpu_model_names(arch, ErrorDomain.TEST)
         return (models if need_results else []), len(models)
 
     def domain_get_launch_security_info(

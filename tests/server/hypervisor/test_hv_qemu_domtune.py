@@ -8,7 +8,7 @@ import pytest
 from virtwire.protocol import typed_params as tp
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.hypervisor import HostRegistry
-from virtwire.server.hypervisor.qemu_cpu import PPC64_MODELS, X86_MODELS
+from virtwire.server.hypervisor.cpu_models import PPC64_MODELS, X86_MODELS
 
 from tests.libvirt_source import libvirt_src_tree
 
