@@ -163,6 +163,20 @@ def pct(values: list[float], p: float) -> float | None:
     return s[min(len(s) - 1, max(0, int(round(p / 100.0 * (len(s) - 1)))))]
 
 
+def event_summary(starts: list[float], received: list[float], elapsed: float) -> dict:
+    """Rate, losses and latency (from each causing call's start) of one events run."""
+    n = min(len(received), len(starts))
+    lat = [(received[k] - starts[k]) * 1e6 for k in range(n)]
+    return {
+        "value": len(received) / elapsed,
+        "calls": len(starts),
+        "received": len(received),
+        "lost": len(starts) - len(received),
+        "latency_median_us": statistics.median(lat) if lat else None,
+        "latency_p99_us": pct(lat, 99),
+    }
+
+
 # ------------------------------------------------------------------------------------------
 # sync clients: python3-libvirt and the drop-in share this code (same API)
 # ------------------------------------------------------------------------------------------
@@ -303,16 +317,7 @@ class SyncClient:
                 pass
             gen.close()
             listener.close()
-        n = min(len(received), len(starts))
-        lat = [(received[k] - starts[k]) * 1e6 for k in range(n)]
-        return {
-            "value": len(received) / gen_elapsed,
-            "calls": len(starts),
-            "received": len(received),
-            "lost": len(starts) - len(received),
-            "latency_median_us": statistics.median(lat) if lat else None,
-            "latency_p99_us": pct(lat, 99),
-        }
+        return event_summary(starts, received, gen_elapsed)
 
     def flood(self, req: dict) -> dict:
         """One listener; the daemon's generator pushes ``count`` DEVICE_ADDED events."""
@@ -517,16 +522,7 @@ class AsyncClient:
             await listener.deregister_event(cbid)
             await gen.close()
             await listener.close()
-        n = min(len(received), len(starts))
-        lat = [(received[k] - starts[k]) * 1e6 for k in range(n)]
-        return {
-            "value": len(received) / gen_elapsed,
-            "calls": len(starts),
-            "received": len(received),
-            "lost": len(starts) - len(received),
-            "latency_median_us": statistics.median(lat) if lat else None,
-            "latency_p99_us": pct(lat, 99),
-        }
+        return event_summary(starts, received, gen_elapsed)
 
     def flood(self, req: dict) -> dict:
         return self.loop.run_until_complete(self._flood(req))
