@@ -6,6 +6,7 @@ an ephemeral port or on a unix socket in a private temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -169,9 +170,9 @@ class VirtwireServer:
         return "".join(self.stderr_lines)
 
 
-@pytest.fixture
-def virtwire_server(tmp_path: Path) -> Iterator[VirtwireServer]:
-    """Our daemon; started before the test, stopped after it."""
+@contextlib.contextmanager
+def started_virtwire_server() -> Iterator[VirtwireServer]:
+    """Our daemon in a fresh short base directory; stopped and removed afterwards."""
     # unix socket paths are limited to ~107 bytes: keep the base short
     base = Path(tempfile.mkdtemp(prefix="vw-"))
     server = VirtwireServer(base=base)
@@ -181,6 +182,13 @@ def virtwire_server(tmp_path: Path) -> Iterator[VirtwireServer]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def virtwire_server(tmp_path: Path) -> Iterator[VirtwireServer]:
+    """Our daemon; started before the test, stopped after it."""
+    with started_virtwire_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.conftest import VirtwireServer
+from tests.interop.conftest import started_virtwire_server
 from tests.interop.test_server_networks import same_text
 
 pytestmark = pytest.mark.interop
@@ -181,14 +181,8 @@ def node_dir(libvirtd_peer):
 @pytest.fixture(scope="module")
 def file_server():
     """One daemon for the module: every connection to a file opens its own host anyway."""
-    base = Path(tempfile.mkdtemp(prefix="vw-"))
-    server = VirtwireServer(base=base)
-    server.start()
-    try:
+    with started_virtwire_server() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def both(run_virsh, libvirtd_peer, server, path: str, script: str):

@@ -14,14 +14,11 @@ here; commands the test driver lacks must fail with the same error in both.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from tests.interop.conftest import VirtwireServer
+from tests.interop.conftest import started_virtwire_server
 from tests.interop.test_server_networks import normalise as normalise_uuids
 from tests.interop.test_server_networks import same_text
 
@@ -300,14 +297,8 @@ def normalise(text: str) -> str:
 @pytest.fixture(scope="module")
 def tour_server():
     """One daemon for the whole tour: every row opens a fresh test:///default anyway."""
-    base = Path(tempfile.mkdtemp(prefix="vw-"))
-    server = VirtwireServer(base=base)
-    server.start()
-    try:
+    with started_virtwire_server() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
