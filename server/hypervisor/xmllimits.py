@@ -124,10 +124,13 @@ def first_bad_byte(text: str) -> tuple[bytes, int] | None:
     Strings from the wire are decoded with ``surrogateescape``: a byte that was not UTF-8
     is a lone surrogate here.
     """
-    for index, char in enumerate(text):
-        if "\ud800" <= char <= "\udfff":
-            data = text.encode("utf-8", "surrogateescape")
-            return data, len(text[:index].encode("utf-8", "surrogateescape"))
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")  # in C: stops at the first lone surrogate
+    except UnicodeEncodeError as bad:
+        data = text.encode("utf-8", "surrogateescape")
+        return data, len(text[: bad.start].encode("utf-8", "surrogateescape"))
     return None
 
 
