@@ -15,11 +15,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.protocol.errors import ErrorCode, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
-from virtwire.server.hypervisor.hostfacts import invalid_arg
 from virtwire.server.hypervisor.tuning import AFFECT, parse_cpuset
-from virtwire.server.hypervisor.vcpus import VcpuState, read_states, write_states
+from virtwire.server.hypervisor.vcpus import (
+    VCPU_GUEST,
+    VCPU_HOTPLUGGABLE,
+    VCPU_LIVE,
+    VCPU_MAXIMUM,
+    VcpuState,
+    check_set_vcpus_args,
+    read_states,
+    write_states,
+)
 
 if TYPE_CHECKING:
     from virtwire.server.faults import FaultTable
@@ -30,8 +38,6 @@ __all__ = ["QemuVcpus"]
 
 Dom = rp.RemoteNonnullDomain
 
-# virDomainVcpuFlags
-VCPU_LIVE, VCPU_CONFIG, VCPU_MAXIMUM, VCPU_GUEST, VCPU_HOTPLUGGABLE = 1, 2, 4, 8, 16
 NO_GRANULARITY = (
     "failed to find appropriate hotpluggable vcpus to reach the desired target vcpu count"
 )
@@ -69,36 +75,13 @@ class QemuVcpus:
 
         faults: FaultTable | None
 
-    # -- public-API checks (virDomainSetVcpusFlags in libvirt-domain.c) ------------------------
-
-    @staticmethod
-    def _vcpus_api_checks(nvcpus: int, flags: int) -> None:
-        fn = "virDomainSetVcpusFlags"
-        if flags & VCPU_MAXIMUM and not flags & VCPU_CONFIG:
-            raise invalid_arg(
-                ErrorDomain.DOMAIN,
-                fn,
-                "flags",
-                "Flag 'VIR_DOMAIN_AFFECT_CONFIG' is required by flag 'VIR_DOMAIN_VCPU_MAXIMUM'",
-            )
-        if flags & VCPU_GUEST and flags & VCPU_CONFIG:
-            raise invalid_arg(
-                ErrorDomain.DOMAIN,
-                fn,
-                "flags",
-                "Flags 'VIR_DOMAIN_VCPU_GUEST' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually "
-                "exclusive",
-            )
-        if nvcpus == 0:
-            raise invalid_arg(ErrorDomain.DOMAIN, fn, "nvcpus", f"nvcpus in {fn} must not be zero")
-
     # -- set ------------------------------------------------------------------------------------
 
     def domain_set_vcpus(self, dom: Dom, nvcpus: int) -> None:
         self.domain_set_vcpus_flags(dom, nvcpus, VCPU_LIVE)
 
     def domain_set_vcpus_flags(self, dom: Dom, nvcpus: int, flags: int = 0) -> None:
-        self._vcpus_api_checks(nvcpus, flags)
+        check_set_vcpus_args(nvcpus, flags)
         self.check_flags(
             flags,
             AFFECT | VCPU_MAXIMUM | VCPU_GUEST | VCPU_HOTPLUGGABLE,

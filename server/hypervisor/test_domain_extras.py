@@ -10,7 +10,7 @@ clock, as the test driver derives it), ``domblkinfo`` (its fixed 1 TiB figures),
 ``managedsave-remove``, ``dominfo``'s "Managed save"), ``cpu-models`` (the x86 models of
 libvirt 9.0's cpu_map), ``domlaunchsecinfo`` (nothing), ``perf`` (every event, kept in
 ``<perf>``), ``memtune``/``numatune``/``blkiotune``/``domiftune``/``blkdeviotune`` readings
-of the definition, ``iothreadinfo``, ``memory-peek``, and ``dominfo``'s CPU time (the test
+of the definition (their setters and IOThreads: test_tuning_setters.py), ``memory-peek``, and ``dominfo``'s CPU time (the test
 driver reports the wall clock).
 """
 
@@ -27,6 +27,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.records import DomainInfo
 from virtwire.server.hypervisor.cpu_models import cpu_model_names
+from virtwire.server.hypervisor.domain_order import DOMAIN_TOP_ORDER as TOP_ORDER
 from virtwire.server.hypervisor.model import DomainState
 
 if TYPE_CHECKING:
@@ -622,23 +623,6 @@ class TestDomainExtras:
         order = {name: i for i, name in enumerate(PERF_EVENTS)}
         perf[:] = sorted(perf.findall("event"), key=lambda e: order.get(e.get("name") or "", 99))
 
-    # -- IOThreads ---------------------------------------------------------------------------
-
-    def domain_get_io_thread_info(
-        self, dom: Dom, flags: int = 0
-    ) -> tuple[list[rp.RemoteDomainIothreadInfo], int]:
-        self.check_flags(flags, AFFECT_BOTH, "testDomainGetIOThreadInfo")
-        ddef = self.one_def(self.find(dom), flags)
-        ids = [int(e.get("id") or 0) for e in ddef.tree.findall("iothreadids/iothread")]
-        if not ids:
-            ids = list(range(1, _int_text(ddef.tree.find("iothreads")) + 1))
-        nbits = ddef.vcpus
-        full = bytearray((nbits + 7) // 8)
-        for bit in range(nbits):
-            full[bit // 8] |= 1 << (bit % 8)
-        info = [rp.RemoteDomainIothreadInfo(iothread_id=i, cpumap=bytes(full)) for i in ids]
-        return info, len(info)
-
     # -- tuning setters ----------------------------------------------------------------------
 
     def _extras_validate(
@@ -686,23 +670,6 @@ class TestDomainExtras:
                 tune.remove(elem)
         if not len(tune):
             ddef.tree.remove(tune)
-
-    def domain_set_blkio_parameters(
-        self, dom: Dom, params: list[rp.RemoteTypedParam], flags: int = 0
-    ) -> None:
-        self.check_flags(flags, AFFECT_BOTH, "testDomainSetBlkioParameters")
-        kinds = {"weight": tp.UINT} | dict.fromkeys(BLKIO_DEVICE_FIELDS, tp.STRING)
-        values = self._extras_validate(params, kinds)
-        ddef = self.one_def(self.find(dom), flags)
-        if any(key in values for key in BLKIO_DEVICE_FIELDS):
-            raise self.error(ErrorCode.NO_SUPPORT, "per-device blkio tuning")
-        if "weight" in values:
-            tune = _extras_child(ddef.tree, "blkiotune", TOP_ORDER)
-            _extras_set_text(tune, "weight", values["weight"], ("weight",))
-            if not values["weight"]:
-                tune.remove(tune.find("weight"))  # type: ignore[arg-type]
-                if not len(tune):
-                    ddef.tree.remove(tune)
 
     def domain_set_interface_parameters(
         self, dom: Dom, device: str, params: list[rp.RemoteTypedParam], flags: int = 0
@@ -838,11 +805,6 @@ MEMTUNE_FIELDS = ("hard_limit", "soft_limit", "swap_hard_limit")
 BLKIO_DEVICE_FIELDS = (
     "device_weight", "device_read_iops_sec", "device_write_iops_sec",
     "device_read_bytes_sec", "device_write_bytes_sec",
-)  # fmt: skip
-# virDomainDefFormat's order of the top-level elements up to <memtune>
-TOP_ORDER = (
-    "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory",
-    "currentMemory", "blkiotune", "memtune",
 )  # fmt: skip
 NET_BEFORE_BANDWIDTH = ("mac", "source", "vlan", "virtualport")
 

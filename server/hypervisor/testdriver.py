@@ -47,6 +47,7 @@ from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
 from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
+from virtwire.server.hypervisor.test_tuning_setters import TestTuningSetters
 from virtwire.server.hypervisor.tuning import TestTuning
 from virtwire.server.hypervisor.vhba import TestVhbaPools
 
@@ -165,6 +166,7 @@ CAPABILITIES_XML = """<capabilities>
 
 
 class TestDriver(
+    TestTuningSetters,
     TestDomainExtras,
     TestHostFacts,
     TestTuning,
@@ -207,6 +209,7 @@ class TestDriver(
         self.domains[default.uuid] = obj
         self.make_live(obj)
         obj.state, obj.reason = DomainState.RUNNING, RunningReason.UNKNOWN
+        self.generate_iothread_polls(obj)
         self.init_networks()
         self.init_interfaces()
         self.init_nodedevs()

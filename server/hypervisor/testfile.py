@@ -284,6 +284,7 @@ class TestFileDriver(TestDriver):
             self.domains[ddef.uuid] = obj
             self.make_live(obj)
             obj.state, obj.reason = DomainState.RUNNING, RunningReason.BOOTED
+            self.generate_iothread_polls(obj)  # type: ignore[attr-defined]
 
     def _load_networks(self, root: ET.Element, path: str) -> None:
         for node in root.findall("network"):

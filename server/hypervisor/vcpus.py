@@ -14,11 +14,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.server.hypervisor.hostfacts import invalid_arg
 
 if TYPE_CHECKING:
     from virtwire.server.hypervisor.domxml import DomainDef
 
-__all__ = ["VcpuState", "parse_online_count", "read_states", "write_states"]
+__all__ = [
+    "VcpuState",
+    "check_set_vcpus_args",
+    "parse_online_count",
+    "read_states",
+    "write_states",
+]
+
+# virDomainVcpuFlags
+VCPU_LIVE, VCPU_CONFIG, VCPU_MAXIMUM, VCPU_GUEST, VCPU_HOTPLUGGABLE = 1, 2, 4, 8, 16
 
 
 @dataclass
@@ -26,6 +36,27 @@ class VcpuState:
     online: bool
     hotpluggable: str | None = None  # virTristateBool: "yes", "no" or absent
     order: int = 0
+
+
+def check_set_vcpus_args(nvcpus: int, flags: int) -> None:
+    """The public API's checks of virDomainSetVcpusFlags (libvirt-domain.c)."""
+    fn = "virDomainSetVcpusFlags"
+    if flags & VCPU_MAXIMUM and not flags & VCPU_CONFIG:
+        raise invalid_arg(
+            ErrorDomain.DOMAIN,
+            fn,
+            "flags",
+            "Flag 'VIR_DOMAIN_AFFECT_CONFIG' is required by flag 'VIR_DOMAIN_VCPU_MAXIMUM'",
+        )
+    if flags & VCPU_GUEST and flags & VCPU_CONFIG:
+        raise invalid_arg(
+            ErrorDomain.DOMAIN,
+            fn,
+            "flags",
+            "Flags 'VIR_DOMAIN_VCPU_GUEST' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
+        )
+    if nvcpus == 0:
+        raise invalid_arg(ErrorDomain.DOMAIN, fn, "nvcpus", f"nvcpus in {fn} must not be zero")
 
 
 def _xml_error(detail: str) -> LibvirtError:

@@ -233,6 +233,39 @@ TOUR = [
         "undefine test --snapshots-metadata; list --all",
     ),
     (
+        "dom-tuning-set-more",
+        "numatune test --mode strict; numatune test --nodeset 0; "
+        "blkdeviotune test vda --total-bytes-sec 10; "
+        "blkiotune test --device-weights /dev/vda,100",
+    ),
+    (
+        "dom-vcpus-iothreads",
+        "setvcpus test 1; vcpucount test; setmaxmem test 1G; "
+        "iothreadadd test 1; iothreadinfo test; iothreaddel test 1; "
+        "iothreadpin test 1 0; iothreadset test 1 --poll-max-ns 10",
+    ),
+    (
+        "dom-tuning-set-edges",
+        "blkdeviotune test vda --total-bytes-sec-max 100 --total-bytes-sec 10 "
+        "--read-iops-sec 5; blkdeviotune test vda --total-bytes-sec-max 100 "
+        "--total-bytes-sec 10; blkdeviotune test vda; blkdeviotune test vdz --total-iops-sec 1; "
+        "blkiotune test --device-weights /dev/vda,100,/dev/vdb,0 --weight 300; blkiotune test; "
+        "blkiotune test --device-read-iops-sec /dev/vda; numatune test --nodeset 0-1 "
+        "--mode interleave; numatune test --mode strict; numatune test --nodeset x; "
+        "numatune test; dumpxml test",
+    ),
+    (
+        "dom-vcpus-iothreads-more",
+        "iothreadadd test 3; iothreadadd test 1; iothreadadd test 3; iothreadadd test 0; "
+        "iothreadpin test 3 0; iothreadinfo test; "
+        "iothreadset test 3 --poll-max-ns 10 --poll-grow 3; domstats test --iothread; "
+        "iothreaddel test 1; iothreadinfo test --config; "
+        "setvcpus test 3 --config --maximum; setvcpus test 3 --config; "
+        "setvcpus test 4 --config; setvcpus test 40; setvcpus test 3 --live; "
+        "vcpucount test; destroy test; setvcpus test 1 --maximum --config; vcpucount test; "
+        "dumpxml test",
+    ),
+    (
         "dom-unsupported",
         "blockcommit test vda; blockcopy test vda /nonexistent/copy; "
         "blockjob test vda; blockpull test vda; blockresize test vda 1G; "
@@ -249,8 +282,6 @@ TOUR = [
 
 XFAIL = {
     # differences the tour found that virtwire does not serve yet (see docs/hosts.md)
-    "dom-tuning-set-more": "numatune and blkdeviotune setters, per-device blkiotune",
-    "dom-vcpus-iothreads": "setvcpus, setmaxmem, iothreadadd/del/pin/set",
     "dom-save-dump-screenshot": "save/restore/dump/screenshot write or stream real data",
     "dom-metadata-element": "custom <metadata> elements (libxml2's formatting)",
 }
@@ -259,18 +290,6 @@ TOUR_XFAIL = [
         "dom-metadata-element",
         "metadata test http://example.com/ --key ex --set '<a>b</a>'; "
         "metadata test http://example.com/; dumpxml test",
-    ),
-    (
-        "dom-tuning-set-more",
-        "numatune test --mode strict; numatune test --nodeset 0; "
-        "blkdeviotune test vda --total-bytes-sec 10; "
-        "blkiotune test --device-weights /dev/vda,100",
-    ),
-    (
-        "dom-vcpus-iothreads",
-        "setvcpus test 1; vcpucount test; setmaxmem test 1G; "
-        "iothreadadd test 1; iothreadinfo test; iothreaddel test 1; "
-        "iothreadpin test 1 0; iothreadset test 1 --poll-max-ns 10",
     ),
     (
         "dom-save-dump-screenshot",
