@@ -411,29 +411,29 @@ def format_xml(elem: ET.Element) -> str:
     """Serialise with libvirt-like two-space indentation and a trailing newline.
 
     One pass over the tree (:mod:`xmlformat`); a tree with comments or processing
-    instructions, or with namespaced ``<metadata>`` children (which keep their own prefix
-    and xmlns), takes the slower path through a copy and ``ET.indent``."""
-    from virtwire.server.hypervisor.metadata import has_namespaced_metadata
+    instructions takes the slower path through a copy and ``ET.indent``; namespaced
+    ``<metadata>`` children are printed as libxml2 prints them (metadata.py)."""
+    from virtwire.server.hypervisor.metadata import format_with_metadata, has_namespaced_metadata
 
-    text = None
-    if not has_namespaced_metadata(elem):
-        try:
-            text = format_tree(elem)
-        except UnsupportedTree:
-            pass
-    if text is None:
-        text = format_xml_by_indent(elem)
+    if has_namespaced_metadata(elem):
+        text = format_with_metadata(elem, _format_plain)
+    else:
+        text = _format_plain(elem)
     if "<devices/>" in text:  # virDomainDefFormat always opens and closes <devices>
         text = _EMPTY_DEVICES.sub(r"\1<devices>\n\1</devices>", text)
     return text
 
 
+def _format_plain(elem: ET.Element) -> str:
+    try:
+        return format_tree(elem)
+    except UnsupportedTree:
+        return format_xml_by_indent(elem)
+
+
 def format_xml_by_indent(elem: ET.Element) -> str:
     """The reference serialisation: copy, strip blank text, ``ET.indent``, single quotes."""
-    from virtwire.server.hypervisor.metadata import literal_namespaces
-
     clone = copy.deepcopy(elem)
-    literal_namespaces(clone)  # <metadata> children keep their own prefix and xmlns
     for node in clone.iter():
         if node.text is not None and not node.text.strip() and len(node):
             node.text = None

@@ -8,8 +8,9 @@ the namespace; an empty title/description removes it.  The QEMU driver queues a
 METADATA_CHANGE event after each successful set.
 
 ElementTree forgets namespace prefixes, so each namespaced child of ``<metadata>`` keeps
-its prefix in a private attribute; :func:`literal_namespaces` turns it back into
-``<key:tag xmlns:key='uri'>`` when a definition is formatted (as libvirt prints it).
+its prefix and its namespace declarations in private attributes, and is printed the way
+libvirt prints it, through libxml2 (libxml_dump.py: double quotes, indentation only
+where there is no text). Comments inside metadata are not kept (ElementTree drops them).
 """
 
 from __future__ import annotations
@@ -17,26 +18,36 @@ from __future__ import annotations
 import copy
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from virtwire.protocol import events as ev
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.hypervisor.hostfacts import invalid_arg
+from virtwire.server.hypervisor.libxml_dump import dump
 from virtwire.server.hypervisor.tuning import AFFECT
 
 if TYPE_CHECKING:
     from virtwire.server.hypervisor.domxml import DomainDef
     from virtwire.server.hypervisor.model import DomainObj
 
-__all__ = ["MetadataMixin", "literal_namespaces", "remember_prefixes"]
+__all__ = [
+    "MetadataMixin",
+    "dump_metadata_child",
+    "format_with_metadata",
+    "has_namespaced_metadata",
+    "remember_prefixes",
+]
 
 Dom = rp.RemoteNonnullDomain
 
 DESCRIPTION, TITLE, ELEMENT = 0, 1, 2  # virDomainMetadataType
 PREFIX_ATTR = "{https://virtwire.dev/xmlns/internal}prefix"
+NSDEFS_ATTR = "{https://virtwire.dev/xmlns/internal}nsdefs"
+INTERNAL_ATTRS = frozenset({PREFIX_ATTR, NSDEFS_ATTR})
 _NCNAME = re.compile(r"^[A-Za-z_][\w.-]*$")
-_XMLNS = re.compile(r"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*(?:'([^']*)'|"([^"]*)")""")
+_XMLNS = re.compile(r"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(?:'([^']*)'|"([^"]*)")""")
 
 
 def _split(tag: str) -> tuple[str | None, str]:
@@ -46,72 +57,113 @@ def _split(tag: str) -> tuple[str | None, str]:
     return None, tag
 
 
+def _declarations(text: str) -> list[tuple[str, str]]:
+    """The ``xmlns[:prefix]`` declarations of a document, in text order."""
+    out = []
+    for m in _XMLNS.finditer(text):
+        out.append((m.group(1) or "", m.group(2) if m.group(2) is not None else m.group(3)))
+    return out
+
+
+def _uris_used(elem: ET.Element) -> set[str]:
+    used = set()
+    for node in elem.iter():
+        for name in (node.tag, *node.attrib):
+            uri = _split(name)[0] if isinstance(name, str) else None
+            if uri is not None:
+                used.add(uri)
+    return used
+
+
+def _store(child: ET.Element, decls: list[tuple[str, str]]) -> None:
+    """Keep a metadata child's prefix and namespace declarations in private attributes."""
+    seen: set[str] = set()
+    kept = []
+    for prefix, uri in decls:
+        if prefix not in seen:
+            seen.add(prefix)
+            kept.append((prefix, uri))
+    uri = _split(child.tag)[0]
+    prefix = next((p for p, u in kept if u == uri), None)
+    if prefix is None:
+        prefix = f"ns{len(kept)}"
+        kept.append((prefix, uri or ""))
+    child.set(PREFIX_ATTR, prefix)
+    child.set(NSDEFS_ATTR, "\n".join(f"{p}={u}" for p, u in kept))
+
+
+def _stored(child: ET.Element) -> list[tuple[str, str]]:
+    raw = child.get(NSDEFS_ATTR)
+    if not raw:
+        uri = _split(child.tag)[0] or ""
+        return [(child.get(PREFIX_ATTR) or "ns0", uri)]
+    return [tuple(line.split("=", 1)) for line in raw.split("\n")]  # type: ignore[misc]
+
+
 def remember_prefixes(root: ET.Element, text: str) -> None:
-    """Record, on each namespaced child of ``<metadata>``, the prefix the document used."""
+    """virXMLNodeSanitizeNamespaces on ``<metadata>`` (children without a namespace and
+    later ones sharing one are dropped), and each child's prefix and declarations kept."""
     meta = root.find("metadata")
     if meta is None:
         return
-    prefixes: dict[str, str] = {}
-    for m in _XMLNS.finditer(text):
-        prefixes.setdefault(m.group(2) if m.group(2) is not None else m.group(3), m.group(1))
-    for child in meta:
-        uri, _local = _split(child.tag)
-        if uri is not None and uri in prefixes and PREFIX_ATTR not in child.attrib:
-            child.set(PREFIX_ATTR, prefixes[uri])
+    decls = _declarations(text)
+    seen: set[str] = set()
+    for child in list(meta):
+        uri = _split(child.tag)[0]
+        if uri is None or uri in seen:
+            meta.remove(child)
+            continue
+        seen.add(uri)
+        if NSDEFS_ATTR not in child.attrib:
+            used = _uris_used(child)
+            _store(child, [(p, u) for p, u in decls if u in used])
 
 
 def has_namespaced_metadata(root: ET.Element) -> bool:
-    """Whether :func:`literal_namespaces` has anything to do for ``root``."""
+    """Whether ``root`` has ``<metadata>`` children to print the way libxml2 does."""
     meta = root.find("metadata")
     return meta is not None and any(_split(child.tag)[0] is not None for child in meta)
 
 
-def literal_namespaces(root: ET.Element) -> None:
-    """In a copy about to be serialised: ``{uri}tag`` under ``<metadata>`` → ``key:tag``
-    with ``xmlns:key`` declared on the metadata child, as libvirt formats it."""
+def dump_metadata_child(child: ET.Element, level: int, strip_uri: str | None = None) -> str:
+    """A ``<metadata>`` child as libvirt prints it (virXMLFormatMetadata's libxml2 dump);
+    with ``strip_uri``, as virXMLExtractNamespaceXML returns it: that namespace removed."""
+    decls = _stored(child)
+    if strip_uri is not None:
+        child = _strip_namespace(child, strip_uri)
+        decls = [(p, u) for p, u in decls if u != strip_uri]
+    prefixes: dict[str, str] = {}
+    for prefix, uri in decls:
+        prefixes.setdefault(uri, prefix)
+    return dump(child, level, prefixes, decls, skip_attrs=INTERNAL_ATTRS)
+
+
+METADATA_SLOT = "vw-metadata-slot"
+
+
+def format_with_metadata(root: ET.Element, format_rest: Callable[[ET.Element], str]) -> str:
+    """``format_rest`` of ``root`` with its ``<metadata>`` children printed by libxml2's rules."""
     meta = root.find("metadata")
-    if meta is None:
-        return
-    for n, child in enumerate(meta):
-        uri, _local = _split(child.tag)
-        if uri is None:
-            continue
-        prefix = child.attrib.pop(PREFIX_ATTR, None) or _registered(uri) or f"ns{n}"
-        for node in child.iter():
-            node_uri, local = _split(node.tag)
-            if node_uri == uri:
-                node.tag = f"{prefix}:{local}"
-            for name in list(node.attrib):
-                attr_uri, attr_local = _split(name)
-                if attr_uri == uri:
-                    node.attrib[f"{prefix}:{attr_local}"] = node.attrib.pop(name)
-        attrs = dict(child.attrib)
-        child.attrib.clear()
-        child.set(f"xmlns:{prefix}", uri)
-        child.attrib.update(attrs)
-
-
-def _registered(uri: str) -> str | None:
-    for known_uri, prefix in ET._namespace_map.items():  # noqa: SLF001 - ET's own registry
-        if known_uri == uri:
-            return prefix
-    return None
+    assert meta is not None
+    clone = copy.copy(root)
+    slot = ET.Element("metadata")
+    ET.SubElement(slot, METADATA_SLOT)
+    clone[list(root).index(meta)] = slot
+    text = format_rest(clone)
+    rendered = "".join(
+        f"    {dump_metadata_child(child, 2)}\n" for child in meta if _split(child.tag)[0]
+    )
+    return text.replace(f"    <{METADATA_SLOT}/>\n", rendered, 1)
 
 
 def _strip_namespace(elem: ET.Element, uri: str) -> ET.Element:
     clone = copy.deepcopy(elem)
-    clone.attrib.pop(PREFIX_ATTR, None)
     clone.tail = None
     for node in clone.iter():
         node_uri, local = _split(node.tag)
         if node_uri == uri:
             node.tag = local
     return clone
-
-
-def _serialise(elem: ET.Element) -> str:
-    """virXMLNodeToString: libxml2's dump of the node (double-quoted attributes)."""
-    return ET.tostring(elem, encoding="unicode", short_empty_elements=True).replace(" />", "/>")
 
 
 def _anchor(root: ET.Element, before: tuple[str, ...]) -> int:
@@ -230,18 +282,21 @@ class MetadataMixin:
         if metadata is not None:
             from virtwire.server.hypervisor.domxml import parse_document
 
-            doc = parse_document(metadata, "(metadata_xml)")
+            doc = parse_document(metadata, "metadata_xml")
             assert key is not None
             if not _NCNAME.match(key):
                 raise self.error(
                     ErrorCode.INTERNAL_ERROR, "failed to validate prefix for a new XML namespace"
                 )
+            decls = _declarations(metadata)
+            if any(prefix == key for prefix, _uri in decls):  # xmlNewNs: already declared
+                raise self.error(ErrorCode.INTERNAL_ERROR, "failed to create a new XML namespace")
             # virXMLInjectNamespace: every element without a namespace gets the new one
             for node in doc.iter():
                 if _split(node.tag)[0] is None:
                     node.tag = f"{{{uri}}}{node.tag}"
-            doc.set(PREFIX_ATTR, key)
             doc.tail = None
+            _store(doc, [*decls, (key, uri)])
             new = doc
         meta = root.find("metadata")
         while (old := _find_by_ns(meta, uri)) is not None:
@@ -292,7 +347,7 @@ class MetadataMixin:
         elif uri is not None:
             child = _find_by_ns(ddef.tree.find("metadata"), uri)
             if child is not None:
-                found = _serialise(_strip_namespace(child, uri))
+                found = dump_metadata_child(child, 0, strip_uri=uri)
         if found is None:
             raise self.conf_meta_error(
                 ErrorCode.NO_DOMAIN_METADATA, "Requested metadata element is not present"

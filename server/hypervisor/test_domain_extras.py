@@ -744,51 +744,6 @@ class TestDomainExtras:
             [obj.config] if config else []
         )
 
-    def domain_set_metadata(
-        self,
-        dom: Dom,
-        type: int,
-        metadata: str | None,
-        key: str | None,
-        uri: str | None,
-        flags: int = 0,
-    ) -> None:
-        self.check_flags(flags, AFFECT_BOTH, "virDomainObjSetMetadata")
-        obj = self.find(dom)
-        if type >= METADATA_ELEMENT + 1:
-            raise _invalid_arg(f"unknown metadata type '{type}'")
-        if type == METADATA_ELEMENT:
-            # custom XML metadata is not modelled (libxml2's own formatting): as before
-            raise LibvirtError.make(
-                ErrorCode.NO_SUPPORT,
-                ErrorDomain.DOMAIN,
-                "this function is not supported by the connection driver: virDomainSetMetadata",
-            )
-        tag = METADATA_TAGS[type]
-        for ddef in self._extras_defs(obj, flags):
-            old = ddef.tree.find(tag)
-            if old is not None:
-                ddef.tree.remove(old)
-            if metadata:
-                _extras_child(ddef.tree, tag, TOP_ORDER).text = metadata
-        from virtwire.protocol import events as ev
-
-        self.emit(ev.MetadataChangeEvent(obj.ref(), type, uri))  # type: ignore[attr-defined]
-
-    def domain_get_metadata(self, dom: Dom, type: int, uri: str | None, flags: int = 0) -> str:
-        self.check_flags(flags, AFFECT_BOTH, "virDomainObjGetMetadata")
-        if type >= METADATA_ELEMENT + 1:
-            raise _invalid_arg(f"unknown metadata type '{type}'")
-        ddef = self.one_def(self.find(dom), flags)
-        text = ddef.tree.findtext(METADATA_TAGS[type]) if type != METADATA_ELEMENT else None
-        if not text:
-            raise LibvirtError.make(
-                ErrorCode.NO_DOMAIN_METADATA,
-                ErrorDomain.DOMAIN,
-                "Requested metadata element is not present",
-            )
-        return text
-
 
 METADATA_ELEMENT = 2
 METADATA_TAGS = ("description", "title", "metadata")

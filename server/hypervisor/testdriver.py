@@ -32,6 +32,7 @@ from virtwire.server.hypervisor.driver import (
 from virtwire.server.hypervisor.guestinfo import TestGuestInfo
 from virtwire.server.hypervisor.hostfacts import TestHostFacts
 from virtwire.server.hypervisor.interfaces import TestInterfaces
+from virtwire.server.hypervisor.metadata import MetadataMixin
 from virtwire.server.hypervisor.model import (
     DomainObj,
     DomainState,
@@ -167,6 +168,7 @@ CAPABILITIES_XML = """<capabilities>
 
 class TestDriver(
     TestTuningSetters,
+    MetadataMixin,
     TestDomainExtras,
     TestHostFacts,
     TestTuning,

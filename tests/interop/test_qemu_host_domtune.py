@@ -121,7 +121,7 @@ def test_virsh_tuning_tour(virtwire_server, run_virsh, tmp_path: Path):
     virtwire_server.restart()  # config changes and the filters' UUIDs survive
     xml = virsh_ok(run_virsh, uri, "dumpxml", "g1", "--inactive")
     for part in ("<vcpu placement='static' current='3'>6</vcpu>", "<title>Web server</title>",
-                 "<app:item xmlns:app='http://example.org/app' n='1'>x</app:item>",
+                 '<app:item xmlns:app="http://example.org/app" n="1">x</app:item>',
                  "<weight>300</weight>", "<hard_limit unit='KiB'>2097152</hard_limit>",
                  "<shares>512</shares>", "<vcpupin vcpu='1' cpuset='2-3'/>",
                  "<emulatorpin cpuset='0-1'/>", "<iothreadpin iothread='1' cpuset='0-1'/>"):  # fmt: skip

@@ -266,6 +266,27 @@ TOUR = [
         "dumpxml test",
     ),
     (
+        "dom-metadata-element",
+        "metadata test http://example.com/ --key ex --set '<a>b</a>'; "
+        "metadata test http://example.com/; dumpxml test",
+    ),
+    (
+        "dom-metadata-libxml2",
+        "metadata test http://e.com/ --key ex --set '<a>\n   <b  y=\"&amp;&quot;&apos;x&#10;\">"
+        "t&gt;&amp;&#13;</b>\n   <c><d/></c>\n</a>'; "
+        "metadata test http://g.com/ --key g --set '<p xmlns:o=\"urn:o\"><o:q/><q/></p>'; "
+        "dumpxml test; metadata test http://g.com/; metadata test http://e.com/; "
+        "metadata test http://e.com/ --key ex --set '<a t=\"é&#9;\">é€😀</a>'; "
+        "metadata test http://e.com/; "
+        "metadata test http://d.com/ --key dd --set '<a xmlns=\"urn:def\"><b/></a>'; "
+        "dumpxml test; metadata test http://g.com/ --remove; metadata test http://e.com/ --remove; "
+        "dumpxml test; metadata test http://f.com/ --key 1x --set '<a/>'; "
+        "metadata test http://f.com/ --key o --set '<a xmlns:o=\"urn:o\"/>'; destroy test; "
+        "metadata test http://f.com/ --key f --set '<a/>' --live; "
+        "metadata test http://f.com/ --key f --set '<a><b>x</b><c/></a>' --config; "
+        "metadata test http://f.com/ --config; start test; dumpxml test",
+    ),
+    (
         "dom-unsupported",
         "blockcommit test vda; blockcopy test vda /nonexistent/copy; "
         "blockjob test vda; blockpull test vda; blockresize test vda 1G; "
@@ -283,14 +304,8 @@ TOUR = [
 XFAIL = {
     # differences the tour found that virtwire does not serve yet (see docs/hosts.md)
     "dom-save-dump-screenshot": "save/restore/dump/screenshot write or stream real data",
-    "dom-metadata-element": "custom <metadata> elements (libxml2's formatting)",
 }
 TOUR_XFAIL = [
-    (
-        "dom-metadata-element",
-        "metadata test http://example.com/ --key ex --set '<a>b</a>'; "
-        "metadata test http://example.com/; dumpxml test",
-    ),
     (
         "dom-save-dump-screenshot",
         "screenshot test /nonexistent/shot; save test /nonexistent/s; "
