@@ -25,6 +25,7 @@ too (``DomainObj.handle()``), which is packed as is.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from virtwire.protocol.generated import lxc_protocol, qemu_protocol
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.procedures import Procedure
 from virtwire.server.dispatch import ProcedureHandler, TableKey, make_entry, rpc_error
+from virtwire.server.hypervisor import domxml, offload, xmllimits
 from virtwire.server.hypervisor.driver import LIB_VERSION
 from virtwire.server.hypervisor.driver_api import method_name
 
@@ -250,9 +252,18 @@ def get_xml_desc(session: ClientSession, args: Any) -> Any:
         raise LibvirtError.make(
             ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN, "virDomainGetXMLDesc with secure flag"
         )
-    return rp.RemoteDomainGetXmlDescRet(
-        xml=session.driver.domain_get_xml_desc(args.dom, args.flags)
-    )
+    driver = session.driver
+    tree_of = getattr(driver, "domain_xml_desc_tree", None)
+    if tree_of is None:
+        return rp.RemoteDomainGetXmlDescRet(xml=driver.domain_get_xml_desc(args.dom, args.flags))
+    tree = tree_of(args.dom, args.flags)
+    if offload.is_large(tree):  # formatted in a worker thread: the loop serves the others
+        return _formatted_later(tree)
+    return rp.RemoteDomainGetXmlDescRet(xml=domxml.format_xml(tree))
+
+
+async def _formatted_later(tree: Any) -> Any:
+    return rp.RemoteDomainGetXmlDescRet(xml=await asyncio.to_thread(domxml.format_xml, tree))
 
 
 # --- domain events (spec §5.2) ----------------------------------------------------------------
@@ -394,12 +405,42 @@ def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
             def wrap(value: Any) -> Any:
                 return value if isinstance(value, ret_cls) else ret_cls(*value)
 
+    str_fields = tuple(
+        f.name
+        for f in (dataclasses.fields(_struct_class(proc, "args")) if proc.args is not None else ())
+        if "str" in str(f.type)
+    )
+
     def handler(session: ClientSession, args: Any) -> Any:
+        big = [t for t in (getattr(args, n) for n in str_fields) if _is_big_text(t)]
+        if big:  # a large document: parsed in a worker thread, then the call on the loop
+            return _preparsed_call(session, args, big)
+        return call(session, args)
+
+    async def _preparsed_call(session: ClientSession, args: Any, texts: list[str]) -> Any:
+        done = await asyncio.to_thread(xmllimits.preparse, texts)
+        token = xmllimits.using(done)
+        try:
+            result = call(session, args)
+        finally:
+            xmllimits.forget(token)
+        if hasattr(type(result), "__await__"):
+            result = await result
+        return result
+
+    def call(session: ClientSession, args: Any) -> Any:
         driver = session.drivers[kind]
-        if fields:
-            result = method(driver, *[getattr(args, name) for name in fields])
-        else:
-            result = method(driver)
+        with offload.collecting() as jobs:
+            try:
+                if fields:
+                    result = method(driver, *[getattr(args, name) for name in fields])
+                else:
+                    result = method(driver)
+            except BaseException:
+                offload.run_jobs(jobs)  # what the call changed before failing is still stored
+                raise
+        if jobs:
+            return _after_jobs(jobs, result, wrap)  # the reply waits for them, the loop not
         if wrap is not None and hasattr(type(result), "__await__"):
             return _wrap_later(result, wrap)  # a coroutine member (migration's Perform)
         return None if wrap is None else wrap(result)
@@ -408,8 +449,22 @@ def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
     return handler
 
 
+def _is_big_text(value: object) -> bool:
+    return type(value) is str and len(value) >= xmllimits.PREPARSE_MIN_CHARS and "<" in value
+
+
 async def _wrap_later(pending: Any, wrap: Callable[[Any], Any]) -> Any:
     return wrap(await pending)
+
+
+async def _after_jobs(
+    jobs: list[offload.Job], result: Any, wrap: Callable[[Any], Any] | None
+) -> Any:
+    """The deferred jobs in a worker thread, then the reply (see hypervisor/offload.py)."""
+    await asyncio.to_thread(offload.run_jobs, jobs)
+    if hasattr(type(result), "__await__"):
+        result = await result
+    return None if wrap is None else wrap(result)
 
 
 def unsupported_handler(proc: Procedure) -> Handler:

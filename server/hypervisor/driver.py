@@ -13,6 +13,7 @@ import copy
 import logging
 import socket
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 from virtwire.protocol import events as ev
@@ -339,22 +340,26 @@ class Driver:
         return int(obj.state), int(obj.reason)
 
     def domain_get_xml_desc(self, dom: Dom, flags: int = 0) -> str:
+        return domxml.format_xml(self.domain_xml_desc_tree(dom, flags))
+
+    def domain_xml_desc_tree(self, dom: Dom, flags: int = 0) -> ET.Element:
+        """What getXMLDesc formats (the handler formats a large one off the loop)."""
         self.check_flags(flags, 0xF, f"{self.fn_prefix}DomainGetXMLDesc")
         obj = self.find(dom)
         if flags & XML_INACTIVE or not obj.active:
             ddef = obj.config
             ddef.sync_tree()
-            return domxml.format_xml(ddef.tree)
+            return ddef.tree
         live = obj.live
         assert live is not None
         live.sync_tree()
-        tree = copy.deepcopy(live.tree)
+        tree = copy.copy(live.tree)  # only the root's attributes differ: children shared
         attrs = dict(tree.attrib)
         tree.attrib.clear()
         tree.set("type", attrs.pop("type", live.virt_type))
         tree.set("id", str(obj.id))
         tree.attrib.update(attrs)
-        return domxml.format_xml(tree)
+        return tree
 
     def domain_get_os_type(self, dom: Dom) -> str:
         return self.find(dom).current.os_type

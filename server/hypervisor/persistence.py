@@ -11,6 +11,8 @@ import errno
 import logging
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
@@ -63,15 +65,45 @@ class DomainStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        # writes may come from a worker thread (offload.py): one at a time, and a write
+        # overtaken by a later save or delete of the same name is skipped
+        self._lock = threading.Lock()
+        self._generation: dict[str, int] = {}
+        self._counter = 0
 
     def path_for(self, name: str) -> Path:
         return self.directory / f"{name}{SUFFIX}"
 
+    def _next(self, name: str) -> int:
+        self._counter += 1
+        self._generation[name] = self._counter
+        return self._counter
+
     def save(self, name: str, xml: str) -> None:
-        atomic_write(self.path_for(name), xml)
+        self._next(name)
+        with self._lock:
+            atomic_write(self.path_for(name), xml)
+
+    def save_job(self, name: str, produce: Callable[[], str]) -> Callable[[], None]:
+        """A job that writes ``produce()`` as ``name`` unless a later save or delete came
+        first: ordered with them, for a worker thread."""
+        generation = self._next(name)
+
+        def job() -> None:
+            with self._lock:
+                if self._generation.get(name) == generation:
+                    atomic_write(self.path_for(name), produce())
+
+        return job
+
+    def writable(self) -> bool:
+        """Whether a write can be expected to succeed (checked before deferring one)."""
+        return os.access(self.directory, os.W_OK | os.X_OK)
 
     def delete(self, name: str) -> None:
-        remove(self.path_for(name))
+        self._next(name)
+        with self._lock:
+            remove(self.path_for(name))
 
     def autostart_path(self, name: str) -> Path:
         return self.directory / "autostart" / f"{name}{SUFFIX}"

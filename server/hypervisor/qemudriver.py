@@ -23,7 +23,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.faults import FaultTable
-from virtwire.server.hypervisor import devices, domxml, memory
+from virtwire.server.hypervisor import devices, domxml, memory, offload
 from virtwire.server.hypervisor.console import QemuConsoles
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.driver import (
@@ -240,10 +240,18 @@ class QemuDriver(
                 return
             config = obj.config
         config.sync_tree()
+        name, tree = config.name, config.tree
+        if offload.is_large(tree) and self.store.writable():
+            job = self.store.save_job(name, lambda: domxml.format_xml(tree))
+            if offload.defer(lambda: self._write_or_fail(name, job)):
+                return  # formatted and written in the handler's worker thread
+        self._write_or_fail(name, lambda: self.store.save(name, domxml.format_xml(tree)))
+
+    def _write_or_fail(self, name: str, write: Callable[[], None]) -> None:
         try:
-            self.store.save(config.name, domxml.format_xml(config.tree))
+            write()
         except OSError as exc:
-            path = self.store.path_for(config.name)
+            path = self.store.path_for(name)
             # libvirtd 9.0's virFileRewrite (it writes PATH.new, then renames)
             raise LibvirtError.make(
                 ErrorCode.SYSTEM_ERROR,

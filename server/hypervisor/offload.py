@@ -1,0 +1,69 @@
+"""Work a driver call may leave for a worker thread: slow, pure jobs whose results the
+reply must wait for, but the event loop need not.
+
+A handler opens a :func:`collecting` scope around the driver call; inside it, the driver
+hands a job to :func:`defer` instead of running it (formatting and writing a definition
+of tens of thousands of elements: about 0.3 s of CPU that would stall every client). The
+handler then runs the jobs in a thread and sends the reply only when they are done, so
+what a client was told is stored is on disk before it hears so. Outside a scope (start-up,
+tests calling drivers directly) :func:`defer` returns False and the caller does the work
+itself, as before.
+
+Jobs hold the GIL while they run Python code; the loop still gets it every switch interval
+(5 ms), so other clients' calls interleave instead of waiting for the whole job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+__all__ = ["LARGE_TREE_ELEMENTS", "collecting", "defer", "is_large", "run_jobs"]
+
+Job = Callable[[], None]
+
+# below this many elements a definition is formatted and written on the loop: a thread
+# hop (~100 µs) costs more than the work
+LARGE_TREE_ELEMENTS = 4096
+
+_jobs: ContextVar[list[Job] | None] = ContextVar("virtwire_offload_jobs", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[list[Job]]:
+    """The scope of one driver call: the jobs it deferred end up in the yielded list."""
+    jobs: list[Job] = []
+    token = _jobs.set(jobs)
+    try:
+        yield jobs
+    finally:
+        _jobs.reset(token)
+
+
+def defer(job: Job) -> bool:
+    """Leave ``job`` to the handler's worker thread; False outside a :func:`collecting` scope."""
+    jobs = _jobs.get()
+    if jobs is None:
+        return False
+    jobs.append(job)
+    return True
+
+
+def run_jobs(jobs: list[Job]) -> None:
+    """Run the jobs in order; the first failure is raised after the rest have run."""
+    failure: BaseException | None = None
+    for job in jobs:
+        try:
+            job()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
+def is_large(tree: ET.Element) -> bool:
+    """Whether ``tree`` has at least LARGE_TREE_ELEMENTS elements (counted up to there)."""
+    return sum(1 for _ in itertools.islice(tree.iter(), LARGE_TREE_ELEMENTS)) >= LARGE_TREE_ELEMENTS
