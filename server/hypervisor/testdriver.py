@@ -47,6 +47,7 @@ from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
 from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
+from virtwire.server.hypervisor.test_save import TestSave
 from virtwire.server.hypervisor.tuning import TestTuning
 from virtwire.server.hypervisor.vhba import TestVhbaPools
 
@@ -165,6 +166,7 @@ CAPABILITIES_XML = """<capabilities>
 
 
 class TestDriver(
+    TestSave,
     TestDomainExtras,
     TestHostFacts,
     TestTuning,
