@@ -48,6 +48,7 @@ from virtwire.server.hypervisor.stats import TestStats
 from virtwire.server.hypervisor.storage import StorageMixin
 from virtwire.server.hypervisor.test_checkpoints import TestCheckpoints
 from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
+from virtwire.server.hypervisor.test_save import TestSave
 from virtwire.server.hypervisor.test_tuning_setters import TestTuningSetters
 from virtwire.server.hypervisor.tuning import TestTuning
 from virtwire.server.hypervisor.vhba import TestVhbaPools
@@ -169,6 +170,7 @@ CAPABILITIES_XML = """<capabilities>
 class TestDriver(
     TestTuningSetters,
     MetadataMixin,
+    TestSave,
     TestDomainExtras,
     TestHostFacts,
     TestTuning,
