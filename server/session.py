@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from virtwire.protocol import wirelog
 from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
-from virtwire.server.hypervisor.driver import CALLER
+from virtwire.server.hypervisor.caller import CALLER
 from virtwire.server.logthrottle import LogThrottle
 from virtwire.server.relay import EventRelay
 from virtwire.server.streams import STREAM_TYPES, SessionStreams

@@ -8,7 +8,6 @@ scheduler delivers them on a later loop turn, as libvirt's zero-delay timer does
 
 from __future__ import annotations
 
-import contextvars
 import copy
 import logging
 import socket
@@ -32,12 +31,6 @@ from virtwire.server.hypervisor.model import (
     ShutoffReason,
 )
 from virtwire.server.hypervisor.xmllimits import INT_MAX, LIBXML_MAX_DEPTH
-
-# the client connection whose call runs now (set by the session around each call, copied into
-# the tasks it starts): what libvirt's close callbacks (virCloseCallbacks) are keyed by
-CALLER: contextvars.ContextVar[object | None] = contextvars.ContextVar(
-    "virtwire_caller", default=None
-)
 
 log = logging.getLogger("virtwire.server")
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.faults import FaultTable
-from virtwire.server.hypervisor.driver import Driver
 from virtwire.server.hypervisor.persistence import unusable_state_error
 
 if TYPE_CHECKING:
+    from virtwire.server.hypervisor.driver import Driver
     from virtwire.server.hypervisor.qemudriver import QemuDriver
     from virtwire.server.hypervisor.testdriver import TestDriver
 
