@@ -37,8 +37,7 @@ from virtwire.protocol.generated import lxc_protocol, qemu_protocol
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.procedures import Procedure
 from virtwire.server.dispatch import ProcedureHandler, TableKey, make_entry, rpc_error
-from virtwire.server.hypervisor.driver import LIB_VERSION
-from virtwire.server.hypervisor.driver_api import method_name
+from virtwire.server.hypervisor.driver_api import LIB_VERSION, method_name
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession

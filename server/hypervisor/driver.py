@@ -21,6 +21,7 @@ from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as D
 from virtwire.protocol.records import DomainInfo, NodeInfo
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.domxml import DomainDef
+from virtwire.server.hypervisor.driver_api import LIB_VERSION
 from virtwire.server.hypervisor.model import (
     MEM_MAXIMUM,
     XML_INACTIVE,
@@ -34,8 +35,6 @@ from virtwire.server.hypervisor.xmllimits import INT_MAX, LIBXML_MAX_DEPTH
 
 log = logging.getLogger("virtwire.server")
 
-LIB_VERSION = 9_000_000
-"""What CONNECT_GET_LIB_VERSION reports: the libvirt release whose behaviour we follow."""
 
 # Lifecycle event and detail numbers (spec §3.6).
 DEFINED, UNDEFINED, STARTED, SUSPENDED, RESUMED, STOPPED, SHUTDOWN = range(7)
