@@ -36,12 +36,12 @@ from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
 from virtwire.server.hypervisor.caller import CALLER
 from virtwire.server.logthrottle import LogThrottle
-from virtwire.server.relay import EventRelay
 from virtwire.server.streams import STREAM_TYPES, SessionStreams
 
 if TYPE_CHECKING:
     from virtwire.server.config import ServerConfig
     from virtwire.server.dispatch import Dispatcher
+    from virtwire.server.relay import EventRelay
 
 __all__ = ["ClientSession", "SessionHost"]
 
@@ -502,6 +502,10 @@ class ClientSession(asyncio.Protocol):
         """This client's registrations on its driver's event state (created on first use)."""
         relay = self._relay
         if relay is None:
+            # imported with the first registration: the typed events and their wire tables
+            # (~40 ms of imports) are not needed before a client asks for events
+            from virtwire.server.relay import EventRelay
+
             relay = self._relay = EventRelay(
                 self, self, self.driver.events, self.host.config.max_client_event_callbacks
             )
