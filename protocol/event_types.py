@@ -8,12 +8,13 @@ and ``ref_field`` (the name of the field holding the object it concerns: ``dom``
 ``pool``, ``dev``, ``secret``; ``None`` for the connection); ``filter_key`` is what an
 ``EventState`` filter compares (the object's UUID; a node device's name).
 
-The event classes themselves are in :mod:`virtwire.protocol.event_classes` (imported on
-first use of one of their names, here or in ``events``: building them is most of the
-import time). The classes hold no wire knowledge: :mod:`virtwire.protocol.events` derives the mapping
-to and from the ``.x`` message structs from the generated code and checks at import that
-every class's fields are the wire fields of its messages (Python names are the wire names,
-camelCase spelt snake_case).  Import everything from :mod:`virtwire.protocol.events`.
+The event classes themselves are in :mod:`virtwire.protocol.event_classes`, imported on the
+first use of one of their names, here or in ``events`` (building them is most of the import
+time).  The classes hold no wire knowledge: :mod:`virtwire.protocol.events` derives the
+mapping to and from the ``.x`` message structs from the generated code and checks, when it
+first builds its tables, that every class's fields are the wire fields of its messages
+(Python names are the wire names, camelCase spelt snake_case).  Import everything from
+:mod:`virtwire.protocol.events`.
 """
 
 from __future__ import annotations
