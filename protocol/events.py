@@ -551,16 +551,27 @@ def _tables() -> _Tables:
     return _TABLES
 
 
+_EVENT_CLASSES: ModuleType | None = None
+
+
+def _event_classes() -> ModuleType:
+    """:mod:`~virtwire.protocol.event_classes`, imported once (callback_args runs per event)."""
+    global _EVENT_CLASSES
+    if _EVENT_CLASSES is None:
+        from virtwire.protocol import event_classes
+
+        _EVENT_CLASSES = event_classes
+    return _EVENT_CLASSES
+
+
 def __getattr__(name: str) -> Any:
     """``EVENT_FORMS``, ``LEGACY_PROC``, ``CALLBACK_PROC``, ``EVENT_ID_OF_PROC`` (derived on
     first use) and the event classes (:mod:`~virtwire.protocol.event_classes`)."""
     if name in _TABLE_NAMES:
         return getattr(_tables(), name)
     if not name.startswith("__"):
-        from virtwire.protocol import event_classes
-
         try:
-            return getattr(event_classes, name)
+            return getattr(_EVENT_CLASSES or _event_classes(), name)
         except AttributeError:
             pass
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -627,16 +638,15 @@ def callback_args(event: Event) -> tuple[Any, ...]:
     client calls user callbacks with these, and ``virtwire.tools.virsh_format.format_event``
     renders domain events as ``virsh event`` prints them.
     """
-    from virtwire.protocol import event_classes
-
-    if isinstance(event, event_classes.GraphicsEvent):
+    ec = _EVENT_CLASSES or _event_classes()
+    if isinstance(event, ec.GraphicsEvent):
 
         def addr(a: Any) -> dict[str, Any]:
             return {"family": a.family, "node": a.node, "service": a.service}
 
         subject = [(i.type, i.name) for i in event.subject]
         return (event.phase, addr(event.local), addr(event.remote), event.auth_scheme, subject)
-    if isinstance(event, event_classes.TunableEvent | event_classes.JobCompletedEvent):
+    if isinstance(event, ec.TunableEvent | ec.JobCompletedEvent):
         return ({p.field: p.value for p in event.params},)
     ref = type(event).ref_field
     return tuple(getattr(event, f.name) for f in fields(event) if f.name != ref)
