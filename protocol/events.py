@@ -8,8 +8,9 @@ procedures) and a *callback* form that carries the ``callbackID`` of a
 only have the callback form; the connection-closed notice has no callback ID at all.
 
 Nothing here spells a struct or a field of the wire: for every event procedure of the
-registry (:func:`virtwire.protocol.procedures.all_procedures`) the mapping is computed at
-import from the generated classes, by libvirt's naming rules:
+registry (:func:`virtwire.protocol.procedures.all_procedures`) the mapping is computed on
+first use (the first event encoded or decoded, or a look at the tables below) from the
+generated classes, by libvirt's naming rules:
 
 - the message struct is the registry's ``<program>_<proc>_msg``;
 - kind and event ID come from the procedure name,
@@ -24,11 +25,14 @@ import from the generated classes, by libvirt's naming rules:
   spelt snake_case (``devAlias`` -> ``dev_alias``), and handle/value structs become
   :mod:`~virtwire.protocol.event_types` values with the same field names.
 
-A disagreement between the ``.x`` and the classes raises :class:`EventDerivationError` at
-import.  :func:`to_message` / :func:`from_message` are the only wire entry points;
+A disagreement between the ``.x`` and the classes raises :class:`EventDerivationError` then
+(the suite derives every form).  The event classes themselves live in
+:mod:`~virtwire.protocol.event_classes` and are imported with the tables: a daemon that
+answers calls without events pays for neither.  :func:`to_message` / :func:`from_message` are the only wire entry points;
 :func:`callback_args` gives an event as libvirt-python's callbacks receive it.
 """
 
+# ruff: noqa: F822 - __all__ names the event classes and tables that __getattr__ provides
 from __future__ import annotations
 
 import re
@@ -37,29 +41,14 @@ from dataclasses import MISSING, dataclass, fields
 from enum import IntEnum
 from operator import attrgetter
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from virtwire.protocol import procedures
 from virtwire.protocol.constants import QEMU_PROGRAM, REMOTE_PROGRAM
 from virtwire.protocol.event_types import (
     DETAIL_ENUMS,
-    EVENT_CLASSES,
-    EVENT_CLASSES_BY_KIND,
     EVENT_ID_ENUMS,
-    AgentLifecycleEvent,
-    BalloonChangeEvent,
-    BlockJob2Event,
-    BlockJobEvent,
-    BlockThresholdEvent,
-    ChannelLifecycleEvent,
     ConnectEventID,
-    ConnectionClosedEvent,
-    ControlErrorEvent,
-    DeviceAddedEvent,
-    DeviceRemovalFailedEvent,
-    DeviceRemovedEvent,
-    DiskChangeEvent,
-    DomainEvent,
     DomainEventCrashedDetail,
     DomainEventDefinedDetail,
     DomainEventID,
@@ -72,60 +61,31 @@ from virtwire.protocol.event_types import (
     DomainEventType,
     DomainEventUndefinedDetail,
     DomainRef,
-    Event,
     EventKind,
     GraphicsAddress,
-    GraphicsEvent,
     GraphicsIdentity,
-    IOErrorEvent,
-    IOErrorReasonEvent,
-    JobCompletedEvent,
-    LifecycleEvent,
-    MemoryDeviceSizeChangeEvent,
-    MemoryFailureEvent,
-    MetadataChangeEvent,
-    MigrationIterationEvent,
-    NetworkEvent,
     NetworkEventID,
     NetworkEventLifecycleType,
-    NetworkLifecycleEvent,
     NetworkRef,
-    NICMACChangeEvent,
-    NodeDeviceEvent,
     NodeDeviceEventID,
     NodeDeviceEventLifecycleType,
-    NodeDeviceLifecycleEvent,
     NodeDeviceRef,
-    NodeDeviceUpdateEvent,
-    PMSuspendDiskEvent,
-    PMSuspendEvent,
-    PMWakeupEvent,
-    QemuMonitorEvent,
     QemuMonitorEventID,
-    RebootEvent,
-    RTCChangeEvent,
-    SecretEvent,
     SecretEventID,
     SecretEventLifecycleType,
-    SecretLifecycleEvent,
     SecretRef,
-    SecretValueChangedEvent,
-    StoragePoolEvent,
     StoragePoolEventID,
     StoragePoolEventLifecycleType,
-    StoragePoolLifecycleEvent,
     StoragePoolRef,
-    StoragePoolRefreshEvent,
-    TrayChangeEvent,
-    TunableEvent,
     TypedParam,
     TypedParamType,
-    VcpuRemovedEvent,
-    WatchdogEvent,
     detail_name,
     typed_params,
 )
 from virtwire.protocol.generated import remote_protocol as rp
+
+if TYPE_CHECKING:
+    from virtwire.protocol.event_classes import Event
 
 __all__ = [
     "CALLBACK_PROC",
@@ -409,6 +369,8 @@ def _derive(proc: procedures.Procedure) -> EventForm:
     module, struct, msg_cls = _msg_class(proc)
     kind, event_id, named_callback = _kind_and_id(proc)
     try:
+        from virtwire.protocol.event_classes import EVENT_CLASSES_BY_KIND
+
         cls = EVENT_CLASSES_BY_KIND[kind][event_id]
     except KeyError:
         raise EventDerivationError(f"{proc.name}: no typed event class") from None
@@ -545,29 +507,74 @@ def _derive_all() -> dict[tuple[int, int], EventForm]:
     return forms
 
 
-#: (program, procedure) -> form, for every event procedure of the registry
-EVENT_FORMS: dict[tuple[int, int], EventForm] = _derive_all()
+class _Tables:
+    """The derived tables (see the module ``__getattr__``), built once, on first use."""
 
-#: event class -> {carries callbackID: form}
-_FORMS_OF_CLASS: dict[type, dict[bool, EventForm]] = {}
-for _form in EVENT_FORMS.values():
-    _FORMS_OF_CLASS.setdefault(_form.cls, {})[_form.callback] = _form
-del _form
+    __slots__ = (
+        "EVENT_FORMS",
+        "LEGACY_PROC",
+        "CALLBACK_PROC",
+        "EVENT_ID_OF_PROC",
+        "forms_of_class",
+    )
 
-_DOMAIN_FORMS = [f for f in EVENT_FORMS.values() if f.kind is EventKind.DOMAIN]
+    def __init__(self) -> None:
+        #: (program, procedure) -> form, for every event procedure of the registry
+        self.EVENT_FORMS: dict[tuple[int, int], EventForm] = _derive_all()
+        #: event class -> {carries callbackID: form}
+        self.forms_of_class: dict[type, dict[bool, EventForm]] = {}
+        for form in self.EVENT_FORMS.values():
+            self.forms_of_class.setdefault(form.cls, {})[form.callback] = form
+        domain = [f for f in self.EVENT_FORMS.values() if f.kind is EventKind.DOMAIN]
+        #: domain event ID -> legacy MESSAGE procedure (only IDs 0..15 have one)
+        self.LEGACY_PROC: dict[DomainEventID, int] = {
+            DomainEventID(f.event_id): f.proc for f in domain if not f.callback
+        }
+        #: domain event ID -> callback MESSAGE procedure
+        self.CALLBACK_PROC: dict[DomainEventID, int] = {
+            DomainEventID(f.event_id): f.proc for f in domain if f.callback
+        }
+        #: domain-event MESSAGE procedure (either form) -> domain event ID
+        self.EVENT_ID_OF_PROC: dict[int, DomainEventID] = {
+            f.proc: DomainEventID(f.event_id) for f in domain
+        }
 
-#: domain event ID -> legacy MESSAGE procedure (only IDs 0..15 have one)
-LEGACY_PROC: dict[DomainEventID, int] = {
-    DomainEventID(f.event_id): f.proc for f in _DOMAIN_FORMS if not f.callback
-}
-#: domain event ID -> callback MESSAGE procedure
-CALLBACK_PROC: dict[DomainEventID, int] = {
-    DomainEventID(f.event_id): f.proc for f in _DOMAIN_FORMS if f.callback
-}
-#: domain-event MESSAGE procedure (either form) -> domain event ID
-EVENT_ID_OF_PROC: dict[int, DomainEventID] = {
-    f.proc: DomainEventID(f.event_id) for f in _DOMAIN_FORMS
-}
+
+_TABLES: _Tables | None = None
+_TABLE_NAMES = frozenset(("EVENT_FORMS", "LEGACY_PROC", "CALLBACK_PROC", "EVENT_ID_OF_PROC"))
+
+
+def _tables() -> _Tables:
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _Tables()
+    return _TABLES
+
+
+_EVENT_CLASSES: ModuleType | None = None
+
+
+def _event_classes() -> ModuleType:
+    """:mod:`~virtwire.protocol.event_classes`, imported once (callback_args runs per event)."""
+    global _EVENT_CLASSES
+    if _EVENT_CLASSES is None:
+        from virtwire.protocol import event_classes
+
+        _EVENT_CLASSES = event_classes
+    return _EVENT_CLASSES
+
+
+def __getattr__(name: str) -> Any:
+    """``EVENT_FORMS``, ``LEGACY_PROC``, ``CALLBACK_PROC``, ``EVENT_ID_OF_PROC`` (derived on
+    first use) and the event classes (:mod:`~virtwire.protocol.event_classes`)."""
+    if name in _TABLE_NAMES:
+        return getattr(_tables(), name)
+    if not name.startswith("__"):
+        try:
+            return getattr(_EVENT_CLASSES or _event_classes(), name)
+        except AttributeError:
+            pass
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -581,7 +588,7 @@ def form_of(event: Event, callback_id: int | None) -> EventForm:
     ``ValueError`` when there is none (domain events 16 and up, and every other kind but the
     connection-closed notice, have no callback-less form; that notice has only that one).
     """
-    forms = _FORMS_OF_CLASS.get(type(event))
+    forms = (_TABLES or _tables()).forms_of_class.get(type(event))
     form = None if forms is None else forms.get(callback_id is not None)
     if form is None:
         what = f"{event.kind} event {event.event_id.name}"
@@ -608,7 +615,7 @@ def from_message(proc: int, msg: Any, program: int = REMOTE_PROGRAM) -> tuple[in
     Returns ``(callback_id, event)``; ``callback_id`` is ``None`` for the legacy form.
     A procedure that is not an event is a ``ValueError``.
     """
-    form = EVENT_FORMS.get((program, proc))
+    form = (_TABLES or _tables()).EVENT_FORMS.get((program, proc))
     if form is None:
         raise ValueError(f"procedure {proc} is not an event message")
     return form.decode(msg)
@@ -631,14 +638,15 @@ def callback_args(event: Event) -> tuple[Any, ...]:
     client calls user callbacks with these, and ``virtwire.tools.virsh_format.format_event``
     renders domain events as ``virsh event`` prints them.
     """
-    if isinstance(event, GraphicsEvent):
+    ec = _EVENT_CLASSES or _event_classes()
+    if isinstance(event, ec.GraphicsEvent):
 
         def addr(a: Any) -> dict[str, Any]:
             return {"family": a.family, "node": a.node, "service": a.service}
 
         subject = [(i.type, i.name) for i in event.subject]
         return (event.phase, addr(event.local), addr(event.remote), event.auth_scheme, subject)
-    if isinstance(event, TunableEvent | JobCompletedEvent):
+    if isinstance(event, ec.TunableEvent | ec.JobCompletedEvent):
         return ({p.field: p.value for p in event.params},)
     ref = type(event).ref_field
     return tuple(getattr(event, f.name) for f in fields(event) if f.name != ref)

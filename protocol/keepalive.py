@@ -84,6 +84,16 @@ class KeepAlive:
     answering PINGs does not depend on it.
     """
 
+    __slots__ = (
+        "interval",
+        "count",
+        "count_to_death",
+        "started",
+        "dead",
+        "_last_received",
+        "_interval_start",
+    )
+
     def __init__(self, interval: float, count: int) -> None:
         self.interval = interval
         self.count = count

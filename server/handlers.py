@@ -38,9 +38,8 @@ from virtwire.protocol.generated import lxc_protocol, qemu_protocol
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.procedures import Procedure
 from virtwire.server.dispatch import ProcedureHandler, TableKey, make_entry, rpc_error
-from virtwire.server.hypervisor import domxml, offload, xmllimits
-from virtwire.server.hypervisor.driver import LIB_VERSION
-from virtwire.server.hypervisor.driver_api import method_name
+from virtwire.server.hypervisor import offload, xmllimits
+from virtwire.server.hypervisor.driver_api import LIB_VERSION, method_name
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
@@ -257,12 +256,16 @@ def get_xml_desc(session: ClientSession, args: Any) -> Any:
     if tree_of is None:
         return rp.RemoteDomainGetXmlDescRet(xml=driver.domain_get_xml_desc(args.dom, args.flags))
     tree = tree_of(args.dom, args.flags)
+    from virtwire.server.hypervisor import domxml  # with the driver: not at start-up
+
     if offload.is_large(tree):  # formatted in a worker thread: the loop serves the others
         return _formatted_later(tree)
     return rp.RemoteDomainGetXmlDescRet(xml=domxml.format_xml(tree))
 
 
 async def _formatted_later(tree: Any) -> Any:
+    from virtwire.server.hypervisor import domxml
+
     return rp.RemoteDomainGetXmlDescRet(xml=await asyncio.to_thread(domxml.format_xml, tree))
 
 

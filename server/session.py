@@ -28,24 +28,52 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from virtwire.protocol import wirelog
 from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
-from virtwire.server.hypervisor.driver import CALLER
+from virtwire.server.hypervisor.caller import CALLER
 from virtwire.server.logthrottle import LogThrottle
-from virtwire.server.relay import EventRelay
 from virtwire.server.streams import STREAM_TYPES, SessionStreams
 
 if TYPE_CHECKING:
     from virtwire.server.config import ServerConfig
     from virtwire.server.dispatch import Dispatcher
+    from virtwire.server.relay import EventRelay
 
 __all__ = ["ClientSession", "SessionHost"]
 
 log = logging.getLogger("virtwire.server")
+
+#: What an idle session's queues hold: nothing, and no empty deque (~600 bytes each) per
+#: connection either; the first frame or message that has to wait creates the real queue.
+_EMPTY: tuple = ()
+
+
+class DriverKinds(Mapping[str, Any]):
+    """``{kind: driver}`` for every ``Procedure.driver`` kind one driver serves, read from
+    its class's ``kinds`` (a view of two words instead of a dict per connection)."""
+
+    __slots__ = ("_driver",)
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+
+    def __getitem__(self, kind: str) -> Any:
+        if kind in type(self._driver).kinds:
+            return self._driver
+        raise KeyError(kind)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(type(self._driver).kinds))
+
+    def __len__(self) -> int:
+        return len(type(self._driver).kinds)
+
+
+_NO_DRIVERS: Mapping[str, Any] = {}
 
 
 class SessionHost:
@@ -67,7 +95,50 @@ class SessionHost:
 
 
 class ClientSession(asyncio.Protocol):
-    """The daemon side of one client connection (libvirt's virNetServerClient + private data)."""
+    """The daemon side of one client connection (libvirt's virNetServerClient + private data).
+
+    Slotted, and its queues and task set exist only once something waits in them: an
+    idle connection costs the daemon about what one costs libvirtd.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "host",
+        "client_id",
+        "peer",
+        "readonly",
+        "socket_readonly",
+        "driver",
+        "drivers",
+        "close_callback_registered",
+        "_relay",
+        "_loop",
+        "_dispatch",
+        "_decoder",
+        "_keepalive",
+        "_ka_handle",
+        "_max_requests",
+        "_max_queue",
+        "_max_queue_bytes",
+        "_queued_bytes",
+        "_transport",
+        "_write_paused",
+        "_outq",
+        "_unsent_replies",
+        "_corked_replies",
+        "_deferred",
+        "_backlog",
+        "_in_flight",
+        "_tasks",
+        "_reading_paused",
+        "_closing",
+        "_close_when_flushed",
+        "_lost",
+        "_cork",
+        "closed",
+        "streams",
+        "current_header",
+    )
 
     def __init__(self, host: SessionHost, client_id: int, *, readonly: bool, peer: str) -> None:
         self.host = host
@@ -76,7 +147,8 @@ class ClientSession(asyncio.Protocol):
         self.readonly = readonly
         self.socket_readonly = readonly
         self.driver: Any = None  # the hypervisor driver (HypervisorDriver)
-        self.drivers: dict[str, Any] = {}  # Procedure.driver kind -> the object serving it
+        # Procedure.driver kind -> the object serving it
+        self.drivers: Mapping[str, Any] = _NO_DRIVERS
         self.close_callback_registered = False
         self._relay: EventRelay | None = None
         self._loop = asyncio.get_running_loop()
@@ -93,13 +165,13 @@ class ClientSession(asyncio.Protocol):
         self._write_paused = False
         # (framed bytes, is a reply): a reply still here has not been written yet and keeps
         # counting against max_client_requests, as on libvirtd's transmit queue
-        self._outq: collections.deque[tuple[bytes, bool]] = collections.deque()
+        self._outq: collections.deque[tuple[bytes, bool]] | tuple = _EMPTY
         self._unsent_replies = 0
         self._corked_replies = 0  # replies gathered by the batch's cork, not yet written
-        self._deferred: collections.deque[bytes] = collections.deque()
-        self._backlog: collections.deque[Frame] = collections.deque()
+        self._deferred: collections.deque[bytes] | tuple = _EMPTY
+        self._backlog: collections.deque[Frame] | tuple = _EMPTY
         self._in_flight = 0
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] | None = None  # calls running as tasks
         self._reading_paused = False
         self._closing = False  # no more calls: CONNECT_CLOSE, shutdown, or an error
         self._close_when_flushed = False
@@ -131,7 +203,7 @@ class ClientSession(asyncio.Protocol):
         if frames and not self._closing:
             self._keepalive.received(self._loop.time())
             if self._backlog or self._busy() >= self._max_requests:
-                self._backlog.extend(frames)
+                self._waiting_frames().extend(frames)
                 self._pause_reading()
             elif len(frames) == 1:
                 self._run_frames(frames)
@@ -204,7 +276,7 @@ class ClientSession(asyncio.Protocol):
             if self._busy() >= self._max_requests:
                 rest = list(it)
                 if rest:
-                    self._backlog.extend(rest)
+                    self._waiting_frames().extend(rest)
                 self._pause_reading()
                 return
 
@@ -252,8 +324,11 @@ class ClientSession(asyncio.Protocol):
         finally:
             CALLER.reset(caller)
         self._in_flight += 1
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks = self._tasks
+        if tasks is None:
+            tasks = self._tasks = set()
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def _finish(self, pending: Awaitable[bytes]) -> None:
         try:
@@ -270,6 +345,13 @@ class ClientSession(asyncio.Protocol):
                 self._begin_close()
                 return
         self._drain_backlog()
+
+    def _waiting_frames(self) -> collections.deque[Frame]:
+        """The backlog, created by the first frame that has to wait."""
+        backlog = self._backlog
+        if not backlog:
+            backlog = self._backlog = collections.deque()
+        return backlog  # type: ignore[return-value]
 
     def _drain_backlog(self) -> None:
         while self._backlog and self._busy() < self._max_requests and not self._closing:
@@ -308,10 +390,13 @@ class ClientSession(asyncio.Protocol):
             self._corked_replies += reply
             return
         if self._write_paused or self._outq:
-            self._outq.append((data, reply))
+            outq = self._outq
+            if not outq:
+                outq = self._outq = collections.deque()
+            outq.append((data, reply))
             self._unsent_replies += reply
             self._queued_bytes += len(data)
-            if len(self._outq) > self._max_queue or self._queued_bytes > self._max_queue_bytes:
+            if len(outq) > self._max_queue or self._queued_bytes > self._max_queue_bytes:
                 self._overflow()
         else:
             transport.write(data)
@@ -355,9 +440,11 @@ class ClientSession(asyncio.Protocol):
         """
         driver = self.driver
         if self._deferred or (driver is not None and driver.events.pending):
-            if not self._deferred:
+            deferred = self._deferred
+            if not deferred:
                 self._loop.call_soon(self._send_deferred)
-            self._deferred.append(data)
+                deferred = self._deferred = collections.deque()
+            deferred.append(data)
         else:
             self.send(data, reply=True)
 
@@ -386,7 +473,7 @@ class ClientSession(asyncio.Protocol):
         """CONNECT_OPEN: attach this client to the simulated host named by ``uri``."""
         name = uri.split("?", 1)[0]
         self.driver = self.host.registry.open(name)
-        self.drivers = dict.fromkeys(type(self.driver).kinds, self.driver)
+        self.drivers = DriverKinds(self.driver)
         log.debug(
             "client %d: opened %s%s", self.client_id, name, " read-only" if self.readonly else ""
         )
@@ -400,7 +487,7 @@ class ClientSession(asyncio.Protocol):
             except Exception:
                 log.exception("client %d: removing event registrations failed", self.client_id)
         driver, self.driver = self.driver, None
-        self.drivers = {}
+        self.drivers = _NO_DRIVERS
         if driver is not None:
             try:
                 driver.connection_closed(self)
@@ -415,6 +502,10 @@ class ClientSession(asyncio.Protocol):
         """This client's registrations on its driver's event state (created on first use)."""
         relay = self._relay
         if relay is None:
+            # imported with the first registration: the typed events and their wire tables
+            # (~40 ms of imports) are not needed before a client asks for events
+            from virtwire.server.relay import EventRelay
+
             relay = self._relay = EventRelay(
                 self, self, self.driver.events, self.host.config.max_client_event_callbacks
             )
@@ -469,7 +560,7 @@ class ClientSession(asyncio.Protocol):
         """Stop taking calls; close the socket after what is queued has been written."""
         self._closing = True
         self._close_when_flushed = True
-        self._backlog.clear()
+        self._backlog = _EMPTY
         self._uncork()  # replies gathered before the close go out first
         deferred = self._deferred
         while deferred:
@@ -486,8 +577,9 @@ class ClientSession(asyncio.Protocol):
     def abort(self) -> None:
         """Drop the connection now (protocol error, overflow, keepalive death)."""
         self._closing = True
-        self._backlog.clear()
-        self._outq.clear()
+        self._backlog = _EMPTY
+        if self._outq:  # the same deque: a resume_writing loop over it stops too
+            self._outq.clear()
         self._cork = None
         self.streams.close()
         self._queued_bytes = 0
@@ -498,7 +590,7 @@ class ClientSession(asyncio.Protocol):
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Daemon stop: finish calls in flight, flush replies, close; abort after ``timeout``."""
         self._closing = True
-        self._backlog.clear()
+        self._backlog = _EMPTY
         if self._transport is not None and not self._lost and not self._reading_paused:
             self._reading_paused = True
             self._transport.pause_reading()
@@ -517,10 +609,11 @@ class ClientSession(asyncio.Protocol):
             self._ka_handle.cancel()
             self._ka_handle = None
         self._keepalive.stop()
-        for task in list(self._tasks):
+        for task in list(self._tasks or ()):
             task.cancel()
-        self._backlog.clear()
-        self._outq.clear()
+        self._backlog = _EMPTY
+        if self._outq:  # the same deque: a resume_writing loop over it stops too
+            self._outq.clear()
         self._queued_bytes = 0
         self._unsent_replies = 0
         self.streams.close()  # open streams are aborted (libvirtd's daemonRemoveClientStream)

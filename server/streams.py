@@ -104,6 +104,8 @@ class ServerStream:
 class SessionStreams:
     """The open streams of one connection."""
 
+    __slots__ = ("session", "streams", "_to_start", "_to_greet")
+
     def __init__(self, session: ClientSession) -> None:
         self.session = session
         self.streams: dict[StreamKey, ServerStream] = {}

@@ -8,7 +8,6 @@ scheduler delivers them on a later loop turn, as libvirt's zero-delay timer does
 
 from __future__ import annotations
 
-import contextvars
 import copy
 import logging
 import socket
@@ -23,6 +22,7 @@ from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as D
 from virtwire.protocol.records import DomainInfo, NodeInfo
 from virtwire.server.hypervisor import domxml
 from virtwire.server.hypervisor.domxml import DomainDef
+from virtwire.server.hypervisor.driver_api import LIB_VERSION
 from virtwire.server.hypervisor.model import (
     MEM_MAXIMUM,
     XML_INACTIVE,
@@ -34,16 +34,8 @@ from virtwire.server.hypervisor.model import (
 )
 from virtwire.server.hypervisor.xmllimits import INT_MAX, LIBXML_MAX_DEPTH
 
-# the client connection whose call runs now (set by the session around each call, copied into
-# the tasks it starts): what libvirt's close callbacks (virCloseCallbacks) are keyed by
-CALLER: contextvars.ContextVar[object | None] = contextvars.ContextVar(
-    "virtwire_caller", default=None
-)
-
 log = logging.getLogger("virtwire.server")
 
-LIB_VERSION = 9_000_000
-"""What CONNECT_GET_LIB_VERSION reports: the libvirt release whose behaviour we follow."""
 
 # Lifecycle event and detail numbers (spec §3.6).
 DEFINED, UNDEFINED, STARTED, SUSPENDED, RESUMED, STOPPED, SHUTDOWN = range(7)

@@ -38,6 +38,7 @@ from virtwire.protocol.records import DomainInfo, NodeInfo
 
 __all__ = [
     "DRIVER_KINDS",
+    "LIB_VERSION",
     "HypervisorDriver",
     "InterfaceDriver",
     "NWFilterDriver",
@@ -47,6 +48,9 @@ __all__ = [
     "StorageDriver",
     "method_name",
 ]
+
+LIB_VERSION = 9_000_000
+"""What CONNECT_GET_LIB_VERSION reports: the libvirt release whose behaviour we follow."""
 
 Dom = RemoteNonnullDomain
 

@@ -50,9 +50,9 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.typed_params import INT, ULLONG, from_wire, to_wire
 from virtwire.server.hypervisor import domxml
+from virtwire.server.hypervisor.caller import CALLER
 from virtwire.server.hypervisor.domxml import GUEST_NS
 from virtwire.server.hypervisor.driver import (
-    CALLER,
     DEFINED,
     DEFINED_ADDED,
     DEFINED_UPDATED,

@@ -35,6 +35,7 @@ from virtwire.server.hypervisor.interfaces import InterfaceObj, parse_interface
 from virtwire.server.hypervisor.model import DomainObj, DomainState, RunningReason
 from virtwire.server.hypervisor.networks import NetworkObj, parse_network
 from virtwire.server.hypervisor.nodedevs import NodeDevice, ScsiHost
+from virtwire.server.hypervisor.registry import TEST_FILE_PREFIX, is_test_file_uri
 from virtwire.server.hypervisor.storage import (
     DEFAULT_POOL_ALLOC,
     DEFAULT_POOL_CAP,
@@ -46,13 +47,7 @@ from virtwire.server.hypervisor.testdriver import TestDriver
 
 __all__ = ["TestFileDriver", "is_test_file_uri", "TEST_FILE_PREFIX"]
 
-TEST_FILE_PREFIX = "test:///"
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a fixture larger than this is refused like a bad one
-
-
-def is_test_file_uri(name: str) -> bool:
-    """``test:///PATH`` other than ``test:///default`` (testConnectOpen's file branch)."""
-    return name.startswith(TEST_FILE_PREFIX) and name != "test:///default"
 
 
 def _xml_error(detail: str) -> LibvirtError:

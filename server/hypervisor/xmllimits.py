@@ -20,7 +20,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from contextvars import ContextVar
 
-import defusedxml.ElementTree as DET
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 
 # libxml2's xmlParserMaxDepth: an element may start while at most this many are open
@@ -44,31 +43,49 @@ class TooDeep(Exception):
         self.byte_index = byte_index
 
 
-class _DepthLimitedParser(DET.DefusedXMLParser):
-    """defusedxml's parser counting open elements, as libxml2 does without XML_PARSE_HUGE."""
+def _parser_class() -> type:
+    """The counting parser's class, made on first use: defusedxml's ElementTree imports a
+    second, pure-Python copy of ``xml.etree.ElementTree`` (~10-30 ms), needed only by the
+    first document with a ``<!`` or nested too deep, never before the first call."""
+    global _PARSER_CLASS
+    if _PARSER_CLASS is not None:
+        return _PARSER_CLASS
+    import defusedxml.ElementTree as DET
 
-    def __init__(self, max_depth: int) -> None:
-        super().__init__(
-            target=ET.TreeBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True
-        )
-        expat = self.parser
-        start, end = expat.StartElementHandler, expat.EndElementHandler
-        depth = 0
+    class _DepthLimitedParser(DET.DefusedXMLParser):
+        """defusedxml's parser counting open elements, as libxml2 does without XML_PARSE_HUGE."""
 
-        def on_start(*args: object) -> object:
-            nonlocal depth
-            if depth > max_depth:
-                raise TooDeep(expat.CurrentByteIndex)
-            depth += 1
-            return start(*args)
+        def __init__(self, max_depth: int) -> None:
+            super().__init__(
+                target=ET.TreeBuilder(),
+                forbid_dtd=False,
+                forbid_entities=True,
+                forbid_external=True,
+            )
+            expat = self.parser
+            start, end = expat.StartElementHandler, expat.EndElementHandler
+            depth = 0
 
-        def on_end(*args: object) -> object:
-            nonlocal depth
-            depth -= 1
-            return end(*args)
+            def on_start(*args: object) -> object:
+                nonlocal depth
+                if depth > max_depth:
+                    raise TooDeep(expat.CurrentByteIndex)
+                depth += 1
+                return start(*args)
 
-        expat.StartElementHandler = on_start
-        expat.EndElementHandler = on_end
+            def on_end(*args: object) -> object:
+                nonlocal depth
+                depth -= 1
+                return end(*args)
+
+            expat.StartElementHandler = on_start
+            expat.EndElementHandler = on_end
+
+    _PARSER_CLASS = _DepthLimitedParser
+    return _PARSER_CLASS
+
+
+_PARSER_CLASS: type | None = None
 
 
 # a document this large is parsed in a worker thread before the driver call that reads it
@@ -117,7 +134,7 @@ def parse_limited(text: str, max_depth: int = LIBXML_MAX_DEPTH) -> ET.Element:
 
 
 def _parse_limited(text: str, max_depth: int = LIBXML_MAX_DEPTH) -> ET.Element:
-    """``DET.fromstring`` with libxml2's depth limit (raises :class:`TooDeep`).
+    """defusedxml's ``fromstring`` with libxml2's depth limit (raises :class:`TooDeep`).
 
     A document without ``<!`` has no DOCTYPE, hence no entity can be declared in it:
     ElementTree's C parser is safe there and about 3 times faster than defusedxml's
@@ -129,7 +146,7 @@ def _parse_limited(text: str, max_depth: int = LIBXML_MAX_DEPTH) -> ET.Element:
         root = ET.fromstring(text)
         if not _deeper_than(root, max_depth + 1):
             return root
-    parser = _DepthLimitedParser(max_depth)
+    parser = _parser_class()(max_depth)
     parser.feed(text)
     return parser.close()
 
