@@ -271,8 +271,9 @@ def test_every_unsupported_procedure_identical_to_libvirtd(virtwire_server, libv
     lacks it too (NO_SUPPORT), the two replies must be the same bytes."""
     table = Dispatcher().table_for(TestDriver)
     lacking = [e.proc for e in table.values() if e.handler.__name__.startswith("unsupported_")]
-    # the test driver serves networks, interfaces, node devices and storage
-    assert len(lacking) > 150
+    # a sanity floor (the walk is not empty): the test driver serves networks, interfaces,
+    # node devices, storage, tuning setters, save/restore... (141 procedures lack it today)
+    assert len(lacking) > 100
     theirs = run_unsupported(libvirtd_peer.port, lacking)
     ours = run_unsupported(virtwire_server.tcp_port, lacking)
     # libvirtd's answer for an API its test driver lacks (not a driver's own NO_SUPPORT,
