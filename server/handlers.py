@@ -415,7 +415,7 @@ def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
     )
 
     def handler(session: ClientSession, args: Any) -> Any:
-        big = [t for t in (getattr(args, n) for n in str_fields) if _is_big_text(t)]
+        big = [t for n in str_fields if _is_big_text(t := getattr(args, n))] if str_fields else None
         if big:  # a large document: parsed in a worker thread, then the call on the loop
             return _preparsed_call(session, args, big)
         return call(session, args)
@@ -433,15 +433,17 @@ def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
 
     def call(session: ClientSession, args: Any) -> Any:
         driver = session.drivers[kind]
-        with offload.collecting() as jobs:
-            try:
-                if fields:
-                    result = method(driver, *[getattr(args, name) for name in fields])
-                else:
-                    result = method(driver)
-            except BaseException:
-                offload.run_jobs(jobs)  # what the call changed before failing is still stored
-                raise
+        jobs, token = offload.begin()
+        try:
+            if fields:
+                result = method(driver, *[getattr(args, name) for name in fields])
+            else:
+                result = method(driver)
+        except BaseException:
+            offload.run_jobs(jobs)  # what the call changed before failing is still stored
+            raise
+        finally:
+            offload.end(token)
         if jobs:
             return _after_jobs(jobs, result, wrap)  # the reply waits for them, the loop not
         if wrap is not None and hasattr(type(result), "__await__"):

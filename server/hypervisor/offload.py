@@ -1,7 +1,7 @@
 """Work a driver call may leave for a worker thread: slow, pure jobs whose results the
 reply must wait for, but the event loop need not.
 
-A handler opens a :func:`collecting` scope around the driver call; inside it, the driver
+A handler opens a scope (:func:`begin` … :func:`end`) around the driver call; inside it, the driver
 hands a job to :func:`defer` instead of running it (formatting and writing a definition
 of tens of thousands of elements: about 0.3 s of CPU that would stall every client). The
 handler then runs the jobs in a thread and sends the reply only when they are done, so
@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 
-__all__ = ["LARGE_TREE_ELEMENTS", "collecting", "defer", "is_large", "run_jobs"]
+__all__ = ["LARGE_TREE_ELEMENTS", "begin", "defer", "end", "is_large", "run_jobs"]
 
 Job = Callable[[], None]
 
@@ -32,19 +31,19 @@ LARGE_TREE_ELEMENTS = 4096
 _jobs: ContextVar[list[Job] | None] = ContextVar("virtwire_offload_jobs", default=None)
 
 
-@contextmanager
-def collecting() -> Iterator[list[Job]]:
-    """The scope of one driver call: the jobs it deferred end up in the yielded list."""
+def begin() -> tuple[list[Job], Token[list[Job] | None]]:
+    """Open the scope of one driver call (on the dispatch path: no generator, two ContextVar
+    operations): the jobs it defers land in the returned list until :func:`end`."""
     jobs: list[Job] = []
-    token = _jobs.set(jobs)
-    try:
-        yield jobs
-    finally:
-        _jobs.reset(token)
+    return jobs, _jobs.set(jobs)
+
+
+def end(token: Token[list[Job] | None]) -> None:
+    _jobs.reset(token)
 
 
 def defer(job: Job) -> bool:
-    """Leave ``job`` to the handler's worker thread; False outside a :func:`collecting` scope."""
+    """Leave ``job`` to the handler's worker thread; False outside a scope."""
     jobs = _jobs.get()
     if jobs is None:
         return False

@@ -36,6 +36,7 @@ from virtwire.server.hypervisor.qemu_iothreads import (
     iothread_ids,
 )
 from virtwire.server.hypervisor.stats import STATS_IOTHREAD
+from virtwire.server.hypervisor.test_domain_extras import _disk_by_name
 from virtwire.server.hypervisor.tuning import (
     AFFECT,
     domain_cpumask,
@@ -166,8 +167,8 @@ class TestTuningSetters:
                         ErrorCode.OPERATION_INVALID, f"Invalid nodeset of 'numatune': {text}"
                     )
         memory = ddef.tree.find("numatune/memory")
-        changes_mode = memory is not None and memory.get("mode", "strict") != NUMATUNE_MODES[mode]
-        if live and mode != -1 and changes_mode:
+        current_mode = memory.get("mode", "strict") if memory is not None else None
+        if live and mode != -1 and current_mode not in (None, NUMATUNE_MODES[mode]):
             raise _test_error(
                 ErrorCode.OPERATION_INVALID, "can't change numatune mode for running domain"
             )
@@ -404,12 +405,6 @@ def _numatune_set(
         memory.set("nodeset", new_nodeset or "")
     else:
         memory.set("placement", placement)
-
-
-def _disk_by_name(ddef: DomainDef, name: str) -> ET.Element | None:
-    from virtwire.server.hypervisor.test_domain_extras import _disk_by_name as by_name
-
-    return by_name(ddef, name)
 
 
 def _check_iotune(info: dict[str, int | str]) -> None:
