@@ -1,5 +1,5 @@
-"""SIGKILL of a `virtwire serve` process during define/undefine/attach/volume writes (issue
-14): after each restart every object is fully before or fully after the call that was in
+"""SIGKILL of a `virtwire serve` process during define/undefine/attach/volume/snapshot/
+network/secret writes (issue 14, and issue 10's "survive SIGKILL like domains do"): after each restart every object is fully before or fully after the call that was in
 flight, every acknowledged call is there, and no stored file is skipped as unreadable."""
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 from tests.processes import stop_process
+from tests.server.kill_worker import KINDS
 
 WORKER = Path(__file__).with_name("kill_worker.py")
 ROUNDS = 3
+VOLUME_DIR = "/var/lib/virtwire-kill"
 UNREADABLE = ("ignoring unreadable", "skipping", "Traceback")
 
 
@@ -44,7 +46,8 @@ def run_worker(*args: str) -> subprocess.Popen:
 
 
 def apply(model: dict, op: str, name: str) -> None:
-    domains, volumes = model["domains"], model["volumes"]
+    domains, volumes, snapshots = model["domains"], model["volumes"], model["snapshots"]
+    networks, secrets, usage = model["networks"], model["secrets"], f"{VOLUME_DIR}/{name}"
     if op == "define":
         domains[name] = False
     elif op == "attach":
@@ -55,6 +58,22 @@ def apply(model: dict, op: str, name: str) -> None:
         volumes[name] = 1 << 20
     elif op == "voldelete":
         del volumes[name]
+    elif op == "snapcreate":
+        snapshots[name] = [f"s{name}"]
+    elif op == "snapdelete":
+        del snapshots[name]
+    elif op == "netdefine":
+        networks[name] = f"vk{name}"
+    elif op == "netundefine":
+        del networks[name]
+    elif op == "secdefine":
+        secrets[usage] = None
+    elif op == "secvalue":
+        secrets[usage] = name
+    elif op == "secundefine":
+        del secrets[usage]
+    else:
+        raise AssertionError(f"unknown operation {op}")
 
 
 def test_sigkill_during_writes_leaves_objects_before_or_after(tmp_path):
@@ -62,7 +81,7 @@ def test_sigkill_during_writes_leaves_objects_before_or_after(tmp_path):
     rng = random.Random(seed)
     state, sock, log = tmp_path / "st", tmp_path / "sock", tmp_path / "serve.log"
     uri = f"qemu+unix:///session?socket={sock}"
-    model: dict = {"domains": {}, "volumes": {}}
+    model: dict = {kind: {} for kind in KINDS}
     pending: tuple[str, str] | None = None
     acked = kills = 0
     for round_no in range(ROUNDS + 1):
@@ -90,7 +109,7 @@ def test_sigkill_during_writes_leaves_objects_before_or_after(tmp_path):
                 worker.stdout.close()
                 break
             assert worker.stdout.readline().strip() == "READY"
-            target = rng.randint(1, 12)
+            target = rng.randint(1, 30)
             count = 0
             pending = None
             for line in worker.stdout:
