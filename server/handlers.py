@@ -433,19 +433,23 @@ def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
 
     def call(session: ClientSession, args: Any) -> Any:
         driver = session.drivers[kind]
-        jobs, token = offload.begin()
+        scope, token = offload.begin()
         try:
             if fields:
                 result = method(driver, *[getattr(args, name) for name in fields])
             else:
                 result = method(driver)
         except BaseException:
-            offload.run_jobs(jobs)  # what the call changed before failing is still stored
+            if scope.jobs:  # what the call changed before failing is still stored
+                try:
+                    scope.run_jobs()
+                finally:
+                    scope.settle(failed=False)
             raise
         finally:
             offload.end(token)
-        if jobs:
-            return _after_jobs(jobs, result, wrap)  # the reply waits for them, the loop not
+        if scope.jobs:
+            return _after_jobs(scope, result, wrap)  # the reply waits for them, the loop not
         if wrap is not None and hasattr(type(result), "__await__"):
             return _wrap_later(result, wrap)  # a coroutine member (migration's Perform)
         return None if wrap is None else wrap(result)
@@ -462,11 +466,15 @@ async def _wrap_later(pending: Any, wrap: Callable[[Any], Any]) -> Any:
     return wrap(await pending)
 
 
-async def _after_jobs(
-    jobs: list[offload.Job], result: Any, wrap: Callable[[Any], Any] | None
-) -> Any:
-    """The deferred jobs in a worker thread, then the reply (see hypervisor/offload.py)."""
-    await asyncio.to_thread(offload.run_jobs, jobs)
+async def _after_jobs(scope: offload.Scope, result: Any, wrap: Callable[[Any], Any] | None) -> Any:
+    """The deferred jobs in a worker thread, then the reply (see hypervisor/offload.py); if
+    they failed, the call is undone and the error is its reply."""
+    try:
+        await asyncio.to_thread(scope.run_jobs)
+    except BaseException:
+        scope.settle(failed=True)
+        raise
+    scope.settle(failed=False)
     if hasattr(type(result), "__await__"):
         result = await result
     return None if wrap is None else wrap(result)

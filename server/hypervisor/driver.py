@@ -20,7 +20,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.event_state import EventState
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.records import DomainInfo, NodeInfo
-from virtwire.server.hypervisor import domxml
+from virtwire.server.hypervisor import domxml, offload
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.driver_api import LIB_VERSION
 from virtwire.server.hypervisor.model import (
@@ -133,7 +133,8 @@ class Driver:
     # -- events ----------------------------------------------------------------------------
 
     def emit(self, event: object) -> None:
-        self.events.queue(event)
+        if not offload.hold(self.events.queue, event):
+            self.events.queue(event)
 
     def lifecycle(self, obj: DomainObj, event: int, detail: int) -> None:
         self.emit(ev.LifecycleEvent(obj.ref(), event, detail))

@@ -9,6 +9,11 @@ what a client was told is stored is on disk before it hears so. Outside a scope 
 tests calling drivers directly) :func:`defer` returns False and the caller does the work
 itself, as before.
 
+If a job fails (a full disk after the writability check), the call is undone as far as
+libvirt would never have done it: each deferred job may come with an ``undo`` that puts the
+in-memory object back, run on the loop, and the events the call raised after deferring
+(held by :func:`hold` until the jobs are done) are dropped instead of sent.
+
 Jobs hold the GIL while they run Python code; the loop still gets it every switch interval
 (5 ms), so other clients' calls interleave instead of waiting for the whole job.
 """
@@ -20,7 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 
-__all__ = ["LARGE_TREE_ELEMENTS", "begin", "defer", "end", "is_large", "run_jobs"]
+__all__ = ["LARGE_TREE_ELEMENTS", "Scope", "begin", "defer", "end", "hold", "is_large"]
 
 Job = Callable[[], None]
 
@@ -28,39 +33,77 @@ Job = Callable[[], None]
 # hop (~100 µs) costs more than the work
 LARGE_TREE_ELEMENTS = 4096
 
-_jobs: ContextVar[list[Job] | None] = ContextVar("virtwire_offload_jobs", default=None)
+
+class Scope:
+    """What one driver call left for later: jobs (worker thread), their undos and the
+    events raised after the first job (both for the loop)."""
+
+    __slots__ = ("held", "jobs", "undos")
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+        self.undos: list[Job] = []
+        self.held: list[tuple[Callable[[object], object], object]] = []
+
+    def run_jobs(self) -> None:
+        """Run the jobs in order (in a worker thread); the first failure is raised after
+        the rest have run."""
+        failure: BaseException | None = None
+        for job in self.jobs:
+            try:
+                job()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def settle(self, failed: bool) -> None:
+        """On the loop once the jobs ran: undo the call and drop its events if they
+        failed, else send the events it raised."""
+        if failed:
+            for undo in reversed(self.undos):
+                undo()
+        else:
+            for send, event in self.held:
+                send(event)
+        self.undos.clear()
+        self.held.clear()
 
 
-def begin() -> tuple[list[Job], Token[list[Job] | None]]:
+_scope: ContextVar[Scope | None] = ContextVar("virtwire_offload_scope", default=None)
+
+
+def begin() -> tuple[Scope, Token[Scope | None]]:
     """Open the scope of one driver call (on the dispatch path: no generator, two ContextVar
-    operations): the jobs it defers land in the returned list until :func:`end`."""
-    jobs: list[Job] = []
-    return jobs, _jobs.set(jobs)
+    operations): what it defers lands in the returned scope until :func:`end`."""
+    scope = Scope()
+    return scope, _scope.set(scope)
 
 
-def end(token: Token[list[Job] | None]) -> None:
-    _jobs.reset(token)
+def end(token: Token[Scope | None]) -> None:
+    _scope.reset(token)
 
 
-def defer(job: Job) -> bool:
-    """Leave ``job`` to the handler's worker thread; False outside a scope."""
-    jobs = _jobs.get()
-    if jobs is None:
+def defer(job: Job, undo: Job | None = None) -> bool:
+    """Leave ``job`` to the handler's worker thread (``undo`` puts memory back if it
+    fails); False outside a scope."""
+    scope = _scope.get()
+    if scope is None:
         return False
-    jobs.append(job)
+    scope.jobs.append(job)
+    if undo is not None:
+        scope.undos.append(undo)
     return True
 
 
-def run_jobs(jobs: list[Job]) -> None:
-    """Run the jobs in order; the first failure is raised after the rest have run."""
-    failure: BaseException | None = None
-    for job in jobs:
-        try:
-            job()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            failure = failure or exc
-    if failure is not None:
-        raise failure
+def hold(send: Callable[[object], object], event: object) -> bool:
+    """Keep ``send(event)`` until the call's deferred jobs are done; False (send it now)
+    when nothing was deferred."""
+    scope = _scope.get()
+    if scope is None or not scope.jobs:
+        return False
+    scope.held.append((send, event))
+    return True
 
 
 def is_large(tree: ET.Element) -> bool:

@@ -243,9 +243,23 @@ class QemuDriver(
         name, tree = config.name, config.tree
         if offload.is_large(tree) and self.store.writable():
             job = self.store.save_job(name, lambda: domxml.format_xml(tree))
-            if offload.defer(lambda: self._write_or_fail(name, job)):
+            if offload.defer(lambda: self._write_or_fail(name, job), self._undo_save(obj)):
                 return  # formatted and written in the handler's worker thread
         self._write_or_fail(name, lambda: self.store.save(name, domxml.format_xml(tree)))
+
+    def _undo_save(self, obj: DomainObj) -> Callable[[], None]:
+        """Put ``obj`` back as it is now (before the call adopts the definition being
+        saved) if the deferred write fails: a new definition vanishes, a changed one
+        keeps its old config, as when libvirt's save fails before it commits."""
+        config, persistent, known = obj.config, obj.persistent, obj.uuid in self.domains
+
+        def undo() -> None:
+            if known:
+                obj.config, obj.persistent = config, persistent
+            elif self.domains.get(obj.uuid) is obj and not obj.active:
+                del self.domains[obj.uuid]
+
+        return undo
 
     def _write_or_fail(self, name: str, write: Callable[[], None]) -> None:
         try:

@@ -4,16 +4,21 @@ the reply still waits until the definition is on disk."""
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
 
 import pytest
 from virtwire.protocol import procedures
 from virtwire.protocol.generated import remote_protocol as rp
-from virtwire.server.hypervisor import domxml, offload, xmllimits
+from virtwire.server.hypervisor import domxml, offload, persistence, xmllimits
 
 DEFINE = procedures.resolve("DOMAIN_DEFINE_XML")
 XML_DESC = procedures.resolve("DOMAIN_GET_XML_DESC")
 VERSION = procedures.resolve("CONNECT_GET_VERSION")
+LOOKUP = procedures.resolve("DOMAIN_LOOKUP_BY_NAME")
+REGISTER_ANY = procedures.resolve("CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY")
+LIFECYCLE = procedures.resolve("DOMAIN_EVENT_CALLBACK_LIFECYCLE")
 N_INTERFACES = 5_000  # about 20,000 elements, 0.45 MB: over both thresholds
 
 
@@ -101,3 +106,59 @@ def test_a_bad_large_document_is_still_libxml2s_error(daemon_thread):
     err = client.call_error(DEFINE.number, rp.RemoteDomainDefineXmlArgs(xml=big_domain()[:-9]))
     assert int(err.code) == 35 and "Premature end of data in tag domain" in err.message
     assert client.call(VERSION.number).hv_ver > 0
+
+
+def test_a_failed_deferred_save_undoes_the_define_and_drops_its_event(daemon_thread, monkeypatch):
+    """The worker thread's write fails (a full disk after the writability check): the
+    client gets libvirt's error, the domain does not exist, no DEFINED event went out."""
+    loop_thread = daemon_thread._thread.name
+    write = persistence.atomic_write
+
+    def full_disk(path, text, *args, **kwargs):
+        if threading.current_thread().name != loop_thread:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(persistence, "atomic_write", full_disk)
+    watcher = daemon_thread.unix().open("qemu:///session")
+    watcher.call(REGISTER_ANY.number, rp.RemoteConnectDomainEventCallbackRegisterAnyArgs(0, None))
+    client = daemon_thread.unix().open("qemu:///session")
+    err = client.call_error(DEFINE.number, rp.RemoteDomainDefineXmlArgs(xml=big_domain()))
+    assert int(err.code) == 38, err.message
+    assert err.message.startswith("Failed to create file '") and "big.xml.new" in err.message
+    assert "No space left on device" in err.message
+    err = client.call_error(LOOKUP.number, rp.RemoteDomainLookupByNameArgs(name="big"))
+    assert int(err.code) == 42  # VIR_ERR_NO_DOMAIN: the define was undone in memory
+    assert not (daemon_thread.state_dir / "qemu-session" / "big.xml").exists()
+    small = (
+        "<domain type='kvm'><name>s</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+    )
+    client.call(DEFINE.number, rp.RemoteDomainDefineXmlArgs(xml=small))
+    first = rp.unpack_remote_domain_event_callback_lifecycle_msg(
+        watcher.event(LIFECYCLE.number).payload
+    )
+    assert first.msg.dom.name == "s"  # the first event is the small define's, not big's
+
+
+def test_a_failed_deferred_save_keeps_the_old_definition(daemon_thread, monkeypatch):
+    client = daemon_thread.unix().open("qemu:///session")
+    dom = client.call(DEFINE.number, rp.RemoteDomainDefineXmlArgs(xml=big_domain())).dom
+    path = daemon_thread.state_dir / "qemu-session" / "big.xml"
+    before = path.read_text()
+    loop_thread = daemon_thread._thread.name
+
+    def full_disk(*args, **kwargs):
+        assert threading.current_thread().name != loop_thread
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(persistence, "atomic_write", full_disk)
+    changed = big_domain().replace(
+        "<memory>1048576</memory>",
+        f"<uuid>{domxml.uuid_str(bytes(dom.uuid))}</uuid><memory>2097152</memory>",
+    )
+    err = client.call_error(DEFINE.number, rp.RemoteDomainDefineXmlArgs(xml=changed))
+    assert int(err.code) == 38, err.message
+    dom = client.call(LOOKUP.number, rp.RemoteDomainLookupByNameArgs(name="big")).dom
+    desc = client.call(XML_DESC.number, rp.RemoteDomainGetXmlDescArgs(dom=dom, flags=0)).xml
+    assert "<memory unit='KiB'>1048576</memory>" in desc
+    assert path.read_text() == before
