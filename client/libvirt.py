@@ -256,6 +256,11 @@ def virResetLastError() -> None:  # noqa: N802
 
 def _fail(err: _LibvirtError, defmsg: str) -> libvirtError:
     _dispatch_error(err)
+    # the new error is raised "from None" (err stays only as its hidden __context__); err's
+    # traceback runs through the loop's frames, which hold the future that holds err: a
+    # cycle that kept the caller's objects (a virDomain, so its connection) alive until a
+    # garbage collection, and made close() defer the real close to that moment
+    err.__traceback__ = None
     return libvirtError(defmsg)
 
 
@@ -549,9 +554,7 @@ class _EventImpl:
         self._lock = _threading.Lock()
         self._run_lock = _threading.RLock()  # a callback that runs the loop must not deadlock
         self._posted: _collections.deque[Callable[[], object]] = _collections.deque()
-        self._wake_r, self._wake_w = _os.pipe()
-        _os.set_blocking(self._wake_r, False)
-        _os.set_blocking(self._wake_w, False)
+        self._wake_r = self._wake_w = -1  # the pipe: made by the first run_once
         self._timers: dict[int, list[Any]] = {}  # id -> [interval_ms, cb, opaque, due]
         self._handles: dict[int, list[Any]] = {}  # watch -> [fd, events, cb, opaque]
         self._next_timer = 1
@@ -563,8 +566,18 @@ class _EventImpl:
         self.wake()
 
     def wake(self) -> None:
-        with _contextlib.suppress(BlockingIOError, OSError):
-            _os.write(self._wake_w, b"\0")
+        # before the first run_once nothing waits on the pipe (run_once makes it under the
+        # lock, then looks at what was posted)
+        if self._wake_w >= 0:
+            with _contextlib.suppress(BlockingIOError, OSError):
+                _os.write(self._wake_w, b"\0")
+
+    def _make_pipe(self) -> None:
+        """The wake-up pipe, made on first use (under the lock), so that importing the
+        module or opening a connection without running the loop holds no descriptors."""
+        self._wake_r, self._wake_w = _os.pipe()
+        _os.set_blocking(self._wake_r, False)
+        _os.set_blocking(self._wake_w, False)
 
     # timers (ms; -1 disabled, 0 every iteration) and handles, as virEventAddTimeout/Handle
     def add_timeout(self, timeout: int, cb: Callable[..., object], opaque: Any) -> int:
@@ -614,6 +627,8 @@ class _EventImpl:
         """One iteration: wait for something to do, do it, return 0."""
         with self._run_lock:
             with self._lock:
+                if self._wake_r < 0:
+                    self._make_pipe()
                 now = _time.monotonic()
                 timeout = None if self._posted else _IDLE_WAKEUP
                 if self._posted:

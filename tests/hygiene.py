@@ -11,6 +11,9 @@ Known, documented exceptions (process-wide by design, not a test's leftover):
 * the virtwire client library's loop thread (``virtwire-client-loop``), started on first use
   like libvirt-python's event thread, with the fds of its event loop (an epoll fd and its
   self-pipe socket pair);
+* the drop-in's default event implementation's wake-up pipe, made by the first
+  ``virEventRunDefaultImpl`` and kept for the process (libvirt's virEventPollInit keeps its
+  own the same way);
 * threads libvirt's own default event implementation runs for close callbacks (unnamed
   daemon threads whose target is ``_run_user``) finish by themselves;
 * a ``Connection.close`` task in progress: a drop-in connection collected as garbage
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -94,8 +98,9 @@ def _compare(before: Snapshot) -> tuple[list[str], bool]:
             continue  # gone meanwhile
         found.append(f"child process {pid} ({cmd.strip()})")
     now = _fds()
+    process_wide = _default_impl_fds()
     for fd, target in sorted(now.items()):
-        if before.fds.get(fd) != target:
+        if before.fds.get(fd) != target and fd not in process_wide:
             found.append(f"fd {fd} → {target}")
     new_tasks = _pending_tasks() - before.tasks
     if new_tasks:
@@ -108,6 +113,13 @@ def _compare(before: Snapshot) -> tuple[list[str], bool]:
         )
         found.append(f"{len(new_tasks)} pending asyncio task(s): {', '.join(names)}")
     return found, allowed_thread
+
+
+def _default_impl_fds() -> frozenset[int]:
+    """The drop-in default event implementation's wake-up pipe, once it exists."""
+    dropin = sys.modules.get("virtwire.client.libvirt")
+    impl = getattr(dropin, "_IMPL", None)
+    return frozenset(fd for fd in (getattr(impl, "_wake_r", -1), getattr(impl, "_wake_w", -1)))
 
 
 def _loop_fd(entry: str) -> bool:

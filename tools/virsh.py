@@ -1248,9 +1248,24 @@ def run(
     lv = libvirt if libvirt is not None else _load_default_module()
     ctl = Ctl(lv=lv, uri=uri, out=out, err=err)
     # virsh keeps libvirt quiet and reports errors itself; without this python-libvirt's
-    # default handler would print "libvirt: … error : …" lines as well
+    # default handler would print "libvirt: … error : …" lines as well. The caller's handler
+    # comes back afterwards where the module lets it be read (the drop-in's does).
+    previous = getattr(lv, "_error_handler", _UNREADABLE)
     with contextlib.suppress(Exception):
         lv.registerErrorHandler(lambda _ctx, _err: None, None)
+    try:
+        return _run_connected(ctl, cmd, opts, verb, uri)
+    finally:
+        if previous is not _UNREADABLE:
+            with contextlib.suppress(Exception):
+                lv.registerErrorHandler(*(previous or (None, None)))
+
+
+_UNREADABLE = object()
+
+
+def _run_connected(ctl: Ctl, cmd: Any, opts: dict[str, Any], verb: str, uri: str | None) -> int:
+    lv = ctl.lv
     if verb == "event":
         _ensure_event_impl(lv)
     try:
@@ -1281,7 +1296,7 @@ def run(
         ctl.print("\n")
         return 0 if ok else 1
     except OutputClosed:
-        _silence_closed_stdout(out)
+        _silence_closed_stdout(ctl.out)
         return 1
     finally:
         if not ctl.disconnected:

@@ -104,9 +104,6 @@ def run_in_process(uri: str, *argv: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["virtwire", *argv], rc, out.getvalue(), err.getvalue())
 
 
-# known hygiene exception (docs/robustness.md): verbs run in-process on the client library's
-# process-wide loop; `list --title` and `resume` left a pending task there (not yet traced)
-@pytest.mark.leaves_process_state
 @pytest.mark.parametrize("argv", COMPARED, ids=" ".join)
 def test_cli_matches_virsh(libvirtd_peer, run_virsh, run_virtwire, argv):
     need_dropin()
@@ -226,7 +223,6 @@ def held_state(libvirtd_peer):
             holder.wait(5)
 
 
-@pytest.mark.leaves_process_state  # the same in-process verbs, see test_cli_matches_virsh
 def test_cli_matches_virsh_in_other_states(held_state, run_virsh, run_virtwire, tmp_path):
     need_dropin()
     uri = held_state
