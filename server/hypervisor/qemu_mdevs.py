@@ -22,6 +22,7 @@ passes it through after its own prefix) is this module's wording of mdevctl's ch
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -464,19 +465,25 @@ class QemuMdevs:
             persistent=True,
             sysfs_parent=getattr(parent, "path", ""),
         )
+        self._mdevctl_write(mdev, "Unable to define mediated device")
         active = self.devices.get(mdev.name)
         if isinstance(active, Mdev):  # the running transient device becomes persistent
             active.type_id, active.attrs, active.persistent = mdev.type_id, mdev.attrs, True
             active.autostart = False
             mdev = active
-        self.mdev_store.save(mdev)
         self.devices[mdev.name] = mdev
         self._nodedev_event(mdev.name, DEFINED)
         return mdev.handle()
 
     def mdev_undefine(self, mdev: Mdev) -> None:
         """``mdevctl undefine``; the file monitor's update marks it UNDEFINED."""
-        self.mdev_store.delete(mdev)
+        try:
+            self.mdev_store.delete(mdev)
+        except OSError as exc:
+            raise nodedev_error(
+                ErrorCode.INTERNAL_ERROR,
+                f"Unable to undefine mediated device: {exc.strerror or exc}",
+            ) from None
         mdev.persistent = mdev.autostart = False
         if not mdev.active:
             del self.devices[mdev.name]
@@ -513,6 +520,16 @@ class QemuMdevs:
             )
         if autostart == mdev.autostart:
             return
+        changed = dataclasses.replace(mdev, autostart=autostart)
+        self._mdevctl_write(changed, f"Unable to set autostart on '{mdev.name}'")
         mdev.autostart = autostart
-        self.mdev_store.save(mdev)
         self._nodedev_update(mdev.name)
+
+    def _mdevctl_write(self, mdev: Mdev, what: str) -> None:
+        """mdevctl's write of the definition; a failure is libvirt's error with its text."""
+        try:
+            self.mdev_store.save(mdev)
+        except OSError as exc:
+            raise nodedev_error(
+                ErrorCode.INTERNAL_ERROR, f"{what}: {exc.strerror or exc}"
+            ) from None

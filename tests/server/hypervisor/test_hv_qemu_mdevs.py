@@ -231,3 +231,19 @@ def test_definitions_survive_a_restart_and_autostart(tmp_path):
     assert again.node_device_get_autostart(NAME) == 1
     assert "<attr name='x' value='1'/>" in again.node_device_get_xml_desc(NAME, 0)
     assert not (tmp_path / "mdevctl.d" / "0000:00:02.0" / ".x.tmp").exists()
+
+
+def test_a_failed_write_changes_nothing(drv, tmp_path, monkeypatch):
+    drv.node_device_define_xml(mdev_xml(), 0)
+    queued = recorded(drv)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("virtwire.server.hypervisor.persistence.atomic_write", refuse)
+    err = fails(drv.node_device_set_autostart, NAME, 1)
+    assert err.message == f"internal error: Unable to set autostart on '{NAME}': Permission denied"
+    assert drv.node_device_get_autostart(NAME) == 0
+    err = fails(drv.node_device_define_xml, mdev_xml(uuid=None), 0)
+    assert err.message == "internal error: Unable to define mediated device: Permission denied"
+    assert names(drv, CAP_MDEV) == [NAME] and queued == []
