@@ -27,7 +27,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullNodeDevice as Dev
 from virtwire.server.hypervisor import domxml
 
-__all__ = ["NodeDevice", "TestNodeDevices", "default_devices"]
+__all__ = ["NodeDevice", "TestNodeDevices", "default_devices", "parse_device_document"]
 
 CREATED, DELETED = 0, 1
 
@@ -170,8 +170,8 @@ def _nodedev_error(detail: str) -> LibvirtError:
     return LibvirtError.make(ErrorCode.INTERNAL_ERROR, ErrorDomain.NODEDEV, detail)
 
 
-def _parse_create(xml: str) -> tuple[str | None, str | None, str | None]:
-    """The parent and WWNs of a vHBA request (virNodeDeviceDefParseString, CREATE_DEVICE)."""
+def parse_device_document(xml: str) -> ET.Element:
+    """virXMLParse of a node device document: its errors in domain NODEDEV, root <device>."""
     try:
         root = domxml.parse_document(xml, "node_device_definition")
     except LibvirtError as exc:
@@ -184,6 +184,12 @@ def _parse_create(xml: str) -> tuple[str | None, str | None, str | None]:
             ErrorDomain.XML,
             f"expecting root element of 'device', not '{root.tag}'",
         )
+    return root
+
+
+def _parse_create(xml: str) -> tuple[str | None, str | None, str | None]:
+    """The parent and WWNs of a vHBA request (virNodeDeviceDefParseString, CREATE_DEVICE)."""
+    root = parse_device_document(xml)
     parent = root.findtext("parent")
     fc: ET.Element | None = None
     scsi = None

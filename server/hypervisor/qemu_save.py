@@ -147,6 +147,13 @@ class QemuSave:
         except OSError as exc:
             raise self._save_system_error(f"Failed to create file '{path}'", exc) from None
 
+    def write_memory_image(self, path: str, ddef: DomainDef, was_running: bool) -> None:
+        """qemuSaveImageCreate of an external memory snapshot: the save image layout, the
+        inactive definition, at ``path`` in the host's root (qemu_snapshot_memory.py)."""
+        ddef = plain_definition(ddef)
+        ddef.sync_tree()
+        self._save_write(path, SaveImage(domxml.format_xml(ddef.tree), was_running))
+
     def _save_read(self, path: str) -> tuple[SaveImage, DomainDef]:
         """qemuSaveImageOpen: the header's checks with libvirt's texts, then the XML."""
         try:

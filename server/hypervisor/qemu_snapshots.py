@@ -3,12 +3,13 @@
 The snapshot model, listing and XML are the test driver's (``snapshots.py``); this mixin
 adds what ``src/qemu/qemu_snapshot.c`` does differently:
 
-* **create** takes *internal* snapshots only (``savevm`` for a running or paused domain,
+* **create** takes *internal* snapshots (``savevm`` for a running or paused domain,
   ``qemu-img snapshot -c`` for a shut-off one), so every disk selected must be a local
   file or block device in **qcow2** format (a disk without ``<driver type=...>`` is raw,
   qemu's default, and is refused with libvirt's text); a running domain is paused for the
   snapshot and resumed (SUSPENDED PAUSED, RESUMED UNPAUSED), ``--halt`` stops it instead
-  (STOPPED FROM_SNAPSHOT).  External (disk-only or external memory) snapshots are refused.
+  (STOPPED FROM_SNAPSHOT).  External snapshots put qcow2 overlays on the disks (disk-only,
+  no pause) and may save the memory too (``qemu_snapshot_memory.py``).
 * **revert** follows qemuSnapshotRevert's nine transitions: a live snapshot restarts the
   guest paused from the snapshot (STOPPED FROM_SNAPSHOT if it ran, STARTED FROM_SNAPSHOT,
   then RESUMED FROM_SNAPSHOT or SUSPENDED FROM_SNAPSHOT), an inactive one stops it and
@@ -45,6 +46,7 @@ from virtwire.server.hypervisor.driver import (
 )
 from virtwire.server.hypervisor.model import DomainObj, DomainState, PausedReason, RunningReason
 from virtwire.server.hypervisor.persistence import DomainStore
+from virtwire.server.hypervisor.qemu_snapshot_memory import QemuSnapshotMemory, check_memory_spec
 from virtwire.server.hypervisor.snapshots import (
     CREATE_ATOMIC,
     CREATE_CURRENT,
@@ -109,7 +111,7 @@ def plain_definition(ddef: DomainDef) -> DomainDef:
     return out
 
 
-class QemuSnapshots(TestSnapshots):
+class QemuSnapshots(QemuSnapshotMemory, TestSnapshots):
     """The snapshot members of a QEMU host (see the module docstring)."""
 
     snapshot_delete_flags = DELETE_CHILDREN | DELETE_METADATA_ONLY | DELETE_CHILDREN_ONLY
@@ -177,6 +179,7 @@ class QemuSnapshots(TestSnapshots):
                 parent=elem.findtext("parent/name"),
                 domain=self.parse(ET.tostring(dom_elem, encoding="unicode")),
                 disks=disks,
+                memory_file=_memory_file(elem),
             )
             snaps.items[snap.name] = snap
         if snaps.current not in snaps.items:
@@ -214,9 +217,11 @@ class QemuSnapshots(TestSnapshots):
                 ErrorCode.OPERATION_INVALID, "cannot halt after transient domain snapshot"
             )
         name, description = _parse_snapshot(xml_desc, self)
-        memory, requests = _parse_locations(xml_desc)
+        memory, memory_file, requests = _parse_locations(xml_desc)
         if flags & CREATE_REDEFINE:
             return self._snap_redefine(obj, xml_desc, flags)
+        disk_only = bool(flags & CREATE_DISK_ONLY)
+        memory = check_memory_spec(memory, memory_file, offline=disk_only or not obj.active)
         created = self.wall_s()
         name = name or str(created)
         if not flags & CREATE_NO_METADATA:
@@ -229,33 +234,32 @@ class QemuSnapshots(TestSnapshots):
                     ErrorCode.XML_DETAIL,
                     f"invalid snapshot name '{name}': name can't start with '.'",
                 )
-        if flags & CREATE_LIVE:  # only external full-system snapshots may stay live
+        if flags & CREATE_LIVE and (not obj.active or memory != "external"):
             raise self.error(
                 ErrorCode.OPERATION_UNSUPPORTED,
                 "live snapshot creation is supported only during full system snapshots",
             )
-        if memory == "external":
-            raise self.error(
-                ErrorCode.OPERATION_UNSUPPORTED,
-                "snapshots with an external memory state are not supported by this "
-                "simulated host (internal and disk-only snapshots are)",
-            )
-        disk_only = bool(flags & CREATE_DISK_ONLY)
         state = _SNAP_STATES.get(DomainState(obj.state), "shutoff")
+        external_memory = not disk_only and memory == "external"
         if disk_only:  # qemuSnapshotCreateAlignDisks
             state = "disk-snapshot" if obj.active else "shutoff"
+            memory = "no"
+        elif external_memory:
+            pass
         elif obj.active and memory == "no":
             raise self.error(
                 ErrorCode.OPERATION_UNSUPPORTED,
                 "internal snapshot of a running VM must include the memory state",
             )
+        else:
+            memory = "no" if state == "shutoff" else "internal"
         taken = plain_definition(obj.current)
-        disks = self._snap_align_disks(
-            taken, requests, "external" if disk_only else "internal", name
-        )
+        align = "external" if disk_only or external_memory else "internal"
+        disks = self._snap_align_disks(taken, requests, align, name)
         self._snap_prepare(
-            obj, taken, disks, disk_only=disk_only, reuse=bool(flags & CREATE_REUSE_EXT)
-        )
+            obj, taken, disks, memory=memory, disk_only=disk_only,
+            reuse=bool(flags & CREATE_REUSE_EXT),
+        )  # fmt: skip
         snaps = self.snaps_of(obj)
         if name in snaps.items and not flags & CREATE_NO_METADATA:
             raise LibvirtError.make(
@@ -270,8 +274,12 @@ class QemuSnapshots(TestSnapshots):
             parent=snaps.current,
             domain=taken,
             disks=[(d.target, d.location, d.path) for d in disks],
+            memory_file=memory_file if external_memory else None,
         )
-        if disk_only:
+        if external_memory:
+            assert memory_file is not None
+            self._snap_take_full_external(obj, disks, memory_file, flags)
+        elif disk_only:
             self._snap_take_external(obj, disks, flags)
         else:
             self._snap_take(obj, flags)
@@ -317,9 +325,11 @@ class QemuSnapshots(TestSnapshots):
         snaps = self.snaps_of(obj)
         parent = (root.findtext("parent/name") or "").strip() or None
         _check_parent(snaps, name, parent)
-        _memory, requests = _parse_locations(xml_desc)
-        external = state == "disk-snapshot" or any(
-            r.location == "external" for r in requests.values()
+        memory, memory_file, requests = _parse_locations(xml_desc)
+        external = (
+            state == "disk-snapshot"
+            or memory == "external"
+            or any(r.location == "external" for r in requests.values())
         )
         disks = []
         for elem in domain.devices.findall("disk"):
@@ -339,6 +349,7 @@ class QemuSnapshots(TestSnapshots):
             parent=parent,
             domain=domain,
             disks=disks,
+            memory_file=memory_file if memory == "external" else None,
         )
         previous = (snaps.items.get(name), snaps.current)
         snaps.items[name] = snap
@@ -416,13 +427,13 @@ class QemuSnapshots(TestSnapshots):
         return out
 
     def _snap_prepare(
-        self, obj: DomainObj, ddef: DomainDef, disks: list[_SnapDisk], *, disk_only: bool,
-        reuse: bool,
+        self, obj: DomainObj, ddef: DomainDef, disks: list[_SnapDisk], *, memory: str,
+        disk_only: bool, reuse: bool,
     ) -> None:  # fmt: skip
-        """qemuSnapshotPrepare."""
+        """qemuSnapshotPrepare (``memory``: the aligned location, "no", "internal" or
+        "external")."""
         found_internal = forbid_internal = False
         external = 0
-        with_memory = obj.active and not disk_only
         for disk in disks:
             target, elem = disk.target, disk.elem
             if disk.location == "internal":
@@ -439,9 +450,9 @@ class QemuSnapshots(TestSnapshots):
                 external += 1
             elif _disk_source(elem) is not None and elem.find("readonly") is None:
                 forbid_internal = True
-        if not found_internal and not external and not with_memory:
+        if not found_internal and not external and memory == "no":
             raise self.error(ErrorCode.CONFIG_UNSUPPORTED, "nothing selected for snapshot")
-        if (with_memory and not found_internal) or (found_internal and forbid_internal):
+        if (memory == "internal" and not found_internal) or (found_internal and forbid_internal):
             raise self.error(
                 ErrorCode.CONFIG_UNSUPPORTED,
                 "internal and full system snapshots require all disks to be selected for snapshot",
@@ -451,7 +462,11 @@ class QemuSnapshots(TestSnapshots):
                 ErrorCode.CONFIG_UNSUPPORTED,
                 "disk-only snapshots require at least one disk to be selected for snapshot",
             )
-        if found_internal and external:
+        if (
+            (found_internal and external)
+            or (memory == "internal" and external)
+            or (memory == "external" and found_internal)
+        ):
             raise self.error(
                 ErrorCode.CONFIG_UNSUPPORTED,
                 "mixing internal and external targets for a snapshot is not yet supported",
@@ -537,9 +552,34 @@ class QemuSnapshots(TestSnapshots):
                 f"block device: {disk.path}",
             )
 
+    def _snap_take_full_external(
+        self, obj: DomainObj, disks: list[_SnapDisk], memory_file: str, flags: int
+    ) -> None:
+        """qemuSnapshotCreateActiveExternal with memory: pause, the memory image, the
+        overlays, then resume (or --halt: stop)."""
+        was_running, created = self.snap_save_memory(obj, memory_file)
+        try:
+            self._snap_make_overlays(obj, disks, flags)
+        except LibvirtError:
+            self.snap_forget_memory(memory_file, created)
+            self.snap_resume(obj, was_running)
+            raise
+        if flags & CREATE_HALT:
+            self.lifecycle(obj, STOPPED, STOPPED_FROM_SNAPSHOT)
+            self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
+            return
+        self.snap_resume(obj, was_running)
+
     def _snap_take_external(self, obj: DomainObj, disks: list[_SnapDisk], flags: int) -> None:
         """qemuSnapshotCreate{Active,Inactive}External: new qcow2 overlays become the
         disks' images, in the live and the persistent definition; no pause."""
+        self._snap_make_overlays(obj, disks, flags)
+        if flags & CREATE_HALT and obj.active:
+            self.lifecycle(obj, STOPPED, STOPPED_FROM_SNAPSHOT)
+            self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
+
+    def _snap_make_overlays(self, obj: DomainObj, disks: list[_SnapDisk], flags: int) -> None:
+        """The qcow2 overlays of the external disks, pointed to by both definitions."""
         chosen = [d for d in disks if d.location == "external"]
         for disk in chosen:
             assert disk.path is not None
@@ -569,9 +609,6 @@ class QemuSnapshots(TestSnapshots):
             obj.config = config
         if obj.live is not None:
             _point_disks(obj.live, targets)
-        if flags & CREATE_HALT and obj.active:
-            self.lifecycle(obj, STOPPED, STOPPED_FROM_SNAPSHOT)
-            self.stop(obj, SHUTOFF_FROM_SNAPSHOT)
 
     def _snap_take(self, obj: DomainObj, flags: int) -> None:
         """qemuSnapshotCreateActiveInternal: savevm between paused CPUs; --halt stops."""
@@ -803,18 +840,24 @@ class _SnapDisk:
     fmt: str | None
 
 
+def _memory_file(elem: ET.Element) -> str | None:
+    mem = elem.find("memory")
+    if mem is None or mem.get("snapshot") != "external":
+        return None
+    return mem.get("file")
+
+
 def _src(elem: ET.Element) -> str | None:
     src = elem.find("source")
     return src.get("file") if src is not None else None
 
 
-def _parse_locations(xml: str) -> tuple[str, dict[str, _DiskRequest]]:
-    """virDomainSnapshotDefParse's <memory snapshot=...> and <disks> requests."""
+def _parse_locations(xml: str) -> tuple[str, str | None, dict[str, _DiskRequest]]:
+    """virDomainSnapshotDefParse's <memory snapshot=... file=...> and <disks> requests."""
     root = SafeET.fromstring(xml)
     mem = root.find("memory")
     memory = (mem.get("snapshot") or "") if mem is not None else ""
-    if mem is not None and not memory and mem.get("file"):
-        memory = "external"
+    memory_file = mem.get("file") if mem is not None else None
     disks: dict[str, _DiskRequest] = {}
     for disk in root.findall("disks/disk"):
         name = disk.get("name", "")
@@ -825,7 +868,7 @@ def _parse_locations(xml: str) -> tuple[str, dict[str, _DiskRequest]]:
         path = _src(disk)
         location = disk.get("snapshot") or ("external" if path or fmt else "")
         disks[name] = _DiskRequest(location, path, fmt)
-    return memory, disks
+    return memory, memory_file, disks
 
 
 def _uses(ddef: DomainDef, target: str, path: str) -> bool:

@@ -185,7 +185,7 @@ class QemuDriver(
         self.init_qemu_storage(state_dir)
         self.init_qemu_snapshots(state_dir)
         self.init_qemu_checkpoints(state_dir)
-        self.init_qemu_nodedevs(str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, uri)))
+        self.init_qemu_nodedevs(str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, uri)), state_dir)
         self.init_qemu_nwfilters(state_dir)
         self._mac_counter = 0
         self._load()

@@ -76,6 +76,7 @@ class Snapshot:
     # (target, location, external file) per disk as the QEMU host aligned them; None:
     # every disk internal (the test driver)
     disks: list[tuple[str, str, str | None]] | None = None
+    memory_file: str | None = None  # an external memory image (QEMU hosts)
 
     @property
     def active(self) -> bool:
@@ -83,7 +84,9 @@ class Snapshot:
 
     @property
     def external(self) -> bool:
-        """virDomainSnapshotDefIsExternal (no external memory is ever taken here)."""
+        """virDomainSnapshotDefIsExternal: external memory or any external disk."""
+        if self.memory_file is not None:
+            return True
         return any(loc == "external" for _n, loc, _p in self.disks or [])
 
 
@@ -465,6 +468,11 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _escape_attr(text: str) -> str:
+    """virBufferEscapeString in an attribute quoted with '."""
+    return _escape(text).replace("'", "&apos;").replace('"', "&quot;")
+
+
 def format_snapshot(snap: Snapshot) -> str:
     """virDomainSnapshotDefFormat for an internal snapshot of the test driver."""
     out = ["<domainsnapshot>", f"  <name>{_escape(snap.name)}</name>"]
@@ -474,7 +482,10 @@ def format_snapshot(snap: Snapshot) -> str:
     if snap.parent is not None:
         out += ["  <parent>", f"    <name>{_escape(snap.parent)}</name>", "  </parent>"]
     out.append(f"  <creationTime>{snap.created}</creationTime>")
-    out.append(f"  <memory snapshot='{'internal' if snap.active else 'no'}'/>")
+    if snap.memory_file is not None:
+        out.append(f"  <memory snapshot='external' file='{_escape_attr(snap.memory_file)}'/>")
+    else:
+        out.append(f"  <memory snapshot='{'internal' if snap.active else 'no'}'/>")
     out.append("  <disks>")
     for name, loc, path in snap.disks or []:
         if path is None:
@@ -494,5 +505,7 @@ def format_snapshot(snap: Snapshot) -> str:
     snap.domain.sync_tree()
     dom_xml = domxml.format_xml(snap.domain.tree).rstrip("\n")
     out += ["  " + line for line in dom_xml.split("\n")]
+    if snap.memory_file is not None:  # qemuDomainSaveCookie (no CPU, no slirp helper)
+        out += ["  <cookie>", "  </cookie>"]
     out.append("</domainsnapshot>")
     return "\n".join(out) + "\n"

@@ -194,3 +194,106 @@ def test_virsh_disk_only_snapshot_of_a_pool_volume(virtwire_server, run_virsh, t
     assert "revert to external snapshot not supported yet" in bad.stderr
     virsh_ok(run_virsh, uri, "snapshot-delete", "g1", "d1")
     assert f"vda      {images}/g1.qcow2" in virsh_ok(run_virsh, uri, "domblklist", "g1")
+
+
+def test_virsh_external_memory_snapshot_and_kill9(virtwire_server, run_virsh, tmp_path):
+    uri = virtwire_server.unix_uri("qemu", "/system")
+    images = "/var/lib/libvirt/images"
+    root = virtwire_server.state_dir / "qemu-system" / "root"
+    virsh_ok(run_virsh, uri, "pool-define-as", "default", "dir", "--target", images)
+    virsh_ok(run_virsh, uri, "pool-start", "default", "--build")
+    virsh_ok(run_virsh, uri, "vol-create-as", "default", "g1.qcow2", "1G", "--format", "qcow2")
+    guest = tmp_path / "g1.xml"
+    guest.write_text(GUEST)
+    virsh_ok(run_virsh, uri, "define", str(guest))
+    virsh_ok(run_virsh, uri, "start", "g1")
+    out = virsh_ok(
+        run_virsh, uri, "snapshot-create-as", "g1", "m1",
+        "--memspec", "file=/var/lib/libvirt/qemu/snapshot/g1.m1.mem,snapshot=external",
+        "--diskspec", "vda,snapshot=external",
+    )  # fmt: skip
+    assert out.strip() == "Domain snapshot m1 created"
+    assert virsh_ok(run_virsh, uri, "domstate", "g1", "--reason").strip() == "running (unpaused)"
+    assert f"vda      {images}/g1.m1" in virsh_ok(run_virsh, uri, "domblklist", "g1")
+    memory = root / "var/lib/libvirt/qemu/snapshot/g1.m1.mem"
+    assert memory.read_bytes()[:16] == b"LibvirtQemudSave"
+    info = virsh_ok(run_virsh, uri, "snapshot-info", "g1", "m1")
+    assert "State:          running" in info and "Location:       external" in info
+    dump = virsh_ok(run_virsh, uri, "snapshot-dumpxml", "g1", "m1")
+    assert "<memory snapshot='external' file='/var/lib/libvirt/qemu/snapshot/g1.m1.mem'/>" in dump
+    # the memory file is an image of the save layout: virsh reads its XML back
+    assert "<name>g1</name>" in virsh_ok(
+        run_virsh, uri, "save-image-dumpxml", str(memory)[len(str(root)) :]
+    )
+    bad = run_virsh(uri, "snapshot-revert", "g1", "m1")
+    assert "revert to external snapshot not supported yet" in bad.stderr
+    offline = run_virsh(
+        uri, "snapshot-create-as", "g1", "x", "--disk-only", "--memspec", "file=/x.mem"
+    )
+    assert "memory state cannot be saved with offline or disk-only snapshot" in offline.stderr
+    halt = virsh_ok(
+        run_virsh, uri, "snapshot-create-as", "g1", "m2", "--halt",
+        "--memspec", "file=/var/lib/libvirt/qemu/snapshot/g1.m2.mem",
+    )  # fmt: skip
+    assert "m2" in halt
+    assert virsh_ok(run_virsh, uri, "domstate", "g1", "--reason").strip() == (
+        "shut off (from snapshot)"
+    )
+
+    virtwire_server.kill9()
+    virtwire_server.start()
+    assert virsh_ok(run_virsh, uri, "snapshot-list", "g1", "--external", "--name").split() == [
+        "m1",
+        "m2",
+    ]
+    assert virsh_ok(run_virsh, uri, "snapshot-current", "g1", "--name").strip() == "m2"
+    assert f"vda      {images}/g1.m2" in virsh_ok(run_virsh, uri, "domblklist", "g1")
+    again = virsh_ok(run_virsh, uri, "snapshot-dumpxml", "g1", "m1")
+    assert "<memory snapshot='external' file='/var/lib/libvirt/qemu/snapshot/g1.m1.mem'/>" in again
+    assert memory.exists()
+
+
+MEMORY_EVENTS = r"""import sys, time
+import libvirt
+
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+seen = []
+c.domainEventRegisterAny(
+    None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lambda *a: seen.append(a[2:4]), None
+)
+pool = c.storagePoolDefineXML(
+    "<pool type='dir'><name>default</name><target><path>/var/lib/libvirt/images</path>"
+    "</target></pool>", 0)
+pool.create(libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+pool.createXML("<volume><name>g1.qcow2</name><capacity>1048576</capacity>"
+               "<target><format type='qcow2'/></target></volume>", 0)
+dom = c.defineXML(GUEST)
+dom.create()
+spec = ("<domainsnapshot><name>{}</name><memory snapshot='external' file='/srv/{}.mem'/>"
+        "</domainsnapshot>")
+dom.snapshotCreateXML(spec.format("m1", "m1"), 0)
+dom.snapshotCreateXML(spec.format("m2", "m2"), libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_HALT)
+print("state", dom.state())
+deadline = time.monotonic() + 20
+while len(seen) < 7 and time.monotonic() < deadline:
+    libvirt.virEventRunDefaultImpl()
+for item in seen:
+    print(item)
+"""
+
+
+def test_pylibvirt_external_memory_snapshot_events(virtwire_server, run_pylibvirt):
+    uri = virtwire_server.unix_uri("qemu", "/system")
+    proc = run_pylibvirt(MEMORY_EVENTS.replace("GUEST)", repr(GUEST) + ")"), uri)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "state [5, 7]",  # shut off (from snapshot)
+        "(0, 0)",  # DEFINED ADDED
+        "(4, 0)",  # RESUMED UNPAUSED, then
+        "(2, 0)",  # STARTED BOOTED
+        "(3, 0)",  # SUSPENDED PAUSED: the CPUs stop for the memory image
+        "(4, 0)",  # RESUMED UNPAUSED after the overlays
+        "(3, 0)",  # --halt: paused for the memory...
+        "(5, 6)",  # ...then STOPPED FROM_SNAPSHOT
+    ]
