@@ -21,6 +21,5 @@ def test_same_as_the_multiline_regex(text):
 def test_indented_line_only():
     text = "<domain>\n  <devices/>\n  <description>a<devices/></description>\n</domain>\n"
     assert _open_empty_devices(text) == (
-        "<domain>\n  <devices>\n  </devices>\n  <description>a<devices/></description>\n"
-        "</domain>\n"
+        "<domain>\n  <devices>\n  </devices>\n  <description>a<devices/></description>\n</domain>\n"
     )
