@@ -55,6 +55,7 @@ from virtwire.server.hypervisor.vhba import TestVhbaPools
 
 # virDomainNetDefParseXML drops these names from an inactive definition (libvirt made them)
 GENERATED_IFNAMES = ("vnet", "macvtap", "macvlan")
+MAX_TEST_IFNAMES = 1024  # testDomainGenerateIfname's maxif
 
 TEST_DEFAULT_UUID = "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -250,12 +251,17 @@ class TestDriver(
                 del target.attrib["dev"]
                 if not target.attrib and not len(target):
                     net.remove(target)
+        taken = {t.get("dev") for t in (n.find("target") for n in nets) if t is not None}
+        free = (f"testnet{i}" for i in range(MAX_TEST_IFNAMES) if f"testnet{i}" not in taken)
         for net in nets:
             target = net.find("target")
             if target is not None and target.get("dev"):
                 continue
-            taken = {t.get("dev") for t in (n.find("target") for n in nets) if t is not None}
-            name = next(f"testnet{i}" for i in range(1024) if f"testnet{i}" not in taken)
+            name = next(free, None)
+            if name is None:  # testDomainGenerateIfname
+                raise self.error(
+                    ErrorCode.INTERNAL_ERROR, f"Exceeded max iface limit {MAX_TEST_IFNAMES}"
+                )
             if target is None:
                 target = ET.Element("target")
                 children = list(net)

@@ -254,3 +254,25 @@ def test_sysinfo(drv):
     with pytest.raises(LibvirtError) as ei:
         drv.connect_get_sysinfo(1)
     assert err(ei) == (8, 12, "unsupported flags (0x1) in function testConnectGetSysinfo")
+
+
+def _with_interfaces(count: int, named: int = 0) -> str:
+    nics = "".join(
+        f"<interface type='user'><mac address='52:54:01:00:{k >> 8:02x}:{k & 255:02x}'/>"
+        + (f"<target dev='testnet{k}'/>" if k < named else "")
+        + "</interface>"
+        for k in range(count)
+    )
+    return (
+        "<domain type='test'><name>nics</name><memory>1048576</memory>"
+        f"<os><type>hvm</type></os><devices>{nics}</devices></domain>"
+    )
+
+
+def test_interface_names_up_to_libvirts_limit(drv):
+    """testDomainGenerateIfname: testnet0..testnet1023, then INTERNAL_ERROR (as libvirtd)."""
+    xml = drv.domain_get_xml_desc(drv.domain_define_xml(_with_interfaces(1024, named=3)))
+    assert xml.count("<target dev='testnet") == 1024 and "testnet1023'" in xml
+    with pytest.raises(LibvirtError) as info:
+        drv.domain_define_xml(_with_interfaces(1025))
+    assert err(info) == (1, 12, "internal error: Exceeded max iface limit 1024")
