@@ -51,6 +51,7 @@ from virtwire.server.hypervisor.test_domain_extras import TestDomainExtras
 from virtwire.server.hypervisor.test_save import TestSave
 from virtwire.server.hypervisor.test_tuning_setters import TestTuningSetters
 from virtwire.server.hypervisor.tuning import TestTuning
+from virtwire.server.hypervisor.vcpus import VCPU_LIVE, VCPU_MAXIMUM
 from virtwire.server.hypervisor.vhba import TestVhbaPools
 
 # virDomainNetDefParseXML drops these names from an inactive definition (libvirt made them)
@@ -319,6 +320,18 @@ class TestDriver(
             raise self.error(ErrorCode.INTERNAL_ERROR, f"Domain '{obj.name}' is already running")
         self._start(obj)
         return obj.handle()
+
+    def domain_create_with_files(self, dom: Dom, flags: int = 0) -> Dom:
+        return self.domain_create_with_flags(dom, flags)  # testDomainCreateWithFiles
+
+    def domain_create_xml_with_files(self, xml: str, flags: int = 0) -> Dom:
+        return self.domain_create_xml(xml, flags)  # testDomainCreateXMLWithFiles
+
+    def domain_get_max_vcpus(self, dom: Dom) -> int:
+        return self.domain_get_vcpus_flags(dom, VCPU_LIVE | VCPU_MAXIMUM)  # testDomainGetMaxVcpus
+
+    def domain_is_updated(self, dom: Dom) -> int:
+        return 0  # testDomainIsUpdated answers 0 without looking the domain up
 
     def domain_create_xml(self, xml: str, flags: int = 0) -> Dom:
         self.check_flags(flags, 16, "testDomainCreateXML")  # only VIR_DOMAIN_START_VALIDATE
