@@ -80,7 +80,13 @@ def parse_document(
         raise _xml_detail(what, 1, "entity declarations are not allowed", None, 0) from None
     except ET.ParseError as exc:
         line, column = exc.position if exc.position else (1, 0)
-        reason = _libxml2_reason(str(exc).split(":")[0], text, line, column)
+        expat = str(exc).split(":")[0]
+        truncated = _inside_tag_at_end(text) if expat.startswith("unclosed token") else None
+        if truncated is not None:  # libxml2 reports at the end of the input
+            last = text.split("\n")
+            shown = last[-1] or None  # libxml2 has no context line at an empty last line
+            raise _xml_detail(what, len(last), truncated, shown, len(last[-1])) from None
+        reason = _libxml2_reason(expat, text, line, column)
         lines = text.splitlines() or [""]
         context = lines[line - 1] if 0 < line <= len(lines) else ""
         if reason.startswith("Opening and ending tag mismatch"):
@@ -118,6 +124,43 @@ def _open_tags(text: str) -> list[tuple[str, int]]:
     return stack
 
 
+_ATTRIBUTE = re.compile(r"""\s*([^\s=/>]+)(?:\s*=\s*(?:'[^']*'|"[^"]*"))?""")
+
+
+def _inside_tag_at_end(text: str) -> str | None:
+    """libxml2's error for a document that ends inside a tag (xmlParseStartTag2's and
+    xmlParseEndTag's checks), or None when the end is not inside one."""
+    at = text.rfind("<")
+    if at < 0 or ">" in text[at:]:
+        return None
+    tag = text[at + 1 :]
+    if tag.startswith("/"):
+        return "expected '>'"
+    name = re.match(r"[A-Za-z_][\w.:-]*", tag)
+    if name is None:
+        return None
+    line = text.count("\n", 0, at) + 1
+    pos, after_attribute = name.end(), False
+    while True:
+        blank = re.match(r"\s*", tag[pos:]).end()
+        if not blank and (after_attribute or pos < len(tag)):
+            return "attributes construct error"
+        if pos + blank == len(tag):
+            return f"Couldn't find end of Start Tag {name.group()} line {line}"
+        attr = _ATTRIBUTE.match(tag, pos)
+        if attr is None or attr.end() == pos + blank:
+            return None
+        rest = tag[attr.end() :].lstrip()
+        if "=" not in tag[pos : attr.end()]:  # a name, then the end or no '='
+            if not rest or rest[0] != "=":
+                return f"Specification mandates value for attribute {attr.group(1)}"
+            value = rest[1:].lstrip()
+            if value[:1] in ("'", '"'):
+                return "AttValue: ' expected"  # libxml2's text for either quote
+            return "AttValue: \" or ' expected"
+        pos, after_attribute = attr.end(), True
+
+
 def _libxml2_reason(expat: str, text: str, line: int, column: int) -> str:
     """Translate expat's wording into libxml2's, which is what libvirt's users see."""
     if expat.startswith("syntax error") and not text.lstrip().startswith("<"):
@@ -138,6 +181,10 @@ def _libxml2_reason(expat: str, text: str, line: int, column: int) -> str:
             other = closing.group(1) if closing else ""
             return f"Opening and ending tag mismatch: {name} line {opened} and {other}"
         return "Opening and ending tag mismatch"
+    if expat.startswith("not well-formed") and column and here[:1] not in ("", ">", "/"):
+        before = lines[line - 1][:column]
+        if before[-1:] in ("'", '"') and before.rfind("<") > before.rfind(">"):
+            return "attributes construct error"  # an attribute right after a value
     if expat.startswith("junk after document element"):
         return "Extra content at the end of the document"
     if expat.startswith("undefined entity"):
