@@ -22,7 +22,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parent / "cpu_map_x86.py"
-DOMCAPS = Path("tests/domaincapsdata/qemu_7.2.0.x86_64.xml")
+DOMCAPS = {  # virttype → libvirt's domain capabilities test data for QEMU 7.2
+    "kvm": Path("tests/domaincapsdata/qemu_7.2.0.x86_64.xml"),
+    "qemu": Path("tests/domaincapsdata/qemu_7.2.0-tcg.x86_64.xml"),
+}
+HostModel = tuple[str, str, tuple[tuple[str, str], ...]]
 CPUID_REGS = ("eax", "ebx", "ecx", "edx")
 MSR_REGS = ("eax", "edx")
 
@@ -89,22 +93,28 @@ def build(src: Path) -> tuple[dict[str, str], list[Feature], list[Model]]:
     return vendors, features, models
 
 
-def build_qemu(src: Path) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], tuple[str, ...]]:
-    """QEMU 7.2's host-model CPU (model, vendor, (feature, policy)...) and its CPU models."""
-    cpu = ET.parse(src / DOMCAPS).getroot().find("cpu")
-    assert cpu is not None
-    modes = {m.get("name"): m for m in cpu.findall("mode")}
-    host = modes["host-model"]
-    feats = tuple((f.get("name", ""), f.get("policy", "")) for f in host.findall("feature"))
-    host_cpu = (host.findtext("model", ""), host.findtext("vendor", ""), feats)
-    return host_cpu, tuple(m.text or "" for m in modes["custom"].findall("model"))
+def build_qemu(src: Path) -> tuple[dict[str, HostModel], tuple[str, ...]]:
+    """QEMU 7.2's host-model CPU per virttype (model, vendor, (feature, policy)...) and the
+    CPU models it offers (KVM's list)."""
+    host_models: dict[str, HostModel] = {}
+    names: tuple[str, ...] = ()
+    for virttype, path in DOMCAPS.items():
+        cpu = ET.parse(src / path).getroot().find("cpu")
+        assert cpu is not None
+        modes = {m.get("name"): m for m in cpu.findall("mode")}
+        host = modes["host-model"]
+        feats = tuple((f.get("name", ""), f.get("policy", "")) for f in host.findall("feature"))
+        host_models[virttype] = (host.findtext("model", ""), host.findtext("vendor", ""), feats)
+        if virttype == "kvm":
+            names = tuple(m.text or "" for m in modes["custom"].findall("model"))
+    return host_models, names
 
 
 def render(
     vendors: dict[str, str],
     features: list[Feature],
     models: list[Model],
-    qemu: tuple[tuple[str, str, tuple[tuple[str, str], ...]], tuple[str, ...]],
+    qemu: tuple[dict[str, HostModel], tuple[str, ...]],
 ) -> str:
     out = [
         '"""libvirt 9.0\'s x86 CPU map (generated; do not edit).',
@@ -135,12 +145,14 @@ def render(
         out.append(f"    ({name!r}, {vendor!r}, {host!r}, {guest!r},")
         out.append(f"     {' '.join(have)!r},")
         out.append(f"     {' '.join(removed)!r}),")
-    host_cpu, qemu_models = qemu
+    host_models, qemu_models = qemu
     out += [
         ")",
         "",
-        "#: QEMU 7.2's host-model CPU on a KVM host: (model, vendor, ((feature, policy), ...))",
-        f"QEMU_HOST_MODEL: tuple[str, str, tuple[tuple[str, str], ...]] = {host_cpu!r}",
+        "#: QEMU 7.2's host-model CPU per virttype: (model, vendor, ((feature, policy), ...))",
+        "QEMU_HOST_MODELS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {",
+        *(f"    {k!r}: {v!r}," for k, v in host_models.items()),
+        "}",
         "",
         "#: the CPU models QEMU 7.2 offers (domain capabilities, custom mode)",
         f"QEMU_CPU_MODELS: tuple[str, ...] = {qemu_models!r}",
