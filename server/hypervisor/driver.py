@@ -88,12 +88,14 @@ class Driver:
 
     def check_flags(self, flags: int, allowed: int, function: str) -> None:
         """libvirt's virCheckFlags: virReportInvalidArg's fields (no "invalid argument: "
-        prefix; str1 the function, str2 "flags", ints 0), as libvirtd 9.0 sends them."""
-        if flags & ~allowed:
+        prefix; str1 the function, str2 "flags", ints 0), as libvirtd 9.0 sends them.
+        ``allowed`` may be an IntFlag, whose ``~`` stays inside its members: int first."""
+        unknown = int(flags) & ~int(allowed)
+        if unknown:
             raise LibvirtError(
                 ErrorCode.INVALID_ARG,
                 self.error_domain,
-                f"unsupported flags (0x{flags & ~allowed:x}) in function {function}",
+                f"unsupported flags (0x{unknown:x}) in function {function}",
                 str1=function,
                 str2="flags",
                 int1=0,

@@ -7,7 +7,12 @@ and every disk checkpointed with a bitmap must be **qcow2** (``checkpoint for di
 unsupported for storage type raw``); empty and read-only disks are left out.  The newest
 checkpoint is the current one and the parent of the next; deleting one moves its children
 to its parent (or takes them along with ``--children``), and needs a running domain unless
-only the metadata goes.  A domain's checkpoints are one XML document,
+only the metadata goes.  ``checkpoint-dumpxml --size`` (qemuCheckpointGetXMLDescUpdateSize)
+needs a running domain and gives ``size='N'`` only for a bitmap disk the domain still has
+with the image the bitmap was made in (qemuBlockBitmapChainIsValid); N is what the guest
+wrote since the checkpoint (stats.py's 96 KiB/s per disk, since the later of the
+checkpoint and the domain's start), in whole 64 KiB bitmap granules.  A domain's
+checkpoints are one XML document,
 ``<state>/checkpoint/<uuid>.xml``, replaced atomically and read back at daemon start.
 """
 
@@ -49,6 +54,8 @@ LIST_ALL = LIST_ROOTS | LIST_TOPOLOGICAL | LIST_LEAVES | LIST_NO_LEAVES
 XML_SECURE, XML_NO_DOMAIN, XML_SIZE = 0x1, 0x2, 0x4
 DELETE_CHILDREN, DELETE_METADATA_ONLY, DELETE_CHILDREN_ONLY = 0x1, 0x2, 0x4
 UNDEFINE_CHECKPOINTS_METADATA = 0x10
+BITMAP_GRANULARITY = 65536  # QEMU's default for a qcow2 image's dirty bitmaps
+WRITE_BYTES_PER_S = 12 * 8192  # stats.QemuStats.block_counters: 12 writes of 8 KiB a second
 
 
 @dataclass(slots=True)
@@ -89,6 +96,7 @@ class QemuCheckpoints:
         def find(self, dom: Dom) -> DomainObj: ...
         def parse(self, xml: str) -> DomainDef: ...
         def not_running(self) -> LibvirtError: ...
+        def uptime_s(self, obj: DomainObj) -> int: ...  # stats.QemuStats
 
     wall_chk_s = staticmethod(lambda: int(time.time()))
 
@@ -309,9 +317,28 @@ class QemuCheckpoints:
             flags, XML_SECURE | XML_NO_DOMAIN | XML_SIZE, "qemuDomainCheckpointGetXMLDesc"
         )
         obj, _chks, found = self._chk_lookup(checkpoint)
-        if flags & XML_SIZE and not obj.active:
-            raise self.not_running()
-        return format_checkpoint(found, flags)
+        sizes: dict[str, int] = {}
+        if flags & XML_SIZE:
+            if obj.live is None:  # virDomainObjCheckActive
+                raise self.not_running()
+            sizes = self._chk_sizes(obj, obj.live, found)
+        return format_checkpoint(found, flags, sizes)
+
+    def _chk_sizes(self, obj: DomainObj, live: DomainDef, chk: Checkpoint) -> dict[str, int]:
+        """qemuCheckpointGetXMLDescUpdateSize: target → dirty bytes of the merged bitmap."""
+        taken = {devices.disk_target(d): d for d in chk.domain.devices.findall("disk")}
+        now = {devices.disk_target(d): d for d in live.devices.findall("disk")}
+        written_s = max(min(self.wall_chk_s() - chk.created, self.uptime_s(obj)), 0)
+        dirty = -(-written_s * WRITE_BYTES_PER_S // BITMAP_GRANULARITY) * BITMAP_GRANULARITY
+        sizes = {}
+        for target, kind in chk.disks:
+            disk, then = now.get(target), taken.get(target)
+            if kind != "bitmap" or disk is None or then is None:
+                continue  # virDomainDiskByTarget found nothing
+            if _image(disk) != _image(then) or disk_format(disk) != "qcow2":
+                continue  # another image: no bitmap chain from its top
+            sizes[target] = dirty
+        return sizes
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -380,14 +407,21 @@ def _parse_checkpoint(xml: str) -> tuple[str | None, str | None, dict[str, str]]
     return name, root.findtext("description"), requests
 
 
+def _image(disk: ET.Element) -> tuple[str | None, ...]:
+    """What identifies a disk's top image (its source)."""
+    src = disk.find("source")
+    keys = ("file", "dev", "dir", "name", "volume", "pool")
+    return tuple(src.get(k) for k in keys) if src is not None else ()
+
+
 def _esc(text: str) -> str:
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&apos;")
     )
 
 
-def format_checkpoint(chk: Checkpoint, flags: int) -> str:
-    """virDomainCheckpointDefFormat (SIZE: the bitmaps' dirty bytes, 0 for an idle guest)."""
+def format_checkpoint(chk: Checkpoint, flags: int, sizes: dict[str, int] | None = None) -> str:
+    """virDomainCheckpointDefFormat (SIZE: ``sizes``' dirty bytes, where known)."""
     out = ["<domaincheckpoint>", f"  <name>{_esc(chk.name)}</name>"]
     if chk.description is not None:
         out.append(f"  <description>{_esc(chk.description)}</description>")
@@ -397,7 +431,8 @@ def format_checkpoint(chk: Checkpoint, flags: int) -> str:
     out.append("  <disks>")
     for target, kind in chk.disks:
         if kind == "bitmap":
-            size = " size='0'" if flags & XML_SIZE else ""
+            known = (sizes or {}).get(target) if flags & XML_SIZE else None
+            size = f" size='{known}'" if known is not None else ""
             out.append(
                 f"    <disk name='{_esc(target)}' checkpoint='bitmap' bitmap='{_esc(chk.name)}'{size}/>"
             )

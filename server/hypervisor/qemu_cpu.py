@@ -4,7 +4,8 @@
 total (``--total``: ``cpu_time``, ``user_time``, ``system_time``) is the guest's CPU
 time (stats.py's ``cpu_ns``, a tenth of each vCPU busy since start), split 70/30 between
 user and system; per host CPU, ``cpu_time`` and ``vcpu_time`` share it over the CPUs the
-guest may use.  ``getCPUModelNames`` lists libvirt 9.0's cpu_map models in its load order
+guest may use; ``qemu:///session`` has no cgroups (``cgroup CPUACCT controller is not
+mounted``).  ``getCPUModelNames`` lists libvirt 9.0's cpu_map models in its load order
 (src/cpu_map/index.xml): x86 for i686/x86_64, ppc64 for ppc64/ppc64le; s390 and ARM CPU
 drivers have no model list (an empty answer); other architectures have no CPU driver.
 """
@@ -52,6 +53,8 @@ class QemuCpu:
         def host_cpus(self) -> set[int]: ...
         def effective_pin(self, ddef: DomainDef, vcpu: int) -> set[int]: ...
 
+        cgroup_privileged: bool  # qemu_cgroups.QemuCgroupTuning: False on qemu:///session
+
     def connect_get_cpu_model_names(
         self, arch: str, need_results: int, flags: int = 0
     ) -> tuple[list[str], int]:
@@ -72,6 +75,10 @@ class QemuCpu:
         obj = self.find(dom)
         if obj.live is None:
             raise self.not_running()
+        if not self.cgroup_privileged:  # an unprivileged libvirtd makes no cgroups
+            raise self.error(
+                ErrorCode.OPERATION_INVALID, "cgroup CPUACCT controller is not mounted"
+            )
         total = self.cpu_ns(obj)
         if start_cpu == -1:  # virCgroupGetDomainTotalCpuStats
             if nparams == 0:

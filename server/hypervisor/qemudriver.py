@@ -25,6 +25,7 @@ from virtwire.protocol.records import NodeInfo
 from virtwire.server.faults import FaultTable
 from virtwire.server.hypervisor import devices, domxml, memory, offload
 from virtwire.server.hypervisor.console import QemuConsoles
+from virtwire.server.hypervisor.cpu_baseline import QemuCpuBaseline, host_cpu_capabilities
 from virtwire.server.hypervisor.domxml import DomainDef
 from virtwire.server.hypervisor.driver import (
     DEFINED,
@@ -74,13 +75,15 @@ QEMU_VERSION = 7002000  # QEMU 7.2.0, as Debian bookworm ships
 # the machine types' maxCpus in CAPABILITIES_XML (pc = pc-i440fx-7.2, q35 = pc-q35-7.2)
 PC_MAX_VCPUS = 255
 Q35_MAX_VCPUS = 288
-CAPABILITIES_XML = """<capabilities>
+# the host CPU: QEMU 7.2's KVM host-model CPU of libvirt's test data (cpu_baseline.py)
+_CPU_MODEL, _CPU_FEATURES = host_cpu_capabilities()
+CAPABILITIES_XML = f"""<capabilities>
 
   <host>
     <cpu>
       <arch>x86_64</arch>
-      <topology sockets='1' dies='1' cores='8' threads='1'/>
-      <pages unit='KiB' size='4'/>
+{_CPU_MODEL}      <topology sockets='1' dies='1' cores='8' threads='1'/>
+{_CPU_FEATURES}      <pages unit='KiB' size='4'/>
       <pages unit='KiB' size='2048'/>
       <pages unit='KiB' size='1048576'/>
     </cpu>
@@ -144,6 +147,7 @@ class QemuDriver(
     QemuNWFilters,
     QemuScreenshot,
     QemuConsoles,
+    QemuCpuBaseline,
     Driver,
 ):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""

@@ -6,7 +6,7 @@ with the ``state`` group): its block and interface counters are fractions of the
 clock in microseconds. :class:`QemuStats` gives plausible counters that grow with a
 running guest's uptime, read from the host's clock (``now_ns``, which tests replace),
 and the QEMU driver's ``domstats`` groups ``state``, ``cpu-total``, ``balloon``,
-``vcpu``, ``net`` and ``block``.
+``vcpu``, ``net``, ``block`` and ``iothread``.
 """
 
 from __future__ import annotations
@@ -281,13 +281,17 @@ class QemuStats(StatsMixin):
 
     supported_stats = (
         STATS_STATE | STATS_CPU_TOTAL | STATS_BALLOON | STATS_VCPU | STATS_INTERFACE | STATS_BLOCK
-    )
+        | STATS_IOTHREAD
+    )  # fmt: skip
 
     wall_ns = staticmethod(time.time_ns)  # for the balloon's last-update stamp
 
     if TYPE_CHECKING:
 
         def now_ns(self) -> int: ...  # hostfacts.QemuHostFacts
+        def iothread_stats(  # qemu_iothreads.QemuIOThreads
+            self, obj: DomainObj, values: dict[str, int], types: dict[str, int]
+        ) -> None: ...
 
     def uptime_s(self, obj: DomainObj) -> int:
         return max(self.now_ns() - obj.started_ns, 0) // 10**9
@@ -419,6 +423,8 @@ class QemuStats(StatsMixin):
                 for key, value in (("rd.reqs", rd_req), ("rd.bytes", rd_bytes),
                                    ("wr.reqs", wr_req), ("wr.bytes", wr_bytes)):  # fmt: skip
                     put(f"block.{i}.{key}", value)
+        if stats & STATS_IOTHREAD:
+            self.iothread_stats(obj, values, types)
 
 
 def _has_balloon(ddef: DomainDef) -> bool:

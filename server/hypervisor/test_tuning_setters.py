@@ -29,11 +29,14 @@ from virtwire.server.hypervisor.qemu_cgroups import (
     check_typed_params,
 )
 from virtwire.server.hypervisor.qemu_iothreads import (
+    IOTHREAD_POLL_PARAMS,
+    POLL_DEFAULT,
     QemuIOThreads,
     _pin,
     _set_pin,
     _write_ids,
     iothread_ids,
+    put_iothread_stats,
 )
 from virtwire.server.hypervisor.stats import STATS_IOTHREAD
 from virtwire.server.hypervisor.test_domain_extras import _disk_by_name
@@ -75,9 +78,6 @@ BLOCK_IOTUNE_FIELDS = (
     "group_name", *(f"{r}_max_length" for r in BLOCK_IOTUNE_RATES),
 )  # fmt: skip
 BLOCK_IOTUNE_TYPES = {f: tp.STRING if f == "group_name" else tp.ULLONG for f in BLOCK_IOTUNE_FIELDS}
-# (poll_max_ns, poll_grow, poll_shrink) of testIOThreadInfo
-POLL_DEFAULT = (32768, 0, 0)
-IOTHREAD_PARAMS = {"poll_max_ns": tp.ULLONG, "poll_grow": tp.UINT, "poll_shrink": tp.UINT}
 
 
 def _domain_error(code: ErrorCode, detail: str) -> LibvirtError:
@@ -319,7 +319,7 @@ class TestTuningSetters:
             raise _test_error(
                 ErrorCode.INTERNAL_ERROR, "An error occurred, but the cause is unknown"
             )
-        check_typed_params(params, IOTHREAD_PARAMS)
+        check_typed_params(params, IOTHREAD_POLL_PARAMS)
         values = tp.from_wire(params)
         old = polls[iothread_id]
         polls[iothread_id] = (
@@ -332,17 +332,8 @@ class TestTuningSetters:
         self, obj: DomainObj, stats: int, values: dict[str, int], types: dict[str, int]
     ) -> None:
         """testDomainGetStatsIOThread: the private poll data of a running domain."""
-        polls = self.iothread_polls(obj)
-        if not stats & STATS_IOTHREAD or not obj.active or not polls:
-            return
-        values["iothread.count"], types["iothread.count"] = len(polls), tp.UINT
-        for tid, (max_ns, grow, shrink) in polls.items():
-            for key, value, kind in (
-                ("poll-max-ns", max_ns, tp.ULLONG),
-                ("poll-grow", grow, tp.UINT),
-                ("poll-shrink", shrink, tp.UINT),
-            ):
-                values[f"iothread.{tid}.{key}"], types[f"iothread.{tid}.{key}"] = value, kind
+        if stats & STATS_IOTHREAD and obj.active:
+            put_iothread_stats(self.iothread_polls(obj), values, types)
 
 
 def _set_online(ddef: DomainDef, nvcpus: int) -> None:

@@ -16,6 +16,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain
 from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.hypervisor import devices, domxml
+from virtwire.server.hypervisor.cpu_baseline import TestCpuBaseline
 from virtwire.server.hypervisor.driver import (
     RESUMED,
     RESUMED_UNPAUSED,
@@ -186,6 +187,7 @@ class TestDriver(
     TestVhbaPools,
     StorageMixin,
     TestScreenshot,
+    TestCpuBaseline,
     Driver,
 ):
     """The shared in-memory state behind every ``test:///default`` connection.

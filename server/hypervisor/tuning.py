@@ -385,8 +385,16 @@ class QemuScheduler:
         def one_def(self, obj: DomainObj, flags: int) -> DomainDef: ...
         def save(self, obj: DomainObj, config: DomainDef | None = None) -> None: ...
 
+        cgroup_privileged: bool  # qemu_cgroups.QemuCgroupTuning: False on qemu:///session
+
+    def _sched_session_check(self, code: ErrorCode) -> None:
+        """``!driver->privileged``: no cgroups for an unprivileged libvirtd."""
+        if not self.cgroup_privileged:
+            raise self.error(code, "CPU tuning is not available in session mode")
+
     def domain_get_scheduler_type(self, dom: Dom) -> tuple[str, int]:
         self.find(dom)
+        self._sched_session_check(ErrorCode.OPERATION_UNSUPPORTED)
         return "posix", len(QEMU_SCHED_PARAMS)
 
     def domain_get_scheduler_parameters(self, dom: Dom, nparams: int) -> list[rp.RemoteTypedParam]:
@@ -399,6 +407,7 @@ class QemuScheduler:
             flags, AFFECT | VIR_TYPED_PARAM_STRING_OKAY, "qemuDomainGetSchedulerParametersFlags"
         )
         obj = self.find(dom)
+        self._sched_session_check(ErrorCode.CONFIG_UNSUPPORTED)
         ddef = self.one_def(obj, flags & AFFECT)
         live = ddef is obj.live
         values, types = {}, {}
@@ -440,6 +449,7 @@ class QemuScheduler:
                     f"value of '{param.field}' is out of range [{low_high[0]}, {low_high[1]}]",
                 )
         obj = self.find(dom)
+        self._sched_session_check(ErrorCode.CONFIG_UNSUPPORTED)
         live, config = self.impact(obj, flags)
         targets = ([obj.live] if live and obj.live else []) + ([obj.config] if config else [])
         for ddef in targets:
