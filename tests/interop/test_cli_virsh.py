@@ -343,7 +343,7 @@ def test_event_loop_prints_what_virsh_prints(held_state, run_virsh, tmp_path):
         "<domain type='test'><name>probe</name><memory>8192</memory>"
         "<os><type>hvm</type></os></domain>"
     )
-    argv = ["event", "--all", "--loop", "--timeout", "25"]
+    argv = ["event", "--all", "--loop", "--timeout", "300"]  # SIGINT ends it
     listeners = [
         Listener(["virsh", "-c", uri, *argv]),
         Listener([sys.executable, "-m", "virtwire.tools.cli", "-c", uri, *argv]),
@@ -433,7 +433,7 @@ def test_dimm_hotplug_events_like_virsh_on_virtwire_daemon(
     )
     assert run_virtwire("-c", uri, "start", "hp1").stdout == "Domain 'hp1' started\n\n"
 
-    argv = ["event", "--domain", "hp1", "--all", "--loop", "--timeout", "25"]
+    argv = ["event", "--domain", "hp1", "--all", "--loop", "--timeout", "300"]  # SIGINT ends it
     listeners = [
         Listener(["virsh", "-c", uri, *argv]),
         Listener([sys.executable, "-m", "virtwire.tools.cli", "-c", uri, *argv]),
