@@ -15,6 +15,7 @@ handled here: :func:`format_tree` raises :class:`UnsupportedTree` and the caller
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 __all__ = ["UnsupportedTree", "format_tree"]
@@ -36,8 +37,13 @@ def _escape_text(text: str) -> str:
     return text
 
 
+_ATTR_SPECIAL = re.compile("[&<>\"\r\n\t']")
+
+
 def _escape_attr(value: str) -> str:
     """ElementTree's attribute escaping, then ``'`` for the single quotes around it."""
+    if _ATTR_SPECIAL.search(value) is None:  # the common case: one scan, not eight
+        return value
     for plain, entity in (
         ("&", "&amp;"),
         ("<", "&lt;"),
@@ -93,13 +99,18 @@ def format_tree(root: ET.Element) -> str:
             indents.append(indents[-1] + _INDENT)
         return indents[level]
 
+    known = names.qnames.get  # the names seen before: no call into _Names for them
+    plain = _ATTR_SPECIAL.search
+
     def start(elem: ET.Element, ns_slot: bool = False) -> str:
-        tag = names(elem.tag)
+        tag = known(elem.tag) or names(elem.tag)
         out.append("<" + tag)
         if ns_slot:
             out.append("")  # the root's namespace declarations, known at the end
         for key, value in elem.items():
-            out.append(f" {names(key)}='{_escape_attr(value)}'")
+            if plain(value) is not None:
+                value = _escape_attr(value)
+            out.append(f" {known(key) or names(key)}='{value}'")
         return tag
 
     def tail(elem: ET.Element, level: int, last: bool) -> None:
