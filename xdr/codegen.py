@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from virtwire.xdr import ast
-from virtwire.xdr.runtime import XdrParseError
+from virtwire.xdr.runtime import XdrParseError, class_name
 
 # -- intermediate representation: a declaration with typedefs expanded ---------------------
 
@@ -133,12 +133,6 @@ _FORMAT = {
 _NARROW = {"char", "unsigned char", "short", "unsigned short"}
 _PLAIN_NUMBERS = {"int", "unsigned int", "hyper", "unsigned hyper", "float", "double"}
 _PY_TYPE = {"bool": "bool", "float": "float", "double": "float"}
-
-
-def class_name(xdr_name: str) -> str:
-    """``remote_nonnull_domain`` -> ``RemoteNonnullDomain`` (each ``_`` part capitalised)."""
-    name = "".join(part[:1].upper() + part[1:] for part in xdr_name.split("_"))
-    return name or "X"
 
 
 def attr_name(xdr_name: str) -> str:
