@@ -54,9 +54,10 @@ HEADER_CONSTANTS: dict[str, int] = {
 }
 
 
-#: a ``.x`` file with more types than this is generated as a package of lazily imported parts
-#: (as one module, libvirt's ~700 remote types took ~100 ms to import; ~35 types take ~3 ms)
-PACKAGE_ABOVE = 64
+#: a ``.x`` file with more types than one part holds is generated as a package of lazily
+#: imported parts (as one module, libvirt's ~700 remote types took ~100 ms to import, the 34
+#: admin types ~3 ms: both before the daemon's first answer, which needs none of them)
+PACKAGE_ABOVE = codegen_package.PART_SIZE
 
 
 class RegenerateError(RuntimeError):

@@ -16,11 +16,15 @@ Jobs hold the GIL while they run Python code; the loop still gets it every switc
 from __future__ import annotations
 
 import itertools
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING
 
 __all__ = ["LARGE_TREE_ELEMENTS", "begin", "defer", "end", "is_large", "run_jobs"]
+
+if TYPE_CHECKING:  # ElementTree is imported by the XML work itself, not by the daemon's start
+    import xml.etree.ElementTree as ET
+
 
 Job = Callable[[], None]
 
