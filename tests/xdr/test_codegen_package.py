@@ -124,3 +124,19 @@ def test_same_bytes_as_the_module(packaged, everything, name, data) -> None:  # 
     encoded = packaged.CODECS[name].pack(value)
     assert everything.CODECS[name].pack(convert(value, everything)) == encoded
     assert packaged.CODECS[name].unpack(encoded) == value
+
+
+def test_type_hints_resolve_in_each_part(tmp_path: Path) -> None:
+    """A part imports the classes its annotations name (from shared parts), so
+    ``typing.get_type_hints`` works on every class without the package's namespace."""
+    import dataclasses
+    import typing
+
+    package = import_package(BIG, tmp_path, 8)
+    classes = [getattr(package, n) for n in package.__all__ if n[:1].isupper()]
+    checked = 0
+    for cls in classes:
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls):
+            assert set(typing.get_type_hints(cls)) == {f.name for f in dataclasses.fields(cls)}
+            checked += 1
+    assert checked > 400
