@@ -920,8 +920,11 @@ _X_TEXT: dict[int, str] = {}
 def _list_bound(module, program: int, ret_stem: str) -> int | None:
     """The ``<BOUND>`` of the list in a ret struct (from the .x), as a number."""
     if program not in _X_TEXT:
-        defs = Path(module.__file__).resolve().parent.parent / "defs"
-        name = Path(module.__file__).stem + ".x"
+        # virtwire.protocol.generated.<stem> (a module or a package) <- protocol/defs/<stem>.x
+        import virtwire.protocol
+
+        defs = Path(virtwire.protocol.__file__).resolve().parent / "defs"
+        name = module.__name__.rsplit(".", 1)[-1] + ".x"
         _X_TEXT[program] = (defs / name).read_text()
     match = re.search(r"struct\s+" + ret_stem + r"\s*\{(.*?)\};", _X_TEXT[program], re.S)
     if match is None:

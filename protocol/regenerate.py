@@ -5,6 +5,10 @@ Usage::
     python -m virtwire.protocol.regenerate          # rewrite generated/<stem>.py for every .x
     python -m virtwire.protocol.regenerate --check  # exit 1 and name each stale file
 
+A ``.x`` file with more than :data:`PACKAGE_ABOVE` types becomes a package,
+``generated/<stem>/`` (see :mod:`virtwire.xdr.codegen_package`: importing it builds nothing,
+each part is imported on first use); the others stay one module each.
+
 Why committed output: importing the protocol must not need the generator, and a reviewer
 sees every wire change as a diff.  Why a check: hand edits or a forgotten regeneration
 would silently desynchronise the codecs from their ``.x`` source; the test suite runs
@@ -19,15 +23,16 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from virtwire.xdr import codegen
+from virtwire.xdr import ast, codegen, codegen_package
 from virtwire.xdr.parser import parse_file
 from virtwire.xdr.runtime import XdrError
 
-__all__ = ["HEADER_CONSTANTS", "generate", "main", "stale_files"]
+__all__ = ["HEADER_CONSTANTS", "PACKAGE_ABOVE", "generate", "main", "stale_files"]
 
 PROTOCOL_DIR = Path(__file__).resolve().parent
 DEFS_DIR = PROTOCOL_DIR / "defs"
@@ -47,6 +52,12 @@ HEADER_CONSTANTS: dict[str, int] = {
     "VIR_TYPED_PARAM_BOOLEAN": 6,
     "VIR_TYPED_PARAM_STRING": 7,
 }
+
+
+#: a ``.x`` file with more types than one part holds is generated as a package of lazily
+#: imported parts (as one module, libvirt's ~700 remote types took ~100 ms to import, the 34
+#: admin types ~3 ms: both before the daemon's first answer, which needs none of them)
+PACKAGE_ABOVE = codegen_package.PART_SIZE
 
 
 class RegenerateError(RuntimeError):
@@ -72,36 +83,73 @@ def constants_for(text: str) -> dict[str, int]:
     }
 
 
-def generate(source: Path) -> str:
-    """Compile ``source`` in memory and return the generated module text.
+def generate(source: Path) -> dict[str, str]:
+    """Compile ``source`` in memory: generated file (relative to ``generated/``) -> text.
 
-    The text is what ``python -m virtwire.xdr <defs/X.x> --const ...`` writes, except that
-    its header names this module's command (the generator names the source by its file
-    name only, so the output does not depend on where the checkout lives).
+    One module ``<stem>.py``, or a package ``<stem>/__init__.py``, ``<stem>/_part.py``...
+    for files with more than :data:`PACKAGE_ABOVE` types.  The text is what ``python -m
+    virtwire.xdr <defs/X.x> --const ... [--package DIR]`` writes, except that its header
+    names this module's command (the generator names the source by its file name only,
+    so the output does not depend on where the checkout lives).
     """
     try:
         spec = parse_file(source, constants_for(source.read_text(encoding="utf-8")))
-        return codegen.generate(spec, regenerate_command=REGENERATE_COMMAND)
+        types = [d for d in spec.definitions if isinstance(d, ast.TypeDefinition)]
+        if len(types) > PACKAGE_ABOVE:
+            files = codegen_package.generate_package(spec, regenerate_command=REGENERATE_COMMAND)
+            return {f"{source.stem}/{name}": text for name, text in files.items()}
+        return {f"{source.stem}.py": codegen.generate(spec, regenerate_command=REGENERATE_COMMAND)}
     except XdrError as err:
         raise RegenerateError(f"cannot compile {source.name}: {err}") from err
 
 
-def target_for(source: Path, generated_dir: Path = GENERATED_DIR) -> Path:
-    """``defs/<stem>.x`` → ``generated/<stem>.py``."""
-    return generated_dir / f"{source.stem}.py"
+def leftovers(
+    source: Path, files: Iterable[str], generated_dir: Path = GENERATED_DIR
+) -> list[Path]:
+    """Generated files of ``source`` that a fresh run would not write (to be deleted): the
+    module when it is now a package, the package's files when it is a module again, parts
+    that no longer exist."""
+    wanted = {generated_dir / name for name in files}
+    found = [generated_dir / f"{source.stem}.py"]
+    package = generated_dir / source.stem
+    if package.is_dir():
+        found += sorted(package.glob("*.py"))
+    return [path for path in found if path.exists() and path not in wanted]
 
 
 def stale_files(
     srcs: Iterable[Path] | None = None, generated_dir: Path = GENERATED_DIR
 ) -> list[Path]:
-    """Generated files whose committed text differs from a fresh run (or are missing)."""
+    """Generated files whose committed text differs from a fresh run, are missing, or are
+    left over from an earlier layout."""
     stale: list[Path] = []
     for source in sources() if srcs is None else srcs:
-        target = target_for(source, generated_dir)
         fresh = generate(source)
-        if not target.exists() or target.read_text(encoding="utf-8") != fresh:
-            stale.append(target)
+        for name, text in fresh.items():
+            target = generated_dir / name
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                stale.append(target)
+        stale += leftovers(source, fresh, generated_dir)
     return stale
+
+
+def write(source: Path, generated_dir: Path = GENERATED_DIR) -> list[str]:
+    """Bring ``source``'s generated files up to date; what was done, one line per file."""
+    done: list[str] = []
+    fresh = generate(source)
+    for name, text in fresh.items():
+        target = generated_dir / name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.parent.mkdir(exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            done.append(f"wrote {_display(target)}")
+    for path in leftovers(source, fresh, generated_dir):
+        path.unlink()
+        done.append(f"removed {_display(path)}")
+    package = generated_dir / source.stem
+    if package.is_dir() and not any(package.glob("*.py")):  # no longer a package
+        shutil.rmtree(package)
+    return done
 
 
 def _display(path: Path) -> str:
@@ -132,11 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             return 0
         for source in sources():
-            target = target_for(source)
-            text = generate(source)
-            if not target.exists() or target.read_text(encoding="utf-8") != text:
-                target.write_text(text, encoding="utf-8")
-                print(f"wrote {_display(target)}")
+            for line in write(source):
+                print(line)
     except RegenerateError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -191,6 +190,8 @@ class ControlServer:
                     return
                 if not line:
                     return
+                import json  # here: the daemon's start does not need it
+
                 try:
                     request = json.loads(line)
                     if not isinstance(request, dict):

@@ -40,6 +40,7 @@ from virtwire.protocol.procedures import Procedure
 from virtwire.server.dispatch import ProcedureHandler, TableKey, make_entry, rpc_error
 from virtwire.server.hypervisor import offload, xmllimits
 from virtwire.server.hypervisor.driver_api import LIB_VERSION, method_name
+from virtwire.xdr.runtime import class_name
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
@@ -389,34 +390,24 @@ _MODULES = {
 }
 
 
-def _struct_classes(module: Any) -> dict[str, type]:
-    """XDR struct name (``remote_domain_get_info_ret``) → generated class."""
-    out = {}
-    for value in vars(module).values():
-        doc = getattr(value, "__doc__", None) or ""
-        if isinstance(value, type) and doc.startswith("struct "):
-            out[doc.split()[1]] = value
-    return out
-
-
-_CLASSES: dict[int, dict[str, type]] = {}
-
-
 def _struct_class(proc: Procedure, part: str) -> type:
-    classes = _CLASSES.get(proc.program)
-    if classes is None:
-        classes = _CLASSES[proc.program] = _struct_classes(_MODULES[proc.program])
+    """The generated class of ``proc``'s ``args``/``ret`` struct (``RemoteDomainGetInfoRet``)."""
     prefix = proc.name.split("_PROC_", 1)[0].lower()
-    return classes[f"{prefix}_{proc.short_name.lower()}_{part}"]
+    return getattr(_MODULES[proc.program], class_name(f"{prefix}_{proc.short_name.lower()}_{part}"))
 
 
-def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
-    """Call ``method`` (a driver class's function) with the args struct's fields and pack
-    what it returns into the ret struct."""
-    kind = proc.driver
+_Shape = tuple[tuple[str, ...], Callable[[Any], Any] | None, tuple[str, ...]]
+
+
+def _shape(proc: Procedure) -> _Shape:
+    """What a generic handler needs from the wire structs: the args fields passed to the
+    member, how its result becomes the ret struct, and which args fields are strings."""
     fields: tuple[str, ...] = ()
+    str_fields: tuple[str, ...] = ()
     if proc.args is not None:
-        fields = tuple(f.name for f in dataclasses.fields(_struct_class(proc, "args")))
+        args_fields = dataclasses.fields(_struct_class(proc, "args"))
+        fields = tuple(f.name for f in args_fields)
+        str_fields = tuple(f.name for f in args_fields if "str" in str(f.type))
     wrap: Callable[[Any], Any] | None = None
     if proc.ret is not None:
         ret_cls = _struct_class(proc, "ret")
@@ -427,13 +418,28 @@ def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
             def wrap(value: Any) -> Any:
                 return value if isinstance(value, ret_cls) else ret_cls(*value)
 
-    str_fields = tuple(
-        f.name
-        for f in (dataclasses.fields(_struct_class(proc, "args")) if proc.args is not None else ())
-        if "str" in str(f.type)
-    )
+    return fields, wrap, str_fields
+
+
+def generic_handler(proc: Procedure, method: Callable[..., Any]) -> Handler:
+    """Call ``method`` (a driver class's function) with the args struct's fields and pack
+    what it returns into the ret struct.
+
+    The structs are looked at on the first call, not when the table is built: a table
+    holds a handler for every member a driver has, and the generated classes of most
+    procedures are never imported by a session (see virtwire.xdr.lazy).
+    """
+    kind = proc.driver
+    fields: tuple[str, ...] = ()
+    wrap: Callable[[Any], Any] | None = None
+    str_fields: tuple[str, ...] = ()
+    ready = False
 
     def handler(session: ClientSession, args: Any) -> Any:
+        nonlocal fields, wrap, str_fields, ready
+        if not ready:
+            fields, wrap, str_fields = _shape(proc)
+            ready = True
         big = [t for n in str_fields if _is_big_text(t := getattr(args, n))] if str_fields else None
         if big:  # a large document: parsed in a worker thread, then the call on the loop
             return _preparsed_call(session, args, big)

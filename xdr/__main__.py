@@ -1,4 +1,5 @@
-"""``python -m virtwire.xdr FILE.x [--const NAME=VALUE]... [-o OUT.py]``: compile a ``.x`` file."""
+"""``python -m virtwire.xdr FILE.x [--const NAME=VALUE]... [-o OUT.py | --package DIR]``:
+compile a ``.x`` file into one module, or into a package of parts imported on first use."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 from virtwire.xdr.codegen import generate
+from virtwire.xdr.codegen_package import generate_package
 from virtwire.xdr.parser import parse_file
 from virtwire.xdr.runtime import XdrError
 
@@ -36,14 +38,29 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="value of a constant the file uses but does not define (repeatable)",
     )
-    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    where.add_argument(
+        "--package",
+        type=Path,
+        metavar="DIR",
+        help="write a package into DIR (created): __init__.py and parts imported on first use",
+    )
     args = parser.parse_args(argv)
     try:
-        text = generate(parse_file(args.source, dict(args.const)))
+        spec = parse_file(args.source, dict(args.const))
+        if args.package is not None:
+            files = generate_package(spec)
+        else:
+            text = generate(spec)
     except XdrError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    if args.output is None:
+    if args.package is not None:
+        args.package.mkdir(parents=True, exist_ok=True)
+        for name, body in files.items():
+            (args.package / name).write_text(body, encoding="utf-8")
+    elif args.output is None:
         sys.stdout.write(text)
     else:
         args.output.write_text(text, encoding="utf-8")

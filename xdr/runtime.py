@@ -26,6 +26,7 @@ __all__ = [
     "XdrError",
     "XdrParseError",
     "builder",
+    "class_name",
     "fail",
     "fail_run",
     "finish",
@@ -93,6 +94,13 @@ class XdrParseError(XdrError):
         self.col = col
         self.expected = expected
         self.reason = message
+
+
+def class_name(xdr_name: str) -> str:
+    """The generated class of XDR type ``xdr_name``: ``remote_nonnull_domain`` ->
+    ``RemoteNonnullDomain`` (each ``_`` part capitalised; the generator's naming rule)."""
+    name = "".join(part[:1].upper() + part[1:] for part in xdr_name.split("_"))
+    return name or "X"
 
 
 class Codec(NamedTuple):

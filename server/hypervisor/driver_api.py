@@ -30,11 +30,13 @@ contract for new hosts and for the kinds that have none yet (nwfilter).
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from virtwire.protocol.event_state import EventState
-from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain
 from virtwire.protocol.records import DomainInfo, NodeInfo
+
+if TYPE_CHECKING:  # annotations only: the generated part is imported by the first domain call
+    from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
 
 __all__ = [
     "DRIVER_KINDS",
@@ -51,8 +53,6 @@ __all__ = [
 
 LIB_VERSION = 9_000_000
 """What CONNECT_GET_LIB_VERSION reports: the libvirt release whose behaviour we follow."""
-
-Dom = RemoteNonnullDomain
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 

@@ -21,11 +21,15 @@ Jobs hold the GIL while they run Python code; the loop still gets it every switc
 from __future__ import annotations
 
 import itertools
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING
 
 __all__ = ["LARGE_TREE_ELEMENTS", "Scope", "begin", "defer", "end", "hold", "is_large"]
+
+if TYPE_CHECKING:  # ElementTree is imported by the XML work itself, not by the daemon's start
+    import xml.etree.ElementTree as ET
+
 
 Job = Callable[[], None]
 

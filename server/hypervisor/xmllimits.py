@@ -17,10 +17,13 @@ So nothing a client stores can later fail to format or to fit its XDR field.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+
+if TYPE_CHECKING:  # imported by the first parse, not by the daemon's start
+    import xml.etree.ElementTree as ET
 
 # libxml2's xmlParserMaxDepth: an element may start while at most this many are open
 LIBXML_MAX_DEPTH = 256
@@ -50,6 +53,8 @@ def _parser_class() -> type:
     global _PARSER_CLASS
     if _PARSER_CLASS is not None:
         return _PARSER_CLASS
+    import xml.etree.ElementTree as ET
+
     import defusedxml.ElementTree as DET
 
     class _DepthLimitedParser(DET.DefusedXMLParser):
@@ -143,7 +148,9 @@ def _parse_limited(text: str, max_depth: int = LIBXML_MAX_DEPTH) -> ET.Element:
     counting parser, which knows where libxml2 would have stopped.
     """
     if "<!" not in text:
-        root = ET.fromstring(text)
+        from xml.etree.ElementTree import fromstring
+
+        root = fromstring(text)
         if not _deeper_than(root, max_depth + 1):
             return root
     parser = _parser_class()(max_depth)

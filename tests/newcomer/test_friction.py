@@ -41,7 +41,10 @@ def test_help_lists_only_existing_tools_and_version() -> None:
 def test_generated_headers_name_the_real_regenerate_command() -> None:
     from virtwire.protocol.regenerate import REGENERATE_COMMAND
 
-    for path in (ROOT / "protocol/generated").glob("*_protocol.py"):
+    generated = ROOT / "protocol/generated"
+    paths = [*generated.glob("*_protocol.py"), *generated.glob("*_protocol/*.py")]
+    assert any(path.name == "__init__.py" for path in paths)  # a package's files are checked too
+    for path in paths:
         header = path.read_text(encoding="utf-8").splitlines()[1]
         assert header == f"# regenerate with `{REGENERATE_COMMAND}`.", path.name
 

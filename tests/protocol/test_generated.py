@@ -19,7 +19,18 @@ def test_every_x_file_has_a_generated_module() -> None:
     stems = {p.stem for p in SOURCES}
     assert {"remote_protocol", "virnetprotocol", "virkeepaliveprotocol"} <= stems
     for stem in stems:
-        assert (regenerate.GENERATED_DIR / f"{stem}.py").exists(), stem
+        module = regenerate.GENERATED_DIR / f"{stem}.py"
+        package = regenerate.GENERATED_DIR / stem / "__init__.py"
+        assert module.exists() != package.exists(), stem
+
+
+def test_the_big_protocol_is_a_package_the_others_modules() -> None:
+    files = regenerate.generate(regenerate.DEFS_DIR / "remote_protocol.x")
+    assert "remote_protocol/__init__.py" in files and "remote_protocol/_shared.py" in files
+    assert len(files) > 10
+    assert list(regenerate.generate(regenerate.DEFS_DIR / "virnetprotocol.x")) == [
+        "virnetprotocol.py"
+    ]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
@@ -35,15 +46,45 @@ def test_generated_module_imports(source: Path) -> None:
     assert module.CODECS
 
 
-def test_check_names_a_stale_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_names_a_stale_file(tmp_path: Path) -> None:
     source = regenerate.DEFS_DIR / "remote_protocol.x"
-    target = tmp_path / "remote_protocol.py"
-    target.write_text(regenerate.generate(source) + "# hand edit\n")
-    assert regenerate.stale_files([source], tmp_path) == [target]
-    target.write_text(regenerate.generate(source))
+    fresh = regenerate.generate(source)
+    package = tmp_path / "remote_protocol"
+    package.mkdir()
+    for name, text in fresh.items():
+        (tmp_path / name).write_text(text)
     assert regenerate.stale_files([source], tmp_path) == []
-    (tmp_path / "remote_protocol.py").unlink()
-    assert regenerate.stale_files([source], tmp_path) == [target]
+    part = package / "_shared.py"
+    part.write_text(fresh["remote_protocol/_shared.py"] + "# hand edit\n")
+    assert regenerate.stale_files([source], tmp_path) == [part]
+    part.unlink()
+    assert regenerate.stale_files([source], tmp_path) == [part]
+    part.write_text(fresh["remote_protocol/_shared.py"])
+    # left over from an earlier layout: a part that is gone, the single module
+    (package / "_gone.py").write_text("")
+    (tmp_path / "remote_protocol.py").write_text("")
+    assert regenerate.stale_files([source], tmp_path) == [
+        tmp_path / "remote_protocol.py",
+        package / "_gone.py",
+    ]
+    assert regenerate.write(source, tmp_path) == [
+        f"removed {tmp_path / 'remote_protocol.py'}",
+        f"removed {package / '_gone.py'}",
+    ]
+    assert regenerate.stale_files([source], tmp_path) == []
+
+
+def test_write_turns_a_package_back_into_a_module(tmp_path: Path) -> None:
+    source = regenerate.DEFS_DIR / "virnetprotocol.x"
+    (tmp_path / "virnetprotocol").mkdir()
+    (tmp_path / "virnetprotocol" / "__init__.py").write_text("")
+    assert regenerate.stale_files([source], tmp_path) == [
+        tmp_path / "virnetprotocol.py",
+        tmp_path / "virnetprotocol" / "__init__.py",
+    ]
+    regenerate.write(source, tmp_path)
+    assert not (tmp_path / "virnetprotocol").exists()
+    assert regenerate.stale_files([source], tmp_path) == []
 
 
 def test_check_cli_exit_status(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
@@ -91,15 +132,21 @@ def test_procedure_enum_annotations() -> None:
     assert numbers == sorted(set(numbers))
 
 
-def test_in_memory_generation_matches_the_cli() -> None:
+def test_in_memory_generation_matches_the_cli(tmp_path: Path) -> None:
     """regenerate.py compiles in memory; the result must equal what the CLI writes, but for
     the header's regenerate command (the CLI names itself, regenerate.py names itself)."""
     source = regenerate.DEFS_DIR / "remote_protocol.x"
-    cmd = [sys.executable, "-m", "virtwire.xdr", str(source)]
+    cmd = [sys.executable, "-m", "virtwire.xdr", str(source), "--package", str(tmp_path)]
     for name, value in regenerate.constants_for(source.read_text()).items():
         cmd += ["--const", f"{name}={value}"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
-    cli, ours = result.stdout.splitlines(), regenerate.generate(source).splitlines()
-    assert cli[1] == "# regenerate with `python -m virtwire.xdr remote_protocol.x`."
-    assert ours[1] == f"# regenerate with `{regenerate.REGENERATE_COMMAND}`."
-    assert cli[:1] + cli[2:] == ours[:1] + ours[2:]
+    subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+    ours = regenerate.generate(source)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        name.removeprefix("remote_protocol/") for name in ours
+    )
+    for name, text in ours.items():
+        cli = (tmp_path / name.removeprefix("remote_protocol/")).read_text().splitlines()
+        mine = text.splitlines()
+        assert cli[1] == "# regenerate with `python -m virtwire.xdr remote_protocol.x`."
+        assert mine[1] == f"# regenerate with `{regenerate.REGENERATE_COMMAND}`."
+        assert cli[:1] + cli[2:] == mine[:1] + mine[2:], name

@@ -406,7 +406,7 @@ def _sample(ann: Any, field: str = "") -> Any:
         return next(iter(ann))
     if ann is rp.RemoteTypedParamValue:
         return ann(type=7, value="v")
-    hints = typing.get_type_hints(ann, vars(rp))
+    hints = typing.get_type_hints(ann)  # its part module imports what it names
     return ann(**{f.name: _sample(hints[f.name], f.name) for f in dataclasses.fields(ann)})
 
 
