@@ -59,6 +59,7 @@ from virtwire.server.hypervisor.qemu_checkpoints import QemuCheckpoints
 from virtwire.server.hypervisor.qemu_domain_extras import QemuDomainExtras
 from virtwire.server.hypervisor.qemu_networks import QemuNetworks
 from virtwire.server.hypervisor.qemu_nodedevs import QemuNodeDevices
+from virtwire.server.hypervisor.qemu_numatune import QemuNumatune
 from virtwire.server.hypervisor.qemu_save import QemuSave
 from virtwire.server.hypervisor.qemu_snapshots import QemuSnapshots
 from virtwire.server.hypervisor.qemu_storage import QemuStorage
@@ -148,6 +149,7 @@ class QemuDriver(
     QemuScreenshot,
     QemuConsoles,
     QemuCpuBaseline,
+    QemuNumatune,
     Driver,
 ):
     """One simulated QEMU host (system or session), persistent under ``state_dir``."""
