@@ -13,7 +13,7 @@ from tests.libvirt_source import libvirt_src_tree
 @pytest.mark.interop
 def test_api_facts_are_not_stale() -> None:
     """Regenerating from libvirt's src/libvirt*.c gives the committed table."""
-    text = api_facts_gen.render(api_facts_gen.build_rows(libvirt_src_tree()))
+    text = api_facts_gen.render(*api_facts_gen.build(libvirt_src_tree()))
     assert api_facts_gen.OUTPUT.read_text(encoding="utf-8") == text, (
         "protocol/api_facts.py is stale: python -m virtwire.protocol.api_facts_gen --libvirt-src TREE"
     )
