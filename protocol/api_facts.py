@@ -488,8 +488,9 @@ API_FACTS: dict[str, tuple[str | None, str | None, str | None, str, bool]] = {
 
 #: procedure name -> the argument checks its API makes before calling the driver, in
 #: libvirt's order: (kind, C parameter name, source on the wire); source is an args
-#: field, "len:field" (its element count), "a:n" (an array and its size) or "fds" (the
-#: fds passed with the call); ("readonly", "", "") is where the read-only check is.
+#: field, "len:field" (its element count), "a:n" (an array and its size), "fds" (the
+#: fds passed with the call) or "alloc:field" (an output buffer the daemon allocates
+#: with that count: NULL for 0); ("readonly", "", "") is where the read-only check is.
 #: Applied by server/argchecks.py.  Checks left out (conditional, or of parameters that
 #: are not on the wire, e.g. output buffers the daemon allocates):
 #:   REMOTE_PROC_CONNECT_GET_VERSION: virConnectGetVersion: nonnull(hvVer) cannot fire on the wire or is unmapped
@@ -500,7 +501,6 @@ API_FACTS: dict[str, tuple[str | None, str | None, str | None, str, bool]] = {
 #:   REMOTE_PROC_DOMAIN_DETACH_DEVICE: virDomainDetachDevice: nonnull(xml) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_DOMAIN_GET_AUTOSTART: virDomainGetAutostart: nonnull(autostart) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_DOMAIN_GET_INFO: virDomainGetInfo: nonnull(info) cannot fire on the wire or is unmapped
-#:   REMOTE_PROC_DOMAIN_GET_VCPUS: virDomainGetVcpus: nonnull(info) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_DOMAIN_GET_VCPUS: virDomainGetVcpus: positive(maplen) conditional
 #:   REMOTE_PROC_DOMAIN_GET_VCPUS: virDomainGetVcpus: zero(maplen) conditional
 #:   REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS: virConnectListDefinedDomains: nonnull_array(names) cannot fire on the wire or is unmapped
@@ -541,7 +541,6 @@ API_FACTS: dict[str, tuple[str | None, str | None, str | None, str, bool]] = {
 #:   REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH: virStorageVolLookupByPath: nonnull(path) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_STORAGE_VOL_GET_INFO: virStorageVolGetInfo: nonnull(info) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY: virNodeGetCellsFreeMemory: nonnull_array(freeMems) cannot fire on the wire or is unmapped
-#:   REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY: virNodeGetCellsFreeMemory: positive(maxCells) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_DOMAIN_BLOCK_PEEK: virDomainBlockPeek: nonnull(buffer) conditional
 #:   REMOTE_PROC_DOMAIN_MEMORY_PEEK: virDomainMemoryPeek: nonnull(buffer) conditional
 #:   REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER: virConnectDomainEventRegister: nonnull(cb) cannot fire on the wire or is unmapped
@@ -640,7 +639,6 @@ API_FACTS: dict[str, tuple[str | None, str | None, str | None, str, bool]] = {
 #:   REMOTE_PROC_DOMAIN_BLOCK_REBASE: virDomainBlockRebase: nonnull(base) conditional
 #:   REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST: virDomainGetSecurityLabelList: nonnull(seclabels) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_DOMAIN_PIN_EMULATOR: virDomainPinEmulator: positive(maplen) cannot fire on the wire or is unmapped
-#:   REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO: virDomainGetEmulatorPinInfo: nonnull(cpumap) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS: virNodeSetMemoryParameters: nonnegative(nparams) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS: virNodeGetMemoryParameters: nonnull(nparams) cannot fire on the wire or is unmapped
 #:   REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS: virNodeGetMemoryParameters: nonnull(params) conditional
@@ -721,7 +719,7 @@ API_FACTS: dict[str, tuple[str | None, str | None, str | None, str, bool]] = {
 #:   ADMIN_PROC_CLIENT_GET_INFO: virAdmClientGetInfo: nonnull(params) cannot fire on the wire or is unmapped
 #:   ADMIN_PROC_SERVER_SET_CLIENT_LIMITS: virAdmServerSetClientLimits: nonnegative(nparams) cannot fire on the wire or is unmapped
 ARG_CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    'REMOTE_PROC_DOMAIN_GET_VCPUS': (('positive', 'maxinfo', 'maxinfo'),),
+    'REMOTE_PROC_DOMAIN_GET_VCPUS': (('nonnull_alloc', 'info', 'alloc:maxinfo'), ('positive', 'maxinfo', 'maxinfo')),
     'REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS': (('nonnegative', 'maxnames', 'maxnames'),),
     'REMOTE_PROC_DOMAIN_LOOKUP_BY_ID': (('nonnegative', 'id', 'id'),),
     'REMOTE_PROC_DOMAIN_PIN_VCPU': (('readonly', '', ''), ('nonnull_array', 'cpumap', 'cpumap')),
@@ -735,7 +733,7 @@ ARG_CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
     'REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS': (('nonnegative', 'maxnames', 'maxnames'),),
     'REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS': (('nonnegative', 'maxnames', 'maxnames'),),
     'REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES': (('nonnegative', 'maxnames', 'maxnames'),),
-    'REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY': (('nonnegative', 'startCell', 'startCell'),),
+    'REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY': (('positive', 'maxCells', 'maxcells'), ('nonnegative', 'startCell', 'startCell')),
     'REMOTE_PROC_DOMAIN_BLOCK_PEEK': (('readonly', '', ''), ('nonempty_nonnull', 'disk', 'path')),
     'REMOTE_PROC_NODE_LIST_DEVICES': (('nonnegative', 'maxnames', 'maxnames'),),
     'REMOTE_PROC_NODE_DEVICE_LIST_CAPS': (('nonnegative', 'maxnames', 'maxnames'),),
@@ -759,7 +757,7 @@ ARG_CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
     'REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params'), ('positive', 'nparams', 'len:params')),
     'REMOTE_PROC_STORAGE_VOL_RESIZE': (('readonly', '', ''), ('resize_capacity', 'capacity', 'capacity')),
     'REMOTE_PROC_DOMAIN_PIN_EMULATOR': (('readonly', '', ''), ('nonnull_array', 'cpumap', 'cpumap')),
-    'REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO': (('positive', 'maplen', 'maplen'),),
+    'REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO': (('nonnull_alloc', 'cpumap', 'alloc:maplen'), ('positive', 'maplen', 'maplen')),
     'REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params')),
     'REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL': (('nonzero', 'pid_value', 'pid_value'), ('readonly', '', '')),
     'REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD': (('readonly', '', ''), ('nonnegative', 'period', 'period')),

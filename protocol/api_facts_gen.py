@@ -75,13 +75,17 @@ _CHECK_RE = re.compile(
 )
 
 # C parameter names that are not the args struct's field names: (API, C name) -> source
-# ("field" the field's value, "len:field" its element count, "fds" the fds of the call)
+# ("field" the field's value, "len:field" its element count, "fds" the fds of the call,
+# "alloc:field" a buffer of that many elements)
 _ALIASES = {
     ("virDomainBlockPeek", "disk"): "path",
     ("virNodeAllocPages", "npages"): "len:pageSizes",
     ("virConnectBaselineCPU", "ncpus"): "len:xmlCPUs",
     ("virConnectBaselineHypervisorCPU", "ncpus"): "len:xmlCPUs",
     ("virDomainFDAssociate", "nfds"): "fds",
+    # output buffers the daemon allocates with g_new0(type, field): NULL for a zero count
+    ("virDomainGetVcpus", "info"): "alloc:maxinfo",
+    ("virDomainGetEmulatorPinInfo", "cpumap"): "alloc:maplen",
 }
 
 # hand-written checks (not macros) that are simple enough to apply: API -> (kind, C name,
@@ -148,6 +152,9 @@ def _source(api: str, cname: str, fields: dict[str, str]) -> str | None:
         return alias
     if cname in fields:
         return cname
+    folded = {n.lower(): n for n in fields}
+    if cname.lower() in folded:  # maxCells / maxcells
+        return folded[cname.lower()]
     lists = {n.lower(): n for n, t in fields.items() if t.startswith("list[") or t == "bytes"}
     if cname.startswith("n") and cname[1:].lower() in lists:
         return "len:" + lists[cname[1:].lower()]
@@ -161,6 +168,8 @@ def _typed(kind: str, source: str, fields: dict[str, str]) -> str | None:
     """The check as it can fire on what the daemon decoded, or None when it cannot be mapped:
     a NULL pointer is an absent optional string or an empty array/opaque (XDR decodes those
     to NULL); a ``remote_nonnull_string`` is never NULL."""
+    if source.startswith("alloc:"):
+        return "nonnull_alloc" if kind == "nonnull" else None
     if source == "fds" or source.startswith("len:"):  # a count is never negative
         return kind if kind in ("nonzero", "zero", "positive") else None
     ftype = fields.get(source, "")
@@ -356,8 +365,9 @@ def render(
         "",
         "#: procedure name -> the argument checks its API makes before calling the driver, in",
         "#: libvirt's order: (kind, C parameter name, source on the wire); source is an args",
-        '#: field, "len:field" (its element count), "a:n" (an array and its size) or "fds" (the',
-        '#: fds passed with the call); ("readonly", "", "") is where the read-only check is.',
+        '#: field, "len:field" (its element count), "a:n" (an array and its size), "fds" (the',
+        '#: fds passed with the call) or "alloc:field" (an output buffer the daemon allocates',
+        '#: with that count: NULL for 0); ("readonly", "", "") is where the read-only check is.',
         "#: Applied by server/argchecks.py.  Checks left out (conditional, or of parameters that",
         "#: are not on the wire, e.g. output buffers the daemon allocates):",
     ]

@@ -35,6 +35,7 @@ _TEXTS = {
     "nonnull": "%s in %s must not be NULL",
     "nonnull_array": "%s in %s must not be NULL",
     "nonnull_sized": "%s in %s must not be NULL",
+    "nonnull_alloc": "%s in %s must not be NULL",
     "null": "%s in %s must be NULL",
     "nonempty": "string %s in %s must not be empty",
     "positive": "%s in %s must be greater than zero",
@@ -66,6 +67,9 @@ def _fails(kind: str, source: str) -> Callable[[Any], bool]:
         array, size = source.split(":", 1)
         get_size = _getter(size)
         return lambda args: not getattr(args, array) and get_size(args) > 0
+    if kind == "nonnull_alloc":  # g_new0(type, 0) is NULL
+        count = source.removeprefix("alloc:")
+        return lambda args: getattr(args, count) == 0
     get = _getter(source)
     tests: dict[str, Callable[[Any], bool]] = {
         "nonnull": lambda args: get(args) is None,
