@@ -345,23 +345,18 @@ def test_event_frames_identical_to_libvirtd(virtwire_server, libvirtd_peer):
     assert run_event_case(virtwire_server.tcp_port) == run_event_case(libvirtd_peer.port)
 
 
-# libvirt validates these arguments before its read-only check: give valid ones, so that
-# the read-only check is what both daemons answer
-_RO_VALID_ARGS = {
-    "REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL": {"pid_value": 1},
-    "REMOTE_PROC_DOMAIN_RENAME": {"new_name": "renamed"},
-    "REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU": {"xmlCPUs": ["<cpu/>"]},
-    "REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE": {
-        "params": [rp.RemoteTypedParam("x", rp.RemoteTypedParamValue(1, 0))]
-    },
-}
 # these need file descriptors passed with the call (CALL_WITH_FDS) before anything is checked
 _RO_NEEDS_FDS = {"REMOTE_PROC_DOMAIN_OPEN_GRAPHICS", "REMOTE_PROC_DOMAIN_FD_ASSOCIATE"}
 
 
 def run_ro_registry(port: int) -> dict[str, bytes]:
     """Every state-changing REMOTE procedure of the registry on a read-only connection."""
-    from tests.server.test_server_dispatch import _READONLY_NEVER, _READONLY_WHEN, CALLABLE
+    from tests.server.test_server_dispatch import (
+        _READONLY_NEVER,
+        _READONLY_WHEN,
+        _RO_VALID_ARGS,
+        CALLABLE,
+    )
 
     client = WireClient(socket.create_connection(("127.0.0.1", port)))
     exchange(client, 66, b"", {})
