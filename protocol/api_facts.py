@@ -485,3 +485,305 @@ API_FACTS: dict[str, tuple[str | None, str | None, str | None, str, bool]] = {
     'ADMIN_PROC_SERVER_UPDATE_TLS_FILES': ('virAdmServerUpdateTlsFiles', None, None, 'ADMIN', False),
     'ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT': ('virAdmConnectSetDaemonTimeout', None, None, 'ADMIN', False),
 }
+
+#: procedure name -> the argument checks its API makes before calling the driver, in
+#: libvirt's order: (kind, C parameter name, source on the wire); source is an args
+#: field, "len:field" (its element count), "a:n" (an array and its size), "fds" (the
+#: fds passed with the call) or "alloc:field" (an output buffer the daemon allocates
+#: with that count: NULL for 0); ("readonly", "", "") is where the read-only check is.
+#: Applied by server/argchecks.py.  Checks left out (conditional, or of parameters that
+#: are not on the wire, e.g. output buffers the daemon allocates):
+#:   REMOTE_PROC_CONNECT_GET_VERSION: virConnectGetVersion: nonnull(hvVer) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_INFO: virNodeGetInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_ATTACH_DEVICE: virDomainAttachDevice: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_CREATE_XML: virDomainCreateXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_DEFINE_XML: virDomainDefineXML: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_DETACH_DEVICE: virDomainDetachDevice: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_AUTOSTART: virDomainGetAutostart: nonnull(autostart) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_INFO: virDomainGetInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_VCPUS: virDomainGetVcpus: positive(maplen) conditional
+#:   REMOTE_PROC_DOMAIN_GET_VCPUS: virDomainGetVcpus: zero(maplen) conditional
+#:   REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS: virConnectListDefinedDomains: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME: virDomainLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID: virDomainLookupByUUID: nonnull(uuid) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_PIN_VCPU: virDomainPinVcpu: positive(maplen) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS: virConnectListDefinedNetworks: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_DOMAINS: virConnectListDomains: nonnull_array(ids) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_NETWORKS: virConnectListNetworks: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_CREATE_XML: virNetworkCreateXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_DEFINE_XML: virNetworkDefineXML: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_GET_AUTOSTART: virNetworkGetAutostart: nonnull(autostart) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_LOOKUP_BY_NAME: virNetworkLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_LOOKUP_BY_UUID: virNetworkLookupByUUID: nonnull(uuid) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_CORE_DUMP: virDomainCoreDump: nonnull(to) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_RESTORE: virDomainRestore: nonnull(from) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SAVE: virDomainSave: nonnull(to) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS: virDomainGetSchedulerParameters: nonnull(params) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS: virDomainGetSchedulerParameters: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS: virDomainSetSchedulerParameters: nonnegative(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_STATS: virDomainBlockStats: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_STATS: virDomainBlockStats: nonnull(stats) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_INTERFACE_STATS: virDomainInterfaceStats: nonnull(device) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_INTERFACE_STATS: virDomainInterfaceStats: nonnull(stats) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS: virConnectListStoragePools: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS: virConnectListDefinedStoragePools: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES: virConnectFindStoragePoolSources: nonnull(type) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_CREATE_XML: virStoragePoolCreateXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_DEFINE_XML: virStoragePoolDefineXML: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME: virStoragePoolLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID: virStoragePoolLookupByUUID: nonnull(uuid) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_GET_INFO: virStoragePoolGetInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART: virStoragePoolGetAutostart: nonnull(autostart) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES: virStoragePoolListVolumes: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_VOL_CREATE_XML: virStorageVolCreateXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME: virStorageVolLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY: virStorageVolLookupByKey: nonnull(key) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH: virStorageVolLookupByPath: nonnull(path) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_VOL_GET_INFO: virStorageVolGetInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY: virNodeGetCellsFreeMemory: nonnull_array(freeMems) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_PEEK: virDomainBlockPeek: nonnull(buffer) conditional
+#:   REMOTE_PROC_DOMAIN_MEMORY_PEEK: virDomainMemoryPeek: nonnull(buffer) conditional
+#:   REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER: virConnectDomainEventRegister: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER: virConnectDomainEventDeregister: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_LIST_DEVICES: virNodeListDevices: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME: virNodeDeviceLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_DEVICE_LIST_CAPS: virNodeDeviceListCaps: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL: virDomainGetSecurityLabel: nonnull(seclabel) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_SECURITY_MODEL: virNodeGetSecurityModel: nonnull(secmodel) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_DEVICE_CREATE_XML: virNodeDeviceCreateXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM: virStorageVolCreateXMLFrom: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_INTERFACES: virConnectListInterfaces: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME: virInterfaceLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING: virInterfaceLookupByMACString: nonnull(macstr) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_INTERFACE_DEFINE_XML: virInterfaceDefineXML: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE: virConnectDomainXMLFromNative: nonnull(nativeFormat) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE: virConnectDomainXMLFromNative: nonnull(nativeConfig) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE: virConnectDomainXMLToNative: nonnull(nativeFormat) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE: virConnectDomainXMLToNative: nonnull(domainXml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES: virConnectListDefinedInterfaces: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_SECRETS: virConnectListSecrets: nonnull_array(uuids) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_SECRET_LOOKUP_BY_UUID: virSecretLookupByUUID: nonnull(uuid) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_SECRET_DEFINE_XML: virSecretDefineXML: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_SECRET_GET_VALUE: virSecretGetValue: nonnull(value_size) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_SECRET_LOOKUP_BY_USAGE: virSecretLookupByUsage: nonnull(usageID) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_GET_LIB_VERSION: virConnectGetLibVersion: nonnull(libVer) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_COMPARE_CPU: virConnectCompareCPU: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS: virDomainAttachDeviceFlags: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS: virDomainDetachDeviceFlags: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_JOB_INFO: virDomainGetJobInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY: virConnectDomainEventRegisterAny: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY: virConnectDomainEventDeregisterAny: nonnegative(callbackID) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS: virDomainUpdateDeviceFlags: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME: virNWFilterLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID: virNWFilterLookupByUUID: nonnull(uuid) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_LIST_NWFILTERS: virConnectListNWFilters: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NWFILTER_DEFINE_XML: virNWFilterDefineXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML: virDomainSnapshotCreateXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES: virDomainSnapshotListNames: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES: virDomainSnapshotListNames: nonnegative(nameslen) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME: virDomainSnapshotLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLOCK_INFO: virDomainGetBlockInfo: nonempty(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLOCK_INFO: virDomainGetBlockInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS: virDomainGetMemoryParameters: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS: virDomainGetMemoryParameters: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS: virDomainSetBlkioParameters: nonnegative(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS: virDomainGetBlkioParameters: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS: virDomainGetBlkioParameters: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_STATE: virDomainGetState: nonnull(state) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS: virDomainSetSchedulerParametersFlags: nonnegative(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS: virDomainGetSchedulerParametersFlags: nonnull(params) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS: virDomainGetSchedulerParametersFlags: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS: virDomainPinVcpuFlags: positive(maplen) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_CPU_STATS: virNodeGetCPUStats: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_MEMORY_STATS: virNodeGetMemoryStats: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_CONTROL_INFO: virDomainGetControlInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO: virDomainGetVcpuPinInfo: nonnull_array(cpumaps) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SAVE_FLAGS: virDomainSaveFlags: nonnull(to) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_RESTORE_FLAGS: virDomainRestoreFlags: nonnull(from) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC: virDomainSaveImageGetXMLDesc: nonnull(file) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML: virDomainSaveImageDefineXML: nonnull(file) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML: virDomainSaveImageDefineXML: nonnull(dxml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT: virDomainBlockJobAbort: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO: virDomainGetBlockJobInfo: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO: virDomainGetBlockJobInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED: virDomainBlockJobSetSpeed: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_PULL: virDomainBlockPull: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED: virDomainMigrateGetMaxSpeed: nonnull(bandwidth) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS: virDomainBlockStatsFlags: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS: virDomainBlockStatsFlags: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS: virDomainBlockStatsFlags: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES: virDomainSnapshotListChildrenNames: nonnull_array(names) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES: virDomainSnapshotListChildrenNames: nonnegative(nameslen) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_OPEN_GRAPHICS: virDomainOpenGraphics: nonnegative(fd) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_RESIZE: virDomainBlockResize: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE: virDomainSetBlockIoTune: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE: virDomainGetBlockIoTune: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE: virDomainGetBlockIoTune: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE: virDomainGetBlockIoTune: nonnull(disk) conditional
+#:   REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS: virDomainGetNumaParameters: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS: virDomainGetNumaParameters: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS: virDomainGetInterfaceParameters: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS: virDomainGetInterfaceParameters: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_CPU_STATS: virDomainGetCPUStats: nonnegative(start_cpu) conditional
+#:   REMOTE_PROC_DOMAIN_GET_CPU_STATS: virDomainGetCPUStats: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_CPU_STATS: virDomainGetCPUStats: null(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_CPU_STATS: virDomainGetCPUStats: null(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_DISK_ERRORS: virDomainGetDiskErrors: nonnull_array(errors) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SET_METADATA: virDomainSetMetadata: null(uri) conditional
+#:   REMOTE_PROC_DOMAIN_SET_METADATA: virDomainSetMetadata: null(key) conditional
+#:   REMOTE_PROC_DOMAIN_SET_METADATA: virDomainSetMetadata: nonnull(uri) conditional
+#:   REMOTE_PROC_DOMAIN_SET_METADATA: virDomainSetMetadata: nonnull(key) conditional
+#:   REMOTE_PROC_DOMAIN_GET_METADATA: virDomainGetMetadata: null(uri) conditional
+#:   REMOTE_PROC_DOMAIN_GET_METADATA: virDomainGetMetadata: nonnull(uri) conditional
+#:   REMOTE_PROC_DOMAIN_BLOCK_REBASE: virDomainBlockRebase: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_REBASE: virDomainBlockRebase: nonnull(base) conditional
+#:   REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST: virDomainGetSecurityLabelList: nonnull(seclabels) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_PIN_EMULATOR: virDomainPinEmulator: positive(maplen) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS: virNodeSetMemoryParameters: nonnegative(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS: virNodeGetMemoryParameters: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS: virNodeGetMemoryParameters: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_BLOCK_COMMIT: virDomainBlockCommit: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_UPDATE: virNetworkUpdate: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN: virNodeDeviceLookupSCSIHostByWWN: nonnull(wwnn) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN: virNodeDeviceLookupSCSIHostByWWN: nonnull(wwpn) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_JOB_STATS: virDomainGetJobStats: nonnull(type) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_JOB_STATS: virDomainGetJobStats: nonnull(params) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_JOB_STATS: virDomainGetJobStats: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE: virDomainMigrateGetCompressionCache: nonnull(cacheSize) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES: virDomainCreateXMLWithFiles: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES: virConnectGetCPUModelNames: nonnull(arch) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY: virConnectNetworkEventRegisterAny: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: virConnectDomainEventRegisterAny: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT: virDomainCoreDumpWithFormat: nonnull(to) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_FSFREEZE: virDomainFSFreeze: nonnull_array(mountpoints) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_FSTHAW: virDomainFSThaw: nonnull_array(mountpoints) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_FREE_PAGES: virNodeGetFreePages: nonnull(counts) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS: virConnectGetAllDomainStats: nonnull(retStats) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_COPY: virDomainBlockCopy: nonnull(disk) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_COPY: virDomainBlockCopy: nonnull(destxml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_COPY: virDomainBlockCopy: nonnegative(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BLOCK_COPY: virDomainBlockCopy: nonnull(params) conditional
+#:   REMOTE_PROC_DOMAIN_GET_FSINFO: virDomainGetFSInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS: virDomainDefineXMLFlags: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO: virDomainGetIOThreadInfo: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_PIN_IOTHREAD: virDomainPinIOThread: positive(maplen) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES: virDomainInterfaceAddresses: nonnull(ifaces) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK: virConnectRegisterCloseCallback: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK: virConnectUnregisterCloseCallback: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_PERF_EVENTS: virDomainGetPerfEvents: nonnull(params) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_PERF_EVENTS: virDomainGetPerfEvents: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY: virConnectStoragePoolEventRegisterAny: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS: virDomainGetGuestVcpus: nonnull(params) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS: virDomainGetGuestVcpus: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS: virDomainSetGuestVcpus: nonnull(cpumap) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY: virConnectNodeDeviceEventRegisterAny: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS: virStorageVolGetInfoFlags: nonnull(info) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY: virConnectSecretEventRegisterAny: nonnull(cb) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SET_VCPU: virDomainSetVcpu: nonnull(vcpumap) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD: virDomainSetBlockThreshold: nonnull(dev) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME: virDomainMigrateGetMaxDowntime: nonnull(downtime) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH: virStoragePoolLookupByTargetPath: nonnull(path) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS: virDomainDetachDeviceAlias: nonnull(alias) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU: virConnectCompareHypervisorCPU: nonnull(xmlCPU) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_GET_SEV_INFO: virNodeGetSEVInfo: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO: virDomainGetLaunchSecurityInfo: nonnull(params) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO: virDomainGetLaunchSecurityInfo: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV: virNWFilterBindingLookupByPortDev: nonnull(portdev) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NWFILTER_BINDING_CREATE_XML: virNWFilterBindingCreateXML: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID: virNetworkPortLookupByUUID: nonnull(uuid) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_PORT_CREATE_XML: virNetworkPortCreateXML: nonnull(xmldesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML: virDomainCheckpointCreateXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME: virDomainCheckpointLookupByName: nonnull(name) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_GUEST_INFO: virDomainGetGuestInfo: nonnull(params) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_GET_GUEST_INFO: virDomainGetGuestInfo: nonnull(nparams) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_BACKUP_BEGIN: virDomainBackupBegin: nonnull(backupXML) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET: virDomainAuthorizedSSHKeysGet: nonnull(user) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET: virDomainAuthorizedSSHKeysGet: nonnull(keys) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET: virDomainAuthorizedSSHKeysSet: nonnull(user) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET: virDomainAuthorizedSSHKeysSet: nonnull(keys) conditional
+#:   REMOTE_PROC_DOMAIN_GET_MESSAGES: virDomainGetMessages: nonnull(msgs) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NODE_DEVICE_DEFINE_XML: virNodeDeviceDefineXML: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS: virNWFilterDefineXMLFlags: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS: virNetworkDefineXMLFlags: nonnull(xml) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_NETWORK_CREATE_XML_FLAGS: virNetworkCreateXMLFlags: nonnull(xmlDesc) cannot fire on the wire or is unmapped
+#:   REMOTE_PROC_DOMAIN_FD_ASSOCIATE: virDomainFDAssociate: nonnull(fds) cannot fire on the wire or is unmapped
+#:   QEMU_PROC_DOMAIN_MONITOR_COMMAND: virDomainQemuMonitorCommand: nonnull(result) cannot fire on the wire or is unmapped
+#:   QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER: virConnectDomainQemuMonitorEventRegister: nonnull(cb) cannot fire on the wire or is unmapped
+#:   QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES: virDomainQemuMonitorCommandWithFiles: nonnull(cmd) cannot fire on the wire or is unmapped
+#:   QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES: virDomainQemuMonitorCommandWithFiles: nonnull(result) cannot fire on the wire or is unmapped
+#:   LXC_PROC_DOMAIN_OPEN_NAMESPACE: virDomainLxcOpenNamespace: nonnull(fdlist) cannot fire on the wire or is unmapped
+#:   ADMIN_PROC_CONNECT_GET_LIB_VERSION: virAdmConnectGetLibVersion: nonnull(libVer) cannot fire on the wire or is unmapped
+#:   ADMIN_PROC_CONNECT_LOOKUP_SERVER: virAdmConnectLookupServer: nonnull(name) cannot fire on the wire or is unmapped
+#:   ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS: virAdmServerGetThreadPoolParameters: nonnull(params) cannot fire on the wire or is unmapped
+#:   ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS: virAdmServerSetThreadPoolParameters: nonnegative(nparams) cannot fire on the wire or is unmapped
+#:   ADMIN_PROC_CLIENT_GET_INFO: virAdmClientGetInfo: nonnull(params) cannot fire on the wire or is unmapped
+#:   ADMIN_PROC_SERVER_SET_CLIENT_LIMITS: virAdmServerSetClientLimits: nonnegative(nparams) cannot fire on the wire or is unmapped
+ARG_CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    'REMOTE_PROC_DOMAIN_GET_VCPUS': (('nonnull_alloc', 'info', 'alloc:maxinfo'), ('positive', 'maxinfo', 'maxinfo')),
+    'REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_DOMAIN_LOOKUP_BY_ID': (('nonnegative', 'id', 'id'),),
+    'REMOTE_PROC_DOMAIN_PIN_VCPU': (('readonly', '', ''), ('nonnull_array', 'cpumap', 'cpumap')),
+    'REMOTE_PROC_DOMAIN_SET_MAX_MEMORY': (('readonly', '', ''), ('nonzero', 'memory', 'memory')),
+    'REMOTE_PROC_DOMAIN_SET_MEMORY': (('readonly', '', ''), ('nonzero', 'memory', 'memory')),
+    'REMOTE_PROC_DOMAIN_SET_VCPUS': (('readonly', '', ''), ('nonzero', 'nvcpus', 'nvcpus')),
+    'REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_CONNECT_LIST_DOMAINS': (('nonnegative', 'maxids', 'maxids'),),
+    'REMOTE_PROC_CONNECT_LIST_NETWORKS': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params')),
+    'REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY': (('positive', 'maxCells', 'maxcells'), ('nonnegative', 'startCell', 'startCell')),
+    'REMOTE_PROC_DOMAIN_BLOCK_PEEK': (('readonly', '', ''), ('nonempty_nonnull', 'disk', 'path')),
+    'REMOTE_PROC_NODE_LIST_DEVICES': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_NODE_DEVICE_LIST_CAPS': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_CONNECT_LIST_INTERFACES': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_CONNECT_LIST_SECRETS': (('nonnegative', 'maxuuids', 'maxuuids'),),
+    'REMOTE_PROC_SECRET_SET_VALUE': (('readonly', '', ''), ('nonnull_array', 'value', 'value')),
+    'REMOTE_PROC_CONNECT_BASELINE_CPU': (('nonnull_array', 'xmlCPUs', 'xmlCPUs'),),
+    'REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY': (('nonnegative', 'eventID', 'eventID'),),
+    'REMOTE_PROC_CONNECT_LIST_NWFILTERS': (('nonnegative', 'maxnames', 'maxnames'),),
+    'REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params'), ('positive', 'nparams', 'len:params')),
+    'REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS': (('readonly', '', ''), ('nonzero', 'nvcpus', 'nvcpus')),
+    'REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS': (('readonly', '', ''), ('nonzero', 'memory', 'memory')),
+    'REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params')),
+    'REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS': (('readonly', '', ''), ('nonnull_array', 'params', 'params')),
+    'REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS': (('readonly', '', ''), ('nonnull_array', 'cpumap', 'cpumap')),
+    'REMOTE_PROC_DOMAIN_SEND_KEY': (('readonly', '', ''), ('nonnull_array', 'keycodes', 'keycodes'), ('positive', 'nkeycodes', 'len:keycodes')),
+    'REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO': (('positive', 'ncpumaps', 'ncpumaps'), ('positive', 'maplen', 'maplen')),
+    'REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE': (('readonly', '', ''), ('positive', 'nparams', 'len:params'), ('nonnull_array', 'params', 'params')),
+    'REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params'), ('positive', 'nparams', 'len:params')),
+    'REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params'), ('positive', 'nparams', 'len:params')),
+    'REMOTE_PROC_STORAGE_VOL_RESIZE': (('readonly', '', ''), ('resize_capacity', 'capacity', 'capacity')),
+    'REMOTE_PROC_DOMAIN_PIN_EMULATOR': (('readonly', '', ''), ('nonnull_array', 'cpumap', 'cpumap')),
+    'REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO': (('nonnull_alloc', 'cpumap', 'alloc:maplen'), ('positive', 'maplen', 'maplen')),
+    'REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS': (('readonly', '', ''), ('nonnull_array', 'params', 'params')),
+    'REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL': (('nonzero', 'pid_value', 'pid_value'), ('readonly', '', '')),
+    'REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD': (('readonly', '', ''), ('nonnegative', 'period', 'period')),
+    'REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY': (('nonnegative', 'eventID', 'eventID'),),
+    'REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY': (('nonnegative', 'callbackID', 'callbackID'),),
+    'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY': (('nonnegative', 'eventID', 'eventID'),),
+    'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY': (('nonnegative', 'callbackID', 'callbackID'),),
+    'REMOTE_PROC_NODE_GET_FREE_PAGES': (('nonzero', 'npages', 'len:pages'), ('nonnull_array', 'pages', 'pages'), ('nonzero', 'cellCount', 'cellCount')),
+    'REMOTE_PROC_NODE_ALLOC_PAGES': (('readonly', '', ''), ('nonzero', 'npages', 'len:pageSizes'), ('nonnull_array', 'pageSizes', 'pageSizes'), ('nonnull_array', 'pageCounts', 'pageCounts'), ('nonzero', 'cellCount', 'cellCount')),
+    'REMOTE_PROC_DOMAIN_PIN_IOTHREAD': (('readonly', '', ''), ('nonnull_array', 'cpumap', 'cpumap')),
+    'REMOTE_PROC_DOMAIN_DEL_IOTHREAD': (('readonly', '', ''), ('nonzero', 'iothread_id', 'iothread_id')),
+    'REMOTE_PROC_DOMAIN_SET_USER_PASSWORD': (('readonly', '', ''), ('nonnull', 'user', 'user'), ('nonnull', 'password', 'password')),
+    'REMOTE_PROC_DOMAIN_RENAME': (('nonempty', 'new_name', 'new_name'), ('readonly', '', '')),
+    'REMOTE_PROC_DOMAIN_SET_PERF_EVENTS': (('readonly', '', ''), ('nonnull_array', 'params', 'params'), ('positive', 'nparams', 'len:params')),
+    'REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY': (('nonnegative', 'eventID', 'eventID'),),
+    'REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY': (('nonnegative', 'callbackID', 'callbackID'),),
+    'REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY': (('nonnegative', 'eventID', 'eventID'),),
+    'REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY': (('nonnegative', 'callbackID', 'callbackID'),),
+    'REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY': (('nonnegative', 'eventID', 'eventID'),),
+    'REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY': (('nonnegative', 'callbackID', 'callbackID'),),
+    'REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU': (('nonnull_array', 'xmlCPUs', 'xmlCPUs'), ('readonly', '', '')),
+    'REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS': (('readonly', '', ''), ('nonnull_array', 'params', 'params'), ('positive', 'nparams', 'len:params')),
+    'REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE': (('nonnull_array', 'params', 'params'), ('positive', 'nparams', 'len:params'), ('readonly', '', '')),
+    'REMOTE_PROC_DOMAIN_FD_ASSOCIATE': (('nonzero', 'nfds', 'fds'), ('readonly', '', '')),
+    'QEMU_PROC_DOMAIN_ATTACH': (('nonzero', 'pid_value', 'pid_value'), ('readonly', '', '')),
+    'QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER': (('nonnegative', 'callbackID', 'callbackID'), ('readonly', '', '')),
+    'ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS': (('nonnull_array', 'params', 'params'),),
+    'ADMIN_PROC_SERVER_SET_CLIENT_LIMITS': (('nonnull_array', 'params', 'params'),),
+}

@@ -17,6 +17,7 @@ time needs libvirt installed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -58,6 +59,48 @@ _API_OVERRIDES = {
     "ADMIN_PROC_CLIENT_CLOSE": "virAdmClientClose",
 }
 
+# libvirt's argument-check macros (src/internal.h) -> the kind recorded in ARG_CHECKS
+_CHECK_KINDS = {
+    "virCheckNonNullArg": "nonnull",
+    "virCheckNullArg": "null",
+    "virCheckNonEmptyStringArg": "nonempty",
+    "virCheckPositiveArg": "positive",
+    "virCheckNonZeroArg": "nonzero",
+    "virCheckZeroArg": "zero",
+    "virCheckNonNegativeArg": "nonnegative",
+    "virCheckNonNullArrayArg": "nonnull_array",
+}
+_CHECK_RE = re.compile(
+    r"\b(virCheckReadOnlyGoto|(virCheck\w+Arg)(?:Goto|Return))\(\s*([\w>.-]+)(?:\s*,\s*(\w+))?"
+)
+
+# C parameter names that are not the args struct's field names: (API, C name) -> source
+# ("field" the field's value, "len:field" its element count, "fds" the fds of the call,
+# "alloc:field" a buffer of that many elements)
+_ALIASES = {
+    ("virDomainBlockPeek", "disk"): "path",
+    ("virNodeAllocPages", "npages"): "len:pageSizes",
+    ("virConnectBaselineCPU", "ncpus"): "len:xmlCPUs",
+    ("virConnectBaselineHypervisorCPU", "ncpus"): "len:xmlCPUs",
+    ("virDomainFDAssociate", "nfds"): "fds",
+    # output buffers the daemon allocates with g_new0(type, field): NULL for a zero count
+    ("virDomainGetVcpus", "info"): "alloc:maxinfo",
+    ("virDomainGetEmulatorPinInfo", "cpumap"): "alloc:maplen",
+}
+
+# hand-written checks (not macros) that are simple enough to apply: API -> (kind, C name,
+# source, a text the function must contain, so a new libvirt is noticed)
+_HAND_CHECKS = {
+    "virStorageVolResize": (
+        "resize_capacity",
+        "capacity",
+        "capacity",
+        "virReportInvalidArg(capacity,",
+    ),
+}
+
+_HAND_KINDS = frozenset(hand[0] for hand in _HAND_CHECKS.values())
+
 _FUNC_RE = re.compile(r"^(?:int |char \*)?(vir\w+)\(", re.M)
 _THIS_RE = re.compile(r"#define VIR_FROM_THIS (VIR_FROM_\w+)")
 _CALL_RE = re.compile(r"->(\w*[dD]river)->(\w+)\s*\(")
@@ -85,6 +128,125 @@ def _read_sources(tree: Path) -> tuple[dict[str, str], dict[str, str]]:
             bodies.setdefault(name, body)
             domains.setdefault(name, domain)
     return bodies, domains
+
+
+def _conditional(body: str, pos: int) -> bool:
+    """Whether the statement at ``pos`` runs only sometimes (inside an ``if`` or a block)."""
+    head = body[body.find("{") + 1 : pos]
+    if head.count("{") != head.count("}"):
+        return True
+    before = head.rstrip().rsplit("\n", 1)[-1].strip()
+    return before.startswith(("if ", "if(", "else", "} else")) or before.endswith(")")
+
+
+def _field_types(args_cls: type | None) -> dict[str, str]:
+    if args_cls is None:
+        return {}
+    return {f.name: str(f.type) for f in dataclasses.fields(args_cls)}
+
+
+def _source(api: str, cname: str, fields: dict[str, str]) -> str | None:
+    """Where the C parameter ``cname`` comes from on the wire (see ``_ALIASES``)."""
+    alias = _ALIASES.get((api, cname))
+    if alias is not None:
+        return alias
+    if cname in fields:
+        return cname
+    folded = {n.lower(): n for n in fields}
+    if cname.lower() in folded:  # maxCells / maxcells
+        return folded[cname.lower()]
+    lists = {n.lower(): n for n, t in fields.items() if t.startswith("list[") or t == "bytes"}
+    if cname.startswith("n") and cname[1:].lower() in lists:
+        return "len:" + lists[cname[1:].lower()]
+    for suffix in ("_size", "_len", "len", "size"):
+        if cname.endswith(suffix) and cname.removesuffix(suffix).lower() in lists:
+            return "len:" + lists[cname.removesuffix(suffix).lower()]
+    return None
+
+
+def _typed(kind: str, source: str, fields: dict[str, str]) -> str | None:
+    """The check as it can fire on what the daemon decoded, or None when it cannot be mapped:
+    a NULL pointer is an absent optional string or an empty array/opaque (XDR decodes those
+    to NULL); a ``remote_nonnull_string`` is never NULL."""
+    if source.startswith("alloc:"):
+        return "nonnull_alloc" if kind == "nonnull" else None
+    if source == "fds" or source.startswith("len:"):  # a count is never negative
+        return kind if kind in ("nonzero", "zero", "positive") else None
+    ftype = fields.get(source, "")
+    if source == "uuid" and ftype == "bytes":  # a remote_uuid: fixed 16 bytes, never NULL
+        return None
+    if kind in ("nonnull", "null"):
+        if ftype == "str | None":
+            return kind
+        if ftype.startswith("list[") or ftype == "bytes":
+            return kind + "_array" if kind == "nonnull" else None
+        return None
+    if kind == "nonempty":
+        return {"str | None": "nonempty", "str": "nonempty_nonnull"}.get(ftype)
+    if kind in ("positive", "nonzero", "zero", "nonnegative", "resize_capacity"):
+        return kind if ftype == "int" else None
+    return None
+
+
+def arg_checks(
+    api: str, body: str, args_cls: type | None
+) -> tuple[tuple[tuple[str, str, str], ...], list[str]]:
+    """The checks ``api`` makes before calling its driver, in order, as (kind, C name,
+    source); ``("readonly", "", "")`` marks where its read-only check is.  Also the checks
+    that were not kept (as text), for the table's comment."""
+    fields = _field_types(args_cls)
+    call = _CALL_RE.search(body)
+    end = call.start() if call else len(body)
+    unsup = body.find("virReportUnsupportedError")
+    if 0 <= unsup < end:
+        end = unsup
+    found: list[tuple[int, str, str, str | None]] = []
+    for m in _CHECK_RE.finditer(body, 0, end):
+        if m.group(1) == "virCheckReadOnlyGoto":
+            if not _conditional(body, m.start()):
+                found.append((m.start(), "readonly", "", None))
+            continue
+        kind = _CHECK_KINDS.get(m.group(2))
+        if kind is None:
+            continue
+        found.append((m.start(), kind, m.group(3), m.group(4)))
+    hand = _HAND_CHECKS.get(api)
+    if hand is not None:
+        pos = body.find(hand[3])
+        if 0 <= pos < end:
+            found.append((pos, hand[0], hand[1], None))
+    checks: list[tuple[str, str, str]] = []
+    skipped: list[str] = []
+    for pos, kind, cname, size in sorted(found):
+        if kind == "readonly":
+            checks.append(("readonly", "", ""))
+            continue
+        where = f"{api}: {kind}({cname})"
+        if kind not in _HAND_KINDS and _conditional(body, pos):
+            skipped.append(where + " conditional")
+            continue
+        source = _source(api, cname, fields)
+        typed = None
+        if source is not None:
+            if kind == "nonnull_array":
+                size_src = _source(api, size or "", fields)
+                typed = None
+                # NULL arrives only as an empty array: with its own length as the size it
+                # never fires
+                if (
+                    size_src not in (None, "len:" + source)
+                    and _typed("nonnull", source, fields) == "nonnull_array"
+                ):
+                    typed, source = "nonnull_sized", f"{source}:{size_src}"
+            else:
+                typed = _typed(kind, source, fields)
+        if typed is None:
+            skipped.append(where + " cannot fire on the wire or is unmapped")
+            continue
+        checks.append((typed, cname, source))
+    if all(kind == "readonly" for kind, _, _ in checks):
+        return (), skipped
+    return tuple(checks), skipped
 
 
 def _camel_candidates(name: str) -> list[str]:
@@ -137,7 +299,50 @@ def build_rows(tree: Path) -> list[tuple[str, str | None, str | None, str | None
     return rows
 
 
-def render(rows: list[tuple[str, str | None, str | None, str | None, str, bool]]) -> str:
+def _args_classes(module: object) -> dict[str, type]:
+    """XDR struct name (``remote_domain_block_peek_args``) -> the generated class."""
+    out = {}
+    for value in vars(module).values():
+        doc = getattr(value, "__doc__", None) or ""
+        if isinstance(value, type) and doc.startswith("struct "):
+            out[doc.split()[1]] = value
+    return out
+
+
+Checks = dict[str, tuple[tuple[str, str, str], ...]]
+
+
+def build_checks(tree: Path, rows: list) -> tuple[Checks, list[str]]:
+    """Procedure -> its API's argument checks (see :func:`arg_checks`); and what was left out."""
+    bodies, _ = _read_sources(tree)
+    modules = (remote_protocol, qemu_protocol, lxc_protocol, admin_protocol)
+    classes = {}
+    for module in modules:
+        classes.update(_args_classes(module))
+    checks: Checks = {}
+    skipped: list[str] = []
+    for name, api, *_ in rows:
+        if api is None or api not in bodies:
+            continue
+        prefix, _, rest = name.partition("_PROC_")
+        args_cls = classes.get(f"{prefix.lower()}_{rest.lower()}_args")
+        found, left = arg_checks(api, bodies[api], args_cls)
+        skipped += [f"{name}: {text}" for text in left]
+        if found:
+            checks[name] = found
+    return checks, skipped
+
+
+def build(tree: Path) -> tuple[list, Checks, list[str]]:
+    rows = build_rows(tree)
+    return (rows, *build_checks(tree, rows))
+
+
+def render(
+    rows: list[tuple[str, str | None, str | None, str | None, str, bool]],
+    checks: Checks | None = None,
+    skipped: list[str] | None = None,
+) -> str:
     out = [
         '"""What each procedure is in libvirt\'s API layer (generated; do not edit).',
         "",
@@ -156,6 +361,21 @@ def render(rows: list[tuple[str, str | None, str | None, str | None, str, bool]]
     for name, api, kind, member, domain, readonly in rows:
         out.append(f"    {name!r}: ({api!r}, {kind!r}, {member!r}, {domain!r}, {readonly!r}),")
     out.append("}")
+    out += [
+        "",
+        "#: procedure name -> the argument checks its API makes before calling the driver, in",
+        "#: libvirt's order: (kind, C parameter name, source on the wire); source is an args",
+        '#: field, "len:field" (its element count), "a:n" (an array and its size), "fds" (the',
+        '#: fds passed with the call) or "alloc:field" (an output buffer the daemon allocates',
+        '#: with that count: NULL for 0); ("readonly", "", "") is where the read-only check is.',
+        "#: Applied by server/argchecks.py.  Checks left out (conditional, or of parameters that",
+        "#: are not on the wire, e.g. output buffers the daemon allocates):",
+    ]
+    out += [f"#:   {text}" for text in skipped or ()]
+    out.append("ARG_CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {")
+    for name, found in (checks or {}).items():
+        out.append(f"    {name!r}: {found!r},")
+    out.append("}")
     return "\n".join(out) + "\n"
 
 
@@ -164,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--libvirt-src", type=Path, required=True, help="unpacked libvirt tree")
     parser.add_argument("--check", action="store_true", help="exit 1 if api_facts.py is stale")
     ns = parser.parse_args(argv)
-    text = render(build_rows(ns.libvirt_src))
+    text = render(*build(ns.libvirt_src))
     if ns.check:
         if OUTPUT.read_text(encoding="utf-8") != text:
             print(f"{OUTPUT.name} is stale: regenerate it", file=sys.stderr)

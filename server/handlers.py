@@ -37,6 +37,7 @@ from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import lxc_protocol, qemu_protocol
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.procedures import Procedure
+from virtwire.server import argchecks
 from virtwire.server.dispatch import ProcedureHandler, TableKey, make_entry, rpc_error
 from virtwire.server.hypervisor import offload, xmllimits
 from virtwire.server.hypervisor.driver_api import LIB_VERSION, method_name
@@ -517,6 +518,12 @@ def unsupported_handler(proc: Procedure) -> Handler:
     return handler
 
 
+# hand-written handlers whose daemon code calls the API with the args as they came (so the
+# API's argument checks apply first); the others check things of their own before the API
+# (list limits, event IDs, callback lookups) and are left as they are
+_HAND_WRITTEN_CHECKED: frozenset[str] = frozenset()
+
+
 def served_kinds(driver_cls: type | None) -> frozenset[str]:
     """The ``Procedure.driver`` kinds whose members a session's driver object serves."""
     if driver_cls is None:
@@ -546,9 +553,14 @@ def build_table(driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
             handler = (
                 generic_handler(proc, method) if method is not None else unsupported_handler(proc)
             )
-        table[(proc.program, proc.number)] = make_entry(
-            proc, handler, needs_conn=needs_conn, readonly_if=_READONLY_IF.get(proc.name)
-        )
+        readonly_if = _READONLY_IF.get(proc.name)
+        readonly_moved = False
+        if hand is None or proc.name in _HAND_WRITTEN_CHECKED:
+            handler, readonly_moved = argchecks.wrap(proc, handler, readonly_if)
+        entry = make_entry(proc, handler, needs_conn=needs_conn, readonly_if=readonly_if)
+        if readonly_moved:  # libvirt checks some arguments before read-only access
+            entry = dataclasses.replace(entry, readonly_api=None)
+        table[(proc.program, proc.number)] = entry
     return table
 
 

@@ -9,6 +9,7 @@ import struct
 import pytest
 from virtwire.protocol import procedures
 from virtwire.protocol.constants import LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM
+from virtwire.protocol.errors import ErrorCode, LibvirtError
 from virtwire.protocol.framing import MessageStatus, MessageType
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.dispatch import Dispatcher
@@ -266,9 +267,33 @@ def run_unsupported(port: int, procs: list) -> dict[str, bytes]:
     return out
 
 
+# what libvirtd answers INVALID_ARG for in that walk (zero args): libvirt's argument checks
+API_ARG_CHECKED = [
+    "QEMU_PROC_DOMAIN_ATTACH",
+    "REMOTE_PROC_CONNECT_BASELINE_CPU",
+    "REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU",
+    "REMOTE_PROC_DOMAIN_BLOCK_PEEK",
+    "REMOTE_PROC_DOMAIN_FD_ASSOCIATE",
+    "REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE",
+    "REMOTE_PROC_NODE_ALLOC_PAGES",
+    "REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS",
+    "REMOTE_PROC_SECRET_SET_VALUE",
+    "REMOTE_PROC_STORAGE_VOL_RESIZE",
+]
+
+
+def _api_invalid_arg(reply: bytes, api: str | None) -> bool:
+    header, _, payload = reply.partition(b"|")
+    if api is None or int(header.split()[3]) != MessageStatus.ERROR:
+        return False
+    err = LibvirtError.unpack(payload)
+    return err.code == ErrorCode.INVALID_ARG and err.str1 == api
+
+
 def test_every_unsupported_procedure_identical_to_libvirtd(virtwire_server, libvirtd_peer):
     """Walk every procedure virtwire's test driver lacks: wherever libvirtd's test driver
-    lacks it too (NO_SUPPORT), the two replies must be the same bytes."""
+    lacks it too (NO_SUPPORT), or libvirt's API layer refuses the (zero) arguments before
+    looking at the driver (INVALID_ARG), the two replies must be the same bytes."""
     table = Dispatcher().table_for(TestDriver)
     lacking = [e.proc for e in table.values() if e.handler.__name__.startswith("unsupported_")]
     # a sanity floor (the walk is not empty): the test driver serves networks, interfaces,
@@ -282,6 +307,11 @@ def test_every_unsupported_procedure_identical_to_libvirtd(virtwire_server, libv
     text = b"this function is not supported by the connection driver: "
     both = [name for name, reply in theirs.items() if text + api[name].encode() + b"\0" in reply]
     assert len(both) > 100  # 9.0's test driver lacks ~130 of them
+    # and wherever libvirt's API layer refused the arguments before looking at the driver
+    # (INVALID_ARG naming the API in str1: virCheckNonNullArgGoto & co)
+    checked = sorted(name for name, reply in theirs.items() if _api_invalid_arg(reply, api[name]))
+    assert set(API_ARG_CHECKED) <= set(checked), sorted(set(API_ARG_CHECKED) - set(checked))
+    both += checked
     diffs = [
         f"{name}:\n  libvirtd: {theirs[name]!r}\n  virtwire: {ours[name]!r}"
         for name in both
@@ -316,23 +346,18 @@ def test_event_frames_identical_to_libvirtd(virtwire_server, libvirtd_peer):
     assert run_event_case(virtwire_server.tcp_port) == run_event_case(libvirtd_peer.port)
 
 
-# libvirt validates these arguments before its read-only check: give valid ones, so that
-# the read-only check is what both daemons answer
-_RO_VALID_ARGS = {
-    "REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL": {"pid_value": 1},
-    "REMOTE_PROC_DOMAIN_RENAME": {"new_name": "renamed"},
-    "REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU": {"xmlCPUs": ["<cpu/>"]},
-    "REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE": {
-        "params": [rp.RemoteTypedParam("x", rp.RemoteTypedParamValue(1, 0))]
-    },
-}
 # these need file descriptors passed with the call (CALL_WITH_FDS) before anything is checked
 _RO_NEEDS_FDS = {"REMOTE_PROC_DOMAIN_OPEN_GRAPHICS", "REMOTE_PROC_DOMAIN_FD_ASSOCIATE"}
 
 
 def run_ro_registry(port: int) -> dict[str, bytes]:
     """Every state-changing REMOTE procedure of the registry on a read-only connection."""
-    from tests.server.test_server_dispatch import _READONLY_NEVER, _READONLY_WHEN, CALLABLE
+    from tests.server.test_server_dispatch import (
+        _READONLY_NEVER,
+        _READONLY_WHEN,
+        _RO_VALID_ARGS,
+        CALLABLE,
+    )
 
     client = WireClient(socket.create_connection(("127.0.0.1", port)))
     exchange(client, 66, b"", {})
@@ -364,3 +389,34 @@ def test_every_state_changing_procedure_refused_read_only_like_libvirtd(
     assert len(denied) == len(theirs)  # libvirtd refuses every one of them read-only
     wrong = {name: (theirs[name], ours[name]) for name in theirs if ours[name] != theirs[name]}
     assert wrong == {}
+
+
+def test_api_argument_checks_identical_to_libvirtd(virtwire_server, libvirtd_peer):
+    """Every procedure whose API checks arguments (api_facts.ARG_CHECKS), served or not,
+    with zero args and a domain that does not exist: wherever libvirtd answers the API's
+    INVALID_ARG, virtwire answers the same bytes (the checks come before any lookup), and
+    the other way round."""
+    from virtwire.protocol.api_facts import ARG_CHECKS
+
+    table = Dispatcher().table_for(TestDriver)
+    procs = [
+        e.proc
+        for e in table.values()
+        if e.proc.name in ARG_CHECKS and not e.proc.name.startswith("ADMIN_")
+    ]
+    theirs = run_unsupported(libvirtd_peer.port, procs)
+    ours = run_unsupported(virtwire_server.tcp_port, procs)
+    api = {p.name: p.api for p in procs}
+    # both ways: no check libvirt does not make either
+    checked = [
+        name
+        for name in theirs
+        if _api_invalid_arg(theirs[name], api[name]) or _api_invalid_arg(ours[name], api[name])
+    ]
+    assert len(checked) >= len(API_ARG_CHECKED) + 5
+    diffs = [
+        f"{name}:\n  libvirtd: {theirs[name]!r}\n  virtwire: {ours[name]!r}"
+        for name in checked
+        if theirs[name] != ours[name]
+    ]
+    assert not diffs, "\n".join(diffs)

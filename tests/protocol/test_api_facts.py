@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from virtwire.protocol import api_facts_gen, procedures
 from virtwire.protocol.api_facts import API_FACTS
@@ -13,7 +15,7 @@ from tests.libvirt_source import libvirt_src_tree
 @pytest.mark.interop
 def test_api_facts_are_not_stale() -> None:
     """Regenerating from libvirt's src/libvirt*.c gives the committed table."""
-    text = api_facts_gen.render(api_facts_gen.build_rows(libvirt_src_tree()))
+    text = api_facts_gen.render(*api_facts_gen.build(libvirt_src_tree()))
     assert api_facts_gen.OUTPUT.read_text(encoding="utf-8") == text, (
         "protocol/api_facts.py is stale: python -m virtwire.protocol.api_facts_gen --libvirt-src TREE"
     )
@@ -74,3 +76,63 @@ def test_sample_facts(name: str, api: str, driver: str, domain: str, readonly: b
         domain,
         readonly,
     )
+
+
+_BODY = """virDomainFooBar(virDomainPtr dom, const char *disk, int nparams,
+                virTypedParameterPtr params, unsigned char *buffer, unsigned int flags)
+{
+    virCheckDomainReturn(dom, -1);
+    virCheckNonEmptyStringArgGoto(disk, error);
+    virCheckReadOnlyGoto(conn->flags, error);
+    if (flags > 0)
+        virCheckNonNullArgGoto(buffer, error);
+    virCheckNonNullArgGoto(params, error);
+    virCheckPositiveArgGoto(nparams, error);
+    virCheckNonNullArgGoto(buffer, error);
+
+    if (conn->driver->domainFooBar) {
+        ret = conn->driver->domainFooBar(dom, disk, params, nparams, buffer, flags);
+        virCheckNonZeroArgGoto(flags, error);
+    }
+    virReportUnsupportedError();
+"""
+
+
+def test_arg_checks_in_order_with_the_read_only_mark() -> None:
+    @dataclasses.dataclass
+    class Args:
+        dom: object
+        disk: str | None
+        params: list[int]
+        flags: int
+
+    checks, skipped = api_facts_gen.arg_checks("virDomainFooBar", _BODY, Args)
+    assert checks == (
+        ("nonempty", "disk", "disk"),
+        ("readonly", "", ""),
+        ("nonnull_array", "params", "params"),
+        ("positive", "nparams", "len:params"),
+    )
+    # the conditional one, an output buffer, nothing after the driver call
+    assert skipped == [
+        "virDomainFooBar: nonnull(buffer) conditional",
+        "virDomainFooBar: nonnull(buffer) cannot fire on the wire or is unmapped",
+    ]
+
+
+def test_arg_checks_of_the_walks_procedures() -> None:
+    """The argument errors libvirtd answers for zero args (the wire-diff walk) are all here."""
+    from virtwire.protocol.api_facts import ARG_CHECKS
+
+    assert ARG_CHECKS["REMOTE_PROC_SECRET_SET_VALUE"] == (
+        ("readonly", "", ""),
+        ("nonnull_array", "value", "value"),
+    )
+    assert ARG_CHECKS["REMOTE_PROC_DOMAIN_BLOCK_PEEK"] == (
+        ("readonly", "", ""),
+        ("nonempty_nonnull", "disk", "path"),
+    )
+    assert ARG_CHECKS["REMOTE_PROC_STORAGE_VOL_RESIZE"][-1][0] == "resize_capacity"
+    assert ARG_CHECKS["REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE"][-1][0] == "readonly"
+    # a remote_uuid is never NULL: no check for it on the lookups
+    assert "REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID" not in ARG_CHECKS
