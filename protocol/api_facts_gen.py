@@ -302,7 +302,9 @@ def build_rows(tree: Path) -> list[tuple[str, str | None, str | None, str | None
 def _args_classes(module: object) -> dict[str, type]:
     """XDR struct name (``remote_domain_block_peek_args``) -> the generated class."""
     out = {}
-    for value in vars(module).values():
+    # every public name, not vars(): a generated package binds a part's names only when
+    # one of them is first read
+    for value in (getattr(module, name) for name in dir(module) if not name.startswith("_")):
         doc = getattr(value, "__doc__", None) or ""
         if isinstance(value, type) and doc.startswith("struct "):
             out[doc.split()[1]] = value
