@@ -28,6 +28,7 @@ from virtwire.protocol.generated import (
     qemu_protocol,
     remote_protocol,
 )
+from virtwire.xdr.runtime import class_name
 
 OUTPUT = Path(__file__).resolve().parent / "api_facts.py"
 
@@ -299,35 +300,22 @@ def build_rows(tree: Path) -> list[tuple[str, str | None, str | None, str | None
     return rows
 
 
-def _args_classes(module: object) -> dict[str, type]:
-    """XDR struct name (``remote_domain_block_peek_args``) -> the generated class."""
-    out = {}
-    # every public name, not vars(): a generated package binds a part's names only when
-    # one of them is first read
-    for value in (getattr(module, name) for name in dir(module) if not name.startswith("_")):
-        doc = getattr(value, "__doc__", None) or ""
-        if isinstance(value, type) and doc.startswith("struct "):
-            out[doc.split()[1]] = value
-    return out
-
-
 Checks = dict[str, tuple[tuple[str, str, str], ...]]
 
 
 def build_checks(tree: Path, rows: list) -> tuple[Checks, list[str]]:
     """Procedure -> its API's argument checks (see :func:`arg_checks`); and what was left out."""
     bodies, _ = _read_sources(tree)
-    modules = (remote_protocol, qemu_protocol, lxc_protocol, admin_protocol)
-    classes = {}
-    for module in modules:
-        classes.update(_args_classes(module))
+    modules = {"REMOTE": remote_protocol, "QEMU": qemu_protocol, "LXC": lxc_protocol,
+               "ADMIN": admin_protocol}  # fmt: skip
     checks: Checks = {}
     skipped: list[str] = []
     for name, api, *_ in rows:
         if api is None or api not in bodies:
             continue
         prefix, _, rest = name.partition("_PROC_")
-        args_cls = classes.get(f"{prefix.lower()}_{rest.lower()}_args")
+        struct = f"{prefix.lower()}_{rest.lower()}_args"
+        args_cls = getattr(modules[prefix], class_name(struct), None)
         found, left = arg_checks(api, bodies[api], args_cls)
         skipped += [f"{name}: {text}" for text in left]
         if found:

@@ -518,12 +518,6 @@ def unsupported_handler(proc: Procedure) -> Handler:
     return handler
 
 
-# hand-written handlers whose daemon code calls the API with the args as they came (so the
-# API's argument checks apply first); the others check things of their own before the API
-# (list limits, event IDs, callback lookups) and are left as they are
-_HAND_WRITTEN_CHECKED: frozenset[str] = frozenset()
-
-
 def served_kinds(driver_cls: type | None) -> frozenset[str]:
     """The ``Procedure.driver`` kinds whose members a session's driver object serves."""
     if driver_cls is None:
@@ -555,7 +549,10 @@ def build_table(driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
             )
         readonly_if = _READONLY_IF.get(proc.name)
         readonly_moved = False
-        if hand is None or proc.name in _HAND_WRITTEN_CHECKED:
+        # the API's argument checks wrap generic and NO_SUPPORT handlers; hand-written ones
+        # check things of their own first, as libvirtd's dispatch code does (list limits,
+        # event IDs, callback lookups)
+        if hand is None:
             handler, readonly_moved = argchecks.wrap(proc, handler, readonly_if)
         entry = make_entry(proc, handler, needs_conn=needs_conn, readonly_if=readonly_if)
         if readonly_moved:  # libvirt checks some arguments before read-only access

@@ -16,6 +16,7 @@ from virtwire.protocol import typed_params as tp
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.hypervisor.qemu_cgroups import check_typed_params
+from virtwire.server.hypervisor.test_domain_extras import NUMA_PARAM_TYPES, numatune_values
 from virtwire.server.hypervisor.test_tuning_setters import (
     NUMATUNE_MODES,
     _numatune_set,
@@ -31,7 +32,6 @@ __all__ = ["QemuNumatune"]
 
 Dom = rp.RemoteNonnullDomain
 STRING_OKAY = 1 << 2  # VIR_TYPED_PARAM_STRING_OKAY
-NUMA_TYPES = {"numa_mode": tp.INT, "numa_nodeset": tp.STRING}
 
 
 def _error(code: ErrorCode, detail: str) -> LibvirtError:
@@ -69,7 +69,7 @@ class QemuNumatune:
         self, dom: Dom, params: list[rp.RemoteTypedParam], flags: int = 0
     ) -> None:
         self.check_flags(flags, AFFECT, "qemuDomainSetNumaParameters")
-        check_typed_params(params, NUMA_TYPES)
+        check_typed_params(params, NUMA_PARAM_TYPES)
         obj = self.find(dom)
         mode, nodeset, text = -1, None, ""
         for param in params:
@@ -132,10 +132,6 @@ class QemuNumatune:
         self.check_flags(flags, AFFECT | STRING_OKAY, "qemuDomainGetNumaParameters")
         ddef = self.one_def(self.find(dom), flags & AFFECT)
         if nparams == 0:
-            return [], len(NUMA_TYPES)
-        memory = ddef.tree.find("numatune/memory")
-        mode = memory.get("mode", "strict") if memory is not None else "strict"
-        nodeset = (memory.get("nodeset") or "") if memory is not None else ""
-        values = {"numa_mode": NUMATUNE_MODES.index(mode), "numa_nodeset": nodeset}
-        params = tp.to_wire(values, NUMA_TYPES)[:nparams]
+            return [], len(NUMA_PARAM_TYPES)
+        params = tp.to_wire(numatune_values(ddef), NUMA_PARAM_TYPES)[:nparams]
         return params, len(params)

@@ -56,6 +56,17 @@ IP_ADDR_TYPE_IPV4, IP_ADDR_TYPE_IPV6 = 0, 1
 ADDRESSES_SRC_LAST = 3
 MEMORY_PARAM_UNLIMITED = 9007199254740991  # VIR_DOMAIN_MEMORY_PARAM_UNLIMITED
 NUMATUNE_MODES = {"strict": 0, "preferred": 1, "interleave": 2, "restrictive": 3}
+NUMA_PARAM_TYPES = {"numa_mode": tp.INT, "numa_nodeset": tp.STRING}
+
+
+def numatune_values(ddef: DomainDef) -> dict[str, int | str]:
+    """virDomainGetNumaParameters' two values from ``<numatune><memory>`` (strict, "")."""
+    memory = ddef.tree.find("numatune/memory")
+    mode = memory.get("mode", "strict") if memory is not None else "strict"
+    nodeset = (memory.get("nodeset") or "") if memory is not None else ""
+    return {"numa_mode": NUMATUNE_MODES.get(mode, 0), "numa_nodeset": nodeset}
+
+
 # lifecycle events
 EV_DEFINED, EV_UNDEFINED, EV_STOPPED = 0, 1, 5
 DEFINED_RENAMED, UNDEFINED_RENAMED, STOPPED_SAVED = 2, 1, 4
@@ -485,12 +496,7 @@ class TestDomainExtras:
         if nparams == 0:
             return [], 2
         ddef = self.one_def(self.find(dom), flags & AFFECT_BOTH)
-        memory = ddef.tree.find("numatune/memory")
-        mode = memory.get("mode", "strict") if memory is not None else "strict"
-        nodeset = (memory.get("nodeset") or "") if memory is not None else ""
-        values = {"numa_mode": NUMATUNE_MODES.get(mode, 0), "numa_nodeset": nodeset}
-        kinds = {"numa_mode": tp.INT, "numa_nodeset": tp.STRING}
-        return self._extras_params(values, kinds, nparams)
+        return self._extras_params(numatune_values(ddef), NUMA_PARAM_TYPES, nparams)
 
     def domain_get_blkio_parameters(
         self, dom: Dom, nparams: int, flags: int = 0
