@@ -81,5 +81,5 @@ LIBVIRTD = [
 def test_libxml2_text(text, message):
     with pytest.raises(LibvirtError) as info:
         domxml.parse_document(text, "domain_definition")
-    assert int(info.value.code) == 35
+    assert int(info.value.code) == 35 and int(info.value.domain) == 20  # XML_DETAIL, DOMAIN
     assert info.value.message == message
