@@ -453,6 +453,15 @@ class LibvirtError(Exception):
         return cls.make(ErrorCode.INVALID_ARG, domain, detail)
 
     @classmethod
+    def api_invalid_arg(
+        cls, function: str, argname: str, message: str, domain: int
+    ) -> LibvirtError:
+        """virReportInvalidArg and the virCheck*Arg macros: the message as written (no
+        template), str1 the C function, str2 the argument's name, ints 0."""
+        return cls(ErrorCode.INVALID_ARG, domain, message, str1=function, str2=argname,
+                   int1=0, int2=0)  # fmt: skip
+
+    @classmethod
     def no_domain(cls, domain: int, detail: str | None = None) -> LibvirtError:
         """NO_DOMAIN; ``domain`` is the raising driver (TEST 12, QEMU 10, ...)."""
         return cls.make(ErrorCode.NO_DOMAIN, domain, detail)

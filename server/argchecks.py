@@ -16,13 +16,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from virtwire.protocol.api_facts import ARG_CHECKS
-from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
+from virtwire.protocol.errors import ErrorDomain, LibvirtError
 from virtwire.protocol.procedures import Procedure
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
 
-__all__ = ["checks_of", "invalid_arg", "wrap"]
+__all__ = ["checks_of", "wrap"]
 
 Handler = Callable[["ClientSession", Any], Any]
 Check = Callable[[Any], None]
@@ -43,13 +43,6 @@ _TEXTS = {
     "zero": "%s in %s must not be zero",
     "nonnegative": "%s in %s must be zero or greater",
 }
-
-
-def invalid_arg(api: str, cname: str, message: str, domain: int) -> LibvirtError:
-    """virRaiseErrorFull as the macros call it: str1 the API, str2 the C parameter name."""
-    return LibvirtError(
-        ErrorCode.INVALID_ARG, domain, message, str1=api, str2=cname, int1=0, int2=0
-    )
 
 
 def _getter(source: str) -> Callable[[Any], Any]:
@@ -96,9 +89,9 @@ def _check(api: str, domain: int, kind: str, cname: str, source: str) -> Check:
         def nonempty(args: Any) -> None:
             value = get(args)
             if value is None:
-                raise invalid_arg(api, cname, null, domain)
+                raise LibvirtError.api_invalid_arg(api, cname, null, domain)
             if value == "":
-                raise invalid_arg(api, cname, empty, domain)
+                raise LibvirtError.api_invalid_arg(api, cname, empty, domain)
 
         return nonempty
     if kind == "resize_capacity":
@@ -109,7 +102,7 @@ def _check(api: str, domain: int, kind: str, cname: str, source: str) -> Check:
 
     def check(args: Any) -> None:
         if fails(args):
-            raise invalid_arg(api, cname, message, domain)
+            raise LibvirtError.api_invalid_arg(api, cname, message, domain)
 
     return check
 

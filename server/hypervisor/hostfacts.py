@@ -159,11 +159,8 @@ def daemon_error(detail: str) -> LibvirtError:
 
 
 def invalid_arg(domain: ErrorDomain, function: str, argname: str, message: str) -> LibvirtError:
-    """virReportInvalidArg: the message as written (no template), str1 the C function,
-    str2 the argument's name, ints 0."""
-    return LibvirtError(
-        ErrorCode.INVALID_ARG, domain, message, str1=function, str2=argname, int1=0, int2=0
-    )
+    """virReportInvalidArg (see LibvirtError.api_invalid_arg)."""
+    return LibvirtError.api_invalid_arg(function, argname, message, domain)
 
 
 class HostFactsMixin:
