@@ -21,6 +21,7 @@ from virtwire.server.hypervisor.test_tuning_setters import (
     NUMATUNE_MODES,
     _numatune_set,
     _parse_bitmap,
+    placement_static,
 )
 from virtwire.server.hypervisor.tuning import AFFECT
 
@@ -45,11 +46,6 @@ def _memory(ddef: DomainDef) -> tuple[str | None, set[int] | None]:
         return None, None
     nodeset = memory.get("nodeset")
     return memory.get("mode", "strict"), (_parse_bitmap(nodeset) if nodeset else None)
-
-
-def _placement_static(ddef: DomainDef) -> bool:
-    vcpu = ddef.tree.find("vcpu")
-    return vcpu is None or vcpu.get("placement", "static") == "static"
 
 
 class QemuNumatune:
@@ -89,7 +85,7 @@ class QemuNumatune:
             self._numatune_live(obj.live, mode, nodeset)
         if config:
             new = obj.config.copy()
-            _numatune_set(new, _placement_static(new), mode, nodeset)
+            _numatune_set(new, placement_static(new), mode, nodeset)
             self.save(obj, new)
             obj.config = new
 
@@ -124,7 +120,7 @@ class QemuNumatune:
                         ErrorDomain.NONE,
                         f"NUMA node {node} is unavailable",
                     )
-        _numatune_set(ddef, _placement_static(ddef), mode, nodeset)
+        _numatune_set(ddef, placement_static(ddef), mode, nodeset)
 
     def domain_get_numa_parameters(
         self, dom: Dom, nparams: int, flags: int = 0

@@ -172,9 +172,7 @@ class TestTuningSetters:
             raise _test_error(
                 ErrorCode.OPERATION_INVALID, "can't change numatune mode for running domain"
             )
-        vcpu = ddef.tree.find("vcpu")
-        placement_static = vcpu is None or vcpu.get("placement", "static") == "static"
-        _numatune_set(ddef, placement_static, mode, nodeset)
+        _numatune_set(ddef, placement_static(ddef), mode, nodeset)
 
     # -- block I/O ---------------------------------------------------------------------------
 
@@ -357,6 +355,12 @@ def _set_max(ddef: DomainDef, nvcpus: int) -> None:
     else:
         states.extend(VcpuState(False) for _ in range(nvcpus - len(states)))
     write_states(ddef, states, individual)
+
+
+def placement_static(ddef: DomainDef) -> bool:
+    """Whether the vCPUs' placement is static (virDomainNumatuneSet's default rule)."""
+    vcpu = ddef.tree.find("vcpu")
+    return vcpu is None or vcpu.get("placement", "static") == "static"
 
 
 def _numatune_set(
