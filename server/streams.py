@@ -147,12 +147,13 @@ class SessionStreams:
 
     def after_reply(self) -> None:
         """The opening call's REPLY is queued: downloads may start sending."""
+        if not (self._to_greet or self._to_start):
+            return  # every call but a stream's opening one (no get_running_loop: a getpid)
         loop = asyncio.get_running_loop()
         while self._to_greet:
             loop.call_soon(self._to_greet.pop().start)
         while self._to_start:
             stream = self._to_start.pop()
-            loop = asyncio.get_running_loop()
             # call_soon: after a reply the session deferred behind events
             loop.call_soon(self._start, stream)
 

@@ -137,3 +137,51 @@ def test_protocol_error_answers_earlier_calls_then_closes(tmp_path):
         s.connection_lost(None)
 
     asyncio.run(main())
+
+
+def _received(session: ClientSession, data: bytes) -> None:
+    """What an asyncio transport does for a BufferedProtocol: recv_into, then report."""
+    buf = session.get_buffer(-1)
+    buf[: len(data)] = data
+    session.buffer_updated(len(data))
+
+
+def test_buffered_receive_keeps_each_sessions_bytes(tmp_path):
+    """Sessions receive into one buffer per thread (no 256 KiB bytes object per read):
+    interleaved partial reads of two sessions still assemble each one's own calls."""
+
+    async def main():
+        a, ta, _ = make_session(tmp_path)
+        b, tb, _ = make_session(tmp_path)
+        assert isinstance(a, asyncio.BufferedProtocol)
+        assert a.get_buffer(-1) is b.get_buffer(-1)  # shared, so an idle session holds none
+        wire_a = call(1, 7, OPEN) + call(3, 8)
+        wire_b = call(1, 9, OPEN) + call(3, 10)
+        for i in range(0, max(len(wire_a), len(wire_b)), 5):  # 5-byte reads, alternating
+            if wire_a[i : i + 5]:
+                _received(a, wire_a[i : i + 5])
+            if wire_b[i : i + 5]:
+                _received(b, wire_b[i : i + 5])
+        assert [(f.header.serial, f.header.status) for f in ta.frames()] == [
+            (7, MessageStatus.OK),
+            (8, MessageStatus.OK),
+        ]
+        assert [f.header.serial for f in tb.frames()] == [9, 10]
+        a.connection_lost(None)
+        b.connection_lost(None)
+
+    asyncio.run(main())
+
+
+def test_receive_buffer_is_per_thread():
+    """recv_into runs without the GIL: daemons on two loop threads must not share it."""
+    import threading
+
+    from virtwire.server import session as session_module
+
+    views: list[memoryview] = []
+    thread = threading.Thread(target=lambda: views.append(session_module._RECEIVE.view))
+    thread.start()
+    thread.join()
+    assert views[0] is not session_module._RECEIVE.view
+    assert len(views[0]) == len(session_module._RECEIVE.view) == 256 * 1024
