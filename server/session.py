@@ -102,7 +102,7 @@ class _ReceiveBuffer(threading.local):
     fresh 256 KiB bytes object per read, above glibc's mmap threshold, so every call a
     client makes cost the daemon an mmap, an mremap (shrinking it to what arrived) and a
     munmap besides its recv and send. As a :class:`asyncio.BufferedProtocol` the transport
-    ``recv_into``\ s this buffer and calls ``buffer_updated`` at once (no other protocol
+    calls ``recv_into`` on this buffer, then ``buffer_updated`` at once (no other protocol
     runs in between), which copies out only the bytes that came; one buffer per thread
     because ``recv_into`` runs without the GIL (daemons may run on several loop threads).
     """
