@@ -665,7 +665,11 @@ def floor(req: dict) -> dict:
         sock.close()
 
 
-class _Echo(asyncio.Protocol):
+class _Echo(asyncio.BufferedProtocol):
+    """Receives into one buffer as the daemon does (no 256 KiB bytes object per read)."""
+
+    _view = memoryview(bytearray(256 * 1024))
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.buf = b""
@@ -673,8 +677,11 @@ class _Echo(asyncio.Protocol):
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def data_received(self, data: bytes) -> None:
-        buf = self.buf + data
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        buf = self.buf + self._view[:nbytes].tobytes()
         whole = len(buf) - len(buf) % FRAME_LEN
         if whole:
             self.transport.write(buf[:whole])  # type: ignore[attr-defined]
