@@ -43,6 +43,7 @@ import signal
 import socket
 import ssl
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -661,11 +662,23 @@ async def _run_async(daemon: Daemon) -> None:
 EVENT_LOOPS = ("asyncio", "uvloop")
 
 
-def run(daemon: Daemon, event_loop: str = "asyncio") -> int:
+def run(daemon: Daemon, event_loop: str = "asyncio", busy_poll_us: float = 0) -> int:
     """Run ``daemon`` until SIGTERM/SIGINT; 0 after a clean shutdown.
 
-    ``event_loop="uvloop"`` runs it on uvloop (the optional extra ``virtwire[uvloop]``).
+    ``event_loop="uvloop"`` runs it on uvloop (the optional extra ``virtwire[uvloop]``);
+    ``busy_poll_us``: asyncio's loop polls up to that long before it sleeps
+    (:mod:`virtwire.server.busypoll`).
     """
+    factory = loop_factory(event_loop, busy_poll_us)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_run_async(daemon))
+    return 0
+
+
+def loop_factory(
+    event_loop: str = "asyncio", busy_poll_us: float = 0
+) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """What makes the event loop of ``virtwire serve`` (None: asyncio's default)."""
     factory = None
     if event_loop == "uvloop":
         try:
@@ -677,6 +690,10 @@ def run(daemon: Daemon, event_loop: str = "asyncio") -> int:
         factory = uvloop.new_event_loop
     elif event_loop != "asyncio":
         raise DaemonError(f"unknown event loop {event_loop!r} (one of {', '.join(EVENT_LOOPS)})")
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(_run_async(daemon))
-    return 0
+    elif busy_poll_us > 0:
+        from virtwire.server import busypoll
+
+        def factory() -> asyncio.AbstractEventLoop:
+            return busypoll.new_event_loop(busy_poll_us)
+
+    return factory

@@ -46,7 +46,7 @@ from typing import Any
 
 from virtwire.protocol.records import NodeInfo
 from virtwire.server.config import ServerConfig
-from virtwire.server.daemon import Daemon, DaemonError, ListenSpec, lock_state_dir
+from virtwire.server.daemon import Daemon, DaemonError, ListenSpec, lock_state_dir, loop_factory
 from virtwire.server.dispatch import Dispatcher
 from virtwire.server.hypervisor.driver import Driver
 from virtwire.server.hypervisor.hostfacts import qemu_topology
@@ -383,7 +383,9 @@ async def _run_async(fleet: Fleet) -> None:
     await fleet.serve_forever()
 
 
-def run_fleet(fleet: Fleet) -> int:
-    """Run until SIGTERM/SIGINT; 0 after a clean shutdown."""
-    asyncio.run(_run_async(fleet))
+def run_fleet(fleet: Fleet, event_loop: str = "asyncio", busy_poll_us: float = 0) -> int:
+    """Run until SIGTERM/SIGINT; 0 after a clean shutdown (the loop as for one daemon:
+    :func:`virtwire.server.daemon.loop_factory`)."""
+    with asyncio.Runner(loop_factory=loop_factory(event_loop, busy_poll_us)) as runner:
+        runner.run(_run_async(fleet))
     return 0
