@@ -68,6 +68,8 @@ def test_selector_polls_its_window_then_sleeps(pair, monkeypatch):
         "select",
         lambda self, timeout=None: polls.append(timeout) or inner(self, timeout),
     )
+    yields: list[None] = []
+    monkeypatch.setattr(busypoll, "_yield", lambda: yields.append(None))
     selector = AdaptivePollSelector(100 * US, clock=FakeClock(10 * US))
     selector.register(a, selectors.EVENT_READ)
     try:
@@ -75,6 +77,8 @@ def test_selector_polls_its_window_then_sleeps(pair, monkeypatch):
         assert selector.select(timeout=0.001) == []  # nothing comes: poll, then sleep
         zero_polls = [t for t in polls if t == 0]
         assert 2 <= len(zero_polls) <= 5  # ~window / clock step
+        # between polls the vCPU is offered to whatever the kernel queued on it
+        assert len(yields) == len(zero_polls) - 1
         assert polls[-1] is not None and 0 < polls[-1] < 0.001  # the rest of the timeout
         polls.clear()
         b.send(b"x")
