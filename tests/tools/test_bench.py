@@ -31,6 +31,51 @@ def _fake_summary() -> dict:
     return b.summary()
 
 
+class _FakeWorker:
+    made: list[_FakeWorker] = []
+
+    def __init__(self, python: str, kind: str, pycache: Path | None = None) -> None:
+        self.python, self.kind, self.pycache = python, kind, pycache
+        self.event_loop_registered = False
+        self.closed = False
+        self.asked: list[str] = []
+        _FakeWorker.made.append(self)
+
+    def ask(self, **req):  # noqa: ANN003, ANN201
+        self.asked.append(req["op"])
+        return {"value": 1.0}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_plain_calls_get_a_process_without_the_event_loop(monkeypatch) -> None:
+    """An events/flood/fanout workload leaves libvirt's default event implementation
+    registered in the sync client's process; the next plain-call workload of that client
+    runs in a fresh one, so every round measures the same thing."""
+    monkeypatch.setattr(bench, "Worker", _FakeWorker)
+    _FakeWorker.made.clear()
+    b = bench.Bench(bench.Settings(rounds=1))
+
+    class Server:
+        uri = "test+tcp://127.0.0.1:1/default"
+        control = "/nonexistent"
+        hotplug_uri = None
+
+    b.servers["virtwire"] = Server()
+    first = b.workers["pylibvirt"] = _FakeWorker("/usr/bin/python3", "libvirt")
+    by_id = {w.id: w for w in bench.WORKLOADS}
+    b.measure(by_id["lib1"], "pylibvirt@virtwire")
+    assert b.workers["pylibvirt"] is first  # nothing registered yet: same process
+    b.measure(by_id["events"], "pylibvirt@virtwire")
+    b.measure(by_id["lib4"], "pylibvirt@virtwire")
+    second = b.workers["pylibvirt"]
+    assert second is not first and first.closed and second.asked == ["rpc"]
+    assert (second.python, second.kind) == ("/usr/bin/python3", "libvirt")
+    b.measure(by_id["lookup1"], "pylibvirt@virtwire")
+    assert b.workers["pylibvirt"] is second  # its process never registered one
+
+
 def test_summary_medians_spread_and_ratios() -> None:
     s = _fake_summary()
     rows = s["results"]["lib1"]["metrics"]["value"]["combos"]
