@@ -127,7 +127,7 @@ def test_selector_learns_from_real_sleeps(pair):
         selector.close()
 
 
-def test_serve_loop_uses_it_and_embedding_does_not():
+def test_serve_loop_uses_it_and_zero_turns_it_off():
     factory = loop_factory("asyncio", busy_poll_us=100)
     assert factory is not None
     loop = factory()
