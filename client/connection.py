@@ -583,8 +583,19 @@ class Connection:
         if stream is None and threading.get_ident() != self._loop_thread:
             # driven by the sync facade on its own thread (see ThreadWaiter)
             return await self._call_from_thread(procedure, args, timeout)
-        link = await self._usable_link(timeout)
-        return await self._call_on(link, procedure, args, timeout=timeout, stream=stream)
+        link = self._link
+        if self._state != "open" or link is None or not link.alive:
+            link = await self._usable_link(timeout)  # reconnecting: wait; closed: its error
+        # _call_on, inlined: one coroutine frame per call instead of three
+        reply = await self._call_raw(
+            link,
+            procedure.number,
+            _encode_args(procedure, args),
+            prog=procedure.program,
+            timeout=timeout,
+            stream=stream,
+        )
+        return _decode_ret(procedure, reply)
 
     async def _call_from_thread(
         self, procedure: procedures.Procedure, args: Any, timeout: float | None
