@@ -50,6 +50,7 @@ from virtwire.protocol.framing import (
     MessageType,
     ProtocolError,
     decode_stream_hole,
+    encode_call,
     encode_frame,
     encode_stream_hole,
 )
@@ -403,9 +404,8 @@ class ClientCore:
         if not self.is_open:
             raise closed_error()
         serial = self.next_serial()
-        header = Header(prog, PROTOCOL_VERSION, proc, MessageType.CALL, serial, MessageStatus.OK)
         try:
-            data = encode_frame(header, payload)
+            data = encode_call(prog, proc, serial, payload)
         except ProtocolError as exc:
             raise LibvirtError.make(
                 ErrorCode.RPC, ErrorDomain.RPC, f"Unable to encode message payload: {exc}"

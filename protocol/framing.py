@@ -26,6 +26,7 @@ from virtwire.protocol.constants import (
     LENGTH_SIZE,
     MESSAGE_MAX,
     NUM_FDS_MAX,
+    PROTOCOL_VERSION,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "decode_stream_hole",
+    "encode_call",
     "encode_frame",
     "encode_stream_hole",
 ]
@@ -134,6 +136,8 @@ _pack_prefix = _PREFIX.pack
 _pack_prefix_fds = _PREFIX_FDS.pack
 
 _TYPES = {int(t): t for t in MessageType}
+_CALL = int(MessageType.CALL)
+_OK = int(MessageStatus.OK)
 _STATUSES = {int(s): s for s in MessageStatus}
 _WITH_FDS = (MessageType.CALL_WITH_FDS, MessageType.REPLY_WITH_FDS)
 
@@ -324,6 +328,24 @@ def encode_frame(
             )
     except struct.error as exc:
         raise LocalProtocolError(f"header {header!r} does not fit the wire: {exc}") from None
+    if total > max_message + LENGTH_SIZE:
+        raise LocalProtocolError(
+            f"message of {total} bytes exceeds the limit of {max_message + LENGTH_SIZE}"
+        )
+    return prefix + payload
+
+
+def encode_call(
+    prog: int, proc: int, serial: int, payload: bytes = b"", *, max_message: int = MESSAGE_MAX
+) -> bytes:
+    """``encode_frame(Header(prog, 1, proc, CALL, serial, OK), payload)`` without building
+    the Header (a client's hot path: one per call); the same bytes and the same errors."""
+    total = FRAME_MIN + len(payload)
+    try:
+        prefix = _pack_prefix(total, prog, PROTOCOL_VERSION, proc, _CALL, serial, _OK)
+    except struct.error:
+        header = Header(prog, PROTOCOL_VERSION, proc, MessageType.CALL, serial, MessageStatus.OK)
+        return encode_frame(header, payload, max_message=max_message)  # raises its error
     if total > max_message + LENGTH_SIZE:
         raise LocalProtocolError(
             f"message of {total} bytes exceeds the limit of {max_message + LENGTH_SIZE}"

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from virtwire.protocol import constants
+from virtwire.protocol.constants import FRAME_MIN, LENGTH_SIZE
 from virtwire.protocol.framing import (
     Frame,
     FrameDecoder,
@@ -19,6 +20,7 @@ from virtwire.protocol.framing import (
     ProtocolError,
     RemoteProtocolError,
     decode_stream_hole,
+    encode_call,
     encode_frame,
     encode_stream_hole,
 )
@@ -473,3 +475,37 @@ def test_decoded_frames_are_ordinary_frozen_instances() -> None:
     same = Header(TEST_PROG, 1, 0x666, MessageType.REPLY, 0x99, MessageStatus.ERROR)
     assert hash(frame.header) == hash(same)
     assert dataclasses.replace(frame.header, serial=1).serial == 1
+
+
+@given(
+    prog=st.integers(-(2**32), 2**33),
+    proc=st.integers(-(2**32), 2**33),
+    serial=st.integers(-(2**32), 2**33),
+    payload=st.binary(max_size=64),
+)
+def test_encode_call_is_encode_frame_of_a_call(prog, proc, serial, payload):
+    """The clients' fast CALL framing gives encode_frame's bytes, or its very error."""
+    header = Header(prog, 1, proc, MessageType.CALL, serial, MessageStatus.OK)
+    try:
+        expected: bytes | str = encode_frame(header, payload)
+    except LocalProtocolError as exc:
+        expected = str(exc)
+    try:
+        got: bytes | str = encode_call(prog, proc, serial, payload)
+    except LocalProtocolError as exc:
+        got = str(exc)
+    assert got == expected
+
+
+def test_encode_call_refuses_what_encode_frame_refuses_for_size():
+    payload = b"\0" * 100
+    limit = FRAME_MIN + len(payload) - LENGTH_SIZE - 1  # one byte too small
+    with pytest.raises(LocalProtocolError) as frame_error:
+        encode_frame(
+            Header(0x20008086, 1, 1, MessageType.CALL, 0, MessageStatus.OK),
+            payload,
+            max_message=limit,
+        )
+    with pytest.raises(LocalProtocolError) as call_error:
+        encode_call(0x20008086, 1, 0, payload, max_message=limit)
+    assert str(call_error.value) == str(frame_error.value)
