@@ -341,16 +341,14 @@ def encode_call(
     """``encode_frame(Header(prog, 1, proc, CALL, serial, OK), payload)`` without building
     the Header (a client's hot path: one per call); the same bytes and the same errors."""
     total = FRAME_MIN + len(payload)
-    try:
-        prefix = _pack_prefix(total, prog, PROTOCOL_VERSION, proc, _CALL, serial, _OK)
-    except struct.error:
-        header = Header(prog, PROTOCOL_VERSION, proc, MessageType.CALL, serial, MessageStatus.OK)
-        return encode_frame(header, payload, max_message=max_message)  # raises its error
-    if total > max_message + LENGTH_SIZE:
-        raise LocalProtocolError(
-            f"message of {total} bytes exceeds the limit of {max_message + LENGTH_SIZE}"
-        )
-    return prefix + payload
+    if total <= max_message + LENGTH_SIZE:
+        try:
+            return _pack_prefix(total, prog, PROTOCOL_VERSION, proc, _CALL, serial, _OK) + payload
+        except struct.error:
+            pass
+    # out of range or too large: encode_frame raises its error (one place for their texts)
+    header = Header(prog, PROTOCOL_VERSION, proc, MessageType.CALL, serial, MessageStatus.OK)
+    return encode_frame(header, payload, max_message=max_message)
 
 
 def encode_stream_hole(length: int, flags: int = 0) -> bytes:

@@ -59,15 +59,21 @@ def pair():
     b.close()
 
 
-def test_selector_polls_its_window_then_sleeps(pair, monkeypatch):
-    a, b = pair
-    polls: list[float | None] = []
+@pytest.fixture
+def polls(monkeypatch):
+    """The timeouts the selector passes to epoll, in order."""
+    seen: list[float | None] = []
     inner = selectors.EpollSelector.select
     monkeypatch.setattr(
         selectors.EpollSelector,
         "select",
-        lambda self, timeout=None: polls.append(timeout) or inner(self, timeout),
+        lambda self, timeout=None: seen.append(timeout) or inner(self, timeout),
     )
+    return seen
+
+
+def test_selector_polls_its_window_then_sleeps(pair, polls, monkeypatch):
+    a, b = pair
     yields: list[None] = []
     monkeypatch.setattr(busypoll, "_yield", lambda: yields.append(None))
     selector = AdaptivePollSelector(100 * US, clock=FakeClock(10 * US))
@@ -89,15 +95,8 @@ def test_selector_polls_its_window_then_sleeps(pair, monkeypatch):
         selector.close()
 
 
-def test_selector_never_polls_for_a_zero_timeout(pair, monkeypatch):
+def test_selector_never_polls_for_a_zero_timeout(pair, polls):
     a, _b = pair
-    polls: list[float | None] = []
-    inner = selectors.EpollSelector.select
-    monkeypatch.setattr(
-        selectors.EpollSelector,
-        "select",
-        lambda self, timeout=None: polls.append(timeout) or inner(self, timeout),
-    )
     selector = AdaptivePollSelector(100 * US, clock=FakeClock(1 * US))
     selector.register(a, selectors.EVENT_READ)
     try:
