@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from virtwire.client import transports
+from virtwire.client.baton import Baton
 from virtwire.client.core import (
     CallCompleted,
     CallFailed,
@@ -143,6 +144,8 @@ class _Link:
         # a plain socket's fd: other threads may then write their CALLs themselves
         self.fd: int | None = _plain_fd(writer)
         self.rest_pending = False  # the rest of a partly written CALL waits for the loop
+        # threads read their own replies (the sync facade; see virtwire.client.baton)
+        self.baton: Baton | None = None
 
 
 def _read_directly(link: _Link, sink: Callable[[bytes], None]) -> None:
@@ -176,6 +179,19 @@ def _plain_fd(writer: Any) -> int | None:
     return None if sock is None else sock.fileno()
 
 
+def _end_of_file(link: _Link) -> tuple[CloseReason, str | None]:
+    """A clean end of file: EOF where libvirt's poll() sees a hangup, else ERROR; the
+    waiters get "End of file while reading data" either way (detail None)."""
+    return (CloseReason.EOF if link.hangup_on_eof else CloseReason.ERROR), None
+
+
+def _read_error(exc: OSError) -> tuple[CloseReason, str | None]:
+    """A failed read: a reset makes poll() report POLLHUP on every socket type, so
+    libvirt says EOF; anything else is an ERROR."""
+    reason = CloseReason.EOF if isinstance(exc, ConnectionResetError) else CloseReason.ERROR
+    return reason, exc.strerror or str(exc)
+
+
 class Connection:
     """An open connection to a libvirt daemon (use :func:`connect`).
 
@@ -191,8 +207,11 @@ class Connection:
         call_timeout: float | None = None,
         connect_timeout: float | None = 30.0,
         reconnect: ReconnectPolicy | bool | None = None,
+        thread_reads: bool = False,
     ) -> None:
         self._uri = uri
+        # calls from other threads read their own replies (virtwire.client.baton)
+        self._thread_reads = thread_reads
         self.readonly = readonly
         self.call_timeout = call_timeout
         self.connect_timeout = connect_timeout
@@ -281,6 +300,111 @@ class Connection:
             self._drop_link(link, CloseReason.ERROR, None, notify=False)
             await _wait_closed(link)
             raise
+        if self._thread_reads and link.fd is not None and link.alive:
+            self._start_baton(link)
+
+    # ---------------------------------------------------------------------------------------
+    # the baton: threads read their own replies (see virtwire.client.baton)
+    # ---------------------------------------------------------------------------------------
+
+    def _start_baton(self, link: _Link) -> None:
+        """On the loop: from now on the socket is read through the baton, by the thread
+        waiting for a reply or, while none does, by the loop."""
+        assert link.fd is not None
+        link.writer.transport.pause_reading()  # what it had received went to _on_data
+        baton = link.baton = Baton(link.fd)
+        self._loop.add_reader(baton.watch_fd(), self._baton_ready, link, baton)
+
+    def _baton_ready(self, link: _Link, baton: Baton) -> None:
+        """On the loop: the socket is readable and no thread reads it."""
+        if not baton.loop_enter():
+            return
+        try:
+            try:
+                data = baton.recv()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._on_link_lost(link, *_read_error(exc))
+                return
+            if not data:
+                self._on_link_lost(link, *_end_of_file(link))
+                return
+            self._on_data(link, data)
+        finally:
+            finish = baton.hand_off()
+            if finish is not None:
+                self._finish_baton(baton)
+
+    def _finish_baton(self, baton: Baton) -> None:
+        """On the loop: the link is gone and nobody reads: drop the watch, close the fds."""
+        with contextlib.suppress(Exception):
+            self._loop.remove_reader(baton.watch_fd())
+        baton.finalize()
+
+    def _read_as_owner(self, waiter: ThreadWaiter, baton: Baton, timeout: float) -> bool:
+        """On the calling thread, holding the baton: read until ``waiter`` has its reply
+        (or ``timeout`` s pass), resolving every thread's reply on the way; then hand the
+        baton on. True when the reply is there."""
+        link = waiter.link
+        assert link is not None
+        deadline = time.monotonic() + timeout
+        try:
+            while not waiter.done() and link.alive:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                if not baton.readable(remaining):
+                    continue
+                try:
+                    data = baton.recv()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:
+                    self._lost_from_thread(link, *_read_error(exc))
+                    break
+                if not data:
+                    if link.alive:  # not our own wake-up (SHUT_RD) of a link already gone
+                        self._lost_from_thread(link, *_end_of_file(link))
+                    break
+                if not self._absorb_on_thread(link, data):
+                    break
+        finally:
+            if baton.hand_off() is not None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed: exit
+                    self._loop.call_soon_threadsafe(self._finish_baton, baton)
+        return waiter.done()
+
+    def _absorb_on_thread(self, link: _Link, data: bytes) -> bool:
+        """The baton's owner read ``data``: resolve the thread waiters it completes here;
+        hand the rest (events, the loop's own calls, PONGs to write) to the loop. False
+        when the link has a stream: its bytes go to the loop, which reads from now on."""
+        loop_events: list[CoreEvent] = []
+        with self._wlock:
+            if not link.alive:
+                return False
+            if link.streams:  # stream state lives on the loop: it takes these bytes too
+                self._loop.call_soon_threadsafe(self._on_data, link, data)
+                return False
+            waiters = link.waiters
+            for event in self._core.receive_data(data, time.monotonic()):
+                if type(event) is CallCompleted or type(event) is CallFailed:
+                    waiter = waiters.get(event.serial)
+                    if type(waiter) is ThreadWaiter:
+                        del waiters[event.serial]
+                        if type(event) is CallCompleted:
+                            waiter.set_result(event.payload)
+                        else:
+                            waiter.set_exception(event.error)
+                        continue
+                loop_events.append(event)
+            if loop_events or self._core.has_data_to_send():
+                self._loop.call_soon_threadsafe(self._process, link, loop_events)
+        return link.alive
+
+    def _lost_from_thread(self, link: _Link, reason: CloseReason, detail: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: exit
+            self._loop.call_soon_threadsafe(self._on_link_lost, link, reason, detail)
 
     async def _prologue(self, link: _Link) -> None:
         timeout = self.connect_timeout
@@ -379,23 +503,17 @@ class Connection:
     # ---------------------------------------------------------------------------------------
 
     async def _read_loop(self, link: _Link) -> None:
-        # a clean end of file: EOF where libvirt's poll() sees a hangup, else ERROR; the
-        # waiters get "End of file while reading data" either way (detail None)
-        reason = CloseReason.EOF if link.hangup_on_eof else CloseReason.ERROR
-        detail: str | None = None
+        reason, detail = _end_of_file(link)
         try:
             while True:
                 data = await link.reader.read(_READ_SIZE)
                 if not data:
                     break
-                self._process(link, self._core.receive_data(data, self._loop.time()))
+                self._receive(link, data)
                 if not link.alive:
                     return  # the core closed the connection (bad frame, unexpected reply)
-        except ConnectionResetError as exc:
-            # a reset makes poll() report POLLHUP on every socket type: libvirt says EOF
-            reason, detail = CloseReason.EOF, exc.strerror or str(exc)
-        except (ConnectionError, OSError) as exc:
-            reason, detail = CloseReason.ERROR, exc.strerror or str(exc)
+        except OSError as exc:
+            reason, detail = _read_error(exc)
         except asyncio.CancelledError:
             return
         except Exception as exc:  # a bug must not leave waiters hanging
@@ -409,10 +527,15 @@ class Connection:
         if not link.alive or not data:
             return
         try:
-            self._process(link, self._core.receive_data(data, self._loop.time()))
+            self._receive(link, data)
         except Exception as exc:  # a bug must not leave waiters hanging
             log.exception("reader failed")
             self._on_link_lost(link, CloseReason.ERROR, repr(exc))
+
+    def _receive(self, link: _Link, data: bytes) -> None:
+        with self._wlock:  # a thread holding the baton may have read just before
+            events = self._core.receive_data(data, self._loop.time())
+        self._process(link, events)
 
     def add_frame_listener(self, listener: Callable[[Frame], object]) -> None:
         """Call ``listener(frame)`` for every frame received, before it is routed.
@@ -451,16 +574,16 @@ class Connection:
 
     def _flush(self, link: _Link) -> None:
         """Write what the core has queued (raises "client socket is closed" when gone)."""
-        data = self._core.data_to_send()
-        if not data:
-            return
-        if not link.alive:
-            raise closed_error()
-        try:
-            with self._wlock:
+        with self._wlock:
+            data = self._core.data_to_send()
+            if not data:
+                return
+            if not link.alive:
+                raise closed_error()
+            try:
                 link.writer.write(data)
-        except (ConnectionError, RuntimeError, OSError) as exc:
-            raise closed_error() from exc
+            except (ConnectionError, RuntimeError, OSError) as exc:
+                raise closed_error() from exc
 
     def _flush_batch(self, link: _Link) -> None:
         """Write the CALLs gathered this loop turn; if that fails, so do those calls."""
@@ -476,7 +599,8 @@ class Connection:
 
     def _arm(self) -> None:
         """One timer, at the core's next wake-up (keepalive or the nearest call deadline)."""
-        wake = self._core.next_wakeup()
+        with self._wlock:  # threads add and resolve calls while we look
+            wake = self._core.next_wakeup()
         if wake == self._timer_at and (wake is None or self._timer is not None):
             return
         self._disarm()
@@ -499,7 +623,9 @@ class Connection:
         # asyncio may run a timer up to its clock resolution early: never tell the core
         # a time before the one it asked to be woken at
         now = max(self._loop.time(), when)
-        self._process(link, self._core.handle_timer(now))
+        with self._wlock:
+            events = self._core.handle_timer(now)
+        self._process(link, events)
 
     def _on_link_lost(self, link: _Link, reason: CloseReason, detail: str | None) -> None:
         if not link.alive:
@@ -527,19 +653,23 @@ class Connection:
         """Fail every waiter, close the socket, tell the close callbacks (later turn)."""
         if not link.alive:
             return
-        with self._wlock:  # a thread writing its own CALL sees it dead, or its waiter is here
+        # under the lock: a thread writing its own CALL sees the link dead, or its waiter is
+        # here; a thread holding the baton has finished with the core
+        with self._wlock:
             link.alive = False
-        if link is self._link:
-            self._disarm()
-            for event in self._core.connection_lost(reason, detail):
-                if isinstance(event, CallFailed):
-                    future = link.waiters.pop(event.serial, None)
-                    if future is not None and not future.done():
-                        future.set_exception(event.error)  # one per waiter
-        for future in link.waiters.values():
-            if not future.done():
-                future.set_exception(closed_error())
-        link.waiters.clear()
+            if link is self._link:
+                self._disarm()
+                for event in self._core.connection_lost(reason, detail):
+                    if isinstance(event, CallFailed):
+                        future = link.waiters.pop(event.serial, None)
+                        if future is not None and not future.done():
+                            future.set_exception(event.error)  # one per waiter
+            for future in link.waiters.values():
+                if not future.done():
+                    future.set_exception(closed_error())
+            link.waiters.clear()
+        if link.baton is not None and link.baton.close():
+            self._finish_baton(link.baton)
         for stream in link.streams.values():
             stream._wake()
         if link.reader_task is not None and link.reader_task is not asyncio.current_task():
@@ -638,6 +768,10 @@ class Connection:
                 return True
             waiter.serial = serial
             link.waiters[serial] = waiter  # type: ignore[assignment]
+            if link.baton is not None:
+                waiter.link, waiter.baton = link, link.baton
+                # before the CALL goes out: else the loop could wake for the reply
+                waiter.holding = not link.streams and link.baton.take(waiter)
             try:
                 written = os.write(fd, frame)
             except (BlockingIOError, InterruptedError):
@@ -714,8 +848,9 @@ class Connection:
         link = self._link
         if waiter.serial is None or link is None:
             return
-        self._core.abandon_call(waiter.prog, waiter.serial)
-        link.waiters.pop(waiter.serial, None)
+        with self._wlock:
+            self._core.abandon_call(waiter.prog, waiter.serial)
+            link.waiters.pop(waiter.serial, None)
         if link.alive:
             self._arm()
 
@@ -808,8 +943,9 @@ class Connection:
         try:
             return await future
         except asyncio.CancelledError:
-            core.abandon_call(prog, serial)
-            link.waiters.pop(serial, None)
+            with self._wlock:
+                core.abandon_call(prog, serial)
+                link.waiters.pop(serial, None)
             if link.alive:
                 self._arm()
             raise
@@ -1373,38 +1509,67 @@ class ThreadWaiter:
     """What a thread blocked in the sync facade waits on: the reply payload of one call.
 
     It has the part of an asyncio future's interface the connection uses on its waiters
-    (``done``, ``set_result``, ``set_exception``), called on the loop thread, and a blocking
+    (``done``, ``set_result``, ``set_exception``), callable from any thread, and a blocking
     :meth:`wait` for the calling thread. ``await waiter`` yields the waiter itself to the
     driver of the coroutine (``virtwire.client.libvirt``), which blocks in :meth:`wait`
     and resumes the coroutine; awaited on an event loop it would be an error.
+
+    On a link with a :class:`~virtwire.client.baton.Baton` (its CALL written by this thread,
+    no deadline), :meth:`wait` reads the socket itself when it can take the baton, and
+    otherwise sleeps until its reply is in or the baton is handed to it (:meth:`promote`).
     """
 
-    __slots__ = ("_conn", "_done", "_error", "_lock", "_result", "prog", "serial")
+    __slots__ = (
+        "_conn", "_done", "_error", "_lock", "_promoted", "_released", "_result",
+        "baton", "holding", "link", "prog", "serial",
+    )  # fmt: skip
 
     def __init__(self, conn: Connection, prog: int) -> None:
         self._conn = conn
         self.prog = prog
         self.serial: int | None = None
+        self.link: _Link | None = None
+        self.baton: Baton | None = None
         self._done = False
         self._result: bytes = b""
         self._error: BaseException | None = None
+        self._promoted = False
+        self._released = False  # the lock is released and nobody has taken it yet
+        self.holding = False  # this waiter holds its link's baton
         self._lock = threading.Lock()
         self._lock.acquire()
 
     def done(self) -> bool:
         return self._done
 
-    def set_result(self, payload: bytes) -> None:
-        if not self._done:
-            self._result = payload
-            self._done = True
+    def _wake(self) -> None:
+        """Under _SIGNAL: release the lock the thread sleeps on, once per sleep."""
+        if not self._released:
+            self._released = True
             self._lock.release()
 
+    def set_result(self, payload: bytes) -> None:
+        with _SIGNAL:
+            if not self._done:
+                self._result = payload
+                self._done = True
+                self._wake()
+
     def set_exception(self, error: BaseException) -> None:
-        if not self._done:
-            self._error = error
-            self._done = True
-            self._lock.release()
+        with _SIGNAL:
+            if not self._done:
+                self._error = error
+                self._done = True
+                self._wake()
+
+    def promote(self) -> bool:
+        """The baton is handed to this waiter (see Baton.hand_off): wake it to read."""
+        with _SIGNAL:
+            if self._done:
+                return False
+            self._promoted = True
+            self._wake()
+            return True
 
     def resolve_from(self, task: asyncio.Task[bytes]) -> None:
         if task.cancelled():
@@ -1416,10 +1581,38 @@ class ThreadWaiter:
 
     def wait(self, timeout: float) -> bool:
         """Block up to ``timeout`` s for the reply; True once it is there."""
-        return self._done or self._lock.acquire(timeout=timeout)
+        baton = self.baton
+        if not self.holding:
+            if self._done:
+                return True
+            link = self.link
+            # with a stream on the link the loop reads (it owns their state)
+            if baton is not None and link is not None and link.alive and not link.streams:
+                self.holding = baton.take(self)
+        if not self.holding:
+            if not self._lock.acquire(timeout=timeout):
+                return self._done
+            with _SIGNAL:
+                self._released = False
+                self.holding, self._promoted = self._promoted, False
+            if not self.holding:
+                return self._done
+        assert baton is not None
+        self.holding = False
+        return self._conn._read_as_owner(self, baton, timeout)
 
     def abandon(self) -> None:
-        """The waiting thread gives up: tell the loop to drop the call."""
+        """The waiting thread gives up: tell the loop to drop the call (and pass the baton
+        on, should it have been handed to this thread meanwhile)."""
+        baton = self.baton
+        if baton is not None:
+            baton.forget(self)
+            with _SIGNAL:
+                holding = self.holding or self._promoted
+                self.holding = self._promoted = False
+                self._done = True  # never promoted again
+            if holding:
+                self._conn._read_as_owner(self, baton, 0.0)  # only hands the baton on
         with contextlib.suppress(RuntimeError):
             self._conn._loop.call_soon_threadsafe(self._conn._abandon_threaded, self)
 
@@ -1429,6 +1622,10 @@ class ThreadWaiter:
         if self._error is not None:
             raise self._error
         return self._result
+
+
+# Guards every ThreadWaiter's wake-up: a reply, an error and the baton may all come at once.
+_SIGNAL = threading.Lock()
 
 
 def _parse_uuid(text: str) -> bytes:
@@ -1604,6 +1801,7 @@ async def connect(
     connect_timeout: float | None = 30.0,
     keepalive: tuple[float, int] | None = None,
     reconnect: ReconnectPolicy | bool | None = None,
+    thread_reads: bool = False,
 ) -> Connection:
     """Open a connection: ``async with await virtwire.client.connect(uri) as conn``.
 
@@ -1611,6 +1809,8 @@ async def connect(
     daemon then picks the driver, as with libvirt). ``keepalive=(interval, count)`` starts
     client pings at once; ``reconnect=True`` (or a :class:`ReconnectPolicy`) re-opens and
     re-registers every event callback after a loss and then reports a :class:`ConnectionGap`.
+    ``thread_reads=True`` is for connections that threads other than the loop's call (the
+    sync facade): each such call then reads its own reply (:mod:`virtwire.client.baton`).
     """
     conn = Connection(
         resolve_uri(uri),
@@ -1618,6 +1818,7 @@ async def connect(
         call_timeout=call_timeout,
         connect_timeout=connect_timeout,
         reconnect=reconnect,
+        thread_reads=thread_reads,
     )
     await conn._open()
     if keepalive is not None:

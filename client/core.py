@@ -356,6 +356,9 @@ class ClientCore:
         self._send.clear()
         return data
 
+    def has_data_to_send(self) -> bool:
+        return bool(self._send)
+
     def _queue(self, data: bytes) -> None:
         if wirelog.enabled():
             wirelog.dump_bytes("server", "<-", data)

@@ -9,8 +9,10 @@ signatures and constants.
 How it works — and why: the asyncio core (:mod:`virtwire.client.connection`) runs on one
 private loop thread per process (a daemon thread started on first use). It is not a second
 implementation. A plain call (encode, one RPC, decode: see :func:`_drivable_codes`) runs
-its coroutine on the calling thread and hands only the CALL to the loop, then blocks on a
-:class:`~virtwire.client.connection.ThreadWaiter` that the loop's reader resolves; anything
+its coroutine on the calling thread, which writes the CALL and waits on a
+:class:`~virtwire.client.connection.ThreadWaiter`: on a plain socket it reads the reply
+itself while it holds the link's reading baton (:mod:`virtwire.client.baton`), else the
+loop's reader resolves it; anything
 that needs the loop itself (open, close, events, streams, keepalive) is submitted to it
 as a coroutine and waited for.
 User callbacks never run on that thread: as in libvirt-python, event and close callbacks
@@ -1509,7 +1511,7 @@ class virDomain:  # noqa: N801
 
 def _open(name: str | None, readonly: bool, api: str) -> virConnect:
     try:
-        conn = _LOOP.run(_connect(name, readonly))
+        conn = _LOOP.run(_connect(name, readonly, thread_reads=True))
     except _LibvirtError as err:
         raise _fail(err, f"{api}() failed") from None
     _OPEN.add(conn)
