@@ -382,8 +382,20 @@ class ClientSession(asyncio.BufferedProtocol):
         return backlog  # type: ignore[return-value]
 
     def _drain_backlog(self) -> None:
-        while self._backlog and self._busy() < self._max_requests and not self._closing:
-            self._run_frame(self._backlog.popleft())
+        """Run waiting frames while the limit allows: as many as it allows at a time, their
+        replies corked into one write (as the frames of one read are), then the next lot
+        once that write has brought the count down."""
+        backlog = self._backlog
+        while backlog and self._busy() < self._max_requests and not self._closing:
+            if self._cork is not None:  # inside a batch already: its write comes later
+                self._run_frame(backlog.popleft())
+                continue
+            self._cork = []
+            try:
+                while backlog and self._busy() < self._max_requests and not self._closing:
+                    self._run_frame(backlog.popleft())
+            finally:
+                self._uncork()
         if not self._backlog and self._busy() < self._max_requests:
             self._resume_reading()
 

@@ -73,6 +73,31 @@ def test_a_read_of_exactly_the_limit_keeps_reading(tmp_path):
     asyncio.run(main())
 
 
+def test_a_backlog_runs_in_lots_of_the_limit_one_write_each(tmp_path):
+    """64 pipelined calls in one read, limit 5: the first five run corked, the rest wait
+    and run five at a time once the previous lot is written, each lot in one write (not a
+    write per reply); the replies are complete and in order."""
+
+    async def main():
+        s, t, _ = make_session(tmp_path, max_client_requests=5, max_client_queue=100)
+        s.data_received(call(1, 0, OPEN))
+        writes: list[bytes] = []
+        real_write = t.write
+
+        def counted(data: bytes) -> None:
+            writes.append(data)
+            real_write(data)
+
+        t.write = counted
+        s.data_received(b"".join(call(3, n) for n in range(1, 65)))
+        assert [f.header.serial for f in t.frames()] == list(range(65))
+        assert len(writes) == 13  # ceil(64 / 5)
+        assert t.reading
+        s.connection_lost(None)
+
+    asyncio.run(main())
+
+
 def test_events_do_not_count_against_max_client_requests(tmp_path):
     async def main():
         s, t, _ = make_session(tmp_path, max_client_requests=1, max_client_queue=100)
