@@ -111,6 +111,21 @@ def _format_tcp(addr: tuple[Any, ...], kind: str = "tcp") -> str:
     return f"{kind}:{host}:{port}"
 
 
+def _resolvable(host: str) -> str | bytes | None:
+    """``host`` for ``getaddrinfo``: None for any address; a numeric IPv4/IPv6 address as its
+    ASCII bytes, which is what the ``idna`` codec would make of it (a ``str`` host always goes
+    through that codec, whose import is ~1 ms of start-up); a name as given."""
+    if not host:
+        return None
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return host.encode("ascii")
+    return host
+
+
 def tls_files_from_config(config: ServerConfig, pki_dir: str | os.PathLike[str] | None) -> TLSFiles:
     from virtwire.server.tls import (
         DEFAULT_CA_FILE,
@@ -404,7 +419,7 @@ class Daemon:
     def _bind_tcp(self, spec: ListenSpec) -> list[_Listener]:
         try:
             infos = socket.getaddrinfo(
-                spec.host or None, spec.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+                _resolvable(spec.host), spec.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
             )
         except socket.gaierror as exc:
             raise DaemonError(f"cannot resolve {spec.host!r}: {exc}") from None

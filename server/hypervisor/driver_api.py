@@ -32,11 +32,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from virtwire.protocol.event_state import EventState
-from virtwire.protocol.records import DomainInfo, NodeInfo
-
-if TYPE_CHECKING:  # annotations only: the generated part is imported by the first domain call
+if TYPE_CHECKING:  # annotations only: serve's first call (the handler table) imports none
+    from virtwire.protocol.event_state import EventState
     from virtwire.protocol.generated.remote_protocol import RemoteNonnullDomain as Dom
+    from virtwire.protocol.records import DomainInfo, NodeInfo
 
 __all__ = [
     "DRIVER_KINDS",

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.server.faults import FaultTable
-from virtwire.server.hypervisor.persistence import unusable_state_error
 
 if TYPE_CHECKING:
     from virtwire.server.hypervisor.driver import Driver
     from virtwire.server.hypervisor.qemudriver import QemuDriver
     from virtwire.server.hypervisor.testdriver import TestDriver
 
-# Each host's code (the test driver's ~50 ms of imports, the QEMU host's ~35 ms) loads when
-# a client first opens it: `virtwire serve` answers its first calls without either.
+# Each host's code (the test driver's ~50 ms of imports, the QEMU host's ~35 ms, the state
+# files' persistence with tempfile) loads when a client first opens it: `virtwire serve`
+# answers its first calls without any of them.
 
 log = logging.getLogger("virtwire.server")
 
@@ -69,6 +69,7 @@ class HostRegistry:
         if name in QEMU_DIRS:
             driver = self._qemu.get(name)
             if driver is None:
+                from virtwire.server.hypervisor.persistence import unusable_state_error
                 from virtwire.server.hypervisor.qemudriver import QemuDriver
 
                 try:
