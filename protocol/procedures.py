@@ -34,7 +34,7 @@ from virtwire.protocol.generated import (
     qemu_protocol,
     remote_protocol,
 )
-from virtwire.xdr.runtime import Codec
+from virtwire.xdr.runtime import Codec, ProcedureDef
 
 __all__ = [
     "LATER_NAMES",
@@ -155,46 +155,41 @@ class Procedure:
         return None
 
 
-def _from_module(
-    module: ModuleType, program: int, prefix: str, stem_prefix: str
-) -> list[Procedure]:
-    """Build procedures from a generated module's ``PROCEDURES`` and ``CODECS``.
+def _from_def(
+    pdef: ProcedureDef, codecs: dict[str, Codec], program: int, prefix: str, stem_prefix: str
+) -> Procedure:
+    """The procedure of one entry of a generated module's ``PROCEDURES``, with its codecs
+    from the module's ``CODECS``.
 
     ``REMOTE_PROC_CONNECT_OPEN`` → looks for ``remote_connect_open_args`` / ``_ret`` / ``_msg``.
     """
-    codecs: dict[str, Codec] = module.CODECS
-    out: list[Procedure] = []
-    for pdef in module.PROCEDURES:
-        stem = pdef.name.removeprefix(prefix).lower()
-        base = f"{stem_prefix}{stem}"
-        notes: dict[str, list[str]] = {}
-        for key, value in pdef.annotations:
-            notes.setdefault(key, []).append(value)
-        api, driver, member, error_domain, readonly = API_FACTS.get(
-            pdef.name, (None, None, None, "NONE", False)
-        )
-        out.append(
-            Procedure(
-                program=program,
-                version=PROTOCOL_VERSION,
-                number=pdef.number,
-                name=pdef.name,
-                args=codecs.get(f"{base}_args"),
-                ret=codecs.get(f"{base}_ret"),
-                msg=codecs.get(f"{base}_msg"),
-                priority=notes.get("priority", ["low"])[-1],
-                generate=notes.get("generate", ["none"])[-1],
-                acl=tuple(notes.get("acl", ())),
-                aclfilter=tuple(notes.get("aclfilter", ())),
-                annotations=tuple(pdef.annotations),
-                api=api,
-                driver=driver,
-                member=member,
-                error_domain=error_domain,
-                changes_state=readonly,
-            )
-        )
-    return out
+    stem = pdef.name.removeprefix(prefix).lower()
+    base = f"{stem_prefix}{stem}"
+    notes: dict[str, list[str]] = {}
+    for key, value in pdef.annotations:
+        notes.setdefault(key, []).append(value)
+    api, driver, member, error_domain, readonly = API_FACTS.get(
+        pdef.name, (None, None, None, "NONE", False)
+    )
+    return Procedure(
+        program=program,
+        version=PROTOCOL_VERSION,
+        number=pdef.number,
+        name=pdef.name,
+        args=codecs.get(f"{base}_args"),
+        ret=codecs.get(f"{base}_ret"),
+        msg=codecs.get(f"{base}_msg"),
+        priority=notes.get("priority", ["low"])[-1],
+        generate=notes.get("generate", ["none"])[-1],
+        acl=tuple(notes.get("acl", ())),
+        aclfilter=tuple(notes.get("aclfilter", ())),
+        annotations=tuple(pdef.annotations),
+        api=api,
+        driver=driver,
+        member=member,
+        error_domain=error_domain,
+        changes_state=readonly,
+    )
 
 
 def _keepalive() -> list[Procedure]:
@@ -208,27 +203,57 @@ def _keepalive() -> list[Procedure]:
     ]
 
 
-def _build() -> tuple[dict[tuple[int, int, int], Procedure], dict[str, Procedure]]:
-    procs: list[Procedure] = []
+Key = tuple[int, int, int]
+"""(program, version, number)"""
+
+_Def = tuple[ProcedureDef, dict[str, Codec], int, str, str]
+"""What :func:`_from_def` builds one procedure from."""
+
+
+def _index() -> tuple[dict[Key, _Def], dict[str, Key], dict[Key, Procedure]]:
+    """The key and name of every procedure (from the generated modules' ``PROCEDURES``) and
+    the table with the keepalive procedures in it; the others are built on first lookup."""
+    defs: dict[Key, _Def] = {}
+    keys: dict[str, Key] = {}
     for module, program, prefix, stem_prefix in PROGRAMS:
-        procs += _from_module(module, program, prefix, stem_prefix)
-    procs += _keepalive()
-    table = {(p.program, p.version, p.number): p for p in procs}
-    names = {p.name: p for p in procs}
-    return table, names
+        codecs = module.CODECS
+        for pdef in module.PROCEDURES:
+            key = (program, PROTOCOL_VERSION, pdef.number)
+            defs[key] = (pdef, codecs, program, prefix, stem_prefix)
+            keys[pdef.name] = key
+    table: dict[Key, Procedure] = {}
+    for proc in _keepalive():
+        key = (proc.program, proc.version, proc.number)
+        table[key] = proc
+        keys[proc.name] = key
+    return defs, keys, table
 
 
-_TABLE, _BY_NAME = _build()
+# A Procedure is built the first time it is looked up (a daemon's first call needs a few,
+# not ~475); all_procedures() builds every one.
+_DEFS, _KEYS, _TABLE = _index()
+_ALL: tuple[Procedure, ...] | None = None
+
+
+def _get(key: Key) -> Procedure | None:
+    """The procedure with that key (built on its first lookup), or None."""
+    found = _TABLE.get(key)
+    if found is None:
+        spec = _DEFS.get(key)
+        if spec is not None:
+            found = _TABLE[key] = _from_def(*spec)
+    return found
 
 
 def lookup(prog: int, vers: int, proc: int) -> Procedure | None:
     """The procedure with that number, or ``None`` (unknown: not decodable)."""
-    return _TABLE.get((prog, vers, proc))
+    return _get((prog, vers, proc))
 
 
 def by_name(name: str) -> Procedure | None:
     """Find a procedure by its libvirt constant name (``REMOTE_PROC_CONNECT_OPEN``)."""
-    return _BY_NAME.get(name)
+    key = _KEYS.get(name)
+    return None if key is None else _get(key)
 
 
 def resolve(proc: int | str | Procedure, prog: int = REMOTE_PROGRAM) -> Procedure | None:
@@ -237,17 +262,21 @@ def resolve(proc: int | str | Procedure, prog: int = REMOTE_PROGRAM) -> Procedur
     if isinstance(proc, Procedure):
         return proc
     if isinstance(proc, int):
-        return _TABLE.get((prog, PROTOCOL_VERSION, proc))
+        return _get((prog, PROTOCOL_VERSION, proc))
     name = proc.upper()
-    found = _BY_NAME.get(name)
-    if found is None and "_PROC_" not in name:
-        found = _BY_NAME.get("REMOTE_PROC_" + name)
-    return found
+    key = _KEYS.get(name)
+    if key is None and "_PROC_" not in name:
+        key = _KEYS.get("REMOTE_PROC_" + name)
+    return None if key is None else _get(key)
 
 
 def all_procedures() -> tuple[Procedure, ...]:
     """Every covered procedure, ordered by (program, number)."""
-    return tuple(_TABLE[key] for key in sorted(_TABLE))
+    global _ALL
+    if _ALL is None:
+        everything = (_get(key) for key in sorted(_DEFS.keys() | _TABLE.keys()))
+        _ALL = tuple(p for p in everything if p is not None)
+    return _ALL
 
 
 def name_of(prog: int, vers: int, proc: int) -> str:
@@ -258,7 +287,7 @@ def name_of(prog: int, vers: int, proc: int) -> str:
     matches (program, version) pairs exactly.
     """
     if vers == PROTOCOL_VERSION:
-        covered = _TABLE.get((prog, vers, proc))
+        covered = lookup(prog, vers, proc)
         if covered is not None:
             return covered.name
         later = LATER_NAMES.get((prog, proc))

@@ -25,8 +25,9 @@ libvirt's order, so that clients see exactly the errors they see from libvirtd (
 9. the handler runs; a :class:`LibvirtError` becomes an error reply.
 
 The table depends on the driver class behind the connection (which members it defines),
-so it is built once per class (:meth:`Dispatcher.table_for`) and looked up per call by the
-session's driver type.
+so there is one per class, looked up per call by the session's driver type; an entry is
+built the first time its procedure is called with that class (a daemon's first answer
+needs one, not ~460), or all of them at once by :meth:`Dispatcher.table_for`.
 
 Handlers are synchronous (the simulated drivers are), so a call normally completes inside
 :meth:`Dispatcher.dispatch` and its reply is returned as ready-to-write bytes, without a
@@ -43,6 +44,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from virtwire.protocol import procedures
 from virtwire.protocol.constants import (
     FRAME_MIN,
     LXC_PROGRAM,
@@ -191,21 +193,41 @@ class Dispatcher:
 
     def __init__(self, table: dict[TableKey, ProcedureHandler] | None = None) -> None:
         """``table``: use this one table whatever the driver (tests); default: built from
-        the registry per driver class by :func:`virtwire.server.handlers.build_table`."""
+        the registry per driver class, an entry (:func:`virtwire.server.handlers.build_entry`)
+        the first time its procedure is called, or all of them by :meth:`table_for`."""
         self._fixed = table
         self.faults = FaultTable()  # injected faults (virtwire inject), consulted per call
+        # per driver class: the entries built so far; whole for the classes in _complete
         self._tables: dict[type | None, dict[TableKey, ProcedureHandler]] = {}
+        self._complete: set[type | None] = set()
 
     def table_for(self, driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
-        """The table for connections to ``driver_cls`` (None: no connection open yet)."""
+        """The whole table for connections to ``driver_cls`` (None: no connection open yet)."""
         if self._fixed is not None:
             return self._fixed
-        table = self._tables.get(driver_cls)
-        if table is None:
+        table = self._tables.setdefault(driver_cls, {})
+        if driver_cls not in self._complete:
             from virtwire.server.handlers import build_table
 
-            table = self._tables[driver_cls] = build_table(driver_cls)
+            for key, entry in build_table(driver_cls).items():
+                table.setdefault(key, entry)  # entries already in use stay
+            self._complete.add(driver_cls)
         return table
+
+    def _entry(self, driver_cls: type | None, key: TableKey) -> ProcedureHandler | None:
+        """The entry for ``key`` in ``driver_cls``'s table, built on its procedure's first
+        call (a daemon's first answer needs one entry, not ~460); None: not in the table."""
+        if driver_cls in self._complete:
+            return None
+        proc = procedures.lookup(key[0], PROTOCOL_VERSION, key[1])
+        if proc is None:
+            return None
+        from virtwire.server.handlers import build_entry
+
+        entry = build_entry(proc, driver_cls)
+        if entry is not None:
+            self._tables.setdefault(driver_cls, {})[key] = entry
+        return entry
 
     @property
     def table(self) -> dict[TableKey, ProcedureHandler]:
@@ -236,12 +258,15 @@ class Dispatcher:
                 header, rpc_error(ErrorCode.RPC, f"Unexpected message status {int(header.status)}")
             )
         driver = session.driver
-        table = self._fixed
-        if table is None:
-            table = self._tables.get(type(driver) if driver is not None else None)
-            if table is None:
-                table = self.table_for(type(driver) if driver is not None else None)
-        entry = table.get((header.prog, header.proc))
+        key = (header.prog, header.proc)
+        if self._fixed is not None:
+            entry = self._fixed.get(key)
+        else:
+            driver_cls = type(driver) if driver is not None else None
+            table = self._tables.get(driver_cls)
+            entry = table.get(key) if table is not None else None
+            if entry is None:
+                entry = self._entry(driver_cls, key)
         if entry is None:
             return error_reply(
                 header, rpc_error(ErrorCode.RPC, f"unknown procedure: {header.proc}")

@@ -1,8 +1,8 @@
 """The procedures of the REMOTE, QEMU and LXC programs: registry entries → handlers.
 
 Every procedure of the registry (``virtwire.protocol.procedures``) that is not an event
-gets exactly one entry in the dispatch table, built per driver class by
-:func:`build_table`:
+gets exactly one entry in the dispatch table of each driver class, built by
+:func:`build_entry` (on the procedure's first call; :func:`build_table` builds them all):
 
 1. a **hand-written** handler, registered with ``@serves("NAME")``, where libvirtd's
    daemon code does more than call the API (connection state, the prologue's special
@@ -46,7 +46,7 @@ from virtwire.xdr.runtime import class_name
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
 
-__all__ = ["HAND_WRITTEN", "LIB_VERSION", "build_table", "serves"]
+__all__ = ["HAND_WRITTEN", "LIB_VERSION", "build_entry", "build_table", "serves"]
 
 log = logging.getLogger("virtwire.server")
 
@@ -525,39 +525,51 @@ def served_kinds(driver_cls: type | None) -> frozenset[str]:
     return frozenset(driver_cls.kinds)
 
 
-def build_table(driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
-    """The dispatch table for connections to ``driver_cls`` (None: before CONNECT_OPEN).
+def build_entry(
+    proc: Procedure, driver_cls: type | None, kinds: frozenset[str] | None = None
+) -> ProcedureHandler | None:
+    """The dispatch-table entry of ``proc`` for connections to ``driver_cls`` (None: before
+    CONNECT_OPEN); None when ``proc`` is not in the table (``kinds``: ``served_kinds(driver_cls)``).
 
-    Decided here, once per class: which members the class implements (generic handler),
-    which it lacks (NO_SUPPORT); hand-written handlers win over both.
+    Decided here, once per class and procedure: whether the class implements the member
+    (generic handler) or lacks it (NO_SUPPORT); hand-written handlers win over both.
     """
+    if proc.program not in _MODULES or proc.is_event:
+        return None  # ADMIN has its own socket; an event used as a CALL is "unknown"
+    hand = HAND_WRITTEN.get(proc.name)
+    if hand is not None:
+        handler, needs_conn = hand
+    else:
+        needs_conn = True
+        method = None
+        if driver_cls is not None and proc.member:
+            if kinds is None:
+                kinds = served_kinds(driver_cls)
+            if proc.driver in kinds:
+                method = getattr(driver_cls, method_name(proc.member), None)
+        handler = generic_handler(proc, method) if method is not None else unsupported_handler(proc)
+    readonly_if = _READONLY_IF.get(proc.name)
+    readonly_moved = False
+    # the API's argument checks wrap generic and NO_SUPPORT handlers; hand-written ones
+    # check things of their own first, as libvirtd's dispatch code does (list limits,
+    # event IDs, callback lookups)
+    if hand is None:
+        handler, readonly_moved = argchecks.wrap(proc, handler, readonly_if)
+    entry = make_entry(proc, handler, needs_conn=needs_conn, readonly_if=readonly_if)
+    if readonly_moved:  # libvirt checks some arguments before read-only access
+        entry = dataclasses.replace(entry, readonly_api=None)
+    return entry
+
+
+def build_table(driver_cls: type | None) -> dict[TableKey, ProcedureHandler]:
+    """The whole dispatch table for connections to ``driver_cls`` (:func:`build_entry` of
+    every procedure)."""
     kinds = served_kinds(driver_cls)
     table: dict[TableKey, ProcedureHandler] = {}
     for proc in procedures.all_procedures():
-        if proc.program not in _MODULES or proc.is_event:
-            continue  # ADMIN has its own socket; an event used as a CALL is "unknown"
-        hand = HAND_WRITTEN.get(proc.name)
-        if hand is not None:
-            handler, needs_conn = hand
-        else:
-            needs_conn = True
-            method = None
-            if driver_cls is not None and proc.member and proc.driver in kinds:
-                method = getattr(driver_cls, method_name(proc.member), None)
-            handler = (
-                generic_handler(proc, method) if method is not None else unsupported_handler(proc)
-            )
-        readonly_if = _READONLY_IF.get(proc.name)
-        readonly_moved = False
-        # the API's argument checks wrap generic and NO_SUPPORT handlers; hand-written ones
-        # check things of their own first, as libvirtd's dispatch code does (list limits,
-        # event IDs, callback lookups)
-        if hand is None:
-            handler, readonly_moved = argchecks.wrap(proc, handler, readonly_if)
-        entry = make_entry(proc, handler, needs_conn=needs_conn, readonly_if=readonly_if)
-        if readonly_moved:  # libvirt checks some arguments before read-only access
-            entry = dataclasses.replace(entry, readonly_api=None)
-        table[(proc.program, proc.number)] = entry
+        entry = build_entry(proc, driver_cls, kinds)
+        if entry is not None:
+            table[(proc.program, proc.number)] = entry
     return table
 
 
