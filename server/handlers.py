@@ -40,13 +40,12 @@ from virtwire.protocol.procedures import Procedure
 from virtwire.server import argchecks
 from virtwire.server.dispatch import ProcedureHandler, TableKey, make_entry, rpc_error
 from virtwire.server.hypervisor import offload, xmllimits
-from virtwire.server.hypervisor.driver_api import LIB_VERSION, method_name
 from virtwire.xdr.runtime import class_name
 
 if TYPE_CHECKING:
     from virtwire.server.session import ClientSession
 
-__all__ = ["HAND_WRITTEN", "LIB_VERSION", "build_entry", "build_table", "serves"]
+__all__ = ["HAND_WRITTEN", "build_entry", "build_table", "serves"]
 
 log = logging.getLogger("virtwire.server")
 
@@ -543,6 +542,10 @@ def build_entry(
         needs_conn = True
         method = None
         if driver_cls is not None and proc.member:
+            # the driver API (its naming convention) is loaded with the driver classes: the
+            # table before CONNECT_OPEN needs neither
+            from virtwire.server.hypervisor.driver_api import method_name
+
             if kinds is None:
                 kinds = served_kinds(driver_cls)
             if proc.driver in kinds:

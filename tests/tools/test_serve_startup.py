@@ -22,6 +22,7 @@ DEFERRED = {
     "xml.etree.ElementTree": "the first XML document (domain definitions, ...)",
     "defusedxml": "the first XML document",
     "virtwire.server.hypervisor.driver": "the first CONNECT_OPEN (the driver base)",
+    "virtwire.server.hypervisor.driver_api": "the first CONNECT_OPEN (the drivers' contract)",
     "virtwire.server.hypervisor.testdriver": "the first CONNECT_OPEN of test:///default",
     "virtwire.server.hypervisor.qemudriver": "the first CONNECT_OPEN of qemu:///...",
     "virtwire.server.hypervisor.persistence": "the QEMU host's state files",
