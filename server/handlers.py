@@ -528,7 +528,8 @@ def build_entry(
     proc: Procedure, driver_cls: type | None, kinds: frozenset[str] | None = None
 ) -> ProcedureHandler | None:
     """The dispatch-table entry of ``proc`` for connections to ``driver_cls`` (None: before
-    CONNECT_OPEN); None when ``proc`` is not in the table (``kinds``: ``served_kinds(driver_cls)``).
+    CONNECT_OPEN); None when ``proc`` is not in the table. ``kinds``: what
+    :func:`served_kinds` says of ``driver_cls`` (computed when not given).
 
     Decided here, once per class and procedure: whether the class implements the member
     (generic handler) or lacks it (NO_SUPPORT); hand-written handlers win over both.
