@@ -27,7 +27,7 @@ libvirt's order, so that clients see exactly the errors they see from libvirtd (
 The table depends on the driver class behind the connection (which members it defines),
 so there is one per class, looked up per call by the session's driver type; an entry is
 built the first time its procedure is called with that class (a daemon's first answer
-needs one, not ~460), or all of them at once by :meth:`Dispatcher.table_for`.
+needs one, not ~400), or all of them at once by :meth:`Dispatcher.table_for`.
 
 Handlers are synchronous (the simulated drivers are), so a call normally completes inside
 :meth:`Dispatcher.dispatch` and its reply is returned as ready-to-write bytes, without a
@@ -216,7 +216,7 @@ class Dispatcher:
 
     def _entry(self, driver_cls: type | None, key: TableKey) -> ProcedureHandler | None:
         """The entry for ``key`` in ``driver_cls``'s table, built on its procedure's first
-        call (a daemon's first answer needs one entry, not ~460); None: not in the table."""
+        call (a daemon's first answer needs one entry, not ~400); None: not in the table."""
         if driver_cls in self._complete:
             return None
         proc = procedures.lookup(key[0], PROTOCOL_VERSION, key[1])
