@@ -24,6 +24,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from virtwire.protocol.receive_buffer import RECEIVE
+
 
 class Reader(Protocol):
     """What the baton hands itself to: a thread blocked for a reply (a ThreadWaiter)."""
@@ -37,7 +39,6 @@ _ARMED = select.EPOLLIN | select.EPOLLONESHOT
 _DISARMED = select.EPOLLONESHOT  # nothing asked for (a hang-up still reports, once)
 
 LOOP = object()  # the owner while the loop reads
-_READ_SIZE = 256 * 1024
 
 
 class Baton:
@@ -57,8 +58,6 @@ class Baton:
         self._poll = select.poll()  # the owning thread's wait (never two at once)
         self._poll.register(self.sock.fileno(), select.POLLIN)
         self._queue: collections.deque[Reader] = collections.deque()
-        self._buffer = bytearray(_READ_SIZE)  # one reader at a time: one buffer
-        self._view = memoryview(self._buffer)
         self.owner: object | None = None
         self.closed = False
         self._finalized = False
@@ -71,7 +70,7 @@ class Baton:
 
     def loop_enter(self) -> bool:
         """On the loop, its watch fired: True when the loop may read now."""
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):  # ValueError: finalized under us
             self._epoll.poll(0)  # consume the one shot (else the epoll fd stays readable)
         with self._io:
             if self.owner is not None or self.closed:
@@ -97,8 +96,9 @@ class Baton:
 
     def recv(self) -> bytes:
         """What the socket has (b"" at its end); only the owner calls it. Raises OSError."""
-        count = self.sock.recv_into(self._buffer)
-        return bytes(self._view[:count])
+        buffer = RECEIVE  # this thread's
+        count = self.sock.recv_into(buffer.data)
+        return buffer.view[:count].tobytes()
 
     def readable(self, timeout: float) -> bool:
         """The owner waits (GIL released) until the socket has bytes or ``timeout`` s."""

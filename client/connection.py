@@ -66,6 +66,7 @@ from virtwire.protocol.event_state import EventState
 from virtwire.protocol.events import DomainEvent, DomainEventID, DomainRef
 from virtwire.protocol.framing import Frame
 from virtwire.protocol.generated import remote_protocol as rp
+from virtwire.protocol.receive_buffer import RECEIVE_SIZE as _READ_SIZE
 from virtwire.protocol.records import NodeInfo
 from virtwire.xdr.runtime import TrailingBytes
 
@@ -83,7 +84,6 @@ __all__ = [
 log = logging.getLogger("virtwire.client")
 
 P = rp.RemoteProcedure
-_READ_SIZE = 256 * 1024
 _DEFAULT: Any = object()  # "use the connection's call_timeout"
 _CLOSE_TIMEOUT = 5.0
 _PROGRAM_PREFIXES = {

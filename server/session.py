@@ -28,13 +28,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from virtwire.protocol import wirelog
 from virtwire.protocol.framing import Frame, FrameDecoder, Header, ProtocolError
 from virtwire.protocol.keepalive import KeepAlive, KeepAliveAction, is_keepalive
+from virtwire.protocol.receive_buffer import RECEIVE
 from virtwire.server.hypervisor.caller import CALLER
 from virtwire.server.logthrottle import LogThrottle
 from virtwire.server.streams import STREAM_TYPES, SessionStreams
@@ -95,32 +95,12 @@ class SessionHost:
         self.log_throttle = LogThrottle(log)
 
 
-class _ReceiveBuffer(threading.local):
-    """The buffer every session of this thread's loop receives into.
-
-    With a plain :class:`asyncio.Protocol` the transport calls ``sock.recv(256 KiB)``: a
-    fresh 256 KiB bytes object per read, above glibc's mmap threshold, so every call a
-    client makes cost the daemon an mmap, an mremap (shrinking it to what arrived) and a
-    munmap besides its recv and send. As a :class:`asyncio.BufferedProtocol` the transport
-    calls ``recv_into`` on this buffer, then ``buffer_updated`` at once (no other protocol
-    runs in between), which copies out only the bytes that came; one buffer per thread
-    because ``recv_into`` runs without the GIL (daemons may run on several loop threads).
-    """
-
-    def __init__(self) -> None:
-        self.view = memoryview(bytearray(_RECEIVE_SIZE))
-
-
-_RECEIVE_SIZE = 256 * 1024  # what asyncio's own transports ask recv() for
-_RECEIVE = _ReceiveBuffer()
-
-
 class ClientSession(asyncio.BufferedProtocol):
     """The daemon side of one client connection (libvirt's virNetServerClient + private data).
 
     Slotted, and its queues and task set exist only once something waits in them: an
     idle connection costs the daemon about what one costs libvirtd. It receives into a
-    buffer shared by the thread's sessions (:class:`_ReceiveBuffer`).
+    buffer shared by the thread's sessions (:mod:`virtwire.protocol.receive_buffer`).
     """
 
     __slots__ = (
@@ -217,10 +197,10 @@ class ClientSession(asyncio.BufferedProtocol):
         )
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return _RECEIVE.view
+        return RECEIVE.view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(_RECEIVE.view[:nbytes].tobytes())
+        self.data_received(RECEIVE.view[:nbytes].tobytes())
 
     def data_received(self, data: bytes) -> None:
         error: ProtocolError | None = None

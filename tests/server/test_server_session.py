@@ -171,17 +171,3 @@ def test_buffered_receive_keeps_each_sessions_bytes(tmp_path):
         b.connection_lost(None)
 
     asyncio.run(main())
-
-
-def test_receive_buffer_is_per_thread():
-    """recv_into runs without the GIL: daemons on two loop threads must not share it."""
-    import threading
-
-    from virtwire.server import session as session_module
-
-    views: list[memoryview] = []
-    thread = threading.Thread(target=lambda: views.append(session_module._RECEIVE.view))
-    thread.start()
-    thread.join()
-    assert views[0] is not session_module._RECEIVE.view
-    assert len(views[0]) == len(session_module._RECEIVE.view) == 256 * 1024
