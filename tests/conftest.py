@@ -7,6 +7,7 @@ silently skipping the acceptance tests.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -23,6 +24,20 @@ def need_peer(available: bool, what: str) -> None:
     if REQUIRE_PEERS:
         pytest.fail(f"required peer missing: {what} (VIRTWIRE_REQUIRE_PEERS=1)")
     pytest.skip(f"peer missing: {what}")
+
+
+@pytest.fixture(autouse=True)
+def _virtwire_logger_restored():
+    """A test that runs a command's main() in-process (``serve_main``) points the
+    ``virtwire`` logger at the stderr pytest captured for that test, without propagation;
+    later tests' daemon threads would then log to a closed stream ("--- Logging error ---")
+    and caplog would see nothing. Put the logger back as it was after every test."""
+    logger = logging.getLogger("virtwire")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.propagate = propagate
+    logger.setLevel(level)  # clears the loggers' cached isEnabledFor answers
 
 
 # --- hygiene: no thread, child process, fd/socket or asyncio task left behind by a test ---------
