@@ -75,11 +75,8 @@ class Baton:
         with self._io:
             if self.owner is not None or self.closed:
                 return False
-            self.owner = LOOP
+            self.owner = LOOP  # until its hand_off()
             return True
-
-    def loop_leave(self) -> None:
-        self.hand_off()
 
     # -- threads -----------------------------------------------------------------------------
 
