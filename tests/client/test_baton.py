@@ -225,3 +225,59 @@ def test_stream_opened_while_a_thread_reads(fake):
         assert conn.getLibVersion() == 9000000  # the link is in sync
     finally:
         conn.close()
+
+
+def test_many_threads_with_events_and_pings_in_between(fake, event_loop_thread):
+    """8 threads × 40 lookups while the daemon puts lifecycle events and PINGs before some
+    replies (a fixed pseudo-random pattern): every call gets its own answer (the name it
+    asked for), every event reaches the callback once, every PING is answered."""
+    import random
+
+    lookup = int(P.REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME)
+    conn = libvirt.open(fake.daemon.uri)
+    got: list = []
+    pattern = random.Random(13)
+    sent = {"events": 0, "pings": 0}
+    try:
+        conn.domainEventRegisterAny(
+            None,
+            libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            lambda c, dom, event, detail, opaque: got.append(detail),
+            None,
+        )
+        session = fake.daemon.sessions[0]
+
+        def answer(session, frame, args) -> None:
+            roll = pattern.random()
+            if roll < 0.3:
+                sent["events"] += 1
+                session.lifecycle(2, sent["events"], TEST_DOM)
+            elif roll < 0.45:
+                sent["pings"] += 1
+                session.send(PING_FRAME)
+            dom = rp.RemoteNonnullDomain(name=args.name, uuid=TEST_DOM.uuid, id=1)
+            session.reply(frame, rp.RemoteDomainLookupByNameRet(dom=dom))
+
+        fake.daemon.on(lookup, answer)
+        wrong: list = []
+
+        def worker(tag: str) -> None:
+            for k in range(40):
+                name = f"{tag}-{k}"
+                if conn.lookupByName(name).name() != name:
+                    wrong.append(name)
+
+        threads = [threading.Thread(target=worker, args=(f"t{i}",)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(15)
+        assert not any(t.is_alive() for t in threads)
+        assert wrong == []
+        assert [proc for _, proc, _ in session.calls].count(lookup) == 320
+        _wait(lambda: len(got) == sent["events"])
+        assert sorted(got) == list(range(1, sent["events"] + 1))
+        _wait(lambda: session.keepalive.count(2) == sent["pings"])
+        assert sent["events"] and sent["pings"]
+    finally:
+        conn.close()
