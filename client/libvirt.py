@@ -297,6 +297,9 @@ class _LoopThread:
         return self._start()[0]
 
     def _start(self) -> tuple[_asyncio.AbstractEventLoop, _threading.Thread]:
+        loop, thread = self._loop, self._thread  # every call: no lock while it runs
+        if not self.exiting and loop is not None and thread is not None and thread.is_alive():
+            return loop, thread
         with self._lock:
             if self.exiting:
                 raise _closed_error()
@@ -415,15 +418,20 @@ def _drivable_codes() -> frozenset[Any]:
 
 
 _DRIVABLE: frozenset[Any] | None = None
+_WITH_STREAM: frozenset[Any] = frozenset()  # those of them that have a ``stream`` local
 
 
 def _drivable(coro: Any) -> bool:
-    global _DRIVABLE
+    global _DRIVABLE, _WITH_STREAM
     if _DRIVABLE is None:
-        _DRIVABLE = _drivable_codes()
+        codes = _drivable_codes()
+        _WITH_STREAM = frozenset(c for c in codes if "stream" in c.co_varnames)
+        _DRIVABLE = codes  # last: a thread that sees it set sees _WITH_STREAM too
     code = getattr(coro, "cr_code", None)
     if code not in _DRIVABLE or getattr(coro, "cr_frame", None) is None:
         return False
+    if code not in _WITH_STREAM:
+        return True
     # a stream call needs the loop (the stream attaches to the link there)
     return coro.cr_frame.f_locals.get("stream") is None
 
