@@ -39,46 +39,19 @@ class FaultError(ValueError):
     """A fault that cannot be set (unknown procedure, bad count, ...)."""
 
 
+@dataclass(slots=True)
 class Fault:
-    """One active fault. ``remaining`` None: until reset; else fires that many more times.
+    """One active fault. ``remaining`` None: until reset; else fires that many more times."""
 
-    A plain class, like :class:`CallFault` a named tuple: as dataclasses their methods would
-    be compiled at import (~0.9 ms of every daemon start), for records made only once a
-    fault is set."""
-
-    __slots__ = (
-        "id",
-        "kind",
-        "target",
-        "remaining",
-        "code",
-        "domain",
-        "message",
-        "seconds",
-        "fired",
-    )
-
-    def __init__(
-        self,
-        id: int,
-        kind: str,  # "fail" | "delay" | "refuse"
-        target: str,  # the procedure's full name, or the guest action
-        remaining: int | None,
-        code: int = 0,
-        domain: int = 0,
-        message: str = "",
-        seconds: float = 0.0,
-        fired: int = 0,
-    ) -> None:
-        self.id = id
-        self.kind = kind
-        self.target = target
-        self.remaining = remaining
-        self.code = code
-        self.domain = domain
-        self.message = message
-        self.seconds = seconds
-        self.fired = fired
+    id: int
+    kind: str  # "fail" | "delay" | "refuse"
+    target: str  # the procedure's full name, or the guest action
+    remaining: int | None
+    code: int = 0
+    domain: int = 0
+    message: str = ""
+    seconds: float = 0.0
+    fired: int = 0
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
