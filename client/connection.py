@@ -192,6 +192,18 @@ def _read_error(exc: OSError) -> tuple[CloseReason, str | None]:
     return reason, exc.strerror or str(exc)
 
 
+def _read_baton(link: _Link, baton: Baton) -> bytes | tuple[CloseReason, str | None] | None:
+    """One read by the baton's owner: the bytes, None when there were none after all,
+    or why the link ended (a failed read, the end of the stream)."""
+    try:
+        data = baton.recv()
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError as exc:
+        return _read_error(exc)
+    return data if data else _end_of_file(link)
+
+
 class Connection:
     """An open connection to a libvirt daemon (use :func:`connect`).
 
@@ -320,17 +332,11 @@ class Connection:
         if not baton.loop_enter():
             return
         try:
-            try:
-                data = baton.recv()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self._on_link_lost(link, *_read_error(exc))
-                return
-            if not data:
-                self._on_link_lost(link, *_end_of_file(link))
-                return
-            self._on_data(link, data)
+            data = _read_baton(link, baton)
+            if isinstance(data, bytes):
+                self._on_data(link, data)
+            elif data is not None:
+                self._on_link_lost(link, *data)
         finally:
             finish = baton.hand_off()
             if finish is not None:
@@ -356,16 +362,12 @@ class Connection:
                     break
                 if not baton.readable(remaining):
                     continue
-                try:
-                    data = baton.recv()
-                except (BlockingIOError, InterruptedError):
+                data = _read_baton(link, baton)
+                if data is None:
                     continue
-                except OSError as exc:
-                    self._lost_from_thread(link, *_read_error(exc))
-                    break
-                if not data:
+                if not isinstance(data, bytes):
                     if link.alive:  # not our own wake-up (SHUT_RD) of a link already gone
-                        self._lost_from_thread(link, *_end_of_file(link))
+                        self._lost_from_thread(link, *data)
                     break
                 if not self._absorb_on_thread(link, data):
                     break
