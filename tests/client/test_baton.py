@@ -4,7 +4,6 @@ replies; the loop reads only while none does. Against the fake daemon on its own
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from virtwire.client import libvirt
@@ -13,16 +12,10 @@ from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.keepalive import PING_FRAME
 
 from tests.client.fake_daemon import TEST_DOM
+from tests.client.waiting import wait_until as _wait
 
 P = rp.RemoteProcedure
 HOSTNAME = int(P.REMOTE_PROC_CONNECT_GET_HOSTNAME)
-
-
-def _wait(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 def _reader_threads(conn: libvirt.virConnect) -> list[tuple[str, int]]:

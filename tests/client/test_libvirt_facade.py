@@ -4,20 +4,13 @@ reporting, callback delivery through virEventRunDefaultImpl, signatures, close c
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from virtwire.client import libvirt
 from virtwire.protocol.events import DeviceAddedEvent
 
 from tests.client.fake_daemon import TEST_DOM
-
-
-def _wait(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
+from tests.client.waiting import wait_until as _wait
 
 
 def test_basic_calls_and_shapes(fake):
