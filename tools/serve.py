@@ -50,6 +50,17 @@ __all__ = ["build_parser", "listen_specs", "main"]
 log = logging.getLogger("virtwire.server")
 
 
+def _microseconds(text: str) -> float:
+    """A duration in µs for argparse: a number, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of microseconds: {text!r}") from None
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more microseconds: {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="virtwire serve",
@@ -94,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--busy-poll",
         metavar="USEC",
-        type=float,
+        type=_microseconds,
         default=DEFAULT_MAX_POLL_US,
         help="poll the sockets up to USEC µs before sleeping while wake-ups come that soon "
         f"(adaptive; cuts one-call-at-a-time latency on VMs; 0 = off; default "

@@ -166,3 +166,14 @@ def test_serve_option():
 
     assert build_parser().parse_args([]).busy_poll == busypoll.DEFAULT_MAX_POLL_US
     assert build_parser().parse_args(["--busy-poll", "0"]).busy_poll == 0
+
+
+@pytest.mark.parametrize("bad", ["-5", "nan", "inf", "abc"])
+def test_serve_option_refuses_what_is_not_a_duration(bad, capsys):
+    from virtwire.tools.serve import build_parser
+
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["--busy-poll", bad])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--busy-poll" in err and repr(bad) in err
