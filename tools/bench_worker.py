@@ -31,6 +31,10 @@ import struct
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from virtwire.protocol.receive_buffer import ReceiveBuffer
 
 # one keepalive-sized frame: length 28 + a 24-byte header (prog 'keep', PING)
 FLOOR_FRAME = struct.pack(">IIIIiIi", 28, 0x6B656570, 1, 1, 2, 0, 0)
@@ -666,9 +670,11 @@ def floor(req: dict) -> dict:
 
 
 class _Echo(asyncio.BufferedProtocol):
-    """Receives into one buffer as the daemon does (no 256 KiB bytes object per read)."""
+    """Receives into the thread's buffer as the daemon does (no 256 KiB bytes object per
+    read: virtwire.protocol.receive_buffer)."""
 
-    _view = memoryview(bytearray(256 * 1024))
+    def __init__(self, buffer: ReceiveBuffer) -> None:
+        self.view = buffer.view
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -678,10 +684,10 @@ class _Echo(asyncio.BufferedProtocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self._view
+        return self.view
 
     def buffer_updated(self, nbytes: int) -> None:
-        buf = self.buf + self._view[:nbytes].tobytes()
+        buf = self.buf + self.view[:nbytes].tobytes()
         whole = len(buf) - len(buf) % FRAME_LEN
         if whole:
             self.transport.write(buf[:whole])  # type: ignore[attr-defined]
@@ -691,10 +697,11 @@ class _Echo(asyncio.BufferedProtocol):
 def echo_server() -> None:
     # the daemon's loop (adaptive busy polling, as `virtwire serve` runs by default): the
     # floor is what Python can do at best over this transport
+    from virtwire.protocol.receive_buffer import RECEIVE
     from virtwire.server.busypoll import new_event_loop
 
     loop = new_event_loop()
-    server = loop.run_until_complete(loop.create_server(_Echo, "127.0.0.1", 0))
+    server = loop.run_until_complete(loop.create_server(lambda: _Echo(RECEIVE), "127.0.0.1", 0))
     port = server.sockets[0].getsockname()[1]
     print(port, flush=True)
     # runs until stdin closes (the bench's way of stopping it, besides SIGTERM)
