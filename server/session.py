@@ -366,18 +366,18 @@ class ClientSession(asyncio.BufferedProtocol):
         replies corked into one write (as the frames of one read are), then the next lot
         once that write has brought the count down."""
         backlog = self._backlog
-        while backlog and self._busy() < self._max_requests and not self._closing:
-            if self._cork is not None:  # inside a batch already: its write comes later
-                self._run_frame(backlog.popleft())
-                continue
-            self._cork = []
+        while self._may_run(backlog):
+            self._cork = []  # never set here: batches uncork before they drain
             try:
-                while backlog and self._busy() < self._max_requests and not self._closing:
+                while self._may_run(backlog):
                     self._run_frame(backlog.popleft())
             finally:
                 self._uncork()
         if not self._backlog and self._busy() < self._max_requests:
             self._resume_reading()
+
+    def _may_run(self, backlog: collections.deque[Frame] | tuple) -> bool:
+        return bool(backlog) and self._busy() < self._max_requests and not self._closing
 
     def _pause_reading(self) -> None:
         if not self._reading_paused and self._transport is not None and not self._lost:
