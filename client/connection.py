@@ -771,7 +771,7 @@ class Connection:
             waiter.serial = serial
             link.waiters[serial] = waiter  # type: ignore[assignment]
             if link.baton is not None:
-                waiter.link, waiter.baton = link, link.baton
+                waiter.link = link
                 # before the CALL goes out: else the loop could wake for the reply
                 waiter.holding = not link.streams and link.baton.take(waiter)
             try:
@@ -1523,15 +1523,14 @@ class ThreadWaiter:
 
     __slots__ = (
         "_conn", "_done", "_error", "_lock", "_promoted", "_released", "_result",
-        "baton", "holding", "link", "prog", "serial",
+        "holding", "link", "prog", "serial",
     )  # fmt: skip
 
     def __init__(self, conn: Connection, prog: int) -> None:
         self._conn = conn
         self.prog = prog
         self.serial: int | None = None
-        self.link: _Link | None = None
-        self.baton: Baton | None = None
+        self.link: _Link | None = None  # set when this thread wrote the CALL on a baton link
         self._done = False
         self._result: bytes = b""
         self._error: BaseException | None = None
@@ -1543,6 +1542,10 @@ class ThreadWaiter:
 
     def done(self) -> bool:
         return self._done
+
+    @property
+    def baton(self) -> Baton | None:
+        return None if self.link is None else self.link.baton
 
     def _wake(self) -> None:
         """Under _SIGNAL: release the lock the thread sleeps on, once per sleep."""
