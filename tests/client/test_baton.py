@@ -274,3 +274,33 @@ def test_many_threads_with_events_and_pings_in_between(fake, event_loop_thread):
         assert sent["events"] and sent["pings"]
     finally:
         conn.close()
+
+
+def test_bad_bytes_read_by_a_caller_fail_it_and_the_daemon_serves_others(fake):
+    """The thread holding the baton reads a frame whose length word is below 28: its call
+    fails with libvirt's read error (the core closes the link; "client socket is closed"
+    after), and a new connection to the same daemon works."""
+    conn = libvirt.open(fake.daemon.uri)
+
+    def garbage(session, frame, args) -> None:
+        session.send(b"\x00\x00\x00\x05junk")
+
+    fake.daemon.on(HOSTNAME, garbage)
+    seen = _reader_threads(conn)
+    with pytest.raises(libvirt.libvirtError) as info:
+        conn.getHostname()
+    assert info.value.get_error_code() == libvirt.VIR_ERR_SYSTEM_ERROR
+    assert info.value.get_error_domain() == libvirt.VIR_FROM_RPC
+    assert str(info.value) == (
+        "Cannot recv data: message length 5 is too small: a header alone needs 28 bytes"
+    )
+    assert seen == []  # no frame was routed: the bytes were bad before the first one
+    with pytest.raises(libvirt.libvirtError) as after:
+        conn.getLibVersion()
+    assert str(after.value) == "internal error: client socket is closed"
+    conn.close()
+    other = libvirt.open(fake.daemon.uri)  # the daemon serves the next client
+    try:
+        assert other.getLibVersion() == 9000000
+    finally:
+        other.close()
