@@ -135,6 +135,8 @@ def combos_for(w: Workload) -> list[str]:
         return [f"{c}@{s}" for c in (*SYNC_CLIENTS, "async") for s in SERVERS if s != "libvirtd"]
     if w.kind == "fanout":
         return [f"{c}@{s}" for c in (*SYNC_CLIENTS, "async") for s in SERVERS]
+    if w.kind == "startup":  # the floor: the echo server's own start → first echo
+        return [f"daemon@{s}" for s in SERVERS] + ["floor"]
     return [f"daemon@{s}" for s in SERVERS]
 
 
@@ -271,7 +273,8 @@ class Bench:
                     continue
                 if combo == "floor":
                     servers.add("echo")
-                    clients.add("floor")
+                    if _BY_ID[wid].kind != "startup":  # a start needs no floor client
+                        clients.add("floor")
                     continue
                 client, server = combo.split("@")
                 servers.add(server)
@@ -369,7 +372,11 @@ class Bench:
         s = self.s
         if combo == "floor":
             echo, worker = self.servers.get("echo"), self.workers.get("floor")
-            if echo is None or worker is None:
+            if echo is None:
+                return None
+            if w.kind == "startup":
+                return echo.fresh()
+            if worker is None:
                 return None
             inflight = w.params.get("threads") or w.params.get("inflight") or 1
             return worker.ask(
@@ -568,7 +575,7 @@ def table(summary: dict) -> str:
     lines.append(
         "ratios: >1 = better than python3-libvirt → libvirtd in the same run (async rows: against "
         "its 4-thread getLibVersion; daemon rows: against libvirtd); vs floor: share of the "
-        "echo floor with as many frames in flight."
+        "echo floor with as many frames in flight (start: of the echo server's own start)."
     )
     for name, why in summary["skipped"].items():
         lines.append(f"skipped {name}: {why}")
@@ -602,6 +609,7 @@ def plot(summary: dict, path: str) -> bool:
         ax.tick_params(labelsize=8)
     fig.tight_layout()
     fig.savefig(path)
+    plt.close(fig)
     return True
 
 

@@ -461,6 +461,32 @@ class EchoServer(_Server):
         self.port = int(line)
         self.pid = self.proc.pid
 
+    def fresh(self) -> dict:
+        """A second echo server on a known port: start → first echoed frame (ms), the floor
+        of any Python asyncio daemon's start (the interpreter, asyncio, one listener)."""
+        port = free_port()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER), "echo-server", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            # AUTH_LIST's CALL is one 28-byte frame: the echo is a whole frame back
+            ok = first_reply(port, time.monotonic() + _START_TIMEOUT)
+            result = {"value": (time.perf_counter() - t0) * 1e3}
+        finally:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if not ok:
+            raise ServerUnavailable("the second echo server did not answer")
+        return result
+
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is None:

@@ -8,7 +8,7 @@ installed. Run as::
     PYTHON bench_worker.py virtwire.client.libvirt   # virtwire's drop-in
     PYTHON bench_worker.py async                     # virtwire's asyncio client
     PYTHON bench_worker.py floor                     # the floor's client (no library)
-    PYTHON bench_worker.py echo-server               # the floor: prints its port, echoes
+    PYTHON bench_worker.py echo-server [PORT]        # the floor: prints its port, echoes
 
 A client worker prints ``ready``, then reads one JSON request per line on stdin and answers
 one JSON line each, until stdin closes. Requests: ``rpc`` (call, threads or inflight,
@@ -694,14 +694,15 @@ class _Echo(asyncio.BufferedProtocol):
         self.buf = buf[whole:]
 
 
-def echo_server() -> None:
+def echo_server(port: int = 0) -> None:
     # the daemon's loop (adaptive busy polling, as `virtwire serve` runs by default): the
-    # floor is what Python can do at best over this transport
+    # floor is what Python can do at best over this transport (and, started on a given
+    # port, the floor of a Python daemon's start: interpreter, asyncio, one listener)
     from virtwire.protocol.receive_buffer import RECEIVE
     from virtwire.server.busypoll import new_event_loop
 
     loop = new_event_loop()
-    server = loop.run_until_complete(loop.create_server(lambda: _Echo(RECEIVE), "127.0.0.1", 0))
+    server = loop.run_until_complete(loop.create_server(lambda: _Echo(RECEIVE), "127.0.0.1", port))
     port = server.sockets[0].getsockname()[1]
     print(port, flush=True)
     # runs until stdin closes (the bench's way of stopping it, besides SIGTERM)
@@ -714,7 +715,7 @@ def main() -> int:
     kind = sys.argv[1]
     raise_fd_limit()
     if kind == "echo-server":
-        echo_server()
+        echo_server(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
         return 0
     client: object = None
     if kind == "async":

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from virtwire.tools import bench
+from virtwire.tools import bench, bench_servers
 
 from tests.conftest import need_peer
 from tests.interop.conftest import have_libvirtd, have_pylibvirt
@@ -93,6 +93,44 @@ def test_summary_medians_spread_and_ratios() -> None:
     assert rss["vs_libvirtd"] == pytest.approx(2.0)
     text = bench.table(s)
     assert re.search(r"pylibvirt@virtwire\s+200\s+calls/s\s+±10%\s+2\.00x\s+0\.50x", text)
+
+
+def test_start_floor_is_the_echo_servers_own_start() -> None:
+    """The start-up row's floor: a second echo server started on a known port, timed to
+    its first echoed frame, and gone after; daemons are compared with it (lower is better)."""
+    assert "floor" in bench.combos_for(bench._BY_ID["startup"])
+    assert "floor" not in bench.combos_for(bench._BY_ID["rss"])
+    b = bench.Bench(bench.Settings(rounds=1, workloads=["startup"], combos=["floor"]))
+    assert b._needed() == ({"echo"}, set())  # no floor client for a start
+    echo = bench_servers.EchoServer()
+    before = set(_children())
+    result = echo.fresh()
+    assert 0 < result["value"] < bench_servers._START_TIMEOUT * 1e3
+    assert set(_children()) == before  # the second echo server was stopped and reaped
+    b.runs["startup"] = {
+        "daemon@libvirtd": [{"value": 30.0}],
+        "daemon@virtwire": [{"value": 60.0}],
+        "floor": [{"value": 50.0}],
+    }
+    rows = b.summary()["results"]["startup"]["metrics"]["value"]["combos"]
+    assert rows["daemon@virtwire"]["vs_floor"] == pytest.approx(50 / 60)
+    assert rows["daemon@libvirtd"]["vs_floor"] == pytest.approx(50 / 30)
+    assert rows["floor"]["vs_libvirtd"] == pytest.approx(30 / 50)
+    assert rows["floor"]["vs_floor"] is None
+
+
+def _children() -> list[int]:
+    """This process's children (from /proc), zombies included."""
+    me = str(os.getpid())
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_options() -> None:
