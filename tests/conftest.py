@@ -2,11 +2,13 @@
 
 Tests marked ``interop`` drive the real C libvirt peers. Locally they skip when a peer is
 missing; CI sets ``VIRTWIRE_REQUIRE_PEERS=1`` so that a missing peer fails the run instead of
-silently skipping the acceptance tests.
+silently skipping the acceptance tests. The optional extras (``virtwire[plot]``,
+``virtwire[uvloop]``) are treated the same way: CI installs them (.ci/run).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 
@@ -24,6 +26,13 @@ def need_peer(available: bool, what: str) -> None:
     if REQUIRE_PEERS:
         pytest.fail(f"required peer missing: {what} (VIRTWIRE_REQUIRE_PEERS=1)")
     pytest.skip(f"peer missing: {what}")
+
+
+def need_extra(module: str, extra: str) -> None:
+    """Skip (locally) or fail (CI) when an optional extra's package is not installed."""
+    need_peer(
+        importlib.util.find_spec(module) is not None, f"{module} (pip install 'virtwire[{extra}]')"
+    )
 
 
 @pytest.fixture(autouse=True)

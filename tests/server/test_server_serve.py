@@ -14,11 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
+from virtwire.protocol.event_classes import LifecycleEvent
 from virtwire.protocol.framing import MessageStatus
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.server.dispatch import Dispatcher
 
+from tests.conftest import need_extra
 from tests.server.wire import WireClient, slow_table
+from virtwire import client as vc
 
 LISTEN = re.compile(r"listening on (\w+):(\S+)")
 
@@ -250,3 +253,53 @@ def test_busy_socket_is_not_taken_for_stale(tmp_path):
         for c in fillers:
             c.close()
         listener.close()
+
+
+def test_event_loop_uvloop_serves_calls_and_events(base):
+    """`--event-loop uvloop`: the daemon runs on uvloop (its extension is loaded in the
+    process) and answers calls and delivers a call's events as on asyncio's own loop."""
+    need_extra("uvloop", "uvloop")
+    s = Serve(["--state-dir", str(base / "st"), "--tcp", "127.0.0.1:0", "--event-loop", "uvloop"])
+    try:
+        ((_, where),) = s.wait_listening(1)
+        maps = Path(f"/proc/{s.proc.pid}/maps").read_text()
+        assert "uvloop" in maps and "loop.cpython" in maps
+
+        async def scenario() -> list[LifecycleEvent]:
+            conn = await vc.connect(f"test+tcp://{where}/default")
+            try:
+                assert await conn.get_lib_version() > 0
+                dom = await conn.lookup_by_name("test")
+                got: asyncio.Queue = asyncio.Queue()
+                await conn.register_event(0, got.put_nowait)
+                await dom.suspend()
+                await dom.resume()
+                return [await asyncio.wait_for(got.get(), 10) for _ in range(2)]
+            finally:
+                await conn.close()
+
+        events = asyncio.run(scenario())
+        # VIR_DOMAIN_EVENT_SUSPENDED (3) / _PAUSED (0), then RESUMED (4) / _UNPAUSED (0)
+        assert [(e.dom.name, e.event, e.detail) for e in events] == [("test", 3, 0), ("test", 4, 0)]
+    finally:
+        assert s.stop() == 0, "".join(s.lines)
+
+
+def test_event_loop_uvloop_missing_is_a_clear_error(base):
+    fake = base / "nouvloop" / "uvloop"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('no uvloop here')\n")
+    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    done = subprocess.run(
+        [sys.executable, "-m", "virtwire.tools.cli", "serve", "--state-dir", str(base / "st")]
+        + ["--tcp", "127.0.0.1:0", "--event-loop", "uvloop"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--event-loop uvloop needs the uvloop package (pip install 'virtwire[uvloop]')" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr
