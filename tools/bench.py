@@ -70,6 +70,8 @@ class Workload:
 
 
 _MS = (Metric("value", "ms", False),)
+# the call workloads also record the CPU time per call of each side (bench_worker.CpuWindow)
+CPU_SIDES = ("client", "server")
 WORKLOADS: tuple[Workload, ...] = (
     Workload("lib1", "getLibVersion, 1 thread", "rpc", {"call": "getLibVersion", "threads": 1}),
     Workload("lib4", "getLibVersion, 4 threads", "rpc", {"call": "getLibVersion", "threads": 4}),
@@ -380,7 +382,12 @@ class Bench:
                 return None
             inflight = w.params.get("threads") or w.params.get("inflight") or 1
             return worker.ask(
-                op="floor", host="127.0.0.1", port=echo.port, inflight=inflight, duration=s.duration
+                op="floor",
+                host="127.0.0.1",
+                port=echo.port,
+                inflight=inflight,
+                duration=s.duration,
+                server_pid=echo.pid,
             )
         client, server_name = combo.split("@")
         server = self.servers.get(server_name)
@@ -406,7 +413,9 @@ class Bench:
         elif w.kind in ("flood", "fanout", "events") and worker.kind != "async":
             worker.event_loop_registered = True
         if w.kind in ("rpc", "async"):
-            return worker.ask(op="rpc", uri=server.uri, duration=s.duration, **w.params)
+            return worker.ask(
+                op="rpc", uri=server.uri, duration=s.duration, server_pid=server.pid, **w.params
+            )
         if w.kind == "connect":
             return worker.ask(op="connect", uri=server.uri, iters=s.connect_iters)
         if w.kind == "flood":
@@ -472,6 +481,8 @@ class Bench:
                         "spread_pct": (max(values) - min(values)) / med * 100 if med else 0.0,
                         "runs": values,
                     }
+                    if m is w.metrics[0] and w.kind in ("rpc", "async"):
+                        rows[combo]["cpu_us"] = _cpu_medians(runs)
                 ref_combo = DAEMON_REFERENCE if w.kind in ("startup", "rss") else REFERENCE
                 ref_w = w.reference or w.id
                 ref = self._median(ref_w, m.key, ref_combo)
@@ -528,6 +539,16 @@ class Bench:
         return statistics.median(values) if values else None
 
 
+def _cpu_medians(runs: list[dict]) -> dict[str, float]:
+    """Median CPU µs per call of the client and the server over the rounds that have them."""
+    out = {}
+    for side in CPU_SIDES:
+        values = [r[f"{side}_cpu_us"] for r in runs if r.get(f"{side}_cpu_us") is not None]
+        if values:
+            out[side] = statistics.median(values)
+    return out
+
+
 def _ratio(value: float, ref: float | None, higher_better: bool) -> float | None:
     if ref is None or not value or not ref:
         return None
@@ -548,7 +569,7 @@ def table(summary: dict) -> str:
     """The human table: one line per workload, metric and combination."""
     lines = [
         f"{'workload':<36} {'client@server':<20} {'median':>10} {'unit':<22} "
-        f"{'spread':>7} {'vs libvirtd':>11} {'vs floor':>8}"
+        f"{'spread':>7} {'vs libvirtd':>11} {'vs floor':>8} {'CPU µs/call':>14}"
     ]
     lines.append("-" * len(lines[0]))
     for w in WORKLOADS:
@@ -563,10 +584,13 @@ def table(summary: dict) -> str:
             for combo, row in block["combos"].items():
                 vs = row["vs_libvirtd"]
                 fl = row["vs_floor"]
+                cpu = row.get("cpu_us") or {}
+                cpu_text = "+".join(_fmt(cpu.get(side)) for side in CPU_SIDES) if cpu else ""
                 lines.append(
                     f"{title:<36} {combo:<20} {_fmt(row['median']):>10} {m.unit:<22} "
                     f"{'±' + format(row['spread_pct'] / 2, '.0f') + '%':>7} "
                     f"{(_fmt(vs) + 'x') if vs else '-':>11} {(_fmt(fl) + 'x') if fl else '-':>8}"
+                    f" {cpu_text:>14}"
                 )
                 title = ""
         if w.kind in ("events", "flood", "fanout") and any(res.get("lost", {}).values()):
@@ -575,7 +599,8 @@ def table(summary: dict) -> str:
     lines.append(
         "ratios: >1 = better than python3-libvirt → libvirtd in the same run (async rows: against "
         "its 4-thread getLibVersion; daemon rows: against libvirtd); vs floor: share of the "
-        "echo floor with as many frames in flight (start: of the echo server's own start)."
+        "echo floor with as many frames in flight (start: of the echo server's own start); "
+        "CPU µs/call: client + server, over the measured window."
     )
     for name, why in summary["skipped"].items():
         lines.append(f"skipped {name}: {why}")

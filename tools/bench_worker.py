@@ -17,6 +17,8 @@ daemon's bench-only generator pushes DEVICE_ADDED events ``bench-0``.. to one li
 checked in sequence), ``fanout`` (clients, trigger ``hotplug`` or ``suspend``: that many
 connections registered, the time until one event reached them all) and ``floor`` (host,
 port, inflight, duration: 28-byte frames over a blocking socket against the echo server).
+With ``server_pid``, ``rpc`` and ``floor`` also answer the CPU time per call of this
+process and of that server, over the measured window (``client_cpu_us``, ``server_cpu_us``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,36 @@ DEVICE_ADDED = 19  # VIR_DOMAIN_EVENT_ID_DEVICE_ADDED
 LIFECYCLE = 0  # VIR_DOMAIN_EVENT_ID_LIFECYCLE
 AFFECT_LIVE = 1  # VIR_DOMAIN_AFFECT_LIVE
 EVENT_TIMEOUT = 60.0
+_CPUCLOCK_SCHED = 2  # linux/posix-timers.h: a process's CPU-time clock, all its threads
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system, every thread) of process ``pid``: its CPU-time clock, as
+    clock_getcpuclockid(3) gives it (ns resolution); None when it cannot be read."""
+    try:
+        return time.clock_gettime((~pid << 3) | _CPUCLOCK_SCHED)
+    except OSError:  # gone, or not Linux
+        return None
+
+
+class CpuWindow:
+    """This process's and a server's CPU time over a measured window, per call."""
+
+    def __init__(self, server_pid: object) -> None:
+        self.server_pid = int(server_pid) if server_pid else None  # type: ignore[call-overload]
+        self.client0 = time.process_time()
+        self.server0 = None if self.server_pid is None else process_cpu(self.server_pid)
+
+    def per_call(self, calls: int) -> dict:
+        """``client_cpu_us`` and, when the server's clock was readable, ``server_cpu_us``."""
+        if not calls:
+            return {}
+        out = {"client_cpu_us": (time.process_time() - self.client0) / calls * 1e6}
+        if self.server_pid is not None and self.server0 is not None:
+            now = process_cpu(self.server_pid)
+            if now is not None:
+                out["server_cpu_us"] = (now - self.server0) / calls * 1e6
+        return out
 
 
 def raise_fd_limit() -> int:
@@ -225,6 +257,7 @@ class SyncClient:
             for t in threads:
                 t.start()
             barrier.wait()
+            cpu = CpuWindow(req.get("server_pid"))
             t0 = time.perf_counter()
             time.sleep(float(req["duration"]))
             stop.set()
@@ -232,7 +265,9 @@ class SyncClient:
                 t.join()
             elapsed = time.perf_counter() - t0
             total = sum(counts)
-            return {"calls": total, "seconds": elapsed, "value": total / elapsed}
+            return {"calls": total, "seconds": elapsed, "value": total / elapsed} | cpu.per_call(
+                total
+            )
         finally:
             conn.close()
 
@@ -454,13 +489,16 @@ class AsyncClient:
                 counts[i] = n
 
             tasks = [asyncio.ensure_future(worker(i)) for i in range(inflight)]
+            cpu = CpuWindow(req.get("server_pid"))
             t0 = time.perf_counter()
             await asyncio.sleep(float(req["duration"]))
             stop = True
             await asyncio.gather(*tasks)
             elapsed = time.perf_counter() - t0
             total = sum(counts)
-            return {"calls": total, "seconds": elapsed, "value": total / elapsed}
+            return {"calls": total, "seconds": elapsed, "value": total / elapsed} | cpu.per_call(
+                total
+            )
         finally:
             await conn.close()
 
@@ -645,6 +683,7 @@ def floor(req: dict) -> dict:
         duration = float(req["duration"])
         done = 0
         buffered = 0
+        cpu = CpuWindow(req.get("server_pid"))
         sock.sendall(FLOOR_FRAME * inflight)
         t_end = time.perf_counter() + duration
         t0 = time.perf_counter()
@@ -664,7 +703,7 @@ def floor(req: dict) -> dict:
                 sock.sendall(FLOOR_FRAME * frames)
                 outstanding += frames
         elapsed = time.perf_counter() - t0
-        return {"calls": done, "seconds": elapsed, "value": done / elapsed}
+        return {"calls": done, "seconds": elapsed, "value": done / elapsed} | cpu.per_call(done)
     finally:
         sock.close()
 

@@ -8,10 +8,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
-from virtwire.tools import bench, bench_servers
+from virtwire.tools import bench, bench_servers, bench_worker
 
 from tests.conftest import need_peer
 from tests.interop.conftest import have_libvirtd, have_pylibvirt
@@ -24,7 +25,10 @@ def _fake_summary() -> dict:
         "pylibvirt@virtwire": [200.0, 220.0, 180.0],
         "floor": [400.0, 400.0, 400.0],
     }.items():
-        b.runs.setdefault("lib1", {})[combo] = [{"value": v} for v in values]
+        b.runs.setdefault("lib1", {})[combo] = [
+            {"value": v, "client_cpu_us": 20.0 + i, "server_cpu_us": 10.0 * (i + 1)}
+            for i, v in enumerate(values)
+        ]
     b.runs["lib4"] = {"pylibvirt@libvirtd": [{"value": 50.0}]}
     b.runs["async64"] = {"async@virtwire": [{"value": 500.0}]}
     b.runs["rss"] = {"daemon@libvirtd": [{"value": 8.0}], "daemon@virtwire": [{"value": 4.0}]}
@@ -61,6 +65,7 @@ def test_plain_calls_get_a_process_without_the_event_loop(monkeypatch) -> None:
         uri = "test+tcp://127.0.0.1:1/default"
         control = "/nonexistent"
         hotplug_uri = None
+        pid = 0
 
     b.servers["virtwire"] = Server()
     first = b.workers["pylibvirt"] = _FakeWorker("/usr/bin/python3", "libvirt")
@@ -91,8 +96,13 @@ def test_summary_medians_spread_and_ratios() -> None:
     # lower is better for memory: half libvirtd's RSS is a 2x ratio
     rss = s["results"]["rss"]["metrics"]["value"]["combos"]["daemon@virtwire"]
     assert rss["vs_libvirtd"] == pytest.approx(2.0)
+    # CPU per call of each side: medians over the rounds, a column of the table
+    assert rows["pylibvirt@virtwire"]["cpu_us"] == {"client": 21.0, "server": 20.0}
+    assert "cpu_us" not in rss
     text = bench.table(s)
-    assert re.search(r"pylibvirt@virtwire\s+200\s+calls/s\s+±10%\s+2\.00x\s+0\.50x", text)
+    assert re.search(
+        r"pylibvirt@virtwire\s+200\s+calls/s\s+±10%\s+2\.00x\s+0\.50x\s+21\.0\+20\.0\n", text
+    )
 
 
 def test_start_floor_is_the_echo_servers_own_start() -> None:
@@ -117,6 +127,27 @@ def test_start_floor_is_the_echo_servers_own_start() -> None:
     assert rows["daemon@libvirtd"]["vs_floor"] == pytest.approx(50 / 30)
     assert rows["floor"]["vs_libvirtd"] == pytest.approx(30 / 50)
     assert rows["floor"]["vs_floor"] is None
+
+
+def test_cpu_window_reads_both_processes_clocks() -> None:
+    """A call workload's CPU per call: this process's clock and the server's (another
+    process, read through its CPU-time clock), over the measured window."""
+    assert bench_worker.process_cpu(os.getpid()) == pytest.approx(time.process_time(), abs=0.05)
+    spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    busy = subprocess.Popen([sys.executable, "-c", spin + "input()"], stdin=subprocess.PIPE)
+    try:
+        window = bench_worker.CpuWindow(busy.pid)
+        # wait (on the condition, not a fixed time) until the child has spun its 0.3 s
+        while (bench_worker.process_cpu(busy.pid) or 0) - window.server0 < 0.25:
+            time.sleep(0.01)
+        got = window.per_call(1000)
+    finally:
+        busy.communicate(b"\n", timeout=30)
+    assert got["server_cpu_us"] >= 250.0  # ≥ 0.25 s over 1000 calls
+    assert got["client_cpu_us"] < got["server_cpu_us"]
+    assert bench_worker.process_cpu(busy.pid) is None  # reaped: no clock to read
+    assert bench_worker.CpuWindow(None).per_call(10).keys() == {"client_cpu_us"}
+    assert bench_worker.CpuWindow(busy.pid).per_call(0) == {}
 
 
 def _children() -> list[int]:
@@ -173,6 +204,12 @@ def test_quick_run_side_by_side(tmp_path: Path) -> None:
                 assert len(row["runs"]) == 1 and row["median"] >= 0
     lib1 = summary["results"]["lib1"]["metrics"]["value"]["combos"]
     assert lib1["pylibvirt@libvirtd"]["vs_libvirtd"] == 1.0
+    # every call workload knows what each side spent per call, libvirtd's side too
+    for w in bench.WORKLOADS:
+        if w.kind in ("rpc", "async"):
+            for combo, row in summary["results"][w.id]["metrics"]["value"]["combos"].items():
+                assert set(row["cpu_us"]) == {"client", "server"}, (w.id, combo)
+                assert all(v > 0 for v in row["cpu_us"].values()), (w.id, combo)
     events = set(bench.combos_for(bench._BY_ID["events"])) & set(bench.DEFAULT_COMBOS)
     assert summary["results"]["events"]["lost"] == dict.fromkeys(events, 0)
     # the table: a header, every workload, every combination, ratios
