@@ -590,7 +590,7 @@ def table(summary: dict) -> str:
                     f"{title:<36} {combo:<20} {_fmt(row['median']):>10} {m.unit:<22} "
                     f"{'±' + format(row['spread_pct'] / 2, '.0f') + '%':>7} "
                     f"{(_fmt(vs) + 'x') if vs else '-':>11} {(_fmt(fl) + 'x') if fl else '-':>8}"
-                    f" {cpu_text:>14}"
+                    f" {cpu_text:>14}".rstrip()
                 )
                 title = ""
         if w.kind in ("events", "flood", "fanout") and any(res.get("lost", {}).values()):
