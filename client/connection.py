@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from virtwire.client import transports
 from virtwire.client.baton import Baton
@@ -63,12 +63,15 @@ from virtwire.protocol.constants import (
 )
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 from virtwire.protocol.event_state import EventState
-from virtwire.protocol.events import DomainEvent, DomainEventID, DomainRef
+from virtwire.protocol.event_types import DomainEventID, DomainRef
 from virtwire.protocol.framing import Frame
 from virtwire.protocol.generated import remote_protocol as rp
 from virtwire.protocol.receive_buffer import RECEIVE_SIZE as _READ_SIZE
 from virtwire.protocol.records import NodeInfo
 from virtwire.xdr.runtime import TrailingBytes
+
+if TYPE_CHECKING:  # the event classes load with the first event, not with the client
+    from virtwire.protocol.event_classes import DomainEvent
 
 __all__ = [
     "CloseReason",

@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from virtwire.client.remote_events import RemoteEvents
 from virtwire.protocol import procedures, wirelog
@@ -41,7 +42,7 @@ from virtwire.protocol.constants import (
     REMOTE_PROGRAM,
 )
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
-from virtwire.protocol.events import DomainEvent, DomainRef
+from virtwire.protocol.event_types import DomainRef
 from virtwire.protocol.framing import (
     Frame,
     FrameDecoder,
@@ -55,6 +56,9 @@ from virtwire.protocol.framing import (
     encode_stream_hole,
 )
 from virtwire.protocol.keepalive import PONG_FRAME, KeepAlive, KeepAliveAction, is_keepalive
+
+if TYPE_CHECKING:  # the event classes load with the first event, not with the client
+    from virtwire.protocol.event_classes import DomainEvent
 
 __all__ = [
     "STREAM_CHUNK_MAX",

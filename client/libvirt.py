@@ -47,6 +47,7 @@ import uuid as _uuid
 import weakref as _weakref
 from collections.abc import Callable
 from collections.abc import Coroutine as _Coroutine
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any, TypeVar
 
 from virtwire.client import constants as _constants
@@ -62,11 +63,13 @@ from virtwire.client.domain import Domain as _Domain
 from virtwire.protocol.errors import ErrorCode as _ErrorCode
 from virtwire.protocol.errors import ErrorDomain as _ErrorDomain
 from virtwire.protocol.errors import LibvirtError as _LibvirtError
-from virtwire.protocol.events import DomainEvent as _DomainEvent
-from virtwire.protocol.events import DomainEventID as _DomainEventID
-from virtwire.protocol.events import DomainRef as _DomainRef
+from virtwire.protocol.event_types import DomainEventID as _DomainEventID
+from virtwire.protocol.event_types import DomainRef as _DomainRef
 from virtwire.protocol.events import callback_args as _callback_args
 from virtwire.protocol.generated import remote_protocol as _rp
+
+if _TYPE_CHECKING:  # the event classes load with the first event, not with the module
+    from virtwire.protocol.event_classes import DomainEvent as _DomainEvent
 
 _log = _logging.getLogger("virtwire.client")
 

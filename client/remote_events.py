@@ -16,6 +16,7 @@ turn, so no user code ever runs on the reader path.  The connection-closed notic
 queued: it goes to the connection itself (``_server_closed(reason)``).
 """
 
+# ruff: noqa: F822 - __all__ names the tables that __getattr__ provides
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from virtwire.protocol import procedures
+from virtwire.protocol import events, procedures
 from virtwire.protocol.constants import PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM
-from virtwire.protocol.events import EVENT_FORMS, EventForm, EventKind
+from virtwire.protocol.events import EventForm, EventKind
 from virtwire.protocol.framing import Frame, MessageStatus
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ __all__ = [
     "REMOTE_EVENTS",
     "RemoteEventEntry",
     "RemoteEvents",
+    "event_tables",
 ]
 
 log = logging.getLogger("virtwire.client")
@@ -75,7 +77,7 @@ def _closed_builder(form: EventForm) -> Callable[[Connection, Any], None]:
 
 def _table(program: int) -> dict[int, RemoteEventEntry]:
     table: dict[int, RemoteEventEntry] = {}
-    for (prog, proc), form in sorted(EVENT_FORMS.items()):
+    for (prog, proc), form in sorted(events.EVENT_FORMS.items()):
         if prog != program:
             continue
         procedure = procedures.lookup(prog, PROTOCOL_VERSION, proc)
@@ -89,19 +91,35 @@ def _table(program: int) -> dict[int, RemoteEventEntry]:
     return table
 
 
-#: REMOTE procedure number -> entry, for every REMOTE event message
-REMOTE_EVENTS: dict[int, RemoteEventEntry] = _table(REMOTE_PROGRAM)
-#: QEMU procedure number -> entry (the monitor event)
-QEMU_EVENTS: dict[int, RemoteEventEntry] = _table(QEMU_PROGRAM)
-#: program -> its table
-EVENT_TABLES: dict[int, dict[int, RemoteEventEntry]] = {
-    REMOTE_PROGRAM: REMOTE_EVENTS,
-    QEMU_PROGRAM: QEMU_EVENTS,
-}
+_TABLES: dict[int, dict[int, RemoteEventEntry]] | None = None
 
-CONNECTION_CLOSED_PROC = next(
-    proc for proc, entry in REMOTE_EVENTS.items() if entry.form and entry.form.kind == "connect"
-)
+
+def event_tables() -> dict[int, dict[int, RemoteEventEntry]]:
+    """program -> its table (REMOTE: every REMOTE event message; QEMU: the monitor event),
+    built on first use: a client that never gets an event never loads the event classes
+    and message codecs."""
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = {REMOTE_PROGRAM: _table(REMOTE_PROGRAM), QEMU_PROGRAM: _table(QEMU_PROGRAM)}
+    return _TABLES
+
+
+def __getattr__(name: str) -> Any:
+    """``REMOTE_EVENTS``, ``QEMU_EVENTS``, ``EVENT_TABLES`` and ``CONNECTION_CLOSED_PROC``,
+    from :func:`event_tables`."""
+    if name == "REMOTE_EVENTS":
+        return event_tables()[REMOTE_PROGRAM]
+    if name == "QEMU_EVENTS":
+        return event_tables()[QEMU_PROGRAM]
+    if name == "EVENT_TABLES":
+        return event_tables()
+    if name == "CONNECTION_CLOSED_PROC":
+        return next(
+            proc
+            for proc, entry in event_tables()[REMOTE_PROGRAM].items()
+            if entry.form and entry.form.kind == "connect"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RemoteEvents:
@@ -113,11 +131,17 @@ class RemoteEvents:
 
     def __init__(self, conn: Connection, table: dict[int, RemoteEventEntry] | None = None) -> None:
         self._conn = conn
-        self._tables = dict(EVENT_TABLES)
-        if table is not None:
-            self._tables[REMOTE_PROGRAM] = table
-        self._table = self._tables[REMOTE_PROGRAM]
+        self._override = table
+        self._tables: dict[int, dict[int, RemoteEventEntry]] | None = None  # at the 1st event
+        self._table: dict[int, RemoteEventEntry] = {}
         self.dropped = 0
+
+    def _load(self) -> dict[int, dict[int, RemoteEventEntry]]:
+        tables = self._tables = dict(event_tables())
+        if self._override is not None:
+            tables[REMOTE_PROGRAM] = self._override
+        self._table = tables[REMOTE_PROGRAM]
+        return tables
 
     def dispatch(self, frame: Frame) -> bool:
         """Decode and queue one event; False when it was logged and dropped.
@@ -130,7 +154,8 @@ class RemoteEvents:
             log.warning("dropping event proc %d with status %r", header.proc, header.status)
             self.dropped += 1
             return False
-        table = self._table if header.prog == REMOTE_PROGRAM else self._tables.get(header.prog)
+        tables = self._tables or self._load()
+        table = self._table if header.prog == REMOTE_PROGRAM else tables.get(header.prog)
         entry = None if table is None else table.get(header.proc)
         if entry is None:
             log.warning("No event expected with procedure 0x%x", header.proc)

@@ -24,7 +24,6 @@ import ssl
 from collections.abc import Awaitable, Callable
 from errno import EIO
 
-from cryptography.exceptions import InvalidSignature
 from virtwire.client.uri import ConnectURI
 from virtwire.protocol.errors import ErrorCode, ErrorDomain, LibvirtError
 
@@ -180,7 +179,8 @@ def _tls_context(uri: ConnectURI) -> ssl.SSLContext:
 def _sanity_check(cacert: str, cert: str | None) -> None:
     """libvirt checks its own certificate against the CA before dialling (``no_sanity=1``
     skips it), so a wrong PKI fails with a clear local message instead of a refusal."""
-    from cryptography import x509
+    from cryptography import x509  # only for TLS: a plain client never imports cryptography
+    from cryptography.exceptions import InvalidSignature
 
     if cert is None:  # nothing of ours to check (virNetTLSContextSanityCheckCredentials)
         return
