@@ -139,6 +139,15 @@ def first_reply(port: int, deadline: float) -> bool:
     return False
 
 
+def _reap(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Wait ``grace`` seconds for a child that was asked to stop, then kill it; reaped."""
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -400,11 +409,7 @@ class VirtwireServer(_Server):
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            _reap(proc)
         self._cleanup_dir()
 
     def fresh(self, rss_connections: int = 0) -> dict:
@@ -427,11 +432,7 @@ class VirtwireServer(_Server):
                 result["rss"] = rss_per_connection(proc.pid, port, rss_connections)
         finally:
             proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            _reap(proc)
             shutil.rmtree(base, ignore_errors=True)
         if not ok:
             raise ServerUnavailable("the second virtwire serve did not answer")
@@ -476,25 +477,19 @@ class EchoServer(_Server):
             ok = first_reply(port, time.monotonic() + _START_TIMEOUT)
             result = {"value": (time.perf_counter() - t0) * 1e3}
         finally:
-            assert proc.stdin is not None
-            proc.stdin.close()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            self._end(proc)
         if not ok:
             raise ServerUnavailable("the second echo server did not answer")
         return result
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
+        if proc is not None:
+            self._end(proc, grace=5)
+
+    @staticmethod
+    def _end(proc: subprocess.Popen, grace: float = 10.0) -> None:
+        """Close its stdin (the echo server's way of stopping) and reap it."""
         if proc.stdin is not None:
             proc.stdin.close()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        _reap(proc, grace)

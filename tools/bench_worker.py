@@ -71,8 +71,8 @@ def process_cpu(pid: int) -> float | None:
 class CpuWindow:
     """This process's and a server's CPU time over a measured window, per call."""
 
-    def __init__(self, server_pid: object) -> None:
-        self.server_pid = int(server_pid) if server_pid else None  # type: ignore[call-overload]
+    def __init__(self, server_pid: int | str | None) -> None:
+        self.server_pid = int(server_pid) if server_pid else None
         self.client0 = time.process_time()
         self.server0 = None if self.server_pid is None else process_cpu(self.server_pid)
 

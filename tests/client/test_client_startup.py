@@ -30,7 +30,6 @@ CHILD = r"""
 import json, sys
 
 uri, kind = sys.argv[1], sys.argv[2]
-seen = []
 if kind == "dropin":
     from virtwire.client import libvirt
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from virtwire.tools import bench, bench_servers, bench_worker
 
+from tests.client.waiting import wait_until
 from tests.conftest import need_peer
 from tests.interop.conftest import have_libvirtd, have_pylibvirt
 
@@ -137,9 +138,8 @@ def test_cpu_window_reads_both_processes_clocks() -> None:
     busy = subprocess.Popen([sys.executable, "-c", spin + "input()"], stdin=subprocess.PIPE)
     try:
         window = bench_worker.CpuWindow(busy.pid)
-        # wait (on the condition, not a fixed time) until the child has spun its 0.3 s
-        while (bench_worker.process_cpu(busy.pid) or 0) - window.server0 < 0.25:
-            time.sleep(0.01)
+        # until the child has spun its 0.3 s of CPU (a condition, not a fixed time)
+        wait_until(lambda: (bench_worker.process_cpu(busy.pid) or 0) - window.server0 >= 0.25, 60)
         got = window.per_call(1000)
     finally:
         busy.communicate(b"\n", timeout=30)
